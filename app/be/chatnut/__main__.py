@@ -1,0 +1,3 @@
+from chatnut.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Domain errors: what went wrong, in words a caller can act on.
+
+The service raises these; each transport maps them exactly once
+(MCP: a tool error with the message; REST: a status code and the one JSON
+error shape). `code` is the stable machine-readable name.
+"""
+
+from __future__ import annotations
+
+
+class ChatnutError(Exception):
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ChatnutError):
+    code = "invalid_input"
+    http_status = 422
+
+
+class NotFound(ChatnutError):
+    code = "not_found"
+    http_status = 404
+
+
+class RoomArchived(ChatnutError):
+    code = "room_archived"
+    http_status = 409
+
+
+class Conflict(ChatnutError):
+    code = "conflict"
+    http_status = 409
+
+
+class StorageUnavailable(ChatnutError):
+    """The database refused the write (disk full, read-only, locked): nothing was stored."""
+
+    code = "storage_unavailable"
+    http_status = 503

@@ -1,0 +1,160 @@
+"""Every setting of the server, declared once.
+
+Each entry names its environment variable, its `chatnut serve` flag, its
+default and its help text; the CLI parser and the README's table are both
+derived from `SETTINGS`, so they cannot drift apart. Precedence: flag, then
+environment, then default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected 1/0, true/false, yes/no or on/off, got {text!r}")
+
+
+def _parse_durability(text: str) -> str:
+    if text not in {"normal", "full"}:
+        raise ValueError(f"expected 'normal' or 'full', got {text!r}")
+    return text
+
+
+def _parse_port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be 0..65535, got {port}")
+    return port
+
+
+def _parse_non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError(f"must be >= 0, got {value}")
+    return value
+
+
+def _parse_positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"must be >= 1, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: tuple[str, ...]
+    flag: str | None
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+    metavar: str | None = None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", ("CHATNUT_HOME",), None, "~/.chatnut", str,
+            "Directory for chatnut.db, server.port, server.pid and the log."),
+    Setting("db", ("CHATNUT_DB", "CHAT_DB_PATH"), "--db", None, str,
+            "SQLite database path (default: $CHATNUT_HOME/chatnut.db; "
+            "CHAT_DB_PATH is the original chatnut's name, still honoured).", "PATH"),
+    Setting("host", ("CHATNUT_HOST",), "--host", "127.0.0.1", str,
+            "Address to bind. Anything but loopback requires a token.", "HOST"),
+    Setting("port", ("CHATNUT_PORT",), "--port", 8000, _parse_port,
+            "Port to bind; 0 picks a free one (then server.port is the truth).", "PORT"),
+    Setting("token", ("CHATNUT_TOKEN",), "--token", None, str,
+            "Bearer token required on /mcp/ and /api/ when set.", "TOKEN"),
+    Setting("durability", ("CHATNUT_DURABILITY",), "--durability", "normal", _parse_durability,
+            "normal: WAL + synchronous=NORMAL, survives kill -9; "
+            "full: fsync every commit, also survives power loss.", "MODE"),
+    Setting("max_message_bytes", ("CHATNUT_MAX_MESSAGE_BYTES",), "--max-message-bytes", 65536,
+            _parse_positive_int, "Largest message content accepted, in UTF-8 bytes.", "N"),
+    Setting("auto_archive_hours", ("CHATNUT_AUTO_ARCHIVE_HOURS",), "--auto-archive-hours", 0.0,
+            _parse_non_negative,
+            "Archive live rooms idle for this many hours; 0 (default) never does.", "H"),
+    Setting("open_browser", ("CHATNUT_OPEN_BROWSER",), None, True, _parse_bool,
+            "Open the web UI when init_room creates a room (only with a display)."),
+    Setting("update_check", ("CHATNUT_UPDATE_CHECK",), None, True, _parse_bool,
+            "Check the package index for a newer chatnut in the background (for ping)."),
+    Setting("teams_dir", ("CLAUDE_TEAMS_DIR",), None, "~/.claude/teams", str,
+            "Where init_room(team_name=...) looks for team directories."),
+    Setting("log_level", ("CHATNUT_LOG_LEVEL",), "--log-level", "info", str,
+            "Log level of the server log.", "LEVEL"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = field(default_factory=lambda: Path("~/.chatnut").expanduser())
+    db: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None
+    durability: str = "normal"
+    max_message_bytes: int = 65536
+    auto_archive_hours: float = 0.0
+    open_browser: bool = True
+    update_check: bool = True
+    teams_dir: Path = field(default_factory=lambda: Path("~/.claude/teams").expanduser())
+    log_level: str = "info"
+
+    @property
+    def db_path(self) -> Path:
+        return self.db if self.db is not None else self.home / "chatnut.db"
+
+    @property
+    def port_file(self) -> Path:
+        return self.home / "server.port"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "server.pid"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.home / "server.lock"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "chatnut.log"
+
+
+_PATH_SETTINGS = {"home", "db", "teams_dir"}
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every setting: explicit overrides (CLI flags), then environment, then default."""
+    env = os.environ if environ is None else environ
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in given:
+            raw: Any = given[setting.name]
+            value = setting.parse(raw) if isinstance(raw, str) else raw
+        else:
+            value = setting.default
+            for var in setting.env:
+                if env.get(var):
+                    try:
+                        value = setting.parse(env[var])
+                    except ValueError as exc:
+                        raise ValueError(f"{var}: {exc}") from exc
+                    break
+        if setting.name in _PATH_SETTINGS and value is not None:
+            value = Path(value).expanduser()
+        values[setting.name] = value
+    known = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in values.items() if k in known})

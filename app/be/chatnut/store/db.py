@@ -1,0 +1,216 @@
+"""One SQLite file: a single writer that batches, a pool of readers that never wait for it.
+
+WAL mode lets readers see the last committed state while the writer works, so
+reads go to their own connections and never queue behind writes. Every write
+goes through one connection owned by one task: pending writes are drained
+from a queue and applied together in one transaction (each inside its own
+savepoint, so one bad write cannot undo its neighbours), which is what makes
+many concurrent posts cheap. After the commit, the events of the writes that
+succeeded are handed to `on_commit` in commit order (the app wires that to the
+hub), and only then are the callers answered — so a caller that hears "done"
+knows that every subscriber has been told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from chatnut.errors import StorageUnavailable
+from chatnut.store.migrate import migrate
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A write: runs on the writer thread inside a savepoint, returns (value, events).
+WriteFn = Callable[[sqlite3.Connection], tuple[Any, Sequence[Any]]]
+ReadFn = Callable[[sqlite3.Connection], T]
+
+MAX_BATCH = 256
+READERS = 4
+BUSY_TIMEOUT_MS = 5000
+
+
+@dataclass
+class _Job:
+    fn: WriteFn
+    future: asyncio.Future[Any] = field(repr=False)
+
+
+async def _on_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `fn(raw sqlite3 connection)` on the connection's own thread, in one hop.
+
+    aiosqlite would otherwise cost one thread round trip per statement; a post
+    is several statements, and the hops, not SQLite, would dominate its
+    latency. `_execute` is aiosqlite's own queue entry point (pinned in
+    pyproject.toml; tests/test_store.py exercises it).
+    """
+    raw = conn._conn
+    return await conn._execute(fn, raw)  # type: ignore[no-any-return]
+
+
+def _configure(conn: sqlite3.Connection, durability: str, readonly: bool) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    else:
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode: a commit survives a crash of the process (kill -9);
+        # only a power cut can lose the last commits. FULL fsyncs every commit.
+        conn.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
+
+
+def _apply_batch(conn: sqlite3.Connection, fns: list[WriteFn]) -> list[tuple[bool, Any, Any]]:
+    outcomes: list[tuple[bool, Any, Any]] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for fn in fns:
+            conn.execute("SAVEPOINT one_write")
+            try:
+                value, events = fn(conn)
+            except Exception as exc:
+                conn.execute("ROLLBACK TO one_write")
+                conn.execute("RELEASE one_write")
+                outcomes.append((False, exc, ()))
+            else:
+                conn.execute("RELEASE one_write")
+                outcomes.append((True, value, events))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def storage_error(exc: BaseException) -> Exception:
+    """Translate SQLite's refusals (full, read-only, locked) into a clear domain error."""
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+        return StorageUnavailable(f"the database refused the write, nothing was stored: {exc}")
+    return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+
+
+class Database:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        durability: str = "normal",
+        on_commit: Callable[[list[Any]], None] | None = None,
+        readers: int = READERS,
+    ) -> None:
+        self.path = path
+        self.durability = durability
+        self.on_commit = on_commit
+        self._reader_count = readers
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: list[aiosqlite.Connection] = []
+        self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._writer_task: asyncio.Task[None] | None = None
+
+    async def open(self) -> list[str]:
+        """Open, migrate, start the writer. Returns the names of migrations applied."""
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await aiosqlite.connect(self.path, isolation_level=None)
+        durability = self.durability
+        await _on_thread(self._writer, lambda c: _configure(c, durability, readonly=False))
+        path = self.path
+        applied = await _on_thread(self._writer, lambda c: migrate(c, path))
+        for _ in range(self._reader_count):
+            reader = await aiosqlite.connect(self.path, isolation_level=None)
+            await _on_thread(reader, lambda c: _configure(c, durability, readonly=True))
+            self._readers.append(reader)
+            self._idle.put_nowait(reader)
+        self._writer_task = asyncio.create_task(self._write_loop(), name="chatnut-writer")
+        return applied
+
+    async def close(self) -> None:
+        if self._writer_task is not None:
+            self._queue.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer_task
+            self._writer_task = None
+        for reader in self._readers:
+            await reader.close()
+        self._readers.clear()
+        if self._writer is not None:
+            # A clean close checkpoints the WAL back into the main file.
+            with contextlib.suppress(sqlite3.Error):
+                await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._writer.close()
+            self._writer = None
+
+    async def read(self, fn: ReadFn[T]) -> T:
+        conn = await self._idle.get()
+        try:
+            return await _on_thread(conn, fn)
+        finally:
+            self._idle.put_nowait(conn)
+
+    async def write(self, fn: WriteFn) -> Any:
+        if self._writer_task is None:
+            raise RuntimeError("database is not open")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(fn, future))
+        return await future
+
+    async def _write_loop(self) -> None:
+        assert self._writer is not None
+        while True:
+            job = await self._queue.get()
+            if job is None:
+                return
+            batch = [job]
+            stop_after = False
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                more = self._queue.get_nowait()
+                if more is None:
+                    stop_after = True
+                    break
+                batch.append(more)
+            await self._run_batch(batch)
+            if stop_after:
+                return
+
+    async def _run_batch(self, batch: list[_Job]) -> None:
+        assert self._writer is not None
+        fns = [job.fn for job in batch]
+        try:
+            outcomes = await _on_thread(self._writer, lambda c: _apply_batch(c, fns))
+        except Exception as exc:  # the commit itself failed: nothing in the batch is stored
+            log.warning("write batch of %d failed: %s", len(batch), exc)
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(storage_error(exc))
+            return
+        events: list[Any] = []
+        for ok, _value, job_events in outcomes:
+            if ok:
+                events.extend(job_events)
+        if events and self.on_commit is not None:
+            try:
+                self.on_commit(events)
+            except Exception:  # a subscriber bug must never lose a committed write
+                log.exception("publishing committed events failed")
+        for job, (ok, value, _events) in zip(batch, outcomes, strict=True):
+            if job.future.done():  # the caller went away (cancelled); the write stands
+                continue
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(
+                    value if not isinstance(value, sqlite3.Error) else storage_error(value)
+                )

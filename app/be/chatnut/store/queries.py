@@ -1,0 +1,464 @@
+"""The SQL of chatnut: rooms, messages, read cursors, statuses, agents, search.
+
+Plain functions over a `sqlite3.Connection` with `sqlite3.Row` rows; they run
+on the store's threads (db.py), return plain dicts, and know nothing of rules
+or transports — the service decides what may be written, these only write it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
+MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata"
+
+# A search looks at no more than this many of the newest hits: enough for any
+# human or agent to act on, and what keeps a common term as fast as a rare one.
+SEARCH_HIT_CAP = 1000
+SEARCH_MESSAGE_LIMIT = 20
+SEARCH_ROOM_LIMIT = 20
+SNIPPET_RADIUS = 60
+
+
+def _metadata(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        # The original stored metadata as free text; show it rather than lose it.
+        return {"raw": text}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def room_dict(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "project": row["project"],
+        "branch": row["branch"],
+        "description": row["description"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "archived_at": row["archived_at"],
+        "metadata": _metadata(row["metadata"]),
+    }
+
+
+def message_dict(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "room_id": row["room_id"],
+        "sender": row["sender"],
+        "content": row["content"],
+        "message_type": row["message_type"],
+        "created_at": row["created_at"],
+        "metadata": _metadata(row["metadata"]),
+    }
+
+
+# -- rooms ------------------------------------------------------------------
+
+
+def room_by_id(conn: sqlite3.Connection, room_id: str) -> dict[str, Any] | None:
+    row = conn.execute(f"SELECT {ROOM_COLUMNS} FROM rooms WHERE id = ?", (room_id,)).fetchone()
+    return room_dict(row) if row else None
+
+
+def room_by_name(conn: sqlite3.Connection, project: str, name: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        f"SELECT {ROOM_COLUMNS} FROM rooms WHERE project = ? AND name = ?", (project, name)
+    ).fetchone()
+    return room_dict(row) if row else None
+
+
+def insert_room(conn: sqlite3.Connection, room: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO rooms (id, name, project, branch, description, status, created_at,"
+        " archived_at, metadata) VALUES (?, ?, ?, ?, ?, 'live', ?, NULL, ?)",
+        (
+            room["id"], room["name"], room["project"], room["branch"], room["description"],
+            room["created_at"],
+            None if room.get("metadata") is None else json.dumps(room["metadata"]),
+        ),
+    )
+
+
+def archive_room(conn: sqlite3.Connection, room_id: str, archived_at: str) -> None:
+    conn.execute(
+        "UPDATE rooms SET status = 'archived', archived_at = ? WHERE id = ?", (archived_at, room_id)
+    )
+
+
+def delete_room(conn: sqlite3.Connection, room_id: str) -> int:
+    """Delete a room; cascades take its messages, cursors, statuses and agents."""
+    count = conn.execute("SELECT count(*) FROM messages WHERE room_id = ?", (room_id,)).fetchone()
+    conn.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
+    return int(count[0])
+
+
+def _room_filter(project: str | None, status: str) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if status != "all":
+        clauses.append("r.status = ?")
+        params.append(status)
+    if project is not None:
+        clauses.append("r.project = ?")
+        params.append(project)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def list_rooms(conn: sqlite3.Connection, project: str | None, status: str) -> list[dict[str, Any]]:
+    where, params = _room_filter(project, status)
+    rows = conn.execute(
+        f"SELECT {', '.join('r.' + c.strip() for c in ROOM_COLUMNS.split(','))} FROM rooms r"
+        f"{where} ORDER BY r.created_at DESC, r.id",
+        params,
+    ).fetchall()
+    return [room_dict(row) for row in rows]
+
+
+def room_summaries(
+    conn: sqlite3.Connection,
+    project: str | None,
+    status: str,
+    reader: str | None,
+    room_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Rooms with message_count, last_message preview and (for a reader) unread_count.
+
+    Counts come from `room_stats`, kept by triggers, so listing 10 000 rooms
+    never counts messages; unread is a range count above the reader's cursor.
+    """
+    where, params = _room_filter(project, status)
+    if room_id is not None:
+        where += (" AND " if where else " WHERE ") + "r.id = ?"
+        params.append(room_id)
+    rows = conn.execute(
+        f"""
+        SELECT {', '.join('r.' + c.strip() for c in ROOM_COLUMNS.split(','))},
+               coalesce(s.message_count, 0) AS message_count,
+               m.id AS last_id, m.sender AS last_sender, m.content AS last_content,
+               m.message_type AS last_type, m.created_at AS last_created_at,
+               c.last_read_message_id AS cursor
+        FROM rooms r
+        LEFT JOIN room_stats s ON s.room_id = r.id
+        LEFT JOIN messages m ON m.id = s.last_message_id
+        LEFT JOIN read_cursors c ON c.room_id = r.id AND c.reader = ?
+        {where}
+        ORDER BY coalesce(m.id, 0) DESC, r.created_at DESC, r.id
+        """,
+        [reader or "", *params],
+    ).fetchall()
+    summaries = []
+    for row in rows:
+        room = room_dict(row)
+        room["message_count"] = row["message_count"]
+        room["last_message"] = None if row["last_id"] is None else {
+            "id": row["last_id"],
+            "sender": row["last_sender"],
+            "preview": row["last_content"][:200],
+            "message_type": row["last_type"],
+            "created_at": row["last_created_at"],
+        }
+        if reader is not None:
+            room["unread_count"] = _unread(conn, room["id"], row["cursor"], row["message_count"])
+        summaries.append(room)
+    return summaries
+
+
+def _unread(conn: sqlite3.Connection, room_id: str, cursor: int | None, total: int) -> int:
+    if not cursor:
+        return int(total)
+    row = conn.execute(
+        "SELECT count(*) FROM messages WHERE room_id = ? AND id > ?", (room_id, cursor)
+    ).fetchone()
+    return int(row[0])
+
+
+def list_projects(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT DISTINCT project FROM rooms ORDER BY project")]
+
+
+def idle_live_rooms(conn: sqlite3.Connection, cutoff: str) -> list[str]:
+    """Live rooms whose newest activity (last message, else creation) is older than cutoff."""
+    rows = conn.execute(
+        """
+        SELECT r.id FROM rooms r
+        LEFT JOIN room_stats s ON s.room_id = r.id
+        LEFT JOIN messages m ON m.id = s.last_message_id
+        WHERE r.status = 'live' AND coalesce(m.created_at, r.created_at) < ?
+        """,
+        (cutoff,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+# -- messages ---------------------------------------------------------------
+
+
+def insert_message(
+    conn: sqlite3.Connection,
+    room_id: str,
+    sender: str,
+    content: str,
+    message_type: str,
+    created_at: str,
+    metadata: dict[str, Any] | None,
+) -> dict[str, Any]:
+    cur = conn.execute(
+        "INSERT INTO messages (room_id, sender, content, message_type, created_at, metadata)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (room_id, sender, content, message_type, created_at,
+         None if metadata is None else json.dumps(metadata, ensure_ascii=False)),
+    )
+    return {
+        "id": cur.lastrowid,
+        "room_id": room_id,
+        "sender": sender,
+        "content": content,
+        "message_type": message_type,
+        "created_at": created_at,
+        "metadata": metadata,
+    }
+
+
+def message_in_room(conn: sqlite3.Connection, room_id: str, message_id: int) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM messages WHERE id = ? AND room_id = ?", (message_id, room_id)
+    ).fetchone()
+    return row is not None
+
+
+def messages_after(
+    conn: sqlite3.Connection,
+    room_id: str,
+    since_id: int | None,
+    limit: int,
+    message_type: str | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Oldest first, ids above since_id; has_more when more than `limit` exist."""
+    sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?"
+    params: list[Any] = [room_id]
+    if since_id is not None:
+        sql += " AND id > ?"
+        params.append(since_id)
+    if message_type is not None:
+        sql += " AND message_type = ?"
+        params.append(message_type)
+    sql += " ORDER BY id LIMIT ?"
+    params.append(limit + 1)
+    rows = conn.execute(sql, params).fetchall()
+    return [message_dict(r) for r in rows[:limit]], len(rows) > limit
+
+
+def messages_before(
+    conn: sqlite3.Connection,
+    room_id: str,
+    before_id: int | None,
+    limit: int,
+    message_type: str | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The `limit` newest messages below before_id (all, if None), returned oldest first."""
+    sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?"
+    params: list[Any] = [room_id]
+    if before_id is not None:
+        sql += " AND id < ?"
+        params.append(before_id)
+    if message_type is not None:
+        sql += " AND message_type = ?"
+        params.append(message_type)
+    sql += " ORDER BY id DESC LIMIT ?"
+    params.append(limit + 1)
+    rows = conn.execute(sql, params).fetchall()
+    page = [message_dict(r) for r in rows[:limit]]
+    page.reverse()
+    return page, len(rows) > limit
+
+
+def clear_messages(conn: sqlite3.Connection, room_id: str) -> int:
+    cur = conn.execute("DELETE FROM messages WHERE room_id = ?", (room_id,))
+    # Cursors point at ids that no longer exist; the original drops them too.
+    conn.execute("DELETE FROM read_cursors WHERE room_id = ?", (room_id,))
+    return cur.rowcount
+
+
+def max_message_id(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
+    return int(row[0]) if row else 0
+
+
+# -- read cursors -----------------------------------------------------------
+
+
+def advance_cursor(
+    conn: sqlite3.Connection, room_id: str, reader: str, message_id: int, now: str
+) -> int:
+    """Move the cursor forward only; returns where it stands afterwards."""
+    conn.execute(
+        """
+        INSERT INTO read_cursors (room_id, reader, last_read_message_id, updated_at)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (room_id, reader) DO UPDATE SET
+            last_read_message_id = excluded.last_read_message_id,
+            updated_at = excluded.updated_at
+        WHERE excluded.last_read_message_id > read_cursors.last_read_message_id
+        """,
+        (room_id, reader, message_id, now),
+    )
+    row = conn.execute(
+        "SELECT last_read_message_id FROM read_cursors WHERE room_id = ? AND reader = ?",
+        (room_id, reader),
+    ).fetchone()
+    return int(row[0])
+
+
+# -- statuses ---------------------------------------------------------------
+
+
+def upsert_status(
+    conn: sqlite3.Connection, room_id: str, sender: str, status: str, now: str
+) -> dict[str, Any]:
+    conn.execute(
+        """
+        INSERT INTO room_status (room_id, sender, status, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (room_id, sender) DO UPDATE SET
+            status = excluded.status, updated_at = excluded.updated_at
+        """,
+        (room_id, sender, status, now),
+    )
+    return {"room_id": room_id, "sender": sender, "status": status, "updated_at": now}
+
+
+def statuses(conn: sqlite3.Connection, room_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT room_id, sender, status, updated_at FROM room_status WHERE room_id = ?"
+        " ORDER BY sender",
+        (room_id,),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+# -- agent registrations ----------------------------------------------------
+
+
+def upsert_agent(
+    conn: sqlite3.Connection, room_id: str, agent_name: str, task_id: str, now: str
+) -> dict[str, Any]:
+    conn.execute(
+        """
+        INSERT INTO agent_registry (room_id, agent_name, task_id, registered_at)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (room_id, agent_name) DO UPDATE SET
+            task_id = excluded.task_id, registered_at = excluded.registered_at
+        """,
+        (room_id, agent_name, task_id, now),
+    )
+    return {"room_id": room_id, "agent_name": agent_name, "task_id": task_id, "registered_at": now}
+
+
+def agents(conn: sqlite3.Connection, room_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT room_id, agent_name, task_id, registered_at FROM agent_registry"
+        " WHERE room_id = ? ORDER BY agent_name",
+        (room_id,),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def agents_named(conn: sqlite3.Connection, room_id: str, names: list[str]) -> dict[str, str]:
+    """Registered task ids for the given lower-cased names."""
+    if not names:
+        return {}
+    marks = ", ".join("?" for _ in names)
+    rows = conn.execute(
+        f"SELECT agent_name, task_id FROM agent_registry WHERE room_id = ?"
+        f" AND lower(agent_name) IN ({marks})",
+        (room_id, *names),
+    ).fetchall()
+    return {r[0].lower(): r[1] for r in rows}
+
+
+# -- search -----------------------------------------------------------------
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def snippet(content: str, query: str) -> str:
+    """A window of the content around the first case-insensitive hit, as plain text."""
+    at = content.casefold().find(query.casefold())
+    if at < 0:
+        at = 0
+    start = max(0, at - SNIPPET_RADIUS)
+    end = min(len(content), at + len(query) + SNIPPET_RADIUS)
+    text = " ".join(content[start:end].split())
+    return ("…" if start > 0 else "") + text + ("…" if end < len(content) else "")
+
+
+def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[str, Any]:
+    like = f"%{_escape_like(query)}%"
+    room_sql = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE name LIKE ? ESCAPE '\\'"
+    room_params: list[Any] = [like]
+    if project is not None:
+        room_sql += " AND project = ?"
+        room_params.append(project)
+    room_sql += " ORDER BY created_at DESC LIMIT ?"
+    room_params.append(SEARCH_ROOM_LIMIT)
+    rooms = [room_dict(r) for r in conn.execute(room_sql, room_params)]
+
+    project_clause = " AND r.project = ?" if project is not None else ""
+    if len(query) >= 3:
+        # A quoted FTS5 phrase over trigrams is exactly "contains this substring".
+        phrase = '"' + query.replace('"', '""') + '"'
+        hits_sql = f"""
+            SELECT m.id, m.room_id
+            FROM messages_fts f
+            JOIN messages m ON m.id = f.rowid
+            JOIN rooms r ON r.id = m.room_id
+            WHERE messages_fts MATCH ?{project_clause}
+            ORDER BY f.rowid DESC LIMIT ?
+        """
+        params: list[Any] = [phrase]
+    else:
+        # Trigrams cannot index one or two characters: scan newest first, capped.
+        hits_sql = f"""
+            SELECT m.id, m.room_id
+            FROM messages m
+            JOIN rooms r ON r.id = m.room_id
+            WHERE m.content LIKE ? ESCAPE '\\'{project_clause}
+            ORDER BY m.id DESC LIMIT ?
+        """
+        params = [like]
+    if project is not None:
+        params.append(project)
+    params.append(SEARCH_HIT_CAP)
+    hits = conn.execute(hits_sql, params).fetchall()
+
+    counts: dict[str, int] = {}
+    for hit in hits:
+        counts[hit["room_id"]] = counts.get(hit["room_id"], 0) + 1
+    message_rooms = [
+        {"room_id": room_id, "match_count": n}
+        for room_id, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ][:SEARCH_ROOM_LIMIT]
+    shown = [hit["id"] for hit in hits[:SEARCH_MESSAGE_LIMIT]]
+    rows = conn.execute(
+        "SELECT id, room_id, sender, created_at, content FROM messages"
+        f" WHERE id IN ({', '.join('?' for _ in shown)}) ORDER BY id DESC",
+        shown,
+    ).fetchall() if shown else []
+    messages = [
+        {
+            "id": row["id"],
+            "room_id": row["room_id"],
+            "sender": row["sender"],
+            "created_at": row["created_at"],
+            "snippet": snippet(row["content"], query),
+        }
+        for row in rows
+    ]
+    return {"rooms": rooms, "message_rooms": message_rooms, "messages": messages}
