@@ -1,0 +1,262 @@
+"""REST routes under /api/ (SPEC §6): thin HTTP wrappers over ChatService.
+
+Bodies and query parameters are typed so the OpenAPI schema at /api/docs
+shows their limits; the service checks them again (it is the one judge), and
+every failure leaves as the one JSON error shape (see `install_error_handlers`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chatnut import __version__
+from chatnut import validation as check
+from chatnut.errors import ChatnutError
+from chatnut.service import ChatService
+
+router = APIRouter(prefix="/api")
+
+EXPORT_PAGE = 1000
+
+
+def service_of(request: Request) -> ChatService:
+    service: ChatService = request.app.state.service
+    return service
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _one_line(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        name = ".".join(where) or "request body"
+        parts.append(f"{name}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ChatnutError)
+    async def domain_error(_: Request, exc: ChatnutError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(error_body("invalid_input", _one_line(exc)), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewRoom(_Body):
+    project: str = Field(min_length=1, max_length=check.MAX_NAME)
+    name: str = Field(min_length=1, max_length=check.MAX_NAME)
+    branch: str | None = Field(default=None, max_length=check.MAX_NAME)
+    description: str | None = Field(default=None, max_length=check.MAX_DESCRIPTION)
+
+
+class NewMessage(_Body):
+    sender: str = Field(min_length=1, max_length=check.MAX_SENDER)
+    content: str = Field(min_length=1)
+    message_type: Literal["message", "system"] = "message"
+    reply_to: int | None = Field(default=None, ge=1)
+
+
+class ReadCursor(_Body):
+    reader: str = Field(min_length=1, max_length=check.MAX_SENDER)
+    last_read_message_id: int = Field(ge=0)
+
+
+class NewStatus(_Body):
+    sender: str = Field(min_length=1, max_length=check.MAX_SENDER)
+    status: str = Field(min_length=1, max_length=check.MAX_STATUS)
+
+
+class NewAgent(_Body):
+    agent_name: str = Field(min_length=1, max_length=check.MAX_SENDER)
+    task_id: str = Field(min_length=1, max_length=check.MAX_NAME)
+
+
+Limit = Annotated[int, Query(ge=1, le=check.MAX_LIMIT)]
+RoomStatus = Literal["live", "archived", "all"]
+
+
+@router.get("/status", summary="Health check")
+async def status(request: Request) -> dict[str, Any]:
+    service = service_of(request)
+    return {
+        "status": "ok",
+        "version": __version__,
+        "db_path": str(service.db_path),
+        **await service.stats(),
+    }
+
+
+@router.get("/projects", summary="Project names")
+async def projects(request: Request) -> dict[str, Any]:
+    return await service_of(request).list_projects()
+
+
+@router.get("/rooms", summary="Rooms with counts, last message and unread count")
+async def rooms(
+    request: Request,
+    project: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
+    status: RoomStatus = "all",
+    reader: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
+) -> dict[str, Any]:
+    summaries = await service_of(request).room_summaries(project, status, reader)
+    return {"rooms": summaries}
+
+
+@router.post("/rooms", status_code=200, summary="Create a room (idempotent, like init_room)")
+async def create_room(request: Request, body: NewRoom) -> dict[str, Any]:
+    return await service_of(request).init_room(
+        body.project, body.name, body.branch, body.description
+    )
+
+
+@router.get("/rooms/{room_id}", summary="One room with its counts")
+async def room(request: Request, room_id: str) -> dict[str, Any]:
+    return await service_of(request).get_room(room_id)
+
+
+@router.get("/rooms/{room_id}/messages", summary="Page through a room's messages")
+async def messages(
+    request: Request,
+    room_id: str,
+    since_id: Annotated[int | None, Query(ge=0)] = None,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+    limit: Limit = 100,
+    message_type: Literal["message", "system"] | None = None,
+) -> dict[str, Any]:
+    """Forwards from `since_id` (oldest first), or backwards: the newest page below
+    `before_id`. With neither, the newest page — what a reader opening a room wants."""
+    service = service_of(request)
+    if since_id is not None:
+        return await service.read_messages(room_id, since_id, limit, message_type)
+    return await service.read_messages_before(room_id, before_id, limit)
+
+
+@router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web)")
+async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, Any]:
+    return await service_of(request).post_message(
+        room_id, body.sender, body.content, body.message_type, body.reply_to,
+        metadata={"source": "web"},
+    )
+
+
+@router.post("/rooms/{room_id}/read", summary="Move a reader's cursor forward")
+async def mark_read(request: Request, room_id: str, body: ReadCursor) -> dict[str, Any]:
+    return await service_of(request).mark_read(room_id, body.reader, body.last_read_message_id)
+
+
+@router.post("/rooms/{room_id}/archive", summary="Archive a room")
+async def archive(request: Request, room_id: str) -> dict[str, Any]:
+    return await service_of(request).archive_room_by_id(room_id)
+
+
+@router.post("/rooms/{room_id}/clear", summary="Delete every message of a room")
+async def clear(request: Request, room_id: str) -> dict[str, Any]:
+    return await service_of(request).clear_room_by_id(room_id)
+
+
+@router.delete("/rooms/{room_id}", summary="Delete an archived room and all it holds")
+async def delete(request: Request, room_id: str) -> dict[str, Any]:
+    return await service_of(request).delete_room(room_id)
+
+
+@router.get("/rooms/{room_id}/statuses", summary="Team status of a room")
+async def statuses(request: Request, room_id: str) -> dict[str, Any]:
+    return await service_of(request).get_team_status(room_id)
+
+
+@router.post("/rooms/{room_id}/statuses", summary="Set a sender's status")
+async def set_status(request: Request, room_id: str, body: NewStatus) -> dict[str, Any]:
+    return await service_of(request).update_status(room_id, body.sender, body.status)
+
+
+@router.get("/rooms/{room_id}/agents", summary="Registered agents of a room")
+async def agents(request: Request, room_id: str) -> dict[str, Any]:
+    return await service_of(request).list_agents(room_id)
+
+
+@router.post("/rooms/{room_id}/agents", summary="Register an agent for @mentions")
+async def register(request: Request, room_id: str, body: NewAgent) -> dict[str, Any]:
+    return await service_of(request).register_agent(room_id, body.agent_name, body.task_id)
+
+
+@router.get("/search", summary="Search room names and message content")
+async def search(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=check.MAX_QUERY)],
+    project: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
+) -> dict[str, Any]:
+    return await service_of(request).search(q, project)
+
+
+def _markdown_line(message: dict[str, Any]) -> str:
+    kind = " (system)" if message["message_type"] == "system" else ""
+    return f"### {message['sender']}{kind} · {message['created_at']} · #{message['id']}\n\n" \
+        f"{message['content']}\n\n"
+
+
+@router.get("/rooms/{room_id}/export", summary="Export a room as Markdown or JSON")
+async def export(
+    request: Request, room_id: str, format: Literal["md", "json"] = "md"
+) -> StreamingResponse:
+    service = service_of(request)
+    room = await service.get_room(room_id)
+
+    async def pages() -> AsyncIterator[list[dict[str, Any]]]:
+        since = 0
+        while True:
+            page = await service.read_messages(room_id, since, EXPORT_PAGE)
+            if page["messages"]:
+                yield page["messages"]
+                since = page["messages"][-1]["id"]
+            if not page["has_more"]:
+                return
+
+    async def markdown() -> AsyncIterator[str]:
+        yield f"# {room['project']} / {room['name']}\n\n"
+        if room["description"]:
+            yield f"{room['description']}\n\n"
+        yield f"Status: {room['status']} · created {room['created_at']}\n\n"
+        async for page in pages():
+            yield "".join(_markdown_line(m) for m in page)
+
+    async def as_json() -> AsyncIterator[str]:
+        yield '{"room": ' + json.dumps(room) + ', "messages": ['
+        first = True
+        async for page in pages():
+            for message in page:
+                yield ("" if first else ",") + json.dumps(message)
+                first = False
+        yield "]}"
+
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in room["name"])[:80] or "room"
+    media = "text/markdown; charset=utf-8" if format == "md" else "application/json"
+    return StreamingResponse(
+        markdown() if format == "md" else as_json(),
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="{safe}.{format}"'},
+    )

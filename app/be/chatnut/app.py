@@ -1,0 +1,167 @@
+"""create_app(settings): the one ASGI application — MCP at /mcp/, REST at /api/, the UI at /.
+
+The lifespan opens the database (migrating it), wires the store's commits to
+the hub, starts the MCP session manager and the optional auto-archiver, and
+closes everything in reverse on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from chatnut import __version__
+from chatnut.api import install_error_handlers, router
+from chatnut.browser import has_display, open_in_background
+from chatnut.hub import Hub
+from chatnut.mcp_tools import build_mcp
+from chatnut.resources import web_ui_dir
+from chatnut.security import OneTimeLinks, Scope, SecurityMiddleware, is_loopback
+from chatnut.service import ChatService
+from chatnut.settings import Settings
+from chatnut.store.db import Database
+from chatnut.update_check import UpdateChecker
+
+log = logging.getLogger(__name__)
+
+AUTO_ARCHIVE_EVERY_SECONDS = 300
+# Bodies: the largest message plus JSON escaping (up to 6 bytes per character
+# for \uXXXX) and the envelope. Anything larger cannot be a valid request.
+BODY_OVERHEAD_BYTES = 64 * 1024
+
+
+def web_base(settings: Settings, port: int) -> str:
+    host = settings.host
+    if is_loopback(host) or host in {"0.0.0.0", "::", ""}:
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+class ServerState:
+    """What the transports share: built in create_app, opened in the lifespan."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        self.settings = settings
+        self.port = port
+        self.hub = Hub()
+        self.links = OneTimeLinks()
+        self.updates = UpdateChecker(enabled=settings.update_check)
+        self.db = Database(
+            settings.db_path, durability=settings.durability, on_commit=self.hub.publish
+        )
+        self.service = ChatService(
+            self.db,
+            self.hub,
+            db_path=settings.db_path,
+            max_message_bytes=settings.max_message_bytes,
+            teams_dir=settings.teams_dir,
+            web_url=self.web_url,
+            on_room_created=self._room_created,
+            version_info=self.updates.info,
+        )
+
+    def web_url(self, room_id: str | None) -> str:
+        base = web_base(self.settings, self.port)
+        target = "/" if room_id is None else f"/?room={room_id}"
+        if self.settings.token is not None:
+            return base + self.links.mint(target)
+        return base + target
+
+    def _room_created(self, url: str) -> None:
+        if self.settings.open_browser and has_display():
+            open_in_background(url)
+
+
+async def _auto_archive(service: ChatService, hours: float) -> None:
+    while True:
+        try:
+            archived = await service.archive_idle_rooms(hours)
+            if archived:
+                log.info("auto-archived %d idle room(s)", len(archived))
+        except Exception:
+            log.exception("auto-archive pass failed")
+        await asyncio.sleep(AUTO_ARCHIVE_EVERY_SECONDS)
+
+
+class _McpPathAlias:
+    """Serve POST /mcp exactly like /mcp/: a redirect is something clients may not follow."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("path") == "/mcp":
+            scope = {**scope, "path": "/mcp/", "raw_path": b"/mcp/"}
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, port: int | None = None) -> FastAPI:
+    state = ServerState(settings, settings.port if port is None else port)
+    mcp = build_mcp(state.service)
+    mcp_app = mcp.streamable_http_app(**mcp_http_options())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        applied = await state.db.open()
+        if applied:
+            log.info("database %s migrated: %s", settings.db_path, ", ".join(applied))
+        if settings.update_check:
+            state.updates.refresh_in_background()
+        archiver = None
+        if settings.auto_archive_hours > 0:
+            archiver = asyncio.create_task(_auto_archive(state.service, settings.auto_archive_hours))
+        try:
+            async with mcp.session_manager.run():
+                yield
+        finally:
+            if archiver is not None:
+                archiver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await archiver
+            await state.db.close()
+
+    app = FastAPI(
+        title="chatnut",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.chatnut = state
+    app.state.service = state.service
+    install_error_handlers(app)
+    app.include_router(router)
+    app.mount("/mcp", mcp_app)
+    app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
+    app.add_middleware(_McpPathAlias)
+    app.add_middleware(
+        SecurityMiddleware,
+        configured_host=settings.host,
+        token=settings.token,
+        links=state.links,
+        max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
+    )
+    return app
+
+
+def mcp_http_options() -> dict[str, Any]:
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    return {
+        "streamable_http_path": "/",
+        # Stateless: no session a restart could invalidate (SPEC §5).
+        "stateless_http": True,
+        # Plain JSON answers: one round trip, nothing to keep open per call.
+        "json_response": True,
+        # Host/Origin are checked, stricter, by SecurityMiddleware for every route.
+        "transport_security": TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    }

@@ -1,0 +1,83 @@
+"""How a tools/call is checked and how its failures read.
+
+`ChatnutMCP` is the SDK's MCPServer with two changes an agent notices:
+* arguments a tool does not have are refused, naming the valid ones (the
+  SDK would silently drop them, and a misspelt `since_id` would read the
+  whole room);
+* every failure is one line the agent can act on: a domain error keeps its
+  own message, an argument that fails the schema is named with what is
+  wrong, instead of the SDK's multi-line pydantic dump behind a prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp_types import Tool
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import ValidationError
+
+from chatnut.errors import ChatnutError
+
+log = logging.getLogger(__name__)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False):
+        name = ".".join(str(p) for p in item.get("loc", ())) or "arguments"
+        message = str(item.get("msg", "is invalid"))
+        if item.get("type") == "missing":
+            parts.append(f"{name} is required")
+        else:
+            parts.append(f"{name}: {message[:1].lower()}{message[1:]}")
+    return "invalid arguments — " + "; ".join(parts)
+
+
+def _without_titles(schema: Any) -> Any:
+    """Drop pydantic's generated `title`s: they repeat the names and cost agents context."""
+    if isinstance(schema, list):
+        return [_without_titles(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    cleaned = {}
+    for key, value in schema.items():
+        if key == "title":
+            continue
+        if key in {"properties", "$defs"} and isinstance(value, dict):
+            cleaned[key] = {name: _without_titles(sub) for name, sub in value.items()}
+        else:
+            cleaned[key] = _without_titles(value)
+    return cleaned
+
+
+class ChatnutMCP(MCPServer):
+    async def list_tools(self) -> list[Tool]:
+        tools = await super().list_tools()
+        for tool in tools:
+            tool.input_schema = {**_without_titles(tool.input_schema), "additionalProperties": False}
+            if tool.output_schema is not None:
+                tool.output_schema = _without_titles(tool.output_schema)
+        return tools
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            valid = list(tool.parameters.get("properties", {}))
+            unknown = sorted(set(arguments) - set(valid))
+            if unknown:
+                raise ToolError(
+                    f"{name} has no argument(s) {', '.join(map(repr, unknown))};"
+                    f" valid: {', '.join(valid) or '(none)'}"
+                )
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ChatnutError):
+                raise ToolError(cause.message) from cause
+            if isinstance(cause, ValidationError):
+                raise ToolError(describe_validation_error(cause)) from cause
+            raise

@@ -1,0 +1,311 @@
+"""The 16 MCP tools of the agent contract (SPEC §5): typed wrappers over ChatService.
+
+Parameter names, defaults and result shapes are the original chatnut 0.4.x's,
+so existing skills and prompts keep working. Limits are in the input schemas
+(except `timeout`, which is clamped, as the original does). Each result is a
+TypedDict, so the SDK declares an output schema that says exactly which
+fields may be null. Descriptions are short on purpose: every agent pays for
+the `tools/list` answer in context.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from typing_extensions import NotRequired, TypedDict
+
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from chatnut import __version__
+from chatnut import validation as check
+from chatnut.mcp_calls import ChatnutMCP
+from chatnut.service import ChatService
+
+# -- result shapes (typing_extensions.TypedDict: pydantic needs it on Python < 3.12) ------------------------------------------------------------
+
+
+class Message(TypedDict):
+    id: int
+    room_id: str
+    sender: str
+    content: str
+    message_type: str
+    created_at: str
+    metadata: dict[str, Any] | None
+
+
+class Mention(TypedDict):
+    name: str
+    task_id: str
+
+
+class PostedMessage(Message):
+    mentions: list[Mention]
+
+
+class Messages(TypedDict):
+    messages: list[Message]
+    has_more: bool
+
+
+class WaitedMessages(Messages):
+    timed_out: bool
+
+
+class Room(TypedDict):
+    id: str
+    name: str
+    project: str
+    branch: str | None
+    description: str | None
+    status: str
+    created_at: str
+    archived_at: str | None
+    metadata: dict[str, Any] | None
+
+
+class InitializedRoom(Room):
+    web_url: str
+
+
+class Rooms(TypedDict):
+    rooms: list[Room]
+
+
+class Archived(TypedDict):
+    name: str
+    project: str
+    archived_at: str | None
+
+
+class Deleted(TypedDict):
+    id: str
+    name: str
+    project: str
+    deleted_messages: int
+
+
+class Cleared(TypedDict):
+    name: str
+    project: str
+    room_id: str
+    deleted_count: int
+
+
+class ReadCursor(TypedDict):
+    room_id: str
+    reader: str
+    last_read_message_id: int
+
+
+class RoomMatches(TypedDict):
+    room_id: str
+    match_count: int
+
+
+class MessageHit(TypedDict):
+    id: int
+    room_id: str
+    sender: str
+    created_at: str
+    snippet: str
+
+
+class SearchResult(TypedDict):
+    rooms: list[Room]
+    message_rooms: list[RoomMatches]
+    messages: list[MessageHit]
+
+
+class Projects(TypedDict):
+    projects: list[str]
+
+
+class Pong(TypedDict):
+    status: str
+    db_path: str
+    version: str
+    web_url: str
+    latest: NotRequired[str]
+    update_available: NotRequired[bool]
+
+
+class Status(TypedDict):
+    room_id: str
+    sender: str
+    status: str
+    updated_at: str
+
+
+class TeamStatus(TypedDict):
+    statuses: list[Status]
+
+
+class Agent(TypedDict):
+    room_id: str
+    agent_name: str
+    task_id: str
+    registered_at: str
+
+
+class Agents(TypedDict):
+    agents: list[Agent]
+
+
+# -- parameter types (limits visible in the input schema) ----------------------
+
+RoomId = Annotated[str, Field(min_length=1, max_length=64, description="Room id from init_room")]
+Project = Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)]
+RoomName = Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)]
+Sender = Annotated[str, Field(min_length=1, max_length=check.MAX_SENDER)]
+MessageType = Literal["message", "system"]
+SinceId = Annotated[int, Field(ge=0)]
+Limit = Annotated[int, Field(ge=1, le=check.MAX_LIMIT)]
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+WRITES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False)
+DESTROYS = ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False)
+
+
+def build_mcp(service: ChatService) -> ChatnutMCP:
+    mcp = ChatnutMCP(
+        "chatnut",
+        version=__version__,
+        instructions="Team chat rooms for agent teams: init_room, then post_message / "
+        "wait_for_messages with the room id. See the chatnut skill for the protocol.",
+    )
+
+    @mcp.tool(annotations=WRITES)
+    async def post_message(
+        room_id: RoomId,
+        sender: Sender,
+        content: Annotated[str, Field(min_length=1, description="Markdown text")],
+        message_type: MessageType = "message",
+        reply_to: Annotated[int | None, Field(ge=1, description="Id of a message replied to")] = None,
+    ) -> PostedMessage:
+        """Post to a room. Returns the message and the registered agents it @mentions."""
+        return await service.post_message(  # type: ignore[return-value]
+            room_id, sender, content, message_type, reply_to
+        )
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def read_messages(
+        room_id: RoomId,
+        since_id: SinceId | None = None,
+        limit: Limit = 100,
+        message_type: MessageType | None = None,
+    ) -> Messages:
+        """Read messages oldest first, after since_id if given."""
+        return await service.read_messages(  # type: ignore[return-value]
+            room_id, since_id, limit, message_type
+        )
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def wait_for_messages(
+        room_id: RoomId,
+        since_id: SinceId,
+        timeout: Annotated[float, Field(description="Seconds, capped at 60")] = 30,
+        limit: Limit = 100,
+        message_type: MessageType | None = None,
+    ) -> WaitedMessages:
+        """Block until messages after since_id arrive (or timeout). Use instead of polling."""
+        return await service.wait_for_messages(  # type: ignore[return-value]
+            room_id, since_id, timeout, limit, message_type
+        )
+
+    @mcp.tool(annotations=WRITES)
+    async def init_room(
+        project: Project,
+        name: RoomName,
+        branch: Annotated[str | None, Field(max_length=check.MAX_NAME)] = None,
+        description: Annotated[str | None, Field(max_length=check.MAX_DESCRIPTION)] = None,
+        team_name: Annotated[str | None, Field(max_length=check.MAX_NAME)] = None,
+    ) -> InitializedRoom:
+        """Create a room, or return the existing one with this project and name."""
+        return await service.init_room(  # type: ignore[return-value]
+            project, name, branch, description, team_name
+        )
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def list_rooms(
+        project: Annotated[str | None, Field(max_length=check.MAX_NAME)] = None,
+        status: Literal["live", "archived", "all"] = "live",
+    ) -> Rooms:
+        """List rooms, optionally of one project."""
+        return await service.list_rooms(project, status)  # type: ignore[return-value]
+
+    @mcp.tool(annotations=WRITES)
+    async def archive_room(project: Project, name: RoomName) -> Archived:
+        """Archive a room: read-only from then on, messages kept."""
+        return await service.archive_room(project, name)  # type: ignore[return-value]
+
+    @mcp.tool(annotations=DESTROYS)
+    async def delete_room(room_id: RoomId) -> Deleted:
+        """Delete an archived room and all its messages, for good."""
+        return await service.delete_room(room_id)  # type: ignore[return-value]
+
+    @mcp.tool(annotations=DESTROYS)
+    async def clear_room(project: Project, name: RoomName) -> Cleared:
+        """Delete every message in a room."""
+        return await service.clear_room(project, name)  # type: ignore[return-value]
+
+    @mcp.tool(annotations=WRITES)
+    async def mark_read(
+        room_id: RoomId, reader: Sender, last_read_message_id: Annotated[int, Field(ge=0)]
+    ) -> ReadCursor:
+        """Move a reader's cursor forward (never back)."""
+        return await service.mark_read(  # type: ignore[return-value]
+            room_id, reader, last_read_message_id
+        )
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def search(
+        query: Annotated[str, Field(min_length=1, max_length=check.MAX_QUERY)],
+        project: Annotated[str | None, Field(max_length=check.MAX_NAME)] = None,
+    ) -> SearchResult:
+        """Search room names and message text (substring, case-insensitive)."""
+        return await service.search(query, project)  # type: ignore[return-value]
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def list_projects() -> Projects:
+        """List project names."""
+        return await service.list_projects()  # type: ignore[return-value]
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def ping() -> Pong:
+        """Health check: status, db_path, version, web_url; latest/update_available if known."""
+        return await service.ping()  # type: ignore[return-value]
+
+    @mcp.tool(annotations=WRITES)
+    async def update_status(
+        room_id: RoomId,
+        sender: Sender,
+        status: Annotated[str, Field(min_length=1, max_length=check.MAX_STATUS)],
+    ) -> Status:
+        """Set your current status in a room."""
+        return await service.update_status(room_id, sender, status)  # type: ignore[return-value]
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def get_team_status(room_id: RoomId) -> TeamStatus:
+        """Current status of everyone in a room."""
+        return await service.get_team_status(room_id)  # type: ignore[return-value]
+
+    @mcp.tool(annotations=WRITES)
+    async def register_agent(
+        room_id: RoomId,
+        agent_name: Annotated[str, Field(min_length=1, max_length=check.MAX_SENDER,
+                                         pattern=r"^[\w-]+$")],
+        task_id: Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)],
+    ) -> Agent:
+        """Register an agent for @mentions (case-insensitive, re-registering updates)."""
+        return await service.register_agent(  # type: ignore[return-value]
+            room_id, agent_name, task_id
+        )
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def list_agents(room_id: RoomId) -> Agents:
+        """Agents registered in a room."""
+        return await service.list_agents(room_id)  # type: ignore[return-value]
+
+    return mcp

@@ -1,0 +1,225 @@
+"""Who may talk to the server: Host, Origin, bearer token and body size, checked on every request.
+
+This is plain ASGI middleware in front of everything (pages, API, streams and
+/mcp/). The MCP SDK has checks of its own, but they cover /mcp/ only, accept
+any localhost port as an Origin and answer in plain text; ours are stricter
+and answer in the one JSON error shape.
+
+* Host: a DNS-rebinding page reaches us under its own name; only loopback
+  names and the configured host are served.
+* Origin: a browser page may only change state (or speak MCP) from this
+  server's own origin — same scheme, host and port. No Origin (CLI agents)
+  passes.
+* Token: with one configured, /mcp and /api need `Authorization: Bearer`,
+  or the HttpOnly cookie a one-time link hands to a browser.
+* Bodies larger than the limit are refused before they are read whole.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SESSION_COOKIE = "chatnut_session"
+LINK_PATH = "/auth/link"
+LINK_TTL_SECONDS = 600
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+
+
+def is_loopback(host: str) -> bool:
+    name = host.strip("[]").lower()
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def split_host(value: str) -> str:
+    """The host part of a Host header value (`[::1]:8000` -> `::1`)."""
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+async def send_error(send: Send, status: int, code: str, message: str,
+                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *(headers or []),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+class OneTimeLinks:
+    """Single-use codes that trade themselves for the session cookie (token mode only)."""
+
+    def __init__(self, ttl: float = LINK_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._codes: dict[str, float] = {}
+
+    def mint(self, next_path: str) -> str:
+        now = time.monotonic()
+        self._codes = {c: t for c, t in self._codes.items() if t > now}
+        code = secrets.token_urlsafe(24)
+        self._codes[code] = now + self.ttl
+        return f"{LINK_PATH}?code={code}&next={quote(next_path, safe='')}"
+
+    def redeem(self, code: str) -> bool:
+        expires = self._codes.pop(code, None)
+        return expires is not None and expires > time.monotonic()
+
+
+class SecurityMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        configured_host: str,
+        token: str | None,
+        links: OneTimeLinks,
+        max_body_bytes: int,
+    ) -> None:
+        self.app = app
+        self.configured_host = configured_host.lower()
+        self.token = token
+        self.links = links
+        self.max_body_bytes = max_body_bytes
+
+    def _host_allowed(self, host: str) -> bool:
+        name = split_host(host).lower()
+        if not name:
+            return False
+        if is_loopback(name):
+            return True
+        return name == self.configured_host and self.configured_host not in {"0.0.0.0", "::"}
+
+    def _authorized(self, headers: dict[bytes, bytes]) -> bool:
+        assert self.token is not None
+        expected = self.token.encode()
+        auth = headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer " and hmac.compare_digest(auth[7:].strip(), expected):
+            return True
+        for part in headers.get(b"cookie", b"").split(b";"):
+            name, _, value = part.strip().partition(b"=")
+            if name == SESSION_COOKIE.encode() and hmac.compare_digest(value, expected):
+                return True
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not self._host_allowed(host):
+            await send_error(send, 403, "forbidden_host",
+                             f"Host {host!r} is not served here (only loopback names are)")
+            return
+        path: str = scope.get("path", "")
+        method: str = scope.get("method", "GET")
+        is_mcp = path == "/mcp" or path.startswith("/mcp/")
+        is_api = path == "/api" or path.startswith("/api/")
+        origin = headers.get(b"origin")
+        if origin is not None and (is_mcp or (is_api and method in STATE_CHANGING)):
+            scheme = scope.get("scheme", "http")
+            if origin.decode("latin-1").rstrip("/") != f"{scheme}://{host}":
+                await send_error(send, 403, "forbidden_origin",
+                                 f"Origin {origin.decode('latin-1')!r} may not call this server;"
+                                 " only its own pages may")
+                return
+        if self.token is not None:
+            if path == LINK_PATH:
+                await self._redeem_link(scope, send)
+                return
+            if (is_mcp or is_api) and not self._authorized(headers):
+                await send_error(send, 401, "unauthorized",
+                                 "this server needs 'Authorization: Bearer <token>'",
+                                 [(b"www-authenticate", b"Bearer")])
+                return
+        if method in STATE_CHANGING or b"content-length" in headers:
+            declared = headers.get(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                await send_error(send, 413, "body_too_large",
+                                 f"request body is over {self.max_body_bytes} bytes")
+                return
+            receive = await self._bounded_body(receive, send)
+            if receive is None:
+                return
+        await self.app(scope, receive, send)
+
+    async def _bounded_body(self, receive: Receive, send: Send) -> Receive | None:
+        """Read the body up to the limit (a chunked body has no length to check up front)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                chunks_done = message
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_body_bytes:
+                await send_error(send, 413, "body_too_large",
+                                 f"request body is over {self.max_body_bytes} bytes")
+                return None
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                chunks_done = None
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                if chunks_done is not None:
+                    return chunks_done
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+    async def _redeem_link(self, scope: Scope, send: Send) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        code = (query.get("code") or [""])[0]
+        next_path = (query.get("next") or ["/"])[0]
+        if not next_path.startswith("/") or next_path.startswith("//"):
+            next_path = "/"  # only ever redirect within this server
+        if not self.links.redeem(code):
+            await send_error(send, 401, "link_expired",
+                             "this sign-in link was already used or has expired;"
+                             " run `chatnut open` for a new one")
+            return
+        assert self.token is not None
+        cookie = f"{SESSION_COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/"
+        await send({
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [
+                (b"location", next_path.encode()),
+                (b"set-cookie", cookie.encode()),
+                (b"content-length", b"0"),
+            ],
+        })
+        await send({"type": "http.response.body", "body": b""})

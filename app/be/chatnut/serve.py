@@ -1,0 +1,143 @@
+"""`chatnut serve`: one server per CHATNUT_HOME, on a port it never silently changes.
+
+Order matters: take the home's lock (a second server says who is already
+running), bind the socket ourselves (a taken port is a clear error, and with
+--port 0 we learn the real port before the app needs it for web_url), start
+uvicorn on that socket, write server.port/server.pid once it accepts
+connections, and remove them on a clean exit (SIGTERM, SIGINT).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import logging.handlers
+import socket
+import sys
+from typing import Any
+
+import uvicorn
+
+from chatnut.runtime import (
+    AlreadyRunning,
+    InstanceLock,
+    read_int,
+    remove_runtime_files,
+    write_runtime_files,
+)
+from chatnut.security import is_loopback
+from chatnut.settings import Settings, load_settings
+
+log = logging.getLogger("chatnut")
+
+LOG_BYTES = 5 * 1024 * 1024
+LOG_BACKUPS = 3
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"chatnut: {message}", file=sys.stderr)
+    return code
+
+
+def configure_logging(settings: Settings) -> None:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    file_handler = logging.handlers.RotatingFileHandler(
+        settings.log_file, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
+    file_handler.setFormatter(fmt)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(fmt)
+    root = logging.getLogger()
+    root.handlers[:] = [file_handler, console]
+    root.setLevel(level)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, plus the runtime files written the moment it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, settings: Settings, port: int) -> None:
+        super().__init__(config)
+        self.chatnut_settings = settings
+        self.chatnut_port = port
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            s = self.chatnut_settings
+            write_runtime_files(s.port_file, s.pid_file, self.chatnut_port)
+            log.info("chatnut ready on http://%s:%d (db %s)", s.host, self.chatnut_port, s.db_path)
+
+
+def serve(overrides: dict[str, Any]) -> int:
+    try:
+        settings = load_settings(overrides)
+    except ValueError as exc:
+        return fail(f"bad setting: {exc}", 2)
+    if not is_loopback(settings.host) and not settings.token:
+        return fail(
+            f"refusing to bind {settings.host}: anything but loopback needs a token "
+            "(--token or CHATNUT_TOKEN), or anyone on the network could read every chat",
+            2,
+        )
+    lock = InstanceLock(settings.lock_file)
+    try:
+        lock.acquire()
+    except AlreadyRunning:
+        port, pid = read_int(settings.port_file), read_int(settings.pid_file)
+        return fail(
+            f"a chatnut server is already running for {settings.home} "
+            f"(pid {pid or '?'}, port {port or '?'}); `kill -TERM {pid or '<pid>'}` stops it"
+        )
+    try:
+        try:
+            sock = bind(settings.host, settings.port)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return fail(
+                    f"port {settings.port} on {settings.host} is taken by another program; "
+                    "stop it, or pick another with --port N (--port 0 for any free port — "
+                    "then server.port says which)"
+                )
+            return fail(f"cannot listen on {settings.host}:{settings.port}: {exc}")
+        port = sock.getsockname()[1]
+        configure_logging(settings)
+
+        from chatnut.app import create_app
+
+        app = create_app(settings, port)
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            server_header=False,
+        )
+        server = _Server(config, settings, port)
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        finally:
+            sock.close()
+            remove_runtime_files(settings.port_file, settings.pid_file)
+        return 0 if server.started else 1
+    finally:
+        lock.release()
