@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp_types import Tool
+from mcp_types import CallToolResult, TextContent, Tool
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import ValidationError
 
@@ -31,6 +32,8 @@ def describe_validation_error(error: ValidationError) -> str:
         message = str(item.get("msg", "is invalid"))
         if item.get("type") == "missing":
             parts.append(f"{name} is required")
+        elif item.get("type") == "string_unicode":
+            parts.append(f"{name} contains a lone surrogate (not valid Unicode text)")
         else:
             parts.append(f"{name}: {message[:1].lower()}{message[1:]}")
     return "invalid arguments — " + "; ".join(parts)
@@ -73,7 +76,7 @@ class ChatnutMCP(MCPServer):
                     f" valid: {', '.join(valid) or '(none)'}"
                 )
         try:
-            return await super().call_tool(name, arguments, context)
+            result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, ChatnutError):
@@ -81,3 +84,9 @@ class ChatnutMCP(MCPServer):
             if isinstance(cause, ValidationError):
                 raise ToolError(describe_validation_error(cause)) from cause
             raise
+        if isinstance(result, CallToolResult) and result.structured_content is not None:
+            # The text mirror of the result, compact as the original's: the SDK
+            # indents it, and agents pay for every space in context.
+            text = json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
+            result.content = [TextContent(type="text", text=text)]
+        return result

@@ -295,7 +295,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     async def register_agent(
         room_id: RoomId,
         agent_name: Annotated[str, Field(min_length=1, max_length=check.MAX_SENDER,
-                                         pattern=r"^[\w-]+$")],
+                                         description="Letters, digits, _ or -")],
         task_id: Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)],
     ) -> Agent:
         """Register an agent for @mentions (case-insensitive, re-registering updates)."""

@@ -86,6 +86,15 @@ class _Server(uvicorn.Server):
             write_runtime_files(s.port_file, s.pid_file, self.chatnut_port)
             log.info("chatnut ready on http://%s:%d (db %s)", s.host, self.chatnut_port, s.db_path)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Here, not after serve(): uvicorn re-raises a caught SIGTERM/SIGINT once
+        # serve() returns, so code after it would never run on a signal.
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            s = self.chatnut_settings
+            remove_runtime_files(s.port_file, s.pid_file)
+
 
 def serve(overrides: dict[str, Any]) -> int:
     try:

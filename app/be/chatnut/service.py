@@ -116,7 +116,8 @@ class ChatService:
                 conn, room_id, sender, content, message_type, now_iso(), meta or None
             )
             registered = q.agents_named(conn, room_id, mentioned)
-            mentions = [{"name": n, "task_id": registered[n]} for n in mentioned if n in registered]
+            # Sorted by name, as the original returns them.
+            mentions = [{"name": n, "task_id": registered[n]} for n in sorted(registered)]
             return {**message, "mentions": mentions}, [Event("message", room_id, message)]
 
         result: dict[str, Any] = await self.db.write(write)
@@ -210,13 +211,10 @@ class ChatService:
 
         def write(conn: sqlite3.Connection) -> Write:
             _require_room(conn, room_id)
-            newest = q.max_message_id(conn)
-            if last_read_message_id > newest:
-                raise InvalidInput(
-                    f"last_read_message_id {last_read_message_id} is beyond the newest message"
-                    f" id ({newest})"
-                )
-            stands = q.advance_cursor(conn, room_id, reader, last_read_message_id, now_iso())
+            # A cursor past the newest message would silently swallow future posts
+            # as "read"; "mark everything read" (a huge id) stops at the newest one.
+            target = min(last_read_message_id, q.max_message_id(conn))
+            stands = q.advance_cursor(conn, room_id, reader, target, now_iso())
             cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": stands}
             return cursor, [Event("read", room_id, cursor)]
 
@@ -461,7 +459,7 @@ class ChatService:
     async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> dict[str, Any]:
         check.room_id(room_id)
         name = check.agent_name(agent_name)
-        check.text("task_id", task_id, max_chars=check.MAX_NAME)
+        task_id = check.text("task_id", task_id, max_chars=check.MAX_NAME).strip()
 
         def write(conn: sqlite3.Connection) -> Write:
             _require_live(_require_room(conn, room_id), "registering agents")

@@ -109,13 +109,15 @@ def wait_timeout(value: Any) -> float:
 
 
 def agent_name(value: Any) -> str:
+    """The registered form: stripped and lower-cased, like the original."""
     text("agent_name", value, max_chars=MAX_SENDER)
+    value = value.strip()
     if not AGENT_NAME.match(value):
         raise InvalidInput(
             f"agent_name {value!r} can only hold letters, digits, '_' and '-' "
             "(so that @name in a message can match it)"
         )
-    return str(value).lower()
+    return value.lower()
 
 
 def team_name(value: Any) -> str | None:

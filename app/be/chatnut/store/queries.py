@@ -280,8 +280,10 @@ def messages_before(
 
 def clear_messages(conn: sqlite3.Connection, room_id: str) -> int:
     cur = conn.execute("DELETE FROM messages WHERE room_id = ?", (room_id,))
-    # Cursors point at ids that no longer exist; the original drops them too.
+    # Like the original: cursors point at ids that no longer exist and statuses
+    # describe the cleared conversation; registrations stay (the team is the same).
     conn.execute("DELETE FROM read_cursors WHERE room_id = ?", (room_id,))
+    conn.execute("DELETE FROM room_status WHERE room_id = ?", (room_id,))
     return cur.rowcount
 
 
@@ -335,7 +337,7 @@ def upsert_status(
 def statuses(conn: sqlite3.Connection, room_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT room_id, sender, status, updated_at FROM room_status WHERE room_id = ?"
-        " ORDER BY sender",
+        " ORDER BY updated_at DESC, sender",
         (room_id,),
     ).fetchall()
     return [dict(r) for r in rows]

@@ -1,0 +1,103 @@
+"""The real `chatnut serve` process for end-to-end tests.
+
+Readiness is an event, not a guess: the server logs "chatnut ready" once it
+accepts connections (and has written server.port), and `start` waits for that
+line on its stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+READY_MARK = "chatnut ready on"
+START_TIMEOUT = 30.0
+
+
+class ServerProcess:
+    def __init__(self, home: Path, extra_args: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.extra_args = extra_args or []
+        self.extra_env = env or {}
+        self.port = 0
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.output: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.url}/mcp/"
+
+    def command(self, port: int) -> list[str]:
+        return [sys.executable, "-m", "chatnut", "serve", "--port", str(port), *self.extra_args]
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "CHATNUT_HOME": str(self.home),
+            "CHATNUT_OPEN_BROWSER": "0",
+            "CHATNUT_UPDATE_CHECK": "0",
+            **self.extra_env,
+        })
+        for name in ("CHATNUT_DB", "CHAT_DB_PATH", "CHATNUT_TOKEN", "CHATNUT_PORT"):
+            if name not in self.extra_env:
+                env.pop(name, None)
+        return env
+
+    def start(self, port: int | None = None) -> None:
+        """Start (or restart, on the same port unless told otherwise) and wait until ready."""
+        self.lines = queue.Queue()
+        self.proc = subprocess.Popen(
+            self.command(self.port if port is None else port),
+            env=self.environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
+        while True:
+            try:
+                line = self.lines.get(timeout=START_TIMEOUT)
+            except queue.Empty:
+                self.kill()
+                raise RuntimeError("server did not become ready:\n" + "".join(self.output)) from None
+            if line is None:
+                raise RuntimeError("server exited before ready:\n" + "".join(self.output))
+            if READY_MARK in line:
+                self.port = int((self.home / "server.port").read_text())
+                return
+
+    def _pump(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            self.output.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs, exactly like a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=15)
