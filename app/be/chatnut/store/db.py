@@ -124,6 +124,15 @@ class Database:
         """Open, migrate, start the writer. Returns the names of migrations applied."""
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            applied = await self._connect()
+        except BaseException:
+            await self.close()  # no connection thread may outlive a failed open
+            raise
+        self._writer_task = asyncio.create_task(self._write_loop(), name="chatnut-writer")
+        return applied
+
+    async def _connect(self) -> list[str]:
         self._writer = await aiosqlite.connect(self.path, isolation_level=None)
         durability = self.durability
         await _on_thread(self._writer, lambda c: _configure(c, durability, readonly=False))
@@ -131,10 +140,9 @@ class Database:
         applied = await _on_thread(self._writer, lambda c: migrate(c, path))
         for _ in range(self._reader_count):
             reader = await aiosqlite.connect(self.path, isolation_level=None)
-            await _on_thread(reader, lambda c: _configure(c, durability, readonly=True))
             self._readers.append(reader)
+            await _on_thread(reader, lambda c: _configure(c, durability, readonly=True))
             self._idle.put_nowait(reader)
-        self._writer_task = asyncio.create_task(self._write_loop(), name="chatnut-writer")
         return applied
 
     async def close(self) -> None:

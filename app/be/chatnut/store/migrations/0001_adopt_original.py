@@ -103,6 +103,8 @@ def up(conn: sqlite3.Connection) -> None:
         "CREATE TABLE IF NOT EXISTS _migrations ("
         " name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
     )
+    # applied_at given explicitly: some original releases declared it without a default.
     conn.executemany(
-        "INSERT OR IGNORE INTO _migrations (name) VALUES (?)", [(n,) for n in ORIGINAL_STEPS]
+        "INSERT OR IGNORE INTO _migrations (name, applied_at) VALUES (?, datetime('now'))",
+        [(n,) for n in ORIGINAL_STEPS],
     )
