@@ -80,9 +80,10 @@ class ServerProcess:
 
     def _pump(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stderr is not None
-        for line in proc.stderr:
-            self.output.append(line)
-            self.lines.put(line)
+        with proc.stderr:  # closed here, at EOF, so no pipe outlives its process
+            for line in proc.stderr:
+                self.output.append(line)
+                self.lines.put(line)
         self.lines.put(None)
 
     def stop(self) -> int | None:

@@ -143,7 +143,10 @@ def load_settings(
     for setting in SETTINGS:
         if setting.name in given:
             raw: Any = given[setting.name]
-            value = setting.parse(raw) if isinstance(raw, str) else raw
+            try:
+                value = setting.parse(raw) if isinstance(raw, str) else raw
+            except ValueError as exc:
+                raise ValueError(f"{setting.flag or setting.name}: {exc}") from exc
         else:
             value = setting.default
             for var in setting.env:
