@@ -20,8 +20,9 @@ START_TIMEOUT = 30.0
 
 
 class ServerProcess:
-    def __init__(self, home: Path, extra_args: list[str] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, home: Path, extra_args: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.home = home
         self.extra_args = extra_args or []
         self.extra_env = env or {}
@@ -43,12 +44,14 @@ class ServerProcess:
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "CHATNUT_HOME": str(self.home),
-            "CHATNUT_OPEN_BROWSER": "0",
-            "CHATNUT_UPDATE_CHECK": "0",
-            **self.extra_env,
-        })
+        env.update(
+            {
+                "CHATNUT_HOME": str(self.home),
+                "CHATNUT_OPEN_BROWSER": "0",
+                "CHATNUT_UPDATE_CHECK": "0",
+                **self.extra_env,
+            }
+        )
         for name in ("CHATNUT_DB", "CHAT_DB_PATH", "CHATNUT_TOKEN", "CHATNUT_PORT"):
             if name not in self.extra_env:
                 env.pop(name, None)
@@ -71,7 +74,9 @@ class ServerProcess:
                 line = self.lines.get(timeout=START_TIMEOUT)
             except queue.Empty:
                 self.kill()
-                raise RuntimeError("server did not become ready:\n" + "".join(self.output)) from None
+                raise RuntimeError(
+                    "server did not become ready:\n" + "".join(self.output)
+                ) from None
             if line is None:
                 raise RuntimeError("server exited before ready:\n" + "".join(self.output))
             if READY_MARK in line:

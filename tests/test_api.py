@@ -21,8 +21,9 @@ def assert_error(response: httpx.Response, status: int, code: str, *words: str) 
         assert word in body["error"]["message"]
 
 
-async def make_room(api: httpx.AsyncClient, name: str = "planning",
-                    project: str = "alpha") -> dict[str, Any]:
+async def make_room(
+    api: httpx.AsyncClient, name: str = "planning", project: str = "alpha"
+) -> dict[str, Any]:
     response = await api.post("/api/rooms", json={"project": project, "name": name})
     assert response.status_code == 200, response.text
     room: dict[str, Any] = response.json()
@@ -52,19 +53,23 @@ async def test_room_lifecycle_over_rest(api: httpx.AsyncClient) -> None:
     again = await make_room(api)
     assert again["id"] == room["id"]
     rid = room["id"]
-    posted = (await api.post(f"/api/rooms/{rid}/messages",
-                             json={"sender": "human", "content": "hi @dev"})).json()
+    posted = (
+        await api.post(f"/api/rooms/{rid}/messages", json={"sender": "human", "content": "hi @dev"})
+    ).json()
     assert posted["metadata"] == {"source": "web"}
-    reply = (await api.post(f"/api/rooms/{rid}/messages",
-                            json={"sender": "dev", "content": "yes", "reply_to": posted["id"]}))
+    reply = await api.post(
+        f"/api/rooms/{rid}/messages",
+        json={"sender": "dev", "content": "yes", "reply_to": posted["id"]},
+    )
     assert reply.json()["metadata"] == {"source": "web", "reply_to": posted["id"]}
 
     listed = (await api.get("/api/rooms", params={"reader": "human"})).json()["rooms"]
     assert len(listed) == 1
     assert listed[0]["message_count"] == 2 and listed[0]["unread_count"] == 2
     assert listed[0]["last_message"]["preview"] == "yes"
-    marked = await api.post(f"/api/rooms/{rid}/read",
-                            json={"reader": "human", "last_read_message_id": posted["id"]})
+    marked = await api.post(
+        f"/api/rooms/{rid}/read", json={"reader": "human", "last_read_message_id": posted["id"]}
+    )
     assert marked.json()["last_read_message_id"] == posted["id"]
     detail = (await api.get(f"/api/rooms/{rid}")).json()
     assert detail["id"] == rid and detail["message_count"] == 2
@@ -85,9 +90,12 @@ async def test_room_lifecycle_over_rest(api: httpx.AsyncClient) -> None:
     assert_error(await api.delete(f"/api/rooms/{rid}"), 422, "invalid_input", "archive")
     archived = (await api.post(f"/api/rooms/{rid}/archive")).json()
     assert archived["archived_at"]
-    assert_error(await api.post(f"/api/rooms/{rid}/messages",
-                                json={"sender": "h", "content": "late"}),
-                 409, "room_archived", "archived")
+    assert_error(
+        await api.post(f"/api/rooms/{rid}/messages", json={"sender": "h", "content": "late"}),
+        409,
+        "room_archived",
+        "archived",
+    )
     cleared = (await api.post(f"/api/rooms/{rid}/clear")).json()
     assert cleared["deleted_count"] == 2
     deleted = (await api.delete(f"/api/rooms/{rid}")).json()
@@ -99,19 +107,21 @@ async def test_messages_page_forwards_and_backwards(api: httpx.AsyncClient) -> N
     rid = (await make_room(api))["id"]
     ids = []
     for i in range(7):
-        posted = await api.post(f"/api/rooms/{rid}/messages",
-                                json={"sender": "a", "content": f"m{i}"})
+        posted = await api.post(
+            f"/api/rooms/{rid}/messages", json={"sender": "a", "content": f"m{i}"}
+        )
         ids.append(posted.json()["id"])
     newest = (await api.get(f"/api/rooms/{rid}/messages", params={"limit": 3})).json()
     assert [m["id"] for m in newest["messages"]] == ids[-3:] and newest["has_more"]
-    older = (await api.get(f"/api/rooms/{rid}/messages",
-                           params={"before_id": ids[-3], "limit": 3})).json()
+    older = (
+        await api.get(f"/api/rooms/{rid}/messages", params={"before_id": ids[-3], "limit": 3})
+    ).json()
     assert [m["id"] for m in older["messages"]] == ids[1:4] and older["has_more"]
-    oldest = (await api.get(f"/api/rooms/{rid}/messages",
-                            params={"before_id": ids[1], "limit": 3})).json()
+    oldest = (
+        await api.get(f"/api/rooms/{rid}/messages", params={"before_id": ids[1], "limit": 3})
+    ).json()
     assert [m["id"] for m in oldest["messages"]] == ids[:1] and not oldest["has_more"]
-    forward = (await api.get(f"/api/rooms/{rid}/messages",
-                             params={"since_id": ids[4]})).json()
+    forward = (await api.get(f"/api/rooms/{rid}/messages", params={"since_id": ids[4]})).json()
     assert [m["id"] for m in forward["messages"]] == ids[5:]
 
 
@@ -127,39 +137,83 @@ async def test_export_markdown_and_json(api: httpx.AsyncClient) -> None:
     exported = (await api.get(f"/api/rooms/{rid}/export", params={"format": "json"})).json()
     assert exported["room"]["id"] == rid
     assert [m["content"] for m in exported["messages"]] == ["first **bold**", "second"]
-    assert_error(await api.get(f"/api/rooms/{rid}/export", params={"format": "pdf"}),
-                 422, "invalid_input", "format")
+    assert_error(
+        await api.get(f"/api/rooms/{rid}/export", params={"format": "pdf"}),
+        422,
+        "invalid_input",
+        "format",
+    )
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status", "code", "word"), [
-    ("post", "/api/rooms", {"project": "", "name": "x"}, 422, "invalid_input", "project"),
-    ("post", "/api/rooms", {"project": "p"}, 422, "invalid_input", "name"),
-    ("post", "/api/rooms", {"project": "p", "name": "x", "extra": 1}, 422, "invalid_input",
-     "extra"),
-    ("post", "/api/rooms/{rid}/messages", {"sender": "a"}, 422, "invalid_input", "content"),
-    ("post", "/api/rooms/{rid}/messages", {"sender": "a", "content": "x\u0000"}, 422,
-     "invalid_input", "NUL"),
-    ("post", "/api/rooms/{rid}/messages", {"sender": "a", "content": "x" * 70000}, 422,
-     "invalid_input", "limit"),
-    ("post", "/api/rooms/{rid}/messages", {"sender": "a", "content": "x", "message_type": "y"},
-     422, "invalid_input", "message_type"),
-    ("post", "/api/rooms/{rid}/read", {"reader": "a", "last_read_message_id": -1}, 422,
-     "invalid_input", "last_read_message_id"),
-    ("get", "/api/rooms/{rid}/messages?limit=0", None, 422, "invalid_input", "limit"),
-    ("get", "/api/rooms/{rid}/messages?since_id=abc", None, 422, "invalid_input", "since_id"),
-    ("get", "/api/rooms?status=dead", None, 422, "invalid_input", "status"),
-    ("get", "/api/search", None, 422, "invalid_input", "q"),
-    ("get", "/api/rooms/00000000-0000-4000-8000-000000000000/messages", None, 404, "not_found",
-     "00000000-0000-4000-8000-000000000000"),
-    ("get", "/api/no-such-route", None, 404, "not_found", ""),
-    ("put", "/api/rooms", {}, 405, "method_not_allowed", ""),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code", "word"),
+    [
+        ("post", "/api/rooms", {"project": "", "name": "x"}, 422, "invalid_input", "project"),
+        ("post", "/api/rooms", {"project": "p"}, 422, "invalid_input", "name"),
+        (
+            "post",
+            "/api/rooms",
+            {"project": "p", "name": "x", "extra": 1},
+            422,
+            "invalid_input",
+            "extra",
+        ),
+        ("post", "/api/rooms/{rid}/messages", {"sender": "a"}, 422, "invalid_input", "content"),
+        (
+            "post",
+            "/api/rooms/{rid}/messages",
+            {"sender": "a", "content": "x\u0000"},
+            422,
+            "invalid_input",
+            "NUL",
+        ),
+        (
+            "post",
+            "/api/rooms/{rid}/messages",
+            {"sender": "a", "content": "x" * 70000},
+            422,
+            "invalid_input",
+            "limit",
+        ),
+        (
+            "post",
+            "/api/rooms/{rid}/messages",
+            {"sender": "a", "content": "x", "message_type": "y"},
+            422,
+            "invalid_input",
+            "message_type",
+        ),
+        (
+            "post",
+            "/api/rooms/{rid}/read",
+            {"reader": "a", "last_read_message_id": -1},
+            422,
+            "invalid_input",
+            "last_read_message_id",
+        ),
+        ("get", "/api/rooms/{rid}/messages?limit=0", None, 422, "invalid_input", "limit"),
+        ("get", "/api/rooms/{rid}/messages?since_id=abc", None, 422, "invalid_input", "since_id"),
+        ("get", "/api/rooms?status=dead", None, 422, "invalid_input", "status"),
+        ("get", "/api/search", None, 422, "invalid_input", "q"),
+        (
+            "get",
+            "/api/rooms/00000000-0000-4000-8000-000000000000/messages",
+            None,
+            404,
+            "not_found",
+            "00000000-0000-4000-8000-000000000000",
+        ),
+        ("get", "/api/no-such-route", None, 404, "not_found", ""),
+        ("put", "/api/rooms", {}, 405, "method_not_allowed", ""),
+    ],
+)
 async def test_bad_requests_share_one_error_shape_and_write_nothing(
     api: httpx.AsyncClient, method: str, path: str, body: Any, status: int, code: str, word: str
 ) -> None:
     rid = (await make_room(api))["id"]
-    response = await api.request(method.upper(), path.replace("{rid}", rid),
-                                 json=body if body is not None else None)
+    response = await api.request(
+        method.upper(), path.replace("{rid}", rid), json=body if body is not None else None
+    )
     assert_error(response, status, code, word)
     rooms = (await api.get("/api/rooms")).json()["rooms"]
     assert len(rooms) == 1 and rooms[0]["message_count"] == 0
@@ -167,8 +221,11 @@ async def test_bad_requests_share_one_error_shape_and_write_nothing(
 
 async def test_malformed_json_body_is_the_json_error(api: httpx.AsyncClient) -> None:
     rid = (await make_room(api))["id"]
-    response = await api.post(f"/api/rooms/{rid}/messages", content=b"{not json",
-                              headers={"content-type": "application/json"})
+    response = await api.post(
+        f"/api/rooms/{rid}/messages",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert_error(response, 422, "invalid_input")
 
 

@@ -31,13 +31,20 @@ async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
 
 
 async def test_two_agents_talk_through_the_server(server: ServerProcess) -> None:
-    async with Client(server.mcp_url, mode="legacy") as lead, \
-            Client(server.mcp_url, mode="2026-07-28") as mate:
+    async with (
+        Client(server.mcp_url, mode="legacy") as lead,
+        Client(server.mcp_url, mode="2026-07-28") as mate,
+    ):
         room = await call(lead, "init_room", project="demo", name="e2e", branch="main")
         assert room["web_url"] == f"{server.url}/?room={room['id']}"
         await call(lead, "register_agent", room_id=room["id"], agent_name="mate", task_id="task-7")
-        first = await call(lead, "post_message", room_id=room["id"], sender="lead",
-                           content="Kickoff. @mate please review the plan.")
+        first = await call(
+            lead,
+            "post_message",
+            room_id=room["id"],
+            sender="lead",
+            content="Kickoff. @mate please review the plan.",
+        )
         assert first["mentions"] == [{"name": "mate", "task_id": "task-7"}]
 
         waiting = asyncio.create_task(
@@ -45,8 +52,14 @@ async def test_two_agents_talk_through_the_server(server: ServerProcess) -> None
         )
         seen = await call(mate, "read_messages", room_id=room["id"])
         assert [m["id"] for m in seen["messages"]] == [first["id"]]
-        reply = await call(mate, "post_message", room_id=room["id"], sender="mate",
-                           content="Reviewed: LGTM", reply_to=first["id"])
+        reply = await call(
+            mate,
+            "post_message",
+            room_id=room["id"],
+            sender="mate",
+            content="Reviewed: LGTM",
+            reply_to=first["id"],
+        )
         woken = await asyncio.wait_for(waiting, 20)
         assert woken["timed_out"] is False
         assert [m["id"] for m in woken["messages"]] == [reply["id"]]
@@ -61,12 +74,14 @@ async def test_a_connected_client_keeps_working_across_a_restart(
 ) -> None:
     async with Client(server.mcp_url, mode=era) as client:
         room = await call(client, "init_room", project="demo", name=f"restart-{era}")
-        before = await call(client, "post_message", room_id=room["id"], sender="a",
-                            content="before restart")
+        before = await call(
+            client, "post_message", room_id=room["id"], sender="a", content="before restart"
+        )
         server.stop()
         server.start()  # same port, same home
-        after = await call(client, "post_message", room_id=room["id"], sender="a",
-                           content="after restart")
+        after = await call(
+            client, "post_message", room_id=room["id"], sender="a", content="after restart"
+        )
         assert after["id"] > before["id"]
         history = await call(client, "read_messages", room_id=room["id"])
         assert [m["content"] for m in history["messages"]] == ["before restart", "after restart"]
@@ -81,8 +96,13 @@ async def test_kill_9_loses_no_acknowledged_post(server: ServerProcess) -> None:
         async with Client(server.mcp_url, mode="legacy") as client:
             for i in range(10_000):
                 try:
-                    posted = await call(client, "post_message", room_id=room["id"],
-                                        sender=f"agent-{i % 3}", content=f"durable message {i}")
+                    posted = await call(
+                        client,
+                        "post_message",
+                        room_id=room["id"],
+                        sender=f"agent-{i % 3}",
+                        content=f"durable message {i}",
+                    )
                 except Exception:
                     return
                 acknowledged.append(posted)
@@ -102,9 +122,13 @@ async def test_kill_9_loses_no_acknowledged_post(server: ServerProcess) -> None:
         for posted in acknowledged:
             kept = by_id[posted["id"]]
             assert (kept["sender"], kept["content"], kept["created_at"]) == (
-                posted["sender"], posted["content"], posted["created_at"])
-        after = await call(client, "post_message", room_id=room["id"], sender="a",
-                           content="after the crash")
+                posted["sender"],
+                posted["content"],
+                posted["created_at"],
+            )
+        after = await call(
+            client, "post_message", room_id=room["id"], sender="a", content="after the crash"
+        )
         assert after["id"] > max(by_id)
     server.stop()
     conn = sqlite3.connect(server.home / "chatnut.db")
@@ -130,8 +154,14 @@ async def test_50_posters_and_20_waiters_at_once(server: ServerProcess) -> None:
                 ready.set()
             since = start["id"]
             while len(seen) < expected_total:
-                got = await call(client, "wait_for_messages", room_id=room["id"],
-                                 since_id=since, timeout=30, limit=1000)
+                got = await call(
+                    client,
+                    "wait_for_messages",
+                    room_id=room["id"],
+                    since_id=since,
+                    timeout=30,
+                    limit=1000,
+                )
                 assert not got["timed_out"], f"waiter {n} starved after {len(seen)}"
                 ids = [m["id"] for m in got["messages"]]
                 seen.extend(ids)
@@ -142,14 +172,20 @@ async def test_50_posters_and_20_waiters_at_once(server: ServerProcess) -> None:
         await ready.wait()
         async with Client(server.mcp_url, mode="legacy") as client:
             return [
-                (await call(client, "post_message", room_id=room["id"], sender=f"p{n}",
-                            content=f"poster {n} message {k}"))["id"]
+                (
+                    await call(
+                        client,
+                        "post_message",
+                        room_id=room["id"],
+                        sender=f"p{n}",
+                        content=f"poster {n} message {k}",
+                    )
+                )["id"]
                 for k in range(each)
             ]
 
     results = await asyncio.wait_for(
-        asyncio.gather(*[waiter(i) for i in range(waiters)],
-                       *[poster(i) for i in range(posters)]),
+        asyncio.gather(*[waiter(i) for i in range(waiters)], *[poster(i) for i in range(posters)]),
         120,
     )
     waited, posted = results[:waiters], results[waiters:]
@@ -158,6 +194,7 @@ async def test_50_posters_and_20_waiters_at_once(server: ServerProcess) -> None:
     for seen in waited:
         assert seen == posted_ids  # every waiter: everything, once, in order
     async with Client(server.mcp_url, mode="legacy") as client:
-        stored = await call(client, "read_messages", room_id=room["id"], since_id=start["id"],
-                            limit=1000)
+        stored = await call(
+            client, "read_messages", room_id=room["id"], since_id=start["id"], limit=1000
+        )
     assert [m["id"] for m in stored["messages"]] == posted_ids

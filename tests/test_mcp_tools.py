@@ -19,7 +19,14 @@ from tests.conftest import CheckedClient
 pytestmark = pytest.mark.anyio
 
 ROOM_FIELDS = {
-    "id", "name", "project", "branch", "description", "status", "created_at", "archived_at",
+    "id",
+    "name",
+    "project",
+    "branch",
+    "description",
+    "status",
+    "created_at",
+    "archived_at",
     "metadata",
 }
 MESSAGE_FIELDS = {"id", "room_id", "sender", "content", "message_type", "created_at", "metadata"}
@@ -36,14 +43,37 @@ async def all_messages(mcp: CheckedClient, room_id: str) -> list[dict[str, Any]]
 
 async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:
     tools = (await mcp.client.list_tools()).tools
-    assert sorted(t.name for t in tools) == sorted([
-        "post_message", "read_messages", "wait_for_messages", "init_room", "list_rooms",
-        "archive_room", "delete_room", "clear_room", "mark_read", "search", "list_projects",
-        "ping", "update_status", "get_team_status", "register_agent", "list_agents",
-    ])
+    assert sorted(t.name for t in tools) == sorted(
+        [
+            "post_message",
+            "read_messages",
+            "wait_for_messages",
+            "init_room",
+            "list_rooms",
+            "archive_room",
+            "delete_room",
+            "clear_room",
+            "mark_read",
+            "search",
+            "list_projects",
+            "ping",
+            "update_status",
+            "get_team_status",
+            "register_agent",
+            "list_agents",
+        ]
+    )
     by_name = {t.name: t for t in tools}
-    for name in ("read_messages", "wait_for_messages", "list_rooms", "search", "list_projects",
-                 "ping", "get_team_status", "list_agents"):
+    for name in (
+        "read_messages",
+        "wait_for_messages",
+        "list_rooms",
+        "search",
+        "list_projects",
+        "ping",
+        "get_team_status",
+        "list_agents",
+    ):
         assert by_name[name].annotations is not None and by_name[name].annotations.read_only_hint
     for name in ("post_message", "init_room", "delete_room", "clear_room"):
         assert by_name[name].annotations is not None
@@ -69,8 +99,9 @@ async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:
 
 
 async def test_init_room_is_idempotent_and_returns_web_url(mcp: CheckedClient) -> None:
-    first = await mcp.ok("init_room", project="alpha", name="planning", branch="main",
-                         description="Sprint planning")
+    first = await mcp.ok(
+        "init_room", project="alpha", name="planning", branch="main", description="Sprint planning"
+    )
     assert set(first) == ROOM_FIELDS | {"web_url"}
     assert first["status"] == "live" and first["branch"] == "main"
     assert first["web_url"].endswith(f"?room={first['id']}")
@@ -103,7 +134,10 @@ async def test_init_room_writes_chatroom_json_for_existing_team(
     room = await mcp.ok("init_room", project="alpha", name="r", team_name="red-team")
     written = json.loads((team / "chatroom.json").read_text())
     assert written == {
-        "room_id": room["id"], "project": "alpha", "name": "r", "web_url": room["web_url"],
+        "room_id": room["id"],
+        "project": "alpha",
+        "name": "r",
+        "web_url": room["web_url"],
     }
     await mcp.ok("init_room", project="alpha", name="r2", team_name="no-such-team")
     assert not (tmp_path / "teams" / "no-such-team").exists()
@@ -124,7 +158,9 @@ async def test_post_message_returns_message_and_mentions(mcp: CheckedClient) -> 
     await mcp.ok("register_agent", room_id=room_id, agent_name="Security", task_id="t-sec")
     await mcp.ok("register_agent", room_id=room_id, agent_name="architect", task_id="t-arch")
     posted = await mcp.ok(
-        "post_message", room_id=room_id, sender="pm",
+        "post_message",
+        room_id=room_id,
+        sender="pm",
         content="@SECURITY and @architect, also @ghost and mail@example.com, @security again",
     )
     assert set(posted) == MESSAGE_FIELDS | {"mentions"}
@@ -141,12 +177,14 @@ async def test_post_message_returns_message_and_mentions(mcp: CheckedClient) -> 
 async def test_post_message_reply_to_is_stored_in_metadata(mcp: CheckedClient) -> None:
     room_id = await new_room(mcp)
     first = await mcp.ok("post_message", room_id=room_id, sender="a", content="question")
-    reply = await mcp.ok("post_message", room_id=room_id, sender="b", content="answer",
-                         reply_to=first["id"])
+    reply = await mcp.ok(
+        "post_message", room_id=room_id, sender="b", content="answer", reply_to=first["id"]
+    )
     assert reply["metadata"] == {"reply_to": first["id"]}
     other = await new_room(mcp, "other")
-    error = await mcp.error("post_message", room_id=other, sender="b", content="x",
-                            reply_to=first["id"])
+    error = await mcp.error(
+        "post_message", room_id=other, sender="b", content="x", reply_to=first["id"]
+    )
     assert "reply_to" in error
     assert await all_messages(mcp, other) == []
 
@@ -208,8 +246,7 @@ async def test_missing_argument_is_named(mcp: CheckedClient) -> None:
     assert "content" in error and "required" in error
 
 
-@pytest.mark.parametrize("tool", ["read_messages", "get_team_status", "list_agents",
-                                  "delete_room"])
+@pytest.mark.parametrize("tool", ["read_messages", "get_team_status", "list_agents", "delete_room"])
 async def test_unknown_room_is_named(mcp: CheckedClient, tool: str) -> None:
     missing = "00000000-0000-4000-8000-000000000000"
     error = await mcp.error(tool, room_id=missing)
@@ -233,8 +270,15 @@ async def test_unknown_room_on_writes_is_named(mcp: CheckedClient) -> None:
 async def test_read_messages_pages_with_since_id_and_has_more(mcp: CheckedClient) -> None:
     room_id = await new_room(mcp)
     ids = [
-        (await mcp.ok("post_message", room_id=room_id, sender="s", content=f"m{i}",
-                      message_type="system" if i == 2 else "message"))["id"]
+        (
+            await mcp.ok(
+                "post_message",
+                room_id=room_id,
+                sender="s",
+                content=f"m{i}",
+                message_type="system" if i == 2 else "message",
+            )
+        )["id"]
         for i in range(5)
     ]
     page = await mcp.ok("read_messages", room_id=room_id, limit=2)
@@ -245,13 +289,16 @@ async def test_read_messages_pages_with_since_id_and_has_more(mcp: CheckedClient
     assert [m["id"] for m in system["messages"]] == [ids[2]]
 
 
-@pytest.mark.parametrize(("args", "named"), [
-    ({"since_id": -1}, "since_id"),
-    ({"limit": 0}, "limit"),
-    ({"limit": 1001}, "limit"),
-    ({"message_type": "chat"}, "message_type"),
-    ({"since_id": "abc"}, "since_id"),
-])
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ({"since_id": -1}, "since_id"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"message_type": "chat"}, "message_type"),
+        ({"since_id": "abc"}, "since_id"),
+    ],
+)
 async def test_read_messages_refuses_bad_input(
     mcp: CheckedClient, args: dict[str, Any], named: str
 ) -> None:
@@ -282,12 +329,13 @@ async def test_wait_for_messages_wakes_on_post(mcp: CheckedClient) -> None:
 
 async def test_wait_for_messages_filters_by_type(mcp: CheckedClient) -> None:
     room_id = await new_room(mcp)
-    waiter = asyncio.create_task(mcp.ok(
-        "wait_for_messages", room_id=room_id, since_id=0, timeout=30, message_type="system"
-    ))
+    waiter = asyncio.create_task(
+        mcp.ok("wait_for_messages", room_id=room_id, since_id=0, timeout=30, message_type="system")
+    )
     await mcp.ok("post_message", room_id=room_id, sender="b", content="chatter")
-    system = await mcp.ok("post_message", room_id=room_id, sender="b", content="done",
-                          message_type="system")
+    system = await mcp.ok(
+        "post_message", room_id=room_id, sender="b", content="done", message_type="system"
+    )
     result = await asyncio.wait_for(waiter, 10)
     assert [m["id"] for m in result["messages"]] == [system["id"]]
 
@@ -303,8 +351,9 @@ async def test_wait_for_messages_clamps_timeout_instead_of_refusing(mcp: Checked
     posted = await mcp.ok("post_message", room_id=room_id, sender="a", content="x")
     result = await mcp.ok("wait_for_messages", room_id=room_id, since_id=0, timeout=3600)
     assert result["messages"][0]["id"] == posted["id"]
-    assert "timeout" in await mcp.error("wait_for_messages", room_id=room_id, since_id=0,
-                                        timeout=-1)
+    assert "timeout" in await mcp.error(
+        "wait_for_messages", room_id=room_id, since_id=0, timeout=-1
+    )
     assert "since_id" in await mcp.error("wait_for_messages", room_id=room_id, since_id=-5)
 
 
@@ -316,9 +365,7 @@ async def test_wait_for_messages_has_more_when_more_than_limit_arrive(
         mcp.ok("wait_for_messages", room_id=room_id, since_id=0, timeout=30, limit=2)
     )
     # Three posts in one batch: the waiter sees them together.
-    await asyncio.gather(*[
-        service.post_message(room_id, "a", f"m{i}") for i in range(3)
-    ])
+    await asyncio.gather(*[service.post_message(room_id, "a", f"m{i}") for i in range(3)])
     result = await asyncio.wait_for(waiter, 10)
     assert len(result["messages"]) <= 2
     if len(result["messages"]) == 2:
@@ -361,8 +408,7 @@ async def test_delete_room_only_when_archived_and_cascades(mcp: CheckedClient) -
     assert len(await all_messages(mcp, room_id)) == 2
     await mcp.ok("archive_room", project="alpha", name="planning")
     deleted = await mcp.ok("delete_room", room_id=room_id)
-    assert deleted == {"id": room_id, "name": "planning", "project": "alpha",
-                       "deleted_messages": 2}
+    assert deleted == {"id": room_id, "name": "planning", "project": "alpha", "deleted_messages": 2}
     assert "not found" in await mcp.error("read_messages", room_id=room_id)
     assert (await mcp.ok("search", query="one"))["messages"] == []
 
@@ -372,8 +418,12 @@ async def test_clear_room_deletes_messages_and_keeps_room(mcp: CheckedClient) ->
     for i in range(3):
         await mcp.ok("post_message", room_id=room_id, sender="a", content=f"needle {i}")
     cleared = await mcp.ok("clear_room", project="alpha", name="planning")
-    assert cleared == {"name": "planning", "project": "alpha", "room_id": room_id,
-                       "deleted_count": 3}
+    assert cleared == {
+        "name": "planning",
+        "project": "alpha",
+        "room_id": room_id,
+        "deleted_count": 3,
+    }
     assert await all_messages(mcp, room_id) == []
     assert (await mcp.ok("search", query="needle"))["message_rooms"] == []
     after = await mcp.ok("post_message", room_id=room_id, sender="a", content="fresh")
@@ -383,28 +433,33 @@ async def test_clear_room_deletes_messages_and_keeps_room(mcp: CheckedClient) ->
 
 async def test_mark_read_moves_forward_only(mcp: CheckedClient) -> None:
     room_id = await new_room(mcp)
-    ids = [(await mcp.ok("post_message", room_id=room_id, sender="a", content=f"{i}"))["id"]
-           for i in range(3)]
-    result = await mcp.ok("mark_read", room_id=room_id, reader="bob",
-                          last_read_message_id=ids[2])
+    ids = [
+        (await mcp.ok("post_message", room_id=room_id, sender="a", content=f"{i}"))["id"]
+        for i in range(3)
+    ]
+    result = await mcp.ok("mark_read", room_id=room_id, reader="bob", last_read_message_id=ids[2])
     assert result == {"room_id": room_id, "reader": "bob", "last_read_message_id": ids[2]}
     back = await mcp.ok("mark_read", room_id=room_id, reader="bob", last_read_message_id=ids[0])
     assert back["last_read_message_id"] == ids[2]
-    error = await mcp.error("mark_read", room_id=room_id, reader="bob",
-                            last_read_message_id=-1)
+    error = await mcp.error("mark_read", room_id=room_id, reader="bob", last_read_message_id=-1)
     assert "last_read_message_id" in error
     # "Everything read" with a huge id stops at the newest message, so a later
     # post still counts as unread.
-    everything = await mcp.ok("mark_read", room_id=room_id, reader="eve",
-                              last_read_message_id=10**9)
+    everything = await mcp.ok(
+        "mark_read", room_id=room_id, reader="eve", last_read_message_id=10**9
+    )
     assert everything["last_read_message_id"] == ids[2]
 
 
 async def test_search_finds_rooms_and_substrings_with_snippets(mcp: CheckedClient) -> None:
     alpha = await new_room(mcp, "auth-refactor", "alpha")
     beta = await new_room(mcp, "release", "beta")
-    await mcp.ok("post_message", room_id=alpha, sender="sec",
-                 content="The TOKEN rotation must happen before the refactor lands.")
+    await mcp.ok(
+        "post_message",
+        room_id=alpha,
+        sender="sec",
+        content="The TOKEN rotation must happen before the refactor lands.",
+    )
     await mcp.ok("post_message", room_id=alpha, sender="pm", content="tokens everywhere")
     await mcp.ok("post_message", room_id=beta, sender="qa", content="no match here")
     found = await mcp.ok("search", query="token")
@@ -413,7 +468,8 @@ async def test_search_finds_rooms_and_substrings_with_snippets(mcp: CheckedClien
     snippet = next(m for m in found["messages"] if m["sender"] == "sec")["snippet"]
     assert "TOKEN rotation" in snippet
     assert [r["name"] for r in (await mcp.ok("search", query="refac"))["rooms"]] == [
-        "auth-refactor"]
+        "auth-refactor"
+    ]
     # Substring inside a word, two characters, and a project filter.
     assert (await mcp.ok("search", query="oken"))["message_rooms"][0]["match_count"] == 2
     assert (await mcp.ok("search", query="qa"))["message_rooms"] == []  # sender, not content
@@ -454,42 +510,47 @@ async def test_status_upsert_and_team_status(mcp: CheckedClient) -> None:
     await mcp.ok("update_status", room_id=room_id, sender="qa", status="idle")
     team = (await mcp.ok("get_team_status", room_id=room_id))["statuses"]
     # Newest first, as the original orders them.
-    assert [(s["sender"], s["status"]) for s in team] == [("qa", "idle"),
-                                                           ("dev", "writing tests")]
-    assert "status" in await mcp.error("update_status", room_id=room_id, sender="dev",
-                                       status="s" * 501)
+    assert [(s["sender"], s["status"]) for s in team] == [("qa", "idle"), ("dev", "writing tests")]
+    assert "status" in await mcp.error(
+        "update_status", room_id=room_id, sender="dev", status="s" * 501
+    )
     await mcp.ok("archive_room", project="alpha", name="planning")
-    assert "archived" in await mcp.error("update_status", room_id=room_id, sender="dev",
-                                         status="late")
+    assert "archived" in await mcp.error(
+        "update_status", room_id=room_id, sender="dev", status="late"
+    )
     team = (await mcp.ok("get_team_status", room_id=room_id))["statuses"]
     assert [s["status"] for s in team] == ["idle", "writing tests"]
 
 
 async def test_register_agent_upserts_case_insensitively(mcp: CheckedClient) -> None:
     room_id = await new_room(mcp)
-    first = await mcp.ok("register_agent", room_id=room_id, agent_name="  Security ",
-                         task_id=" t1 ")
+    first = await mcp.ok(
+        "register_agent", room_id=room_id, agent_name="  Security ", task_id=" t1 "
+    )
     assert first["agent_name"] == "security" and first["task_id"] == "t1"
     await mcp.ok("register_agent", room_id=room_id, agent_name="SECURITY", task_id="t2")
     agents = (await mcp.ok("list_agents", room_id=room_id))["agents"]
     assert [(a["agent_name"], a["task_id"]) for a in agents] == [("security", "t2")]
     assert set(agents[0]) == {"room_id", "agent_name", "task_id", "registered_at"}
-    error = await mcp.error("register_agent", room_id=room_id, agent_name="two words",
-                            task_id="t")
+    error = await mcp.error("register_agent", room_id=room_id, agent_name="two words", task_id="t")
     assert "agent_name" in error
     await mcp.ok("archive_room", project="alpha", name="planning")
-    assert "archived" in await mcp.error("register_agent", room_id=room_id, agent_name="late",
-                                         task_id="t")
+    assert "archived" in await mcp.error(
+        "register_agent", room_id=room_id, agent_name="late", task_id="t"
+    )
     assert len((await mcp.ok("list_agents", room_id=room_id))["agents"]) == 1
 
 
-@pytest.mark.parametrize(("tool", "args", "named"), [
-    ("init_room", {"project": "", "name": "x"}, "project"),
-    ("init_room", {"project": "p", "name": "n" * 201}, "name"),
-    ("init_room", {"project": "p\x00", "name": "x"}, "NUL"),
-    ("init_room", {"project": "p", "name": "x", "description": "d" * 2001}, "description"),
-    ("init_room", {"project": 5, "name": "x"}, "project"),
-])
+@pytest.mark.parametrize(
+    ("tool", "args", "named"),
+    [
+        ("init_room", {"project": "", "name": "x"}, "project"),
+        ("init_room", {"project": "p", "name": "n" * 201}, "name"),
+        ("init_room", {"project": "p\x00", "name": "x"}, "NUL"),
+        ("init_room", {"project": "p", "name": "x", "description": "d" * 2001}, "description"),
+        ("init_room", {"project": 5, "name": "x"}, "project"),
+    ],
+)
 async def test_init_room_refuses_bad_input(
     mcp: CheckedClient, tool: str, args: dict[str, Any], named: str
 ) -> None:

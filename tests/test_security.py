@@ -17,12 +17,16 @@ pytestmark = pytest.mark.anyio
 
 BASE = "http://127.0.0.1:8123"
 INIT = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-               "clientInfo": {"name": "t", "version": "1"}},
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
 }
-MCP_HEADERS = {"accept": "application/json, text/event-stream",
-               "content-type": "application/json"}
+MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 def assert_refused(response: httpx.Response, status: int, code: str) -> None:
@@ -31,18 +35,21 @@ def assert_refused(response: httpx.Response, status: int, code: str) -> None:
     assert response.json()["error"]["code"] == code
 
 
-@pytest.mark.parametrize("path", ["/", "/api/rooms", "/api/status", "/api/docs",
-                                  "/api/rooms/x/export", "/mcp/"])
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8123", "192.168.1.5:8123",
-                                  "127.0.0.1.evil.example"])
+@pytest.mark.parametrize(
+    "path", ["/", "/api/rooms", "/api/status", "/api/docs", "/api/rooms/x/export", "/mcp/"]
+)
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8123", "192.168.1.5:8123", "127.0.0.1.evil.example"]
+)
 async def test_foreign_host_is_refused_everywhere(
     api: httpx.AsyncClient, path: str, host: str
 ) -> None:
     assert_refused(await api.get(path, headers={"host": host}), 403, "forbidden_host")
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:8123", "localhost:8123", "[::1]:8123",
-                                  "127.0.0.2", "app.localhost:8123"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:8123", "localhost:8123", "[::1]:8123", "127.0.0.2", "app.localhost:8123"]
+)
 async def test_loopback_hosts_are_served(api: httpx.AsyncClient, host: str) -> None:
     assert (await api.get("/api/status", headers={"host": host})).status_code == 200
 
@@ -52,25 +59,31 @@ async def test_foreign_host_on_mcp_post_is_refused(api: httpx.AsyncClient) -> No
     assert_refused(response, 403, "forbidden_host")
 
 
-@pytest.mark.parametrize("origin", [
-    "http://evil.example", "http://localhost:3000", "http://127.0.0.1:9999",
-    "https://127.0.0.1:8123", "null",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://evil.example",
+        "http://localhost:3000",
+        "http://127.0.0.1:9999",
+        "https://127.0.0.1:8123",
+        "null",
+    ],
+)
 async def test_foreign_origin_is_refused_on_mcp_and_writes(
     api: httpx.AsyncClient, origin: str
 ) -> None:
     for path in ("/mcp/", "/mcp"):
         response = await api.post(path, json=INIT, headers={**MCP_HEADERS, "origin": origin})
         assert_refused(response, 403, "forbidden_origin")
-    response = await api.post("/api/rooms", json={"project": "p", "name": "n"},
-                              headers={"origin": origin})
+    response = await api.post(
+        "/api/rooms", json={"project": "p", "name": "n"}, headers={"origin": origin}
+    )
     assert_refused(response, 403, "forbidden_origin")
     assert (await api.get("/api/rooms")).json()["rooms"] == []
 
 
 async def test_own_origin_and_no_origin_are_served(api: httpx.AsyncClient) -> None:
-    own = await api.post("/api/rooms", json={"project": "p", "name": "n"},
-                         headers={"origin": BASE})
+    own = await api.post("/api/rooms", json={"project": "p", "name": "n"}, headers={"origin": BASE})
     assert own.status_code == 200
     none = await api.post("/mcp/", json=INIT, headers=MCP_HEADERS)
     assert none.status_code == 200 and none.json()["result"]["serverInfo"]["name"] == "chatnut"
@@ -80,8 +93,9 @@ async def test_own_origin_and_no_origin_are_served(api: httpx.AsyncClient) -> No
 
 async def test_oversize_body_is_refused_before_reading(api: httpx.AsyncClient) -> None:
     huge = b"x" * (65536 * 6 + 64 * 1024 + 1)
-    response = await api.post("/api/rooms", content=huge,
-                              headers={"content-type": "application/json"})
+    response = await api.post(
+        "/api/rooms", content=huge, headers={"content-type": "application/json"}
+    )
     assert_refused(response, 413, "body_too_large")
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -103,8 +117,9 @@ async def token_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 async def test_token_mode_requires_bearer_on_api_and_mcp(token_api: httpx.AsyncClient) -> None:
     assert_refused(await token_api.get("/api/rooms"), 401, "unauthorized")
-    assert_refused(await token_api.post("/mcp/", json=INIT, headers=MCP_HEADERS), 401,
-                   "unauthorized")
+    assert_refused(
+        await token_api.post("/mcp/", json=INIT, headers=MCP_HEADERS), 401, "unauthorized"
+    )
     wrong = {"authorization": "Bearer nope"}
     assert_refused(await token_api.get("/api/rooms", headers=wrong), 401, "unauthorized")
     good = {"authorization": "Bearer s3cret"}
@@ -116,8 +131,9 @@ async def test_token_mode_requires_bearer_on_api_and_mcp(token_api: httpx.AsyncC
 
 async def test_one_time_link_sets_the_cookie_once(token_api: httpx.AsyncClient) -> None:
     auth = {"authorization": "Bearer s3cret"}
-    room: dict[str, Any] = (await token_api.post(
-        "/api/rooms", json={"project": "p", "name": "n"}, headers=auth)).json()
+    room: dict[str, Any] = (
+        await token_api.post("/api/rooms", json={"project": "p", "name": "n"}, headers=auth)
+    ).json()
     link = urlsplit(room["web_url"])
     assert link.path == "/auth/link"
     assert parse_qs(link.query)["next"] == [f"/?room={room['id']}"]
@@ -138,7 +154,8 @@ async def test_link_never_redirects_off_the_server(settings: Settings) -> None:
     async with app.router.lifespan_context(app):
         links = app.state.chatnut.links
         url = urlsplit(links.mint("//evil.example/"))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url=BASE) as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=BASE
+        ) as client:
             response = await client.get(f"{url.path}?{url.query}")
     assert response.status_code == 303 and response.headers["location"] == "/"

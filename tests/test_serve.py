@@ -17,11 +17,17 @@ from tests.helpers import ServerProcess
 pytestmark = pytest.mark.e2e
 
 
-def run_serve(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_serve(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = ServerProcess(home, env=env).environment()
     return subprocess.run(
         [sys.executable, "-m", "chatnut", "serve", *args],
-        env=environment, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -101,8 +107,9 @@ def test_db_flag_and_legacy_env_choose_the_file(home: Path, tmp_path: Path) -> N
     legacy = tmp_path / "legacy.db"
     settings = load_settings(environ={"CHATNUT_HOME": str(home), "CHAT_DB_PATH": str(legacy)})
     assert settings.db_path == legacy
-    flagged = load_settings({"db": str(tmp_path / "flag.db")},
-                            environ={"CHAT_DB_PATH": str(legacy)})
+    flagged = load_settings(
+        {"db": str(tmp_path / "flag.db")}, environ={"CHAT_DB_PATH": str(legacy)}
+    )
     assert flagged.db_path == tmp_path / "flag.db"
     process = ServerProcess(home, ["--db", str(tmp_path / "other.db"), "--durability", "full"])
     process.start(port=0)

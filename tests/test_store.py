@@ -21,8 +21,14 @@ from chatnut.store.migrate import available_migrations, split_statements
 pytestmark = pytest.mark.anyio
 
 FIXTURES = Path(__file__).with_name("fixtures")
-ORIGINAL_TABLES = ("rooms", "messages", "read_cursors", "room_status", "agent_registry",
-                   "_migrations")
+ORIGINAL_TABLES = (
+    "rooms",
+    "messages",
+    "read_cursors",
+    "room_status",
+    "agent_registry",
+    "_migrations",
+)
 
 
 def rows(path: Path, table: str) -> list[dict[str, Any]]:
@@ -153,7 +159,9 @@ async def test_original_without_cascade_step_is_rebuilt_keeping_ids(tmp_path: Pa
     service = ChatService(db, Hub(), db_path=path)
     messages = (await service.read_messages("r1"))["messages"]
     assert [(m["id"], m["content"], m["metadata"]) for m in messages] == [
-        (7, "kept", None), (9, "also kept", {"k": 1})]
+        (7, "kept", None),
+        (9, "also kept", {"k": 1}),
+    ]
     assert (await service.stats())["messages"] == 2
     deleted = await service.delete_room("r1")
     assert deleted["deleted_messages"] == 2
@@ -162,8 +170,7 @@ async def test_original_without_cascade_step_is_rebuilt_keeping_ids(tmp_path: Pa
     assert {"002_read_cursors.sql", "005_messages_cascade.sql"} <= names
     await db.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT seq FROM sqlite_sequence WHERE name='messages'").fetchone() == (
-        12,)
+    assert conn.execute("SELECT seq FROM sqlite_sequence WHERE name='messages'").fetchone() == (12,)
     conn.close()
 
 
@@ -176,7 +183,8 @@ async def test_failed_migration_rolls_back_whole(tmp_path: Path, monkeypatch: An
     for m in available_migrations():
         shutil.copy(m.path, bad / m.path.name)
     (bad / "0099_broken.sql").write_text(
-        "CREATE TABLE half_done (x);\nINSERT INTO no_such_table VALUES (1);\n")
+        "CREATE TABLE half_done (x);\nINSERT INTO no_such_table VALUES (1);\n"
+    )
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", bad)
     with pytest.raises(sqlite3.OperationalError):
         await open_db(path)
@@ -189,8 +197,10 @@ async def test_failed_migration_rolls_back_whole(tmp_path: Path, monkeypatch: An
 
 
 def test_split_statements_keeps_triggers_whole() -> None:
-    script = "CREATE TABLE a (x);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  SELECT 1;\n" \
-             "  SELECT 2;\nEND;\n-- trailing comment\n"
+    script = (
+        "CREATE TABLE a (x);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  SELECT 1;\n"
+        "  SELECT 2;\nEND;\n-- trailing comment\n"
+    )
     statements = split_statements(script)
     assert len(statements) == 2 and statements[1].endswith("END;")
     with pytest.raises(ValueError):
@@ -219,7 +229,9 @@ async def test_room_stats_and_search_index_follow_every_change(
     def integrity(conn: sqlite3.Connection) -> str:
         conn.execute("PRAGMA query_only = OFF")
         try:
-            conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES('integrity-check', 1)")
+            conn.execute(
+                "INSERT INTO messages_fts(messages_fts, rank) VALUES('integrity-check', 1)"
+            )
         finally:
             conn.execute("PRAGMA query_only = ON")
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
@@ -227,27 +239,31 @@ async def test_room_stats_and_search_index_follow_every_change(
     assert await database.read(integrity) == "ok"
 
 
-async def test_a_failing_write_does_not_undo_its_batch_neighbours(
-    db: tuple[Database, Hub]
-) -> None:
+async def test_a_failing_write_does_not_undo_its_batch_neighbours(db: tuple[Database, Hub]) -> None:
     database, hub = db
     seen: list[Event] = []
     with hub.subscribe("*", capacity=100) as sub:
+
         def good(i: int) -> Any:
             def write(conn: sqlite3.Connection) -> Any:
                 conn.execute(
                     "INSERT INTO rooms (id, name, project, created_at) VALUES (?, ?, 'p', 'now')",
-                    (f"room-{i}", f"n{i}"))
+                    (f"room-{i}", f"n{i}"),
+                )
                 return i, [Event("room", f"room-{i}", {"action": "created"})]
+
             return write
 
         def bad(conn: sqlite3.Connection) -> Any:
             conn.execute(
-                "INSERT INTO rooms (id, name, project, created_at) VALUES ('x', 'x', 'p', 'now')")
+                "INSERT INTO rooms (id, name, project, created_at) VALUES ('x', 'x', 'p', 'now')"
+            )
             raise InvalidInput("refused halfway")
 
         results = await asyncio.gather(
-            database.write(good(1)), database.write(bad), database.write(good(2)),
+            database.write(good(1)),
+            database.write(bad),
+            database.write(good(2)),
             return_exceptions=True,
         )
         seen = sub.drain()
@@ -288,9 +304,9 @@ async def test_concurrent_posts_are_stored_once_in_increasing_order(
     service: ChatService,
 ) -> None:
     room = await service.init_room("p", "r")
-    posted = await asyncio.gather(*[
-        service.post_message(room["id"], f"agent-{i % 7}", f"message {i}") for i in range(300)
-    ])
+    posted = await asyncio.gather(
+        *[service.post_message(room["id"], f"agent-{i % 7}", f"message {i}") for i in range(300)]
+    )
     ids = [p["id"] for p in posted]
     assert len(set(ids)) == 300
     stored = (await service.read_messages(room["id"], limit=1000))["messages"]

@@ -58,7 +58,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code,
+            error_body(code, str(exc.detail)),
+            status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
 
@@ -159,7 +160,11 @@ async def messages(
 @router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web)")
 async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, Any]:
     return await service_of(request).post_message(
-        room_id, body.sender, body.content, body.message_type, body.reply_to,
+        room_id,
+        body.sender,
+        body.content,
+        body.message_type,
+        body.reply_to,
         metadata={"source": "web"},
     )
 
@@ -215,8 +220,10 @@ async def search(
 
 def _markdown_line(message: dict[str, Any]) -> str:
     kind = " (system)" if message["message_type"] == "system" else ""
-    return f"### {message['sender']}{kind} · {message['created_at']} · #{message['id']}\n\n" \
+    return (
+        f"### {message['sender']}{kind} · {message['created_at']} · #{message['id']}\n\n"
         f"{message['content']}\n\n"
+    )
 
 
 @router.get("/rooms/{room_id}/export", summary="Export a room as Markdown or JSON")

@@ -117,7 +117,9 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
             state.updates.refresh_in_background()
         archiver = None
         if settings.auto_archive_hours > 0:
-            archiver = asyncio.create_task(_auto_archive(state.service, settings.auto_archive_hours))
+            archiver = asyncio.create_task(
+                _auto_archive(state.service, settings.auto_archive_hours)
+            )
         try:
             async with mcp.session_manager.run():
                 yield

@@ -36,9 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the server in the foreground (`chatnut serve &` to background it)",
         description="Run the chatnut server. Settings without a flag are read from the "
-        "environment: " + ", ".join(
-            f"{s.env[0]} ({s.help})" for s in SETTINGS if s.flag is None
-        ),
+        "environment: " + ", ".join(f"{s.env[0]} ({s.help})" for s in SETTINGS if s.flag is None),
     )
     _add_setting_flags(serve)
     return parser

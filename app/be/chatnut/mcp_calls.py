@@ -16,8 +16,8 @@ import logging
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult, TextContent, Tool
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent, Tool
 from pydantic import ValidationError
 
 from chatnut.errors import ChatnutError
@@ -60,7 +60,10 @@ class ChatnutMCP(MCPServer):
     async def list_tools(self) -> list[Tool]:
         tools = await super().list_tools()
         for tool in tools:
-            tool.input_schema = {**_without_titles(tool.input_schema), "additionalProperties": False}
+            tool.input_schema = {
+                **_without_titles(tool.input_schema),
+                "additionalProperties": False,
+            }
             if tool.output_schema is not None:
                 tool.output_schema = _without_titles(tool.output_schema)
         return tools

@@ -10,19 +10,18 @@ the `tools/list` answer in context.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
-from typing_extensions import NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired
 
 from mcp_types import ToolAnnotations
 from pydantic import Field
+from typing_extensions import TypedDict
 
 from chatnut import __version__
 from chatnut import validation as check
 from chatnut.mcp_calls import ChatnutMCP
 from chatnut.service import ChatService
 
-# -- result shapes (typing_extensions.TypedDict: pydantic needs it on Python < 3.12) ------------------------------------------------------------
+# -- result shapes (typing_extensions.TypedDict: pydantic needs it on Python < 3.12) --
 
 
 class Message(TypedDict):
@@ -163,9 +162,9 @@ MessageType = Literal["message", "system"]
 SinceId = Annotated[int, Field(ge=0)]
 Limit = Annotated[int, Field(ge=1, le=check.MAX_LIMIT)]
 
-READ_ONLY = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
-WRITES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False)
-DESTROYS = ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False)
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+DESTROYS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
 
 
 def build_mcp(service: ChatService) -> ChatnutMCP:
@@ -182,7 +181,9 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         sender: Sender,
         content: Annotated[str, Field(min_length=1, description="Markdown text")],
         message_type: MessageType = "message",
-        reply_to: Annotated[int | None, Field(ge=1, description="Id of a message replied to")] = None,
+        reply_to: Annotated[
+            int | None, Field(ge=1, description="Id of a message replied to")
+        ] = None,
     ) -> PostedMessage:
         """Post to a room. Returns the message and the registered agents it @mentions."""
         return await service.post_message(  # type: ignore[return-value]
@@ -294,8 +295,10 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     @mcp.tool(annotations=WRITES)
     async def register_agent(
         room_id: RoomId,
-        agent_name: Annotated[str, Field(min_length=1, max_length=check.MAX_SENDER,
-                                         description="Letters, digits, _ or -")],
+        agent_name: Annotated[
+            str,
+            Field(min_length=1, max_length=check.MAX_SENDER, description="Letters, digits, _ or -"),
+        ],
         task_id: Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)],
     ) -> Agent:
         """Register an agent for @mentions (case-insensitive, re-registering updates)."""

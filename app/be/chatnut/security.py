@@ -56,18 +56,25 @@ def split_host(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
-async def send_error(send: Send, status: int, code: str, message: str,
-                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *(headers or []),
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -133,8 +140,12 @@ class SecurityMiddleware:
         headers = dict(scope.get("headers") or [])
         host = headers.get(b"host", b"").decode("latin-1")
         if not self._host_allowed(host):
-            await send_error(send, 403, "forbidden_host",
-                             f"Host {host!r} is not served here (only loopback names are)")
+            await send_error(
+                send,
+                403,
+                "forbidden_host",
+                f"Host {host!r} is not served here (only loopback names are)",
+            )
             return
         path: str = scope.get("path", "")
         method: str = scope.get("method", "GET")
@@ -144,34 +155,45 @@ class SecurityMiddleware:
         if origin is not None and (is_mcp or (is_api and method in STATE_CHANGING)):
             scheme = scope.get("scheme", "http")
             if origin.decode("latin-1").rstrip("/") != f"{scheme}://{host}":
-                await send_error(send, 403, "forbidden_origin",
-                                 f"Origin {origin.decode('latin-1')!r} may not call this server;"
-                                 " only its own pages may")
+                await send_error(
+                    send,
+                    403,
+                    "forbidden_origin",
+                    f"Origin {origin.decode('latin-1')!r} may not call this server;"
+                    " only its own pages may",
+                )
                 return
         if self.token is not None:
             if path == LINK_PATH:
                 await self._redeem_link(scope, send)
                 return
             if (is_mcp or is_api) and not self._authorized(headers):
-                await send_error(send, 401, "unauthorized",
-                                 "this server needs 'Authorization: Bearer <token>'",
-                                 [(b"www-authenticate", b"Bearer")])
+                await send_error(
+                    send,
+                    401,
+                    "unauthorized",
+                    "this server needs 'Authorization: Bearer <token>'",
+                    [(b"www-authenticate", b"Bearer")],
+                )
                 return
         if method in STATE_CHANGING or b"content-length" in headers:
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                await send_error(send, 413, "body_too_large",
-                                 f"request body is over {self.max_body_bytes} bytes")
+                await send_error(
+                    send, 413, "body_too_large", f"request body is over {self.max_body_bytes} bytes"
+                )
                 return
-            receive = await self._bounded_body(receive, send)
-            if receive is None:
+            buffered = await self._bounded_body(receive, send)
+            if buffered is None:
                 return
+            receive = buffered
         await self.app(scope, receive, send)
 
     async def _bounded_body(self, receive: Receive, send: Send) -> Receive | None:
         """Read the body up to the limit (a chunked body has no length to check up front)."""
         chunks: list[bytes] = []
         size = 0
+        chunks_done: Message | None = None  # a disconnect seen while reading, passed on
         while True:
             message = await receive()
             if message["type"] != "http.request":
@@ -179,12 +201,12 @@ class SecurityMiddleware:
                 break
             size += len(message.get("body", b""))
             if size > self.max_body_bytes:
-                await send_error(send, 413, "body_too_large",
-                                 f"request body is over {self.max_body_bytes} bytes")
+                await send_error(
+                    send, 413, "body_too_large", f"request body is over {self.max_body_bytes} bytes"
+                )
                 return None
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                chunks_done = None
                 break
         body = b"".join(chunks)
         replayed = False
@@ -207,19 +229,25 @@ class SecurityMiddleware:
         if not next_path.startswith("/") or next_path.startswith("//"):
             next_path = "/"  # only ever redirect within this server
         if not self.links.redeem(code):
-            await send_error(send, 401, "link_expired",
-                             "this sign-in link was already used or has expired;"
-                             " run `chatnut open` for a new one")
+            await send_error(
+                send,
+                401,
+                "link_expired",
+                "this sign-in link was already used or has expired;"
+                " run `chatnut open` for a new one",
+            )
             return
         assert self.token is not None
         cookie = f"{SESSION_COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/"
-        await send({
-            "type": "http.response.start",
-            "status": 303,
-            "headers": [
-                (b"location", next_path.encode()),
-                (b"set-cookie", cookie.encode()),
-                (b"content-length", b"0"),
-            ],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 303,
+                "headers": [
+                    (b"location", next_path.encode()),
+                    (b"set-cookie", cookie.encode()),
+                    (b"content-length", b"0"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b""})

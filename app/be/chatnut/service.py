@@ -37,7 +37,9 @@ def now_iso() -> str:
 
 
 def _room_missing(room_id: str) -> NotFound:
-    return NotFound(f"Room {room_id!r} not found — use init_room to create it or list_rooms to find it")
+    return NotFound(
+        f"Room {room_id!r} not found — use init_room to create it or list_rooms to find it"
+    )
 
 
 def _named_room_missing(project: str, name: str) -> NotFound:
@@ -309,12 +311,13 @@ class ChatService:
             raise _room_missing(room_id)
         return rows[0]
 
-    async def _named(self, project: str, name: str) -> None:
+    @staticmethod
+    def _check_named(project: str, name: str) -> None:
         check.text("project", project, max_chars=check.MAX_NAME)
         check.text("name", name, max_chars=check.MAX_NAME)
 
     async def archive_room(self, project: str, name: str) -> dict[str, Any]:
-        await self._named(project, name)
+        self._check_named(project, name)
 
         def write(conn: sqlite3.Connection) -> Write:
             room = q.room_by_name(conn, project, name)
@@ -328,7 +331,11 @@ class ChatService:
             return room, [_room_event(room, "archived")]
 
         room = await self.db.write(write)
-        return {"name": room["name"], "project": room["project"], "archived_at": room["archived_at"]}
+        return {
+            "name": room["name"],
+            "project": room["project"],
+            "archived_at": room["archived_at"],
+        }
 
     async def archive_room_by_id(self, room_id: str) -> dict[str, Any]:
         check.room_id(room_id)
@@ -358,7 +365,7 @@ class ChatService:
         return result
 
     async def clear_room(self, project: str, name: str) -> dict[str, Any]:
-        await self._named(project, name)
+        self._check_named(project, name)
 
         def write(conn: sqlite3.Connection) -> Write:
             room = q.room_by_name(conn, project, name)

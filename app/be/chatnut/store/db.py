@@ -55,7 +55,7 @@ async def _on_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connectio
     pyproject.toml; tests/test_store.py exercises it).
     """
     raw = conn._conn
-    return await conn._execute(fn, raw)  # type: ignore[no-any-return]
+    return await conn._execute(fn, raw)
 
 
 def _configure(conn: sqlite3.Connection, durability: str, readonly: bool) -> None:

@@ -122,8 +122,9 @@ def migrate(conn: sqlite3.Connection, db_path: Path) -> list[str]:
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            log.exception("migration %04d_%s failed and was rolled back", migration.version,
-                          migration.name)
+            log.exception(
+                "migration %04d_%s failed and was rolled back", migration.version, migration.name
+            )
             raise
         applied.append(f"{migration.version:04d}_{migration.name}")
         log.info("applied migration %s", applied[-1])

@@ -79,7 +79,11 @@ def insert_room(conn: sqlite3.Connection, room: dict[str, Any]) -> None:
         "INSERT INTO rooms (id, name, project, branch, description, status, created_at,"
         " archived_at, metadata) VALUES (?, ?, ?, ?, ?, 'live', ?, NULL, ?)",
         (
-            room["id"], room["name"], room["project"], room["branch"], room["description"],
+            room["id"],
+            room["name"],
+            room["project"],
+            room["branch"],
+            room["description"],
             room["created_at"],
             None if room.get("metadata") is None else json.dumps(room["metadata"]),
         ),
@@ -138,7 +142,7 @@ def room_summaries(
         params.append(room_id)
     rows = conn.execute(
         f"""
-        SELECT {', '.join('r.' + c.strip() for c in ROOM_COLUMNS.split(','))},
+        SELECT {", ".join("r." + c.strip() for c in ROOM_COLUMNS.split(","))},
                coalesce(s.message_count, 0) AS message_count,
                m.id AS last_id, m.sender AS last_sender, m.content AS last_content,
                m.message_type AS last_type, m.created_at AS last_created_at,
@@ -156,13 +160,17 @@ def room_summaries(
     for row in rows:
         room = room_dict(row)
         room["message_count"] = row["message_count"]
-        room["last_message"] = None if row["last_id"] is None else {
-            "id": row["last_id"],
-            "sender": row["last_sender"],
-            "preview": row["last_content"][:200],
-            "message_type": row["last_type"],
-            "created_at": row["last_created_at"],
-        }
+        room["last_message"] = (
+            None
+            if row["last_id"] is None
+            else {
+                "id": row["last_id"],
+                "sender": row["last_sender"],
+                "preview": row["last_content"][:200],
+                "message_type": row["last_type"],
+                "created_at": row["last_created_at"],
+            }
+        )
         if reader is not None:
             room["unread_count"] = _unread(conn, room["id"], row["cursor"], row["message_count"])
         summaries.append(room)
@@ -211,8 +219,14 @@ def insert_message(
     cur = conn.execute(
         "INSERT INTO messages (room_id, sender, content, message_type, created_at, metadata)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (room_id, sender, content, message_type, created_at,
-         None if metadata is None else json.dumps(metadata, ensure_ascii=False)),
+        (
+            room_id,
+            sender,
+            content,
+            message_type,
+            created_at,
+            None if metadata is None else json.dumps(metadata, ensure_ascii=False),
+        ),
     )
     return {
         "id": cur.lastrowid,
@@ -448,11 +462,15 @@ def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[st
         for room_id, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ][:SEARCH_ROOM_LIMIT]
     shown = [hit["id"] for hit in hits[:SEARCH_MESSAGE_LIMIT]]
-    rows = conn.execute(
-        "SELECT id, room_id, sender, created_at, content FROM messages"
-        f" WHERE id IN ({', '.join('?' for _ in shown)}) ORDER BY id DESC",
-        shown,
-    ).fetchall() if shown else []
+    rows = (
+        conn.execute(
+            "SELECT id, room_id, sender, created_at, content FROM messages"
+            f" WHERE id IN ({', '.join('?' for _ in shown)}) ORDER BY id DESC",
+            shown,
+        ).fetchall()
+        if shown
+        else []
+    )
     messages = [
         {
             "id": row["id"],
