@@ -119,3 +119,23 @@ def test_db_flag_and_legacy_env_choose_the_file(home: Path, tmp_path: Path) -> N
     finally:
         process.stop()
     assert (tmp_path / "other.db").exists() and not (home / "chatnut.db").exists()
+
+
+def test_listening_socket_disables_nagle() -> None:
+    """Accepted connections inherit TCP_NODELAY; without it every response that is
+    written in two pieces waits out the client's delayed ACK (about 40 ms on Linux)."""
+    from chatnut.serve import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        client = socket.create_connection(sock.getsockname()[:2], timeout=5)
+        sock.setblocking(True)
+        accepted, _ = sock.accept()
+        try:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            accepted.close()
+            client.close()
+    finally:
+        sock.close()
