@@ -242,3 +242,20 @@ async def test_rest_and_mcp_see_the_same_room(api: httpx.AsyncClient) -> None:
         result = await client.call_tool("read_messages", {"room_id": rid})
     assert result.structured_content["messages"][0]["id"] == posted.json()["id"]
     assert json.loads(result.content[0].text) == result.structured_content
+
+
+async def test_an_unexpected_failure_is_still_the_json_shape(settings: Any) -> None:
+    from chatnut.app import create_app
+
+    app = create_app(settings, port=8123)
+    async with app.router.lifespan_context(app):
+
+        async def broken() -> dict[str, Any]:
+            raise RuntimeError("a bug")
+
+        app.state.service.list_projects = broken
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8123") as c:
+            response = await c.get("/api/projects")
+    assert_error(response, 500, "internal_error", "log")
+    assert "a bug" not in response.text  # internals stay in the server's log

@@ -32,6 +32,13 @@ async def test_skill_md_describes_exactly_the_tools() -> None:
             assert parameter in section, f"SKILL.md does not describe {name}({parameter})"
 
 
+async def test_readme_tool_table_lists_exactly_the_tools() -> None:
+    async with Client(build_mcp(None), mode="legacy") as client:  # type: ignore[arg-type]
+        tools = {t.name for t in (await client.list_tools()).tools}
+    listed = set(re.findall(r"^\| `(\w+)\(", README, flags=re.MULTILINE))
+    assert listed == tools
+
+
 def test_skill_md_has_front_matter() -> None:
     assert SKILL.startswith("---\nname: chatnut\ndescription: ")
 

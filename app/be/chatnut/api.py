@@ -54,6 +54,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(error_body("invalid_input", _one_line(exc)), status_code=422)
 
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Logged by Starlette with its traceback; the caller gets the one shape.
+        return JSONResponse(
+            error_body("internal_error", "the server failed on this request; see its log"),
+            status_code=500,
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")

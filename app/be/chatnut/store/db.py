@@ -165,6 +165,8 @@ class Database:
         conn = await self._idle.get()
         try:
             return await _on_thread(conn, fn)
+        except sqlite3.OperationalError as exc:  # I/O error, locked schema, ...
+            raise StorageUnavailable(f"the database could not be read: {exc}") from exc
         finally:
             self._idle.put_nowait(conn)
 
