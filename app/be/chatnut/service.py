@@ -146,7 +146,9 @@ class ChatService:
 
         def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], bool]:
             _require_room(conn, room_id)
-            return q.messages_after(conn, room_id, since_id, limit, message_type)
+            return q.message_page(
+                conn, room_id, limit=limit, after=since_id, message_type=message_type
+            )
 
         messages, has_more = await self.db.read(read)
         return {"messages": messages, "has_more": has_more}
@@ -161,7 +163,7 @@ class ChatService:
 
         def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], bool]:
             _require_room(conn, room_id)
-            return q.messages_before(conn, room_id, before_id, limit)
+            return q.message_page(conn, room_id, limit=limit, before=before_id, newest=True)
 
         messages, has_more = await self.db.read(read)
         return {"messages": messages, "has_more": has_more}
@@ -454,14 +456,20 @@ class ChatService:
         result: dict[str, Any] = await self.db.write(write)
         return result
 
-    async def get_team_status(self, room_id: str) -> dict[str, Any]:
+    async def _rows_of_room(
+        self, room_id: str, query: Callable[[sqlite3.Connection, str], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
         check.room_id(room_id)
 
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             _require_room(conn, room_id)
-            return q.statuses(conn, room_id)
+            return query(conn, room_id)
 
-        return {"statuses": await self.db.read(read)}
+        rows: list[dict[str, Any]] = await self.db.read(read)
+        return rows
+
+    async def get_team_status(self, room_id: str) -> dict[str, Any]:
+        return {"statuses": await self._rows_of_room(room_id, q.statuses)}
 
     async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> dict[str, Any]:
         check.room_id(room_id)
@@ -477,10 +485,4 @@ class ChatService:
         return result
 
     async def list_agents(self, room_id: str) -> dict[str, Any]:
-        check.room_id(room_id)
-
-        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            _require_room(conn, room_id)
-            return q.agents(conn, room_id)
-
-        return {"agents": await self.db.read(read)}
+        return {"agents": await self._rows_of_room(room_id, q.agents)}

@@ -246,49 +246,37 @@ def message_in_room(conn: sqlite3.Connection, room_id: str, message_id: int) -> 
     return row is not None
 
 
-def messages_after(
+def message_page(
     conn: sqlite3.Connection,
     room_id: str,
-    since_id: int | None,
+    *,
     limit: int,
+    after: int | None = None,
+    before: int | None = None,
     message_type: str | None = None,
+    newest: bool = False,
 ) -> tuple[list[dict[str, Any]], bool]:
-    """Oldest first, ids above since_id; has_more when more than `limit` exist."""
+    """Up to `limit` messages between the bounds, returned oldest first.
+
+    `newest` takes the page from the top of the range (paging backwards) instead
+    of the bottom; `has_more` says the range holds more than the page.
+    """
     sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?"
     params: list[Any] = [room_id]
-    if since_id is not None:
-        sql += " AND id > ?"
-        params.append(since_id)
-    if message_type is not None:
-        sql += " AND message_type = ?"
-        params.append(message_type)
-    sql += " ORDER BY id LIMIT ?"
-    params.append(limit + 1)
-    rows = conn.execute(sql, params).fetchall()
-    return [message_dict(r) for r in rows[:limit]], len(rows) > limit
-
-
-def messages_before(
-    conn: sqlite3.Connection,
-    room_id: str,
-    before_id: int | None,
-    limit: int,
-    message_type: str | None = None,
-) -> tuple[list[dict[str, Any]], bool]:
-    """The `limit` newest messages below before_id (all, if None), returned oldest first."""
-    sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?"
-    params: list[Any] = [room_id]
-    if before_id is not None:
-        sql += " AND id < ?"
-        params.append(before_id)
-    if message_type is not None:
-        sql += " AND message_type = ?"
-        params.append(message_type)
-    sql += " ORDER BY id DESC LIMIT ?"
+    for clause, value in (
+        (" AND id > ?", after),
+        (" AND id < ?", before),
+        (" AND message_type = ?", message_type),
+    ):
+        if value is not None:
+            sql += clause
+            params.append(value)
+    sql += f" ORDER BY id {'DESC' if newest else 'ASC'} LIMIT ?"
     params.append(limit + 1)
     rows = conn.execute(sql, params).fetchall()
     page = [message_dict(r) for r in rows[:limit]]
-    page.reverse()
+    if newest:
+        page.reverse()
     return page, len(rows) > limit
 
 
