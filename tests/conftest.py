@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import jsonschema
 import pytest
 from mcp import Client
 
@@ -24,6 +22,7 @@ from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.store.db import Database
 from tests.helpers import ServerProcess
+from tests.mcp_client import CheckedClient
 
 os.environ["CHATNUT_OPEN_BROWSER"] = "0"
 os.environ["CHATNUT_UPDATE_CHECK"] = "0"
@@ -65,33 +64,6 @@ async def service(db: tuple[Database, Hub], tmp_path: Path) -> ChatService:
         teams_dir=teams,
         web_url=lambda room_id: "http://127.0.0.1:9/" + (f"?room={room_id}" if room_id else ""),
     )
-
-
-class CheckedClient:
-    """The SDK's client, plus: every successful result must match its tool's output schema."""
-
-    def __init__(self, client: Client, schemas: dict[str, dict[str, Any]]) -> None:
-        self.client = client
-        self.schemas = schemas
-
-    async def call(self, tool: str, **arguments: Any) -> Any:
-        result = await self.client.call_tool(tool, arguments)
-        if not result.is_error:
-            jsonschema.validate(result.structured_content, self.schemas[tool])
-        return result
-
-    async def ok(self, tool: str, **arguments: Any) -> dict[str, Any]:
-        result = await self.call(tool, **arguments)
-        assert not result.is_error, result.content[0].text
-        data: dict[str, Any] = result.structured_content
-        return data
-
-    async def error(self, tool: str, **arguments: Any) -> str:
-        result = await self.call(tool, **arguments)
-        assert result.is_error, f"{tool} should have failed: {result.structured_content}"
-        text: str = result.content[0].text
-        assert "\n" not in text, f"error must be one line: {text!r}"
-        return text
 
 
 @pytest.fixture

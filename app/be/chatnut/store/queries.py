@@ -14,13 +14,6 @@ from typing import Any
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
 MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata"
 
-# A search looks at no more than this many of the newest hits: enough for any
-# human or agent to act on, and what keeps a common term as fast as a rare one.
-SEARCH_HIT_CAP = 1000
-SEARCH_MESSAGE_LIMIT = 20
-SEARCH_ROOM_LIMIT = 20
-SNIPPET_RADIUS = 60
-
 
 def _metadata(text: str | None) -> dict[str, Any] | None:
     if text is None:
@@ -383,90 +376,3 @@ def agents_named(conn: sqlite3.Connection, room_id: str, names: list[str]) -> di
         (room_id, *names),
     ).fetchall()
     return {r[0].lower(): r[1] for r in rows}
-
-
-# -- search -----------------------------------------------------------------
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def snippet(content: str, query: str) -> str:
-    """A window of the content around the first case-insensitive hit, as plain text."""
-    at = content.casefold().find(query.casefold())
-    if at < 0:
-        at = 0
-    start = max(0, at - SNIPPET_RADIUS)
-    end = min(len(content), at + len(query) + SNIPPET_RADIUS)
-    text = " ".join(content[start:end].split())
-    return ("…" if start > 0 else "") + text + ("…" if end < len(content) else "")
-
-
-def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[str, Any]:
-    like = f"%{_escape_like(query)}%"
-    room_sql = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE name LIKE ? ESCAPE '\\'"
-    room_params: list[Any] = [like]
-    if project is not None:
-        room_sql += " AND project = ?"
-        room_params.append(project)
-    room_sql += " ORDER BY created_at DESC LIMIT ?"
-    room_params.append(SEARCH_ROOM_LIMIT)
-    rooms = [room_dict(r) for r in conn.execute(room_sql, room_params)]
-
-    project_clause = " AND r.project = ?" if project is not None else ""
-    if len(query) >= 3:
-        # A quoted FTS5 phrase over trigrams is exactly "contains this substring".
-        phrase = '"' + query.replace('"', '""') + '"'
-        hits_sql = f"""
-            SELECT m.id, m.room_id
-            FROM messages_fts f
-            JOIN messages m ON m.id = f.rowid
-            JOIN rooms r ON r.id = m.room_id
-            WHERE messages_fts MATCH ?{project_clause}
-            ORDER BY f.rowid DESC LIMIT ?
-        """
-        params: list[Any] = [phrase]
-    else:
-        # Trigrams cannot index one or two characters: scan newest first, capped.
-        hits_sql = f"""
-            SELECT m.id, m.room_id
-            FROM messages m
-            JOIN rooms r ON r.id = m.room_id
-            WHERE m.content LIKE ? ESCAPE '\\'{project_clause}
-            ORDER BY m.id DESC LIMIT ?
-        """
-        params = [like]
-    if project is not None:
-        params.append(project)
-    params.append(SEARCH_HIT_CAP)
-    hits = conn.execute(hits_sql, params).fetchall()
-
-    counts: dict[str, int] = {}
-    for hit in hits:
-        counts[hit["room_id"]] = counts.get(hit["room_id"], 0) + 1
-    message_rooms = [
-        {"room_id": room_id, "match_count": n}
-        for room_id, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ][:SEARCH_ROOM_LIMIT]
-    shown = [hit["id"] for hit in hits[:SEARCH_MESSAGE_LIMIT]]
-    rows = (
-        conn.execute(
-            "SELECT id, room_id, sender, created_at, content FROM messages"
-            f" WHERE id IN ({', '.join('?' for _ in shown)}) ORDER BY id DESC",
-            shown,
-        ).fetchall()
-        if shown
-        else []
-    )
-    messages = [
-        {
-            "id": row["id"],
-            "room_id": row["room_id"],
-            "sender": row["sender"],
-            "created_at": row["created_at"],
-            "snippet": snippet(row["content"], query),
-        }
-        for row in rows
-    ]
-    return {"rooms": rooms, "message_rooms": message_rooms, "messages": messages}

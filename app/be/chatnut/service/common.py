@@ -1,0 +1,78 @@
+"""What every part of the service shares: the clock, room lookups that fail in
+words, and the attributes the parts rely on (set once by ChatService)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chatnut import validation as check
+from chatnut.errors import NotFound, RoomArchived
+from chatnut.hub import Event, Hub
+from chatnut.store import queries as q
+from chatnut.store.db import Database
+
+# What a write function hands the store: its result and the events to publish.
+Write = tuple[Any, Sequence[Event]]
+
+
+def now_iso() -> str:
+    """ISO-8601 UTC with milliseconds, with the original's `+00:00` suffix."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def room_missing(room_id: str) -> NotFound:
+    return NotFound(
+        f"Room {room_id!r} not found — use init_room to create it or list_rooms to find it"
+    )
+
+
+def named_room_missing(project: str, name: str) -> NotFound:
+    return NotFound(f"Room {name!r} in project {project!r} not found")
+
+
+def require_room(conn: sqlite3.Connection, room_id: str) -> dict[str, Any]:
+    room = q.room_by_id(conn, room_id)
+    if room is None:
+        raise room_missing(room_id)
+    return room
+
+
+def require_live(room: dict[str, Any], action: str) -> None:
+    if room["status"] != "live":
+        raise RoomArchived(
+            f"Room {room['name']!r} in project {room['project']!r} is archived — {action} is"
+            " closed; call init_room with a new name to start a new room"
+        )
+
+
+def room_event(room: dict[str, Any], action: str) -> Event:
+    return Event("room", room["id"], {"action": action, "room": room})
+
+
+class ServiceCore:
+    """The state every rule needs; ChatService fills it in."""
+
+    db: Database
+    hub: Hub
+    db_path: Path
+    max_message_bytes: int
+    teams_dir: Path | None
+    web_url: Callable[[str | None], str]
+    on_room_created: Callable[[str], None] | None
+    version_info: Callable[[], dict[str, Any]]
+
+    async def _rows_of_room(
+        self, room_id: str, query: Callable[[sqlite3.Connection, str], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        check.room_id(room_id)
+
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            require_room(conn, room_id)
+            return query(conn, room_id)
+
+        rows: list[dict[str, Any]] = await self.db.read(read)
+        return rows

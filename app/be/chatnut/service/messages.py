@@ -1,0 +1,151 @@
+"""Posting, reading, waiting and read cursors."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+from chatnut import validation as check
+from chatnut.errors import InvalidInput, NotFound
+from chatnut.hub import Event
+from chatnut.service.common import ServiceCore, Write, now_iso, require_live, require_room
+from chatnut.store import queries as q
+
+
+class MessageRules(ServiceCore):
+    async def post_message(
+        self,
+        room_id: str,
+        sender: str,
+        content: str,
+        message_type: str = "message",
+        reply_to: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        check.room_id(room_id)
+        check.text("sender", sender, max_chars=check.MAX_SENDER)
+        check.content(content, self.max_message_bytes)
+        check.choice("message_type", message_type, check.MESSAGE_TYPES)
+        if reply_to is not None:
+            check.integer("reply_to", reply_to, minimum=1)
+        meta = dict(metadata or {})
+        if reply_to is not None:
+            meta["reply_to"] = reply_to
+        mentioned = check.mentioned_names(content)
+
+        def write(conn: sqlite3.Connection) -> Write:
+            room = require_room(conn, room_id)
+            require_live(room, "posting")
+            if reply_to is not None and not q.message_in_room(conn, room_id, reply_to):
+                raise InvalidInput(f"reply_to {reply_to} is not a message in room {room_id!r}")
+            message = q.insert_message(
+                conn, room_id, sender, content, message_type, now_iso(), meta or None
+            )
+            registered = q.agents_named(conn, room_id, mentioned)
+            # Sorted by name, as the original returns them.
+            mentions = [{"name": n, "task_id": registered[n]} for n in sorted(registered)]
+            return {**message, "mentions": mentions}, [Event("message", room_id, message)]
+
+        result: dict[str, Any] = await self.db.write(write)
+        return result
+
+    def _check_read(
+        self, room_id: str, since_id: int | None, limit: int, message_type: str | None
+    ) -> None:
+        check.room_id(room_id)
+        if since_id is not None:
+            check.integer("since_id", since_id, minimum=0)
+        check.limit(limit)
+        if message_type is not None:
+            check.choice("message_type", message_type, check.MESSAGE_TYPES)
+
+    async def read_messages(
+        self,
+        room_id: str,
+        since_id: int | None = None,
+        limit: int = 100,
+        message_type: str | None = None,
+    ) -> dict[str, Any]:
+        self._check_read(room_id, since_id, limit, message_type)
+
+        def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], bool]:
+            require_room(conn, room_id)
+            return q.message_page(
+                conn, room_id, limit=limit, after=since_id, message_type=message_type
+            )
+
+        messages, has_more = await self.db.read(read)
+        return {"messages": messages, "has_more": has_more}
+
+    async def read_messages_before(
+        self, room_id: str, before_id: int | None, limit: int
+    ) -> dict[str, Any]:
+        """The newest page below before_id (REST paging backwards, for the web UI)."""
+        self._check_read(room_id, None, limit, None)
+        if before_id is not None:
+            check.integer("before_id", before_id, minimum=1)
+
+        def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], bool]:
+            require_room(conn, room_id)
+            return q.message_page(conn, room_id, limit=limit, before=before_id, newest=True)
+
+        messages, has_more = await self.db.read(read)
+        return {"messages": messages, "has_more": has_more}
+
+    async def wait_for_messages(
+        self,
+        room_id: str,
+        since_id: int,
+        timeout: float = 30,
+        limit: int = 100,
+        message_type: str | None = None,
+    ) -> dict[str, Any]:
+        self._check_read(room_id, since_id, limit, message_type)
+        seconds = check.wait_timeout(timeout)
+
+        def wanted(event: Event) -> bool:
+            if event.kind == "room":
+                return bool(event.data["action"] == "deleted")
+            return (
+                event.kind == "message"
+                and event.data["id"] > since_id
+                and (message_type is None or event.data["message_type"] == message_type)
+            )
+
+        # Subscribe before reading the backlog: a post committed in between is
+        # then either in the backlog or in the buffer, never in neither.
+        with self.hub.subscribe(room_id, capacity=limit + 1, accept=wanted) as sub:
+            backlog = await self.read_messages(room_id, since_id, limit, message_type)
+            if backlog["messages"] or seconds == 0:
+                return {**backlog, "timed_out": not backlog["messages"]}
+            try:
+                async with asyncio.timeout(seconds):
+                    await sub.wait()
+            except TimeoutError:
+                return {"messages": [], "has_more": False, "timed_out": True}
+            events = sub.drain()
+            if any(e.kind == "room" for e in events):
+                raise NotFound(f"Room {room_id!r} was deleted while waiting")
+            messages = [e.data for e in events]
+            has_more = sub.overflowed or len(messages) > limit
+            return {"messages": messages[:limit], "has_more": has_more, "timed_out": False}
+
+    async def mark_read(
+        self, room_id: str, reader: str, last_read_message_id: int
+    ) -> dict[str, Any]:
+        check.room_id(room_id)
+        check.text("reader", reader, max_chars=check.MAX_SENDER)
+        check.integer("last_read_message_id", last_read_message_id, minimum=0)
+
+        def write(conn: sqlite3.Connection) -> Write:
+            require_room(conn, room_id)
+            # A cursor past the newest message would silently swallow future posts
+            # as "read"; "mark everything read" (a huge id) stops at the newest one.
+            target = min(last_read_message_id, q.max_message_id(conn))
+            stands = q.advance_cursor(conn, room_id, reader, target, now_iso())
+            cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": stands}
+            return cursor, [Event("read", room_id, cursor)]
+
+        result: dict[str, Any] = await self.db.write(write)
+        return result
