@@ -198,3 +198,23 @@ async def test_50_posters_and_20_waiters_at_once(server: ServerProcess) -> None:
             client, "read_messages", room_id=room["id"], since_id=start["id"], limit=1000
         )
     assert [m["id"] for m in stored["messages"]] == posted_ids
+
+
+async def test_a_wait_in_progress_answers_timed_out_when_the_server_stops(
+    server: ServerProcess,
+) -> None:
+    import httpx
+
+    async with Client(server.mcp_url, mode="legacy") as client:
+        room = await call(client, "init_room", project="demo", name="shutdown")
+        waiting = asyncio.create_task(
+            call(client, "wait_for_messages", room_id=room["id"], since_id=0, timeout=60)
+        )
+        async with httpx.AsyncClient() as http:
+            while (await http.get(f"{server.url}/api/status")).json()["waiters"] == 0:
+                await asyncio.sleep(0.01)  # the wait is in the server: poll its health
+        stopped = asyncio.get_running_loop().run_in_executor(None, server.stop)
+        result = await asyncio.wait_for(waiting, 10)
+        assert result == {"messages": [], "has_more": False, "timed_out": True}
+        await stopped
+        assert not (server.home / "server.pid").exists()  # a clean exit, files removed

@@ -99,3 +99,18 @@ async def test_auto_archive_only_touches_idle_live_rooms(
     assert archived == [idle["id"]]
     rooms = {r["name"]: r["status"] for r in (await service.list_rooms(status="all"))["rooms"]}
     assert rooms == {"idle": "archived", "busy": "live"}
+
+
+async def test_closing_the_hub_ends_waits_as_timed_out(
+    service: ChatService, db: tuple[Database, Hub]
+) -> None:
+    _, hub = db
+    room = await service.init_room("p", "r")
+    task = asyncio.create_task(service.wait_for_messages(room["id"], 0, timeout=30))
+    while hub.subscriber_count(room["id"]) == 0:
+        await asyncio.sleep(0)
+    hub.close()
+    result = await asyncio.wait_for(task, 5)
+    assert result == {"messages": [], "has_more": False, "timed_out": True}
+    later = await asyncio.wait_for(service.wait_for_messages(room["id"], 0, timeout=30), 5)
+    assert later["timed_out"] is True  # a wait that starts during shutdown ends at once

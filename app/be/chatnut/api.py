@@ -117,6 +117,7 @@ async def status(request: Request) -> dict[str, Any]:
         "version": __version__,
         "db_path": str(service.db_path),
         **await service.stats(),
+        "waiters": service.hub.subscriber_count(),
     }
 
 

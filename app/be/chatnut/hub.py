@@ -46,6 +46,7 @@ class Subscription:
     accept: Callable[[Event], bool] | None = None
     buffer: deque[Event] = field(default_factory=deque)
     overflowed: bool = False
+    closed: bool = False  # the server is shutting down: stop waiting
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def deliver(self, event: Event) -> None:
@@ -60,6 +61,10 @@ class Subscription:
     async def wait(self) -> None:
         await self._wake.wait()
 
+    def close(self) -> None:
+        self.closed = True
+        self._wake.set()
+
     def drain(self) -> list[Event]:
         events = list(self.buffer)
         self.buffer.clear()
@@ -70,6 +75,14 @@ class Subscription:
 class Hub:
     def __init__(self) -> None:
         self._topics: dict[str, set[Subscription]] = {}
+        self.closed = False
+
+    def close(self) -> None:
+        """Wake every subscriber for good (shutdown): waits end, streams finish."""
+        self.closed = True
+        for subs in tuple(self._topics.values()):
+            for sub in tuple(subs):
+                sub.close()
 
     def subscriber_count(self, topic: str | None = None) -> int:
         if topic is not None:
@@ -86,6 +99,8 @@ class Hub:
     ) -> Iterator[Subscription]:
         """Subscribe to one room's events (topic = room id) or to every room (ALL_ROOMS)."""
         sub = Subscription(topic=topic, capacity=capacity, accept=accept)
+        if self.closed:
+            sub.close()
         self._topics.setdefault(topic, set()).add(sub)
         try:
             yield sub

@@ -19,6 +19,7 @@ from typing import Any
 
 import uvicorn
 
+from chatnut.hub import Hub
 from chatnut.runtime import (
     AlreadyRunning,
     InstanceLock,
@@ -78,10 +79,11 @@ def bind(host: str, port: int) -> socket.socket:
 class _Server(uvicorn.Server):
     """uvicorn, plus the runtime files written the moment it accepts connections."""
 
-    def __init__(self, config: uvicorn.Config, settings: Settings, port: int) -> None:
+    def __init__(self, config: uvicorn.Config, settings: Settings, port: int, hub: Hub) -> None:
         super().__init__(config)
         self.chatnut_settings = settings
         self.chatnut_port = port
+        self.chatnut_hub = hub
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
@@ -91,6 +93,9 @@ class _Server(uvicorn.Server):
             log.info("chatnut ready on http://%s:%d (db %s)", s.host, self.chatnut_port, s.db_path)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Long waits would otherwise hold the shutdown for its whole grace period
+        # and then be cut off; woken now, they answer `timed_out` at once.
+        self.chatnut_hub.close()
         # Here, not after serve(): uvicorn re-raises a caught SIGTERM/SIGINT once
         # serve() returns, so code after it would never run on a signal.
         try:
@@ -145,7 +150,7 @@ def serve(overrides: dict[str, Any]) -> int:
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             server_header=False,
         )
-        server = _Server(config, settings, port)
+        server = _Server(config, settings, port, app.state.chatnut.hub)
         try:
             asyncio.run(server.serve(sockets=[sock]))
         finally:

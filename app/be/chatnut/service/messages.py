@@ -125,6 +125,10 @@ class MessageRules(ServiceCore):
             except TimeoutError:
                 return {"messages": [], "has_more": False, "timed_out": True}
             events = sub.drain()
+            if sub.closed and not events:
+                # The server is stopping: answer now rather than be cut off. The
+                # agent waits again, as after any timeout, once the server is back.
+                return {"messages": [], "has_more": False, "timed_out": True}
             if any(e.kind == "room" for e in events):
                 raise NotFound(f"Room {room_id!r} was deleted while waiting")
             messages = [e.data for e in events]
