@@ -159,3 +159,14 @@ async def test_link_never_redirects_off_the_server(settings: Settings) -> None:
         ) as client:
             response = await client.get(f"{url.path}?{url.query}")
     assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+def test_open_links_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatnut import security
+
+    monkeypatch.setattr(security, "MAX_OPEN_LINKS", 3)
+    links = security.OneTimeLinks()
+    codes = [parse_qs(urlsplit(links.mint("/")).query)["code"][0] for _ in range(5)]
+    assert not links.redeem(codes[0]) and not links.redeem(codes[1])
+    assert all(links.redeem(code) for code in codes[2:])
+    assert not links.redeem(codes[4])  # once only

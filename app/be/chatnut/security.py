@@ -35,6 +35,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 SESSION_COOKIE = "chatnut_session"
 LINK_PATH = "/auth/link"
 LINK_TTL_SECONDS = 600
+MAX_OPEN_LINKS = 10_000  # every init_room/ping mints one; the oldest unused go first
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 
@@ -87,7 +88,13 @@ class OneTimeLinks:
 
     def mint(self, next_path: str) -> str:
         now = time.monotonic()
-        self._codes = {c: t for c, t in self._codes.items() if t > now}
+        # Codes are kept in the order they expire (same TTL for all): drop from
+        # the front what has expired, or what is over the bound.
+        while self._codes:
+            oldest, expires = next(iter(self._codes.items()))
+            if expires > now and len(self._codes) < MAX_OPEN_LINKS:
+                break
+            del self._codes[oldest]
         code = secrets.token_urlsafe(24)
         self._codes[code] = now + self.ttl
         return f"{LINK_PATH}?code={code}&next={quote(next_path, safe='')}"
