@@ -66,6 +66,7 @@ async def test_two_agents_talk_through_the_server(server: ServerProcess) -> None
         assert woken["messages"][0]["metadata"] == {"reply_to": first["id"]}
         pong = await call(mate, "ping")
         assert pong["status"] == "ok" and pong["db_path"] == str(server.home / "chatnut.db")
+        assert pong["web_url"] == server.url  # the bare base, as the original's ping
 
 
 @pytest.mark.parametrize("era", ERAS)

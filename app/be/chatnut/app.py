@@ -73,7 +73,8 @@ class ServerState:
         target = "/" if room_id is None else f"/?room={room_id}"
         if self.settings.token is not None:
             return base + self.links.mint(target)
-        return base + target
+        # ping's web_url is the bare base, as the original's.
+        return base if room_id is None else base + target
 
     def _room_created(self, url: str) -> None:
         if self.settings.open_browser and has_display():
