@@ -96,7 +96,7 @@ def _apply_batch(conn: sqlite3.Connection, fns: list[WriteFn]) -> list[tuple[boo
 
 def storage_error(exc: BaseException) -> Exception:
     """Translate SQLite's refusals (full, read-only, locked) into a clear domain error."""
-    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+    if isinstance(exc, sqlite3.DatabaseError):  # OperationalError (full, locked, read-only) and kin
         return StorageUnavailable(f"the database refused the write, nothing was stored: {exc}")
     return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
 
