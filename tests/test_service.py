@@ -16,6 +16,17 @@ from chatnut.store.db import Database
 pytestmark = pytest.mark.anyio
 
 
+async def start_waiting(
+    service: ChatService, hub: Hub, room_id: str
+) -> asyncio.Task[dict[str, Any]]:
+    """A wait_for_messages in progress: returns once it is subscribed to the room."""
+    before = hub.subscriber_count(room_id)
+    task = asyncio.create_task(service.wait_for_messages(room_id, 0, timeout=30))
+    while hub.subscriber_count(room_id) == before and not task.done():
+        await asyncio.sleep(0)  # yield to it until it has subscribed
+    return task
+
+
 async def test_five_hundred_waiters_are_all_woken_and_then_gone(
     service: ChatService, db: tuple[Database, Hub]
 ) -> None:
@@ -47,9 +58,7 @@ async def test_a_cancelled_wait_unsubscribes(
 ) -> None:
     _, hub = db
     room = await service.init_room("p", "r")
-    task = asyncio.create_task(service.wait_for_messages(room["id"], 0, timeout=30))
-    while hub.subscriber_count(room["id"]) == 0:
-        await asyncio.sleep(0)
+    task = await start_waiting(service, hub, room["id"])
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -61,9 +70,7 @@ async def test_deleting_a_room_ends_its_waits(
 ) -> None:
     _, hub = db
     room = await service.init_room("p", "r")
-    task = asyncio.create_task(service.wait_for_messages(room["id"], 0, timeout=30))
-    while hub.subscriber_count(room["id"]) == 0:
-        await asyncio.sleep(0)
+    task = await start_waiting(service, hub, room["id"])
     await service.archive_room("p", "r")
     await service.delete_room(room["id"])
     with pytest.raises(Exception, match="deleted"):
@@ -106,9 +113,7 @@ async def test_closing_the_hub_ends_waits_as_timed_out(
 ) -> None:
     _, hub = db
     room = await service.init_room("p", "r")
-    task = asyncio.create_task(service.wait_for_messages(room["id"], 0, timeout=30))
-    while hub.subscriber_count(room["id"]) == 0:
-        await asyncio.sleep(0)
+    task = await start_waiting(service, hub, room["id"])
     hub.close()
     result = await asyncio.wait_for(task, 5)
     assert result == {"messages": [], "has_more": False, "timed_out": True}
