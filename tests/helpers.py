@@ -68,7 +68,9 @@ class ServerProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
-        threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
+        # Each process gets its own queue: a killed predecessor's reader may still
+        # be draining its pipe, and its end-of-output must not reach this one.
+        threading.Thread(target=self._pump, args=(self.proc, self.lines), daemon=True).start()
         while True:
             try:
                 line = self.lines.get(timeout=START_TIMEOUT)
@@ -83,13 +85,13 @@ class ServerProcess:
                 self.port = int((self.home / "server.port").read_text())
                 return
 
-    def _pump(self, proc: subprocess.Popen[str]) -> None:
+    def _pump(self, proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
         assert proc.stderr is not None
         with proc.stderr:  # closed here, at EOF, so no pipe outlives its process
             for line in proc.stderr:
                 self.output.append(line)
-                self.lines.put(line)
-        self.lines.put(None)
+                lines.put(line)
+        lines.put(None)
 
     def stop(self) -> int | None:
         """SIGTERM and wait; returns the exit code."""
