@@ -312,3 +312,33 @@ async def test_concurrent_posts_are_stored_once_in_increasing_order(
     stored = (await service.read_messages(room["id"], limit=1000))["messages"]
     assert [m["id"] for m in stored] == sorted(ids)
     assert sorted(m["content"] for m in stored) == sorted(f"message {i}" for i in range(300))
+
+
+async def test_wal_is_checkpointed_beside_the_writer(
+    service: ChatService, db: tuple[Database, Hub], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chatnut.store import db as db_module
+
+    database, _ = db
+    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY_COMMITS", 5)
+    room = await service.init_room("p", "r")
+
+    def in_main_file() -> int:
+        # immutable=1 reads the database file alone, ignoring the WAL: only what a
+        # checkpoint has copied back is visible there.
+        conn = sqlite3.connect(f"file:{database.path}?immutable=1", uri=True)
+        try:
+            return int(conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+        except sqlite3.OperationalError:  # not even the schema has been copied yet
+            return 0
+        finally:
+            conn.close()
+
+    for i in range(3):
+        await service.post_message(room["id"], "a", f"m{i}")
+    assert in_main_file() == 0  # no commit paid for a checkpoint yet
+    for i in range(3, 6):
+        await service.post_message(room["id"], "a", f"m{i}")
+    assert database._checkpoint_task is not None
+    await database._checkpoint_task
+    assert in_main_file() >= 4

