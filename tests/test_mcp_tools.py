@@ -28,7 +28,6 @@ ROOM_FIELDS = {
     "archived_at",
     "metadata",
 }
-MESSAGE_FIELDS = {"id", "room_id", "sender", "content", "message_type", "created_at", "metadata"}
 
 
 async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:

@@ -26,15 +26,11 @@ ALL_ROOMS = "*"
 
 @dataclass(frozen=True)
 class Event:
-    """A committed change. `kind`: message | status | cleared | room | agent."""
+    """A committed change. `kind`: message | status | cleared | room | agent | read."""
 
     kind: str
     room_id: str
     data: dict[str, Any]
-
-    @property
-    def message_id(self) -> int | None:
-        return self.data["id"] if self.kind == "message" else None
 
 
 @dataclass(eq=False)

@@ -1,4 +1,4 @@
-"""Where the web UI and the agent skill files are, installed or in a checkout.
+"""Where the web UI files are, installed or in a checkout.
 
 A wheel carries them inside the package (`_bundled/`, see pyproject.toml); a
 source checkout or an editable install finds them at the top of the repo.
@@ -21,7 +21,3 @@ def _first_existing(*candidates: Path) -> Path:
 
 def web_ui_dir() -> Path:
     return _first_existing(_PACKAGE / "_bundled" / "fe", _REPO / "app" / "fe")
-
-
-def skills_dir() -> Path:
-    return _first_existing(_PACKAGE / "_bundled" / "skills", _REPO / "skills" / "chatnut")

@@ -30,8 +30,11 @@ def room_missing(room_id: str) -> NotFound:
     )
 
 
-def named_room_missing(project: str, name: str) -> NotFound:
-    return NotFound(f"Room {name!r} in project {project!r} not found")
+def require_named_room(conn: sqlite3.Connection, project: str, name: str) -> dict[str, Any]:
+    room = q.room_by_name(conn, project, name)
+    if room is None:
+        raise NotFound(f"Room {name!r} in project {project!r} not found")
+    return room
 
 
 def require_room(conn: sqlite3.Connection, room_id: str) -> dict[str, Any]:

@@ -68,7 +68,11 @@ class MessageRules(ServiceCore):
         message_type: str | None = None,
     ) -> dict[str, Any]:
         self._check_read(room_id, since_id, limit, message_type)
+        return await self._read_after(room_id, since_id, limit, message_type)
 
+    async def _read_after(
+        self, room_id: str, since_id: int | None, limit: int, message_type: str | None
+    ) -> dict[str, Any]:
         def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], bool]:
             require_room(conn, room_id)
             return q.message_page(
@@ -116,7 +120,7 @@ class MessageRules(ServiceCore):
         # Subscribe before reading the backlog: a post committed in between is
         # then either in the backlog or in the buffer, never in neither.
         with self.hub.subscribe(room_id, capacity=limit + 1, accept=wanted) as sub:
-            backlog = await self.read_messages(room_id, since_id, limit, message_type)
+            backlog = await self._read_after(room_id, since_id, limit, message_type)
             if backlog["messages"] or seconds == 0:
                 return {**backlog, "timed_out": not backlog["messages"]}
             try:

@@ -15,8 +15,8 @@ from chatnut.hub import Event
 from chatnut.service.common import (
     ServiceCore,
     Write,
-    named_room_missing,
     now_iso,
+    require_named_room,
     require_room,
     room_event,
     room_missing,
@@ -35,8 +35,7 @@ class RoomRules(ServiceCore):
         description: str | None = None,
         team_name: str | None = None,
     ) -> dict[str, Any]:
-        check.text("project", project, max_chars=check.MAX_NAME)
-        check.text("name", name, max_chars=check.MAX_NAME)
+        self._check_named(project, name)
         check.optional_text("branch", branch, max_chars=check.MAX_NAME)
         check.optional_text("description", description, max_chars=check.MAX_DESCRIPTION)
         check.team_name(team_name)
@@ -122,9 +121,7 @@ class RoomRules(ServiceCore):
         self._check_named(project, name)
 
         def write(conn: sqlite3.Connection) -> Write:
-            room = q.room_by_name(conn, project, name)
-            if room is None:
-                raise named_room_missing(project, name)
+            room = require_named_room(conn, project, name)
             if room["status"] == "archived":  # idempotent: archiving twice keeps the first time
                 return room, []
             stamp = now_iso()
@@ -170,9 +167,7 @@ class RoomRules(ServiceCore):
         self._check_named(project, name)
 
         def write(conn: sqlite3.Connection) -> Write:
-            room = q.room_by_name(conn, project, name)
-            if room is None:
-                raise named_room_missing(project, name)
+            room = require_named_room(conn, project, name)
             deleted = q.clear_messages(conn, room["id"])
             result = {
                 "name": name,
