@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chatnut import __version__
 from chatnut import validation as check
-from chatnut.errors import ChatnutError
+from chatnut.errors import ChatnutError, error_body
 from chatnut.service import ChatService
 
 router = APIRouter(prefix="/api")
@@ -30,10 +30,6 @@ EXPORT_PAGE = 1000
 def service_of(request: Request) -> ChatService:
     service: ChatService = request.app.state.service
     return service
-
-
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
 
 
 def _one_line(exc: RequestValidationError) -> str:

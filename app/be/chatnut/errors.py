@@ -7,6 +7,13 @@ error shape). `code` is the stable machine-readable name.
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The one JSON error shape of every HTTP refusal (REST routes and the middleware)."""
+    return {"error": {"code": code, "message": message}}
+
 
 class ChatnutError(Exception):
     code = "error"

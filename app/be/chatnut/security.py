@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+from chatnut.errors import error_body
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -64,7 +66,7 @@ async def send_error(
     message: str,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    body = json.dumps(error_body(code, message)).encode()
     await send(
         {
             "type": "http.response.start",
@@ -186,15 +188,18 @@ class SecurityMiddleware:
         if method in STATE_CHANGING or b"content-length" in headers:
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                await send_error(
-                    send, 413, "body_too_large", f"request body is over {self.max_body_bytes} bytes"
-                )
+                await self._refuse_large_body(send)
                 return
             buffered = await self._bounded_body(receive, send)
             if buffered is None:
                 return
             receive = buffered
         await self.app(scope, receive, send)
+
+    async def _refuse_large_body(self, send: Send) -> None:
+        await send_error(
+            send, 413, "body_too_large", f"request body is over {self.max_body_bytes} bytes"
+        )
 
     async def _bounded_body(self, receive: Receive, send: Send) -> Receive | None:
         """Read the body up to the limit (a chunked body has no length to check up front)."""
@@ -208,9 +213,7 @@ class SecurityMiddleware:
                 break
             size += len(message.get("body", b""))
             if size > self.max_body_bytes:
-                await send_error(
-                    send, 413, "body_too_large", f"request body is over {self.max_body_bytes} bytes"
-                )
+                await self._refuse_large_body(send)
                 return None
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
