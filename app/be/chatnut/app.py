@@ -25,8 +25,8 @@ from chatnut.resources import web_ui_dir
 from chatnut.security import OneTimeLinks, Scope, SecurityMiddleware, is_loopback
 from chatnut.service import ChatService
 from chatnut.settings import Settings
-from chatnut.stream_api import router as stream_router
 from chatnut.store.db import Database
+from chatnut.stream_api import router as stream_router
 from chatnut.update_check import UpdateChecker
 
 log = logging.getLogger(__name__)

@@ -60,7 +60,9 @@ async def room_stream(
 
 
 @router.get("/stream/rooms", summary="Sidebar feed (SSE): a snapshot, then one delta per change")
-async def sidebar_stream(request: Request, project: Project = None, reader: Reader = None) -> EventStream:
+async def sidebar_stream(
+    request: Request, project: Project = None, reader: Reader = None
+) -> EventStream:
     service = _service(request)
     check.optional_text("project", project, max_chars=check.MAX_NAME)
     check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
