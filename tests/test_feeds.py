@@ -290,14 +290,16 @@ async def test_sigterm_ends_open_streams_and_the_server_exits(
     http: httpx.AsyncClient, server: ServerProcess
 ) -> None:
     room = await make_room(http)
-    async with open_stream(http, f"/api/rooms/{room}/stream") as room_feed:
-        async with open_stream(http, "/api/stream/rooms") as sidebar:
-            await room_feed.until("ready")
-            await sidebar.until("ready")
-            assert server.proc is not None
-            server.proc.send_signal(signal.SIGTERM)
-            with anyio.fail_after(15):
-                assert await room_feed.rest() == []
-                assert await sidebar.rest() == []
-                code = await anyio.to_thread.run_sync(server.proc.wait)
+    async with (
+        open_stream(http, f"/api/rooms/{room}/stream") as room_feed,
+        open_stream(http, "/api/stream/rooms") as sidebar,
+    ):
+        await room_feed.until("ready")
+        await sidebar.until("ready")
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGTERM)
+        with anyio.fail_after(15):
+            assert await room_feed.rest() == []
+            assert await sidebar.rest() == []
+            code = await anyio.to_thread.run_sync(server.proc.wait)
     assert code == 0

@@ -52,8 +52,8 @@ def test_safe_links_open_apart_and_images_become_links() -> None:
         "[docs](https://example.com/a?b=1) [room](/?room=r1) ![logo](https://cdn.example/x.png)"
     )
     assert (
-        '<a href="https://example.com/a?b=1" rel="noopener noreferrer nofollow" target="_blank">docs</a>'
-        in html
+        '<a href="https://example.com/a?b=1" rel="noopener noreferrer nofollow"'
+        ' target="_blank">docs</a>' in html
     )
     assert 'href="/?room=r1"' in html
     assert "<img" not in html  # the page never fetches anything outside the server
