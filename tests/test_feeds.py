@@ -277,7 +277,8 @@ async def test_a_client_that_stops_reading_is_dropped_and_resumes_without_loss(
     while chunk := slow.recv(1 << 20):
         raw += chunk
     slow.close()
-    delivered = [int(line[4:]) for line in raw.split(b"\n") if line.startswith(b"id: ")]
+    blocks = [block.split(b"\n") for block in raw.split(b"\n\n")]
+    delivered = [int(b[0][4:]) for b in blocks if len(b) > 1 and b[1] == b"event: message"]
     assert delivered == sent[: len(delivered)]
     assert len(delivered) < len(sent)
     # It comes back with Last-Event-ID and gets exactly the rest.
@@ -303,3 +304,22 @@ async def test_sigterm_ends_open_streams_and_the_server_exits(
             assert await sidebar.rest() == []
             code = await anyio.to_thread.run_sync(server.proc.wait)
     assert code == 0
+
+
+async def test_the_every_room_feed_starts_now_and_resumes_across_rooms(
+    http: httpx.AsyncClient,
+) -> None:
+    a = await make_room(http, "a")
+    b = await make_room(http, "b")
+    old = await post(http, a, "history")
+    async with open_stream(http, "/api/stream?room=*") as stream:
+        events = await stream.until("ready")
+        assert ids(events) == []  # no resume point: from now on, no history replay
+        assert (events[-1].id, events[-1].json()["last_event_id"]) == (str(old), old)
+        in_b = await post(http, b, "in b")
+        in_a = await post(http, a, "in a")
+        got = [e for e in [await stream.next() for _ in range(4)] if e.event == "message"]
+        assert [(e.json()["room_id"], int(e.id or 0)) for e in got] == [(b, in_b), (a, in_a)]
+    # Message ids are global, so one Last-Event-ID resumes every room at once.
+    async with open_stream(http, "/api/stream?room=*", {"Last-Event-ID": str(old)}) as stream:
+        assert ids(await stream.until("ready")) == [in_b, in_a]

@@ -21,6 +21,8 @@ export class RoomView {
     this.loadingOlder = false;
     this.unseen = 0;
     this.agents = new Set();
+    this.statusRows = new Map();
+    this.pending = null;
     this.list = $("message-list");
     this.scroller = $("messages");
     this.pill = $("pill");
@@ -38,6 +40,7 @@ export class RoomView {
     this.newestId = 0;
     this.oldestId = null;
     this.unseen = 0;
+    this.pending = []; // live messages that arrive while the first page loads
     this.list.replaceChildren();
     this._pill();
     this.describe(room);
@@ -50,8 +53,23 @@ export class RoomView {
     this.agents = new Set(agents.agents.map((a) => a.agent_name));
     this.statuses(statuses.statuses);
     this._prepend(page.messages, page.has_more);
+    const early = this.pending;
+    this.pending = null;
+    for (const message of early) this.add(message, false);
     if (focusId) await this.focus(focusId);
     else this.scrollToEnd();
+  }
+
+  async refreshTeam() {
+    if (!this.room) return;
+    const roomId = this.room.id;
+    const [statuses, agents] = await Promise.all([
+      api(`/rooms/${enc(roomId)}/statuses`),
+      api(`/rooms/${enc(roomId)}/agents`),
+    ]).catch(() => [null, null]);
+    if (!statuses || this.room?.id !== roomId) return;
+    for (const a of agents.agents) this.agents.add(a.agent_name);
+    this.statuses(statuses.statuses);
   }
 
   describe(room) {
@@ -71,7 +89,12 @@ export class RoomView {
   // -- messages --------------------------------------------------------------
 
   add(message, live) {
-    if (!this.room || message.room_id !== this.room.id || message.id <= this.newestId) return;
+    if (!this.room || message.room_id !== this.room.id) return;
+    if (this.pending) {
+      this.pending.push(message);
+      return;
+    }
+    if (message.id <= this.newestId) return; // already shown (ids only grow)
     const follow = this.atBottom();
     this.list.append(this._item(message));
     this.newestId = message.id;

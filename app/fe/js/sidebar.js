@@ -82,7 +82,6 @@ export class Sidebar {
   }
 
   _row(room) {
-    this.rows.set(room.id, null);
     const last = room.last_message;
     const unread = room.unread_count || 0;
     const link = h(
