@@ -39,6 +39,7 @@ export class RoomView {
     this.room = room;
     this.newestId = 0;
     this.oldestId = null;
+    this.hasOlder = false;
     this.unseen = 0;
     this.pending = []; // live messages that arrive while the first page loads
     this.list.replaceChildren();
@@ -107,7 +108,7 @@ export class RoomView {
   }
 
   async loadOlder(limit = PAGE) {
-    if (!this.room || !this.hasOlder || this.loadingOlder) return false;
+    if (!this.room || !this.hasOlder || this.loadingOlder || this.oldestId === null) return false;
     this.loadingOlder = true;
     const roomId = this.room.id;
     try {

@@ -39,9 +39,9 @@ export class Sidebar {
   upsert(room) {
     const before = this.rooms.get(room.id);
     this.rooms.set(room.id, room);
+    const old = this.rows.get(room.id);
     const row = this._row(room);
     const list = $(room.status === "live" ? "live-rooms" : "archived-rooms");
-    const old = this.rows.get(room.id);
     const moved = !before || before.status !== room.status || activity(before) !== activity(room);
     if (old && !moved) {
       old.replaceWith(row);
