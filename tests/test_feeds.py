@@ -303,7 +303,10 @@ async def test_sigterm_ends_open_streams_and_the_server_exits(
             assert await room_feed.rest() == []
             assert await sidebar.rest() == []
             code = await anyio.to_thread.run_sync(server.proc.wait)
-    assert code == 0
+    # uvicorn re-raises the signal once it has shut down cleanly; the clean part
+    # shows in the runtime files it removed on the way out.
+    assert code == -signal.SIGTERM
+    assert not (server.home / "server.port").exists()
 
 
 async def test_the_every_room_feed_starts_now_and_resumes_across_rooms(

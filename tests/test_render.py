@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatnut.render import code_css, render_markdown, with_html
+from chatnut.render import _RenderCache, code_css, render_markdown, with_html
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,3 +90,16 @@ def test_rendering_adds_html_and_never_changes_the_message() -> None:
 def test_the_shipped_code_stylesheet_is_the_renderers() -> None:
     # app/fe/code.css is `python -m chatnut.render`'s output; they must not drift.
     assert (ROOT / "app/fe/code.css").read_text() == code_css() + "\n"
+
+
+def test_the_render_cache_is_bounded_by_size_and_evicts_the_least_recent() -> None:
+    cache = _RenderCache(budget_chars=100)
+    cache.put("a" * 20, "A" * 20)
+    cache.put("b" * 20, "B" * 20)
+    assert cache.get("a" * 20) == "A" * 20  # a is now the most recent
+    cache.put("c" * 20, "C" * 20)  # over budget: b goes, not a
+    assert cache.get("b" * 20) is None
+    assert cache.get("a" * 20) == "A" * 20 and cache.get("c" * 20) == "C" * 20
+    assert cache.size <= 100
+    cache.put("d" * 80, "D" * 80)  # larger than the whole budget: never cached
+    assert cache.get("d" * 80) is None and cache.size <= 100

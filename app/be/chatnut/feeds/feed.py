@@ -24,7 +24,7 @@ from typing import Any
 from chatnut.errors import NotFound
 from chatnut.feeds.wire import encode, retry_hint
 from chatnut.hub import ALL_ROOMS, Event, Subscription
-from chatnut.render import BIG_CONTENT_CHARS, with_html, with_html_async
+from chatnut.render import with_html, with_html_async
 from chatnut.service import ChatService
 
 EVERY_ROOM = "*"  # a room part that follows every room (the browser's shared feed)
@@ -55,16 +55,17 @@ def _message_chunk(message: dict[str, Any], html: bool) -> bytes:
     return encode("message", with_html(message) if html else message, message["id"])
 
 
-@lru_cache(maxsize=1024)
+# One encoding per live message however many streams carry it. Small, as each
+# entry may hold a maximum-size message: a fan-out uses its entry at once.
+@lru_cache(maxsize=64)
 def _live_message_chunk(event: Event, html: bool) -> bytes:
-    # One encoding per live message however many streams carry it.
     return _message_chunk(event.data, html)
 
 
-async def _prepare(message: dict[str, Any], html: bool) -> None:
-    """Render a large body on a worker thread first; the encoder then hits the cache."""
-    if html and len(message["content"]) > BIG_CONTENT_CHARS:
-        await with_html_async(message)
+async def _prepare(messages: list[dict[str, Any]], html: bool) -> None:
+    """Render big bodies on a worker thread first; the encoder then hits the cache."""
+    if html:
+        await with_html_async(messages)
 
 
 class _Feed:
@@ -101,8 +102,8 @@ class _Feed:
             except NotFound:
                 yield self._gone(room_id)
                 return
+            await _prepare(page["messages"], self.spec.html)
             for message in page["messages"]:
-                await _prepare(message, self.spec.html)
                 yield _message_chunk(message, self.spec.html)
                 self.last_sent = message["id"]
             if not page["has_more"]:
@@ -118,7 +119,7 @@ class _Feed:
             return
         if event.kind == "message":
             if event.data["id"] > self.last_sent:
-                await _prepare(event.data, self.spec.html)
+                await _prepare([event.data], self.spec.html)
                 yield _live_message_chunk(event, self.spec.html)
                 self.last_sent = event.data["id"]
         elif event.kind in ROOM_KINDS:
