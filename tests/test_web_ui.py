@@ -191,6 +191,28 @@ async def test_hostile_content_is_inert_text(
     assert watch.dialogs == []
 
 
+async def test_hostile_names_statuses_and_descriptions_are_inert_text(
+    watched: tuple[Page, Watched], server: ServerProcess, agent: Client
+) -> None:
+    page, watch = watched
+    evil = '<img src=x onerror="window.__pwned = 9">'
+    room = await call(agent, "init_room", project=evil, name=evil, description=evil, branch=evil)
+    await call(agent, "post_message", room_id=room["id"], sender=evil, content="hi")
+    await call(agent, "update_status", room_id=room["id"], sender=evil, status=evil)
+    await open_room(page, server, room["id"])
+    await expect(page.locator("#statusbar")).to_contain_text(evil)
+    await expect(page.locator("#room-name")).to_have_text(evil)
+    await expect(page.locator("#room-meta")).to_contain_text(evil)
+    await expect(page.locator("#message-list .sender")).to_have_text(evil)
+    await expect(page.locator(f'#live-rooms a[data-room="{room["id"]}"]')).to_contain_text(evil)
+    await page.fill("#search", "onerror")
+    await page.press("#search", "Enter")
+    await expect(page.locator("#search-results .hit").first).to_contain_text(evil)
+    assert await page.locator("img").count() == 0
+    assert await page.evaluate("window.__pwned") is None
+    assert watch.dialogs == []
+
+
 async def test_ten_tabs_each_stay_live_on_one_connection_each(
     browser: Browser, server: ServerProcess, agent: Client
 ) -> None:

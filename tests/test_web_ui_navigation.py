@@ -46,6 +46,8 @@ async def test_search_highlights_hits_and_opens_the_room_at_the_message(
     await expect(target).to_contain_text("the needle-in-haystack is here")
     await expect(target).to_be_in_viewport()
     assert "msg=" in page.url
+    await page.go_back()
+    await expect(page.locator("#search-results")).not_to_contain_text("null")
 
 
 async def test_archive_then_delete_from_the_page(
@@ -94,14 +96,16 @@ async def test_the_tab_title_counts_unread_messages(
     await expect(page).to_have_title("there · chatnut")
 
 
-async def test_a_360px_screen_has_no_sideways_scroll_and_a_room_drawer(
-    page: Page, server: ServerProcess, agent: Client
+# 360 px: a small phone. 640 x 400: a 1280 x 800 screen at 200 % zoom.
+@pytest.mark.parametrize(("width", "height"), [(360, 740), (640, 400)])
+async def test_small_and_zoomed_screens_have_no_sideways_scroll_and_a_room_drawer(
+    page: Page, server: ServerProcess, agent: Client, width: int, height: int
 ) -> None:
     room = await room_with(agent, "narrow", ["```python\n" + "x = 1  # " + "long " * 60 + "\n```"])
-    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.set_viewport_size({"width": width, "height": height})
     await open_room(page, server, room)
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360
+    assert await page.evaluate("document.documentElement.scrollWidth") <= width
+    await expect(page.locator("#draft")).to_be_in_viewport()
     await expect(page.locator("#sidebar")).not_to_be_in_viewport()
     await page.click("#room-view [data-menu]")
     await expect(page.locator(f'#live-rooms a[data-room="{room}"]')).to_be_in_viewport()
