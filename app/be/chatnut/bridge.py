@@ -1,0 +1,105 @@
+"""`chatnut` with no arguments: a stdio MCP server that forwards to the HTTP server.
+
+For clients that only speak stdio. It starts the HTTP server in the
+background if none is running (control.ensure_running: ten bridges starting
+at once start one server), then answers tools/list and tools/call by asking
+the HTTP server with the official client. The HTTP endpoint is stateless,
+so one upstream connection serves the bridge's whole life; when the server
+has gone away (stopped, crashed) the bridge starts it again and retries the
+call once — a call cannot have reached a server that was not running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+
+from chatnut import __version__
+from chatnut.cli.control import ensure_running
+from chatnut.cli.endpoint import CliError, Endpoint, server_alive
+from chatnut.cli.mcp_link import connect
+from chatnut.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Upstream:
+    """The connection to the HTTP server, re-made when the server had to be restarted."""
+
+    def __init__(self, settings: Settings, endpoint: Endpoint) -> None:
+        self.settings = settings
+        self.endpoint = endpoint
+        self.stack = contextlib.AsyncExitStack()
+        self.client: Any = None
+
+    async def open(self) -> None:
+        self.client = await self.stack.enter_async_context(connect(self.endpoint))
+
+    async def close(self) -> None:
+        await self.stack.aclose()
+
+    async def forward(self, call: Callable[[Any], Awaitable[T]]) -> T:
+        try:
+            return await call(self.client)
+        except Exception:
+            if server_alive(self.settings):
+                raise  # the server is there: a real failure, not a missing server
+        log.warning("chatnut server went away; starting it again")
+        self.endpoint = await anyio.to_thread.run_sync(ensure_running, self.settings)
+        return await call(self.client)
+
+
+def build_bridge(upstream: Upstream) -> Server[Any]:
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        listing = await upstream.forward(lambda c: c.list_tools())
+        return types.ListToolsResult(tools=listing.tools)
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        result: types.CallToolResult = await upstream.forward(
+            lambda c: c.call_tool(params.name, params.arguments or {})
+        )
+        return result
+
+    return Server(
+        "chatnut",
+        version=__version__,
+        instructions="Team chat rooms for agent teams; forwards to the local chatnut server.",
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+async def serve_stdio(settings: Settings) -> None:
+    endpoint = await anyio.to_thread.run_sync(ensure_running, settings)
+    upstream = Upstream(settings, endpoint)
+    await upstream.open()
+    try:
+        server = build_bridge(upstream)
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+    finally:
+        await upstream.close()
+
+
+def run_bridge(settings: Settings) -> int:
+    logging.basicConfig(level=logging.WARNING, format="chatnut bridge: %(message)s")
+    try:
+        anyio.run(serve_stdio, settings)
+    except CliError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
