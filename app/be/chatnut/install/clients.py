@@ -66,8 +66,8 @@ class Target:
 def _skill_files(target: Target, skills_root: Path) -> list[Change]:
     folder = skills_root / NAME
     return [
-        whole_file(folder / "SKILL.md", target.text(target.skill), "the chatnut skill"),
-        whole_file(folder / PROTOCOL, target.text(target.protocol), "the skill's protocol rules"),
+        whole_file(folder / "SKILL.md", target.skill, target.installing, "the chatnut skill"),
+        whole_file(folder / PROTOCOL, target.protocol, target.installing, "its protocol rules"),
     ]
 
 
@@ -100,7 +100,9 @@ def claude(t: Target) -> list[Change]:
     else:
         why = "Claude Code's MCP servers (its CLI is not on PATH)"
         changes.append(json_entry(config, keys, t.entry(type="http", url=t.url), why))
-    changes.append(whole_file(root / "rules" / PROTOCOL, t.text(t.protocol), "protocol rules"))
+    changes.append(
+        whole_file(root / "rules" / PROTOCOL, t.protocol, t.installing, "protocol rules")
+    )
     return changes + _skill_files(t, root / "skills")
 
 
@@ -152,7 +154,7 @@ def cursor(t: Target) -> list[Change]:
             "description: chatnut team-chat protocol\nalwaysApply: true", t.protocol
         )
         path = root / "rules" / "chatnut-protocol.mdc"
-        changes.append(whole_file(path, t.text(rule), "protocol rules for Cursor"))
+        changes.append(whole_file(path, rule, t.installing, "protocol rules for Cursor"))
     return changes + _skill_files(t, root / "skills")
 
 
@@ -177,7 +179,10 @@ def vscode(t: Target) -> list[Change]:
             config, ("servers", NAME), t.entry(type="http", url=t.url), "VS Code's MCP servers"
         ),
         whole_file(
-            instructions / "chatnut-protocol.instructions.md", t.text(rule), "protocol instructions"
+            instructions / "chatnut-protocol.instructions.md",
+            rule,
+            t.installing,
+            "protocol instructions",
         ),
         *_skill_files(t, skills),
     ]

@@ -42,6 +42,7 @@ class FileEdit:
     after: str | None  # None: delete the file
     why: str
     private: bool = False  # holds a secret: written 0600
+    backup: bool = True  # False for a file that is all ours, unedited: nothing to keep
 
     @property
     def changes(self) -> bool:
@@ -63,7 +64,7 @@ class FileEdit:
     def apply(self) -> Path | None:
         """Write (or delete) the file; returns the backup made of the old one."""
         backup = None
-        if self.before is not None:
+        if self.before is not None and self.backup:
             backup = self.path.with_name(self.path.name + BACKUP_SUFFIX)
             shutil.copy2(self.path, backup)
         if self.after is None:
@@ -116,6 +117,10 @@ class Command:
 Change = FileEdit | Command
 
 
-def whole_file(path: Path, content: str | None, why: str) -> FileEdit:
-    """A file that is entirely ours (a rule, the skill): written as is, or removed."""
-    return FileEdit(path, read_text(path), content, why)
+def whole_file(path: Path, ours: str, installing: bool, why: str) -> FileEdit:
+    """A file that is entirely ours (a rule, the skill): written as is, or removed.
+
+    Backed up only when someone edited it (it differs from what we write)."""
+    before = read_text(path)
+    after = ours if installing else None
+    return FileEdit(path, before, after, why, backup=before is not None and before != ours)

@@ -172,10 +172,21 @@ def _check_only_table_changed(
         node = node.setdefault(key, {})
     if values is None:
         node.pop(last, None)
+        _drop_emptied(expected, new, parents)
     else:
         node[last] = values
     if new != expected:
         raise InstallError(f"{path}: editing [{table}] would change other settings; left alone")
+
+
+def _drop_emptied(expected: dict[str, Any], new: dict[str, Any], parents: list[str]) -> None:
+    """`[mcp_servers.chatnut]` alone implied `mcp_servers`; without it, that goes too."""
+    for depth in range(len(parents), 0, -1):
+        node, seen = expected, new
+        for key in parents[: depth - 1]:
+            node, seen = node[key], seen.get(key, {})
+        if node.get(parents[depth - 1]) == {} and parents[depth - 1] not in seen:
+            del node[parents[depth - 1]]
 
 
 # -- Markdown -----------------------------------------------------------------
