@@ -56,16 +56,6 @@ def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
     return True, facts
 
 
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> str:
     if not server_alive(settings):
         stale = remove_stale_files(settings)
@@ -77,8 +67,9 @@ def stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> str:
         raise CliError(f"a server holds {settings.lock_file} but wrote no pid file yet; retry")
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    # The lock is released by the kernel when the process is gone: the one sure sign.
-    while server_alive(settings) or _process_exists(pid):
+    # The server lets go of the lock as its last act (and the kernel does, should it
+    # die first): the one sure sign it is done, also for a pid already reused.
+    while server_alive(settings):
         if time.monotonic() > deadline:
             raise CliError(f"server (pid {pid}) did not stop within {timeout:.0f}s")
         time.sleep(POLL_SECONDS)
