@@ -3,15 +3,13 @@
 For clients that only speak stdio. It starts the HTTP server in the
 background if none is running (control.ensure_running: ten bridges starting
 at once start one server), then answers tools/list and tools/call by asking
-the HTTP server with the official client. The HTTP endpoint is stateless,
-so one upstream connection serves the bridge's whole life; when the server
-has gone away (stopped, crashed) the bridge starts it again and retries the
-call once — a call cannot have reached a server that was not running.
+the HTTP server with the official client. When the server has gone away
+(stopped, crashed) the bridge starts it again first — a call cannot have
+reached a server that was not running, so nothing is sent twice.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -34,29 +32,37 @@ T = TypeVar("T")
 
 
 class Upstream:
-    """The connection to the HTTP server, re-made when the server had to be restarted."""
+    """The HTTP server, asked afresh for each request.
+
+    A connection per request, not one for the bridge's life: an open MCP
+    session whose server has died waits forever, while a new connection
+    fails at once — and a restarted server may be on another port (--port 0).
+    A local handshake costs a few milliseconds.
+    """
 
     def __init__(self, settings: Settings, endpoint: Endpoint) -> None:
         self.settings = settings
         self.endpoint = endpoint
-        self.stack = contextlib.AsyncExitStack()
-        self.client: Any = None
 
-    async def open(self) -> None:
-        self.client = await self.stack.enter_async_context(connect(self.endpoint))
+    async def _restart(self) -> None:
+        log.warning("the chatnut server is not running; starting it")
+        self.endpoint = await anyio.to_thread.run_sync(ensure_running, self.settings)
 
-    async def close(self) -> None:
-        await self.stack.aclose()
+    async def _once(self, call: Callable[[Any], Awaitable[T]]) -> T:
+        async with connect(self.endpoint) as client:
+            return await call(client)
 
     async def forward(self, call: Callable[[Any], Awaitable[T]]) -> T:
+        if not server_alive(self.settings):
+            await self._restart()
         try:
-            return await call(self.client)
+            return await self._once(call)
         except Exception:
             if server_alive(self.settings):
                 raise  # the server is there: a real failure, not a missing server
-        log.warning("chatnut server went away; starting it again")
-        self.endpoint = await anyio.to_thread.run_sync(ensure_running, self.settings)
-        return await call(self.client)
+        # It went away between the check and the call: the call never reached it.
+        await self._restart()
+        return await self._once(call)
 
 
 def build_bridge(upstream: Upstream) -> Server[Any]:
@@ -85,14 +91,9 @@ def build_bridge(upstream: Upstream) -> Server[Any]:
 
 async def serve_stdio(settings: Settings) -> None:
     endpoint = await anyio.to_thread.run_sync(ensure_running, settings)
-    upstream = Upstream(settings, endpoint)
-    await upstream.open()
-    try:
-        server = build_bridge(upstream)
-        async with stdio_server() as (read_stream, write_stream):
-            await server.run(read_stream, write_stream, server.create_initialization_options())
-    finally:
-        await upstream.close()
+    server = build_bridge(Upstream(settings, endpoint))
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
 def run_bridge(settings: Settings) -> int:
