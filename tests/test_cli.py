@@ -97,6 +97,16 @@ def test_post_by_project_name_and_read_back_with_tail_once(
     assert messages[0]["metadata"] == {"source": "web", "reply_to": 1}
 
 
+def test_post_create_makes_the_room_once(
+    cli_env: ServerProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for text in ("first", "second"):
+        code, out, _ = cli(capsys, "post", "fresh/room", text, "--sender", "me", "--create")
+        assert code == 0 and "to fresh/room" in out
+    rooms = httpx.get(f"{cli_env.url}/api/rooms").json()["rooms"]
+    assert [(r["project"], r["name"], r["message_count"]) for r in rooms] == [("fresh", "room", 2)]
+
+
 def test_unknown_room_and_bad_room_spelling_are_clear_errors(
     cli_env: ServerProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -83,6 +83,7 @@ def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     post.add_argument("text", metavar="TEXT", help='the message (Markdown); "-" reads stdin')
     post.add_argument("--sender", required=True, metavar="NAME")
     post.add_argument("--reply-to", type=int, metavar="ID")
+    post.add_argument("--create", action="store_true", help="create project/name if missing")
 
     room_list = commands.add_parser("rooms", help="list rooms (with unread counts for --reader)")
     room_list.add_argument("--project")

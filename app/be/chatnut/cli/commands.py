@@ -104,7 +104,10 @@ def do_tail(args: argparse.Namespace) -> int:
 
 def do_post(args: argparse.Namespace) -> int:
     endpoint = running(settings_from(args))
-    room = rooms.resolve_room(endpoint, args.room)
+    if args.create:
+        room = rooms.create_room(endpoint, args.room)
+    else:
+        room = rooms.resolve_room(endpoint, args.room)
     text = sys.stdin.read() if args.text == "-" else args.text
     posted = rooms.post(endpoint, room["id"], args.sender, text, args.reply_to)
     mentions = ", ".join(f"@{m['name']} ({m['task_id']})" for m in posted.get("mentions", []))

@@ -37,6 +37,19 @@ def resolve_room(endpoint: Endpoint, room: str) -> dict[str, Any]:
     raise CliError(f"no room {room!r}; `chatnut rooms --status all` lists them")
 
 
+def create_room(endpoint: Endpoint, room: str) -> dict[str, Any]:
+    """project/name, created if missing (idempotent, like init_room); an id must exist."""
+    if ROOM_ID.match(room):
+        return resolve_room(endpoint, room)
+    project, slash, name = room.partition("/")
+    if not slash:
+        raise CliError(f"ROOM {room!r} is neither a room id nor project/name")
+    created: dict[str, Any] = endpoint.call(
+        "POST", "/api/rooms", {"project": project, "name": name}
+    )
+    return created
+
+
 def list_rooms(
     endpoint: Endpoint, project: str | None, status: str, reader: str | None
 ) -> list[dict[str, Any]]:
