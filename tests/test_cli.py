@@ -118,8 +118,8 @@ def test_unknown_room_and_bad_room_spelling_are_clear_errors(
     assert code == 1 and "not found" in err
 
 
-def test_tail_follows_a_post_at_once(cli_env: ServerProcess) -> None:
-    make_room(cli_env)
+def test_tail_follows_a_post_at_once_and_survives_a_restart(cli_env: ServerProcess) -> None:
+    room_id = make_room(cli_env)
     with subprocess.Popen(
         [sys.executable, "-m", "chatnut", "tail", "demo/plan", "--color", "never"],
         env=dict(os.environ),
@@ -143,6 +143,14 @@ def test_tail_follows_a_post_at_once(cli_env: ServerProcess) -> None:
             line = tail.stdout.readline()
             assert line.rstrip().endswith(" cy: ship it")
             assert time.monotonic() - posted < 10  # woken by the post, not a 60 s wait
+            # A server restart does not end the tail: it reconnects and goes on.
+            cli_env.stop()
+            cli_env.start()
+            httpx.post(
+                f"{cli_env.url}/api/rooms/{room_id}/messages",
+                json={"sender": "cy", "content": "after the restart"},
+            )
+            assert tail.stdout.readline().rstrip().endswith(" cy: after the restart")
         finally:
             tail.send_signal(signal.SIGINT)
             tail.wait(timeout=15)

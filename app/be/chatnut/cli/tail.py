@@ -146,15 +146,27 @@ def follow_stream(endpoint: Endpoint, room_id: str, printer: Printer) -> None:
 
 def follow_waits(endpoint: Endpoint, room_id: str, printer: Printer) -> None:
     async def run() -> None:
-        async with connect(endpoint) as client:
-            while True:
-                answer = await call_tool_async(
-                    client,
-                    "wait_for_messages",
-                    {"room_id": room_id, "since_id": printer.last_id, "timeout": WAIT_SECONDS},
-                )
-                for message in answer["messages"]:
-                    printer.show(message)
+        while True:
+            try:
+                async with connect(endpoint) as client:
+                    while True:
+                        answer = await call_tool_async(
+                            client,
+                            "wait_for_messages",
+                            {
+                                "room_id": room_id,
+                                "since_id": printer.last_id,
+                                "timeout": WAIT_SECONDS,
+                            },
+                        )
+                        for message in answer["messages"]:
+                            printer.show(message)
+            except CliError:
+                raise  # the room went away, or the server refused: nothing to wait for
+            except Exception:
+                # The server stopped (or restarted): a new connection resumes after
+                # the last id shown, as a resumed stream would.
+                await anyio.sleep(RECONNECT_SECONDS)
 
     anyio.run(run)
 
