@@ -20,6 +20,7 @@ import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 from chatnut import __version__
 from chatnut.cli.control import ensure_running
@@ -29,6 +30,8 @@ from chatnut.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# The sessionless protocol era: a call is one request, no handshake first.
+MODE = "2026-07-28"
 
 
 class Upstream:
@@ -40,16 +43,17 @@ class Upstream:
     A local handshake costs a few milliseconds.
     """
 
-    def __init__(self, settings: Settings, endpoint: Endpoint) -> None:
+    def __init__(self, settings: Settings, endpoint: Endpoint, http: Any) -> None:
         self.settings = settings
         self.endpoint = endpoint
+        self.http = http  # pooled connections; a dead one is replaced on the next request
 
     async def _restart(self) -> None:
         log.warning("the chatnut server is not running; starting it")
         self.endpoint = await anyio.to_thread.run_sync(ensure_running, self.settings)
 
     async def _once(self, call: Callable[[Any], Awaitable[T]]) -> T:
-        async with connect(self.endpoint) as client:
+        async with connect(self.endpoint, self.http, MODE) as client:
             return await call(client)
 
     async def forward(self, call: Callable[[Any], Awaitable[T]]) -> T:
@@ -91,9 +95,12 @@ def build_bridge(upstream: Upstream) -> Server[Any]:
 
 async def serve_stdio(settings: Settings) -> None:
     endpoint = await anyio.to_thread.run_sync(ensure_running, settings)
-    server = build_bridge(Upstream(settings, endpoint))
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+    # One HTTP client for the bridge's life: building one (its TLS context) per
+    # request cost ~20 ms a call.
+    async with create_mcp_http_client(headers=endpoint.headers()) as http:
+        server = build_bridge(Upstream(settings, endpoint, http))
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
 def run_bridge(settings: Settings) -> int:

@@ -19,11 +19,17 @@ from chatnut.cli.endpoint import CliError, Endpoint
 
 
 @contextlib.asynccontextmanager
-async def connect(endpoint: Endpoint) -> AsyncIterator[Client]:
-    async with create_mcp_http_client(headers=endpoint.headers()) as http:
+async def connect(
+    endpoint: Endpoint, http: Any = None, mode: str = "legacy"
+) -> AsyncIterator[Client]:
+    """A client session; pass `http` (an SDK HTTP client) to reuse its connections."""
+    async with contextlib.AsyncExitStack() as stack:
+        if http is None:
+            http = await stack.enter_async_context(
+                create_mcp_http_client(headers=endpoint.headers())
+            )
         transport = streamable_http_client(endpoint.mcp_url, http_client=http)
-        async with Client(transport, mode="legacy") as client:
-            yield client
+        yield await stack.enter_async_context(Client(transport, mode=mode))
 
 
 def result_of(name: str, result: Any) -> dict[str, Any]:
