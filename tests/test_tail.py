@@ -121,7 +121,9 @@ def test_follow_stream_resumes_with_last_event_id_and_prints_each_message_once(
     out = io.StringIO()
     printer = Printer(out, "json", colour=False, since=4)
     endpoint = Endpoint(f"http://127.0.0.1:{feed_server.server_address[1]}", token="t")
-    follow_stream(endpoint, "room-1", printer)
+    notes: list[str] = []
+    follow_stream(endpoint, "room-1", printer, notes.append)
+    assert notes == ["following the room's live feed (SSE)"]  # once, not per reconnect
     shown = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
     assert [m["id"] for m in shown] == [5, 6, 7]
     assert out.getvalue().endswith("-- room deleted --\n")

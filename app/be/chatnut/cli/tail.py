@@ -99,7 +99,7 @@ def consume_stream(lines: Iterable[str], printer: Printer, parser: EventStreamPa
             printer.show(json.loads(event.data))
         elif event.event == "room":
             data = json.loads(event.data)
-            action = data.get("action")
+            action = data.get("action") if isinstance(data, dict) else None
             if action in {"deleted", "archived"}:
                 printer.out.write(f"-- room {action} --\n")
                 printer.out.flush()
@@ -108,7 +108,12 @@ def consume_stream(lines: Iterable[str], printer: Printer, parser: EventStreamPa
     return False
 
 
-def follow_stream(endpoint: Endpoint, room_id: str, printer: Printer) -> None:
+def follow_stream(
+    endpoint: Endpoint,
+    room_id: str,
+    printer: Printer,
+    note: Callable[[str], None] = lambda text: None,
+) -> None:
     parser = EventStreamParser()
     first = True
     while True:
@@ -133,6 +138,8 @@ def follow_stream(endpoint: Endpoint, room_id: str, printer: Printer) -> None:
                 raise
             time.sleep(RECONNECT_SECONDS)  # the server restarting: try again
             continue
+        if first:
+            note("following the room's live feed (SSE)")
         first = False
         try:
             with response:
@@ -188,9 +195,9 @@ def tail(
     if printer.last_id == (since or 0) and since is None:
         printer.last_id = _newest_id(room)
     try:
-        follow_stream(endpoint, room["id"], printer)
+        follow_stream(endpoint, room["id"], printer, note)
     except NotServed:
-        note("this server has no SSE feed yet; following with wait_for_messages")
+        note("following the room with wait_for_messages (this server has no SSE feed)")
         follow_waits(endpoint, room["id"], printer)
 
 
