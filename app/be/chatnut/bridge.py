@@ -64,7 +64,9 @@ class Upstream:
         except Exception:
             if server_alive(self.settings):
                 raise  # the server is there: a real failure, not a missing server
-        # It went away between the check and the call: the call never reached it.
+        # It went away between the check and the call. Almost always the call never
+        # reached it; only a server dying after its commit but before its answer
+        # would see this call twice — rare enough to prefer over a lost message.
         await self._restart()
         return await self._once(call)
 
