@@ -16,8 +16,8 @@ serve: $(BIN)/chatnut
 	$(BIN)/chatnut serve
 
 lint: $(BIN)/chatnut
-	$(BIN)/ruff check app/be tests
-	$(BIN)/ruff format --check app/be tests
+	$(BIN)/ruff check app/be tests data
+	$(BIN)/ruff format --check app/be tests data
 	$(BIN)/mypy
 
 test: lint
