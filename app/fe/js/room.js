@@ -26,8 +26,16 @@ export class RoomView {
     this.list = $("message-list");
     this.scroller = $("messages");
     this.pill = $("pill");
+    // Pinned: the reader follows the newest message. Messages below the fold
+    // skip layout (content-visibility), so heights settle only as they come into
+    // view; while pinned, every settling keeps the bottom in view.
+    this.pinned = true;
+    this.lastTop = 0;
     this.pill.addEventListener("click", () => this.scrollToEnd());
     this.scroller.addEventListener("scroll", () => this._scrolled(), { passive: true });
+    new ResizeObserver(() => {
+      if (this.pinned) this.scroller.scrollTop = this.scroller.scrollHeight;
+    }).observe(this.list);
     this.older = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
     }, { root: this.scroller, rootMargin: "600px 0px 0px 0px" });
@@ -96,7 +104,7 @@ export class RoomView {
       return;
     }
     if (message.id <= this.newestId) return; // already shown (ids only grow)
-    const follow = this.atBottom();
+    const follow = this.pinned || this.atBottom();
     this.list.append(this._item(message));
     this.newestId = message.id;
     this.oldestId ??= message.id;
@@ -131,6 +139,7 @@ export class RoomView {
     }
     const target = this._element(messageId);
     if (!target) return false;
+    this.pinned = false;
     target.scrollIntoView({ block: "center" });
     target.classList.add("flash");
     setTimeout(() => target.classList.remove("flash"), 2500);
@@ -245,6 +254,7 @@ export class RoomView {
   }
 
   scrollToEnd() {
+    this.pinned = true;
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.unseen = 0;
     this._pill();
@@ -252,7 +262,12 @@ export class RoomView {
   }
 
   _scrolled() {
+    const top = this.scroller.scrollTop;
+    // Only the reader moves the view up; settling heights only push it down.
+    if (top < this.lastTop - 2) this.pinned = false;
+    this.lastTop = top;
     if (this.atBottom()) {
+      this.pinned = true;
       this.unseen = 0;
       this._pill();
       this._seen();
