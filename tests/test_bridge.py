@@ -15,7 +15,10 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from chatnut import bridge
 from chatnut.cli import main
+from chatnut.cli.endpoint import Endpoint
+from chatnut.settings import Settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -105,3 +108,38 @@ def test_bare_chatnut_at_a_terminal_prints_help() -> None:
         os.close(leader)
         os.close(follower)
     assert result.returncode == 2 and "install" in result.stderr and "tail" in result.stderr
+
+
+class _Dropped(Exception):
+    pass
+
+
+@pytest.mark.parametrize(("repeatable", "calls"), [(True, 2), (False, 1)])
+async def test_a_call_cut_off_by_a_dying_server_is_repeated_only_if_harmless(
+    monkeypatch: pytest.MonkeyPatch, repeatable: bool, calls: int
+) -> None:
+    upstream = bridge.Upstream(Settings(), Endpoint("http://127.0.0.1:1"), http=None)
+    alive = iter([True, False])  # up before the call, gone when it fails
+    monkeypatch.setattr(bridge, "server_alive", lambda _settings: next(alive, True))
+    restarts: list[str] = []
+
+    async def restart() -> None:
+        restarts.append("started")
+
+    attempts: list[int] = []
+
+    async def once(_call: object) -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise _Dropped("connection reset mid-call")
+        return "answered"
+
+    monkeypatch.setattr(upstream, "_restart", restart)
+    monkeypatch.setattr(upstream, "_once", once)
+    if repeatable:
+        assert await upstream.forward(lambda c: c, repeatable=True) == "answered"
+    else:
+        with pytest.raises(bridge.CutOff):
+            await upstream.forward(lambda c: c, repeatable=False)
+    assert len(attempts) == calls  # a post is never sent a second time
+    assert restarts == ["started"]  # either way the server is back for the next call

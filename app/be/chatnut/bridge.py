@@ -5,7 +5,10 @@ background if none is running (control.ensure_running: ten bridges starting
 at once start one server), then answers tools/list and tools/call by asking
 the HTTP server with the official client. When the server has gone away
 (stopped, crashed) the bridge starts it again first — a call cannot have
-reached a server that was not running, so nothing is sent twice.
+reached a server that was not running, so nothing is sent twice. A call cut
+off mid-way is repeated on the restarted server only if repeating it is
+harmless; a cut-off `post_message` may have been stored, so the agent is told
+to check (read_messages) instead of the bridge posting it a second time.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # The sessionless protocol era: a call is one request, no handshake first.
 MODE = "2026-07-28"
+# Every other tool gives the same outcome when repeated (upserts, idempotent
+# archive/init, monotonic cursors, reads); a post would be stored twice.
+NOT_REPEATABLE = frozenset({"post_message"})
 
 
 class Upstream:
@@ -56,7 +62,7 @@ class Upstream:
         async with connect(self.endpoint, self.http, MODE) as client:
             return await call(client)
 
-    async def forward(self, call: Callable[[Any], Awaitable[T]]) -> T:
+    async def forward(self, call: Callable[[Any], Awaitable[T]], *, repeatable: bool = True) -> T:
         if not server_alive(self.settings):
             await self._restart()
         try:
@@ -64,11 +70,16 @@ class Upstream:
         except Exception:
             if server_alive(self.settings):
                 raise  # the server is there: a real failure, not a missing server
-        # It went away between the check and the call. Almost always the call never
-        # reached it; only a server dying after its commit but before its answer
-        # would see this call twice — rare enough to prefer over a lost message.
-        await self._restart()
+            # It went away between the check and the answer: the call may or may
+            # not have been committed before it did.
+            await self._restart()
+            if not repeatable:
+                raise CutOff() from None
         return await self._once(call)
+
+
+class CutOff(Exception):
+    """A call that must not be repeated was cut off by the server going away."""
 
 
 def build_bridge(upstream: Upstream) -> Server[Any]:
@@ -81,9 +92,20 @@ def build_bridge(upstream: Upstream) -> Server[Any]:
     async def call_tool(
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        result: types.CallToolResult = await upstream.forward(
-            lambda c: c.call_tool(params.name, params.arguments or {})
-        )
+        try:
+            result: types.CallToolResult = await upstream.forward(
+                lambda c: c.call_tool(params.name, params.arguments or {}),
+                repeatable=params.name not in NOT_REPEATABLE,
+            )
+        except CutOff:
+            text = (
+                f"The chatnut server stopped during {params.name} and has been restarted;"
+                " the call may or may not have been stored — call read_messages to check"
+                " before posting it again"
+            )
+            return types.CallToolResult(
+                content=[types.TextContent(type="text", text=text)], is_error=True
+            )
         return result
 
     return Server(
