@@ -110,7 +110,9 @@ def rows(conn: sqlite3.Connection, sql: str, *params: Any) -> list[tuple[Any, ..
     return list(conn.execute(sql, params).fetchall())
 
 
-def check_database(path: Any, rooms: list[str], ledger: Ledger, known: Callable[[str], bool]) -> int:
+def check_database(
+    path: Any, rooms: list[str], ledger: Ledger, known: Callable[[str], bool]
+) -> int:
     # Read-write only because FTS5's integrity-check is spelled as an INSERT; it writes nothing.
     conn = sqlite3.connect(path, timeout=10)
     try:
@@ -148,13 +150,16 @@ def check_database(path: Any, rooms: list[str], ledger: Ledger, known: Callable[
                 conn, "SELECT status FROM rooms WHERE project='storm' AND name=?", name
             ) == [("archived",)]
         # The counters kept by triggers agree with the rows they count.
-        assert rows(
-            conn,
-            "SELECT s.room_id FROM room_stats s WHERE s.message_count !="
-            " (SELECT count(*) FROM messages m WHERE m.room_id = s.room_id)"
-            " OR coalesce(s.last_message_id, 0) !="
-            " (SELECT coalesce(max(id), 0) FROM messages m WHERE m.room_id = s.room_id)",
-        ) == []
+        assert (
+            rows(
+                conn,
+                "SELECT s.room_id FROM room_stats s WHERE s.message_count !="
+                " (SELECT count(*) FROM messages m WHERE m.room_id = s.room_id)"
+                " OR coalesce(s.last_message_id, 0) !="
+                " (SELECT coalesce(max(id), 0) FROM messages m WHERE m.room_id = s.room_id)",
+            )
+            == []
+        )
         return max(stored, default=0)
     finally:
         conn.close()
