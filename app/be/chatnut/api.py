@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from chatnut import __version__
 from chatnut import validation as check
 from chatnut.errors import ChatnutError, error_body
+from chatnut.render import with_html_async
 from chatnut.service import ChatService
 
 router = APIRouter(prefix="/api")
@@ -153,13 +154,19 @@ async def messages(
     before_id: Annotated[int | None, Query(ge=1)] = None,
     limit: Limit = 100,
     message_type: Literal["message", "system"] | None = None,
+    html: Annotated[bool, Query(description="add each message's rendered `html`")] = False,
 ) -> dict[str, Any]:
     """Forwards from `since_id` (oldest first), or backwards: the newest page below
-    `before_id`. With neither, the newest page — what a reader opening a room wants."""
+    `before_id`. With neither, the newest page — what a reader opening a room wants.
+    `html=true` adds the page's safe rendering of each message (cached, never stored)."""
     service = service_of(request)
     if since_id is not None:
-        return await service.read_messages(room_id, since_id, limit, message_type)
-    return await service.read_messages_before(room_id, before_id, limit)
+        page = await service.read_messages(room_id, since_id, limit, message_type)
+    else:
+        page = await service.read_messages_before(room_id, before_id, limit)
+    if html:
+        page["messages"] = [await with_html_async(m) for m in page["messages"]]
+    return page
 
 
 @router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web)")

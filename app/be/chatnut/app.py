@@ -27,6 +27,7 @@ from chatnut.security import OneTimeLinks, Scope, SecurityMiddleware, is_loopbac
 from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.store.db import Database
+from chatnut.stream_api import router as stream_router
 from chatnut.update_check import UpdateChecker
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.state.service = state.service
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(stream_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
     app.add_middleware(

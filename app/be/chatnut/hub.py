@@ -24,9 +24,12 @@ from typing import Any
 ALL_ROOMS = "*"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Event:
-    """A committed change. `kind`: message | status | cleared | room | agent | read."""
+    """A committed change. `kind`: message | status | cleared | room | agent | read.
+
+    Compared and hashed by identity: the feeds memoise one encoding per event.
+    """
 
     kind: str
     room_id: str

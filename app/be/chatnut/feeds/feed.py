@@ -1,0 +1,179 @@
+"""One generator behind every feed: a room's events, the sidebar's deltas, or both.
+
+The order of work is what makes "every message exactly once, in order" hold:
+
+1. subscribe to the hub (bounded buffer), so nothing committed from now on
+   can be missed;
+2. send the sidebar snapshot and/or the room's backlog after the resume point,
+   read from the database in bounded batches while live events queue behind;
+3. then follow the buffer, skipping any message the backlog already sent
+   (ids only grow, so "id ≤ last sent" is exactly "already sent").
+
+A client that falls more than the buffer behind is disconnected; it comes back
+with Last-Event-ID and the backlog covers the gap. The server's shutdown
+closes the hub, which ends every feed at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from chatnut.errors import NotFound
+from chatnut.feeds.wire import encode, retry_hint
+from chatnut.hub import ALL_ROOMS, Event, Subscription
+from chatnut.render import BIG_CONTENT_CHARS, with_html, with_html_async
+from chatnut.service import ChatService
+
+BACKLOG_BATCH = 500
+ROOM_BUFFER = 1024
+SIDEBAR_BUFFER = 4096
+SIDEBAR_KINDS = frozenset({"message", "cleared", "room"})
+ROOM_KINDS = frozenset({"message", "status", "agent", "cleared"})
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """What one stream carries. `room_id` None: no room part; `sidebar`: deltas."""
+
+    room_id: str | None = None
+    after_id: int = 0
+    sidebar: bool = False
+    project: str | None = None
+    reader: str | None = None
+    html: bool = False
+    # The room feed reports its room's archive/deletion itself; the combined
+    # feed leaves that to its sidebar deltas.
+    room_events: bool = False
+
+
+def _message_chunk(message: dict[str, Any], html: bool) -> bytes:
+    return encode("message", with_html(message) if html else message, message["id"])
+
+
+@lru_cache(maxsize=1024)
+def _live_message_chunk(event: Event, html: bool) -> bytes:
+    # One encoding per live message however many streams carry it.
+    return _message_chunk(event.data, html)
+
+
+async def _prepare(message: dict[str, Any], html: bool) -> None:
+    """Render a large body on a worker thread first; the encoder then hits the cache."""
+    if html and len(message["content"]) > BIG_CONTENT_CHARS:
+        await with_html_async(message)
+
+
+class _Feed:
+    def __init__(self, service: ChatService, spec: FeedSpec) -> None:
+        self.service = service
+        self.spec = spec
+        self.last_sent = spec.after_id
+        self.finished = False
+
+    def accepts(self, event: Event) -> bool:
+        spec = self.spec
+        if event.room_id == spec.room_id and (
+            event.kind in ROOM_KINDS or (spec.room_events and event.kind == "room")
+        ):
+            return True
+        if not spec.sidebar:
+            return False
+        if event.kind == "read":
+            return spec.reader is not None and event.data["reader"] == spec.reader
+        return event.kind in SIDEBAR_KINDS
+
+    async def backlog(self) -> AsyncIterator[bytes]:
+        room_id = self.spec.room_id
+        assert room_id is not None
+        while True:
+            try:
+                page = await self.service.read_messages(room_id, self.last_sent, BACKLOG_BATCH)
+            except NotFound:
+                yield self._gone(room_id)
+                return
+            for message in page["messages"]:
+                await _prepare(message, self.spec.html)
+                yield _message_chunk(message, self.spec.html)
+                self.last_sent = message["id"]
+            if not page["has_more"]:
+                return
+
+    def _gone(self, room_id: str) -> bytes:
+        self.finished = True
+        data = {"action": "deleted", "room": {"id": room_id}}
+        return encode("room", data) if self.spec.room_events else encode("room_deleted", data)
+
+    async def room_part(self, event: Event) -> AsyncIterator[bytes]:
+        if event.room_id != self.spec.room_id:
+            return
+        if event.kind == "message":
+            if event.data["id"] > self.last_sent:
+                await _prepare(event.data, self.spec.html)
+                yield _live_message_chunk(event, self.spec.html)
+                self.last_sent = event.data["id"]
+        elif event.kind in ROOM_KINDS:
+            yield encode(event.kind, event.data)
+        elif event.kind == "room" and self.spec.room_events:
+            yield encode("room", event.data)
+            if event.data["action"] == "deleted":
+                self.finished = True
+
+    async def sidebar_part(self, events: list[Event]) -> AsyncIterator[bytes]:
+        # Coalesce: a burst of posts to one room is one delta, read once.
+        changed: dict[str, None] = {}
+        for event in events:
+            if event.kind == "room" and event.data["action"] == "deleted":
+                changed.pop(event.room_id, None)
+                room = event.data["room"]
+                if self.spec.project in (None, room["project"]):
+                    yield encode("room_deleted", {"id": room["id"], "project": room["project"]})
+            elif event.kind in SIDEBAR_KINDS or event.kind == "read":
+                changed[event.room_id] = None
+        for room_id in changed:
+            rows = await self.service.room_summaries(
+                self.spec.project, "all", self.spec.reader, room_id=room_id
+            )
+            if rows:  # none: another project's room, or deleted since
+                yield encode("room", rows[0])
+
+    async def follow(self, sub: Subscription) -> AsyncIterator[bytes]:
+        while not self.finished:
+            events = sub.drain()
+            if not events:
+                if sub.closed or sub.overflowed:
+                    return
+                await sub.wait()
+                continue
+            for event in events:
+                async for chunk in self.room_part(event):
+                    yield chunk
+                if self.finished:
+                    return
+            if self.spec.sidebar:
+                async for chunk in self.sidebar_part(events):
+                    yield chunk
+            if sub.overflowed:
+                return  # fell behind: the client resumes with Last-Event-ID
+
+
+async def feed(service: ChatService, spec: FeedSpec) -> AsyncIterator[bytes]:
+    """The bytes of one event stream, until the client leaves or the server stops."""
+    state = _Feed(service, spec)
+    topic = ALL_ROOMS if spec.sidebar else spec.room_id
+    assert topic is not None
+    capacity = SIDEBAR_BUFFER if spec.sidebar else ROOM_BUFFER
+    yield retry_hint()
+    with service.hub.subscribe(topic, capacity=capacity, accept=state.accepts) as sub:
+        if spec.sidebar:
+            rooms = await service.room_summaries(spec.project, "all", spec.reader)
+            yield encode("snapshot", {"rooms": rooms})
+        if spec.room_id is not None:
+            async for chunk in state.backlog():
+                yield chunk
+            if state.finished:
+                return
+        yield encode("ready", {"room_id": spec.room_id, "last_event_id": state.last_sent})
+        async for chunk in state.follow(sub):
+            yield chunk

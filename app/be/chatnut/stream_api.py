@@ -1,0 +1,92 @@
+"""The SSE routes (SPEC §6): room feed, sidebar feed, and the combined feed a tab uses.
+
+The resume point of a room part is the `Last-Event-ID` header that
+EventSource sends by itself when it reconnects; `?last_event_id=N` serves the
+first connection (a page that has already loaded messages up to N, a deep
+link). When both are present the header wins: it is the newer of the two.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+
+from chatnut import validation as check
+from chatnut.errors import InvalidInput
+from chatnut.feeds.feed import FeedSpec, feed
+from chatnut.feeds.wire import EventStream
+from chatnut.service import ChatService
+
+router = APIRouter(prefix="/api")
+
+Project = Annotated[str | None, Query(max_length=check.MAX_NAME)]
+Reader = Annotated[str | None, Query(max_length=check.MAX_SENDER)]
+ResumeQuery = Annotated[int | None, Query(ge=0, description="resume after this message id")]
+ResumeHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
+Html = Annotated[bool, Query(description="add each message's rendered `html`")]
+
+
+def _service(request: Request) -> ChatService:
+    service: ChatService = request.app.state.service
+    return service
+
+
+def _resume_point(header: str | None, query: int | None) -> int:
+    if header is not None and header.strip():
+        try:
+            value = int(header.strip())
+        except ValueError:
+            raise InvalidInput("Last-Event-ID must be a message id (a whole number)") from None
+        if value < 0:
+            raise InvalidInput("Last-Event-ID must be 0 or more")
+        return value
+    return query or 0
+
+
+@router.get("/rooms/{room_id}/stream", summary="Room feed (SSE): messages, statuses, changes")
+async def room_stream(
+    request: Request,
+    room_id: str,
+    last_event_id: ResumeQuery = None,
+    html: Html = False,
+    last_event_id_header: ResumeHeader = None,
+) -> EventStream:
+    service = _service(request)
+    after = _resume_point(last_event_id_header, last_event_id)
+    await service.get_room(room_id)  # a missing room is a 404, not an empty stream
+    spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True)
+    return EventStream(feed(service, spec))
+
+
+@router.get("/stream/rooms", summary="Sidebar feed (SSE): a snapshot, then one delta per change")
+async def sidebar_stream(
+    request: Request, project: Project = None, reader: Reader = None
+) -> EventStream:
+    service = _service(request)
+    check.optional_text("project", project, max_chars=check.MAX_NAME)
+    check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
+    spec = FeedSpec(sidebar=True, project=project, reader=reader)
+    return EventStream(feed(service, spec))
+
+
+@router.get("/stream", summary="Combined feed (SSE) for one browser tab: sidebar + open room")
+async def tab_stream(
+    request: Request,
+    room: Annotated[str | None, Query(description="the open room's id")] = None,
+    last_event_id: ResumeQuery = None,
+    project: Project = None,
+    reader: Reader = None,
+    html: Html = True,
+    last_event_id_header: ResumeHeader = None,
+) -> EventStream:
+    service = _service(request)
+    check.optional_text("project", project, max_chars=check.MAX_NAME)
+    check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
+    after = _resume_point(last_event_id_header, last_event_id)
+    if room is not None:
+        await service.get_room(room)
+    spec = FeedSpec(
+        room_id=room, after_id=after, sidebar=True, project=project, reader=reader, html=html
+    )
+    return EventStream(feed(service, spec))
