@@ -135,7 +135,7 @@ def fingerprint(path: Path) -> tuple[Any, ...]:
     """Everything a write could touch, counted (a partial write would change a count)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return tuple(
+        counts = [
             conn.execute(
                 f"SELECT count(*), total(length(CAST({col} AS BLOB))) FROM {table}"
             ).fetchone()
@@ -146,7 +146,9 @@ def fingerprint(path: Path) -> tuple[Any, ...]:
                 ("agent_registry", "task_id"),
                 ("read_cursors", "last_read_message_id"),
             ]
-        ) + (conn.execute("SELECT seq FROM sqlite_sequence WHERE name='messages'").fetchone(),)
+        ]
+        sequence = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='messages'").fetchone()
+        return (*counts, sequence)
     finally:
         conn.close()
 
@@ -209,10 +211,8 @@ def test_every_tool_survives_random_arguments(stack: Stack, tool: str) -> None:
         reply = call_tool(stack, tool, arguments)
         result = reply.get("result")
         if result is None or result.get("isError"):
-            if result is None:  # a protocol-level refusal (bad params shape)
-                text = reply["error"]["message"]
-            else:
-                text = result["content"][0]["text"]
+            # A tool error, or a protocol-level refusal (the params' shape, unparsable JSON).
+            text = reply["error"]["message"] if result is None else result["content"][0]["text"]
             assert text and "\n" not in text, text
             assert "Traceback" not in text and "internal" not in text.lower(), text
             assert fingerprint(stack.db_path) == before, f"refused {tool} wrote something"
