@@ -17,7 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +204,8 @@ def verdicts() -> list[Verdict]:
         out.append(
             Verdict(
                 "32 sessions: throughput ≥ 3 × original, zero errors",
-                f"{o['throughput']:.0f} vs {g['throughput']:.0f} posts/s = {o['throughput'] / g['throughput']:.2f}×, {len(o['errors'])} errors",
+                f"{o['throughput']:.0f} vs {g['throughput']:.0f} posts/s"
+                f" = {o['throughput'] / g['throughput']:.2f}×, {len(o['errors'])} errors",
                 o["throughput"] >= 3 * g["throughput"] and not o["errors"],
             )
         )
@@ -227,7 +229,8 @@ def verdicts() -> list[Verdict]:
         out.append(
             Verdict(
                 "SSE 500 streams: all delivered, p99 ≤ 100 ms",
-                f"{o['delivered']}/{o['expected']}, p99 {ms(o['p99'])} ms, {per:.0f} KiB per stream",
+                f"{o['delivered']}/{o['expected']}, p99 {ms(o['p99'])} ms,"
+                f" {per:.0f} KiB per stream",
                 o["delivered"] == o["expected"] and o["p99"] <= 0.1,
             )
         )
@@ -253,7 +256,8 @@ def verdicts() -> list[Verdict]:
         out.append(
             Verdict(
                 "room list / sidebar, 10 000 rooms: ≤ 50 ms, one change O(1)",
-                f"REST {ms(o['rest_p50'])} ms, MCP {ms(o['mcp_p50'])} ms; {side['per_change']:.0f} bytes per change",
+                f"REST {ms(o['rest_p50'])} ms, MCP {ms(o['mcp_p50'])} ms;"
+                f" {side['per_change']:.0f} bytes per change",
                 worst <= 0.05 and side["per_change"] < 4096,
             )
         )
@@ -267,6 +271,17 @@ def verdicts() -> list[Verdict]:
             )
         )
     return out
+
+
+async def section(title: str, work: Coroutine[Any, Any, list[Table]]) -> list[Table]:
+    """One part of the run; if it fails, the others still report (and the failure is shown)."""
+    try:
+        return await work
+    except Exception as exc:
+        traceback.print_exc()
+        failed = Table(f"{title}: FAILED", COMMAND, ["error"])
+        failed.add(repr(exc)[:300])
+        return [failed]
 
 
 async def run(args: argparse.Namespace) -> list[Table]:
@@ -287,10 +302,13 @@ async def run(args: argparse.Namespace) -> list[Table]:
             await asyncio.sleep(2)
             RESULTS["idle_rss"][name] = server.rss_mib()
             server.stop()
-        tables += await mcp_and_sse(script, work, args.quick)
+        tables += await section("MCP and SSE", mcp_and_sse(script, work, args.quick))
         for k, size in enumerate(sizes):
-            tables += await loaded(script, work, size, args.quick, full=k == 0)
-        tables.append(data_bench.search_table(RESULTS["search"], COMMAND))
+            tables += await section(
+                f"{size:,} messages", loaded(script, work, size, args.quick, full=k == 0)
+            )
+        if RESULTS.get("search"):
+            tables.append(data_bench.search_table(RESULTS["search"], COMMAND))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     tables[0].add("load average at end (1, 5, 15 min)", load)
     tables.append(verdict_table(verdicts(), COMMAND))

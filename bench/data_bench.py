@@ -8,7 +8,7 @@ import httpx
 from mcp import Client
 
 from bench.data import QUERIES
-from bench.harness import call, now
+from bench.harness import call, mcp_client, now
 from bench.stats import Table, ms, pct, ratio
 from bench.systems import Server
 
@@ -18,7 +18,7 @@ async def search(servers: list[Server], repeats: int) -> dict[str, dict[str, lis
     times: dict[str, dict[str, list[float]]] = {s.name: {q: [] for q in QUERIES} for s in servers}
     clients = {}
     for server in servers:
-        clients[server.name] = Client(server.mcp_url, mode="legacy")
+        clients[server.name] = mcp_client(server.mcp_url)
         await clients[server.name].__aenter__()
         await call(clients[server.name], "search", query="warm")
     try:
@@ -71,7 +71,7 @@ async def room_list(servers: list[Server], repeats: int) -> dict[str, dict[str, 
     clients = {}
     async with httpx.AsyncClient(timeout=60) as http:
         for server in servers:
-            clients[server.name] = Client(server.mcp_url, mode="legacy")
+            clients[server.name] = mcp_client(server.mcp_url)
             await clients[server.name].__aenter__()
             await call(clients[server.name], "list_rooms")
             (await http.get(server.url + list_path(server))).raise_for_status()
@@ -140,7 +140,7 @@ async def read_rooms(servers: list[Server], rooms: dict[str, str], repeats: int)
     async with httpx.AsyncClient(timeout=120) as http:
         clients = {}
         for server in servers:
-            clients[server.name] = Client(server.mcp_url, mode="legacy")
+            clients[server.name] = mcp_client(server.mcp_url)
             await clients[server.name].__aenter__()
         try:
             for _ in range(repeats):

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from bench.systems import ROOT, Server
 
@@ -72,6 +73,16 @@ class Workers:
                 proc.wait(10)
 
 
+# The original answers in SSE events, and its list of 10 000 rooms is one event
+# of several MiB: over the client's default 1 MiB cap. Same client for all.
+MAX_EVENT_BYTES = 256 * 1024 * 1024
+
+
+def mcp_client(url: str) -> Client:
+    """The official MCP client, handshake era (what Claude Code speaks; the original's only)."""
+    return Client(streamable_http_client(url, max_sse_event_size=MAX_EVENT_BYTES), mode="legacy")
+
+
 def split(total: int, parts: int) -> list[int]:
     parts = max(1, min(parts, total))
     return [total // parts + (1 if k < total % parts else 0) for k in range(parts)]
@@ -86,8 +97,8 @@ async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
 
 
 async def new_room(server: Server, name: str) -> str:
-    async with Client(server.mcp_url, mode="legacy") as client:
-        room = await call(client, "init_room", project="bench", name=name)
+    async with mcp_client(server.mcp_url) as session:
+        room = await call(session, "init_room", project="bench", name=name)
     return str(room["id"])
 
 

@@ -9,7 +9,16 @@ from typing import Any
 import httpx
 from mcp import Client
 
-from bench.harness import Workers, call, new_room, now, post_arguments, sample_rss, split
+from bench.harness import (
+    Workers,
+    call,
+    mcp_client,
+    new_room,
+    now,
+    post_arguments,
+    sample_rss,
+    split,
+)
 from bench.stats import Table, ms, num, pct, ratio
 from bench.systems import Server
 
@@ -22,7 +31,7 @@ async def sequential(servers: list[Server], rooms: dict[str, str], rounds: int, 
     latencies: dict[str, list[float]] = {s.name: [] for s in servers}
     clients: dict[str, Client] = {}
     for server in servers:
-        client = Client(server.mcp_url, mode="legacy")
+        client = mcp_client(server.mcp_url)
         await client.__aenter__()
         clients[server.name] = client
         for _ in range(30):  # warm up: tools/list, first-use caches, connection
@@ -129,7 +138,7 @@ async def waiters_registered(server: Server, count: int, settle: float) -> None:
 
 async def wake_up(server: Server, waiters: int) -> dict[str, Any]:
     room_id = await new_room(server, f"wake-{waiters}-{now()}")
-    async with Client(server.mcp_url, mode="legacy") as poster:
+    async with mcp_client(server.mcp_url) as poster:
         first = await call(poster, "post_message", room_id=room_id, sender="b", content="before")
         processes = 1 if waiters == 1 else WAITER_PROCESSES
         specs = [

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import httpx
 import jsonschema
 import pytest
@@ -153,24 +154,15 @@ def fingerprint(path: Path) -> tuple[Any, ...]:
         conn.close()
 
 
-TOOLS = [
-    "post_message",
-    "read_messages",
-    "wait_for_messages",
-    "init_room",
-    "list_rooms",
-    "archive_room",
-    "delete_room",
-    "clear_room",
-    "mark_read",
-    "search",
-    "list_projects",
-    "ping",
-    "update_status",
-    "get_team_status",
-    "register_agent",
-    "list_agents",
-]
+def tool_names() -> list[str]:
+    async def names() -> list[str]:
+        async with Client(build_mcp(None), mode="legacy") as client:  # type: ignore[arg-type]
+            return [tool.name for tool in (await client.list_tools()).tools]
+
+    return anyio.run(names)
+
+
+TOOLS = tool_names()
 
 
 def arguments_for(stack: Stack, tool: str) -> st.SearchStrategy[dict[str, Any]]:

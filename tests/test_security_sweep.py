@@ -6,9 +6,7 @@ reach a file name or path cannot traverse.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -64,15 +62,6 @@ async def test_foreign_host_and_origin_on_every_operation(
             method, path, headers={**MCP_HEADERS, "origin": "http://evil.example"}, json={}
         )
         assert refused(response, 403, "forbidden_origin"), (method, path, response.text)
-
-
-@pytest.fixture
-async def token_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(dataclasses.replace(settings, token="s3cret"), port=8123)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            yield client
 
 
 @pytest.mark.parametrize(("method", "path"), [op for op in OPERATIONS if op[1] != "/"])
