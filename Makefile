@@ -16,8 +16,8 @@ serve: $(BIN)/chatnut
 	$(BIN)/chatnut serve
 
 lint: $(BIN)/chatnut
-	$(BIN)/ruff check app/be tests bench
-	$(BIN)/ruff format --check app/be tests bench
+	$(BIN)/ruff check app/be tests data bench
+	$(BIN)/ruff format --check app/be tests data bench
 	$(BIN)/mypy
 
 test: lint

@@ -125,6 +125,20 @@ async def test_messages_page_forwards_and_backwards(api: httpx.AsyncClient) -> N
     assert [m["id"] for m in forward["messages"]] == ids[5:]
 
 
+async def test_message_pages_carry_rendered_html_only_when_asked(api: httpx.AsyncClient) -> None:
+    rid = (await make_room(api))["id"]
+    big = "```python\n" + "x = '<b>'\n" * 2000 + "```"  # rendered on a worker thread
+    for content in ("**bold** <script>x</script>", big):
+        await api.post(f"/api/rooms/{rid}/messages", json={"sender": "a", "content": content})
+    plain = (await api.get(f"/api/rooms/{rid}/messages")).json()["messages"]
+    assert all("html" not in m for m in plain)
+    shown = (await api.get(f"/api/rooms/{rid}/messages", params={"html": "true"})).json()
+    first, second = shown["messages"]
+    assert first["html"] == "<p><strong>bold</strong> &lt;script&gt;x&lt;/script&gt;</p>\n"
+    assert {k: v for k, v in first.items() if k != "html"} == plain[0]
+    assert second["html"].startswith('<pre class="hl">') and "<b>" not in second["html"]
+
+
 async def test_export_markdown_and_json(api: httpx.AsyncClient) -> None:
     rid = (await make_room(api, name="retro/../x"))["id"]
     for text in ("first **bold**", "second"):

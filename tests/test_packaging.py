@@ -30,6 +30,7 @@ def test_wheel_carries_everything_and_serves_from_site_packages(tmp_path: Path) 
     for expected in (
         "chatnut/_bundled/fe/index.html",
         "chatnut/_bundled/skills/SKILL.md",
+        "chatnut/_bundled/skills/chatnut-protocol.md",
         "chatnut/store/migrations/0001_adopt_original.py",
         "chatnut/store/migrations/0002_search_index.sql",
     ):
@@ -55,13 +56,18 @@ def test_wheel_carries_everything_and_serves_from_site_packages(tmp_path: Path) 
     )
     env = {"PYTHONPATH": str(target)}
     where = subprocess.run(
-        [sys.executable, "-c", "import chatnut.resources as r; print(r.web_ui_dir())"],
+        [
+            sys.executable,
+            "-c",
+            "import chatnut.resources as r; print(r.web_ui_dir()); print(r.skill_dir())",
+        ],
         env={**ServerProcess(tmp_path, env=env).environment()},
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.strip()
-    assert where.startswith(str(target)), where
+    ).stdout.split()
+    # `chatnut install` copies the skill from the package, not from a checkout.
+    assert all(path.startswith(str(target)) for path in where), where
 
     home = tmp_path / "home"
     home.mkdir()

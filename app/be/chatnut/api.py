@@ -165,7 +165,7 @@ async def messages(
     else:
         page = await service.read_messages_before(room_id, before_id, limit)
     if html:
-        page["messages"] = [await with_html_async(m) for m in page["messages"]]
+        page["messages"] = await with_html_async(page["messages"])
     return page
 
 

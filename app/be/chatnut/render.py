@@ -16,7 +16,8 @@ Safety is the renderer's job, so the page can insert its output as is:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import anyio
@@ -31,9 +32,9 @@ from pygments.util import ClassNotFound
 
 CODE_CSS_CLASS = "hl"
 PYGMENTS_STYLE = "monokai"
-# Larger bodies are rendered off the event loop (see `with_html_async`).
+# Larger pages are rendered off the event loop (see `with_html_async`).
 BIG_CONTENT_CHARS = 8_000
-CACHE_ENTRIES = 4096
+CACHE_BUDGET_CHARS = 32_000_000  # source plus HTML, about 32-64 MB at most
 
 _SAFE_SCHEME = re.compile(r"^(https?:|mailto:)", re.IGNORECASE)
 _ANY_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.IGNORECASE)
@@ -99,10 +100,47 @@ def _build() -> MarkdownIt:
 _md = _build()
 
 
-@lru_cache(maxsize=CACHE_ENTRIES)
+class _RenderCache:
+    """Rendered bodies, least recently used out first, bounded by their total size
+    (a count bound alone would let 4096 maximum-size messages hold ~1 GB)."""
+
+    def __init__(self, budget_chars: int) -> None:
+        self.budget = budget_chars
+        self.size = 0
+        self.entries: OrderedDict[str, str] = OrderedDict()
+        self.lock = threading.Lock()  # pages and large bodies render on worker threads
+
+    def get(self, content: str) -> str | None:
+        with self.lock:
+            html = self.entries.get(content)
+            if html is not None:
+                self.entries.move_to_end(content)
+            return html
+
+    def put(self, content: str, html: str) -> None:
+        cost = len(content) + len(html)
+        if cost > self.budget:
+            return
+        with self.lock:
+            if content in self.entries:
+                return
+            self.entries[content] = html
+            self.size += cost
+            while self.size > self.budget:
+                old, old_html = self.entries.popitem(last=False)
+                self.size -= len(old) + len(old_html)
+
+
+_cache = _RenderCache(CACHE_BUDGET_CHARS)
+
+
 def render_markdown(content: str) -> str:
     """Safe HTML for one message body (cached: a fan-out renders it once)."""
-    return _md.render(content)
+    html = _cache.get(content)
+    if html is None:
+        html = _md.render(content)
+        _cache.put(content, html)
+    return html
 
 
 def with_html(message: dict[str, Any]) -> dict[str, Any]:
@@ -110,12 +148,17 @@ def with_html(message: dict[str, Any]) -> dict[str, Any]:
     return {**message, "html": render_markdown(message["content"])}
 
 
-async def with_html_async(message: dict[str, Any]) -> dict[str, Any]:
-    """`with_html`, with large bodies rendered on a worker thread so a 64 KB code
-    block never holds up the event loop (and every other stream) while it renders."""
-    if len(message["content"]) <= BIG_CONTENT_CHARS:
-        return with_html(message)
-    return await anyio.to_thread.run_sync(with_html, message)
+def _all_with_html(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [with_html(m) for m in messages]
+
+
+async def with_html_async(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`with_html` for a page of messages. Past a few thousand characters the
+    rendering moves to a worker thread, so a page of 1000 messages or one 64 KB
+    code block never holds up the event loop (and every stream on it)."""
+    if sum(len(m["content"]) for m in messages) <= BIG_CONTENT_CHARS:
+        return _all_with_html(messages)
+    return await anyio.to_thread.run_sync(_all_with_html, messages)
 
 
 def code_css() -> str:

@@ -21,3 +21,8 @@ def _first_existing(*candidates: Path) -> Path:
 
 def web_ui_dir() -> Path:
     return _first_existing(_PACKAGE / "_bundled" / "fe", _REPO / "app" / "fe")
+
+
+def skill_dir() -> Path:
+    """SKILL.md and chatnut-protocol.md, which `chatnut install` copies to each client."""
+    return _first_existing(_PACKAGE / "_bundled" / "skills", _REPO / "skills" / "chatnut")

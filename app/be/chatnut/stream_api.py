@@ -1,9 +1,14 @@
-"""The SSE routes (SPEC §6): room feed, sidebar feed, and the combined feed a tab uses.
+"""The SSE routes (SPEC §6): room feed, sidebar feed, and the combined feed the page uses.
 
 The resume point of a room part is the `Last-Event-ID` header that
 EventSource sends by itself when it reconnects; `?last_event_id=N` serves the
 first connection (a page that has already loaded messages up to N, a deep
 link). When both are present the header wins: it is the newer of the two.
+
+The page opens one combined feed per browser, not per tab: `room=*` carries
+every room's events (message ids are global, so one Last-Event-ID resumes
+them all), and the tabs share it (see app/fe/js/feed.js). Without a resume
+point, `room=*` starts from now rather than replaying history.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from fastapi import APIRouter, Header, Query, Request
 
 from chatnut import validation as check
 from chatnut.errors import InvalidInput
-from chatnut.feeds.feed import FeedSpec, feed
+from chatnut.feeds.feed import EVERY_ROOM, FeedSpec, feed
 from chatnut.feeds.wire import EventStream
 from chatnut.service import ChatService
 
@@ -32,7 +37,7 @@ def _service(request: Request) -> ChatService:
     return service
 
 
-def _resume_point(header: str | None, query: int | None) -> int:
+def _resume_point(header: str | None, query: int | None) -> int | None:
     if header is not None and header.strip():
         try:
             value = int(header.strip())
@@ -41,7 +46,7 @@ def _resume_point(header: str | None, query: int | None) -> int:
         if value < 0:
             raise InvalidInput("Last-Event-ID must be 0 or more")
         return value
-    return query or 0
+    return query
 
 
 @router.get("/rooms/{room_id}/stream", summary="Room feed (SSE): messages, statuses, changes")
@@ -53,7 +58,7 @@ async def room_stream(
     last_event_id_header: ResumeHeader = None,
 ) -> EventStream:
     service = _service(request)
-    after = _resume_point(last_event_id_header, last_event_id)
+    after = _resume_point(last_event_id_header, last_event_id) or 0
     await service.get_room(room_id)  # a missing room is a 404, not an empty stream
     spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True)
     return EventStream(feed(service, spec))
@@ -70,10 +75,12 @@ async def sidebar_stream(
     return EventStream(feed(service, spec))
 
 
-@router.get("/stream", summary="Combined feed (SSE) for one browser tab: sidebar + open room")
+@router.get("/stream", summary="Combined feed (SSE) for the browser: sidebar + room events")
 async def tab_stream(
     request: Request,
-    room: Annotated[str | None, Query(description="the open room's id")] = None,
+    room: Annotated[
+        str | None, Query(description="a room's id, or `*` for every room's events")
+    ] = None,
     last_event_id: ResumeQuery = None,
     project: Project = None,
     reader: Reader = None,
@@ -84,8 +91,9 @@ async def tab_stream(
     check.optional_text("project", project, max_chars=check.MAX_NAME)
     check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
     after = _resume_point(last_event_id_header, last_event_id)
-    if room is not None:
+    if room is not None and room != EVERY_ROOM:
         await service.get_room(room)
+        after = after or 0
     spec = FeedSpec(
         room_id=room, after_id=after, sidebar=True, project=project, reader=reader, html=html
     )

@@ -1,74 +1,116 @@
-// The tab's one EventSource (SPEC §6): sidebar deltas plus the open room's
-// events on a single connection, so ten tabs stay within the browser's six
-// connections per host. Switching rooms closes the old source first.
+// The browser's one event stream (SPEC §6), shared by every tab.
+//
+// Browsers allow six HTTP/1.1 connections per host across all tabs, so a
+// stream per tab would stall the seventh tab. Instead the tabs elect a leader
+// with the Web Locks API: the leader holds the only EventSource — the
+// combined feed with sidebar deltas and every room's events — and forwards
+// each event to the other tabs over a BroadcastChannel. When the leader tab
+// closes, its lock passes to another tab, which opens the stream again from
+// the newest message id it has seen, so nothing falls in the gap (ids are
+// global; the rooms drop what they already have).
 //
 // Reconnects: while the browser retries by itself it sends Last-Event-ID and
 // the server resumes after it. If the browser gives up (a non-200 answer, e.g.
-// during a restart), we open a fresh source with ?last_event_id= ourselves.
+// during a restart), the leader opens a fresh source with ?last_event_id=.
 
 const EVENTS = ["snapshot", "room", "room_deleted", "ready", "message", "status", "agent", "cleared"];
+const CHANNEL = "chatnut-feed";
+const LEADER_LOCK = "chatnut-feed-leader";
 const OFFLINE_AFTER_MS = 8000;
 
-export class TabFeed {
-  constructor({ onEvent, onState, resumeId }) {
+export class SharedFeed {
+  constructor({ onEvent, onState, sidebarRooms }) {
     this.onEvent = onEvent;
     this.onState = onState;
-    this.resumeId = resumeId;
+    this.sidebarRooms = sidebarRooms; // the leader answers a new tab with these
+    this.maxSeen = 0; // the newest message id seen, in any room
+    this.leader = false;
+    this.state = "connecting";
     this.source = null;
-    this.params = {};
     this.retryTimer = null;
     this.failingSince = null;
     this.backoff = 500;
+    this.channel = "BroadcastChannel" in window ? new BroadcastChannel(CHANNEL) : null;
+    if (this.channel) this.channel.onmessage = (event) => this._heard(event.data);
   }
 
-  open(params) {
-    this.params = params;
+  start(reader) {
+    this.reader = reader;
+    if (this.channel && navigator.locks) {
+      // Held for the tab's lifetime: the promise never settles.
+      navigator.locks.request(LEADER_LOCK, () => new Promise(() => this._lead()));
+      this.channel.postMessage({ kind: "hello" });
+    } else {
+      this._lead(); // no way to share: this tab streams for itself
+    }
+  }
+
+  _lead() {
+    this.leader = true;
     this._connect();
   }
 
   _connect() {
-    this.close();
-    const query = new URLSearchParams({ html: "true" });
-    const { room, project, reader } = this.params;
-    if (room) {
-      query.set("room", room);
-      query.set("last_event_id", String(this.resumeId() || 0));
-    }
-    if (project) query.set("project", project);
-    if (reader) query.set("reader", reader);
+    clearTimeout(this.retryTimer);
+    this.source?.close();
+    const query = new URLSearchParams({ room: "*", html: "true" });
+    if (this.maxSeen) query.set("last_event_id", String(this.maxSeen));
+    if (this.reader) query.set("reader", this.reader);
     const source = new EventSource(`/api/stream?${query}`);
     this.source = source;
     for (const name of EVENTS) {
       source.addEventListener(name, (event) => {
-        if (this.source !== source) return; // a closed source's last words
-        if (name === "ready") this._live();
-        this.onEvent(name, JSON.parse(event.data));
+        if (this.source !== source) return;
+        const data = JSON.parse(event.data);
+        if (name === "ready") {
+          this.failingSince = null;
+          this.backoff = 500;
+          this._setState("live");
+        }
+        this._deliver(name, data);
+        this.channel?.postMessage({ kind: "event", name, data });
       });
     }
     source.onerror = () => {
       if (this.source !== source) return;
       this.failingSince ??= Date.now();
-      const offline = Date.now() - this.failingSince > OFFLINE_AFTER_MS || !navigator.onLine;
-      this.onState(offline ? "offline" : "reconnecting");
-      if (source.readyState === EventSource.CLOSED) this._retryLater();
+      const long = Date.now() - this.failingSince > OFFLINE_AFTER_MS;
+      this._setState(long || !navigator.onLine ? "offline" : "reconnecting");
+      if (source.readyState === EventSource.CLOSED) {
+        this.retryTimer = setTimeout(() => this._connect(), this.backoff);
+        this.backoff = Math.min(this.backoff * 2, 5000);
+      }
     };
   }
 
-  _live() {
-    this.failingSince = null;
-    this.backoff = 500;
-    this.onState("live");
+  _deliver(name, data) {
+    if (name === "message") this.maxSeen = Math.max(this.maxSeen, data.id);
+    if (name === "ready") this.maxSeen = Math.max(this.maxSeen, data.last_event_id || 0);
+    if (name === "snapshot") {
+      for (const room of data.rooms) this.maxSeen = Math.max(this.maxSeen, room.last_message?.id || 0);
+    }
+    this.onEvent(name, data);
   }
 
-  _retryLater() {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this._connect(), this.backoff);
-    this.backoff = Math.min(this.backoff * 2, 5000);
+  _setState(state) {
+    this.state = state;
+    this.onState(state);
+    if (this.leader) this.channel?.postMessage({ kind: "state", state });
   }
 
-  close() {
-    clearTimeout(this.retryTimer);
-    if (this.source) this.source.close();
-    this.source = null;
+  _heard(message) {
+    if (message.kind === "hello") {
+      if (!this.leader) return;
+      // A new tab: hand it the sidebar as it stands, then the stream goes on.
+      this.channel.postMessage({ kind: "event", name: "snapshot", data: { rooms: this.sidebarRooms() } });
+      this.channel.postMessage({ kind: "state", state: this.state });
+      return;
+    }
+    if (this.leader) return;
+    if (message.kind === "event") this._deliver(message.name, message.data);
+    else if (message.kind === "state") {
+      this.state = message.state;
+      this.onState(message.state);
+    }
   }
 }

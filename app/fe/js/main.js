@@ -4,27 +4,27 @@
 import { api, enc } from "./api.js";
 import { Composer, senderName } from "./composer.js";
 import { $ } from "./dom.js";
-import { TabFeed } from "./feed.js";
+import { SharedFeed } from "./feed.js";
 import { RoomView } from "./room.js";
 import { runSearch } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 
 const views = ["welcome", "room-view", "search-view"];
 let currentRoom = null;
-let readMarks = new Map(); // room id -> last id we told the server we read
+const readMarks = new Map(); // room id -> last id we told the server we read
 let readTimer = null;
 
 const sidebar = new Sidebar({ onChange: updateTitle });
 const room = new RoomView({ onRead: markRead });
 const composer = new Composer({ roomId: () => currentRoom });
-const feed = new TabFeed({
+const feed = new SharedFeed({
   onEvent: handle,
   onState: (state) => {
     const indicator = $("conn");
     indicator.dataset.state = state;
     indicator.textContent = state;
   },
-  resumeId: () => room.newestId,
+  sidebarRooms: () => [...sidebar.rooms.values()],
 });
 
 function show(view) {
@@ -68,6 +68,7 @@ function handle(name, data) {
       if (data.room_id === currentRoom) room.cleared();
       break;
     case "ready":
+      room.refreshTeam(); // statuses are not replayed after a reconnect: fetch them
       break;
   }
   updateTitle();
@@ -98,7 +99,6 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
   currentRoom = roomId;
   sidebar.select(roomId);
   show("room-view");
-  feed.close();
   let summary = sidebar.rooms.get(roomId);
   try {
     summary ??= await api(`/rooms/${enc(roomId)}`);
@@ -110,8 +110,6 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
     $("welcome").querySelector("p").textContent = `Cannot open that room: ${error.message}`;
     return;
   }
-  if (currentRoom !== roomId) return;
-  feed.open({ room: roomId, reader: senderName() });
   updateTitle();
 }
 
@@ -121,7 +119,6 @@ function goHome(push) {
   room.room = null;
   sidebar.select(null);
   show("welcome");
-  feed.open({ reader: senderName() });
   updateTitle();
 }
 
@@ -186,4 +183,5 @@ function wire() {
 }
 
 wire();
+feed.start(senderName());
 fromAddress();

@@ -21,11 +21,21 @@ export class RoomView {
     this.loadingOlder = false;
     this.unseen = 0;
     this.agents = new Set();
+    this.statusRows = new Map();
+    this.pending = null;
     this.list = $("message-list");
     this.scroller = $("messages");
     this.pill = $("pill");
+    // Pinned: the reader follows the newest message. Messages below the fold
+    // skip layout (content-visibility), so heights settle only as they come into
+    // view; while pinned, every settling keeps the bottom in view.
+    this.pinned = true;
+    this.lastTop = 0;
     this.pill.addEventListener("click", () => this.scrollToEnd());
     this.scroller.addEventListener("scroll", () => this._scrolled(), { passive: true });
+    new ResizeObserver(() => {
+      if (this.pinned) this.scroller.scrollTop = this.scroller.scrollHeight;
+    }).observe(this.list);
     this.older = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
     }, { root: this.scroller, rootMargin: "600px 0px 0px 0px" });
@@ -37,7 +47,9 @@ export class RoomView {
     this.room = room;
     this.newestId = 0;
     this.oldestId = null;
+    this.hasOlder = false;
     this.unseen = 0;
+    this.pending = []; // live messages that arrive while the first page loads
     this.list.replaceChildren();
     this._pill();
     this.describe(room);
@@ -50,8 +62,23 @@ export class RoomView {
     this.agents = new Set(agents.agents.map((a) => a.agent_name));
     this.statuses(statuses.statuses);
     this._prepend(page.messages, page.has_more);
+    const early = this.pending;
+    this.pending = null;
+    for (const message of early) this.add(message, false);
     if (focusId) await this.focus(focusId);
     else this.scrollToEnd();
+  }
+
+  async refreshTeam() {
+    if (!this.room) return;
+    const roomId = this.room.id;
+    const [statuses, agents] = await Promise.all([
+      api(`/rooms/${enc(roomId)}/statuses`),
+      api(`/rooms/${enc(roomId)}/agents`),
+    ]).catch(() => [null, null]);
+    if (!statuses || this.room?.id !== roomId) return;
+    for (const a of agents.agents) this.agents.add(a.agent_name);
+    this.statuses(statuses.statuses);
   }
 
   describe(room) {
@@ -71,8 +98,13 @@ export class RoomView {
   // -- messages --------------------------------------------------------------
 
   add(message, live) {
-    if (!this.room || message.room_id !== this.room.id || message.id <= this.newestId) return;
-    const follow = this.atBottom();
+    if (!this.room || message.room_id !== this.room.id) return;
+    if (this.pending) {
+      this.pending.push(message);
+      return;
+    }
+    if (message.id <= this.newestId) return; // already shown (ids only grow)
+    const follow = this.pinned || this.atBottom();
     this.list.append(this._item(message));
     this.newestId = message.id;
     this.oldestId ??= message.id;
@@ -84,7 +116,7 @@ export class RoomView {
   }
 
   async loadOlder(limit = PAGE) {
-    if (!this.room || !this.hasOlder || this.loadingOlder) return false;
+    if (!this.room || !this.hasOlder || this.loadingOlder || this.oldestId === null) return false;
     this.loadingOlder = true;
     const roomId = this.room.id;
     try {
@@ -107,6 +139,7 @@ export class RoomView {
     }
     const target = this._element(messageId);
     if (!target) return false;
+    this.pinned = false;
     target.scrollIntoView({ block: "center" });
     target.classList.add("flash");
     setTimeout(() => target.classList.remove("flash"), 2500);
@@ -221,6 +254,7 @@ export class RoomView {
   }
 
   scrollToEnd() {
+    this.pinned = true;
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.unseen = 0;
     this._pill();
@@ -228,7 +262,12 @@ export class RoomView {
   }
 
   _scrolled() {
+    const top = this.scroller.scrollTop;
+    // Only the reader moves the view up; settling heights only push it down.
+    if (top < this.lastTop - 2) this.pinned = false;
+    this.lastTop = top;
     if (this.atBottom()) {
+      this.pinned = true;
       this.unseen = 0;
       this._pill();
       this._seen();

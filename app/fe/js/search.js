@@ -31,10 +31,9 @@ export async function runSearch(query, { project, roomName, onOpen }) {
       h("div", {}, highlighted(m.snippet, query))),
   );
   const total = result.message_rooms.reduce((sum, r) => sum + r.match_count, 0);
-  view.replaceChildren(
-    rooms.length ? h("h2", {}, "Rooms") : null,
-    ...rooms,
-    h("h2", {}, messages.length ? `Messages (${total}${total >= 1000 ? "+" : ""} matches)` : "No messages match"),
-    ...messages,
-  );
+  const heading = messages.length
+    ? `Messages (${total}${total >= 1000 ? "+" : ""} matches)`
+    : "No messages match";
+  const parts = [rooms.length ? h("h2", {}, "Rooms") : null, ...rooms, h("h2", {}, heading), ...messages];
+  view.replaceChildren(...parts.filter(Boolean));
 }

@@ -24,9 +24,10 @@ from typing import Any
 from chatnut.errors import NotFound
 from chatnut.feeds.wire import encode, retry_hint
 from chatnut.hub import ALL_ROOMS, Event, Subscription
-from chatnut.render import BIG_CONTENT_CHARS, with_html, with_html_async
+from chatnut.render import with_html, with_html_async
 from chatnut.service import ChatService
 
+EVERY_ROOM = "*"  # a room part that follows every room (the browser's shared feed)
 BACKLOG_BATCH = 500
 ROOM_BUFFER = 1024
 SIDEBAR_BUFFER = 4096
@@ -36,10 +37,11 @@ ROOM_KINDS = frozenset({"message", "status", "agent", "cleared"})
 
 @dataclass(frozen=True)
 class FeedSpec:
-    """What one stream carries. `room_id` None: no room part; `sidebar`: deltas."""
+    """What one stream carries. `room_id`: one room, EVERY_ROOM or None (no room
+    part); `after_id`: the resume point, None for "from now on"; `sidebar`: deltas."""
 
     room_id: str | None = None
-    after_id: int = 0
+    after_id: int | None = 0
     sidebar: bool = False
     project: str | None = None
     reader: str | None = None
@@ -53,28 +55,32 @@ def _message_chunk(message: dict[str, Any], html: bool) -> bytes:
     return encode("message", with_html(message) if html else message, message["id"])
 
 
-@lru_cache(maxsize=1024)
+# One encoding per live message however many streams carry it. Small, as each
+# entry may hold a maximum-size message: a fan-out uses its entry at once.
+@lru_cache(maxsize=64)
 def _live_message_chunk(event: Event, html: bool) -> bytes:
-    # One encoding per live message however many streams carry it.
     return _message_chunk(event.data, html)
 
 
-async def _prepare(message: dict[str, Any], html: bool) -> None:
-    """Render a large body on a worker thread first; the encoder then hits the cache."""
-    if html and len(message["content"]) > BIG_CONTENT_CHARS:
-        await with_html_async(message)
+async def _prepare(messages: list[dict[str, Any]], html: bool) -> None:
+    """Render big bodies on a worker thread first; the encoder then hits the cache."""
+    if html:
+        await with_html_async(messages)
 
 
 class _Feed:
     def __init__(self, service: ChatService, spec: FeedSpec) -> None:
         self.service = service
         self.spec = spec
-        self.last_sent = spec.after_id
+        self.last_sent = spec.after_id or 0
         self.finished = False
+
+    def in_room(self, event: Event) -> bool:
+        return self.spec.room_id == EVERY_ROOM or event.room_id == self.spec.room_id
 
     def accepts(self, event: Event) -> bool:
         spec = self.spec
-        if event.room_id == spec.room_id and (
+        if self.in_room(event) and (
             event.kind in ROOM_KINDS or (spec.room_events and event.kind == "room")
         ):
             return True
@@ -89,12 +95,15 @@ class _Feed:
         assert room_id is not None
         while True:
             try:
-                page = await self.service.read_messages(room_id, self.last_sent, BACKLOG_BATCH)
+                if room_id == EVERY_ROOM:
+                    page = await self.service.read_every_room_after(self.last_sent, BACKLOG_BATCH)
+                else:
+                    page = await self.service.read_messages(room_id, self.last_sent, BACKLOG_BATCH)
             except NotFound:
                 yield self._gone(room_id)
                 return
+            await _prepare(page["messages"], self.spec.html)
             for message in page["messages"]:
-                await _prepare(message, self.spec.html)
                 yield _message_chunk(message, self.spec.html)
                 self.last_sent = message["id"]
             if not page["has_more"]:
@@ -106,11 +115,11 @@ class _Feed:
         return encode("room", data) if self.spec.room_events else encode("room_deleted", data)
 
     async def room_part(self, event: Event) -> AsyncIterator[bytes]:
-        if event.room_id != self.spec.room_id:
+        if not self.in_room(event):
             return
         if event.kind == "message":
             if event.data["id"] > self.last_sent:
-                await _prepare(event.data, self.spec.html)
+                await _prepare([event.data], self.spec.html)
                 yield _live_message_chunk(event, self.spec.html)
                 self.last_sent = event.data["id"]
         elif event.kind in ROOM_KINDS:
@@ -161,7 +170,7 @@ class _Feed:
 async def feed(service: ChatService, spec: FeedSpec) -> AsyncIterator[bytes]:
     """The bytes of one event stream, until the client leaves or the server stops."""
     state = _Feed(service, spec)
-    topic = ALL_ROOMS if spec.sidebar else spec.room_id
+    topic = ALL_ROOMS if spec.sidebar or spec.room_id == EVERY_ROOM else spec.room_id
     assert topic is not None
     capacity = SIDEBAR_BUFFER if spec.sidebar else ROOM_BUFFER
     yield retry_hint()
@@ -169,11 +178,17 @@ async def feed(service: ChatService, spec: FeedSpec) -> AsyncIterator[bytes]:
         if spec.sidebar:
             rooms = await service.room_summaries(spec.project, "all", spec.reader)
             yield encode("snapshot", {"rooms": rooms})
-        if spec.room_id is not None:
+        if spec.room_id == EVERY_ROOM and spec.after_id is None:
+            # From now on: anything committed after this read is in the buffer.
+            state.last_sent = await service.newest_message_id()
+        elif spec.room_id is not None:
             async for chunk in state.backlog():
                 yield chunk
             if state.finished:
                 return
-        yield encode("ready", {"room_id": spec.room_id, "last_event_id": state.last_sent})
+        # `ready` carries the resume point as its id too, so a browser that
+        # reconnects before any message arrives still resumes from here.
+        ready = {"room_id": spec.room_id, "last_event_id": state.last_sent}
+        yield encode("ready", ready, state.last_sent)
         async for chunk in state.follow(sub):
             yield chunk

@@ -82,6 +82,19 @@ class MessageRules(ServiceCore):
         messages, has_more = await self.db.read(read)
         return {"messages": messages, "has_more": has_more}
 
+    async def read_every_room_after(self, since_id: int, limit: int) -> dict[str, Any]:
+        """Messages of every room after a global id (the browser's one shared feed)."""
+        check.integer("since_id", since_id, minimum=0)
+        check.limit(limit)
+        messages, has_more = await self.db.read(
+            lambda conn: q.message_page(conn, None, limit=limit, after=since_id)
+        )
+        return {"messages": messages, "has_more": has_more}
+
+    async def newest_message_id(self) -> int:
+        newest: int = await self.db.read(q.max_message_id)
+        return newest
+
     async def read_messages_before(
         self, room_id: str, before_id: int | None, limit: int
     ) -> dict[str, Any]:

@@ -241,7 +241,7 @@ def message_in_room(conn: sqlite3.Connection, room_id: str, message_id: int) -> 
 
 def message_page(
     conn: sqlite3.Connection,
-    room_id: str,
+    room_id: str | None,
     *,
     limit: int,
     after: int | None = None,
@@ -252,18 +252,21 @@ def message_page(
     """Up to `limit` messages between the bounds, returned oldest first.
 
     `newest` takes the page from the top of the range (paging backwards) instead
-    of the bottom; `has_more` says the range holds more than the page.
+    of the bottom; `has_more` says the range holds more than the page. With no
+    room, the range spans every room (ids are global, so it is one key range).
     """
-    sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?"
-    params: list[Any] = [room_id]
+    clauses, params = [], []
     for clause, value in (
-        (" AND id > ?", after),
-        (" AND id < ?", before),
-        (" AND message_type = ?", message_type),
+        ("room_id = ?", room_id),
+        ("id > ?", after),
+        ("id < ?", before),
+        ("message_type = ?", message_type),
     ):
         if value is not None:
-            sql += clause
+            clauses.append(clause)
             params.append(value)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT {MESSAGE_COLUMNS} FROM messages{where}"
     sql += f" ORDER BY id {'DESC' if newest else 'ASC'} LIMIT ?"
     params.append(limit + 1)
     rows = conn.execute(sql, params).fetchall()

@@ -1,0 +1,115 @@
+"""`chatnut` with no arguments: a stdio MCP server that forwards to the HTTP server.
+
+For clients that only speak stdio. It starts the HTTP server in the
+background if none is running (control.ensure_running: ten bridges starting
+at once start one server), then answers tools/list and tools/call by asking
+the HTTP server with the official client. When the server has gone away
+(stopped, crashed) the bridge starts it again first — a call cannot have
+reached a server that was not running, so nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from chatnut import __version__
+from chatnut.cli.control import ensure_running
+from chatnut.cli.endpoint import CliError, Endpoint, server_alive
+from chatnut.cli.mcp_link import connect
+from chatnut.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# The sessionless protocol era: a call is one request, no handshake first.
+MODE = "2026-07-28"
+
+
+class Upstream:
+    """The HTTP server, asked afresh for each request.
+
+    A connection per request, not one for the bridge's life: an open MCP
+    session whose server has died waits forever, while a new connection
+    fails at once — and a restarted server may be on another port (--port 0).
+    A local handshake costs a few milliseconds.
+    """
+
+    def __init__(self, settings: Settings, endpoint: Endpoint, http: Any) -> None:
+        self.settings = settings
+        self.endpoint = endpoint
+        self.http = http  # pooled connections; a dead one is replaced on the next request
+
+    async def _restart(self) -> None:
+        log.warning("the chatnut server is not running; starting it")
+        self.endpoint = await anyio.to_thread.run_sync(ensure_running, self.settings)
+
+    async def _once(self, call: Callable[[Any], Awaitable[T]]) -> T:
+        async with connect(self.endpoint, self.http, MODE) as client:
+            return await call(client)
+
+    async def forward(self, call: Callable[[Any], Awaitable[T]]) -> T:
+        if not server_alive(self.settings):
+            await self._restart()
+        try:
+            return await self._once(call)
+        except Exception:
+            if server_alive(self.settings):
+                raise  # the server is there: a real failure, not a missing server
+        # It went away between the check and the call. Almost always the call never
+        # reached it; only a server dying after its commit but before its answer
+        # would see this call twice — rare enough to prefer over a lost message.
+        await self._restart()
+        return await self._once(call)
+
+
+def build_bridge(upstream: Upstream) -> Server[Any]:
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        listing = await upstream.forward(lambda c: c.list_tools())
+        return types.ListToolsResult(tools=listing.tools)
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        result: types.CallToolResult = await upstream.forward(
+            lambda c: c.call_tool(params.name, params.arguments or {})
+        )
+        return result
+
+    return Server(
+        "chatnut",
+        version=__version__,
+        instructions="Team chat rooms for agent teams; forwards to the local chatnut server.",
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+async def serve_stdio(settings: Settings) -> None:
+    endpoint = await anyio.to_thread.run_sync(ensure_running, settings)
+    # One HTTP client for the bridge's life: building one (its TLS context) per
+    # request cost ~20 ms a call.
+    async with create_mcp_http_client(headers=endpoint.headers()) as http:
+        server = build_bridge(Upstream(settings, endpoint, http))
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+def run_bridge(settings: Settings) -> int:
+    logging.basicConfig(level=logging.WARNING, format="chatnut bridge: %(message)s")
+    try:
+        anyio.run(serve_stdio, settings)
+    except CliError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0

@@ -1,0 +1,156 @@
+"""The `chatnut` command: argument parsing, then hand-off. No rules live here.
+
+With no arguments, `chatnut` is a stdio MCP server that forwards to the
+running HTTP server (starting it first if need be), for clients that only
+speak stdio. A human who types `chatnut` at a terminal gets this help instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from chatnut import __version__
+from chatnut.settings import SETTINGS
+
+CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    for setting in SETTINGS:
+        if setting.flag is None:
+            continue
+        envs = " / ".join(setting.env)
+        default = "" if setting.default is None else f" Default: {setting.default}."
+        parser.add_argument(
+            setting.flag,
+            dest=setting.name,
+            default=None,
+            metavar=setting.metavar,
+            help=f"{setting.help}{default} Env: {envs}.",
+        )
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the server in the foreground (`chatnut serve &` to background it)",
+        description="Run the chatnut server. Settings without a flag are read from the "
+        "environment: " + ", ".join(f"{s.env[0]} ({s.help})" for s in SETTINGS if s.flag is None),
+    )
+    _add_setting_flags(serve)
+
+
+def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, verb in (("install", "register"), ("uninstall", "unregister")):
+        sub = commands.add_parser(
+            name,
+            help=f"{verb} chatnut with your agent clients (MCP URL, rules, skill)",
+            description=f"{verb.capitalize()} the server's /mcp/ URL with each client the way "
+            "that client documents it, and its protocol rules and skill. Never touches other "
+            "settings; keeps a .chatnut-backup of every file it changes.",
+        )
+        sub.add_argument("--client", choices=CLIENTS, default="all")
+        sub.add_argument(
+            "--scope",
+            choices=("user", "project"),
+            default="user",
+            help="user: for every project (default); project: this directory only",
+        )
+        sub.add_argument(
+            "--dry-run", action="store_true", help="show what would change; write nothing"
+        )
+        sub.add_argument(
+            "--service",
+            action="store_true",
+            help="the login service instead (systemd user unit on Linux, launchd agent on macOS)",
+        )
+        sub.add_argument("--port", type=int, help="port to register (default: the port setting)")
+
+
+def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tail = commands.add_parser("tail", help="follow a room live in the terminal")
+    tail.add_argument("room", metavar="ROOM", help="room id or project/name")
+    tail.add_argument("--since", type=int, metavar="ID", help="start after this message id")
+    tail.add_argument("--last", type=int, default=10, metavar="N", help="backlog to show (10)")
+    tail.add_argument("--format", choices=("text", "json"), default="text")
+    tail.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    tail.add_argument("--once", action="store_true", help="print and exit; do not follow")
+
+    post = commands.add_parser("post", help="post a message to a room")
+    post.add_argument("room", metavar="ROOM", help="room id or project/name")
+    post.add_argument("text", metavar="TEXT", help='the message (Markdown); "-" reads stdin')
+    post.add_argument("--sender", required=True, metavar="NAME")
+    post.add_argument("--reply-to", type=int, metavar="ID")
+    post.add_argument("--create", action="store_true", help="create project/name if missing")
+
+    room_list = commands.add_parser("rooms", help="list rooms (with unread counts for --reader)")
+    room_list.add_argument("--project")
+    room_list.add_argument("--status", choices=("live", "archived", "all"), default="live")
+    room_list.add_argument("--reader", metavar="NAME", help="count unread messages for NAME")
+    room_list.add_argument("--json", action="store_true")
+
+    opener = commands.add_parser("open", help="open the web UI (at a room) in the browser")
+    opener.add_argument("room", metavar="ROOM", nargs="?", help="room id or project/name")
+    opener.add_argument("--url-only", action="store_true", help="print the URL instead")
+
+    export = commands.add_parser("export", help="a room as Markdown or JSON")
+    export.add_argument("room", metavar="ROOM", help="room id or project/name")
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    export.add_argument("--force", action="store_true", help="overwrite FILE")
+
+
+def _server_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = commands.add_parser("status", help="is the server running? port, pid, db, counts")
+    status.add_argument("--json", action="store_true")
+    commands.add_parser("stop", help="stop the running server (SIGTERM) and wait")
+    logs = commands.add_parser("logs", help="show the server log")
+    logs.add_argument("-n", "--lines", type=int, default=50, help="last N lines (0: all)")
+    logs.add_argument("-f", "--follow", action="store_true")
+    backup = commands.add_parser("backup", help="consistent copy of the database, while it runs")
+    backup.add_argument("path", metavar="PATH")
+    backup.add_argument("--db", metavar="PATH", help="database to copy (default: the server's)")
+    prune = commands.add_parser("prune", help="delete archived rooms older than DAYS")
+    prune.add_argument("--archived-older-than", type=float, required=True, metavar="DAYS")
+    prune.add_argument("--dry-run", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatnut",
+        description="Persistent team chat for AI coding agents (MCP at /mcp/, web UI at /). "
+        "Without a command, chatnut speaks MCP over stdio and forwards to the server.",
+    )
+    parser.add_argument("--version", action="version", version=f"chatnut {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_serve(commands)
+    _add_install(commands)
+    _server_commands(commands)
+    _room_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from chatnut.cli import commands
+    from chatnut.cli.endpoint import CliError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        from chatnut.serve import serve
+
+        overrides = {s.name: getattr(args, s.name) for s in SETTINGS if s.flag is not None}
+        return serve(overrides)
+    if args.command is None and sys.stdin.isatty():
+        parser.print_help(sys.stderr)
+        print("\n(without a command, chatnut speaks MCP on stdin/stdout)", file=sys.stderr)
+        return 2
+    handler = getattr(commands, f"do_{args.command or 'bridge'}")
+    try:
+        code: int = handler(args)
+    except CliError as exc:
+        print(f"chatnut: {exc}", file=sys.stderr)
+        return 1
+    return code

@@ -1,0 +1,181 @@
+"""What each `chatnut` subcommand does with its parsed arguments (exit code back).
+
+Settings (home, port, token, db) come from the environment like the
+server's own, so the CLI finds the server `chatnut serve` started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+from chatnut.cli import control, data, rooms
+from chatnut.cli.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.settings import Settings, load_settings
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings({"db": getattr(args, "db", None)})
+    except ValueError as exc:
+        raise CliError(f"bad setting: {exc}") from None
+
+
+def running(settings: Settings) -> Endpoint:
+    if not server_alive(settings):
+        raise CliError(
+            f"no chatnut server is running for {settings.home}; start one with `chatnut serve &`"
+        )
+    return locate(settings)
+
+
+def do_status(args: argparse.Namespace) -> int:
+    alive, facts = control.status(settings_from(args))
+    if args.json:
+        print(json.dumps({"running": alive, **facts}))
+        return 0 if alive else 1
+    for path in facts.pop("removed_stale_files", []):
+        print(f"removed stale {path} (left by a server that did not shut down)")
+    if not alive:
+        print(f"chatnut is not running (home {facts['home']}, db {facts['db_path']})")
+        return 1
+    print(f"chatnut {facts['version']} is running at {facts['url']}")
+    for key in ("pid", "port", "db_path", "home", "rooms", "messages"):
+        print(f"  {key + ':':10} {facts[key]}")
+    return 0
+
+
+def do_stop(args: argparse.Namespace) -> int:
+    print(control.stop(settings_from(args)))
+    return 0
+
+
+def do_logs(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    sys.stdout.writelines(control.log_lines(settings, args.lines))
+    sys.stdout.flush()
+    if args.follow:
+        try:
+            control.follow_log(settings, sys.stdout)
+        except KeyboardInterrupt:
+            return 0
+    return 0
+
+
+def do_open(args: argparse.Namespace) -> int:
+    endpoint = running(settings_from(args))
+    room_id = rooms.resolve_room(endpoint, args.room)["id"] if args.room else None
+    url = rooms.page_url(endpoint, room_id)
+    if args.url_only or not webbrowser.open(url, new=2):
+        print(url)
+    return 0
+
+
+def use_colour(choice: str) -> bool:
+    if choice == "auto":
+        return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return choice == "always"
+
+
+def do_tail(args: argparse.Namespace) -> int:
+    from chatnut.cli.tail import Printer, tail
+
+    endpoint = running(settings_from(args))
+    room = rooms.resolve_room(endpoint, args.room)
+    printer = Printer(sys.stdout, args.format, use_colour(args.color), args.since or 0)
+    with contextlib.suppress(KeyboardInterrupt):
+        tail(
+            endpoint,
+            room,
+            printer,
+            last=args.last,
+            since=args.since,
+            once=args.once,
+            note=lambda text: print(f"chatnut: {text}", file=sys.stderr),
+        )
+    return 0
+
+
+def do_post(args: argparse.Namespace) -> int:
+    endpoint = running(settings_from(args))
+    if args.create:
+        room = rooms.create_room(endpoint, args.room)
+    else:
+        room = rooms.resolve_room(endpoint, args.room)
+    text = sys.stdin.read() if args.text == "-" else args.text
+    posted = rooms.post(endpoint, room["id"], args.sender, text, args.reply_to)
+    mentions = ", ".join(f"@{m['name']} ({m['task_id']})" for m in posted.get("mentions", []))
+    print(f"posted #{posted['id']} to {room['project']}/{room['name']}")
+    if mentions:
+        print(f"mentions registered agents: {mentions}")
+    return 0
+
+
+def do_rooms(args: argparse.Namespace) -> int:
+    endpoint = running(settings_from(args))
+    found = rooms.list_rooms(endpoint, args.project, args.status, args.reader)
+    if args.json:
+        print(json.dumps({"rooms": found}))
+    else:
+        print("\n".join(rooms.room_table(found, with_unread=bool(args.reader))))
+    return 0
+
+
+def do_export(args: argparse.Namespace) -> int:
+    endpoint = running(settings_from(args))
+    room = rooms.resolve_room(endpoint, args.room)
+    text = rooms.export(endpoint, room["id"], args.format)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    target = Path(args.output)
+    if target.exists() and not args.force:
+        raise CliError(f"{target} exists; pass --force to overwrite it")
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {room['project']}/{room['name']} ({room['message_count']} messages) to {target}")
+    return 0
+
+
+def do_backup(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    counts = data.backup(settings.db_path, Path(args.path))
+    print(
+        f"backed up {settings.db_path} to {args.path}: {counts['rooms']} rooms, "
+        f"{counts['messages']} messages (open it with `chatnut serve --db {args.path}`)"
+    )
+    return 0
+
+
+def do_prune(args: argparse.Namespace) -> int:
+    endpoint = running(settings_from(args))
+    pruned = data.prune(endpoint, args.archived_older_than, args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    for room in pruned:
+        extra = "" if args.dry_run else f", {room['deleted_messages']} messages"
+        print(f"{verb} {room['project']}/{room['name']} (archived {room['archived_at']}{extra})")
+    print(f"{verb} {len(pruned)} archived room(s) older than {args.archived_older_than:g} days")
+    return 0
+
+
+def do_install(args: argparse.Namespace) -> int:
+    from chatnut.install import run_install
+
+    return run_install(args, settings_from(args))
+
+
+def do_uninstall(args: argparse.Namespace) -> int:
+    from chatnut.install import run_uninstall
+
+    return run_uninstall(args, settings_from(args))
+
+
+def do_bridge(args: argparse.Namespace) -> Any:
+    from chatnut.bridge import run_bridge
+
+    return run_bridge(settings_from(args))

@@ -1,0 +1,157 @@
+"""The server's life from outside: status, stop, logs, and starting it in the background.
+
+A live server is one that holds the home's lock (runtime.py); port and pid
+files without a lock holder are a crash's leftovers, reported and removed.
+`ensure_running` is what the stdio bridge calls: a second lock (start.lock)
+makes ten bridges starting at once start exactly one server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from chatnut.cli.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.runtime import read_int
+from chatnut.settings import Settings
+
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 15.0
+POLL_SECONDS = 0.05
+
+
+def remove_stale_files(settings: Settings) -> list[Path]:
+    """Port/pid files left by a server that died without cleaning up."""
+    if server_alive(settings):
+        return []
+    stale = [p for p in (settings.port_file, settings.pid_file) if p.exists()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
+    """(running, facts) — facts come from the server itself when it answers."""
+    stale = remove_stale_files(settings)
+    facts: dict[str, Any] = {"home": str(settings.home)}
+    if stale:
+        facts["removed_stale_files"] = [str(p) for p in stale]
+    if not server_alive(settings):
+        facts["db_path"] = str(settings.db_path)
+        return False, facts
+    endpoint = locate(settings)
+    facts.update(pid=read_int(settings.pid_file), port=read_int(settings.port_file))
+    facts["url"] = endpoint.base
+    answer = endpoint.call("GET", "/api/status")
+    for key in ("version", "db_path", "rooms", "messages"):
+        facts[key] = answer.get(key)
+    return True, facts
+
+
+def stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> str:
+    if not server_alive(settings):
+        stale = remove_stale_files(settings)
+        if stale:
+            return "no server was running; removed stale " + ", ".join(p.name for p in stale)
+        return "no server is running"
+    pid = read_int(settings.pid_file)
+    if pid is None:
+        raise CliError(f"a server holds {settings.lock_file} but wrote no pid file yet; retry")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    # The server lets go of the lock as its last act (and the kernel does, should it
+    # die first): the one sure sign it is done, also for a pid already reused.
+    while server_alive(settings):
+        if time.monotonic() > deadline:
+            raise CliError(f"server (pid {pid}) did not stop within {timeout:.0f}s")
+        time.sleep(POLL_SECONDS)
+    remove_stale_files(settings)
+    return f"stopped chatnut server (pid {pid})"
+
+
+def log_lines(settings: Settings, count: int) -> list[str]:
+    try:
+        with settings.log_file.open(encoding="utf-8", errors="replace") as handle:
+            lines = handle.readlines()
+    except FileNotFoundError:
+        raise CliError(f"no log yet at {settings.log_file}") from None
+    return lines[-count:] if count > 0 else lines
+
+
+def follow_log(settings: Settings, out: Any) -> None:
+    """`chatnut logs -f`: print lines as the server appends them, across rotations."""
+    path = settings.log_file
+    handle = path.open(encoding="utf-8", errors="replace")
+    handle.seek(0, os.SEEK_END)
+    inode = os.fstat(handle.fileno()).st_ino
+    try:
+        while True:
+            line = handle.readline()
+            if line:
+                out.write(line)
+                out.flush()
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_ino != inode:  # rotated: continue in the new file
+                    handle.close()
+                    handle = path.open(encoding="utf-8", errors="replace")
+                    inode = os.fstat(handle.fileno()).st_ino
+            time.sleep(0.25)
+    finally:
+        handle.close()
+
+
+@contextlib.contextmanager
+def _start_lock(settings: Settings) -> Iterator[None]:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with open(settings.home / "start.lock", "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def serve_command() -> list[str]:
+    return [sys.executable, "-m", "chatnut", "serve"]
+
+
+def ensure_running(settings: Settings, timeout: float = START_TIMEOUT) -> Endpoint:
+    """The running server's endpoint, starting one in the background if there is none."""
+    if server_alive(settings) and settings.port_file.exists():
+        return locate(settings)
+    with _start_lock(settings):
+        # Whoever held the lock before us may have started it already.
+        started = None
+        if not server_alive(settings):
+            remove_stale_files(settings)
+            started = subprocess.Popen(
+                serve_command(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,  # it logs to chatnut.log in its home
+                start_new_session=True,  # outlives the bridge and its client
+                close_fds=True,
+            )
+        deadline = time.monotonic() + timeout
+        while not (server_alive(settings) and settings.port_file.exists()):
+            if started is not None and started.poll() is not None:
+                raise CliError(
+                    f"`chatnut serve` exited with code {started.returncode} before it was "
+                    f"ready; see {settings.log_file} (or run it in a terminal to see why)"
+                )
+            if time.monotonic() > deadline:
+                raise CliError(
+                    f"started `chatnut serve` but it was not ready within {timeout:.0f}s; "
+                    f"see {settings.log_file}"
+                )
+            time.sleep(POLL_SECONDS)
+    return locate(settings)

@@ -1,0 +1,127 @@
+"""Where the running server is, and how the CLI talks to it.
+
+The CLI only ever talks to 127.0.0.1 (SPEC §9): the port comes from
+server.port when a server holds this home's lock (with `--port 0` that file
+is the truth), otherwise from the port setting. With a token configured,
+every request carries `Authorization: Bearer`. Plain urllib: the CLI needs
+no HTTP library of its own.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from chatnut.runtime import read_int
+from chatnut.settings import Settings
+
+LOOPBACK = "127.0.0.1"
+REQUEST_TIMEOUT = 30.0
+
+
+class CliError(Exception):
+    """A failure to report in one line and exit non-zero."""
+
+
+class NotServed(CliError):
+    """The server answered 404 for a route it does not have (not for a missing room)."""
+
+
+def server_alive(settings: Settings) -> bool:
+    """True while a server holds this home's lock (the kernel drops it when it dies)."""
+    try:
+        handle = open(settings.lock_file)  # noqa: SIM115 — closed below either way
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        handle.close()
+    return False
+
+
+def running_port(settings: Settings) -> int | None:
+    return read_int(settings.port_file) if server_alive(settings) else None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base: str
+    token: str | None = None
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.base}/mcp/"
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def open(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        accept: str = "application/json",
+        extra_headers: dict[str, str] | None = None,
+        timeout: float | None = REQUEST_TIMEOUT,
+    ) -> Any:
+        """An open response (the caller reads and closes it); HTTP errors become CliError."""
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Accept": accept, **self.headers(), **(extra_headers or {})}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.base + path, data, headers, method=method)
+        try:
+            return urllib.request.urlopen(request, timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            raise _http_error(exc) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise CliError(
+                f"no chatnut server answers at {self.base} ({_reason(exc)}); "
+                "start one with `chatnut serve &`"
+            ) from None
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        with self.open(method, path, body) as response:
+            return json.loads(response.read() or b"null")
+
+    def text(self, path: str) -> str:
+        with self.open("GET", path, accept="*/*") as response:
+            raw: bytes = response.read()
+            return raw.decode("utf-8")
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    return str(reason if reason is not None else exc)
+
+
+def _http_error(exc: urllib.error.HTTPError) -> CliError:
+    try:
+        error = json.loads(exc.read())["error"]
+        code, message = error["code"], error["message"]
+    except (ValueError, KeyError, TypeError):
+        code, message = "http_error", f"HTTP {exc.code}"
+    if exc.code == 404 and code == "not_found" and message == "Not Found":
+        return NotServed(f"this server does not have {exc.url} (an older chatnut?)")
+    if exc.code == 401:
+        return CliError(f"{message} — set CHATNUT_TOKEN to the server's token")
+    return CliError(message)
+
+
+def locate(settings: Settings) -> Endpoint:
+    port = running_port(settings)
+    if port is None:
+        port = settings.port
+    return Endpoint(f"http://{LOOPBACK}:{port}", settings.token)
+
+
+def quote(segment: str) -> str:
+    return urllib.parse.quote(segment, safe="")

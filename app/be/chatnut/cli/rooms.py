@@ -1,0 +1,106 @@
+"""Rooms for a human at a terminal: find one, list them, post, export, open in the browser.
+
+ROOM on the command line is a room id or `project/name`. Everything goes
+through the server's REST API (so a post wakes every waiter and stream, as
+one from the web page does) — the CLI never writes the database itself.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from typing import Any
+
+from chatnut.cli.endpoint import CliError, Endpoint, quote
+from chatnut.cli.mcp_link import call_tool
+
+ROOM_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
+def resolve_room(endpoint: Endpoint, room: str) -> dict[str, Any]:
+    """The room (with its counts) that ROOM names."""
+    if ROOM_ID.match(room):
+        found: dict[str, Any] = endpoint.call("GET", f"/api/rooms/{quote(room)}")
+        return found
+    if "/" not in room:
+        raise CliError(f"ROOM {room!r} is neither a room id nor project/name")
+    # A project or a name may itself hold "/": try every split, first match wins.
+    parts = room.split("/")
+    for cut in range(1, len(parts)):
+        project, name = "/".join(parts[:cut]), "/".join(parts[cut:])
+        query = urllib.parse.urlencode({"project": project, "status": "all"})
+        for candidate in endpoint.call("GET", f"/api/rooms?{query}")["rooms"]:
+            if candidate["name"] == name:
+                return dict(candidate)
+    raise CliError(f"no room {room!r}; `chatnut rooms --status all` lists them")
+
+
+def create_room(endpoint: Endpoint, room: str) -> dict[str, Any]:
+    """project/name, created if missing (idempotent, like init_room); an id must exist."""
+    if ROOM_ID.match(room):
+        return resolve_room(endpoint, room)
+    project, slash, name = room.partition("/")
+    if not slash:
+        raise CliError(f"ROOM {room!r} is neither a room id nor project/name")
+    created: dict[str, Any] = endpoint.call(
+        "POST", "/api/rooms", {"project": project, "name": name}
+    )
+    return created
+
+
+def list_rooms(
+    endpoint: Endpoint, project: str | None, status: str, reader: str | None
+) -> list[dict[str, Any]]:
+    params = {"status": status}
+    if project:
+        params["project"] = project
+    if reader:
+        params["reader"] = reader
+    rooms: list[dict[str, Any]] = endpoint.call(
+        "GET", "/api/rooms?" + urllib.parse.urlencode(params)
+    )["rooms"]
+    return rooms
+
+
+def room_table(rooms: list[dict[str, Any]], with_unread: bool) -> list[str]:
+    if not rooms:
+        return ["no rooms"]
+    header = ["ROOM", "STATUS", "MESSAGES"] + (["UNREAD"] if with_unread else []) + ["ID"]
+    rows = [header]
+    for room in rooms:
+        row = [f"{room['project']}/{room['name']}", room["status"], str(room["message_count"])]
+        if with_unread:
+            row.append(str(room.get("unread_count", 0)))
+        rows.append([*row, room["id"]])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def post(
+    endpoint: Endpoint, room_id: str, sender: str, content: str, reply_to: int | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"sender": sender, "content": content}
+    if reply_to is not None:
+        body["reply_to"] = reply_to
+    posted: dict[str, Any] = endpoint.call("POST", f"/api/rooms/{quote(room_id)}/messages", body)
+    return posted
+
+
+def export(endpoint: Endpoint, room_id: str, fmt: str) -> str:
+    return endpoint.text(f"/api/rooms/{quote(room_id)}/export?format={fmt}")
+
+
+def page_url(endpoint: Endpoint, room_id: str | None) -> str:
+    """The web page (of a room). With a token, a one-time sign-in link from the server."""
+    target = "/" if room_id is None else f"/?room={room_id}"
+    if not endpoint.token:
+        return endpoint.base + target
+    # Only the server mints sign-in links; ping hands one out (for "/"). The code
+    # is what signs in; `next` is just where the server redirects afterwards.
+    web_url = str(call_tool(endpoint, "ping", {})["web_url"])
+    parts = urllib.parse.urlsplit(web_url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    query["next"] = target
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))

@@ -1,0 +1,108 @@
+"""`chatnut install` / `chatnut uninstall`: plan every change, show it, then make it.
+
+The plan is computed from the files as they are, so a second run finds
+nothing to do and says so; `--dry-run` prints the plan (diffs, commands,
+token masked) and stops. One client's unreadable config is reported and
+skipped without blocking the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from chatnut.cli.endpoint import LOOPBACK, running_port
+from chatnut.install.clients import PLANS, Target, missing_mark
+from chatnut.install.edits import Change, InstallError
+from chatnut.install.service import service_plan
+from chatnut.resources import skill_dir
+from chatnut.settings import Settings
+
+
+def mcp_url(settings: Settings, port: int | None) -> str:
+    chosen = port if port is not None else settings.port
+    if chosen == 0:  # --port 0 servers: register the port it is on now
+        chosen = running_port(settings) or 0
+        if not chosen:
+            raise InstallError("the port setting is 0 and no server is running: pass --port N")
+    return f"http://{LOOPBACK}:{chosen}/mcp/"
+
+
+def make_target(args: argparse.Namespace, settings: Settings, installing: bool) -> Target:
+    files = skill_dir()
+    return Target(
+        home=Path.home(),
+        cwd=Path.cwd(),
+        scope=args.scope,
+        platform=sys.platform,
+        url=mcp_url(settings, args.port),
+        token=settings.token,
+        env=dict(os.environ),
+        skill=(files / "SKILL.md").read_text(encoding="utf-8"),
+        protocol=(files / "chatnut-protocol.md").read_text(encoding="utf-8"),
+        installing=installing,
+    )
+
+
+def _plan(args: argparse.Namespace, settings: Settings, target: Target) -> tuple[list[Change], int]:
+    if args.service:
+        return service_plan(target, settings), 0
+    names = list(PLANS) if args.client == "all" else [args.client]
+    changes: list[Change] = []
+    failures = 0
+    for name in names:
+        mark = missing_mark(name, target)
+        if args.client == "all" and mark is not None:
+            print(f"{name}: skipped, not installed here ({mark} not found)")
+            continue
+        try:
+            changes.extend(PLANS[name](target))
+        except InstallError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            failures += 1
+    return changes, failures
+
+
+def _run(args: argparse.Namespace, settings: Settings, installing: bool) -> int:
+    verb = "install" if installing else "uninstall"
+    try:
+        target = make_target(args, settings, installing)
+        changes, failures = _plan(args, settings, target)
+    except InstallError as exc:
+        print(f"chatnut {verb}: {exc}", file=sys.stderr)
+        return 1
+    pending = [c for c in changes if c.changes]
+    for note in target.notes:
+        print(note)
+    if not pending:
+        print(f"chatnut {verb}: nothing to change — already {verb}ed" if not failures else "")
+        return 1 if failures else 0
+    if installing and not args.service:
+        print(
+            f"MCP URL: {target.url}" + (" (with the bearer token header)" if target.token else "")
+        )
+    for change in pending:
+        sys.stdout.write(change.show(target.token))
+    if args.dry_run:
+        print(f"dry run: {len(pending)} change(s) shown, nothing written")
+        return 1 if failures else 0
+    try:
+        for change in pending:
+            backup = change.apply()
+            if backup is not None:
+                print(f"kept the previous file as {backup}")
+    except (InstallError, OSError) as exc:
+        print(f"chatnut {verb}: {exc}", file=sys.stderr)
+        return 1
+    print(f"chatnut {verb}: {len(pending)} change(s) made")
+    return 1 if failures else 0
+
+
+def run_install(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, installing=True)
+
+
+def run_uninstall(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, installing=False)

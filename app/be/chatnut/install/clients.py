@@ -1,0 +1,214 @@
+"""Where each agent client keeps its MCP servers, rules and skills, and our entry in each.
+
+Formats follow each client's documentation (SPEC §8):
+* Claude Code: `claude mcp add --transport http --scope user chatnut URL` when its CLI
+  is on PATH, else the `mcpServers` entry `{"type": "http", "url"}` in `~/.claude.json`
+  (project scope: `.mcp.json`); rules in `~/.claude/rules/`, skills in `~/.claude/skills/`.
+* Codex: `[mcp_servers.chatnut] url = ...` in `$CODEX_HOME/config.toml` (`~/.codex`),
+  literal headers in `http_headers`; rules as a section of `AGENTS.md`.
+* Gemini CLI: `httpUrl` under `mcpServers` in `~/.gemini/settings.json`; rules in `GEMINI.md`.
+* Cursor: `url` under `mcpServers` in `~/.cursor/mcp.json`; project rules `.cursor/rules/*.mdc`.
+* VS Code: `servers` entry `{"type": "http", "url"}` in the user profile's `mcp.json`
+  (Linux `~/.config/Code/User`, macOS `~/Library/Application Support/Code/User`) or
+  `.vscode/mcp.json`; instructions files `*.instructions.md`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatnut.install.edits import Change, Command, FileEdit, whole_file
+from chatnut.install.formats import json_entry, json_value, markdown_section, toml_table
+
+NAME = "chatnut"
+PROTOCOL = "chatnut-protocol.md"
+
+
+@dataclass(frozen=True)
+class Target:
+    home: Path
+    cwd: Path
+    scope: str  # "user" or "project"
+    platform: str  # sys.platform: "linux" or "darwin"
+    url: str
+    token: str | None
+    env: Mapping[str, str]
+    skill: str
+    protocol: str
+    installing: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def user(self) -> bool:
+        return self.scope == "user"
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def entry(self, **fields: Any) -> dict[str, Any] | None:
+        """Our server entry in a JSON config (None when uninstalling)."""
+        if not self.installing:
+            return None
+        headers = self.headers()
+        return {**fields, **({"headers": headers} if headers else {})}
+
+    def text(self, content: str) -> str | None:
+        return content if self.installing else None
+
+    def xdg_config(self) -> Path:
+        return Path(self.env.get("XDG_CONFIG_HOME") or self.home / ".config")
+
+
+def _skill_files(target: Target, skills_root: Path) -> list[Change]:
+    folder = skills_root / NAME
+    return [
+        whole_file(folder / "SKILL.md", target.skill, target.installing, "the chatnut skill"),
+        whole_file(folder / PROTOCOL, target.protocol, target.installing, "its protocol rules"),
+    ]
+
+
+def _with_front_matter(front: str, body: str) -> str:
+    return f"---\n{front.strip()}\n---\n\n{body}"
+
+
+def claude(t: Target) -> list[Change]:
+    root = t.home / ".claude" if t.user else t.cwd / ".claude"
+    config, keys = (t.home / ".claude.json", ("mcpServers", NAME))
+    if not t.user:
+        config = t.cwd / ".mcp.json"
+    changes: list[Change] = []
+    if shutil.which("claude", path=t.env.get("PATH")):
+        current = json_value(config, keys)
+        wanted = t.entry(type="http", url=t.url)
+        same = isinstance(current, dict) and all(
+            current.get(k) == v for k, v in (wanted or {}).items()
+        )
+        if current is not None and (wanted is None or not same):
+            changes.append(
+                Command(
+                    ["claude", "mcp", "remove", "--scope", t.scope, NAME], "replace the old entry"
+                )
+            )
+        if wanted is not None and not same:
+            header = ["--header", f"Authorization: Bearer {t.token}"] if t.token else []
+            argv = ["claude", "mcp", "add", "--transport", "http", "--scope", t.scope, NAME, t.url]
+            changes.append(Command([*argv, *header], "register the MCP server with Claude Code"))
+    else:
+        why = "Claude Code's MCP servers (its CLI is not on PATH)"
+        changes.append(json_entry(config, keys, t.entry(type="http", url=t.url), why))
+    changes.append(
+        whole_file(root / "rules" / PROTOCOL, t.protocol, t.installing, "protocol rules")
+    )
+    return changes + _skill_files(t, root / "skills")
+
+
+def codex(t: Target) -> list[Change]:
+    codex_home = Path(t.env.get("CODEX_HOME") or t.home / ".codex")
+    config = codex_home / "config.toml" if t.user else t.cwd / ".codex" / "config.toml"
+    values: dict[str, Any] | None = None
+    if t.installing:
+        values = {"url": t.url, **({"http_headers": t.headers()} if t.token else {})}
+    agents = codex_home / "AGENTS.md" if t.user else t.cwd / "AGENTS.md"
+    skills = codex_home / "skills" if t.user else t.cwd / ".codex" / "skills"
+    return [
+        toml_table(config, f"mcp_servers.{NAME}", values, "Codex's MCP servers"),
+        markdown_section(agents, t.text(t.protocol), "protocol rules for Codex"),
+        *_skill_files(t, skills),
+    ]
+
+
+def gemini(t: Target) -> list[Change]:
+    root = t.home / ".gemini" if t.user else t.cwd / ".gemini"
+    rules = root / "GEMINI.md" if t.user else t.cwd / "GEMINI.md"
+    return [
+        json_entry(
+            root / "settings.json",
+            ("mcpServers", NAME),
+            t.entry(httpUrl=t.url),
+            "Gemini CLI's MCP servers",
+        ),
+        markdown_section(rules, t.text(t.protocol), "protocol rules for Gemini CLI"),
+        *_skill_files(t, root / "skills"),
+    ]
+
+
+def cursor(t: Target) -> list[Change]:
+    root = t.home / ".cursor" if t.user else t.cwd / ".cursor"
+    changes: list[Change] = [
+        json_entry(
+            root / "mcp.json", ("mcpServers", NAME), t.entry(url=t.url), "Cursor's MCP servers"
+        )
+    ]
+    if t.user:
+        if t.installing:
+            t.notes.append(
+                "cursor: Cursor keeps user rules in its settings, not in a file; the protocol "
+                "ships with the skill (~/.cursor/skills/chatnut), or use --scope project"
+            )
+    else:
+        rule = _with_front_matter(
+            "description: chatnut team-chat protocol\nalwaysApply: true", t.protocol
+        )
+        path = root / "rules" / "chatnut-protocol.mdc"
+        changes.append(whole_file(path, rule, t.installing, "protocol rules for Cursor"))
+    return changes + _skill_files(t, root / "skills")
+
+
+def vscode_user_dir(t: Target) -> Path:
+    if t.platform == "darwin":
+        return t.home / "Library" / "Application Support" / "Code" / "User"
+    return t.xdg_config() / "Code" / "User"
+
+
+def vscode(t: Target) -> list[Change]:
+    if t.user:
+        config = vscode_user_dir(t) / "mcp.json"
+        instructions = vscode_user_dir(t) / "prompts"
+        skills = t.home / ".copilot" / "skills"
+    else:
+        config = t.cwd / ".vscode" / "mcp.json"
+        instructions = t.cwd / ".github" / "instructions"
+        skills = t.cwd / ".github" / "skills"
+    rule = _with_front_matter('applyTo: "**"', t.protocol)
+    return [
+        json_entry(
+            config, ("servers", NAME), t.entry(type="http", url=t.url), "VS Code's MCP servers"
+        ),
+        whole_file(
+            instructions / "chatnut-protocol.instructions.md",
+            rule,
+            t.installing,
+            "protocol instructions",
+        ),
+        *_skill_files(t, skills),
+    ]
+
+
+def missing_mark(name: str, t: Target) -> Path | None:
+    """None when the client is installed for this user, else the place that says it is not."""
+    marks = {
+        "claude": t.home / ".claude",
+        "codex": Path(t.env.get("CODEX_HOME") or t.home / ".codex"),
+        "gemini": t.home / ".gemini",
+        "cursor": t.home / ".cursor",
+        "vscode": vscode_user_dir(t),
+    }
+    mark = marks[name]
+    if mark.exists() or shutil.which(name if name != "vscode" else "code", path=t.env.get("PATH")):
+        return None
+    return mark
+
+
+PLANS: dict[str, Callable[[Target], list[Change]]] = {
+    "claude": claude,
+    "codex": codex,
+    "gemini": gemini,
+    "cursor": cursor,
+    "vscode": vscode,
+}
+
+__all__ = ["PLANS", "Change", "FileEdit", "Target", "missing_mark"]

@@ -1,0 +1,54 @@
+"""The event stream's own hygiene: keepalive comments, the retry hint, one-line data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+
+from chatnut.feeds import wire
+
+pytestmark = pytest.mark.anyio
+
+
+def test_encode_is_one_event_with_id_and_single_line_data() -> None:
+    chunk = wire.encode("message", {"content": "two\nlines", "n": "ü"}, 7)
+    lines = chunk.decode().split("\n")
+    assert lines[:2] == ["id: 7", "event: message"]
+    assert json.loads(lines[2].removeprefix("data: ")) == {"content": "two\nlines", "n": "ü"}
+    assert lines[3:] == ["", ""]
+    assert b"id:" not in wire.encode("status", {})
+
+
+async def test_an_idle_stream_sends_keepalive_comments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wire, "KEEPALIVE_SECONDS", 0.05)
+    never = anyio.Event()
+
+    async def idle() -> AsyncIterator[bytes]:
+        yield wire.retry_hint()
+        await never.wait()
+
+    sent: list[dict[str, Any]] = []
+    keepalive = anyio.Event()
+    disconnect = anyio.Event()
+
+    async def receive() -> dict[str, Any]:
+        await disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message.get("body", b"").startswith(b":"):
+            keepalive.set()
+            disconnect.set()
+
+    scope = {"type": "http", "method": "GET", "headers": []}
+    with anyio.fail_after(10):
+        await wire.EventStream(idle())(scope, receive, send)
+    bodies = [m.get("body", b"") for m in sent if m["type"] == "http.response.body"]
+    assert bodies[0] == b"retry: 2000\n\n"
+    assert any(b.startswith(b": ping") for b in bodies)
+    assert keepalive.is_set()
