@@ -142,6 +142,9 @@ async def mcp_and_sse(script: Path, work: Path, quick: bool) -> list[Table]:
         for streams in (100, 500):
             fan[streams] = {}
             for server in chat:
+                # A fresh process, so "RSS before" is not a heap grown by the runs above.
+                server.stop()
+                server.start()
                 fan[streams][server.name] = await sse_bench.fan_out(server, streams)
         RESULTS["fan"] = fan
         tables.append(sse_bench.fan_out_table(fan, COMMAND))

@@ -84,6 +84,7 @@ def fan_out_table(results: dict[int, dict[str, dict[str, Any]]], command: str) -
             "RSS before MiB",
             "RSS streams open MiB",
             "KiB per stream",
+            "stream errors",
             "ours ÷ system (p99)",
         ],
     )
@@ -100,8 +101,13 @@ def fan_out_table(results: dict[int, dict[str, dict[str, Any]]], command: str) -
                 num(r["rss_before"]),
                 num(r["rss_open"]),
                 num(per_stream),
+                len(r["errors"]),
                 "—" if name == "ours" else ratio(ours, r["p99"]),
             )
+    for streams, by_system in results.items():
+        for name, r in by_system.items():
+            if r["errors"]:
+                table.notes.append(f"{name}, {streams} streams, first error: {r['errors'][0]}")
     table.notes.append(
         f"{MARKERS} posts 0.3 s apart per run; latency from the moment each post is sent "
         "(MCP post_message) to its arrival on each stream, so it includes the post itself."
