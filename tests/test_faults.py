@@ -3,9 +3,12 @@ database (SPEC §10). Each gives the caller a clear error and stores nothing, th
 server stays up, and writes work again as soon as the fault clears.
 
 The tests run as root, which ignores file permissions, so the read-only cases
-run the server as `nobody` through setpriv. The full disk is a real one: a
-small tmpfs mounted for the test and filled up (root may mount here; SQLite's
-max_page_count would only limit one connection of ours, not the file system).
+run the server as `nobody` through setpriv — or, where `nobody` cannot reach
+the interpreter (a 0700 /root holding pyenv), as root stripped of the
+capabilities that let it ignore permissions: the kernel then checks them.
+The full disk is a real one: a small tmpfs mounted for the test and filled up
+(root may mount here; SQLite's max_page_count would only limit one connection
+of ours, not the file system).
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ from tests.helpers import ServerProcess
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+FILE_CAPABILITIES = "-dac_override,-dac_read_search,-fowner"
+AS_ROOT_BOUND_BY_PERMISSIONS = [
+    "setpriv",
+    f"--inh-caps={FILE_CAPABILITIES}",
+    f"--bounding-set={FILE_CAPABILITIES}",
+]
 HOLD_EXCLUSIVE_LOCK = """
 import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
@@ -156,16 +165,27 @@ async def test_a_full_disk(home: Path, small_disk: Path) -> None:
         server.stop()
 
 
+def unprivileged() -> tuple[str, list[str]]:
+    """The owner for the server's files and the wrapper that runs it bound by permissions."""
+    probe = subprocess.run(
+        [*AS_NOBODY, sys.executable, "-c", "import chatnut"], capture_output=True, timeout=60
+    )
+    if probe.returncode == 0:
+        return "nobody", AS_NOBODY
+    return "root", AS_ROOT_BOUND_BY_PERMISSIONS
+
+
 @pytest.fixture
-def nobody_dirs() -> Iterator[tuple[Path, Path]]:
-    """A home and a database folder the unprivileged user owns (pytest's tmp is root's 0700)."""
+def bound_server() -> Iterator[tuple[Path, Path, list[str]]]:
+    """A home and a database folder the unprivileged server owns (pytest's tmp is root's 0700)."""
+    owner, wrapper = unprivileged()
     base = Path(tempfile.mkdtemp(prefix="chatnut-readonly-"))
     home, data = base / "home", base / "data"
     for path in (base, home, data):
         path.mkdir(exist_ok=True)
-        shutil.chown(path, "nobody", "nogroup")
+        shutil.chown(path, owner, "nogroup" if owner == "nobody" else "root")
     try:
-        yield home, data
+        yield home, data, wrapper
     finally:
         for path in data.iterdir():
             path.chmod(0o644)
@@ -179,10 +199,12 @@ def read_only(data: Path, yes: bool) -> None:
     data.chmod(0o555 if yes else 0o755)
 
 
-async def test_a_read_only_database_directory(nobody_dirs: tuple[Path, Path]) -> None:
-    home, data = nobody_dirs
+async def test_a_read_only_database_directory(
+    bound_server: tuple[Path, Path, list[str]],
+) -> None:
+    home, data, wrapper = bound_server
     db = data / "chatnut.db"
-    server = ServerProcess(home, extra_args=["--db", str(db)], wrapper=AS_NOBODY)
+    server = ServerProcess(home, extra_args=["--db", str(db)], wrapper=wrapper)
     server.start()
     try:
         async with Client(server.mcp_url, mode="legacy") as client:
@@ -208,10 +230,12 @@ async def test_a_read_only_database_directory(nobody_dirs: tuple[Path, Path]) ->
         server.stop()
 
 
-def test_starting_on_a_read_only_directory_says_why(nobody_dirs: tuple[Path, Path]) -> None:
-    home, data = nobody_dirs
+def test_starting_on_a_read_only_directory_says_why(
+    bound_server: tuple[Path, Path, list[str]],
+) -> None:
+    home, data, wrapper = bound_server
     db = data / "chatnut.db"
-    server = ServerProcess(home, extra_args=["--db", str(db)], wrapper=AS_NOBODY)
+    server = ServerProcess(home, extra_args=["--db", str(db)], wrapper=wrapper)
     server.start()
     server.stop()  # a clean stop removes the WAL: a new start must create it
     read_only(data, True)
