@@ -176,8 +176,9 @@ def unprivileged() -> tuple[str, list[str]]:
 
 
 @pytest.fixture
-def bound_server() -> Iterator[tuple[Path, Path, list[str]]]:
-    """A home and a database folder the unprivileged server owns (pytest's tmp is root's 0700)."""
+def bound_server() -> Iterator[tuple[ServerProcess, Path]]:
+    """The server, bound by file permissions, on a home and database folder it owns
+    (pytest's tmp is root's 0700); not started yet."""
     owner, wrapper = unprivileged()
     base = Path(tempfile.mkdtemp(prefix="chatnut-readonly-"))
     home, data = base / "home", base / "data"
@@ -185,7 +186,10 @@ def bound_server() -> Iterator[tuple[Path, Path, list[str]]]:
         path.mkdir(exist_ok=True)
         shutil.chown(path, owner, "nogroup" if owner == "nobody" else "root")
     try:
-        yield home, data, wrapper
+        yield (
+            ServerProcess(home, extra_args=["--db", str(data / "chatnut.db")], wrapper=wrapper),
+            data,
+        )
     finally:
         for path in data.iterdir():
             path.chmod(0o644)
@@ -200,11 +204,9 @@ def read_only(data: Path, yes: bool) -> None:
 
 
 async def test_a_read_only_database_directory(
-    bound_server: tuple[Path, Path, list[str]],
+    bound_server: tuple[ServerProcess, Path],
 ) -> None:
-    home, data, wrapper = bound_server
-    db = data / "chatnut.db"
-    server = ServerProcess(home, extra_args=["--db", str(db)], wrapper=wrapper)
+    server, data = bound_server
     server.start()
     try:
         async with Client(server.mcp_url, mode="legacy") as client:
@@ -231,11 +233,10 @@ async def test_a_read_only_database_directory(
 
 
 def test_starting_on_a_read_only_directory_says_why(
-    bound_server: tuple[Path, Path, list[str]],
+    bound_server: tuple[ServerProcess, Path],
 ) -> None:
-    home, data, wrapper = bound_server
+    server, data = bound_server
     db = data / "chatnut.db"
-    server = ServerProcess(home, extra_args=["--db", str(db)], wrapper=wrapper)
     server.start()
     server.stop()  # a clean stop removes the WAL: a new start must create it
     read_only(data, True)
