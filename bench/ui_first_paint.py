@@ -82,12 +82,15 @@ def main() -> None:
             server.stop()
     fcp = [r[0] for r in results]
     shown = [r[1] for r in results]
-    print(f"machine: {platform.machine()}, Python {platform.python_version()},"
-          f" SQLite {sqlite3.sqlite_version}; {args.messages} messages, {args.runs} runs")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()},"
+        f" SQLite {sqlite3.sqlite_version}; {args.messages} messages, {args.runs} runs"
+    )
     print("| measure (ms from navigation start) | median | min | max |")
     print("|---|---|---|---|")
     for name, values in (("first contentful paint", fcp), ("newest 100 messages shown", shown)):
-        print(f"| {name} | {statistics.median(values):.0f} | {min(values):.0f} | {max(values):.0f} |")
+        median = statistics.median(values)
+        print(f"| {name} | {median:.0f} | {min(values):.0f} | {max(values):.0f} |")
 
 
 if __name__ == "__main__":

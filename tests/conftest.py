@@ -7,6 +7,7 @@ No test touches ~/.chatnut, port 8000 or a browser window.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -85,6 +86,16 @@ def settings(home: Path, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, port=8123)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8123") as c:
+            yield c
+
+
+@pytest.fixture
+async def token_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in token mode (token "s3cret")."""
+    app = create_app(dataclasses.replace(settings, token="s3cret"), port=8123)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8123") as c:

@@ -21,11 +21,16 @@ START_TIMEOUT = 30.0
 
 class ServerProcess:
     def __init__(
-        self, home: Path, extra_args: list[str] | None = None, env: dict[str, str] | None = None
+        self,
+        home: Path,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        wrapper: list[str] | None = None,
     ) -> None:
         self.home = home
         self.extra_args = extra_args or []
         self.extra_env = env or {}
+        self.wrapper = wrapper or []  # e.g. setpriv, to run the server as another user
         self.port = 0
         self.proc: subprocess.Popen[str] | None = None
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -40,7 +45,8 @@ class ServerProcess:
         return f"{self.url}/mcp/"
 
     def command(self, port: int) -> list[str]:
-        return [sys.executable, "-m", "chatnut", "serve", "--port", str(port), *self.extra_args]
+        serve = [sys.executable, "-m", "chatnut", "serve", "--port", str(port)]
+        return [*self.wrapper, *serve, *self.extra_args]
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)

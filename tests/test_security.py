@@ -106,15 +106,6 @@ async def test_oversize_body_is_refused_before_reading(api: httpx.AsyncClient) -
     assert_refused(response, 413, "body_too_large")
 
 
-@pytest.fixture
-async def token_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(dataclasses.replace(settings, token="s3cret"), port=8123)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            yield client
-
-
 async def test_token_mode_requires_bearer_on_api_and_mcp(token_api: httpx.AsyncClient) -> None:
     assert_refused(await token_api.get("/api/rooms"), 401, "unauthorized")
     assert_refused(

@@ -272,7 +272,8 @@ async def export(
                 first = False
         yield "]}"
 
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in room["name"])[:80] or "room"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in room["name"])[:80]
+    safe = safe.lstrip(".") or "room"  # never a hidden file, nor a bare ".."
     media = "text/markdown; charset=utf-8" if format == "md" else "application/json"
     return StreamingResponse(
         markdown() if format == "md" else as_json(),

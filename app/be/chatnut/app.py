@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -120,7 +121,17 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        applied = await state.db.open()
+        try:
+            applied = await state.db.open()
+        except sqlite3.Error as exc:
+            # One line a user can act on, before uvicorn's traceback and exit.
+            log.error(
+                "cannot open the database %s for writing: %s (this user must be able to "
+                "write the file and its directory)",
+                settings.db_path,
+                exc,
+            )
+            raise
         if applied:
             log.info("database %s migrated: %s", settings.db_path, ", ".join(applied))
         if settings.update_check:

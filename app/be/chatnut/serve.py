@@ -9,7 +9,6 @@ connections, and remove them on a clean exit (SIGTERM, SIGINT).
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import logging
 import logging.handlers
@@ -155,7 +154,9 @@ def serve(overrides: dict[str, Any]) -> int:
         )
         server = _Server(config, settings, port, app.state.chatnut.hub)
         try:
-            asyncio.run(server.serve(sockets=[sock]))
+            # uvicorn's own runner: it picks the configured event loop (uvloop when
+            # installed, as it is with chatnut; asyncio.run would not).
+            server.run(sockets=[sock])
         finally:
             sock.close()
             remove_runtime_files(settings.port_file, settings.pid_file)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -86,6 +87,8 @@ def _apply_batch(conn: sqlite3.Connection, fns: list[WriteFn]) -> list[tuple[boo
             try:
                 value, events = fn(conn)
             except Exception as exc:
+                if opened_read_only(exc):
+                    raise  # the connection's fault, not this write's: see _apply
                 conn.execute("ROLLBACK TO one_write")
                 conn.execute("RELEASE one_write")
                 outcomes.append((False, exc, ()))
@@ -98,6 +101,11 @@ def _apply_batch(conn: sqlite3.Connection, fns: list[WriteFn]) -> list[tuple[boo
             conn.execute("ROLLBACK")
         raise
     return outcomes
+
+
+def opened_read_only(exc: BaseException) -> bool:
+    """SQLITE_READONLY and its extended codes: the connection cannot write (see _apply)."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == 8
 
 
 def storage_error(exc: BaseException) -> Exception:
@@ -141,20 +149,30 @@ class Database:
         self._writer_task = asyncio.create_task(self._write_loop(), name="chatnut-writer")
         return applied
 
-    async def _connect(self) -> list[str]:
-        self._writer = await aiosqlite.connect(self.path, isolation_level=None)
+    async def _writable(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
         durability = self.durability
-        await _on_thread(self._writer, lambda c: _configure(c, durability, readonly=False))
+        try:
+            await _on_thread(conn, lambda c: _configure(c, durability, readonly=False))
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    async def _connect(self) -> list[str]:
+        self._writer = await self._writable()
         path = self.path
         applied = await _on_thread(self._writer, lambda c: migrate(c, path))
-        self._checkpointer = await aiosqlite.connect(self.path, isolation_level=None)
-        await _on_thread(self._checkpointer, lambda c: _configure(c, durability, readonly=False))
+        self._checkpointer = await self._writable()
+        await self._open_readers()
+        return applied
+
+    async def _open_readers(self) -> None:
         for _ in range(self._reader_count):
             reader = await aiosqlite.connect(self.path, isolation_level=None)
             self._readers.append(reader)
-            await _on_thread(reader, lambda c: _configure(c, durability, readonly=True))
+            await _on_thread(reader, lambda c: _configure(c, self.durability, readonly=True))
             self._idle.put_nowait(reader)
-        return applied
 
     async def close(self) -> None:
         if self._writer_task is not None:
@@ -213,6 +231,45 @@ class Database:
             if stop_after:
                 return
 
+    async def _apply(self, fns: list[WriteFn]) -> list[tuple[bool, Any, Any]]:
+        assert self._writer is not None
+        try:
+            return await _on_thread(self._writer, lambda c: _apply_batch(c, fns))
+        except sqlite3.Error as exc:
+            # Rolled back whole, so it can run again, on fresh connections that
+            # see the files writable if their permissions were restored meanwhile.
+            if not opened_read_only(exc) or not await self._reopen_if_writable():
+                raise
+            return await _on_thread(self._writer, lambda c: _apply_batch(c, fns))
+
+    async def _reopen_if_writable(self) -> bool:
+        """Reopen every connection once the files are writable again.
+
+        SQLite opens a file it may not write read-only and stays so on that
+        connection; and the connections of one process share one WAL index, so
+        a writable one needs all of them closed first. Runs on the writer task
+        (no write is in flight); reads wait for a reader meanwhile.
+        """
+        names = [self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
+        if not os.access(self.path.parent, os.W_OK) or not all(
+            os.access(p, os.W_OK) for p in names if p.exists()
+        ):
+            return False
+        readers = [await self._idle.get() for _ in self._readers]
+        if self._checkpoint_task is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpoint_task
+        for conn in [*readers, self._checkpointer, self._writer]:
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    await conn.close()
+        self._readers.clear()
+        self._writer = await self._writable()
+        self._checkpointer = await self._writable()
+        await self._open_readers()
+        log.info("database %s is writable again: connections reopened", self.path)
+        return True
+
     def _start_checkpoint(self) -> None:
         if self._checkpointer is None or (
             self._checkpoint_task is not None and not self._checkpoint_task.done()
@@ -235,7 +292,7 @@ class Database:
         assert self._writer is not None
         fns = [job.fn for job in batch]
         try:
-            outcomes = await _on_thread(self._writer, lambda c: _apply_batch(c, fns))
+            outcomes = await self._apply(fns)
         except Exception as exc:  # the commit itself failed: nothing in the batch is stored
             log.warning("write batch of %d failed: %s", len(batch), exc)
             for job in batch:
