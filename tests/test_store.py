@@ -217,8 +217,11 @@ async def test_room_stats_and_search_index_follow_every_change(
     summary = (await service.room_summaries(reader="bob"))[0]
     assert summary["message_count"] == 5 and summary["unread_count"] == 5
     assert summary["last_message"]["preview"] == "zebra number 4"
+    await service.post_message(room["id"], "a", "é" * 199 + "€" + "x" * 60_000)
+    preview = (await service.room_summaries())[0]["last_message"]["preview"]
+    assert preview == "é" * 199 + "€"  # 200 characters, cut by SQLite, never the body
     await service.mark_read(room["id"], "bob", summary["last_message"]["id"] - 2)
-    assert (await service.room_summaries(reader="bob"))[0]["unread_count"] == 2
+    assert (await service.room_summaries(reader="bob"))[0]["unread_count"] == 3
     assert len((await service.search("zebra"))["messages"]) == 5
 
     await service.clear_room("p", "r")

@@ -13,6 +13,7 @@ from typing import Any
 
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
 MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata"
+PREVIEW_CHARS = 200  # of the last message, in room lists (cut by SQLite: never the whole body)
 
 
 def _metadata(text: str | None) -> dict[str, Any] | None:
@@ -137,7 +138,8 @@ def room_summaries(
         f"""
         SELECT {", ".join("r." + c.strip() for c in ROOM_COLUMNS.split(","))},
                coalesce(s.message_count, 0) AS message_count,
-               m.id AS last_id, m.sender AS last_sender, m.content AS last_content,
+               m.id AS last_id, m.sender AS last_sender,
+               substr(m.content, 1, {PREVIEW_CHARS}) AS last_content,
                m.message_type AS last_type, m.created_at AS last_created_at,
                c.last_read_message_id AS cursor
         FROM rooms r
@@ -159,7 +161,7 @@ def room_summaries(
             else {
                 "id": row["last_id"],
                 "sender": row["last_sender"],
-                "preview": row["last_content"][:200],
+                "preview": row["last_content"],
                 "message_type": row["last_type"],
                 "created_at": row["last_created_at"],
             }
