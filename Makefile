@@ -1,10 +1,12 @@
 # Two commands for a new user (README): `make serve` and `make test`.
-# Both build .venv on first use; nothing outside this folder is touched.
+# Both build .venv on first use. Outside this folder, only one thing: the web
+# UI tests drive Debian's Chromium, which `make test` installs with apt when it
+# is missing and it may (as root); otherwise it says what to install.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test lint browser bench clean
 
 $(BIN)/chatnut: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +22,19 @@ lint: $(BIN)/chatnut
 	$(BIN)/ruff format --check app/be tests data bench
 	$(BIN)/mypy
 
-test: lint
+browser:
+	@if [ -z "$$CHATNUT_CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's chromium for the web UI tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "the web UI tests need Chromium: sudo apt-get install chromium" \
+				"(or set CHATNUT_CHROMIUM to a Chromium binary)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 # Ours beside the original chatnut 0.4.2 (installed into .bench/ on first use)
