@@ -34,7 +34,7 @@ export class RoomView {
     this.pill.addEventListener("click", () => this.scrollToEnd());
     this.scroller.addEventListener("scroll", () => this._scrolled(), { passive: true });
     new ResizeObserver(() => {
-      if (this.pinned) this.scroller.scrollTop = this.scroller.scrollHeight;
+      if (this._stillPinned()) this.scroller.scrollTop = this.scroller.scrollHeight;
     }).observe(this.list);
     this.older = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
@@ -104,7 +104,7 @@ export class RoomView {
       return;
     }
     if (message.id <= this.newestId) return; // already shown (ids only grow)
-    const follow = this.pinned || this.atBottom();
+    const follow = this._stillPinned() || this.atBottom();
     this.list.append(this._item(message));
     this.newestId = message.id;
     this.oldestId ??= message.id;
@@ -261,11 +261,18 @@ export class RoomView {
     this._seen();
   }
 
-  _scrolled() {
+  // Only the reader moves the view up; settling heights only push it down.
+  // Checked here too, not only on the scroll event: that event comes a frame
+  // later, and a message arriving in between must not pull the reader back.
+  _stillPinned() {
     const top = this.scroller.scrollTop;
-    // Only the reader moves the view up; settling heights only push it down.
     if (top < this.lastTop - 2) this.pinned = false;
     this.lastTop = top;
+    return this.pinned;
+  }
+
+  _scrolled() {
+    this._stillPinned();
     if (this.atBottom()) {
       this.pinned = true;
       this.unseen = 0;
