@@ -3,6 +3,7 @@ windowed history, the tab title, narrow screens and the keyboard."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from mcp import Client
 from playwright.async_api import Page, expect
@@ -131,3 +132,25 @@ async def test_the_keyboard_reaches_search_rooms_and_the_composer(
     await page.keyboard.type("typed without a mouse")
     await page.keyboard.press("Enter")
     await expect(page.locator("#message-list")).to_contain_text("typed without a mouse")
+
+
+async def test_a_big_sidebar_fills_in_chunks_with_every_room_once(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        ids = [
+            (await http.post("/api/rooms", json={"project": "big", "name": f"room-{i:03}"})).json()[
+                "id"
+            ]
+            for i in range(400)
+        ]
+    await page.goto(server.url)
+    rows = page.locator("#live-rooms li")
+    await expect(rows).to_have_count(400)  # the first 150 at once, the rest in chunks
+    await expect(page.locator("#live-count")).to_have_text("400")
+    shown = await rows.evaluate_all("items => items.map(li => li.dataset.id)")
+    assert sorted(shown) == sorted(ids)  # every room once
+    # Newest first: a post lifts the oldest room to the top.
+    await call(agent, "post_message", room_id=ids[0], sender="lead", content="me first")
+    await expect(rows.first).to_have_attribute("data-id", ids[0])
+    await expect(rows).to_have_count(400)

@@ -4,6 +4,12 @@
 
 import { $, h, timeAgo } from "./dom.js";
 
+// A 10 000-room sidebar shows its top rows at once and attaches the rest a
+// chunk per task, so the page answers while it fills (layout of every row in
+// one go froze it for about a second).
+const FIRST_ROWS = 150;
+const CHUNK_ROWS = 500;
+
 function activity(room) {
   return room.last_message ? room.last_message.id : 0;
 }
@@ -15,6 +21,7 @@ export class Sidebar {
     this.current = null;
     this.project = "";
     this.totals = { live: 0, archived: 0, unread: 0 };
+    this.generation = 0; // a newer snapshot stops an older one's filling
     this.onChange = onChange;
     $("project-filter").addEventListener("change", (event) => {
       this.project = event.target.value;
@@ -31,8 +38,9 @@ export class Sidebar {
     );
     const live = sorted.filter((r) => r.status === "live").map((r) => this._row(r));
     const archived = sorted.filter((r) => r.status !== "live").map((r) => this._row(r));
-    $("live-rooms").replaceChildren(...live);
-    $("archived-rooms").replaceChildren(...archived);
+    this.generation += 1;
+    this._fill($("live-rooms"), live, this.generation);
+    this._fill($("archived-rooms"), archived, this.generation);
     this._projects();
     this._applyFilter();
     this.onChange();
@@ -79,6 +87,20 @@ export class Sidebar {
     }
   }
 
+  _fill(list, rows, generation) {
+    list.replaceChildren(...rows.slice(0, FIRST_ROWS));
+    let at = FIRST_ROWS;
+    const more = () => {
+      if (generation !== this.generation || at >= rows.length) return;
+      // A row replaced by a delta meanwhile is already in place, as its new self.
+      const chunk = rows.slice(at, at + CHUNK_ROWS).filter((row) => this.rows.get(row.dataset.id) === row);
+      list.append(...chunk);
+      at += CHUNK_ROWS;
+      setTimeout(more, 0);
+    };
+    setTimeout(more, 0);
+  }
+
   totalUnread() {
     return this.totals.unread;
   }
@@ -113,7 +135,7 @@ export class Sidebar {
         last ? `${last.sender}: ${last.preview}` : "no messages yet",
         last ? ` · ${timeAgo(last.created_at)}` : ""),
     );
-    const row = h("li", { "data-project": room.project }, link);
+    const row = h("li", { "data-id": room.id, "data-project": room.project }, link);
     this.rows.set(room.id, row);
     return row;
   }
