@@ -111,8 +111,9 @@ class _Feed:
 
     def _gone(self, room_id: str) -> bytes:
         self.finished = True
-        data = {"action": "deleted", "room": {"id": room_id}}
-        return encode("room", data) if self.spec.room_events else encode("room_deleted", data)
+        if self.spec.room_events:
+            return encode("room", {"action": "deleted", "room": {"id": room_id}})
+        return encode("room_deleted", {"id": room_id})  # the sidebar's shape of it
 
     async def room_part(self, event: Event) -> AsyncIterator[bytes]:
         if not self.in_room(event):
