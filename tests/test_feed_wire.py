@@ -10,6 +10,8 @@ import anyio
 import pytest
 
 from chatnut.feeds import wire
+from chatnut.feeds.feed import FeedSpec, feed
+from chatnut.service import ChatService
 
 pytestmark = pytest.mark.anyio
 
@@ -52,3 +54,25 @@ async def test_an_idle_stream_sends_keepalive_comments(monkeypatch: pytest.Monke
     assert bodies[0] == b"retry: 2000\n\n"
     assert any(b.startswith(b": ping") for b in bodies)
     assert keepalive.is_set()
+
+
+@pytest.mark.parametrize(
+    ("room_events", "expected"),
+    [
+        (True, ("room", {"action": "deleted", "room": {"id": "gone"}})),
+        (False, ("room_deleted", {"id": "gone"})),
+    ],
+)
+async def test_a_room_gone_before_its_backlog_ends_the_feed_in_that_feeds_own_words(
+    service: ChatService, room_events: bool, expected: tuple[str, dict[str, Any]]
+) -> None:
+    # The routes check the room first; a deletion right after that check is
+    # what the feed itself must survive.
+    spec = FeedSpec(room_id="gone", sidebar=not room_events, room_events=room_events)
+    chunks = [chunk async for chunk in feed(service, spec)]
+    last = chunks[-1].decode().splitlines()
+    assert (last[0], json.loads(last[1].removeprefix("data: "))) == (
+        f"event: {expected[0]}",
+        expected[1],
+    )
+    assert service.hub.subscriber_count() == 0  # and it let go of the hub
