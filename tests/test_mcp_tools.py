@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
+from chatnut.mcp_calls import plain_schema
 from tests.mcp_client import CheckedClient, all_messages, new_room
 
 pytestmark = pytest.mark.anyio
@@ -81,7 +83,10 @@ async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:
     # Nullable result fields are declared nullable.
     room_schema = by_name["init_room"].output_schema
     assert room_schema is not None
-    assert {"type": "null"} in room_schema["properties"]["archived_at"]["anyOf"]
+    assert room_schema["properties"]["archived_at"] == {"type": ["string", "null"]}
+    # Written plainly: nothing for a validating client to resolve or try in turn.
+    listed = json.dumps([t.output_schema for t in tools])
+    assert "$ref" not in listed and "$defs" not in listed and "anyOf" not in listed
     # Short descriptions: the whole list stays small in an agent's context.
     size = len(json.dumps([t.model_dump(by_alias=True, exclude_none=True) for t in tools]))
     assert size < 20_000, size
@@ -337,3 +342,44 @@ async def test_init_room_refuses_bad_input(
 ) -> None:
     assert named in await mcp.error(tool, **args)
     assert (await mcp.ok("list_rooms", status="all"))["rooms"] == []
+
+
+OPEN_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+def test_plain_schemas_accept_and_refuse_exactly_what_the_generated_ones_do() -> None:
+    generated = {
+        "$defs": {
+            "Room": {
+                "title": "Room",
+                "type": "object",
+                "properties": {
+                    "archived_at": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                    "metadata": {"anyOf": [OPEN_OBJECT, {"type": "null"}]},
+                },
+                "required": ["archived_at", "metadata"],
+            }
+        },
+        "type": "object",
+        "properties": {"rooms": {"type": "array", "items": {"$ref": "#/$defs/Room"}}},
+        "required": ["rooms"],
+    }
+    plain = plain_schema(generated)
+    samples = [
+        {"rooms": [{"archived_at": None, "metadata": None}]},
+        {"rooms": [{"archived_at": "2026", "metadata": {"a": 1}}]},
+        {"rooms": [{"archived_at": 5, "metadata": None}]},
+        {"rooms": [{"archived_at": None, "metadata": "text"}]},
+        {"rooms": [{"archived_at": None}]},
+        {"rooms": "none"},
+    ]
+    for sample in samples:
+        verdicts = []
+        for schema in (generated, plain):
+            try:
+                jsonschema.validate(sample, schema)
+                verdicts.append(True)
+            except jsonschema.ValidationError:
+                verdicts.append(False)
+        assert verdicts[0] == verdicts[1], sample
+    assert [s for s in samples if jsonschema.Draft202012Validator(plain).is_valid(s)] == samples[:2]
