@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
@@ -67,8 +68,8 @@ def _image_as_link(
     src = str(token.attrGet("src") or "")
     alt = self.renderInlineAsText(token.children or [], options, env) or src
     return (
-        f'<a href="{_escape_attr(src)}" rel="noopener noreferrer nofollow" target="_blank">'
-        f"[image: {_escape_text(alt)}]</a>"
+        f'<a href="{escapeHtml(src)}" rel="noopener noreferrer nofollow" target="_blank">'
+        f"[image: {escapeHtml(alt)}]</a>"
     )
 
 
@@ -78,14 +79,6 @@ def _link_open(
     tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
     tokens[idx].attrSet("target", "_blank")
     return self.renderToken(tokens, idx, options, env)
-
-
-def _escape_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _escape_attr(text: str) -> str:
-    return _escape_text(text).replace('"', "&quot;")
 
 
 def _build() -> MarkdownIt:

@@ -18,10 +18,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 
 from chatnut import validation as check
+from chatnut.api import service_of
 from chatnut.errors import InvalidInput
 from chatnut.feeds.feed import EVERY_ROOM, FeedSpec, feed
 from chatnut.feeds.wire import EventStream
-from chatnut.service import ChatService
 
 router = APIRouter(prefix="/api")
 
@@ -32,9 +32,10 @@ ResumeHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
 Html = Annotated[bool, Query(description="add each message's rendered `html`")]
 
 
-def _service(request: Request) -> ChatService:
-    service: ChatService = request.app.state.service
-    return service
+def _check_sidebar(project: str | None, reader: str | None) -> None:
+    # Before the stream starts: a refusal is then a 422, not a broken stream.
+    check.optional_text("project", project, max_chars=check.MAX_NAME)
+    check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
 
 
 def _resume_point(header: str | None, query: int | None) -> int | None:
@@ -57,7 +58,7 @@ async def room_stream(
     html: Html = False,
     last_event_id_header: ResumeHeader = None,
 ) -> EventStream:
-    service = _service(request)
+    service = service_of(request)
     after = _resume_point(last_event_id_header, last_event_id) or 0
     await service.get_room(room_id)  # a missing room is a 404, not an empty stream
     spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True)
@@ -68,9 +69,8 @@ async def room_stream(
 async def sidebar_stream(
     request: Request, project: Project = None, reader: Reader = None
 ) -> EventStream:
-    service = _service(request)
-    check.optional_text("project", project, max_chars=check.MAX_NAME)
-    check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
+    service = service_of(request)
+    _check_sidebar(project, reader)
     spec = FeedSpec(sidebar=True, project=project, reader=reader)
     return EventStream(feed(service, spec))
 
@@ -87,9 +87,8 @@ async def tab_stream(
     html: Html = True,
     last_event_id_header: ResumeHeader = None,
 ) -> EventStream:
-    service = _service(request)
-    check.optional_text("project", project, max_chars=check.MAX_NAME)
-    check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
+    service = service_of(request)
+    _check_sidebar(project, reader)
     after = _resume_point(last_event_id_header, last_event_id)
     if room is not None and room != EVERY_ROOM:
         await service.get_room(room)

@@ -61,7 +61,6 @@ export class Sidebar {
       old?.remove();
       list.prepend(row); // newest activity first: a changed room goes to the top
     }
-    this.rows.set(room.id, row);
     if (!before || before.project !== room.project) this._projects();
     row.classList.toggle("hidden-by-filter", !this._shown(room));
     this._showCounts();

@@ -51,15 +51,12 @@ class FeedSpec:
     room_events: bool = False
 
 
-def _message_chunk(message: dict[str, Any], html: bool) -> bytes:
-    return encode("message", with_html(message) if html else message, message["id"])
-
-
 # One encoding per live message however many streams carry it. Small, as each
 # entry may hold a maximum-size message: a fan-out uses its entry at once.
 @lru_cache(maxsize=64)
 def _live_message_chunk(event: Event, html: bool) -> bytes:
-    return _message_chunk(event.data, html)
+    message = event.data
+    return encode("message", with_html(message) if html else message, message["id"])
 
 
 async def _prepare(messages: list[dict[str, Any]], html: bool) -> None:
@@ -102,9 +99,12 @@ class _Feed:
             except NotFound:
                 yield self._gone(room_id)
                 return
-            await _prepare(page["messages"], self.spec.html)
-            for message in page["messages"]:
-                yield _message_chunk(message, self.spec.html)
+            messages = page["messages"]
+            # Rendered once, off the loop when large; encoded from that result
+            # (a cache lookup could miss if the batch is bigger than the cache).
+            shown = await with_html_async(messages) if self.spec.html else messages
+            for message in shown:
+                yield encode("message", message, message["id"])
                 self.last_sent = message["id"]
             if not page["has_more"]:
                 return
