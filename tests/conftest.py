@@ -23,8 +23,8 @@ from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.store.db import Database
 from tests.helpers import ServerProcess
-from tests.postgres import PostgresMissing, PostgresServer, start_server
 from tests.mcp_client import CheckedClient
+from tests.postgres import PostgresMissing, PostgresServer, start_server
 
 os.environ["CHATNUT_OPEN_BROWSER"] = "0"
 os.environ["CHATNUT_UPDATE_CHECK"] = "0"
