@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,7 +26,7 @@ from chatnut.resources import web_ui_dir
 from chatnut.security import OneTimeLinks, Scope, SecurityMiddleware, is_loopback
 from chatnut.service import ChatService
 from chatnut.settings import Settings
-from chatnut.store.db import Database
+from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
 from chatnut.update_check import UpdateChecker
 
@@ -56,13 +56,16 @@ class ServerState:
         self.hub = Hub()
         self.links = OneTimeLinks()
         self.updates = UpdateChecker(enabled=settings.update_check)
-        self.db = Database(
-            settings.db_path, durability=settings.durability, on_commit=self.hub.publish
+        # The one place the backend is chosen: from the database's path or URL.
+        self.store = open_store(
+            settings.database,
+            durability=settings.durability,
+            on_commit=self.hub.publish,
+            owner={"pid": os.getpid(), "port": port},
         )
         self.service = ChatService(
-            self.db,
+            self.store,
             self.hub,
-            db_path=settings.db_path,
             max_message_bytes=settings.max_message_bytes,
             teams_dir=settings.teams_dir,
             web_url=self.web_url,
@@ -122,18 +125,13 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            applied = await state.db.open()
-        except sqlite3.Error as exc:
+            applied = await state.store.open()
+        except StoreOpenError as exc:
             # One line a user can act on, before uvicorn's traceback and exit.
-            log.error(
-                "cannot open the database %s for writing: %s (this user must be able to "
-                "write the file and its directory)",
-                settings.db_path,
-                exc,
-            )
+            log.error("%s", exc)
             raise
         if applied:
-            log.info("database %s migrated: %s", settings.db_path, ", ".join(applied))
+            log.info("database %s migrated: %s", state.store.location, ", ".join(applied))
         if settings.update_check:
             state.updates.refresh_in_background()
         archiver = None
@@ -149,7 +147,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
                 archiver.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await archiver
-            await state.db.close()
+            await state.store.close()
 
     app = FastAPI(
         title="chatnut",

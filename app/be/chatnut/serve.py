@@ -92,7 +92,7 @@ class _Server(uvicorn.Server):
         if self.started:
             s = self.chatnut_settings
             write_runtime_files(s.port_file, s.pid_file, self.chatnut_port)
-            log.info("chatnut ready on http://%s:%d (db %s)", s.host, self.chatnut_port, s.db_path)
+            log.info("chatnut ready on http://%s:%d (db %s)", s.host, self.chatnut_port, s.database)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Long waits would otherwise hold the shutdown for its whole grace period
