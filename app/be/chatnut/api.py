@@ -80,11 +80,17 @@ class NewRoom(_Body):
     description: str | None = Field(default=None, max_length=check.MAX_DESCRIPTION)
 
 
+MessageType = Literal["message", "system", "summary"]
+
+
 class NewMessage(_Body):
     sender: str = Field(min_length=1, max_length=check.MAX_SENDER)
     content: str = Field(min_length=1)
-    message_type: Literal["message", "system"] = "message"
+    message_type: MessageType = "message"
     reply_to: int | None = Field(default=None, ge=1)
+    to: list[str] | str | None = Field(
+        default=None, description="addressee name(s); a string is a list of one"
+    )
 
 
 class ReadCursor(_Body):
@@ -103,6 +109,11 @@ class NewAgent(_Body):
 
 
 Limit = Annotated[int, Query(ge=1, le=check.MAX_LIMIT)]
+Name = Annotated[str, Query(min_length=1, max_length=check.MAX_SENDER)]
+AddressedTo = Annotated[
+    str | None,
+    Query(max_length=check.MAX_SENDER, description="only messages to/@mentioning this name"),
+]
 RoomStatus = Literal["live", "archived", "all"]
 
 
@@ -153,15 +164,18 @@ async def messages(
     since_id: Annotated[int | None, Query(ge=0)] = None,
     before_id: Annotated[int | None, Query(ge=1)] = None,
     limit: Limit = 100,
-    message_type: Literal["message", "system"] | None = None,
+    message_type: MessageType | None = None,
+    addressed_to: AddressedTo = None,
     html: Annotated[bool, Query(description="add each message's rendered `html`")] = False,
 ) -> dict[str, Any]:
     """Forwards from `since_id` (oldest first), or backwards: the newest page below
     `before_id`. With neither, the newest page — what a reader opening a room wants.
+    `addressed_to` reads forwards (from `since_id`, else the start), like
+    read_messages; forward pages carry `next_since_id`.
     `html=true` adds the page's safe rendering of each message (cached, never stored)."""
     service = service_of(request)
-    if since_id is not None:
-        page = await service.read_messages(room_id, since_id, limit, message_type)
+    if since_id is not None or addressed_to is not None:
+        page = await service.read_messages(room_id, since_id, limit, message_type, addressed_to)
     else:
         page = await service.read_messages_before(room_id, before_id, limit)
     if html:
@@ -178,6 +192,7 @@ async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, An
         body.message_type,
         body.reply_to,
         metadata={"source": "web"},
+        to=body.to,
     )
 
 
@@ -221,6 +236,29 @@ async def register(request: Request, room_id: str, body: NewAgent) -> dict[str, 
     return await service_of(request).register_agent(room_id, body.agent_name, body.task_id)
 
 
+@router.get("/rooms/{room_id}/handoff", summary="Catch up on a room in one bounded answer")
+async def handoff(
+    request: Request,
+    room_id: str,
+    reader: Name,
+    recent: Annotated[int, Query(ge=0, le=100)] = 20,
+) -> dict[str, Any]:
+    """get_handoff: the room, team, latest summary, the reader's unread and the newest."""
+    return await service_of(request).get_handoff(room_id, reader, recent)
+
+
+@router.get("/inbox", summary="Messages addressed to a name in every live room")
+async def inbox(
+    request: Request,
+    agent_name: Name,
+    since_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    timeout: Annotated[float, Query(ge=0, description="long-poll seconds, capped at 60")] = 0,
+) -> dict[str, Any]:
+    """check_inbox: oldest first, each message with its `room`; `timeout` long-polls."""
+    return await service_of(request).check_inbox(agent_name, since_id, timeout, limit)
+
+
 @router.get("/search", summary="Search room names and message content")
 async def search(
     request: Request,
@@ -231,9 +269,10 @@ async def search(
 
 
 def _markdown_line(message: dict[str, Any]) -> str:
-    kind = " (system)" if message["message_type"] == "system" else ""
+    kind = {"system": " (system)", "summary": " (summary)"}.get(message["message_type"], "")
+    to = f" → {', '.join(message['to'])}" if message.get("to") else ""
     return (
-        f"### {message['sender']}{kind} · {message['created_at']} · #{message['id']}\n\n"
+        f"### {message['sender']}{kind}{to} · {message['created_at']} · #{message['id']}\n\n"
         f"{message['content']}\n\n"
     )
 

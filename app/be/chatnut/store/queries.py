@@ -12,7 +12,7 @@ import sqlite3
 from typing import Any
 
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
-MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata"
+MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata, recipients"
 PREVIEW_CHARS = 200  # of the last message, in room lists (cut by SQLite: never the whole body)
 
 
@@ -42,7 +42,7 @@ def room_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def message_dict(row: sqlite3.Row) -> dict[str, Any]:
-    return {
+    message: dict[str, Any] = {
         "id": row["id"],
         "room_id": row["room_id"],
         "sender": row["sender"],
@@ -51,6 +51,11 @@ def message_dict(row: sqlite3.Row) -> dict[str, Any]:
         "created_at": row["created_at"],
         "metadata": _metadata(row["metadata"]),
     }
+    # Only addressed messages carry `to` (SPEC §13): every other result stays
+    # exactly the original's.
+    if row["recipients"]:
+        message["to"] = json.loads(row["recipients"])
+    return message
 
 
 # -- rooms ------------------------------------------------------------------
@@ -210,10 +215,13 @@ def insert_message(
     message_type: str,
     created_at: str,
     metadata: dict[str, Any] | None,
+    recipients: list[str] | None = None,
+    addressees: list[str] | None = None,
 ) -> dict[str, Any]:
+    """`recipients`: the `to` names; `addressees`: those and the registered @mentions."""
     cur = conn.execute(
-        "INSERT INTO messages (room_id, sender, content, message_type, created_at, metadata)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (room_id, sender, content, message_type, created_at, metadata,"
+        " recipients, addressees) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             room_id,
             sender,
@@ -221,9 +229,11 @@ def insert_message(
             message_type,
             created_at,
             None if metadata is None else json.dumps(metadata, ensure_ascii=False),
+            json.dumps(recipients, ensure_ascii=False) if recipients else None,
+            json.dumps(addressees, ensure_ascii=False) if addressees else None,
         ),
     )
-    return {
+    message: dict[str, Any] = {
         "id": cur.lastrowid,
         "room_id": room_id,
         "sender": sender,
@@ -232,6 +242,9 @@ def insert_message(
         "created_at": created_at,
         "metadata": metadata,
     }
+    if recipients:
+        message["to"] = recipients
+    return message
 
 
 def message_in_room(conn: sqlite3.Connection, room_id: str, message_id: int) -> bool:
