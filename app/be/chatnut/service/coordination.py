@@ -21,8 +21,11 @@ from chatnut.store import coordination
 from chatnut.store import queries as q
 
 HANDOFF_MAX_BYTES = 24 * 1024  # the whole answer, as compact UTF-8 JSON
-BODY_CUT = 2000  # characters of a message body in a handoff
-SUMMARY_CUT = 8000  # characters of the latest summary
+# A message body in a handoff: at most 2000 characters and 4 KB as JSON (so a
+# body of escaped or many-byte characters is cut shorter); the summary twice that.
+BODY_CUT = 2000
+SUMMARY_CUT = 4000
+BYTES_PER_CHAR = 2
 MAX_RECENT = 100
 # Dropped first when the answer is over its size, in this order: the oldest of
 # the recent messages, the newest unread ones, the oldest statuses, agents.
@@ -34,11 +37,16 @@ def _size(value: Any) -> int:
 
 
 def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
-    """The message with its body cut to `chars`, and `truncated` saying whether it was."""
+    """The message with its body cut to `chars` characters and `chars * BYTES_PER_CHAR`
+    bytes of JSON, and `truncated` saying whether it was cut."""
     content = message["content"]
-    if len(content) <= chars:
+    budget = chars * BYTES_PER_CHAR
+    if len(content) <= chars and _size(content) <= budget:
         return {**message, "truncated": False}
-    return {**message, "content": content[:chars], "truncated": True}
+    content = content[:chars]
+    while _size(content) > budget:  # each halving at least halves the size
+        content = content[: len(content) // 2]
+    return {**message, "content": content, "truncated": True}
 
 
 class CoordinationRules(ServiceCore):
