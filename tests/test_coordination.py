@@ -218,7 +218,7 @@ async def test_handoff_stays_under_its_size_and_says_what_it_left_out(
         await mcp.ok("update_status", room_id=room_id, sender=f"agent-{i}", status="s" * 500)
         await mcp.ok("register_agent", room_id=room_id, agent_name=f"agent-{i}", task_id="t" * 200)
     await post(mcp, room_id, "\x01" * 200_000, message_type="summary")  # escapes to 6x
-    for i in range(30):
+    for _ in range(30):
         await post(mcp, room_id, "é" * 60_000)
 
     handoff = await mcp.ok("get_handoff", room_id=room_id, reader="newcomer", recent=100)
