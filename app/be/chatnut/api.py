@@ -175,7 +175,9 @@ async def messages(
     `html=true` adds the page's safe rendering of each message (cached, never stored)."""
     service = service_of(request)
     if since_id is not None or addressed_to is not None:
-        page = await service.read_messages(room_id, since_id, limit, message_type, addressed_to)
+        page = await service.read_messages(
+            room_id, since_id, limit, message_type, addressed_to, note_presence=False
+        )
     else:
         page = await service.read_messages_before(room_id, before_id, limit)
     if html:
@@ -236,6 +238,9 @@ async def register(request: Request, room_id: str, body: NewAgent) -> dict[str, 
     return await service_of(request).register_agent(room_id, body.agent_name, body.task_id)
 
 
+# The reads below name someone as a filter (a human looking at "mentions of
+# alice"), so unlike the MCP tools they do not mark that name present; REST
+# writes (posting, statuses, cursors) do, as their names are the caller's.
 @router.get("/rooms/{room_id}/handoff", summary="Catch up on a room in one bounded answer")
 async def handoff(
     request: Request,
@@ -244,7 +249,7 @@ async def handoff(
     recent: Annotated[int, Query(ge=0, le=100)] = 20,
 ) -> dict[str, Any]:
     """get_handoff: the room, team, latest summary, the reader's unread and the newest."""
-    return await service_of(request).get_handoff(room_id, reader, recent)
+    return await service_of(request).get_handoff(room_id, reader, recent, note_presence=False)
 
 
 @router.get("/inbox", summary="Messages addressed to a name in every live room")
@@ -256,7 +261,9 @@ async def inbox(
     timeout: Annotated[float, Query(ge=0, description="long-poll seconds, capped at 60")] = 0,
 ) -> dict[str, Any]:
     """check_inbox: oldest first, each message with its `room`; `timeout` long-polls."""
-    return await service_of(request).check_inbox(agent_name, since_id, timeout, limit)
+    return await service_of(request).check_inbox(
+        agent_name, since_id, timeout, limit, note_presence=False
+    )
 
 
 @router.get("/search", summary="Search room names and message content")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from contextlib import nullcontext
 from typing import Any
 
 from chatnut import validation as check
@@ -65,7 +66,13 @@ class CoordinationRules(ServiceCore):
     # -- the inbox ------------------------------------------------------------
 
     async def check_inbox(
-        self, agent_name: str, since_id: int = 0, timeout: float = 0, limit: int = 50
+        self,
+        agent_name: str,
+        since_id: int = 0,
+        timeout: float = 0,
+        limit: int = 50,
+        *,
+        note_presence: bool = True,
     ) -> dict[str, Any]:
         name = check.addressee("agent_name", agent_name)
         check.integer("since_id", since_id, minimum=0)
@@ -90,11 +97,13 @@ class CoordinationRules(ServiceCore):
         # leaves out rooms archived meanwhile.
         with self.hub.subscribe(ALL_ROOMS, capacity=1, accept=for_me) as sub:
             page: dict[str, Any] = await self.db.read(read)
-            self.seen(INBOX, name)
+            if note_presence:
+                self.seen(INBOX, name)
             if page["messages"] or seconds == 0:
                 return {**page, "timed_out": not page["messages"]}
             deadline = asyncio.get_running_loop().time() + seconds
-            with self.presence.parked(INBOX, name):
+            parked = self.presence.parked(INBOX, name) if note_presence else nullcontext()
+            with parked:
                 while not sub.closed:
                     try:
                         async with asyncio.timeout_at(deadline):
@@ -105,14 +114,17 @@ class CoordinationRules(ServiceCore):
                     page = await self.db.read(read)
                     if page["messages"]:
                         break
-            self.seen(INBOX, name)
+            if note_presence:
+                self.seen(INBOX, name)
             if not page["messages"]:
                 page = await self.db.read(read)  # how far it looked, as of now
             return {**page, "timed_out": not page["messages"]}
 
     # -- the handoff ----------------------------------------------------------
 
-    async def get_handoff(self, room_id: str, reader: str, recent: int = 20) -> dict[str, Any]:
+    async def get_handoff(
+        self, room_id: str, reader: str, recent: int = 20, *, note_presence: bool = True
+    ) -> dict[str, Any]:
         check.room_id(room_id)
         check.text("reader", reader, max_chars=check.MAX_SENDER)
         check.integer("recent", recent, minimum=0, maximum=MAX_RECENT)
@@ -144,7 +156,8 @@ class CoordinationRules(ServiceCore):
             return found
 
         found = await self.db.read(read)
-        self.seen(room_id, reader)
+        if note_presence:
+            self.seen(room_id, reader)
         saved = found.pop("saved")
         found["statuses"] = [self._present(room_id, r, "sender", saved) for r in found["statuses"]]
         found["agents"] = [self._present(room_id, r, "agent_name", saved) for r in found["agents"]]

@@ -93,10 +93,14 @@ class MessageRules(ServiceCore):
         limit: int = 100,
         message_type: str | None = None,
         addressed_to: str | None = None,
+        *,
+        note_presence: bool = True,
     ) -> dict[str, Any]:
+        """`note_presence=False`: an onlooker's read (REST, feeds), where the name
+        is a filter, not the caller — it must not make that name look present."""
         name = self._check_read(room_id, since_id, limit, message_type, addressed_to)
         page = await self._read_after(room_id, since_id, limit, message_type, name)
-        if name is not None:
+        if name is not None and note_presence:
             self.seen(room_id, name)
         return page
 
