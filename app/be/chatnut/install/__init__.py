@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from chatnut.cli.endpoint import LOOPBACK, running_port
+from chatnut.client.endpoint import LOOPBACK, running_port
 from chatnut.install.clients import PLANS, Target, missing_mark
 from chatnut.install.edits import Change, InstallError
 from chatnut.install.service import service_plan
