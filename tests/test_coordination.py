@@ -235,15 +235,17 @@ async def test_handoff_stays_under_its_size_and_says_what_it_left_out(
 
 async def test_presence_of_agents_and_statuses(mcp: CheckedClient, service: ChatService) -> None:
     room_id = await new_room(mcp)
-    await mcp.ok("register_agent", room_id=room_id, agent_name="dev", task_id="t")
-    await service.register_agent(room_id, "never", "t")
-    service.presence = type(service.presence)()  # forget the registrations' calls
-    await mcp.ok("register_agent", room_id=room_id, agent_name="dev", task_id="t")
+    # A lead registers its teammates: that is no sign of the teammates' life.
+    for name in ("dev", "never"):
+        await mcp.ok("register_agent", room_id=room_id, agent_name=name, task_id="t")
+    agents = (await mcp.ok("list_agents", room_id=room_id))["agents"]
+    assert [(a["last_seen_at"], a["waiting"]) for a in agents] == [(None, False)] * 2
+
+    await mcp.ok("update_status", room_id=room_id, sender="Dev", status="on it")
     agents = {a["agent_name"]: a for a in (await mcp.ok("list_agents", room_id=room_id))["agents"]}
     assert agents["never"]["last_seen_at"] is None and agents["never"]["waiting"] is False
     assert agents["dev"]["last_seen_at"] is not None and agents["dev"]["waiting"] is False
 
-    await mcp.ok("update_status", room_id=room_id, sender="Dev", status="on it")
     waiting = asyncio.create_task(
         mcp.ok("wait_for_messages", room_id=room_id, since_id=0, timeout=30, addressed_to="dev")
     )

@@ -259,10 +259,13 @@ async def inbox(
     since_id: Annotated[int, Query(ge=0)] = 0,
     limit: Limit = 50,
     timeout: Annotated[float, Query(ge=0, description="long-poll seconds, capped at 60")] = 0,
+    newest: Annotated[
+        bool, Query(description="the newest `limit` instead of the oldest (never waits)")
+    ] = False,
 ) -> dict[str, Any]:
     """check_inbox: oldest first, each message with its `room`; `timeout` long-polls."""
     return await service_of(request).check_inbox(
-        agent_name, since_id, timeout, limit, note_presence=False
+        agent_name, since_id, timeout, limit, note_presence=False, newest=newest
     )
 
 

@@ -3,13 +3,14 @@
 
 import { api, enc } from "./api.js";
 import { Composer, senderName } from "./composer.js";
+import { InboxView, PresenceBar, SummaryPin } from "./coordination.js";
 import { $ } from "./dom.js";
 import { SharedFeed } from "./feed.js";
 import { RoomView } from "./room.js";
 import { runSearch } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 
-const views = ["welcome", "room-view", "search-view"];
+const views = ["welcome", "room-view", "search-view", "inbox-view"];
 let currentRoom = null;
 const readMarks = new Map(); // room id -> last id we told the server we read
 let readTimer = null;
@@ -17,6 +18,13 @@ let readTimer = null;
 const sidebar = new Sidebar({ onChange: updateTitle });
 const room = new RoomView({ onRead: markRead });
 const composer = new Composer({ roomId: () => currentRoom });
+const presenceBar = new PresenceBar();
+const summaryPin = new SummaryPin({ onJump: (roomId, id) => openRoom(roomId, { focus: id }) });
+const inbox = new InboxView({
+  show: () => show("inbox-view"),
+  onOpen: (roomId, id) => openRoom(roomId, { focus: id }),
+  defaultName: senderName,
+});
 const feed = new SharedFeed({
   onEvent: handle,
   onState: (state) => {
@@ -57,6 +65,9 @@ function handle(name, data) {
       break;
     case "message":
       room.add(data, true);
+      presenceBar.message(data);
+      summaryPin.message(data);
+      inbox.message(data);
       break;
     case "status":
       room.status(data);
@@ -103,6 +114,8 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
   try {
     summary ??= await api(`/rooms/${enc(roomId)}`);
     roomChanged(summary);
+    presenceBar.open(roomId);
+    summaryPin.open(roomId, senderName());
     await room.open(summary, focus);
   } catch (error) {
     if (currentRoom !== roomId) return;
@@ -152,6 +165,7 @@ function wire() {
     });
   });
   $("close-search").addEventListener("click", () => show(currentRoom ? "room-view" : "welcome"));
+  $("close-inbox").addEventListener("click", () => show(currentRoom ? "room-view" : "welcome"));
   $("archive-room").addEventListener("click", async () => {
     const r = sidebar.rooms.get(currentRoom) || room.room;
     if (!confirm(`Archive "${r.name}"? Agents can no longer post to it.`)) return;
@@ -173,7 +187,7 @@ function wire() {
       $("search").focus();
     } else if (event.key === "Escape") {
       $("app").classList.remove("drawer-open");
-      if (!$("search-view").hidden) show(currentRoom ? "room-view" : "welcome");
+      if (!$("search-view").hidden || inbox.visible) show(currentRoom ? "room-view" : "welcome");
     }
   });
   document.addEventListener("visibilitychange", () => {

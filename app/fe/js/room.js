@@ -3,6 +3,7 @@
 // "N new messages" pill while the reader is scrolled up.
 
 import { api, enc } from "./api.js";
+import { messageClass, messageExtras, presenceDot } from "./coordination.js";
 import { $, colourClass, h, timeAgo } from "./dom.js";
 
 const PAGE = 100;
@@ -179,13 +180,14 @@ export class RoomView {
     const replyTo = m.metadata?.reply_to;
     return h(
       "li",
-      { class: `message${system ? " system" : ""}`, "data-id": m.id },
+      { class: `message${system ? " system" : ""}${messageClass(m)}`, "data-id": m.id },
       h(
         "header",
         {},
         h("span", { class: `sender ${colourClass(m.sender)}` }, m.sender),
         system ? h("span", { class: "tag" }, "system") : null,
         m.metadata?.source === "web" ? h("span", { class: "tag" }, "human") : null,
+        ...messageExtras(m),
         h("time", { datetime: m.created_at, title: m.created_at }, timeAgo(m.created_at)),
         h("span", { class: "msg-id" }, `#${m.id}`),
       ),
@@ -241,7 +243,7 @@ export class RoomView {
   _statusBar() {
     const chips = [...this.statusRows.values()].map((s) =>
       h("span", { class: "status-chip", title: s.updated_at },
-        h("b", { class: colourClass(s.sender) }, s.sender), ": ", s.status),
+        presenceDot(s.sender), h("b", { class: colourClass(s.sender) }, s.sender), ": ", s.status),
     );
     $("statusbar").replaceChildren(...chips);
   }

@@ -14,8 +14,8 @@ import time
 import urllib.parse
 from typing import Any, TextIO
 
-from chatnut.cli.endpoint import CliError, Endpoint, quote
 from chatnut.cli.tail import format_message
+from chatnut.client.endpoint import CliError, Endpoint, quote
 
 INBOX_WAIT_SECONDS = 60
 # The wait itself plus slack: the HTTP read must outlast the long-poll.

@@ -73,7 +73,10 @@ class CoordinationRules(ServiceCore):
         limit: int = 50,
         *,
         note_presence: bool = True,
+        newest: bool = False,
     ) -> dict[str, Any]:
+        """`newest` (the web page's view, never waits): the newest `limit` after
+        since_id instead of the oldest; `has_more` then says older ones exist."""
         name = check.addressee("agent_name", agent_name)
         check.integer("since_id", since_id, minimum=0)
         check.limit(limit)
@@ -82,9 +85,9 @@ class CoordinationRules(ServiceCore):
         def read(conn: sqlite3.Connection) -> dict[str, Any]:
             upto = q.max_message_id(conn)
             messages, has_more = coordination.addressed_page(
-                conn, name, room_id=None, after=since_id, upto=upto, limit=limit
+                conn, name, room_id=None, after=since_id, upto=upto, limit=limit, newest=newest
             )
-            scanned = messages[-1]["id"] if has_more else max(upto, since_id)
+            scanned = messages[-1]["id"] if has_more and not newest else max(upto, since_id)
             return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
 
         def for_me(event: Event) -> bool:
@@ -99,7 +102,7 @@ class CoordinationRules(ServiceCore):
             page: dict[str, Any] = await self.db.read(read)
             if note_presence:
                 self.seen(INBOX, name)
-            if page["messages"] or seconds == 0:
+            if page["messages"] or seconds == 0 or newest:
                 return {**page, "timed_out": not page["messages"]}
             deadline = asyncio.get_running_loop().time() + seconds
             parked = self.presence.parked(INBOX, name) if note_presence else nullcontext()

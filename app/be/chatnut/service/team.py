@@ -40,8 +40,9 @@ class TeamRules(ServiceCore):
             row = q.upsert_agent(conn, room_id, name, task_id, now_iso())
             return row, [Event("agent", room_id, row)]
 
+        # No presence noted: a lead registers its teammates, so agent_name here
+        # is rarely the caller.
         result: dict[str, Any] = await self.db.write(write)
-        self.seen(room_id, name)
         return result
 
     async def list_agents(self, room_id: str) -> dict[str, Any]:

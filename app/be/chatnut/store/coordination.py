@@ -34,11 +34,13 @@ def addressed_page(
     upto: int,
     limit: int,
     message_type: str | None = None,
+    newest: bool = False,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Messages addressed to `name` with after < id <= upto, oldest first.
 
     With a room: that room's (archived or not, like any read). Without: the
     inbox, every live room's, each message with its `room` (id, project, name).
+    `newest` takes the page from the top of the range (still returned oldest first).
     """
     clauses = ["x.name = ?", "x.message_id > ?", "x.message_id <= ?"]
     params: list[Any] = [name, after, upto]
@@ -57,9 +59,12 @@ def addressed_page(
     rows = conn.execute(
         f"SELECT {_M_COLUMNS}{room_columns} FROM message_recipients x"
         f" JOIN messages m ON m.id = x.message_id{rooms}"
-        f" WHERE {' AND '.join(clauses)} ORDER BY x.message_id LIMIT ?",
+        f" WHERE {' AND '.join(clauses)}"
+        f" ORDER BY x.message_id {'DESC' if newest else 'ASC'} LIMIT ?",
         params,
     ).fetchall()
+    if newest:
+        rows = rows[:limit][::-1] + rows[limit:]
     page = []
     for row in rows[:limit]:
         message = message_dict(row)
