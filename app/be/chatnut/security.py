@@ -7,9 +7,15 @@ and answer in the one JSON error shape.
 
 * Host: a DNS-rebinding page reaches us under its own name; only loopback
   names and the configured host are served.
-* Origin: a browser page may only change state (or speak MCP) from this
-  server's own origin — same scheme, host and port. No Origin (CLI agents)
-  passes.
+* Origin and Sec-Fetch-Site: a browser page may only call /api and /mcp —
+  reads included — from this server's own origin (same scheme, host and
+  port). A foreign page's GET would otherwise make the server do work for it
+  (render a whole history into an EventSource). Browsers mark such requests
+  `Sec-Fetch-Site: cross-site` / `same-site`, also where they send no Origin
+  (a simple GET); the page itself sends `same-origin`, a typed URL `none`.
+  Terminals and agents send neither header and pass.
+* A header that decides who may call (Host, Origin) appearing twice is
+  refused: two parsers could each believe a different one.
 * Token: with one configured, /mcp and /api need `Authorization: Bearer`,
   or the HttpOnly cookie a one-time link hands to a browser.
 * Bodies larger than the limit are refused before they are read whole.
@@ -39,6 +45,8 @@ LINK_PATH = "/auth/link"
 LINK_TTL_SECONDS = 600
 MAX_OPEN_LINKS = 10_000  # every init_room/ping mints one; the oldest unused go first
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+FOREIGN_FETCH_SITES = {b"cross-site", b"same-site"}
+SINGLE_HEADERS = (b"host", b"origin")
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 # The page loads only its own files and talks only to this server; highlighted
 # code is styled by classes, so no inline style or script is ever needed.
@@ -161,7 +169,14 @@ class SecurityMiddleware:
         if scope["type"] not in {"http", "websocket"}:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
+        raw_headers = scope.get("headers") or []
+        headers = dict(raw_headers)
+        for name in SINGLE_HEADERS:
+            if sum(1 for key, _ in raw_headers if key == name) > 1:
+                await send_error(
+                    send, 400, "duplicate_header", f"the {name.decode().title()} header is repeated"
+                )
+                return
         host = headers.get(b"host", b"").decode("latin-1")
         if not self._host_allowed(host):
             await send_error(
@@ -175,18 +190,8 @@ class SecurityMiddleware:
         method: str = scope.get("method", "GET")
         is_mcp = path == "/mcp" or path.startswith("/mcp/")
         is_api = path == "/api" or path.startswith("/api/")
-        origin = headers.get(b"origin")
-        if origin is not None and (is_mcp or (is_api and method in STATE_CHANGING)):
-            scheme = scope.get("scheme", "http")
-            if origin.decode("latin-1").rstrip("/") != f"{scheme}://{host}":
-                await send_error(
-                    send,
-                    403,
-                    "forbidden_origin",
-                    f"Origin {origin.decode('latin-1')!r} may not call this server;"
-                    " only its own pages may",
-                )
-                return
+        if (is_mcp or is_api) and not await self._from_own_pages(scope, headers, host, send):
+            return
         if self.token is not None:
             if path == LINK_PATH:
                 await self._redeem_link(scope, send)
@@ -210,6 +215,32 @@ class SecurityMiddleware:
                 return
             receive = buffered
         await self.app(scope, receive, _with_page_headers(send, path))
+
+    async def _from_own_pages(
+        self, scope: Scope, headers: dict[bytes, bytes], host: str, send: Send
+    ) -> bool:
+        """False (and the refusal sent) for a call a foreign page made."""
+        site = headers.get(b"sec-fetch-site", b"").strip().lower()
+        if site in FOREIGN_FETCH_SITES:
+            await send_error(
+                send,
+                403,
+                "forbidden_origin",
+                f"a {site.decode('latin-1')} page may not call this server; only its own pages may",
+            )
+            return False
+        origin = headers.get(b"origin")
+        scheme = scope.get("scheme", "http")
+        if origin is not None and origin.decode("latin-1").rstrip("/") != f"{scheme}://{host}":
+            await send_error(
+                send,
+                403,
+                "forbidden_origin",
+                f"Origin {origin.decode('latin-1')!r} may not call this server;"
+                " only its own pages may",
+            )
+            return False
+        return True
 
     async def _refuse_large_body(self, send: Send) -> None:
         await send_error(
