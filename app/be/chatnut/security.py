@@ -17,7 +17,10 @@ and answer in the one JSON error shape.
 * A header that decides who may call (Host, Origin) appearing twice is
   refused: two parsers could each believe a different one.
 * Token: with one configured, /mcp and /api need `Authorization: Bearer`,
-  or the HttpOnly cookie a one-time link hands to a browser.
+  or the HttpOnly session cookie a one-time link hands to a browser. The
+  cookie holds a random session id, never the token: browsers send a
+  host's cookies to every port of it, so any other local web app sees it.
+  Sessions live in this process's memory — a restart revokes them all.
 * Bodies larger than the limit are refused before they are read whole.
 """
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -44,6 +48,11 @@ SESSION_COOKIE = "chatnut_session"
 LINK_PATH = "/auth/link"
 LINK_TTL_SECONDS = 600
 MAX_OPEN_LINKS = 10_000  # every init_room/ping mints one; the oldest unused go first
+SESSION_TTL_SECONDS = 7 * 24 * 3600
+MAX_SESSIONS = 10_000  # each is a redeemed link; the oldest go first
+# A redirect target after sign-in: a path on this server, nothing a browser could
+# read as another host (`//x`, `/\x`, a tab or newline it would strip first).
+LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 FOREIGN_FETCH_SITES = {b"cross-site", b"same-site"}
 SINGLE_HEADERS = (b"host", b"origin")
@@ -129,6 +138,37 @@ class OneTimeLinks:
         return expires is not None and expires > time.monotonic()
 
 
+class Sessions:
+    """Browser sessions opened by a one-time link: random ids with an expiry."""
+
+    def __init__(self, ttl: float = SESSION_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._expiry: dict[str, float] = {}
+
+    def open(self) -> str:
+        now = time.monotonic()
+        # Same TTL for all, so insertion order is expiry order.
+        while self._expiry:
+            oldest, expires = next(iter(self._expiry.items()))
+            if expires > now and len(self._expiry) < MAX_SESSIONS:
+                break
+            del self._expiry[oldest]
+        session = secrets.token_urlsafe(32)
+        self._expiry[session] = now + self.ttl
+        return session
+
+    def valid(self, session: str) -> bool:
+        # A dict lookup, not a comparison loop: the ids are 256 random bits, and
+        # hashing leaks nothing an attacker can steer towards a match.
+        expires = self._expiry.get(session)
+        return expires is not None and expires > time.monotonic()
+
+
+def safe_next(path: str) -> str:
+    """Where to send the browser after sign-in: `path` if it stays on this server."""
+    return path if LOCAL_PATH.fullmatch(path) else "/"
+
+
 class SecurityMiddleware:
     def __init__(
         self,
@@ -143,6 +183,7 @@ class SecurityMiddleware:
         self.configured_host = configured_host.lower()
         self.token = token
         self.links = links
+        self.sessions = Sessions()
         self.max_body_bytes = max_body_bytes
 
     def _host_allowed(self, host: str) -> bool:
@@ -161,7 +202,7 @@ class SecurityMiddleware:
             return True
         for part in headers.get(b"cookie", b"").split(b";"):
             name, _, value = part.strip().partition(b"=")
-            if name == SESSION_COOKIE.encode() and hmac.compare_digest(value, expected):
+            if name == SESSION_COOKIE.encode() and self.sessions.valid(value.decode("latin-1")):
                 return True
         return False
 
@@ -281,9 +322,7 @@ class SecurityMiddleware:
     async def _redeem_link(self, scope: Scope, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         code = (query.get("code") or [""])[0]
-        next_path = (query.get("next") or ["/"])[0]
-        if not next_path.startswith("/") or next_path.startswith("//"):
-            next_path = "/"  # only ever redirect within this server
+        next_path = safe_next((query.get("next") or ["/"])[0])
         if not self.links.redeem(code):
             await send_error(
                 send,
@@ -293,8 +332,10 @@ class SecurityMiddleware:
                 " run `chatnut open` for a new one",
             )
             return
-        assert self.token is not None
-        cookie = f"{SESSION_COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/"
+        cookie = (
+            f"{SESSION_COOKIE}={self.sessions.open()}; HttpOnly; SameSite=Strict; Path=/;"
+            f" Max-Age={int(self.sessions.ttl)}"
+        )
         await send(
             {
                 "type": "http.response.start",
