@@ -4,6 +4,9 @@ process, and the link never redirects off the server."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -88,3 +91,35 @@ def test_sign_in_keeps_a_local_target(token_server: ServerProcess) -> None:
     path, query = fresh_link(token_server)
     answer = httpx.get(f"{token_server.url}{path}?code={query['code'][0]}&next=%2F%3Froom%3Dabc")
     assert answer.status_code == 303 and answer.headers["location"] == "/?room=abc"
+
+
+def test_the_token_can_come_from_a_file_kept_out_of_ps(home: Path, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)
+    server = ServerProcess(home, extra_args=["--token-file", str(token_file)])
+    server.start()
+    try:
+        assert TOKEN not in " ".join(server.command(server.port))
+        assert httpx.get(f"{server.url}/api/rooms").status_code == 401
+        assert httpx.get(f"{server.url}/api/rooms", headers=BEARER).status_code == 200
+        # The CLI finds it the same way (CHATNUT_TOKEN_FILE).
+        env = {**server.environment(), "CHATNUT_TOKEN_FILE": str(token_file)}
+        status = subprocess.run(
+            [sys.executable, "-m", "chatnut", "status", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert json.loads(status.stdout)["rooms"] == 0
+    finally:
+        server.stop()
+
+
+def test_an_empty_token_file_is_refused_in_one_line(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("\n")
+    server = ServerProcess(home, extra_args=["--token-file", str(tmp_path / "token")])
+    with pytest.raises(RuntimeError, match=r"token-file: .* is empty"):
+        server.start()
+    server.kill()

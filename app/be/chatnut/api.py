@@ -85,6 +85,8 @@ class NewMessage(_Body):
     content: str = Field(min_length=1)
     message_type: Literal["message", "system"] = "message"
     reply_to: int | None = Field(default=None, ge=1)
+    # Who typed it: the page ("web") or `chatnut post` ("cli"); stored in metadata.source.
+    source: Literal["web", "cli"] = "web"
 
 
 class ReadCursor(_Body):
@@ -169,7 +171,7 @@ async def messages(
     return page
 
 
-@router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web)")
+@router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web or cli)")
 async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, Any]:
     return await service_of(request).post_message(
         room_id,
@@ -177,7 +179,7 @@ async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, An
         body.content,
         body.message_type,
         body.reply_to,
-        metadata={"source": "web"},
+        metadata={"source": body.source},
     )
 
 

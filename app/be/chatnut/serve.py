@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import logging
 import logging.handlers
+import os
 import socket
 import sys
 from typing import Any
@@ -22,6 +23,7 @@ from chatnut.hub import Hub
 from chatnut.runtime import (
     AlreadyRunning,
     InstanceLock,
+    make_home_private,
     read_int,
     remove_runtime_files,
     write_runtime_files,
@@ -118,6 +120,13 @@ def serve(overrides: dict[str, Any]) -> int:
             "(--token or CHATNUT_TOKEN), or anyone on the network could read every chat",
             2,
         )
+    # Everything the server creates (database, WAL, log, migration copies) is
+    # for this user only: chats are private, and so is what holds the token.
+    os.umask(0o077)
+    try:
+        make_home_private(settings.home, settings.db_path)
+    except OSError as exc:
+        return fail(f"cannot prepare {settings.home}: {exc}")
     lock = InstanceLock(settings.lock_file)
     try:
         lock.acquire()

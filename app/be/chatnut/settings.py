@@ -72,6 +72,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Directory for chatnut.db, server.port, server.pid and the log.",
     ),
     Setting(
+        "run_dir",
+        ("CHATNUT_RUN_DIR",),
+        None,
+        None,
+        str,
+        "Where server.port and server.pid go (default: $CHATNUT_HOME); "
+        "the original chatnut's name, still honoured.",
+    ),
+    Setting(
         "db",
         ("CHATNUT_DB", "CHAT_DB_PATH"),
         "--db",
@@ -105,8 +114,18 @@ SETTINGS: tuple[Setting, ...] = (
         "--token",
         None,
         str,
-        "Bearer token required on /mcp/ and /api/ when set.",
+        "Bearer token required on /mcp/ and /api/ when set. A flag shows in `ps`: "
+        "prefer CHATNUT_TOKEN or --token-file.",
         "TOKEN",
+    ),
+    Setting(
+        "token_file",
+        ("CHATNUT_TOKEN_FILE",),
+        "--token-file",
+        None,
+        str,
+        "Read the token from this file (its first line), when no token is given.",
+        "PATH",
     ),
     Setting(
         "durability",
@@ -176,6 +195,7 @@ SETTINGS: tuple[Setting, ...] = (
 class Settings:
     home: Path = field(default_factory=lambda: Path("~/.chatnut").expanduser())
     db: Path | None = None
+    run_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     token: str | None = None
@@ -193,11 +213,11 @@ class Settings:
 
     @property
     def port_file(self) -> Path:
-        return self.home / "server.port"
+        return (self.run_dir or self.home) / "server.port"
 
     @property
     def pid_file(self) -> Path:
-        return self.home / "server.pid"
+        return (self.run_dir or self.home) / "server.pid"
 
     @property
     def lock_file(self) -> Path:
@@ -208,7 +228,7 @@ class Settings:
         return self.home / "chatnut.log"
 
 
-_PATH_SETTINGS = {"home", "db", "teams_dir"}
+_PATH_SETTINGS = {"home", "db", "run_dir", "teams_dir", "token_file"}
 
 
 def load_settings(
@@ -238,5 +258,18 @@ def load_settings(
         if setting.name in _PATH_SETTINGS and value is not None:
             value = Path(value).expanduser()
         values[setting.name] = value
+    if values.get("token") is None and values.get("token_file") is not None:
+        values["token"] = _read_token(values["token_file"])
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def _read_token(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--token-file: cannot read {path}: {exc}") from None
+    token = lines[0].strip() if lines else ""
+    if not token:
+        raise ValueError(f"--token-file: {path} is empty")
+    return token

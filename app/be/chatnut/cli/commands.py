@@ -18,6 +18,7 @@ from typing import Any
 from chatnut.cli import data, logs, rooms
 from chatnut.client import server
 from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.files import UnsafePath, create_file, write_file
 from chatnut.settings import Settings, load_settings
 
 
@@ -136,9 +137,15 @@ def do_export(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     target = Path(args.output)
-    if target.exists() and not args.force:
-        raise CliError(f"{target} exists; pass --force to overwrite it")
-    target.write_text(text, encoding="utf-8")
+    try:
+        if args.force:
+            write_file(target, text)
+        else:
+            create_file(target, text)
+    except FileExistsError:
+        raise CliError(f"{target} exists; pass --force to overwrite it") from None
+    except OSError as exc:  # UnsafePath (a link there) included
+        raise CliError(str(exc) if isinstance(exc, UnsafePath) else f"{target}: {exc}") from None
     print(f"wrote {room['project']}/{room['name']} ({room['message_count']} messages) to {target}")
     return 0
 

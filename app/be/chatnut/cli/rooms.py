@@ -81,7 +81,7 @@ def room_table(rooms: list[dict[str, Any]], with_unread: bool) -> list[str]:
 def post(
     endpoint: Endpoint, room_id: str, sender: str, content: str, reply_to: int | None
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"sender": sender, "content": content}
+    body: dict[str, Any] = {"sender": sender, "content": content, "source": "cli"}
     if reply_to is not None:
         body["reply_to"] = reply_to
     posted: dict[str, Any] = endpoint.call("POST", f"/api/rooms/{quote(room_id)}/messages", body)

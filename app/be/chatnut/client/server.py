@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.files import private_dir
 from chatnut.runtime import read_int
 from chatnut.settings import Settings
 
@@ -79,8 +80,9 @@ def stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> str:
 
 @contextlib.contextmanager
 def _start_lock(settings: Settings) -> Iterator[None]:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    with open(settings.home / "start.lock", "a+") as handle:
+    private_dir(settings.home)
+    fd = os.open(settings.home / "start.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with open(fd, "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield

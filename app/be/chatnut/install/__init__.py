@@ -15,7 +15,7 @@ from pathlib import Path
 
 from chatnut.client.endpoint import LOOPBACK, running_port
 from chatnut.install.clients import PLANS, Target, missing_mark
-from chatnut.install.edits import Change, InstallError
+from chatnut.install.edits import Change, FileEdit, InstallError
 from chatnut.install.service import service_plan
 from chatnut.resources import skill_dir
 from chatnut.settings import Settings
@@ -89,9 +89,13 @@ def _run(args: argparse.Namespace, settings: Settings, installing: bool) -> int:
         print(f"dry run: {len(pending)} change(s) shown, nothing written")
         return 1 if failures else 0
     try:
+        project = target.cwd if target.scope == "project" else None
         for change in pending:
-            backup = change.apply()
-            if backup is not None:
+            change.check(project)
+        for change in pending:
+            if not isinstance(change, FileEdit):
+                change.apply()
+            elif (backup := change.apply(target.token)) is not None:
                 print(f"kept the previous file as {backup}")
     except (InstallError, OSError) as exc:
         print(f"chatnut {verb}: {exc}", file=sys.stderr)
