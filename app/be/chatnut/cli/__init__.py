@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from chatnut.cli import commands
+    from chatnut.cli.terminal import guard
     from chatnut.client.endpoint import CliError
 
     parser = build_parser()
@@ -148,9 +149,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n(without a command, chatnut speaks MCP on stdin/stdout)", file=sys.stderr)
         return 2
     handler = getattr(commands, f"do_{args.command or 'bridge'}")
+    if args.command is None:  # the bridge: stdout is the MCP channel, never a terminal
+        return int(handler(args))
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = guard(stdout), guard(stderr)
     try:
         code: int = handler(args)
     except CliError as exc:
         print(f"chatnut: {exc}", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = stdout, stderr
     return code
