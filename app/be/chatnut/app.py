@@ -23,7 +23,13 @@ from chatnut.browser import has_display, open_in_background
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.resources import web_ui_dir
-from chatnut.security import OneTimeLinks, Scope, SecurityMiddleware, is_loopback
+from chatnut.security import (
+    AllowedNames,
+    OneTimeLinks,
+    Scope,
+    SecurityMiddleware,
+    is_loopback,
+)
 from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.store.db import Database
@@ -39,6 +45,8 @@ BODY_OVERHEAD_BYTES = 64 * 1024
 
 
 def web_base(settings: Settings, port: int) -> str:
+    if settings.public_url is not None:
+        return settings.public_url
     host = settings.host
     if is_loopback(host) or host in {"0.0.0.0", "::", ""}:
         host = "127.0.0.1"
@@ -172,6 +180,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         token=settings.token,
         links=state.links,
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
+        allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
     )
     return app
 

@@ -17,16 +17,17 @@ from chatnut.settings import SETTINGS
 CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
 
 
-def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+def _add_setting_flags(parser: argparse.ArgumentParser, scope: str = "serve") -> None:
     for setting in SETTINGS:
-        if setting.flag is None:
+        if setting.flag is None or setting.scope != scope:
             continue
         envs = " / ".join(setting.env)
-        default = "" if setting.default is None else f" Default: {setting.default}."
+        default = "" if setting.default in (None, ()) else f" Default: {setting.default}."
         parser.add_argument(
             setting.flag,
             dest=setting.name,
             default=None,
+            action="append" if setting.repeatable else "store",
             metavar=setting.metavar,
             help=f"{setting.help}{default} Env: {envs}.",
         )
@@ -141,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from chatnut.serve import serve
 
-        overrides = {s.name: getattr(args, s.name) for s in SETTINGS if s.flag is not None}
+        served = [s for s in SETTINGS if s.flag and s.scope == "serve"]
+        overrides = {s.name: getattr(args, s.name) for s in served}
         return serve(overrides)
     if args.command is None and sys.stdin.isatty():
         parser.print_help(sys.stderr)
