@@ -114,6 +114,12 @@ def _parse_public_url(text: str) -> str:
     return url
 
 
+def _parse_server_url(text: str) -> str:
+    """A server's base URL; the /mcp/ URL a client registers is taken too."""
+    url = _parse_http_url(text)
+    return url.removesuffix("/mcp")
+
+
 def _parse_workers(text: str) -> int:
     value = _parse_positive_int(text)
     if value > 64:
@@ -220,7 +226,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_URL",),
         "--url",
         None,
-        _parse_http_url,
+        _parse_server_url,
         "A remote server for the terminal commands and the stdio bridge (with the token), "
         "instead of this home's local one.",
         "URL",

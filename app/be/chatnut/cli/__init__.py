@@ -68,6 +68,7 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="the login service instead (systemd user unit on Linux, launchd agent on macOS)",
         )
         sub.add_argument("--port", type=int, help="port to register (default: the port setting)")
+        _add_setting_flags(sub, "client")
 
 
 def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -22,7 +22,7 @@ from chatnut.settings import Settings, load_settings
 
 def settings_from(args: argparse.Namespace) -> Settings:
     try:
-        return load_settings({"db": getattr(args, "db", None)})
+        return load_settings({"db": getattr(args, "db", None), "url": getattr(args, "url", None)})
     except ValueError as exc:
         raise CliError(f"bad setting: {exc}") from None
 
