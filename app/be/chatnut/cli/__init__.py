@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from chatnut.cli import commands
-    from chatnut.cli.endpoint import CliError
+    from chatnut.client.endpoint import CliError
 
     parser = build_parser()
     args = parser.parse_args(argv)

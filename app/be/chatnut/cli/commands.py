@@ -15,8 +15,9 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from chatnut.cli import control, data, rooms
-from chatnut.cli.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.cli import data, logs, rooms
+from chatnut.client import server
+from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
 from chatnut.settings import Settings, load_settings
 
 
@@ -36,7 +37,7 @@ def running(settings: Settings) -> Endpoint:
 
 
 def do_status(args: argparse.Namespace) -> int:
-    alive, facts = control.status(settings_from(args))
+    alive, facts = server.status(settings_from(args))
     if args.json:
         print(json.dumps({"running": alive, **facts}))
         return 0 if alive else 1
@@ -52,17 +53,17 @@ def do_status(args: argparse.Namespace) -> int:
 
 
 def do_stop(args: argparse.Namespace) -> int:
-    print(control.stop(settings_from(args)))
+    print(server.stop(settings_from(args)))
     return 0
 
 
 def do_logs(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    sys.stdout.writelines(control.log_lines(settings, args.lines))
+    sys.stdout.writelines(logs.log_lines(settings, args.lines))
     sys.stdout.flush()
     if args.follow:
         try:
-            control.follow_log(settings, sys.stdout)
+            logs.follow_log(settings, sys.stdout)
         except KeyboardInterrupt:
             return 0
     return 0

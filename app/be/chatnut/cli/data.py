@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from chatnut.cli.endpoint import CliError, Endpoint, quote
+from chatnut.client.endpoint import CliError, Endpoint, quote
 
 PAGES_PER_STEP = 1024  # the writer gets the database back between steps
 

@@ -11,8 +11,8 @@ import re
 import urllib.parse
 from typing import Any
 
-from chatnut.cli.endpoint import CliError, Endpoint, quote
-from chatnut.cli.mcp_link import call_tool
+from chatnut.client.endpoint import CliError, Endpoint, quote
+from chatnut.client.mcp import call_tool
 
 ROOM_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

@@ -18,9 +18,9 @@ from typing import Any, TextIO
 
 import anyio
 
-from chatnut.cli.endpoint import CliError, Endpoint, NotServed, quote
-from chatnut.cli.mcp_link import call_tool_async, connect
 from chatnut.cli.sse import EventStreamParser, parse_events
+from chatnut.client.endpoint import CliError, Endpoint, NotServed, quote
+from chatnut.client.mcp import call_tool_async, connect
 
 PAGE = 1000
 WAIT_SECONDS = 60

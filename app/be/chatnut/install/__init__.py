@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from chatnut.cli.endpoint import LOOPBACK, running_port
+from chatnut.client.endpoint import LOOPBACK, running_port
 from chatnut.install.clients import PLANS, Target, missing_mark
 from chatnut.install.edits import Change, InstallError
 from chatnut.install.service import service_plan

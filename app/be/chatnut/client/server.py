@@ -1,4 +1,4 @@
-"""The server's life from outside: status, stop, logs, and starting it in the background.
+"""The server's life from outside: status, stop, and starting it in the background.
 
 A live server is one that holds the home's lock (runtime.py); port and pid
 files without a lock holder are a crash's leftovers, reported and removed.
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from chatnut.cli.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
 from chatnut.runtime import read_int
 from chatnut.settings import Settings
 
@@ -75,38 +75,6 @@ def stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> str:
         time.sleep(POLL_SECONDS)
     remove_stale_files(settings)
     return f"stopped chatnut server (pid {pid})"
-
-
-def log_lines(settings: Settings, count: int) -> list[str]:
-    try:
-        with settings.log_file.open(encoding="utf-8", errors="replace") as handle:
-            lines = handle.readlines()
-    except FileNotFoundError:
-        raise CliError(f"no log yet at {settings.log_file}") from None
-    return lines[-count:] if count > 0 else lines
-
-
-def follow_log(settings: Settings, out: Any) -> None:
-    """`chatnut logs -f`: print lines as the server appends them, across rotations."""
-    path = settings.log_file
-    handle = path.open(encoding="utf-8", errors="replace")
-    handle.seek(0, os.SEEK_END)
-    inode = os.fstat(handle.fileno()).st_ino
-    try:
-        while True:
-            line = handle.readline()
-            if line:
-                out.write(line)
-                out.flush()
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_ino != inode:  # rotated: continue in the new file
-                    handle.close()
-                    handle = path.open(encoding="utf-8", errors="replace")
-                    inode = os.fstat(handle.fileno()).st_ino
-            time.sleep(0.25)
-    finally:
-        handle.close()
 
 
 @contextlib.contextmanager

@@ -1,10 +1,16 @@
-"""Where the running server is, and how the CLI talks to it.
+"""Where the running server is, and how the CLI and the bridge talk to it.
 
-The CLI only ever talks to 127.0.0.1 (SPEC §9): the port comes from
+They only ever talk to 127.0.0.1 (SPEC §9): the port comes from
 server.port when a server holds this home's lock (with `--port 0` that file
 is the truth), otherwise from the port setting. With a token configured,
 every request carries `Authorization: Bearer`. Plain urllib: the CLI needs
 no HTTP library of its own.
+
+Never through a proxy: `HTTP(S)_PROXY` is meant for the outside world, and a
+proxy would see every request to a loopback server — bearer token included —
+and could not reach 127.0.0.1 on this machine anyway. urllib's default opener
+honours the environment's proxies, so requests go through an opener with an
+empty proxy table.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ from chatnut.settings import Settings
 
 LOOPBACK = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
+
+
+# No ProxyHandler entries: direct connections only, whatever the environment says.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class CliError(Exception):
@@ -79,7 +89,7 @@ class Endpoint:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(self.base + path, data, headers, method=method)
         try:
-            return urllib.request.urlopen(request, timeout=timeout)
+            return DIRECT.open(request, timeout=timeout)
         except urllib.error.HTTPError as exc:
             raise _http_error(exc) from None
         except (urllib.error.URLError, OSError) as exc:
