@@ -17,7 +17,14 @@ from chatnut.settings import SETTINGS
 CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
 
 
-def _add_setting_flags(parser: argparse.ArgumentParser, scope: str = "serve") -> None:
+# The commands that talk to a server, local or (with --url) remote.
+CLIENT_COMMANDS: tuple[str, ...] = ("status", "stop", "tail", "post", "rooms", "open", "export")
+CLIENT_COMMANDS += ("prune", "install", "uninstall")
+
+
+def _add_setting_flags(
+    parser: argparse.ArgumentParser, scope: str = "serve", absent: object = None
+) -> None:
     for setting in SETTINGS:
         if setting.flag is None or setting.scope != scope:
             continue
@@ -26,7 +33,7 @@ def _add_setting_flags(parser: argparse.ArgumentParser, scope: str = "serve") ->
         parser.add_argument(
             setting.flag,
             dest=setting.name,
-            default=None,
+            default=absent,
             action="append" if setting.repeatable else "store",
             metavar=setting.metavar,
             help=f"{setting.help}{default} Env: {envs}.",
@@ -68,7 +75,6 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="the login service instead (systemd user unit on Linux, launchd agent on macOS)",
         )
         sub.add_argument("--port", type=int, help="port to register (default: the port setting)")
-        _add_setting_flags(sub, "client")
 
 
 def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -131,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_install(commands)
     _server_commands(commands)
     _room_commands(commands)
+    # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
+    # flag's default is "absent" so it cannot undo one given before the command.
+    _add_setting_flags(parser, "client")
+    for name in CLIENT_COMMANDS:
+        _add_setting_flags(commands.choices[name], "client", argparse.SUPPRESS)
     return parser
 
 

@@ -29,7 +29,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def running(settings: Settings) -> Endpoint:
-    if not server_alive(settings):
+    if settings.url is None and not server_alive(settings):
         raise CliError(
             f"no chatnut server is running for {settings.home}; start one with `chatnut serve &`"
         )
@@ -47,8 +47,9 @@ def do_status(args: argparse.Namespace) -> int:
         print(f"chatnut is not running (home {facts['home']}, db {facts['db_path']})")
         return 1
     print(f"chatnut {facts['version']} is running at {facts['url']}")
-    for key in ("pid", "port", "db_path", "home", "rooms", "messages"):
-        print(f"  {key + ':':10} {facts[key]}")
+    for key in ("pid", "port", "workers", "db_path", "home", "rooms", "messages"):
+        if key in facts:
+            print(f"  {key + ':':10} {facts[key]}")
     return 0
 
 

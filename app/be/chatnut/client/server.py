@@ -40,6 +40,8 @@ def remove_stale_files(settings: Settings) -> list[Path]:
 
 def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
     """(running, facts) — facts come from the server itself when it answers."""
+    if settings.url is not None:
+        return remote_status(settings)
     stale = remove_stale_files(settings)
     facts: dict[str, Any] = {"home": str(settings.home)}
     if stale:
@@ -56,7 +58,22 @@ def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
     return True, facts
 
 
+def remote_status(settings: Settings) -> tuple[bool, dict[str, Any]]:
+    """A remote server has no pid or port file here: only what it says of itself."""
+    endpoint = locate(settings)
+    answer = endpoint.call("GET", "/api/status")
+    facts: dict[str, Any] = {"url": endpoint.base}
+    for key in ("version", "db_path", "rooms", "messages", "workers"):
+        if key in answer:
+            facts[key] = answer[key]
+    return True, facts
+
+
 def stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> str:
+    if settings.url is not None:
+        raise CliError(
+            f"`chatnut stop` stops this machine's server; {settings.url} is stopped on its own host"
+        )
     if not server_alive(settings):
         stale = remove_stale_files(settings)
         if stale:
@@ -94,6 +111,8 @@ def serve_command() -> list[str]:
 
 def ensure_running(settings: Settings, timeout: float = START_TIMEOUT) -> Endpoint:
     """The running server's endpoint, starting one in the background if there is none."""
+    if settings.url is not None:
+        return locate(settings)  # a remote server is started by whoever runs it
     if server_alive(settings) and settings.port_file.exists():
         return locate(settings)
     with _start_lock(settings):
