@@ -328,6 +328,11 @@ class Settings:
         return self.home / "server.pid"
 
     @property
+    def workers_file(self) -> Path:
+        """The worker pids of a `--workers N` server (server.pid is their parent)."""
+        return self.home / "server.workers"
+
+    @property
     def lock_file(self) -> Path:
         return self.home / "server.lock"
 

@@ -36,7 +36,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from chatnut.runtime import remove_runtime_files, write_atomically, write_runtime_files
 from chatnut.settings import Settings
@@ -53,10 +52,6 @@ ORPHAN_CHECK_SECONDS = 1.0
 # run_worker(ready) runs a worker's server until it stops and returns its exit
 # code; it calls ready() once the server accepts connections.
 WorkerMain = Callable[[Callable[[], None]], int]
-
-
-def workers_file(settings: Settings) -> Path:
-    return settings.home / "server.workers"
 
 
 class _Worker:
@@ -114,7 +109,7 @@ class Supervisor:
     def _write_workers_file(self) -> None:
         pids = " ".join(str(pid) for pid in sorted(self.workers))
         with contextlib.suppress(OSError):
-            write_atomically(workers_file(self.settings), pids + "\n")
+            write_atomically(self.settings.workers_file, pids + "\n")
 
     # -- signals -----------------------------------------------------------
 
@@ -180,7 +175,7 @@ class Supervisor:
         finally:
             self._stop_all()
             remove_runtime_files(self.settings.port_file, self.settings.pid_file)
-            workers_file(self.settings).unlink(missing_ok=True)
+            self.settings.workers_file.unlink(missing_ok=True)
 
     def _wait_until_ready(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

@@ -49,7 +49,10 @@ def do_status(args: argparse.Namespace) -> int:
     print(f"chatnut {facts['version']} is running at {facts['url']}")
     for key in ("pid", "port", "workers", "db_path", "home", "rooms", "messages"):
         if key in facts:
-            print(f"  {key + ':':10} {facts[key]}")
+            value = facts[key]
+            if key == "workers" and isinstance(value, list):
+                value = f"{len(value)} (pids {' '.join(str(pid) for pid in value)})"
+            print(f"  {key + ':':10} {value}")
     return 0
 
 

@@ -51,11 +51,22 @@ def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
         return False, facts
     endpoint = locate(settings)
     facts.update(pid=read_int(settings.pid_file), port=read_int(settings.port_file))
+    workers = _worker_pids(settings)
+    if workers:  # --workers N: server.pid is the supervising parent, these serve
+        facts["workers"] = workers
     facts["url"] = endpoint.base
     answer = endpoint.call("GET", "/api/status")
     for key in ("version", "db_path", "rooms", "messages"):
         facts[key] = answer.get(key)
     return True, facts
+
+
+def _worker_pids(settings: Settings) -> list[int]:
+    try:
+        text = settings.workers_file.read_text()
+    except OSError:
+        return []
+    return [int(pid) for pid in text.split() if pid.isdigit()]
 
 
 def remote_status(settings: Settings) -> tuple[bool, dict[str, Any]]:
