@@ -45,7 +45,9 @@ def fail(message: str, code: int = 1) -> int:
 def configure_logging(settings: Settings) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # With workers, every line says which process wrote it (they share the log).
+    process = " [%(process)d]" if settings.workers > 1 else ""
+    fmt = logging.Formatter(f"%(asctime)s{process} %(levelname)s %(name)s: %(message)s")
     file_handler = logging.handlers.RotatingFileHandler(
         settings.log_file, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )

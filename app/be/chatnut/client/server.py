@@ -32,7 +32,8 @@ def remove_stale_files(settings: Settings) -> list[Path]:
     """Port/pid files left by a server that died without cleaning up."""
     if server_alive(settings):
         return []
-    stale = [p for p in (settings.port_file, settings.pid_file) if p.exists()]
+    runtime = (settings.port_file, settings.pid_file, settings.workers_file)
+    stale = [p for p in runtime if p.exists()]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
