@@ -224,3 +224,51 @@ def test_real_server_answers_its_allowed_name(home: Path) -> None:
         )
     finally:
         server.stop()
+
+
+async def test_sign_in_on_a_team_server_works_across_workers(settings: Settings) -> None:
+    """A link minted by one worker is redeemed by another; the session works on both."""
+    team = dataclasses.replace(settings, token="s3cret", public_url="https://chat.example.com")
+    worker_a, worker_b = create_app(team, port=8123), create_app(team, port=8123)
+    elsewhere = create_app(dataclasses.replace(team, token="other"), port=8123)
+    async with (
+        worker_a.router.lifespan_context(worker_a),
+        worker_b.router.lifespan_context(worker_b),
+        elsewhere.router.lifespan_context(elsewhere),
+        _client(worker_a) as a,
+        _client(worker_b) as b,
+        _client(elsewhere) as other,
+    ):
+        room = await worker_a.state.service.init_room(project="p", name="n")
+        link = urlsplit(room["web_url"])
+        target = f"{link.path}?{link.query}"
+        assert "s3cret" not in target
+        signed_in = await b.get(target)
+        assert signed_in.status_code == 303
+        cookie = signed_in.headers["set-cookie"].split(";")[0]
+        name, _, session = cookie.partition("=")
+        assert "s3cret" not in session
+        for client in (a, b):
+            listed = await client.get("/api/rooms", headers={"cookie": cookie})
+            assert listed.status_code == 200 and listed.json()["rooms"][0]["id"] == room["id"]
+        # Once only (on the worker that redeemed it); never under another token.
+        assert (await b.get(target)).json()["error"]["code"] == "link_expired"
+        assert (await other.get(target)).status_code == 401
+        assert (await other.get("/api/rooms", headers={"cookie": cookie})).status_code == 401
+        # A tampered session, or a link code offered as a session, is no session.
+        expires, nonce, mac = session.split(".")
+        forged = f"{name}={int(expires) + 3600}.{nonce}.{mac}"
+        assert (await a.get("/api/rooms", headers={"cookie": forged})).status_code == 401
+        code = dict(p.split("=", 1) for p in link.query.split("&"))["code"]
+        as_session = f"{name}={code}"
+        assert (await a.get("/api/rooms", headers={"cookie": as_session})).status_code == 401
+
+
+def test_signed_codes_expire(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatnut import signed
+
+    links = signed.SignedLinks("s3cret", ttl=60)
+    code = urlsplit(links.mint("/")).query.split("&")[0].removeprefix("code=")
+    now = signed.time.time()
+    monkeypatch.setattr(signed.time, "time", lambda: now + 61)
+    assert not links.redeem(code)

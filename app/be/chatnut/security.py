@@ -204,13 +204,14 @@ class SecurityMiddleware:
         links: OneTimeLinks,
         max_body_bytes: int,
         allowed: AllowedNames | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self.app = app
         self.configured_host = configured_host.lower()
         self.allowed = allowed or AllowedNames()
         self.token = token
         self.links = links
-        self.sessions = Sessions()
+        self.sessions = sessions or Sessions()
         self.max_body_bytes = max_body_bytes
 
     def _host_allowed(self, host: str) -> bool:
