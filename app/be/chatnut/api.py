@@ -8,6 +8,7 @@ every failure leaves as the one JSON error shape (see `install_error_handlers`).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -91,6 +92,8 @@ class NewMessage(_Body):
     to: list[str] | str | None = Field(
         default=None, description="addressee name(s); a string is a list of one"
     )
+    # Who typed it: the page ("web") or `chatnut post` ("cli"); stored in metadata.source.
+    source: Literal["web", "cli"] = "web"
 
 
 class ReadCursor(_Body):
@@ -126,6 +129,9 @@ async def status(request: Request) -> dict[str, Any]:
         "db_path": str(service.db_path),
         **await service.stats(),
         "waiters": service.hub.subscriber_count(),
+        # The process that answered: with --workers N, one of the workers (the
+        # waiters above are that worker's).
+        "pid": os.getpid(),
     }
 
 
@@ -185,7 +191,7 @@ async def messages(
     return page
 
 
-@router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web)")
+@router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web or cli)")
 async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, Any]:
     return await service_of(request).post_message(
         room_id,
@@ -193,7 +199,7 @@ async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, An
         body.content,
         body.message_type,
         body.reply_to,
-        metadata={"source": "web"},
+        metadata={"source": body.source},
         to=body.to,
     )
 

@@ -18,18 +18,19 @@ from typing import Any
 from chatnut.cli import data, logs, rooms
 from chatnut.client import server
 from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.files import UnsafePath, create_file, write_file
 from chatnut.settings import Settings, load_settings
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     try:
-        return load_settings({"db": getattr(args, "db", None)})
+        return load_settings({"db": getattr(args, "db", None), "url": getattr(args, "url", None)})
     except ValueError as exc:
         raise CliError(f"bad setting: {exc}") from None
 
 
 def running(settings: Settings) -> Endpoint:
-    if not server_alive(settings):
+    if settings.url is None and not server_alive(settings):
         raise CliError(
             f"no chatnut server is running for {settings.home}; start one with `chatnut serve &`"
         )
@@ -47,8 +48,12 @@ def do_status(args: argparse.Namespace) -> int:
         print(f"chatnut is not running (home {facts['home']}, db {facts['db_path']})")
         return 1
     print(f"chatnut {facts['version']} is running at {facts['url']}")
-    for key in ("pid", "port", "db_path", "home", "rooms", "messages"):
-        print(f"  {key + ':':10} {facts[key]}")
+    for key in ("pid", "port", "workers", "db_path", "home", "rooms", "messages"):
+        if key in facts:
+            value = facts[key]
+            if key == "workers" and isinstance(value, list):
+                value = f"{len(value)} (pids {' '.join(str(pid) for pid in value)})"
+            print(f"  {key + ':':10} {value}")
     return 0
 
 
@@ -166,9 +171,15 @@ def do_export(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     target = Path(args.output)
-    if target.exists() and not args.force:
-        raise CliError(f"{target} exists; pass --force to overwrite it")
-    target.write_text(text, encoding="utf-8")
+    try:
+        if args.force:
+            write_file(target, text)
+        else:
+            create_file(target, text)
+    except FileExistsError:
+        raise CliError(f"{target} exists; pass --force to overwrite it") from None
+    except OSError as exc:  # UnsafePath (a link there) included
+        raise CliError(str(exc) if isinstance(exc, UnsafePath) else f"{target}: {exc}") from None
     print(f"wrote {room['project']}/{room['name']} ({room['message_count']} messages) to {target}")
     return 0
 

@@ -87,7 +87,7 @@ def post(
     to: list[str] | None = None,
     message_type: str = "message",
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"sender": sender, "content": content}
+    body: dict[str, Any] = {"sender": sender, "content": content, "source": "cli"}
     if reply_to is not None:
         body["reply_to"] = reply_to
     if to:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import anyio
 
 from chatnut.cli.sse import EventStreamParser, parse_events
+from chatnut.cli.terminal import Terminal, inert
 from chatnut.client.endpoint import CliError, Endpoint, NotServed, quote
 from chatnut.client.mcp import call_tool_async, connect
 
@@ -36,18 +37,19 @@ def sender_colour(sender: str) -> int:
     return COLOURS[int.from_bytes(digest, "big") % len(COLOURS)]
 
 
-def format_message(message: dict[str, Any], colour: bool) -> str:
+def format_message(message: dict[str, Any], colour: bool, clean: Callable[[str], str] = str) -> str:
+    """One message for a terminal; `clean` makes the sender's text inert there."""
     stamp = str(message["created_at"])[11:19]
-    sender = str(message["sender"])
+    sender = clean(str(message["sender"]))
     meta = message.get("metadata") or {}
     reply = f" ↪ #{meta['reply_to']}" if meta.get("reply_to") else ""
     if message.get("to"):
-        reply = f" → {', '.join(message['to'])}{reply}"
+        reply = f" → {clean(', '.join(message['to']))}{reply}"
     kind = message.get("message_type")
     system = kind in ("system", "summary")
-    body = str(message["content"]).replace("\n", "\n    ")
+    body = clean(str(message["content"])).replace("\n", "\n    ")
     if colour:
-        who = f"\x1b[1;{sender_colour(sender)}m{sender}\x1b[0m"
+        who = f"\x1b[1;{sender_colour(str(message['sender']))}m{sender}\x1b[0m"
         head = f"\x1b[2m#{message['id']} {stamp}\x1b[0m {who}{reply}"
         if system:
             body = f"\x1b[2m{body}\x1b[0m"
@@ -60,6 +62,9 @@ class Printer:
     """Prints each message once, in id order, however it arrived."""
 
     def __init__(self, out: TextIO, fmt: str, colour: bool, since: int) -> None:
+        # On a terminal our colour codes go out raw and the messages' text is
+        # made inert here (terminal.py); JSON goes through the escaping stream.
+        self.terminal = isinstance(out, Terminal)
         self.out = out
         self.fmt = fmt
         self.colour = colour
@@ -72,7 +77,9 @@ class Printer:
         if self.fmt == "json":
             self.out.write(json.dumps(message, ensure_ascii=False) + "\n")
         else:
-            self.out.write(format_message(message, self.colour) + "\n")
+            clean = inert if self.terminal else str
+            line = format_message(message, self.colour, clean) + "\n"
+            (self.out.raw if isinstance(self.out, Terminal) else self.out).write(line)
         self.out.flush()
 
 
