@@ -138,3 +138,23 @@ async def test_room_feed_addressed_to_carries_only_that_names_messages(
         event = await stream.next()
         assert (event.event, event.id) == ("message", str(mention["id"]))
         assert "to" not in event.json()  # addressed by its @mention, not by `to`
+
+
+@pytest.mark.e2e
+async def test_a_dropped_inbox_long_poll_is_released_at_once(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        b"GET /api/inbox?agent_name=dev&timeout=60 HTTP/1.1\r\n"
+        + f"Host: 127.0.0.1:{server.port}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    while (await http.get("/api/status")).json()["waiters"] != 1:
+        await asyncio.sleep(0.01)  # parked in the server: its health shows the waiter
+    writer.close()
+    await writer.wait_closed()
+    started = asyncio.get_running_loop().time()
+    while (await http.get("/api/status")).json()["waiters"] != 0:
+        await asyncio.sleep(0.01)
+    assert asyncio.get_running_loop().time() - started < 5  # not the 60 s timeout

@@ -7,14 +7,15 @@ every failure leaves as the one JSON error shape (see `install_error_handlers`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -270,9 +271,33 @@ async def inbox(
     ] = False,
 ) -> dict[str, Any]:
     """check_inbox: oldest first, each message with its `room`; `timeout` long-polls."""
-    return await service_of(request).check_inbox(
+    work = service_of(request).check_inbox(
         agent_name, since_id, timeout, limit, note_presence=False, newest=newest
     )
+    if timeout <= 0 or newest:
+        return await work
+    return await _while_connected(request, work)
+
+
+async def _while_connected(request: Request, work: Awaitable[dict[str, Any]]) -> Any:
+    """Run a long-poll until it answers or its client hangs up: a dropped client's
+    wait (and its hub subscription) is released at once, not after its timeout."""
+    answer = asyncio.ensure_future(work)
+
+    async def hung_up() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    gone = asyncio.ensure_future(hung_up())
+    try:
+        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (answer, gone):
+            if not task.done():
+                task.cancel()
+    if not answer.done() or answer.cancelled():
+        return Response(status_code=499)  # nobody is listening any more
+    return answer.result()
 
 
 @router.get("/search", summary="Search room names and message content")
