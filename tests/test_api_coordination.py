@@ -48,6 +48,10 @@ async def test_post_to_and_read_addressed_pages(api: httpx.AsyncClient) -> None:
     assert rest["next_since_id"] == last["id"]
     newest = (await api.get(f"/api/rooms/{room}/messages")).json()
     assert newest["messages"][-1]["to"] == ["dev", "qa"]
+    # The sidebar's preview (rooms list and feed deltas) says to whom, too.
+    summary = (await api.get(f"/api/rooms/{room}")).json()
+    assert summary["last_message"]["to"] == ["dev", "qa"]
+    assert summary["last_message"]["message_type"] == "summary"
 
 
 async def test_handoff_and_inbox_routes(api: httpx.AsyncClient) -> None:

@@ -146,6 +146,7 @@ def room_summaries(
                m.id AS last_id, m.sender AS last_sender,
                substr(m.content, 1, {PREVIEW_CHARS}) AS last_content,
                m.message_type AS last_type, m.created_at AS last_created_at,
+               m.recipients AS last_to,
                c.last_read_message_id AS cursor
         FROM rooms r
         LEFT JOIN room_stats s ON s.room_id = r.id
@@ -171,6 +172,8 @@ def room_summaries(
                 "created_at": row["last_created_at"],
             }
         )
+        if row["last_to"]:  # addressed (SPEC §13): the preview says to whom
+            room["last_message"]["to"] = json.loads(row["last_to"])
         if reader is not None:
             room["unread_count"] = _unread(conn, room["id"], row["cursor"], row["message_count"])
         summaries.append(room)
