@@ -8,6 +8,7 @@ every failure leaves as the one JSON error shape (see `install_error_handlers`).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -117,6 +118,9 @@ async def status(request: Request) -> dict[str, Any]:
         "db_path": str(service.db_path),
         **await service.stats(),
         "waiters": service.hub.subscriber_count(),
+        # The process that answered: with --workers N, one of the workers (the
+        # waiters above are that worker's).
+        "pid": os.getpid(),
     }
 
 

@@ -23,9 +23,17 @@ from chatnut.browser import has_display, open_in_background
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.resources import web_ui_dir
-from chatnut.security import OneTimeLinks, Scope, SecurityMiddleware, is_loopback
+from chatnut.security import (
+    AllowedNames,
+    OneTimeLinks,
+    Scope,
+    SecurityMiddleware,
+    Sessions,
+    is_loopback,
+)
 from chatnut.service import ChatService
 from chatnut.settings import Settings
+from chatnut.signed import SignedLinks, SignedSessions
 from chatnut.store.db import Database
 from chatnut.stream_api import router as stream_router
 from chatnut.update_check import UpdateChecker
@@ -38,7 +46,14 @@ AUTO_ARCHIVE_EVERY_SECONDS = 300
 BODY_OVERHEAD_BYTES = 64 * 1024
 
 
+def is_team_server(settings: Settings) -> bool:
+    """Several processes or hosts may serve this database's clients (SPEC §12)."""
+    return settings.workers > 1 or bool(settings.allowed_hosts) or settings.public_url is not None
+
+
 def web_base(settings: Settings, port: int) -> str:
+    if settings.public_url is not None:
+        return settings.public_url
     host = settings.host
     if is_loopback(host) or host in {"0.0.0.0", "::", ""}:
         host = "127.0.0.1"
@@ -55,6 +70,11 @@ class ServerState:
         self.port = port
         self.hub = Hub()
         self.links = OneTimeLinks()
+        self.sessions = Sessions()
+        if settings.token is not None and is_team_server(settings):
+            # Links and sessions that any worker or host checks for itself (signed.py).
+            self.links = SignedLinks(settings.token)
+            self.sessions = SignedSessions(settings.token)
         self.updates = UpdateChecker(enabled=settings.update_check)
         self.db = Database(
             settings.db_path, durability=settings.durability, on_commit=self.hub.publish
@@ -171,7 +191,9 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         configured_host=settings.host,
         token=settings.token,
         links=state.links,
+        sessions=state.sessions,
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
+        allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
     )
     return app
 

@@ -62,6 +62,9 @@ class Upstream:
             return await call(client)
 
     async def forward(self, call: Callable[[Any], Awaitable[T]], *, repeatable: bool = True) -> T:
+        if self.endpoint.remote:
+            # A remote server is not ours to start: its failures are the answer.
+            return await self._once(call)
         if not server_alive(self.settings):
             await self._restart()
         try:

@@ -6,14 +6,17 @@ any localhost port as an Origin and answer in plain text; ours are stricter
 and answer in the one JSON error shape.
 
 * Host: a DNS-rebinding page reaches us under its own name; only loopback
-  names and the configured host are served.
+  names, the configured host and the names allowed for a reverse proxy
+  (`--allow-host`, the `--public-url`'s host) are served.
 * Origin and Sec-Fetch-Site: a browser page may only call /api and /mcp —
   reads included — from this server's own origin (same scheme, host and
-  port). A foreign page's GET would otherwise make the server do work for it
-  (render a whole history into an EventSource). Browsers mark such requests
-  `Sec-Fetch-Site: cross-site` / `same-site`, also where they send no Origin
-  (a simple GET); the page itself sends `same-origin`, a typed URL `none`.
-  Terminals and agents send neither header and pass.
+  port) or from an allowed name's https:// or http:// origin (behind a TLS
+  proxy the page's origin is https://name while the request reaches us as
+  plain http). A foreign page's GET would otherwise make the server do work
+  for it (render a whole history into an EventSource). Browsers mark such
+  requests `Sec-Fetch-Site: cross-site` / `same-site`, also where they send
+  no Origin (a simple GET); the page itself sends `same-origin`, a typed URL
+  `none`. Terminals and agents send neither header and pass.
 * A header that decides who may call (Host, Origin) appearing twice is
   refused: two parsers could each believe a different one.
 * Token: with one configured, /mcp and /api need `Authorization: Bearer`,
@@ -34,7 +37,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from chatnut.errors import error_body
 
@@ -113,6 +116,28 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
+class AllowedNames:
+    """The names a reverse proxy may reach us under, and the browser origins they imply.
+
+    `--allow-host chat.example.com` admits Host `chat.example.com` (any port:
+    proxies differ in whether they pass it on) and the Origins
+    `https://chat.example.com` and `http://chat.example.com`; a name given with
+    a port (`chat.example.com:8443`) admits origins on that port only.
+    """
+
+    def __init__(self, names: tuple[str, ...] = (), public_url: str | None = None) -> None:
+        self.hosts: set[str] = set()
+        self.origins: set[str] = set()
+        for name in names:
+            self.hosts.add(split_host(name).lower())
+            self.origins.update(f"{scheme}://{name.lower()}" for scheme in ("https", "http"))
+        if public_url is not None:
+            parts = urlsplit(public_url)
+            self.hosts.add((parts.hostname or "").lower())
+            self.origins.add(f"{parts.scheme}://{parts.netloc.lower()}")
+        self.hosts.discard("")
+
+
 class OneTimeLinks:
     """Single-use codes that trade themselves for the session cookie (token mode only)."""
 
@@ -178,19 +203,22 @@ class SecurityMiddleware:
         token: str | None,
         links: OneTimeLinks,
         max_body_bytes: int,
+        allowed: AllowedNames | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self.app = app
         self.configured_host = configured_host.lower()
+        self.allowed = allowed or AllowedNames()
         self.token = token
         self.links = links
-        self.sessions = Sessions()
+        self.sessions = sessions or Sessions()
         self.max_body_bytes = max_body_bytes
 
     def _host_allowed(self, host: str) -> bool:
         name = split_host(host).lower()
         if not name:
             return False
-        if is_loopback(name):
+        if is_loopback(name) or name in self.allowed.hosts:
             return True
         return name == self.configured_host and self.configured_host not in {"0.0.0.0", "::"}
 
@@ -224,7 +252,8 @@ class SecurityMiddleware:
                 send,
                 403,
                 "forbidden_host",
-                f"Host {host!r} is not served here (only loopback names are)",
+                f"Host {host!r} is not served here (only loopback names and the"
+                " --allow-host names are)",
             )
             return
         path: str = scope.get("path", "")
@@ -271,14 +300,16 @@ class SecurityMiddleware:
             )
             return False
         origin = headers.get(b"origin")
-        scheme = scope.get("scheme", "http")
-        if origin is not None and origin.decode("latin-1").rstrip("/") != f"{scheme}://{host}":
+        if origin is None:
+            return True
+        sent = origin.decode("latin-1")
+        own = f"{scope.get('scheme', 'http')}://{host}".lower()
+        if sent.rstrip("/").lower() not in {own, *self.allowed.origins}:
             await send_error(
                 send,
                 403,
                 "forbidden_origin",
-                f"Origin {origin.decode('latin-1')!r} may not call this server;"
-                " only its own pages may",
+                f"Origin {sent!r} may not call this server; only its own pages may",
             )
             return False
         return True

@@ -17,16 +17,24 @@ from chatnut.settings import SETTINGS
 CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
 
 
-def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+# The commands that talk to a server, local or (with --url) remote.
+CLIENT_COMMANDS: tuple[str, ...] = ("status", "stop", "tail", "post", "rooms", "open", "export")
+CLIENT_COMMANDS += ("prune", "install", "uninstall")
+
+
+def _add_setting_flags(
+    parser: argparse.ArgumentParser, scope: str = "serve", absent: object = None
+) -> None:
     for setting in SETTINGS:
-        if setting.flag is None:
+        if setting.flag is None or setting.scope != scope:
             continue
         envs = " / ".join(setting.env)
-        default = "" if setting.default is None else f" Default: {setting.default}."
+        default = "" if setting.default in (None, ()) else f" Default: {setting.default}."
         parser.add_argument(
             setting.flag,
             dest=setting.name,
-            default=None,
+            default=absent,
+            action="append" if setting.repeatable else "store",
             metavar=setting.metavar,
             help=f"{setting.help}{default} Env: {envs}.",
         )
@@ -129,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_install(commands)
     _server_commands(commands)
     _room_commands(commands)
+    # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
+    # flag's default is "absent" so it cannot undo one given before the command.
+    _add_setting_flags(parser, "client")
+    for name in CLIENT_COMMANDS:
+        _add_setting_flags(commands.choices[name], "client", argparse.SUPPRESS)
     return parser
 
 
@@ -142,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from chatnut.serve import serve
 
-        overrides = {s.name: getattr(args, s.name) for s in SETTINGS if s.flag is not None}
+        served = [s for s in SETTINGS if s.flag and s.scope == "serve"]
+        overrides = {s.name: getattr(args, s.name) for s in served}
         return serve(overrides)
     if args.command is None and sys.stdin.isatty():
         parser.print_help(sys.stderr)

@@ -24,13 +24,13 @@ from chatnut.settings import Settings, load_settings
 
 def settings_from(args: argparse.Namespace) -> Settings:
     try:
-        return load_settings({"db": getattr(args, "db", None)})
+        return load_settings({"db": getattr(args, "db", None), "url": getattr(args, "url", None)})
     except ValueError as exc:
         raise CliError(f"bad setting: {exc}") from None
 
 
 def running(settings: Settings) -> Endpoint:
-    if not server_alive(settings):
+    if settings.url is None and not server_alive(settings):
         raise CliError(
             f"no chatnut server is running for {settings.home}; start one with `chatnut serve &`"
         )
@@ -48,8 +48,12 @@ def do_status(args: argparse.Namespace) -> int:
         print(f"chatnut is not running (home {facts['home']}, db {facts['db_path']})")
         return 1
     print(f"chatnut {facts['version']} is running at {facts['url']}")
-    for key in ("pid", "port", "db_path", "home", "rooms", "messages"):
-        print(f"  {key + ':':10} {facts[key]}")
+    for key in ("pid", "port", "workers", "db_path", "home", "rooms", "messages"):
+        if key in facts:
+            value = facts[key]
+            if key == "workers" and isinstance(value, list):
+                value = f"{len(value)} (pids {' '.join(str(pid) for pid in value)})"
+            print(f"  {key + ':':10} {value}")
     return 0
 
 

@@ -28,8 +28,10 @@ TIMEOUT = httpx2.Timeout(30.0, read=300.0)
 
 
 def http_client(endpoint: Endpoint) -> httpx2.AsyncClient:
-    """Pooled connections to the server: direct, never through a proxy."""
-    return httpx2.AsyncClient(headers=endpoint.headers(), timeout=TIMEOUT, trust_env=False)
+    """Pooled connections to the server: direct to the local one, never through a proxy."""
+    return httpx2.AsyncClient(
+        headers=endpoint.headers(), timeout=TIMEOUT, trust_env=endpoint.remote
+    )
 
 
 @contextlib.asynccontextmanager

@@ -33,7 +33,8 @@ def remove_stale_files(settings: Settings) -> list[Path]:
     """Port/pid files left by a server that died without cleaning up."""
     if server_alive(settings):
         return []
-    stale = [p for p in (settings.port_file, settings.pid_file) if p.exists()]
+    runtime = (settings.port_file, settings.pid_file, settings.workers_file)
+    stale = [p for p in runtime if p.exists()]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
@@ -41,6 +42,8 @@ def remove_stale_files(settings: Settings) -> list[Path]:
 
 def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
     """(running, facts) — facts come from the server itself when it answers."""
+    if settings.url is not None:
+        return remote_status(settings)
     stale = remove_stale_files(settings)
     facts: dict[str, Any] = {"home": str(settings.home)}
     if stale:
@@ -50,6 +53,9 @@ def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
         return False, facts
     endpoint = locate(settings)
     facts.update(pid=read_int(settings.pid_file), port=read_int(settings.port_file))
+    workers = _worker_pids(settings)
+    if workers:  # --workers N: server.pid is the supervising parent, these serve
+        facts["workers"] = workers
     facts["url"] = endpoint.base
     answer = endpoint.call("GET", "/api/status")
     for key in ("version", "db_path", "rooms", "messages"):
@@ -57,7 +63,30 @@ def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
     return True, facts
 
 
+def _worker_pids(settings: Settings) -> list[int]:
+    try:
+        text = settings.workers_file.read_text()
+    except OSError:
+        return []
+    return [int(pid) for pid in text.split() if pid.isdigit()]
+
+
+def remote_status(settings: Settings) -> tuple[bool, dict[str, Any]]:
+    """A remote server has no pid or port file here: only what it says of itself."""
+    endpoint = locate(settings)
+    answer = endpoint.call("GET", "/api/status")
+    facts: dict[str, Any] = {"url": endpoint.base}
+    for key in ("version", "db_path", "rooms", "messages", "workers"):
+        if key in answer:
+            facts[key] = answer[key]
+    return True, facts
+
+
 def stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> str:
+    if settings.url is not None:
+        raise CliError(
+            f"`chatnut stop` stops this machine's server; {settings.url} is stopped on its own host"
+        )
     if not server_alive(settings):
         stale = remove_stale_files(settings)
         if stale:
@@ -96,6 +125,8 @@ def serve_command() -> list[str]:
 
 def ensure_running(settings: Settings, timeout: float = START_TIMEOUT) -> Endpoint:
     """The running server's endpoint, starting one in the background if there is none."""
+    if settings.url is not None:
+        return locate(settings)  # a remote server is started by whoever runs it
     if server_alive(settings) and settings.port_file.exists():
         return locate(settings)
     with _start_lock(settings):
