@@ -85,14 +85,14 @@ class NewMessage(_Body):
     sender: str = Field(min_length=1, max_length=check.MAX_SENDER)
     content: str = Field(min_length=1)
     message_type: Literal["message", "system"] = "message"
-    reply_to: int | None = Field(default=None, ge=1)
+    reply_to: int | None = Field(default=None, ge=1, le=check.MAX_ID)
     # Who typed it: the page ("web") or `chatnut post` ("cli"); stored in metadata.source.
     source: Literal["web", "cli"] = "web"
 
 
 class ReadCursor(_Body):
     reader: str = Field(min_length=1, max_length=check.MAX_SENDER)
-    last_read_message_id: int = Field(ge=0)
+    last_read_message_id: int = Field(ge=0, le=check.MAX_ID)
 
 
 class NewStatus(_Body):
@@ -156,8 +156,8 @@ async def room(request: Request, room_id: str) -> dict[str, Any]:
 async def messages(
     request: Request,
     room_id: str,
-    since_id: Annotated[int | None, Query(ge=0)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    since_id: Annotated[int | None, Query(ge=0, le=check.MAX_ID)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=check.MAX_ID)] = None,
     limit: Limit = 100,
     message_type: Literal["message", "system"] | None = None,
     html: Annotated[bool, Query(description="add each message's rendered `html`")] = False,

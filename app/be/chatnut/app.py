@@ -30,6 +30,7 @@ from chatnut.security import (
     SecurityMiddleware,
     Sessions,
     is_loopback,
+    send_error,
 )
 from chatnut.service import ChatService
 from chatnut.settings import Settings
@@ -128,6 +129,17 @@ class _McpEndpoint:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope.get("path") in ("/mcp", "/mcp/"):
+            if scope.get("method") == "GET":
+                # The SDK would open an endless event stream; a stateless server
+                # has nothing to push on it. 405 is MCP's way to say "no stream".
+                await send_error(
+                    send,
+                    405,
+                    "method_not_allowed",
+                    "this MCP endpoint is stateless and pushes nothing: POST requests to it",
+                    [(b"allow", b"POST")],
+                )
+                return
             scope = {**scope, "path": "/", "raw_path": b"/", "root_path": "/mcp"}
             await self.mcp_app(scope, receive, send)
             return
@@ -193,6 +205,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         links=state.links,
         sessions=state.sessions,
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
+        max_message_bytes=settings.max_message_bytes,
         allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
     )
     return app
