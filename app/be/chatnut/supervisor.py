@@ -37,7 +37,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from chatnut.runtime import remove_runtime_files, write_atomically, write_runtime_files
+from chatnut.files import write_file
+from chatnut.runtime import remove_runtime_files, write_runtime_files
 from chatnut.settings import Settings
 
 log = logging.getLogger("chatnut")
@@ -109,7 +110,7 @@ class Supervisor:
     def _write_workers_file(self) -> None:
         pids = " ".join(str(pid) for pid in sorted(self.workers))
         with contextlib.suppress(OSError):
-            write_atomically(self.settings.workers_file, pids + "\n")
+            write_file(self.settings.workers_file, pids + "\n")
 
     # -- signals -----------------------------------------------------------
 
