@@ -152,15 +152,19 @@ async def messages(
     room_id: str,
     since_id: Annotated[int | None, Query(ge=0)] = None,
     before_id: Annotated[int | None, Query(ge=1)] = None,
+    around: Annotated[int | None, Query(ge=1, description="a window centred on this id")] = None,
     limit: Limit = 100,
     message_type: Literal["message", "system"] | None = None,
     html: Annotated[bool, Query(description="add each message's rendered `html`")] = False,
 ) -> dict[str, Any]:
     """Forwards from `since_id` (oldest first), or backwards: the newest page below
     `before_id`. With neither, the newest page — what a reader opening a room wants.
+    `around` answers a window centred on an id, with `has_older` and `has_newer`.
     `html=true` adds the page's safe rendering of each message (cached, never stored)."""
     service = service_of(request)
-    if since_id is not None:
+    if around is not None:
+        page = await service.read_messages_around(room_id, around, limit)
+    elif since_id is not None:
         page = await service.read_messages(room_id, since_id, limit, message_type)
     else:
         page = await service.read_messages_before(room_id, before_id, limit)

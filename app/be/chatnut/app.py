@@ -26,6 +26,7 @@ from chatnut.resources import web_ui_dir
 from chatnut.security import OneTimeLinks, Scope, SecurityMiddleware, is_loopback
 from chatnut.service import ChatService
 from chatnut.settings import Settings
+from chatnut.sidebar_api import router as sidebar_router
 from chatnut.store.db import Database
 from chatnut.stream_api import router as stream_router
 from chatnut.update_check import UpdateChecker
@@ -164,6 +165,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(stream_router)
+    app.include_router(sidebar_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
     app.add_middleware(
