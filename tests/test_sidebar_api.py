@@ -69,7 +69,8 @@ async def test_the_sidebar_pages_filters_and_counts_on_the_server(api: httpx.Asy
     assert [r["name"] for r in named["rooms"]] == ["room-4"]
     assert (await sidebar(api, q="%"))["rooms"] == []  # a plain character, not a wildcard
 
-    await api.post(f"/api/rooms/{rooms[0]}/read", json={"reader": "ana", "last_read_message_id": 99})
+    cursor = {"reader": "ana", "last_read_message_id": 99}
+    await api.post(f"/api/rooms/{rooms[0]}/read", json=cursor)
     unread = await sidebar(api, reader="ana", unread_only=True)
     assert {r["id"] for r in unread["rooms"]} == {rooms[3], other}
     await api.post(f"/api/rooms/{other}/archive")

@@ -142,8 +142,13 @@ async def create_room(request: Request, body: NewRoom) -> dict[str, Any]:
 
 
 @router.get("/rooms/{room_id}", summary="One room with its counts")
-async def room(request: Request, room_id: str) -> dict[str, Any]:
-    return await service_of(request).get_room(room_id)
+async def room(
+    request: Request,
+    room_id: str,
+    reader: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
+) -> dict[str, Any]:
+    """With `reader`: its `unread_count` and `last_read_message_id` too."""
+    return await service_of(request).get_room(room_id, reader)
 
 
 @router.get("/rooms/{room_id}/messages", summary="Page through a room's messages")

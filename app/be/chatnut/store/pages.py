@@ -27,7 +27,7 @@ def message_window(
 ) -> tuple[list[dict[str, Any]], bool, bool]:
     """About `limit` messages of a room centred on `around` (which need not
     exist), oldest first, and whether older / newer ones remain beyond them."""
-    half = max(limit // 2, 1)
+    half = limit // 2
     older = conn.execute(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND id < ?"
         " ORDER BY id DESC LIMIT ?",
