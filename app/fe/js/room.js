@@ -41,9 +41,15 @@ export class RoomView {
     this.pill.addEventListener("click", () => this.jumpToNewest());
     this.scroller.addEventListener("scroll", () => this._scrolled(), { passive: true });
     this.list.addEventListener("click", (event) => this._clicked(event));
+    // Heights settle as off-screen messages come into view (content-visibility):
+    // a pinned reader stays at the bottom, a shown message stays where it was put.
     new ResizeObserver(() => {
-      if (this.pinned && !this.hasNewer) this.scroller.scrollTop = this.scroller.scrollHeight;
+      if (this.anchor) this.anchor.el.scrollIntoView({ block: this.anchor.block });
+      else if (this.pinned && !this.hasNewer) this.scroller.scrollTop = this.scroller.scrollHeight;
     }).observe(this.list);
+    for (const kind of ["wheel", "touchstart", "keydown", "pointerdown"]) {
+      this.scroller.addEventListener(kind, () => { this.anchor = null; }, { passive: true });
+    }
     const edges = new IntersectionObserver((entries) => {
       for (const entry of entries) {
         if (!entry.isIntersecting) continue;
@@ -67,6 +73,7 @@ export class RoomView {
     this.pending = null;
     this.incoming = [];
     this.divider = null;
+    this.anchor = null;
     this.lastAnnounce = 0;
   }
 
@@ -99,7 +106,7 @@ export class RoomView {
       this._markUnread(cursor);
       if (this.divider) {
         this.pinned = false;
-        this.divider.scrollIntoView({ block: "start" });
+        this._hold(this.divider, "start");
         this._checkRead();
         return true;
       }
@@ -268,11 +275,20 @@ export class RoomView {
     const target = this._element(messageId);
     if (!target) return false;
     this.pinned = false;
-    target.scrollIntoView({ block: "center" });
+    this._hold(target, "center");
     target.classList.add("flash");
     setTimeout(() => target.classList.remove("flash"), 2500);
     this._checkRead();
     return true;
+  }
+
+  // Scroll to an element and keep it there while heights settle, until the
+  // reader moves (wheel, touch, key, pointer) or a second has passed.
+  _hold(el, block) {
+    this.anchor = { el, block };
+    el.scrollIntoView({ block });
+    clearTimeout(this.anchorTimer);
+    this.anchorTimer = setTimeout(() => { this.anchor = null; }, 1000);
   }
 
   // Let go of the far end so the page holds at most MAX_IN_PAGE messages.
@@ -482,6 +498,7 @@ export class RoomView {
   }
 
   scrollToEnd() {
+    this.anchor = null;
     this.pinned = true;
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.unseen = 0;

@@ -34,6 +34,10 @@ export class Sidebar {
     this.project = "";
     this.unreadOnly = false;
     this.totals = { projects: [], live: 0, archived: 0, unread: 0, unread_rooms: 0 };
+    // Each room's share of totals.unread as the server counted it (the totals
+    // event says, for the rooms changed since the last one, in the same read),
+    // so the watched room's share comes out of the title exactly.
+    this.shares = new Map();
     this.queue = new Map();
     this.frame = 0;
     this.archivedLoaded = false;
@@ -71,6 +75,8 @@ export class Sidebar {
     $("archived-rooms").replaceChildren();
     this.archivedLoaded = false;
     if (totals) this.totals = totals;
+    this.shares.clear();
+    for (const room of rooms) this.shares.set(room.id, room.status === "live" ? room.unread_count || 0 : 0);
     if (this.unreadOnly) {
       this._reloadUnread();
     } else {
@@ -91,6 +97,7 @@ export class Sidebar {
 
   setTotals(totals) {
     this.totals = totals;
+    for (const [id, unread] of Object.entries(totals.rooms || {})) this.shares.set(id, unread);
     this._render();
   }
 
@@ -122,8 +129,7 @@ export class Sidebar {
 
   // The tab title: the server's total, less what the watched room still owes.
   totalUnread() {
-    const watched = this.rooms.get(this.watched);
-    return Math.max(0, this.totals.unread - (watched?.status === "live" ? watched.unread_count || 0 : 0));
+    return Math.max(0, this.totals.unread - (this.shares.get(this.watched) || 0));
   }
 
   setUnreadOnly(on) {
@@ -163,10 +169,7 @@ export class Sidebar {
 
   _apply(room) {
     const old = this.rooms.get(room.id);
-    if (old) {
-      this._adjustTotals(old, -1);
-      this._adjustTotals(room, +1);
-    }
+    this._adjustTotals(room);
     const row = this.rows.get(room.id);
     if (row && old && old.status === room.status && activity(old) === activity(room)) {
       this.rooms.set(room.id, room);
@@ -174,25 +177,34 @@ export class Sidebar {
       return;
     }
     if (!old && !this._belongsOnScreen(room)) return; // the totals event counts it
-    this._drop(room.id, false);
-    this._place(room);
+    this.rooms.set(room.id, room);
+    if (row) {
+      // The same element moves (and keeps focus, see _flush), updated in place.
+      row.remove();
+      this._fill(row, room);
+    }
+    this._place(room, row);
   }
 
   _drop(id, fromTotals = true) {
     const room = this.rooms.get(id);
-    if (fromTotals && room) this._adjustTotals(room, -1);
+    if (fromTotals && room) this._adjustTotals({ ...room, status: "deleted" });
     this.rows.get(id)?.remove();
     this.rows.delete(id);
     this.rooms.delete(id);
   }
 
-  // Between two totals events, the rooms on screen keep the totals current.
-  _adjustTotals(room, sign) {
-    if (room.status !== "live") return;
-    const unread = sign * (room.unread_count || 0);
-    this.totals.unread += unread;
+  // Between two totals events, deltas keep the totals current: a room's new
+  // unread replaces its known share (the watched room's share stays as the
+  // server counted it, since the title takes exactly that out).
+  _adjustTotals(room) {
+    if (room.id === this.watched || !this.shares.has(room.id)) return;
+    const unread = room.status === "live" ? room.unread_count || 0 : 0;
+    const change = unread - this.shares.get(room.id);
+    this.shares.set(room.id, unread);
+    this.totals.unread += change;
     const project = this.totals.projects.find((p) => p.project === room.project);
-    if (project) project.unread += unread;
+    if (project) project.unread += change;
   }
 
   // A room not loaded comes on screen if it sorts among the loaded ones.
@@ -204,9 +216,9 @@ export class Sidebar {
     return !last || !this._hasMore(room.status === "live" ? room.project : null) || before(last, room) <= 0;
   }
 
-  _place(room) {
+  _place(room, existing = null) {
     this.rooms.set(room.id, room);
-    const row = this._row(room);
+    const row = existing || this._row(room);
     const list = room.status === "live" ? this._group(room.project).list : $("archived-rooms");
     let next = list.firstElementChild;
     while (next && before(this.rooms.get(next.dataset.id), room) > 0) next = next.nextElementSibling;
@@ -342,7 +354,8 @@ export class Sidebar {
       const pt = this._projectTotals(project);
       const [, count, badge] = group.head.children;
       count.textContent = String(pt.live);
-      const unread = Math.max(0, pt.unread - (this.rooms.get(this.watched)?.project === project ? this.rooms.get(this.watched).unread_count || 0 : 0));
+      const watchedHere = this.rooms.get(this.watched)?.project === project;
+      const unread = Math.max(0, pt.unread - (watchedHere ? this.shares.get(this.watched) || 0 : 0));
       badge.textContent = unread ? String(unread) : "";
       badge.hidden = !unread;
       group.head.setAttribute("aria-label", `${project}, ${pt.live} rooms${unread ? `, ${unread} unread` : ""}`);

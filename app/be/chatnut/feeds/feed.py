@@ -79,6 +79,7 @@ class _Feed:
         self.last_sent = spec.after_id or 0
         self.finished = False
         self.totals_due: float | None = None  # loop time when changed totals go out
+        self.totals_rooms: set[str] = set()  # changed since the last totals
 
     def in_room(self, event: Event) -> bool:
         return self.spec.room_id == EVERY_ROOM or event.room_id == self.spec.room_id
@@ -157,12 +158,14 @@ class _Feed:
             )
             if rows:  # none: another project's room, or deleted since
                 yield encode("room", rows[0])
+        self.totals_rooms.update(changed)
         if (changed or deleted) and self.totals_due is None:
             self.totals_due = asyncio.get_running_loop().time() + TOTALS_EVERY_SECONDS
 
     async def totals(self) -> bytes:
         self.totals_due = None
-        return encode("totals", await self.service.sidebar_totals(self.spec.reader))
+        rooms, self.totals_rooms = sorted(self.totals_rooms), set()
+        return encode("totals", await self.service.sidebar_totals(self.spec.reader, rooms))
 
     async def _wait(self, sub: Subscription) -> bytes | None:
         """Wait for events; changed totals go out when due, even if none come."""

@@ -59,16 +59,28 @@ class PageRules(ServiceCore):
         )
         return {"rooms": rooms, "has_more": has_more, "offset": offset}
 
-    async def sidebar_totals(self, reader: str | None = None) -> dict[str, Any]:
+    async def sidebar_totals(
+        self, reader: str | None = None, room_ids: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Per-project totals, and the unread of `room_ids` counted in the same
+        read, so a page can take one room's share out of the total exactly."""
         check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
-        projects: list[dict[str, Any]] = await self.db.read(
-            lambda conn: pages.sidebar_totals(conn, reader)
-        )
+
+        def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[str, int]]:
+            conn.execute("BEGIN")  # one snapshot for both queries
+            try:
+                projects = pages.sidebar_totals(conn, reader)
+                rooms = pages.unread_of_rooms(conn, reader, room_ids or []) if reader else {}
+                return projects, rooms
+            finally:
+                conn.execute("COMMIT")
+
+        projects, rooms = await self.db.read(read)
         total = {
             key: sum(p[key] for p in projects)
             for key in ("live", "archived", "unread", "unread_rooms")
         }
-        return {"projects": projects, **total}
+        return {"projects": projects, **total, "rooms": rooms}
 
     async def catch_up(self, reader: str) -> dict[str, Any]:
         """Mark every room read for `reader` up to its newest message (a first visit)."""

@@ -115,6 +115,36 @@ def sidebar_totals(conn: sqlite3.Connection, reader: str | None) -> list[dict[st
     ]
 
 
+def unread_of_rooms(conn: sqlite3.Connection, reader: str, room_ids: list[str]) -> dict[str, int]:
+    """Unread messages of the given live rooms for a reader (archived: 0)."""
+    counts = {}
+    for room_id in room_ids:
+        row = conn.execute(
+            """
+            SELECT r.status, coalesce(s.message_count, 0) AS total,
+                   coalesce(c.last_read_message_id, 0) AS cursor
+            FROM rooms r LEFT JOIN room_stats s ON s.room_id = r.id
+            LEFT JOIN read_cursors c ON c.room_id = r.id AND c.reader = ?
+            WHERE r.id = ?
+            """,
+            (reader, room_id),
+        ).fetchone()
+        if row is None:
+            continue
+        if row["status"] != "live":
+            counts[room_id] = 0
+        elif not row["cursor"]:
+            counts[room_id] = int(row["total"])
+        else:
+            counts[room_id] = int(
+                conn.execute(
+                    "SELECT count(*) FROM messages WHERE room_id = ? AND id > ?",
+                    (room_id, row["cursor"]),
+                ).fetchone()[0]
+            )
+    return counts
+
+
 def catch_up(conn: sqlite3.Connection, reader: str, now: str) -> int:
     """Move the reader's cursor in every room to its newest message; returns rooms moved."""
     cur = conn.execute(
