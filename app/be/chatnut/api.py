@@ -148,8 +148,13 @@ async def create_room(request: Request, body: NewRoom) -> dict[str, Any]:
 
 
 @router.get("/rooms/{room_id}", summary="One room with its counts")
-async def room(request: Request, room_id: str) -> dict[str, Any]:
-    return await service_of(request).get_room(room_id)
+async def room(
+    request: Request,
+    room_id: str,
+    reader: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
+) -> dict[str, Any]:
+    """With `reader`: its `unread_count` and `last_read_message_id` too."""
+    return await service_of(request).get_room(room_id, reader)
 
 
 @router.get("/rooms/{room_id}/messages", summary="Page through a room's messages")
@@ -158,15 +163,21 @@ async def messages(
     room_id: str,
     since_id: Annotated[int | None, Query(ge=0, le=check.MAX_ID)] = None,
     before_id: Annotated[int | None, Query(ge=1, le=check.MAX_ID)] = None,
+    around: Annotated[
+        int | None, Query(ge=1, le=check.MAX_ID, description="a window centred on this id")
+    ] = None,
     limit: Limit = 100,
     message_type: Literal["message", "system"] | None = None,
     html: Annotated[bool, Query(description="add each message's rendered `html`")] = False,
 ) -> dict[str, Any]:
     """Forwards from `since_id` (oldest first), or backwards: the newest page below
     `before_id`. With neither, the newest page — what a reader opening a room wants.
+    `around` answers a window centred on an id, with `has_older` and `has_newer`.
     `html=true` adds the page's safe rendering of each message (cached, never stored)."""
     service = service_of(request)
-    if since_id is not None:
+    if around is not None:
+        page = await service.read_messages_around(room_id, around, limit)
+    elif since_id is not None:
         page = await service.read_messages(room_id, since_id, limit, message_type)
     else:
         page = await service.read_messages_before(room_id, before_id, limit)

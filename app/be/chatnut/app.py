@@ -34,6 +34,7 @@ from chatnut.security import (
 )
 from chatnut.service import ChatService
 from chatnut.settings import Settings
+from chatnut.sidebar_api import router as sidebar_router
 from chatnut.signed import SignedLinks, SignedSessions
 from chatnut.store.db import Database
 from chatnut.stream_api import router as stream_router
@@ -196,6 +197,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(stream_router)
+    app.include_router(sidebar_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
     app.add_middleware(

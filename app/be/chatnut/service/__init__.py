@@ -19,6 +19,7 @@ from chatnut import validation as check
 from chatnut.hub import Hub
 from chatnut.service.common import now_iso
 from chatnut.service.messages import MessageRules
+from chatnut.service.pages import PageRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
 from chatnut.store import queries as q
@@ -28,7 +29,7 @@ from chatnut.store.search import search as search_store
 __all__ = ["ChatService", "now_iso"]
 
 
-class ChatService(MessageRules, RoomRules, TeamRules):
+class ChatService(MessageRules, RoomRules, TeamRules, PageRules):
     def __init__(
         self,
         db: Database,
