@@ -89,7 +89,7 @@ class NewMessage(_Body):
     sender: str = Field(min_length=1, max_length=check.MAX_SENDER)
     content: str = Field(min_length=1)
     message_type: MessageType = "message"
-    reply_to: int | None = Field(default=None, ge=1)
+    reply_to: int | None = Field(default=None, ge=1, le=check.MAX_ID)
     to: list[str] | str | None = Field(
         default=None, description="addressee name(s); a string is a list of one"
     )
@@ -99,7 +99,7 @@ class NewMessage(_Body):
 
 class ReadCursor(_Body):
     reader: str = Field(min_length=1, max_length=check.MAX_SENDER)
-    last_read_message_id: int = Field(ge=0)
+    last_read_message_id: int = Field(ge=0, le=check.MAX_ID)
 
 
 class NewStatus(_Body):
@@ -160,16 +160,24 @@ async def create_room(request: Request, body: NewRoom) -> dict[str, Any]:
 
 
 @router.get("/rooms/{room_id}", summary="One room with its counts")
-async def room(request: Request, room_id: str) -> dict[str, Any]:
-    return await service_of(request).get_room(room_id)
+async def room(
+    request: Request,
+    room_id: str,
+    reader: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
+) -> dict[str, Any]:
+    """With `reader`: its `unread_count` and `last_read_message_id` too."""
+    return await service_of(request).get_room(room_id, reader)
 
 
 @router.get("/rooms/{room_id}/messages", summary="Page through a room's messages")
 async def messages(
     request: Request,
     room_id: str,
-    since_id: Annotated[int | None, Query(ge=0)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    since_id: Annotated[int | None, Query(ge=0, le=check.MAX_ID)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=check.MAX_ID)] = None,
+    around: Annotated[
+        int | None, Query(ge=1, le=check.MAX_ID, description="a window centred on this id")
+    ] = None,
     limit: Limit = 100,
     message_type: MessageType | None = None,
     addressed_to: AddressedTo = None,
@@ -177,11 +185,14 @@ async def messages(
 ) -> dict[str, Any]:
     """Forwards from `since_id` (oldest first), or backwards: the newest page below
     `before_id`. With neither, the newest page — what a reader opening a room wants.
+    `around` answers a window centred on an id, with `has_older` and `has_newer`.
     `addressed_to` reads forwards (from `since_id`, else the start), like
     read_messages; forward pages carry `next_since_id`.
     `html=true` adds the page's safe rendering of each message (cached, never stored)."""
     service = service_of(request)
-    if since_id is not None or addressed_to is not None:
+    if around is not None:
+        page = await service.read_messages_around(room_id, around, limit)
+    elif since_id is not None or addressed_to is not None:
         page = await service.read_messages(
             room_id, since_id, limit, message_type, addressed_to, note_presence=False
         )
@@ -263,7 +274,7 @@ async def handoff(
 async def inbox(
     request: Request,
     agent_name: Name,
-    since_id: Annotated[int, Query(ge=0)] = 0,
+    since_id: Annotated[int, Query(ge=0, le=check.MAX_ID)] = 0,
     limit: Limit = 50,
     timeout: Annotated[float, Query(ge=0, description="long-poll seconds, capped at 60")] = 0,
     newest: Annotated[

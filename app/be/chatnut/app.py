@@ -30,9 +30,11 @@ from chatnut.security import (
     SecurityMiddleware,
     Sessions,
     is_loopback,
+    send_error,
 )
 from chatnut.service import ChatService
 from chatnut.settings import Settings
+from chatnut.sidebar_api import router as sidebar_router
 from chatnut.signed import SignedLinks, SignedSessions
 from chatnut.store.db import Database
 from chatnut.stream_api import router as stream_router
@@ -141,6 +143,17 @@ class _McpEndpoint:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope.get("path") in ("/mcp", "/mcp/"):
+            if scope.get("method") == "GET":
+                # The SDK would open an endless event stream; a stateless server
+                # has nothing to push on it. 405 is MCP's way to say "no stream".
+                await send_error(
+                    send,
+                    405,
+                    "method_not_allowed",
+                    "this MCP endpoint is stateless and pushes nothing: POST requests to it",
+                    [(b"allow", b"POST")],
+                )
+                return
             scope = {**scope, "path": "/", "raw_path": b"/", "root_path": "/mcp"}
             await self.mcp_app(scope, receive, send)
             return
@@ -201,6 +214,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(stream_router)
+    app.include_router(sidebar_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
     app.add_middleware(
@@ -210,6 +224,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         links=state.links,
         sessions=state.sessions,
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
+        max_message_bytes=settings.max_message_bytes,
         allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
     )
     return app

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, NotRequired
 
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from typing_extensions import TypedDict
 
 from chatnut import __version__
@@ -202,8 +202,11 @@ Project = Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)]
 RoomName = Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)]
 Sender = Annotated[str, Field(min_length=1, max_length=check.MAX_SENDER)]
 MessageType = Literal["message", "system", "summary"]
-SinceId = Annotated[int, Field(ge=0)]
-Limit = Annotated[int, Field(ge=1, le=check.MAX_LIMIT)]
+# Booleans are refused before pydantic's lax mode turns `true` into 1; every
+# id is bounded, so 2**63 is a one-line refusal naming the parameter.
+NoBool = BeforeValidator(check.not_boolean)
+SinceId = Annotated[int, Field(ge=0, le=check.MAX_ID), NoBool]
+Limit = Annotated[int, Field(ge=1, le=check.MAX_LIMIT), NoBool]
 AddressedTo = Annotated[str | None, Field(max_length=check.MAX_SENDER)]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -226,7 +229,9 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         content: Annotated[str, Field(min_length=1, description="Markdown text")],
         message_type: MessageType = "message",
         reply_to: Annotated[
-            int | None, Field(ge=1, description="Id of a message replied to")
+            int | None,
+            Field(ge=1, le=check.MAX_ID, description="Id of a message replied to"),
+            NoBool,
         ] = None,
         to: list[str] | str | None = None,
     ) -> PostedMessage:
@@ -252,7 +257,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     async def wait_for_messages(
         room_id: RoomId,
         since_id: SinceId,
-        timeout: Annotated[float, Field(description="Seconds, capped at 60")] = 30,
+        timeout: Annotated[float, Field(description="Seconds, capped at 60"), NoBool] = 30,
         limit: Limit = 100,
         message_type: MessageType | None = None,
         addressed_to: AddressedTo = None,
@@ -300,7 +305,9 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
 
     @mcp.tool(annotations=WRITES)
     async def mark_read(
-        room_id: RoomId, reader: Sender, last_read_message_id: Annotated[int, Field(ge=0)]
+        room_id: RoomId,
+        reader: Sender,
+        last_read_message_id: Annotated[int, Field(ge=0, le=check.MAX_ID), NoBool],
     ) -> ReadCursor:
         """Move a reader's cursor forward (never back)."""
         return await service.mark_read(  # type: ignore[return-value]
@@ -362,7 +369,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     async def check_inbox(
         agent_name: Sender,
         since_id: SinceId = 0,
-        timeout: Annotated[float, Field(description="Seconds, capped at 60")] = 0,
+        timeout: Annotated[float, Field(description="Seconds, capped at 60"), NoBool] = 0,
         limit: Limit = 50,
     ) -> Inbox:
         """Messages for agent_name in every live room, oldest first."""
@@ -372,7 +379,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_handoff(
-        room_id: RoomId, reader: Sender, recent: Annotated[int, Field(ge=0, le=100)] = 20
+        room_id: RoomId, reader: Sender, recent: Annotated[int, Field(ge=0, le=100), NoBool] = 20
     ) -> Handoff:
         """Catch up on a room in one answer under 24 KB. Call first when resuming."""
         return await service.get_handoff(room_id, reader, recent)  # type: ignore[return-value]

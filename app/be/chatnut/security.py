@@ -205,6 +205,7 @@ class SecurityMiddleware:
         max_body_bytes: int,
         allowed: AllowedNames | None = None,
         sessions: Sessions | None = None,
+        max_message_bytes: int | None = None,
     ) -> None:
         self.app = app
         self.configured_host = configured_host.lower()
@@ -213,6 +214,7 @@ class SecurityMiddleware:
         self.links = links
         self.sessions = sessions or Sessions()
         self.max_body_bytes = max_body_bytes
+        self.max_message_bytes = max_message_bytes
 
     def _host_allowed(self, host: str) -> bool:
         name = split_host(host).lower()
@@ -278,9 +280,12 @@ class SecurityMiddleware:
         if method in STATE_CHANGING or b"content-length" in headers:
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                await self._refuse_large_body(send)
+                # An MCP client needs the request's id to show the refusal: it
+                # is near the start of the body.
+                start = (await receive()).get("body", b"") if is_mcp else b""
+                await self._refuse_large_body(send, start if is_mcp else None)
                 return
-            buffered = await self._bounded_body(receive, send)
+            buffered = await self._bounded_body(receive, send, is_mcp)
             if buffered is None:
                 return
             receive = buffered
@@ -314,12 +319,36 @@ class SecurityMiddleware:
             return False
         return True
 
-    async def _refuse_large_body(self, send: Send) -> None:
-        await send_error(
-            send, 413, "body_too_large", f"request body is over {self.max_body_bytes} bytes"
+    async def _refuse_large_body(self, send: Send, mcp_start: bytes | None = None) -> None:
+        message = f"request body is over {self.max_body_bytes} bytes"
+        if mcp_start is None:
+            await send_error(send, 413, "body_too_large", message)
+            return
+        # Over MCP the refusal is a JSON-RPC error (the official clients show its
+        # message; a REST-shaped body reads "Server returned an error response").
+        if self.max_message_bytes is not None:
+            message += f" (a message's content may hold at most {self.max_message_bytes} bytes)"
+        answer = {
+            "jsonrpc": "2.0",
+            "id": _request_id(mcp_start),
+            "error": {"code": -32600, "message": f"request too large: {message}"},
+        }
+        body = json.dumps(answer).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
         )
+        await send({"type": "http.response.body", "body": body})
 
-    async def _bounded_body(self, receive: Receive, send: Send) -> Receive | None:
+    async def _bounded_body(
+        self, receive: Receive, send: Send, is_mcp: bool = False
+    ) -> Receive | None:
         """Read the body up to the limit (a chunked body has no length to check up front)."""
         chunks: list[bytes] = []
         size = 0
@@ -331,7 +360,8 @@ class SecurityMiddleware:
                 break
             size += len(message.get("body", b""))
             if size > self.max_body_bytes:
-                await self._refuse_large_body(send)
+                start = (chunks[0] if chunks else message.get("body", b"")) if is_mcp else None
+                await self._refuse_large_body(send, start)
                 return None
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
@@ -379,6 +409,22 @@ class SecurityMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": b""})
+
+
+# `"id": 7` or `"id": "abc"` before any nested object: where every JSON-RPC
+# client puts it (the SDKs serialise jsonrpc, id, method, params in that order).
+_REQUEST_ID = re.compile(rb'^\s*\{[^{}]*?"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
+
+
+def _request_id(start: bytes) -> Any:
+    """The id of a JSON-RPC request from its first bytes; None (null) if not there."""
+    match = _REQUEST_ID.match(start[:4096])
+    if match is None:
+        return None
+    try:
+        return json.loads(match.group(1))
+    except ValueError:
+        return None
 
 
 def _with_page_headers(send: Send, path: str) -> Send:

@@ -42,8 +42,9 @@ def _parse_port(text: str) -> int:
 
 def _parse_non_negative(text: str) -> float:
     value = float(text)
-    if value < 0:
-        raise ValueError(f"must be >= 0, got {value}")
+    # NaN fails both comparisons; inf would overflow a timedelta later on.
+    if not 0 <= value <= 1e6:
+        raise ValueError(f"must be 0..1000000, got {text}")
     return value
 
 
@@ -118,6 +119,13 @@ def _parse_server_url(text: str) -> str:
     """A server's base URL; the /mcp/ URL a client registers is taken too."""
     url = _parse_http_url(text)
     return url.removesuffix("/mcp")
+
+
+def _parse_message_bytes(text: str) -> int:
+    value = _parse_positive_int(text)
+    if value > 16 * 1024 * 1024:  # the request cap is six times this, held in memory
+        raise ValueError(f"at most 16777216 bytes (16 MiB), got {value}")
+    return value
 
 
 def _parse_workers(text: str) -> int:
@@ -266,8 +274,8 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_MAX_MESSAGE_BYTES",),
         "--max-message-bytes",
         65536,
-        _parse_positive_int,
-        "Largest message content accepted, in UTF-8 bytes.",
+        _parse_message_bytes,
+        "Largest message content accepted, in UTF-8 bytes (at most 16 MiB).",
         "N",
     ),
     Setting(
@@ -350,7 +358,7 @@ class Settings:
     @property
     def workers_file(self) -> Path:
         """The worker pids of a `--workers N` server (server.pid is their parent)."""
-        return self.home / "server.workers"
+        return (self.run_dir or self.home) / "server.workers"
 
     @property
     def lock_file(self) -> Path:

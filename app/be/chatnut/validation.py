@@ -77,7 +77,20 @@ def room_id(value: Any) -> str:
     return text("room_id", value, max_chars=64)
 
 
-def integer(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
+# SQLite's INTEGER (and PostgreSQL's BIGINT): a larger id can name no message,
+# and reaching the driver it fails as an overflow that names no parameter.
+MAX_ID = 2**63 - 1
+
+
+def not_boolean(value: Any) -> Any:
+    """For number parameters over MCP: `true` is not 1. (Strings of digits stay
+    accepted, as the original accepts them.)"""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
+def integer(name: str, value: Any, *, minimum: int, maximum: int | None = MAX_ID) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{name} must be an integer, got {type(value).__name__}")
     if value < minimum:

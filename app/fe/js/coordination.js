@@ -16,12 +16,15 @@ export function messageClass(m) {
   return m.message_type === "summary" ? " summary" : "";
 }
 
-// Header parts: "→ alice, bob" and a "summary" tag.
+// Header parts: a "summary" tag.
 export function messageExtras(m) {
-  return [
-    m.message_type === "summary" ? h("span", { class: "tag summary-tag" }, "summary") : null,
-    m.to?.length ? h("span", { class: "to", title: "addressed to (everyone still sees it)" }, `→ ${m.to.join(", ")}`) : null,
-  ];
+  return [m.message_type === "summary" ? h("span", { class: "tag summary-tag" }, "summary") : null];
+}
+
+// "→ alice, bob" on a line of its own, so it shows on grouped messages too.
+export function addressees(m) {
+  if (!m.to?.length) return null;
+  return h("div", { class: "to", title: "addressed to (everyone still sees it)" }, `→ ${m.to.join(", ")}`);
 }
 
 // -- presence -------------------------------------------------------------------
@@ -106,7 +109,7 @@ export class SummaryPin {
       const jump = event.target.closest("[data-summary]");
       if (jump) this.onJump(this.roomId, Number(jump.dataset.summary));
     });
-    $("messages").before(this.pin);
+    ($("messages").closest(".room-body") ?? $("messages")).before(this.pin);
   }
 
   async open(roomId, reader) {

@@ -73,8 +73,8 @@ def old_archives(endpoint: Endpoint, days: float, now: datetime) -> list[dict[st
 
 
 def prune(endpoint: Endpoint, days: float, dry_run: bool) -> list[dict[str, Any]]:
-    if days < 0:
-        raise CliError("--archived-older-than must be >= 0 days")
+    if not 0 <= days <= 1e6:  # NaN fails too; inf would overflow the date arithmetic
+        raise CliError(f"--archived-older-than must be 0..1000000 days, got {days}")
     rooms = old_archives(endpoint, days, datetime.now(UTC))
     if not dry_run:
         for room in rooms:

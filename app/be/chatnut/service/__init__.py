@@ -20,6 +20,7 @@ from chatnut.hub import Hub
 from chatnut.service.common import now_iso
 from chatnut.service.coordination import CoordinationRules
 from chatnut.service.messages import MessageRules
+from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
@@ -30,7 +31,7 @@ from chatnut.store.search import search as search_store
 __all__ = ["ChatService", "now_iso"]
 
 
-class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules):
+class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRules):
     def __init__(
         self,
         db: Database,
