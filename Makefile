@@ -53,8 +53,9 @@ test: lint browser postgres
 
 # Ours beside the original chatnut 0.4.2 (installed into .bench/ on first use)
 # and the SDK's empty tool; prints the tables and writes them to .bench/latest.md.
-bench: $(BIN)/chatnut
+bench: $(BIN)/chatnut postgres
 	$(BIN)/python -m bench --out .bench/latest.md
+	$(BIN)/python -m bench.team --out .bench/team.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

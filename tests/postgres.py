@@ -259,10 +259,14 @@ class Spares:
 
     def _fill(self) -> None:
         while not self.stopped.is_set():
-            try:
-                name: str | BaseException = self.server.fresh_database(self.template)
-            except BaseException as exc:  # handed to the next test, which fails with it
-                name = exc
+            name: str | BaseException = RuntimeError("no spare database made")
+            for _attempt in range(3):  # a test that restarts the server may be in the way
+                try:
+                    name = self.server.fresh_database(self.template)
+                    break
+                except BaseException as exc:  # handed to the next test if it persists
+                    name = exc
+                    self.stopped.wait(1)
             while not self.stopped.is_set():
                 with contextlib.suppress(queue.Full):
                     self.ready.put(name, timeout=0.5)

@@ -21,7 +21,7 @@ import pytest
 from tests.helpers import ServerProcess
 from tests.sse_client import SSE, open_stream
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 @pytest.fixture
@@ -110,6 +110,7 @@ def bulk_insert(db_path: Path, room: str, count: int) -> None:
         )
 
 
+@pytest.mark.sqlite_only  # fills the SQLite file directly
 async def test_a_50000_message_backlog_streams_once_in_order_while_posts_arrive(
     http: httpx.AsyncClient, server: ServerProcess
 ) -> None:
@@ -199,6 +200,23 @@ async def test_sidebar_sends_a_snapshot_then_one_small_delta_per_change(
         await http.delete(f"/api/rooms/{created}")
         gone = await stream.next()
         assert (gone.event, gone.json()["id"]) == ("room_deleted", created)
+
+
+async def test_the_feed_snapshot_is_bounded_and_totals_follow_changes(
+    http: httpx.AsyncClient,
+) -> None:
+    ids = [await make_room(http, f"r{i:03}", "big") for i in range(130)]
+    async with open_stream(http, "/api/stream/rooms?reader=ana") as stream:
+        stream.skipped = set()
+        snapshot = (await stream.next()).json()
+        assert len(snapshot["rooms"]) == 100 and snapshot["has_more"] is True
+        assert snapshot["totals"]["live"] == 130 and snapshot["totals"]["unread"] == 0
+        await stream.until("ready")
+        await post(http, ids[-1], "one")
+        await post(http, ids[-1], "two")
+        events = await stream.until("totals")
+        assert {e.event for e in events[:-1]} == {"room"}
+        assert events[-1].json()["projects"][0]["unread"] == 2
 
 
 async def test_sidebar_project_filter_and_another_readers_cursor(

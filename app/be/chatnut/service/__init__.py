@@ -18,7 +18,10 @@ from chatnut import __version__
 from chatnut import validation as check
 from chatnut.hub import Hub
 from chatnut.service.common import now_iso
+from chatnut.service.coordination import CoordinationRules
 from chatnut.service.messages import MessageRules
+from chatnut.service.pages import PageRules
+from chatnut.service.presence import Presence
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
 from chatnut.store.base import Store
@@ -26,7 +29,7 @@ from chatnut.store.base import Store
 __all__ = ["ChatService", "now_iso"]
 
 
-class ChatService(MessageRules, RoomRules, TeamRules):
+class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRules):
     def __init__(
         self,
         store: Store,
@@ -48,6 +51,7 @@ class ChatService(MessageRules, RoomRules, TeamRules):
         self.web_url = web_url
         self.on_room_created = on_room_created
         self.version_info = version_info
+        self.presence = Presence()
 
     # -- search, projects, health ---------------------------------------------
 

@@ -1,5 +1,5 @@
 """What every part of the service shares: the clock, room lookups that fail in
-words, and the attributes the parts rely on (set once by ChatService)."""
+words, presence, and the attributes the parts rely on (set once by ChatService)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from chatnut import validation as check
 from chatnut.clock import now_iso
 from chatnut.errors import room_missing
 from chatnut.hub import Hub
+from chatnut.service.presence import Presence
 from chatnut.store.base import Store
 
 __all__ = ["ServiceCore", "now_iso", "room_missing"]
@@ -27,6 +28,7 @@ class ServiceCore:
     web_url: Callable[[str | None], str]
     on_room_created: Callable[[str], None] | None
     version_info: Callable[[], dict[str, Any]]
+    presence: Presence
 
     async def require_room(self, room_id: str) -> dict[str, Any]:
         check.room_id(room_id)
@@ -34,3 +36,25 @@ class ServiceCore:
         if room is None:
             raise room_missing(room_id)
         return room
+
+    def seen(self, room_id: str, name: str) -> None:
+        """Note that `name` just made a call on this room (SPEC §13 presence)."""
+        self.presence.note(room_id, name, now_iso())
+
+    async def with_presence(
+        self, room_id: str, rows: list[dict[str, Any]], key: str
+    ) -> list[dict[str, Any]]:
+        """Agents or statuses with `last_seen_at` and `waiting` (null/false if never seen)."""
+        names = sorted({str(row[key]).strip().lower() for row in rows})
+        saved = await self.store.presence_of(room_id, names) if names else {}
+        return [self._present(room_id, row, key, saved) for row in rows]
+
+    def _present(
+        self, room_id: str, row: dict[str, Any], key: str, saved: dict[str, str]
+    ) -> dict[str, Any]:
+        name = str(row[key]).strip().lower()
+        return {
+            **row,
+            "last_seen_at": self.presence.last_seen(room_id, name, saved.get(name)),
+            "waiting": self.presence.waiting(room_id, name),
+        }

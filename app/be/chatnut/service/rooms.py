@@ -82,9 +82,9 @@ class RoomRules(ServiceCore):
         check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
         return await self.store.room_summaries(project, status, reader, room_id)
 
-    async def get_room(self, room_id: str) -> dict[str, Any]:
+    async def get_room(self, room_id: str, reader: str | None = None) -> dict[str, Any]:
         check.room_id(room_id)
-        rows = await self.room_summaries(status="all", room_id=room_id)
+        rows = await self.room_summaries(status="all", reader=reader, room_id=room_id)
         if not rows:
             raise room_missing(room_id)
         return rows[0]

@@ -13,13 +13,19 @@ from typing import Any
 
 from chatnut.store.base import OnCommit, Store, StoreOpenError
 
-__all__ = ["Store", "StoreOpenError", "is_url", "open_store"]
+__all__ = ["Store", "StoreOpenError", "is_url", "open_store", "shared_by_processes"]
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 
 def is_url(location: str | Path) -> bool:
     return str(location).startswith(URL_SCHEMES)
+
+
+def shared_by_processes(location: str | Path) -> bool:
+    """Whether several server processes may serve this database (`--workers`):
+    PostgreSQL delivers each one's commits to all; a SQLite file has one server."""
+    return is_url(location)
 
 
 def open_store(

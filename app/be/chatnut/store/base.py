@@ -131,10 +131,14 @@ class Store(ABC):
         *,
         reply_to: int | None,
         mentioned: Sequence[str],
+        to: Sequence[str] = (),
     ) -> Row:
         """Store a message in a live room; the message plus `mentions` [{name, task_id}]
         of the registered agents among `mentioned` (lower-cased), sorted by name.
 
+        `to` (lower-cased names, SPEC §13) is stored and returned as `to`; the
+        message is addressed to those and to the registered agents it mentions
+        (its event's `audience`, what addressed reads and the inbox find).
         Raises NotFound, RoomArchived, or InvalidInput when reply_to is not a
         message of this room. Publishes message. Ids increase in commit order.
         """
@@ -153,6 +157,29 @@ class Store(ABC):
         """Up to `limit` messages between the bounds, oldest first, and whether the range
         holds more. `newest` takes the page from the top of the range (paging back).
         With a room: raises NotFound when it does not exist; None spans every room."""
+
+    @abstractmethod
+    async def read_page(
+        self,
+        room_id: str,
+        *,
+        after: int,
+        limit: int,
+        message_type: str | None,
+        addressed_to: str | None,
+    ) -> Row:
+        """A room's messages after `after` (optionally of one type, or addressed to a
+        name): {messages, has_more, next_since_id}, where next_since_id is the last id
+        it looked at — read as of one snapshot, so a filter that skips messages never
+        makes the next call look again, nor skip one committed meanwhile.
+        Raises NotFound."""
+
+    @abstractmethod
+    async def message_window(
+        self, room_id: str, around: int, limit: int
+    ) -> tuple[list[Row], bool, bool]:
+        """About `limit` messages centred on `around`, oldest first, and whether older /
+        newer ones remain. Raises NotFound."""
 
     @abstractmethod
     async def newest_message_id(self) -> int:
@@ -180,6 +207,59 @@ class Store(ABC):
     @abstractmethod
     async def agents(self, room_id: str) -> list[Row]:
         """By name. Raises NotFound."""
+
+    # -- coordination (SPEC §13) -------------------------------------------
+
+    @abstractmethod
+    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> Row:
+        """Messages addressed to `name` in every live room after `after`, each with its
+        `room` {id, project, name}: {messages, has_more, next_since_id} (as read_page;
+        `newest` takes the newest `limit` instead of the oldest)."""
+
+    @abstractmethod
+    async def handoff(self, room_id: str, reader: str, recent: int) -> Row:
+        """What a resuming agent reads first, as of one snapshot: {room, statuses,
+        agents, latest_summary, unread_count, unread (after the reader's cursor),
+        recent (the newest), next_since_id, saved (persisted presence of the names
+        in statuses and agents)}. Raises NotFound."""
+
+    @abstractmethod
+    async def presence_of(self, room_id: str, names: Sequence[str]) -> dict[str, str]:
+        """Persisted last-seen times of these lower-cased names (this room's or the
+        inbox's '*', whichever is newer)."""
+
+    @abstractmethod
+    async def save_presence(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Upsert (room_id, name, last_seen_at); a time never moves back; a room
+        deleted meanwhile gets no row. Publishes nothing."""
+
+    # -- the web page at scale (SPEC §7) ------------------------------------
+
+    @abstractmethod
+    async def sidebar_page(
+        self,
+        reader: str | None,
+        *,
+        project: str | None,
+        status: str,
+        unread_only: bool,
+        name_contains: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Row], bool]:
+        """One page of room summaries (as room_summaries), newest activity first."""
+
+    @abstractmethod
+    async def sidebar_totals(
+        self, reader: str | None, room_ids: Sequence[str]
+    ) -> tuple[list[Row], dict[str, int]]:
+        """Per project {project, live, archived, unread, unread_rooms}, and the unread
+        counts of `room_ids` for the reader, from one snapshot."""
+
+    @abstractmethod
+    async def catch_up(self, reader: str) -> int:
+        """Move the reader's cursor in every room to its newest message; rooms moved.
+        Publishes nothing (the page calls it before opening its feed)."""
 
     # -- search and counts --------------------------------------------------
 

@@ -56,15 +56,17 @@ from chatnut.store.postgres.driver import (
 )
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.migrate import migrate
+from chatnut.store.postgres.views import Views
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 WRITE_LOCK = 7365616  # advisory lock key, also in migrations/0002_post_function.sql
 POOL_SIZE = 10
+LISTEN_APPLICATION = "chatnut-listen"  # how the LISTEN connection shows in pg_stat_activity
 CONNECT_TIMEOUT_S = 5
 COMMAND_TIMEOUT_S = 30
-POST = "SELECT * FROM chatnut_post($1, $2, $3, $4, $5, $6, $7)"
+POST = "SELECT * FROM chatnut_post($1, $2, $3, $4, $5, $6, $7, $8)"
 EMIT = "SELECT chatnut_emit($1, $2, $3)"
 
 # A write: given the connection (in a transaction, holding the write lock),
@@ -82,7 +84,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Store):
+class PostgresStore(Views, Store):
     def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
         self.url = url
         self.location = safe_location(url)
@@ -118,7 +120,11 @@ class PostgresStore(Store):
 
     async def _connect(self) -> Any:
         driver = require_driver()
-        return await driver.connect(self.url, timeout=CONNECT_TIMEOUT_S)
+        return await driver.connect(
+            self.url,
+            timeout=CONNECT_TIMEOUT_S,
+            server_settings={"application_name": LISTEN_APPLICATION},
+        )
 
     async def close(self) -> None:
         if self._events is not None:
@@ -308,12 +314,22 @@ class PostgresStore(Store):
         *,
         reply_to: int | None,
         mentioned: Sequence[str],
+        to: Sequence[str] = (),
     ) -> Row:
         assert self._events is not None
         meta = None if metadata is None else json.dumps(metadata, ensure_ascii=False)
+        addressed = list(to)
         row = await self._read(
             lambda conn: conn.fetchrow(
-                POST, room_id, sender, content, message_type, meta, reply_to, list(mentioned)
+                POST,
+                room_id,
+                sender,
+                content,
+                message_type,
+                meta,
+                reply_to,
+                list(mentioned),
+                addressed,
             )
         )
         outcome = row["outcome"]
@@ -334,7 +350,10 @@ class PostgresStore(Store):
             "created_at": row["created_at"],
             "metadata": metadata,
         }
-        await self._events.committed(row["seq"], Event("message", room_id, message))
+        if addressed:
+            message["to"] = addressed
+        audience = frozenset(row["audience"] or ())
+        await self._events.committed(row["seq"], Event("message", room_id, message, audience))
         return {**message, "mentions": json.loads(row["mentions"])}
 
     async def message_page(

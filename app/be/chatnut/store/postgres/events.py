@@ -53,7 +53,8 @@ def event_from_row(row: Any) -> Event | None:
     if row["kind"] == "message":
         if row["id"] is None:  # cleared or deleted before we read it: its own event follows
             return None
-        return Event("message", row["room_id"], q.message_dict(row))
+        audience = frozenset(json.loads(row["addressees"])) if row["addressees"] else frozenset()
+        return Event("message", row["room_id"], q.message_dict(row), audience)
     return Event(row["kind"], row["room_id"], json.loads(row["data"]))
 
 

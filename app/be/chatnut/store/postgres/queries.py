@@ -15,7 +15,8 @@ from chatnut.store.base import PREVIEW_CHARS
 
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
 ROOM_COLUMNS_R = ", ".join("r." + c.strip() for c in ROOM_COLUMNS.split(","))
-MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata"
+MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata, recipients"
+M_COLUMNS = ", ".join("m." + c for c in MESSAGE_COLUMNS.split(", "))
 
 
 def metadata(text: str | None) -> dict[str, Any] | None:
@@ -43,7 +44,7 @@ def room_dict(row: Any) -> dict[str, Any]:
 
 
 def message_dict(row: Any) -> dict[str, Any]:
-    return {
+    message: dict[str, Any] = {
         "id": row["id"],
         "room_id": row["room_id"],
         "sender": row["sender"],
@@ -52,11 +53,16 @@ def message_dict(row: Any) -> dict[str, Any]:
         "created_at": row["created_at"],
         "metadata": metadata(row["metadata"]),
     }
+    # Only addressed messages carry `to` (SPEC §13).
+    if row["recipients"]:
+        message["to"] = json.loads(row["recipients"])
+    return message
 
 
 EVENTS_AFTER = """
     SELECT e.seq, e.kind, e.room_id, e.data,
-           m.id, m.sender, m.content, m.message_type, m.created_at, m.metadata
+           m.id, m.sender, m.content, m.message_type, m.created_at, m.metadata,
+           m.recipients, m.addressees
     FROM events e LEFT JOIN messages m ON m.id = e.message_id
     WHERE e.seq > $1 ORDER BY e.seq LIMIT $2
 """
@@ -87,34 +93,41 @@ def list_rooms(project: str | None, status: str) -> tuple[str, list[Any]]:
     return f"SELECT {ROOM_COLUMNS_R} FROM rooms r{where} ORDER BY r.created_at DESC, r.id", params
 
 
-def room_summaries(
-    project: str | None, status: str, reader: str | None, room_id: str | None
-) -> tuple[str, list[Any]]:
-    """As SQLite's: counts from room_stats, unread as a range count above the cursor."""
-    where, params = room_filter(project, status, room_id, 2)
+def summary_select(with_unread: bool) -> str:
+    """Room summaries' SELECT ... FROM (the reader is $1): counts from room_stats,
+    unread as a range count above the reader's cursor."""
     unread = (
         """, CASE WHEN coalesce(c.last_read_message_id, 0) = 0
                   THEN coalesce(s.message_count, 0)
                   ELSE (SELECT count(*) FROM messages u
                         WHERE u.room_id = r.id AND u.id > c.last_read_message_id)
              END AS unread_count"""
-        if reader is not None
+        if with_unread
         else ""
     )
-    sql = f"""
+    return f"""
         SELECT {ROOM_COLUMNS_R},
                coalesce(s.message_count, 0) AS message_count,
                m.id AS last_id, m.sender AS last_sender,
                substr(m.content, 1, {PREVIEW_CHARS}) AS last_content,
-               m.message_type AS last_type, m.created_at AS last_created_at{unread}
+               m.message_type AS last_type, m.created_at AS last_created_at,
+               m.recipients AS last_to, c.last_read_message_id AS cursor{unread}
         FROM rooms r
         LEFT JOIN room_stats s ON s.room_id = r.id
         LEFT JOIN messages m ON m.id = s.last_message_id
         LEFT JOIN read_cursors c ON c.room_id = r.id AND c.reader = $1
-        {where}
-        ORDER BY coalesce(m.id, 0) DESC, r.created_at DESC, r.id
     """
-    return sql, [reader or "", *params]
+
+
+# Newest activity first; rooms without messages by creation.
+SUMMARY_ORDER = " ORDER BY coalesce(m.id, 0) DESC, r.created_at DESC, r.id"
+
+
+def room_summaries(
+    project: str | None, status: str, reader: str | None, room_id: str | None
+) -> tuple[str, list[Any]]:
+    where, params = room_filter(project, status, room_id, 2)
+    return summary_select(reader is not None) + where + SUMMARY_ORDER, [reader or "", *params]
 
 
 def summary_dict(row: Any, with_unread: bool) -> dict[str, Any]:
@@ -131,8 +144,11 @@ def summary_dict(row: Any, with_unread: bool) -> dict[str, Any]:
             "created_at": row["last_created_at"],
         }
     )
+    if row["last_to"]:  # addressed (SPEC §13): the preview says to whom
+        room["last_message"]["to"] = json.loads(row["last_to"])
     if with_unread:
         room["unread_count"] = int(row["unread_count"])
+        room["last_read_message_id"] = int(row["cursor"] or 0)
     return room
 
 

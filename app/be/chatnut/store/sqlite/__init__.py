@@ -17,14 +17,16 @@ from chatnut import errors
 from chatnut.clock import now_iso
 from chatnut.hub import Event
 from chatnut.store.base import OnCommit, Row, Store
+from chatnut.store.sqlite import coordination
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
 from chatnut.store.sqlite.search import search as search_messages
+from chatnut.store.sqlite.views import Views
 
 Write = tuple[Any, Sequence[Event]]
 
 
-def _room(conn: sqlite3.Connection, room_id: str) -> Row:
+def room_or_missing(conn: sqlite3.Connection, room_id: str) -> Row:
     room = q.room_by_id(conn, room_id)
     if room is None:
         raise errors.room_missing(room_id)
@@ -48,7 +50,7 @@ def room_event(room: Row, action: str) -> Event:
     return Event("room", room["id"], {"action": action, "room": room})
 
 
-class SqliteStore(Store):
+class SqliteStore(Views, Store):
     def __init__(
         self,
         path: Path,
@@ -107,7 +109,7 @@ class SqliteStore(Store):
             for room_id in q.idle_live_rooms(conn, cutoff):
                 q.archive_room(conn, room_id, stamp)
                 archived.append(room_id)
-                events.append(room_event(_room(conn, room_id), "archived"))
+                events.append(room_event(room_or_missing(conn, room_id), "archived"))
             return archived, events
 
         archived: list[str] = await self.engine.write(write)
@@ -115,7 +117,7 @@ class SqliteStore(Store):
 
     async def delete_room(self, room_id: str) -> Row:
         def write(conn: sqlite3.Connection) -> Write:
-            room = _room(conn, room_id)
+            room = room_or_missing(conn, room_id)
             if room["status"] != "archived":
                 raise errors.room_still_live(room)
             deleted = q.delete_room(conn, room_id)
@@ -173,20 +175,36 @@ class SqliteStore(Store):
         *,
         reply_to: int | None,
         mentioned: Sequence[str],
+        to: Sequence[str] = (),
     ) -> Row:
-        names = list(mentioned)
+        names, addressed = list(mentioned), list(to)
 
         def write(conn: sqlite3.Connection) -> Write:
-            _live(_room(conn, room_id), "posting")
+            _live(room_or_missing(conn, room_id), "posting")
             if reply_to is not None and not q.message_in_room(conn, room_id, reply_to):
                 raise errors.reply_outside(reply_to, room_id)
-            message = q.insert_message(
-                conn, room_id, sender, content, message_type, now_iso(), metadata
-            )
             registered = q.agents_named(conn, room_id, names)
             # Sorted by name, as the original returns them.
             mentions = [{"name": n, "task_id": registered[n]} for n in sorted(registered)]
-            return {**message, "mentions": mentions}, [Event("message", room_id, message)]
+            # Addressed to: the `to` names, then the registered agents it @mentions.
+            # Only `to` is returned (as `to`): an @mention alone leaves the
+            # message exactly as the original returned it.
+            audience = addressed + [n for n in sorted(registered) if n not in addressed]
+            message = q.insert_message(
+                conn,
+                room_id,
+                sender,
+                content,
+                message_type,
+                now_iso(),
+                metadata,
+                addressed,
+                audience,
+            )
+            if audience:
+                coordination.add_recipients(conn, message["id"], room_id, audience)
+            event = Event("message", room_id, message, frozenset(audience))
+            return {**message, "mentions": mentions}, [event]
 
         posted: Row = await self.engine.write(write)
         return posted
@@ -203,7 +221,7 @@ class SqliteStore(Store):
     ) -> tuple[list[Row], bool]:
         def read(conn: sqlite3.Connection) -> tuple[list[Row], bool]:
             if room_id is not None:
-                _room(conn, room_id)
+                room_or_missing(conn, room_id)
             return q.message_page(
                 conn,
                 room_id,
@@ -223,7 +241,7 @@ class SqliteStore(Store):
 
     async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
         def write(conn: sqlite3.Connection) -> Write:
-            _room(conn, room_id)
+            room_or_missing(conn, room_id)
             # A cursor past the newest message would silently swallow future posts
             # as "read"; "mark everything read" (a huge id) stops at the newest one.
             target = min(message_id, q.max_message_id(conn))
@@ -238,7 +256,7 @@ class SqliteStore(Store):
 
     async def set_status(self, room_id: str, sender: str, status: str) -> Row:
         def write(conn: sqlite3.Connection) -> Write:
-            _live(_room(conn, room_id), "updating status")
+            _live(room_or_missing(conn, room_id), "updating status")
             row = q.upsert_status(conn, room_id, sender, status, now_iso())
             return row, [Event("status", room_id, row)]
 
@@ -250,7 +268,7 @@ class SqliteStore(Store):
 
     async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> Row:
         def write(conn: sqlite3.Connection) -> Write:
-            _live(_room(conn, room_id), "registering agents")
+            _live(room_or_missing(conn, room_id), "registering agents")
             row = q.upsert_agent(conn, room_id, agent_name, task_id, now_iso())
             return row, [Event("agent", room_id, row)]
 
@@ -262,7 +280,7 @@ class SqliteStore(Store):
 
     async def _rows_of_room(self, room_id: str, query: Any) -> list[Row]:
         def read(conn: sqlite3.Connection) -> list[Row]:
-            _room(conn, room_id)
+            room_or_missing(conn, room_id)
             rows: list[Row] = query(conn, room_id)
             return rows
 

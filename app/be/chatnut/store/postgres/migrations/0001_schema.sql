@@ -29,12 +29,40 @@ CREATE TABLE messages (
     content TEXT NOT NULL,
     message_type TEXT NOT NULL DEFAULT 'message',
     created_at TEXT NOT NULL,
-    metadata TEXT
+    metadata TEXT,
+    recipients TEXT,  -- SPEC §13: the `to` names (JSON array), returned as `to`
+    addressees TEXT   -- those plus the registered agents it @mentions (JSON array)
 );
 CREATE INDEX messages_room ON messages (room_id, id);
 CREATE INDEX messages_room_type ON messages (room_id, message_type, id);
 -- Substring search, as SQLite's FTS5 trigram index gives it.
 CREATE INDEX messages_content_trgm ON messages USING gin (content gin_trgm_ops);
+
+-- One row per addressee of a message: what addressed reads and the inbox look up.
+CREATE TABLE message_recipients (
+    name TEXT NOT NULL,
+    message_id BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    room_id TEXT NOT NULL,
+    PRIMARY KEY (name, message_id)
+);
+CREATE INDEX message_recipients_room ON message_recipients (room_id, name, message_id);
+CREATE INDEX message_recipients_message ON message_recipients (message_id);
+
+-- When a name last made a call on a room ('*': its inbox, for every room).
+CREATE TABLE presence (
+    room_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    PRIMARY KEY (room_id, name)
+);
+
+CREATE FUNCTION presence_room_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM presence WHERE room_id = OLD.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER presence_room_delete AFTER DELETE ON rooms
+    FOR EACH ROW EXECUTE FUNCTION presence_room_delete();
 
 CREATE TABLE read_cursors (
     room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
