@@ -49,6 +49,7 @@ class ChatService(MessageRules, RoomRules, TeamRules):
         self.web_url = web_url
         self.on_room_created = on_room_created
         self.version_info = version_info
+        self.parked_waits = {}
 
     # -- search, projects, health ---------------------------------------------
 

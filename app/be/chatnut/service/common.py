@@ -67,6 +67,7 @@ class ServiceCore:
     web_url: Callable[[str | None], str]
     on_room_created: Callable[[str], None] | None
     version_info: Callable[[], dict[str, Any]]
+    parked_waits: dict[str, int]  # room id -> wait_for_messages calls parked on it
 
     async def _rows_of_room(
         self, room_id: str, query: Callable[[sqlite3.Connection, str], list[dict[str, Any]]]

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from chatnut import validation as check
-from chatnut.errors import InvalidInput, NotFound
+from chatnut.errors import InvalidInput, NotFound, TooManyWaits
 from chatnut.hub import Event
 from chatnut.service.common import ServiceCore, Write, now_iso, require_live, require_room
 from chatnut.store import queries as q
+
+# Parked waits each hold a subscription and a request: bounded, so abandoned or
+# runaway waits cannot pile up (a disconnected client's wait ends at once too,
+# see app.py). Generous for a team: one wait per agent per room.
+MAX_PARKED_WAITS_PER_ROOM = 1000
+MAX_PARKED_WAITS = 10_000
 
 
 class MessageRules(ServiceCore):
@@ -110,6 +118,29 @@ class MessageRules(ServiceCore):
         messages, has_more = await self.db.read(read)
         return {"messages": messages, "has_more": has_more}
 
+    @contextmanager
+    def _parked(self, room_id: str) -> Iterator[None]:
+        in_room = self.parked_waits.get(room_id, 0)
+        if in_room >= MAX_PARKED_WAITS_PER_ROOM:
+            raise TooManyWaits(
+                f"{in_room} waits are already parked on room {room_id!r} (the limit is"
+                f" {MAX_PARKED_WAITS_PER_ROOM}); use fewer concurrent waits or read_messages"
+            )
+        if sum(self.parked_waits.values()) >= MAX_PARKED_WAITS:
+            raise TooManyWaits(
+                f"{MAX_PARKED_WAITS} waits are already parked on this server (the limit);"
+                " retry shortly or use read_messages"
+            )
+        self.parked_waits[room_id] = in_room + 1
+        try:
+            yield
+        finally:
+            left = self.parked_waits[room_id] - 1
+            if left:
+                self.parked_waits[room_id] = left
+            else:
+                del self.parked_waits[room_id]
+
     async def wait_for_messages(
         self,
         room_id: str,
@@ -136,11 +167,12 @@ class MessageRules(ServiceCore):
             backlog = await self._read_after(room_id, since_id, limit, message_type)
             if backlog["messages"] or seconds == 0:
                 return {**backlog, "timed_out": not backlog["messages"]}
-            try:
-                async with asyncio.timeout(seconds):
-                    await sub.wait()
-            except TimeoutError:
-                return {"messages": [], "has_more": False, "timed_out": True}
+            with self._parked(room_id):
+                try:
+                    async with asyncio.timeout(seconds):
+                        await sub.wait()
+                except TimeoutError:
+                    return {"messages": [], "has_more": False, "timed_out": True}
             events = sub.drain()
             if sub.closed and not events:
                 # The server is stopping: answer now rather than be cut off. The
