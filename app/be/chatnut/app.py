@@ -86,6 +86,7 @@ class ServerState:
             self.hub,
             db_path=settings.db_path,
             max_message_bytes=settings.max_message_bytes,
+            max_waits=(settings.max_waits_per_room, settings.max_waits),
             teams_dir=settings.teams_dir,
             web_url=self.web_url,
             on_room_created=self._room_created,

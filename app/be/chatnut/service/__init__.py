@@ -36,6 +36,7 @@ class ChatService(MessageRules, RoomRules, TeamRules):
         *,
         db_path: Path,
         max_message_bytes: int = 65536,
+        max_waits: tuple[int, int] = (1000, 10_000),  # parked waits: per room, in total
         teams_dir: Path | None = None,
         web_url: Callable[[str | None], str] = lambda room_id: "",
         on_room_created: Callable[[str], None] | None = None,
@@ -50,6 +51,7 @@ class ChatService(MessageRules, RoomRules, TeamRules):
         self.on_room_created = on_room_created
         self.version_info = version_info
         self.parked_waits = {}
+        self.max_waits_per_room, self.max_waits = max_waits
 
     # -- search, projects, health ---------------------------------------------
 

@@ -68,6 +68,8 @@ class ServiceCore:
     on_room_created: Callable[[str], None] | None
     version_info: Callable[[], dict[str, Any]]
     parked_waits: dict[str, int]  # room id -> wait_for_messages calls parked on it
+    max_waits_per_room: int
+    max_waits: int
 
     async def _rows_of_room(
         self, room_id: str, query: Callable[[sqlite3.Connection, str], list[dict[str, Any]]]

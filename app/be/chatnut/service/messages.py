@@ -14,12 +14,6 @@ from chatnut.hub import Event
 from chatnut.service.common import ServiceCore, Write, now_iso, require_live, require_room
 from chatnut.store import queries as q
 
-# Parked waits each hold a subscription and a request: bounded, so abandoned or
-# runaway waits cannot pile up (a disconnected client's wait ends at once too,
-# see app.py). Generous for a team: one wait per agent per room.
-MAX_PARKED_WAITS_PER_ROOM = 1000
-MAX_PARKED_WAITS = 10_000
-
 
 class MessageRules(ServiceCore):
     async def post_message(
@@ -120,15 +114,18 @@ class MessageRules(ServiceCore):
 
     @contextmanager
     def _parked(self, room_id: str) -> Iterator[None]:
+        """Count a parked wait. Each holds a subscription and a request: bounded
+        (settings max_waits_per_room, max_waits), so runaway waits cannot pile
+        up; a disconnected client's wait ends at once anyway (app.py)."""
         in_room = self.parked_waits.get(room_id, 0)
-        if in_room >= MAX_PARKED_WAITS_PER_ROOM:
+        if in_room >= self.max_waits_per_room:
             raise TooManyWaits(
                 f"{in_room} waits are already parked on room {room_id!r} (the limit is"
-                f" {MAX_PARKED_WAITS_PER_ROOM}); use fewer concurrent waits or read_messages"
+                f" {self.max_waits_per_room}); use fewer concurrent waits or read_messages"
             )
-        if sum(self.parked_waits.values()) >= MAX_PARKED_WAITS:
+        if sum(self.parked_waits.values()) >= self.max_waits:
             raise TooManyWaits(
-                f"{MAX_PARKED_WAITS} waits are already parked on this server (the limit);"
+                f"{self.max_waits} waits are already parked on this server (the limit);"
                 " retry shortly or use read_messages"
             )
         self.parked_waits[room_id] = in_room + 1
