@@ -3,11 +3,13 @@
 # tests drive Debian's Chromium and the PostgreSQL tests start Debian's
 # PostgreSQL server (tests/postgres.py); `make test` installs each with apt
 # when it is missing and it may (as root); otherwise it says what to install.
+# The install tests run the real agent clients (Claude Code, Codex, Gemini CLI)
+# with Node 22, all from npm into .venv/clients/ on first use (needs `npm`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint browser postgres bench clean
+.PHONY: serve test lint browser postgres clients bench clean
 
 $(BIN)/chatnut: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +50,10 @@ postgres:
 		fi; \
 	fi
 
-test: lint browser postgres
+clients: $(BIN)/chatnut
+	$(BIN)/python -m tests.clients
+
+test: lint browser postgres clients
 	$(BIN)/python -m pytest
 
 # Ours beside the original chatnut 0.4.2 (installed into .bench/ on first use)

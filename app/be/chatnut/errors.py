@@ -49,3 +49,10 @@ class StorageUnavailable(ChatnutError):
 
     code = "storage_unavailable"
     http_status = 503
+
+
+class TooManyWaits(ChatnutError):
+    """The cap on parked waits (per room or in total) is reached."""
+
+    code = "too_many_waits"
+    http_status = 429

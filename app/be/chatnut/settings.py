@@ -279,6 +279,22 @@ SETTINGS: tuple[Setting, ...] = (
         "N",
     ),
     Setting(
+        "max_waits_per_room",
+        ("CHATNUT_MAX_WAITS_PER_ROOM",),
+        None,
+        1000,
+        _parse_positive_int,
+        "Most wait_for_messages calls parked on one room at once; more are refused.",
+    ),
+    Setting(
+        "max_waits",
+        ("CHATNUT_MAX_WAITS",),
+        None,
+        10000,
+        _parse_positive_int,
+        "Most wait_for_messages calls parked on the server at once; more are refused.",
+    ),
+    Setting(
         "auto_archive_hours",
         ("CHATNUT_AUTO_ARCHIVE_HOURS",),
         "--auto-archive-hours",
@@ -337,6 +353,8 @@ class Settings:
     url: str | None = None
     durability: str = "normal"
     max_message_bytes: int = 65536
+    max_waits_per_room: int = 1000
+    max_waits: int = 10000
     auto_archive_hours: float = 0.0
     open_browser: bool = True
     update_check: bool = True

@@ -97,6 +97,10 @@ class ServiceCore:
             "waiting": self.presence.waiting(room_id, name),
         }
 
+    parked_waits: dict[str, int]  # room id -> wait_for_messages calls parked on it
+    max_waits_per_room: int
+    max_waits: int
+
     async def _rows_of_room(
         self, room_id: str, query: Callable[[sqlite3.Connection, str], list[dict[str, Any]]]
     ) -> list[dict[str, Any]]:
