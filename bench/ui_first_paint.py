@@ -57,7 +57,7 @@ async def measure(url: str, runs: int) -> list[tuple[float, float]]:
             context = await browser.new_context(viewport={"width": 1280, "height": 800})
             page = await context.new_page()
             await page.goto(url)
-            await page.locator("#message-list li").nth(99).wait_for(state="attached")
+            await page.locator("#message-list li.message").nth(99).wait_for(state="attached")
             fcp = await page.evaluate(
                 "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1"
             )

@@ -13,6 +13,7 @@ from mcp import Client
 from chatnut.api import router
 from chatnut.mcp_tools import build_mcp
 from chatnut.settings import SETTINGS
+from chatnut.sidebar_api import router as sidebar_router
 from chatnut.stream_api import router as stream_router
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ def test_skill_md_has_front_matter() -> None:
 def test_readme_lists_exactly_the_api_routes() -> None:
     routes = {
         (method, route.path)
-        for route in [*router.routes, *stream_router.routes]
+        for route in [*router.routes, *stream_router.routes, *sidebar_router.routes]
         if isinstance(route, APIRoute)
         for method in route.methods
     }

@@ -201,6 +201,23 @@ async def test_sidebar_sends_a_snapshot_then_one_small_delta_per_change(
         assert (gone.event, gone.json()["id"]) == ("room_deleted", created)
 
 
+async def test_the_feed_snapshot_is_bounded_and_totals_follow_changes(
+    http: httpx.AsyncClient,
+) -> None:
+    ids = [await make_room(http, f"r{i:03}", "big") for i in range(130)]
+    async with open_stream(http, "/api/stream/rooms?reader=ana") as stream:
+        stream.skipped = set()
+        snapshot = (await stream.next()).json()
+        assert len(snapshot["rooms"]) == 100 and snapshot["has_more"] is True
+        assert snapshot["totals"]["live"] == 130 and snapshot["totals"]["unread"] == 0
+        await stream.until("ready")
+        await post(http, ids[-1], "one")
+        await post(http, ids[-1], "two")
+        events = await stream.until("totals")
+        assert {e.event for e in events[:-1]} == {"room"}
+        assert events[-1].json()["projects"][0]["unread"] == 2
+
+
 async def test_sidebar_project_filter_and_another_readers_cursor(
     http: httpx.AsyncClient,
 ) -> None:

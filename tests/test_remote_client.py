@@ -64,6 +64,9 @@ def test_terminal_commands_talk_to_the_url_with_the_token(
     assert code == 0 and [json.loads(line)["content"] for line in out.splitlines()] == ["from afar"]
     code, out, _ = cli(capsys, "export", "demo/plan", *url)
     assert code == 0 and "from afar" in out
+    code, out, _ = cli(capsys, "open", "demo/plan", "--url-only", *url)
+    link = out.strip()
+    assert code == 0 and link.startswith(f"{team.url}/auth/link?code=") and TOKEN not in link
     code, out, _ = cli(capsys, "status", "--json", *url)
     facts = json.loads(out)
     assert code == 0 and facts["running"] is True and facts["url"] == team.url

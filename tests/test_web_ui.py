@@ -73,7 +73,7 @@ async def open_room(page: Page, server: ServerProcess, room_id: str) -> None:
 
 async def shown_ids(page: Page) -> list[int]:
     ids: list[int] = await page.eval_on_selector_all(
-        "#message-list li[data-id]", "items => items.map(li => Number(li.dataset.id))"
+        "#message-list li.message[data-id]", "items => items.map(li => Number(li.dataset.id))"
     )
     return ids
 
@@ -85,7 +85,7 @@ async def test_an_agents_post_appears_live_without_reload(
     await open_room(page, server, room)
     await expect(page.locator("#message-list strong")).to_have_text("kickoff")
     posted = await call(agent, "post_message", room_id=room, sender="lead", content="fresh news")
-    item = page.locator(f'#message-list li[data-id="{posted["id"]}"]')
+    item = page.locator(f'#message-list li.message[data-id="{posted["id"]}"]')
     await expect(item).to_contain_text("fresh news", timeout=LIVE_WITHIN_MS)
     await expect(item.locator(".sender")).to_have_text("lead")
 
@@ -106,7 +106,7 @@ async def test_a_server_restart_loses_and_repeats_nothing(
 ) -> None:
     room = await room_with(agent, "restart", ["one", "two", "three"])
     await open_room(page, server, room)
-    await expect(page.locator("#message-list li")).to_have_count(3)
+    await expect(page.locator("#message-list li.message")).to_have_count(3)
     port = server.port
     server.stop()
     await expect(page.locator("#conn")).not_to_have_attribute("data-state", "live")
@@ -116,7 +116,7 @@ async def test_a_server_restart_loses_and_repeats_nothing(
             await call(again, "post_message", room_id=room, sender="lead", content=word)
         expected = [m["id"] for m in (await call(again, "read_messages", room_id=room))["messages"]]
     await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
-    await expect(page.locator("#message-list li")).to_have_count(6)
+    await expect(page.locator("#message-list li.message")).to_have_count(6)
     assert await shown_ids(page) == expected
 
 
@@ -125,9 +125,9 @@ async def test_scrolled_up_reader_gets_the_pill_instead_of_a_jump(
 ) -> None:
     room = await room_with(agent, "pill", [f"line {i}\n\nmore text\n\nand more" for i in range(40)])
     await open_room(page, server, room)
-    await expect(page.locator("#message-list li")).to_have_count(40)
+    await expect(page.locator("#message-list li.message")).to_have_count(40)
     # It opens at the newest message, though heights settle only as they show.
-    await expect(page.locator("#message-list li").last).to_be_in_viewport()
+    await expect(page.locator("#message-list li.message").last).to_be_in_viewport()
     await page.eval_on_selector("#messages", "el => { el.scrollTop = 0; }")
     await call(agent, "post_message", room_id=room, sender="lead", content="while you read")
     await expect(page.locator("#pill")).to_have_text("1 new message ↓")
@@ -154,7 +154,7 @@ async def test_a_human_post_reaches_the_agents_with_its_mentions(
         await page.keyboard.press("Enter")
     answer = await (await posted.value).json()
     assert answer["mentions"] == [{"name": "mate", "task_id": "task-9"}]
-    mine = page.locator(f'#message-list li[data-id="{answer["id"]}"]')
+    mine = page.locator(f'#message-list li.message[data-id="{answer["id"]}"]')
     await expect(mine.locator(".mention")).to_have_text("@mate")
     await expect(page.locator("#draft")).to_have_value("")
     seen = (await call(agent, "read_messages", room_id=room, since_id=answer["id"] - 1))["messages"]
@@ -180,7 +180,7 @@ async def test_hostile_content_is_inert_text(
     biggest = "z" * 65536  # the default maximum message size, in bytes
     room = await room_with(agent, "hostile", [*HOSTILE, biggest])
     await open_room(page, server, room)
-    await expect(page.locator("#message-list li")).to_have_count(5)
+    await expect(page.locator("#message-list li.message")).to_have_count(5)
     body = page.locator("#message-list .body")
     await expect(body.nth(0)).to_have_text('<img src=x onerror="window.__pwned = 1">')
     await expect(body.nth(1)).to_have_text("<script>window.__pwned = 2</script>")
@@ -226,7 +226,7 @@ async def test_ten_tabs_each_stay_live_on_one_connection_each(
             await open_room(tab, server, room)
         posted = await call(agent, "post_message", room_id=room, sender="lead", content="to all")
         for tab in pages:
-            item = tab.locator(f'#message-list li[data-id="{posted["id"]}"]')
+            item = tab.locator(f'#message-list li.message[data-id="{posted["id"]}"]')
             await expect(item).to_contain_text("to all")
         # Switching rooms closes the old stream before the next one opens.
         other = await room_with(agent, "tabs-2", ["second room"])

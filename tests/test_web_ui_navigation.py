@@ -43,7 +43,7 @@ async def test_search_highlights_hits_and_opens_the_room_at_the_message(
     hit = page.locator("#search-results a.hit").first
     await expect(hit.locator("mark")).to_have_text("needle-in")
     await hit.click()
-    target = page.locator("#message-list li").first
+    target = page.locator("#message-list li.message").first
     await expect(target).to_contain_text("the needle-in-haystack is here")
     await expect(target).to_be_in_viewport()
     assert "msg=" in page.url
@@ -72,13 +72,13 @@ async def test_a_long_room_opens_on_its_newest_page_and_loads_older_on_scroll(
 ) -> None:
     room = await room_with(agent, "long", [f"message number {i}" for i in range(260)])
     await open_room(page, server, room)
-    await expect(page.locator("#message-list li")).to_have_count(100)
+    await expect(page.locator("#message-list li.message")).to_have_count(100)
     ids = await shown_ids(page)
     assert ids == sorted(ids) and len(set(ids)) == 100
     await page.eval_on_selector("#messages", "el => { el.scrollTop = 0; }")
-    await expect(page.locator("#message-list li")).to_have_count(200)
+    await expect(page.locator("#message-list li.message")).to_have_count(200)
     await page.eval_on_selector("#messages", "el => { el.scrollTop = 0; }")
-    await expect(page.locator("#message-list li")).to_have_count(260)
+    await expect(page.locator("#message-list li.message")).to_have_count(260)
     ids = await shown_ids(page)
     assert ids == sorted(ids) and len(set(ids)) == 260
 
@@ -134,7 +134,7 @@ async def test_the_keyboard_reaches_search_rooms_and_the_composer(
     await expect(page.locator("#message-list")).to_contain_text("typed without a mouse")
 
 
-async def test_a_big_sidebar_fills_in_chunks_with_every_room_once(
+async def test_a_big_sidebar_is_paged_and_a_post_lifts_an_unloaded_room(
     page: Page, server: ServerProcess, agent: Client
 ) -> None:
     async with httpx.AsyncClient(base_url=server.url) as http:
@@ -145,12 +145,17 @@ async def test_a_big_sidebar_fills_in_chunks_with_every_room_once(
             for i in range(400)
         ]
     await page.goto(server.url)
-    rows = page.locator("#live-rooms li")
-    await expect(rows).to_have_count(400)  # the first 150 at once, the rest in chunks
-    await expect(page.locator("#live-count")).to_have_text("400")
+    rows = page.locator("#live-rooms .room-list > li")
+    await expect(rows).to_have_count(100)  # the snapshot's page, not every room
+    await expect(page.locator("#live-count")).to_have_text("400")  # the server's count
+    await expect(page.locator('.group[data-project="big"] .group-head .count')).to_have_text("400")
+    await page.click('button[data-more="big"]')
+    await expect(rows).to_have_count(150)
     shown = await rows.evaluate_all("items => items.map(li => li.dataset.id)")
-    assert sorted(shown) == sorted(ids)  # every room once
-    # Newest first: a post lifts the oldest room to the top.
+    assert len(set(shown)) == 150 and set(shown) <= set(ids)  # every room once
+    # Newest first: a post lifts the oldest room, not yet loaded, to the top.
+    assert ids[0] not in shown
     await call(agent, "post_message", room_id=ids[0], sender="lead", content="me first")
     await expect(rows.first).to_have_attribute("data-id", ids[0])
-    await expect(rows).to_have_count(400)
+    await expect(rows.first.locator(".preview")).to_have_text("lead: me first")
+    await expect(rows).to_have_count(151)

@@ -35,6 +35,7 @@ from chatnut.security import (
 )
 from chatnut.service import ChatService
 from chatnut.settings import Settings
+from chatnut.sidebar_api import router as sidebar_router
 from chatnut.signed import SignedLinks, SignedSessions
 from chatnut.store.db import Database
 from chatnut.stream_api import router as stream_router
@@ -43,6 +44,10 @@ from chatnut.update_check import UpdateChecker
 log = logging.getLogger(__name__)
 
 AUTO_ARCHIVE_EVERY_SECONDS = 300
+# Presence times are noted in memory on every call and saved this often (only
+# the changed ones, each at most once a minute): a restart keeps them, and a
+# read-only call never becomes a write.
+SAVE_PRESENCE_EVERY_SECONDS = 10
 # Bodies: the largest message plus JSON escaping (up to 6 bytes per character
 # for \uXXXX) and the envelope. Anything larger cannot be a valid request.
 BODY_OVERHEAD_BYTES = 64 * 1024
@@ -104,6 +109,15 @@ class ServerState:
     def _room_created(self, url: str) -> None:
         if self.settings.open_browser and has_display():
             open_in_background(url)
+
+
+async def _save_presence(service: ChatService) -> None:
+    while True:
+        await asyncio.sleep(SAVE_PRESENCE_EVERY_SECONDS)
+        try:
+            await service.save_presence()
+        except Exception:
+            log.exception("saving presence failed")
 
 
 async def _auto_archive(service: ChatService, hours: float) -> None:
@@ -218,14 +232,18 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
             archiver = asyncio.create_task(
                 _auto_archive(state.service, settings.auto_archive_hours)
             )
+        presence = asyncio.create_task(_save_presence(state.service))
         try:
             async with mcp.session_manager.run():
                 yield
         finally:
-            if archiver is not None:
-                archiver.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await archiver
+            for task in (archiver, presence):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            with contextlib.suppress(Exception):  # never block a shutdown on it
+                await state.service.save_presence()
             await state.db.close()
 
     app = FastAPI(
@@ -241,6 +259,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(stream_router)
+    app.include_router(sidebar_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
     app.add_middleware(

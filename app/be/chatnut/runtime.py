@@ -75,7 +75,9 @@ def make_home_private(home: Path, db_path: Path) -> None:
         with contextlib.suppress(OSError):
             info = path.lstat()
             if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and info.st_mode & 0o077:
-                path.chmod(0o600)
+                # Take away what others may do, never add to what the owner may:
+                # a database made read-only on purpose stays read-only.
+                path.chmod(stat.S_IMODE(info.st_mode) & 0o700)
 
 
 def remove_runtime_files(port_file: Path, pid_file: Path) -> None:

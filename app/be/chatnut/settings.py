@@ -393,7 +393,7 @@ class Settings:
     @property
     def workers_file(self) -> Path:
         """The worker pids of a `--workers N` server (server.pid is their parent)."""
-        return self.home / "server.workers"
+        return (self.run_dir or self.home) / "server.workers"
 
     @property
     def lock_file(self) -> Path:

@@ -58,12 +58,17 @@ async def room_stream(
     room_id: str,
     last_event_id: ResumeQuery = None,
     html: Html = False,
+    addressed_to: Annotated[
+        str | None,
+        Query(max_length=check.MAX_SENDER, description="only messages to/@mentioning this name"),
+    ] = None,
     last_event_id_header: ResumeHeader = None,
 ) -> EventStream:
     service = service_of(request)
     after = _resume_point(last_event_id_header, last_event_id) or 0
+    name = None if addressed_to is None else check.addressee("addressed_to", addressed_to)
     await service.get_room(room_id)  # a missing room is a 404, not an empty stream
-    spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True)
+    spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True, addressed_to=name)
     return EventStream(feed(service, spec))
 
 

@@ -1,43 +1,84 @@
 // A human joins the conversation: Enter sends, Shift+Enter is a new line, the
 // name is remembered in this browser. The post comes back through the feed
-// like everyone else's, so it is never shown twice.
+// like everyone else's, so it is never shown twice. The draft grows with its
+// text, `@` offers names, a reply target can be set from a message, the form
+// says why it is closed (archived room, offline), and a failed send keeps the
+// draft and offers a retry.
 
 import { api, enc } from "./api.js";
-import { $ } from "./dom.js";
+import { $, h } from "./dom.js";
 
 const NAME_KEY = "chatnut.name";
+const MAX_SUGGESTIONS = 8;
 
 export function senderName() {
   return localStorage.getItem(NAME_KEY) || "human";
 }
 
 export class Composer {
-  constructor({ roomId }) {
+  constructor({ roomId, names }) {
     this.roomId = roomId;
+    this.names = names; // () -> names to offer after "@"
     this.form = $("composer");
     this.draft = $("draft");
     this.sender = $("sender");
     this.note = $("composer-note");
+    this.suggest = $("mention-list");
+    this.replyTo = null;
+    this.closedWhy = "";
+    this.offline = false;
     this.sender.value = senderName();
     this.sender.addEventListener("change", () => {
       const name = this.sender.value.trim();
       if (name) localStorage.setItem(NAME_KEY, name);
     });
-    this.draft.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.form.requestSubmit();
-      }
+    this.draft.addEventListener("input", () => {
+      this._grow();
+      this._offer();
+    });
+    this.draft.addEventListener("keydown", (event) => this._key(event));
+    this.draft.addEventListener("blur", () => setTimeout(() => this._hideSuggestions(), 150));
+    this.suggest.addEventListener("mousedown", (event) => {
+      const option = event.target.closest("[role=option]");
+      if (!option) return;
+      event.preventDefault();
+      this._complete(option.dataset.name);
     });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
     });
+    $("reply-cancel").addEventListener("click", () => this.setReply(null));
+    $("retry").addEventListener("click", () => this.send());
   }
 
+  // Archived (why given) or open; offline closes it too, with its own reason.
   setOpen(open, why = "") {
-    for (const el of [this.draft, this.sender, $("send")]) el.disabled = !open;
-    this._say(why);
+    this.closedWhy = open ? "" : why;
+    this._state();
+  }
+
+  setOnline(online) {
+    this.offline = !online;
+    this._state();
+  }
+
+  _state() {
+    const why = this.closedWhy || (this.offline ? "Offline: the server cannot be reached. Your draft is kept; sending resumes when it is back." : "");
+    for (const el of [this.draft, this.sender, $("send")]) el.disabled = Boolean(why);
+    if (why) this._say(why);
+    else if (this.note.dataset.kind === "closed") this._say("");
+    this.note.dataset.kind = why ? "closed" : "";
+  }
+
+  setReply(target) {
+    this.replyTo = target;
+    const bar = $("replying");
+    bar.hidden = !target;
+    if (target) {
+      $("reply-text").textContent = `Replying to ${target.sender} #${target.id}: ${target.excerpt}`;
+      this.draft.focus();
+    }
   }
 
   async send() {
@@ -51,18 +92,101 @@ export class Composer {
     }
     localStorage.setItem(NAME_KEY, sender);
     $("send").disabled = true;
+    $("retry").hidden = true;
+    const body = { sender, content };
+    if (this.replyTo) body.reply_to = this.replyTo.id;
     try {
-      await api(`/rooms/${enc(this.roomId())}/messages`, {
-        method: "POST",
-        body: { sender, content },
-      });
+      await api(`/rooms/${enc(this.roomId())}/messages`, { method: "POST", body });
       this.draft.value = "";
+      this._grow();
+      this.setReply(null);
       this._say("");
     } catch (error) {
-      this._say(`Not sent: ${error.message}`, true); // the draft stays
+      this._say(`Not sent: ${error.message}. Your draft is kept.`, true);
+      $("retry").hidden = false;
     } finally {
-      $("send").disabled = false;
+      $("send").disabled = Boolean(this.closedWhy || this.offline);
       this.draft.focus();
+    }
+  }
+
+  _grow() {
+    this.draft.style.height = "auto";
+    this.draft.style.height = `${Math.min(this.draft.scrollHeight + 2, window.innerHeight * 0.3)}px`;
+  }
+
+  // -- @ autocomplete ----------------------------------------------------------
+
+  _word() {
+    const upto = this.draft.value.slice(0, this.draft.selectionStart);
+    const match = /(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_-]*)$/u.exec(upto);
+    return match ? match[2] : null;
+  }
+
+  _offer() {
+    const word = this._word();
+    if (word === null) return this._hideSuggestions();
+    const lower = word.toLowerCase();
+    const found = this.names().filter((n) => n.toLowerCase().startsWith(lower) && n !== word).slice(0, MAX_SUGGESTIONS);
+    if (!found.length) return this._hideSuggestions();
+    this.suggest.replaceChildren(...found.map((name, i) =>
+      h("li", { role: "option", id: `mention-${i}`, "data-name": name, "aria-selected": String(i === 0) }, `@${name}`)));
+    this.suggest.hidden = false;
+    this.draft.setAttribute("aria-expanded", "true");
+    this.draft.setAttribute("aria-activedescendant", "mention-0");
+  }
+
+  _hideSuggestions() {
+    this.suggest.hidden = true;
+    this.draft.setAttribute("aria-expanded", "false");
+    this.draft.removeAttribute("aria-activedescendant");
+  }
+
+  _move(step) {
+    const options = [...this.suggest.children];
+    const at = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
+    const next = (at + step + options.length) % options.length;
+    options.forEach((o, i) => o.setAttribute("aria-selected", String(i === next)));
+    this.draft.setAttribute("aria-activedescendant", options[next].id);
+  }
+
+  _complete(name) {
+    const start = this.draft.selectionStart;
+    const word = this._word() ?? "";
+    const before = this.draft.value.slice(0, start - word.length);
+    const after = this.draft.value.slice(start);
+    this.draft.value = `${before}${name} ${after}`;
+    const caret = before.length + name.length + 1;
+    this.draft.setSelectionRange(caret, caret);
+    this._hideSuggestions();
+    this._grow();
+  }
+
+  _key(event) {
+    if (!this.suggest.hidden) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        this._move(event.key === "ArrowDown" ? 1 : -1);
+        return;
+      }
+      if (event.key === "Enter" || event.key === "Tab") {
+        event.preventDefault();
+        const chosen = this.suggest.querySelector("[aria-selected=true]");
+        this._complete(chosen.dataset.name);
+        return;
+      }
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        this._hideSuggestions();
+        return;
+      }
+    }
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      this.form.requestSubmit();
+    } else if (event.key === "Escape" && this.replyTo) {
+      event.stopPropagation();
+      this.setReply(null);
     }
   }
 

@@ -35,10 +35,74 @@ export function timeAgo(iso, now = Date.now()) {
   return "";
 }
 
+// Twelve hues, numbered so that neighbouring numbers sit far apart on the
+// colour wheel (see app.css .c0–.c11): names that hash close still differ.
+export const HUES = 12;
+
 export function colourClass(name) {
-  let hash = 0;
-  for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return `c${hash % 8}`;
+  let hash = 2166136261;
+  for (const ch of name) hash = Math.imul(hash ^ ch.codePointAt(0), 16777619) >>> 0;
+  return `c${hash % HUES}`;
+}
+
+// Within one room, a name keeps its hashed hue unless another name already
+// holds it; then it takes the next free one, so 12 names get 12 colours.
+export class Palette {
+  constructor() {
+    this.byName = new Map();
+    this.taken = new Set();
+  }
+
+  colour(name) {
+    let found = this.byName.get(name);
+    if (found) return found;
+    const start = Number(colourClass(name).slice(1));
+    let hue = start;
+    for (let i = 0; i < HUES && this.taken.has(hue); i += 1) hue = (start + i + 1) % HUES;
+    this.taken.add(hue);
+    found = `c${hue}`;
+    this.byName.set(name, found);
+    return found;
+  }
+}
+
+export function initials(name) {
+  const words = name.replace(/[^\p{L}\p{N}]+/gu, " ").trim().split(" ").filter(Boolean);
+  if (!words.length) return "?";
+  if (words.length === 1) return words[0].slice(0, 2).toUpperCase();
+  return (words[0][0] + words[1][0]).toUpperCase();
+}
+
+const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
+const dayName = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric", year: "numeric" });
+
+export const clockTime = (iso) => clock.format(new Date(iso));
+export const fullTime = (iso) => full.format(new Date(iso));
+export const localDay = (iso) => new Date(iso).toDateString();
+
+export function dayLabel(iso, now = new Date()) {
+  const day = new Date(iso).toDateString();
+  if (day === now.toDateString()) return "Today";
+  if (day === new Date(now.getTime() - 86400000).toDateString()) return "Yesterday";
+  return dayName.format(new Date(iso));
+}
+
+// A message's Markdown as one line of plain text, for previews and quotes.
+export function plainText(markdown, max = 160) {
+  const text = markdown
+    .replace(/```[^\n]*\n?/g, " ")
+    .replace(/^\s*\|?\s*:?-{2,}.*$/gm, " ")
+    .replace(/\|/g, " ")
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+/gm, "")
+    .replace(/\[[ xX]\]\s+/g, "")
+    .replace(/(\*\*|__|~~|`)/g, "")
+    .replace(/(^|\s)[*_](\S)/g, "$1$2")
+    .replace(/(\S)[*_](\s|$)/g, "$1$2")
+    .replace(/\s+/g, " ")
+    .trim();
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 // Wrap each case-insensitive occurrence of `needle` in <mark>, as DOM nodes.

@@ -13,16 +13,16 @@
 // the server resumes after it. If the browser gives up (a non-200 answer, e.g.
 // during a restart), the leader opens a fresh source with ?last_event_id=.
 
-const EVENTS = ["snapshot", "room", "room_deleted", "ready", "message", "status", "agent", "cleared"];
+const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared"];
 const CHANNEL = "chatnut-feed";
 const LEADER_LOCK = "chatnut-feed-leader";
 const OFFLINE_AFTER_MS = 8000;
 
 export class SharedFeed {
-  constructor({ onEvent, onState, sidebarRooms }) {
+  constructor({ onEvent, onState, sidebarState }) {
     this.onEvent = onEvent;
     this.onState = onState;
-    this.sidebarRooms = sidebarRooms; // the leader answers a new tab with these
+    this.sidebarState = sidebarState; // the leader answers a new tab with this
     this.maxSeen = 0; // the newest message id seen, in any room
     this.leader = false;
     this.state = "connecting";
@@ -102,7 +102,7 @@ export class SharedFeed {
     if (message.kind === "hello") {
       if (!this.leader) return;
       // A new tab: hand it the sidebar as it stands, then the stream goes on.
-      this.channel.postMessage({ kind: "event", name: "snapshot", data: { rooms: this.sidebarRooms() } });
+      this.channel.postMessage({ kind: "event", name: "snapshot", data: this.sidebarState() });
       this.channel.postMessage({ kind: "state", state: this.state });
       return;
     }

@@ -3,60 +3,100 @@
 
 import { api, enc } from "./api.js";
 import { Composer, senderName } from "./composer.js";
+import { InboxView, PresenceBar, SummaryPin } from "./coordination.js";
 import { $ } from "./dom.js";
 import { SharedFeed } from "./feed.js";
+import { bindKeys } from "./keys.js";
+import { MentionNotifier, setupTheme } from "./prefs.js";
 import { RoomView } from "./room.js";
 import { runSearch } from "./search.js";
 import { Sidebar } from "./sidebar.js";
+import { Switcher } from "./switcher.js";
+import { TeamPanel } from "./team.js";
 
-const views = ["welcome", "room-view", "search-view"];
+const views = ["welcome", "room-view", "search-view", "inbox-view"];
+const STARTED_KEY = "chatnut.started."; // + reader: this browser has caught that reader up
+const READ_EVERY_MS = 500;
 let currentRoom = null;
-const readMarks = new Map(); // room id -> last id we told the server we read
-let readTimer = null;
+let failedRoom = null; // a room that could not open (an outage): retried on reconnect
 
-const sidebar = new Sidebar({ onChange: updateTitle });
-const room = new RoomView({ onRead: markRead });
-const composer = new Composer({ roomId: () => currentRoom });
+const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName() });
+const room = new RoomView({
+  onRead: markRead,
+  onReply: (target) => composer.setReply(target),
+  onWatch: (watching) => sidebar.watch(watching ? currentRoom : null),
+  onTeam: () => team.render(),
+});
+const composer = new Composer({ roomId: () => currentRoom, names: () => room.names() });
+const team = new TeamPanel({ room });
+const notifier = new MentionNotifier({
+  name: senderName,
+  roomName: (id) => sidebar.rooms.get(id)?.name ?? "a room",
+  onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
+});
+const switcher = new Switcher({ onOpen: (roomId) => openRoom(roomId), reader: senderName });
+const presenceBar = new PresenceBar();
+const summaryPin = new SummaryPin({ onJump: (roomId, id) => openRoom(roomId, { focus: id }) });
+const inbox = new InboxView({
+  show: () => show("inbox-view"),
+  onOpen: (roomId, id) => openRoom(roomId, { focus: id }),
+  defaultName: senderName,
+});
 const feed = new SharedFeed({
   onEvent: handle,
   onState: (state) => {
     const indicator = $("conn");
     indicator.dataset.state = state;
     indicator.textContent = state;
+    composer.setOnline(state !== "offline");
   },
-  sidebarRooms: () => [...sidebar.rooms.values()],
+  sidebarState: () => ({ rooms: [...sidebar.rooms.values()], totals: sidebar.totals }),
 });
 
 function show(view) {
   for (const id of views) $(id).hidden = id !== view;
+  closeDrawer();
+}
+
+function closeDrawer() {
   $("app").classList.remove("drawer-open");
 }
 
 function updateTitle() {
   const unread = sidebar.totalUnread();
-  const name = currentRoom ? sidebar.rooms.get(currentRoom)?.name : null;
+  const name = currentRoom ? sidebar.rooms.get(currentRoom)?.name ?? room.room?.name : null;
   document.title = `${unread ? `(${unread}) ` : ""}${name ? `${name} · ` : ""}chatnut`;
+  const empty = sidebar.totals.live + sidebar.totals.archived === 0 && feed.state === "live";
+  $("empty-state").hidden = !empty;
+  $("pick-room").hidden = empty;
 }
 
 function handle(name, data) {
   switch (name) {
     case "snapshot":
-      sidebar.snapshot(data.rooms);
+      sidebar.snapshot(data);
       if (currentRoom && sidebar.rooms.has(currentRoom)) roomChanged(sidebar.rooms.get(currentRoom));
       break;
     case "room":
       sidebar.upsert(data);
       if (data.id === currentRoom) roomChanged(data);
       break;
+    case "totals":
+      sidebar.setTotals(data);
+      break;
     case "room_deleted":
       sidebar.remove(data.id);
       if (data.id === currentRoom) {
         goHome(true);
-        $("welcome").querySelector("p").textContent = "That room was deleted.";
+        say("That room was deleted.");
       }
       break;
     case "message":
-      room.add(data, true);
+      room.add(data);
+      notifier.message(data, data.room_id === currentRoom && room.watching());
+      presenceBar.message(data);
+      summaryPin.message(data);
+      inbox.message(data);
       break;
     case "status":
       room.status(data);
@@ -69,6 +109,7 @@ function handle(name, data) {
       break;
     case "ready":
       room.refreshTeam(); // statuses are not replayed after a reconnect: fetch them
+      if (failedRoom) openRoom(failedRoom, { push: false });
       break;
   }
   updateTitle();
@@ -79,16 +120,34 @@ function roomChanged(summary) {
   composer.setOpen(summary.status === "live", summary.status === "live" ? "" : "This room is archived: it is read-only.");
 }
 
+// The cursor follows the reader at most every READ_EVERY_MS, under any rate of
+// traffic (never waiting for a lull): the newest id seen goes out, once.
+const reads = new Map(); // room id -> {sent, want, timer}
+
 function markRead(roomId, lastId) {
-  if ((readMarks.get(roomId) || 0) >= lastId) return;
-  readMarks.set(roomId, lastId);
-  clearTimeout(readTimer);
-  readTimer = setTimeout(() => {
-    api(`/rooms/${enc(roomId)}/read`, {
-      method: "POST",
-      body: { reader: senderName(), last_read_message_id: lastId },
-    }).catch(() => readMarks.delete(roomId)); // tell it again next time
-  }, 400);
+  const state = reads.get(roomId) || { sent: 0, want: 0, timer: null, last: 0 };
+  reads.set(roomId, state);
+  if (lastId <= Math.max(state.sent, state.want)) return;
+  state.want = lastId;
+  if (state.timer) return;
+  const wait = Math.max(0, state.last + READ_EVERY_MS - Date.now());
+  state.timer = setTimeout(() => sendRead(roomId, state), wait);
+}
+
+function sendRead(roomId, state) {
+  state.timer = null;
+  state.last = Date.now();
+  const id = state.want;
+  if (id <= state.sent) return;
+  state.sent = id;
+  api(`/rooms/${enc(roomId)}/read`, {
+    method: "POST",
+    body: { reader: senderName(), last_read_message_id: id },
+  }).catch(() => { state.sent = 0; }); // told again with the next message seen
+}
+
+function say(text) {
+  $("welcome-note").textContent = text;
 }
 
 async function openRoom(roomId, { focus = null, push = true } = {}) {
@@ -96,20 +155,33 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
     const url = `/?room=${enc(roomId)}${focus ? `&msg=${Number(focus)}` : ""}`;
     history.pushState({ room: roomId, focus }, "", url);
   }
-  currentRoom = roomId;
-  sidebar.select(roomId);
-  show("room-view");
-  let summary = sidebar.rooms.get(roomId);
-  try {
-    summary ??= await api(`/rooms/${enc(roomId)}`);
-    roomChanged(summary);
-    await room.open(summary, focus);
-  } catch (error) {
-    if (currentRoom !== roomId) return;
-    goHome(false);
-    $("welcome").querySelector("p").textContent = `Cannot open that room: ${error.message}`;
+  say(""); // errors are cleared on navigation
+  if (currentRoom === roomId && focus && room.room?.id === roomId) {
+    show("room-view");
+    await room.focus(focus);
     return;
   }
+  currentRoom = roomId;
+  failedRoom = null;
+  sidebar.select(roomId);
+  sidebar.watch(null);
+  composer.setReply(null);
+  show("room-view");
+  try {
+    const summary = await api(`/rooms/${enc(roomId)}?reader=${enc(senderName())}`);
+    if (currentRoom !== roomId) return;
+    roomChanged(summary);
+    presenceBar.open(roomId);
+    summaryPin.open(roomId, senderName());
+    await room.open(summary, { focus, cursor: summary.last_read_message_id || 0 });
+  } catch (error) {
+    if (currentRoom !== roomId) return;
+    if (!error.status) failedRoom = roomId; // the server was unreachable: try again when back
+    goHome(false);
+    say(`Cannot open that room: ${error.message}.`);
+    return;
+  }
+  team.render();
   updateTitle();
 }
 
@@ -118,6 +190,7 @@ function goHome(push) {
   currentRoom = null;
   room.room = null;
   sidebar.select(null);
+  sidebar.watch(null);
   show("welcome");
   updateTitle();
 }
@@ -125,8 +198,18 @@ function goHome(push) {
 function fromAddress() {
   const params = new URLSearchParams(location.search);
   const roomId = params.get("room");
+  say("");
   if (roomId) openRoom(roomId, { focus: Number(params.get("msg")) || null, push: false });
   else goHome(false);
+}
+
+function search(query) {
+  show("search-view");
+  runSearch(query, {
+    project: sidebar.project,
+    roomName: (id) => sidebar.rooms.get(id)?.name ?? null,
+    onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
+  });
 }
 
 function wire() {
@@ -143,22 +226,17 @@ function wire() {
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const query = $("search").value.trim();
-    if (!query) return;
-    show("search-view");
-    runSearch(query, {
-      project: sidebar.project,
-      roomName: (id) => sidebar.rooms.get(id)?.name ?? "a room",
-      onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
-    });
+    if (query) search(query);
   });
   $("close-search").addEventListener("click", () => show(currentRoom ? "room-view" : "welcome"));
+  $("close-inbox").addEventListener("click", () => show(currentRoom ? "room-view" : "welcome"));
   $("archive-room").addEventListener("click", async () => {
-    const r = sidebar.rooms.get(currentRoom) || room.room;
+    const r = room.room;
     if (!confirm(`Archive "${r.name}"? Agents can no longer post to it.`)) return;
     await api(`/rooms/${enc(r.id)}/archive`, { method: "POST" }).catch((e) => alert(e.message));
   });
   $("delete-room").addEventListener("click", async () => {
-    const r = sidebar.rooms.get(currentRoom) || room.room;
+    const r = room.room;
     const count = r.message_count ?? 0;
     if (!confirm(`Delete "${r.name}" and its ${count} messages for good?`)) return;
     await api(`/rooms/${enc(r.id)}`, { method: "DELETE" }).catch((e) => alert(e.message));
@@ -166,22 +244,40 @@ function wire() {
   for (const button of document.querySelectorAll("[data-menu]")) {
     button.addEventListener("click", () => $("app").classList.toggle("drawer-open"));
   }
-  document.addEventListener("keydown", (event) => {
-    const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName);
-    if (event.key === "/" && !typing) {
-      event.preventDefault();
-      $("search").focus();
-    } else if (event.key === "Escape") {
-      $("app").classList.remove("drawer-open");
-      if (!$("search-view").hidden) show(currentRoom ? "room-view" : "welcome");
-    }
+  $("backdrop").addEventListener("click", closeDrawer); // a tap outside the drawer
+  bindKeys({
+    switcher,
+    closeDrawer,
+    closeSearch: () => {
+      if (!$("search-view").hidden || inbox.visible) show(currentRoom ? "room-view" : "welcome");
+    },
+    current: () => currentRoom,
+    rooms: () => sidebar.visibleRooms(),
+    unread: (id) => sidebar.unreadOf(sidebar.rooms.get(id)) > 0,
+    openRoom: (id) => openRoom(id),
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && currentRoom && room.atBottom()) room.scrollToEnd();
+    if (document.visibilityState === "visible" && currentRoom && room.pinned) room.scrollToEnd();
+    sidebar.watch(room.watching() ? currentRoom : null);
   });
   window.addEventListener("popstate", fromAddress);
+  $("mcp-url").textContent = `${location.origin}/mcp/`;
 }
 
+// A first visit under a name starts every cursor at "now": the page does not
+// greet anyone with thousands of old messages as unread. Rooms created later
+// count from their first message until opened.
+async function catchUpFirstVisit(reader) {
+  if (localStorage.getItem(STARTED_KEY + reader)) return;
+  try {
+    await api("/catch-up", { method: "POST", body: { reader } });
+    localStorage.setItem(STARTED_KEY + reader, new Date().toISOString());
+  } catch {
+    // Not reachable now: the counts stay as they are, and the next visit tries again.
+  }
+}
+
+setupTheme();
 wire();
-feed.start(senderName());
 fromAddress();
+catchUpFirstVisit(senderName()).then(() => feed.start(senderName()));

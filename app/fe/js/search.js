@@ -27,7 +27,7 @@ export async function runSearch(query, { project, roomName, onOpen }) {
   );
   const messages = result.messages.map((m) =>
     h("a", { class: "hit", href: `/?room=${enc(m.room_id)}&msg=${m.id}`, onclick: open(m.room_id, m.id) },
-      h("div", { class: "where" }, `${roomName(m.room_id)} · ${m.sender} · ${timeAgo(m.created_at)} · #${m.id}`),
+      h("div", { class: "where" }, `${roomName(m.room_id) ?? "a room"} · ${m.sender} · ${timeAgo(m.created_at)} · #${m.id}`),
       h("div", {}, highlighted(m.snippet, query))),
   );
   const total = result.message_rooms.reduce((sum, r) => sum + r.match_count, 0);

@@ -1,162 +1,398 @@
-// The room list: live and archived rooms, newest activity first, unread
-// badges, a project filter. The snapshot builds it; each delta touches one row
-// and adjusts the running totals, so a change costs the same with 10 000 rooms.
+// The room list, grouped by project, newest activity first, a page at a time.
+//
+// The page never holds every room: the feed's snapshot brings the newest
+// hundred, each group pages on with "Show more" (/api/sidebar), and counts and
+// unread totals come from the server (the snapshot's and the throttled `totals`
+// events), adjusted meanwhile by the deltas of the rooms on screen. Deltas are
+// queued and applied once per animation frame; a row is updated in place (its
+// text, not a new element), so a room that gets a post keeps keyboard focus.
 
-import { $, h, timeAgo } from "./dom.js";
+import { api, enc } from "./api.js";
+import { $, h, plainText, timeAgo } from "./dom.js";
 
-// A 10 000-room sidebar shows its top rows at once and attaches the rest a
-// chunk per task, so the page answers while it fills (layout of every row in
-// one go froze it for about a second).
-const FIRST_ROWS = 150;
-const CHUNK_ROWS = 500;
+const PAGE = 50;
+const COLLAPSED_KEY = "chatnut.collapsed";
 
 function activity(room) {
   return room.last_message ? room.last_message.id : 0;
 }
 
+// Sort key, newest first: activity, then creation, as the server orders them.
+function before(a, b) {
+  return activity(a) - activity(b) || a.created_at.localeCompare(b.created_at);
+}
+
 export class Sidebar {
-  constructor({ onChange }) {
-    this.rooms = new Map(); // id -> summary
-    this.rows = new Map(); // id -> <li>
-    this.current = null;
-    this.project = "";
-    this.totals = { live: 0, archived: 0, unread: 0 };
-    this.generation = 0; // a newer snapshot stops an older one's filling
+  constructor({ onChange, reader }) {
+    this.reader = reader;
     this.onChange = onChange;
+    this.rooms = new Map(); // id -> summary, only the rooms loaded
+    this.rows = new Map(); // id -> <li>
+    this.groups = new Map(); // project -> {el, list, more, head}
+    this.current = null;
+    this.watched = null; // the open room while the reader is at its bottom
+    this.project = "";
+    this.unreadOnly = false;
+    this.totals = { projects: [], live: 0, archived: 0, unread: 0, unread_rooms: 0 };
+    // Each room's share of totals.unread as the server counted it (the totals
+    // event says, for the rooms changed since the last one, in the same read),
+    // so the watched room's share comes out of the title exactly.
+    this.shares = new Map();
+    this.queue = new Map();
+    this.frame = 0;
+    this.archivedLoaded = false;
+    try {
+      this.collapsed = new Set(JSON.parse(localStorage.getItem(COLLAPSED_KEY) || "[]"));
+    } catch {
+      this.collapsed = new Set();
+    }
     $("project-filter").addEventListener("change", (event) => {
       this.project = event.target.value;
       this._applyFilter();
-      this.onChange();
     });
+    $("unread-only").addEventListener("click", () => this.setUnreadOnly(!this.unreadOnly));
+    $("archived-toggle").addEventListener("click", () => this._toggleArchived());
+    $("live-rooms").addEventListener("click", (event) => {
+      const head = event.target.closest("button[data-group]");
+      if (head) this._toggleGroup(head.dataset.group);
+      const more = event.target.closest("button[data-more]");
+      if (more) this._more(more.dataset.more);
+    });
+    $("archived-more").addEventListener("click", () => this._moreArchived());
+    setInterval(() => this._refreshTimes(), 30000);
   }
 
-  snapshot(rooms) {
-    this.rooms = new Map(rooms.map((room) => [room.id, room]));
+  // -- what the feed says ------------------------------------------------------
+
+  snapshot({ rooms, totals }) {
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.queue.clear();
+    this.rooms.clear();
     this.rows.clear();
-    const sorted = [...this.rooms.values()].sort(
-      (a, b) => activity(b) - activity(a) || b.created_at.localeCompare(a.created_at),
-    );
-    const live = sorted.filter((r) => r.status === "live").map((r) => this._row(r));
-    const archived = sorted.filter((r) => r.status !== "live").map((r) => this._row(r));
-    this.generation += 1;
-    this._fill($("live-rooms"), live, this.generation);
-    this._fill($("archived-rooms"), archived, this.generation);
-    this._projects();
-    this._applyFilter();
-    this.onChange();
+    this.groups.clear();
+    $("live-rooms").replaceChildren();
+    $("archived-rooms").replaceChildren();
+    this.archivedLoaded = false;
+    if (totals) this.totals = totals;
+    this.shares.clear();
+    for (const room of rooms) this.shares.set(room.id, room.status === "live" ? room.unread_count || 0 : 0);
+    if (this.unreadOnly) {
+      this._reloadUnread();
+    } else {
+      for (const room of rooms) this._place(room);
+    }
+    this._render();
   }
 
   upsert(room) {
-    const before = this.rooms.get(room.id);
-    this._count(before, -1);
-    this._count(room, +1);
-    this.rooms.set(room.id, room);
-    const old = this.rows.get(room.id);
-    const row = this._row(room);
-    const list = $(room.status === "live" ? "live-rooms" : "archived-rooms");
-    const moved = !before || before.status !== room.status || activity(before) !== activity(room);
-    if (old && !moved) {
-      old.replaceWith(row);
-    } else {
-      old?.remove();
-      list.prepend(row); // newest activity first: a changed room goes to the top
-    }
-    if (!before || before.project !== room.project) this._projects();
-    row.classList.toggle("hidden-by-filter", !this._shown(room));
-    this._showCounts();
-    this.onChange();
+    this.queue.set(room.id, room);
+    this._schedule();
   }
 
   remove(id) {
-    this._count(this.rooms.get(id), -1);
-    this.rows.get(id)?.remove();
-    this.rows.delete(id);
-    this.rooms.delete(id);
-    this._projects();
-    this._showCounts();
+    this.queue.set(id, null);
+    this._schedule();
+  }
+
+  setTotals(totals) {
+    this.totals = totals;
+    for (const [id, unread] of Object.entries(totals.rooms || {})) this.shares.set(id, unread);
+    this._render();
+  }
+
+  // -- reading -----------------------------------------------------------------
+
+  select(id) {
+    const old = this.rows.get(this.current)?.firstElementChild;
+    old?.removeAttribute("aria-current");
+    this.current = id;
+    this.rows.get(id)?.firstElementChild.setAttribute("aria-current", "page");
+  }
+
+  // The open room, watched at its bottom, shows no unread (its cursor follows).
+  watch(id) {
+    if (this.watched === id) return;
+    const was = this.watched;
+    this.watched = id;
+    for (const roomId of [was, id]) {
+      const room = this.rooms.get(roomId);
+      if (room) this._fill(this.rows.get(roomId), room);
+    }
     this.onChange();
   }
 
-  select(id) {
-    this.current = id;
-    for (const [roomId, row] of this.rows) {
-      const link = row.firstElementChild;
-      if (roomId === id) link.setAttribute("aria-current", "page");
-      else link.removeAttribute("aria-current");
+  unreadOf(room) {
+    if (!room || room.status !== "live" || room.id === this.watched) return 0;
+    return room.unread_count || 0;
+  }
+
+  // The tab title: the server's total, less what the watched room still owes.
+  totalUnread() {
+    return Math.max(0, this.totals.unread - (this.shares.get(this.watched) || 0));
+  }
+
+  setUnreadOnly(on) {
+    this.unreadOnly = on;
+    $("unread-only").setAttribute("aria-pressed", String(on));
+    if (on) {
+      this._reloadUnread();
+    } else {
+      this._reloadFirstPage();
     }
   }
 
-  _fill(list, rows, generation) {
-    list.replaceChildren(...rows.slice(0, FIRST_ROWS));
-    let at = FIRST_ROWS;
-    const more = () => {
-      if (generation !== this.generation || at >= rows.length) return;
-      // A row replaced by a delta meanwhile is already in place, as its new self.
-      const chunk = rows.slice(at, at + CHUNK_ROWS).filter((row) => this.rows.get(row.dataset.id) === row);
-      list.append(...chunk);
-      at += CHUNK_ROWS;
-      setTimeout(more, 0);
-    };
-    setTimeout(more, 0);
+  // Rows in the order they are shown, for Alt+↑/↓.
+  visibleRooms() {
+    return [...$("live-rooms").querySelectorAll(".room-list:not([hidden]) > li:not(.hidden-by-filter) a[data-room]")]
+      .map((a) => a.dataset.room);
   }
 
-  totalUnread() {
-    return this.totals.unread;
+  // -- applying changes, once per frame ---------------------------------------
+
+  _schedule() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => this._flush());
   }
 
-  _shown(room) {
-    return !this.project || room.project === this.project;
+  _flush() {
+    this.frame = 0;
+    const focused = document.activeElement;
+    for (const [id, room] of this.queue) {
+      if (room === null) this._drop(id);
+      else this._apply(room);
+    }
+    this.queue.clear();
+    // A row moved to the top is taken out and put back; focus goes with it.
+    if (focused && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
+    this._render();
   }
 
-  // Add (+1) or take away (-1) one room's share of the totals.
-  _count(room, sign) {
-    if (!room) return;
-    const live = room.status === "live";
-    if (live) this.totals.unread += sign * (room.unread_count || 0);
-    if (this._shown(room)) this.totals[live ? "live" : "archived"] += sign;
+  _apply(room) {
+    const old = this.rooms.get(room.id);
+    this._adjustTotals(room);
+    const row = this.rows.get(room.id);
+    if (row && old && old.status === room.status && activity(old) === activity(room)) {
+      this.rooms.set(room.id, room);
+      this._fill(row, room);
+      return;
+    }
+    if (!old && !this._belongsOnScreen(room)) return; // the totals event counts it
+    this.rooms.set(room.id, room);
+    if (row) {
+      // The same element moves (and keeps focus, see _flush), updated in place.
+      row.remove();
+      this._fill(row, room);
+    }
+    this._place(room, row);
   }
 
-  _showCounts() {
-    $("live-count").textContent = String(this.totals.live);
-    $("archived-count").textContent = String(this.totals.archived);
+  _drop(id, fromTotals = true) {
+    const room = this.rooms.get(id);
+    if (fromTotals && room) this._adjustTotals({ ...room, status: "deleted" });
+    this.rows.get(id)?.remove();
+    this.rows.delete(id);
+    this.rooms.delete(id);
+  }
+
+  // Between two totals events, deltas keep the totals current: a room's new
+  // unread replaces its known share (the watched room's share stays as the
+  // server counted it, since the title takes exactly that out).
+  _adjustTotals(room) {
+    if (room.id === this.watched || !this.shares.has(room.id)) return;
+    const unread = room.status === "live" ? room.unread_count || 0 : 0;
+    const change = unread - this.shares.get(room.id);
+    this.shares.set(room.id, unread);
+    this.totals.unread += change;
+    const project = this.totals.projects.find((p) => p.project === room.project);
+    if (project) project.unread += change;
+  }
+
+  // A room not loaded comes on screen if it sorts among the loaded ones.
+  _belongsOnScreen(room) {
+    if (this.unreadOnly && !(room.unread_count > 0)) return false;
+    const list = room.status === "live" ? this._group(room.project).list : $("archived-rooms");
+    if (room.status !== "live" && !this.archivedLoaded) return true;
+    const last = this.rooms.get(list.lastElementChild?.dataset.id);
+    return !last || !this._hasMore(room.status === "live" ? room.project : null) || before(last, room) <= 0;
+  }
+
+  _place(room, existing = null) {
+    this.rooms.set(room.id, room);
+    const row = existing || this._row(room);
+    const list = room.status === "live" ? this._group(room.project).list : $("archived-rooms");
+    let next = list.firstElementChild;
+    while (next && before(this.rooms.get(next.dataset.id), room) > 0) next = next.nextElementSibling;
+    list.insertBefore(row, next);
   }
 
   _row(room) {
-    const last = room.last_message;
-    const unread = room.unread_count || 0;
-    const link = h(
-      "a",
-      { href: `/?room=${encodeURIComponent(room.id)}`, "data-room": room.id,
-        "aria-current": room.id === this.current ? "page" : null },
-      h("span", { class: "name" }, room.name, " ", h("span", { class: "project" }, room.project)),
-      unread ? h("span", { class: "badge", "aria-label": `${unread} unread` }, String(unread)) : h("span"),
-      h("span", { class: "preview" },
-        last ? `${last.sender}: ${last.preview}` : "no messages yet",
-        last ? ` · ${timeAgo(last.created_at)}` : ""),
-    );
-    const row = h("li", { "data-id": room.id, "data-project": room.project }, link);
+    const link = h("a", { href: `/?room=${enc(room.id)}`, "data-room": room.id },
+      h("span", { class: "name" }), h("span", { class: "badge" }), h("span", { class: "preview" }),
+      h("time", { class: "when" }));
+    const row = h("li", { "data-id": room.id }, link);
     this.rows.set(room.id, row);
+    this._fill(row, room);
     return row;
   }
 
+  // Text only, into the row's existing elements.
+  _fill(row, room) {
+    if (!row) return;
+    const link = row.firstElementChild;
+    const [name, badge, preview, when] = link.children;
+    const unread = this.unreadOf(room);
+    name.textContent = room.name;
+    badge.textContent = unread ? String(unread) : "";
+    badge.hidden = !unread;
+    const last = room.last_message;
+    preview.textContent = last ? `${last.sender}: ${plainText(last.preview, 90) || "…"}` : "no messages yet";
+    when.dateTime = last?.created_at || "";
+    when.textContent = last ? timeAgo(last.created_at) : "";
+    link.setAttribute("aria-label", `${room.name}, ${room.project}${unread ? `, ${unread} unread` : ""}`);
+    if (room.id === this.current) link.setAttribute("aria-current", "page");
+    row.classList.toggle("unread", unread > 0);
+  }
+
+  // -- groups ------------------------------------------------------------------
+
+  _group(project) {
+    let group = this.groups.get(project);
+    if (group) return group;
+    const collapsed = this.collapsed.has(project);
+    const head = h("button", { type: "button", class: "group-head", "data-group": project, "aria-expanded": String(!collapsed) },
+      h("span", { class: "group-name" }, project), h("span", { class: "count" }), h("span", { class: "badge" }));
+    const list = h("ul", { class: "room-list", hidden: collapsed });
+    const more = h("button", { type: "button", class: "more", "data-more": project, hidden: true }, "Show more");
+    const el = h("li", { class: "group", "data-project": project }, head, list, more);
+    group = { el, list, more, head };
+    this.groups.set(project, group);
+    // Groups in name order.
+    const container = $("live-rooms");
+    let next = container.firstElementChild;
+    while (next && next.dataset.project.localeCompare(project) < 0) next = next.nextElementSibling;
+    container.insertBefore(el, next);
+    return group;
+  }
+
+  _projectTotals(project) {
+    return this.totals.projects.find((p) => p.project === project) || { live: 0, archived: 0, unread: 0, unread_rooms: 0 };
+  }
+
+  _hasMore(project) {
+    if (project === null) return this.archivedMore;
+    const t = this._projectTotals(project);
+    const loaded = this.groups.get(project)?.list.childElementCount || 0;
+    return loaded < (this.unreadOnly ? t.unread_rooms : t.live);
+  }
+
+  _toggleGroup(project) {
+    const group = this.groups.get(project);
+    const open = group.list.hidden;
+    group.list.hidden = !open;
+    group.head.setAttribute("aria-expanded", String(open));
+    if (open) this.collapsed.delete(project);
+    else this.collapsed.add(project);
+    localStorage.setItem(COLLAPSED_KEY, JSON.stringify([...this.collapsed]));
+    this._render();
+  }
+
+  async _more(project) {
+    const loaded = this.groups.get(project)?.list.childElementCount || 0;
+    const page = await this._fetch({ project, offset: loaded, unread_only: this.unreadOnly });
+    for (const room of page.rooms) if (!this.rooms.has(room.id)) this._place(room);
+    this._render();
+  }
+
+  async _toggleArchived() {
+    const list = $("archived-rooms");
+    const open = list.hidden;
+    list.hidden = !open;
+    $("archived-toggle").setAttribute("aria-expanded", String(open));
+    if (open && !this.archivedLoaded) await this._moreArchived();
+    this._render();
+  }
+
+  async _moreArchived() {
+    const offset = $("archived-rooms").childElementCount;
+    const page = await this._fetch({ status: "archived", offset: this.archivedLoaded ? offset : 0 });
+    this.archivedLoaded = true;
+    this.archivedMore = page.has_more;
+    for (const room of page.rooms) if (!this.rooms.has(room.id)) this._place(room);
+    this._render();
+  }
+
+  async _reloadUnread() {
+    const page = await this._fetch({ unread_only: true, limit: 200 });
+    this._replaceLive(page.rooms);
+  }
+
+  async _reloadFirstPage() {
+    const page = await this._fetch({ limit: 100 });
+    this._replaceLive(page.rooms);
+  }
+
+  _replaceLive(rooms) {
+    for (const [id, room] of this.rooms) if (room.status === "live") this._drop(id, false);
+    for (const group of this.groups.values()) group.el.remove();
+    this.groups.clear();
+    for (const room of rooms) if (!this.rooms.has(room.id)) this._place(room);
+    this._render();
+  }
+
+  _fetch(params) {
+    const query = new URLSearchParams({ limit: String(PAGE), status: "live", ...params });
+    if (this.reader) query.set("reader", this.reader);
+    return api(`/sidebar?${query}`);
+  }
+
+  // -- the parts built from the totals ---------------------------------------
+
+  _render() {
+    const t = this.totals;
+    for (const p of t.projects) if (p.live && !this.groups.has(p.project) && !this.unreadOnly) this._group(p.project);
+    for (const [project, group] of this.groups) {
+      const pt = this._projectTotals(project);
+      const [, count, badge] = group.head.children;
+      count.textContent = String(pt.live);
+      const watchedHere = this.rooms.get(this.watched)?.project === project;
+      const unread = Math.max(0, pt.unread - (watchedHere ? this.shares.get(this.watched) || 0 : 0));
+      badge.textContent = unread ? String(unread) : "";
+      badge.hidden = !unread;
+      group.head.setAttribute("aria-label", `${project}, ${pt.live} rooms${unread ? `, ${unread} unread` : ""}`);
+      const more = this._hasMore(project);
+      group.more.hidden = !more || group.list.hidden;
+      group.el.hidden = (this.project && project !== this.project) || (!pt.live && !group.list.childElementCount);
+    }
+    $("live-count").textContent = String(this.project ? this._projectTotals(this.project).live : t.live);
+    $("archived-count").textContent = String(this.project ? this._projectTotals(this.project).archived : t.archived);
+    $("archived-more").hidden = !this.archivedMore || $("archived-rooms").hidden;
+    this._projects();
+    this.onChange();
+  }
+
   _projects() {
-    const names = [...new Set([...this.rooms.values()].map((r) => r.project))].sort();
-    const select = $("project-filter");
+    const names = this.totals.projects.map((p) => p.project);
     if (this.project && !names.includes(this.project)) names.push(this.project);
+    const select = $("project-filter");
+    const key = names.join("\n");
+    if (select.dataset.key === key) return; // unchanged: leave the open menu alone
+    select.dataset.key = key;
     select.replaceChildren(
       h("option", { value: "" }, "All projects"),
       ...names.map((name) => h("option", { value: name, selected: name === this.project }, name)),
     );
   }
 
-  // The whole list: after a snapshot or a change of the project filter.
   _applyFilter() {
-    this.totals = { live: 0, archived: 0, unread: 0 };
-    for (const [id, row] of this.rows) {
-      const room = this.rooms.get(id);
-      row.classList.toggle("hidden-by-filter", !this._shown(room));
-      this._count(room, +1);
+    for (const row of $("archived-rooms").children) {
+      row.classList.toggle("hidden-by-filter", Boolean(this.project) && this.rooms.get(row.dataset.id)?.project !== this.project);
     }
-    this._showCounts();
+    this._render();
+  }
+
+  _refreshTimes() {
+    for (const when of document.querySelectorAll(".room-list time.when")) {
+      if (when.dateTime) when.textContent = timeAgo(when.dateTime);
+    }
   }
 }

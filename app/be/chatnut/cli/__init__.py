@@ -85,6 +85,7 @@ def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     tail.add_argument("--format", choices=("text", "json"), default="text")
     tail.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     tail.add_argument("--once", action="store_true", help="print and exit; do not follow")
+    tail.add_argument("--to", metavar="NAME", help="only messages addressed to NAME (to or @)")
 
     post = commands.add_parser("post", help="post a message to a room")
     post.add_argument("room", metavar="ROOM", help="room id or project/name")
@@ -92,6 +93,22 @@ def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     post.add_argument("--sender", required=True, metavar="NAME")
     post.add_argument("--reply-to", type=int, metavar="ID")
     post.add_argument("--create", action="store_true", help="create project/name if missing")
+    post.add_argument(
+        "--to", action="append", metavar="NAME", help="address it to NAME (repeatable)"
+    )
+    post.add_argument("--summary", action="store_true", help="post it as a summary")
+
+    handoff = commands.add_parser("handoff", help="catch up on a room: team, summary, unread")
+    handoff.add_argument("room", metavar="ROOM", help="room id or project/name")
+    handoff.add_argument("--reader", metavar="NAME", help="whose unread messages (default: $USER)")
+    handoff.add_argument("--recent", type=int, default=20, metavar="N", help="messages (20)")
+    handoff.add_argument("--format", choices=("text", "json"), default="text")
+
+    inbox = commands.add_parser("inbox", help="messages addressed to NAME in every live room")
+    inbox.add_argument("name", metavar="NAME")
+    inbox.add_argument("--since", type=int, default=0, metavar="ID", help="after this id")
+    inbox.add_argument("--follow", action="store_true", help="keep waiting for new ones")
+    inbox.add_argument("--format", choices=("text", "json"), default="text")
 
     room_list = commands.add_parser("rooms", help="list rooms (with unread counts for --reader)")
     room_list.add_argument("--project")

@@ -104,6 +104,7 @@ def do_tail(args: argparse.Namespace) -> int:
             since=args.since,
             once=args.once,
             note=lambda text: print(f"chatnut: {text}", file=sys.stderr),
+            to=args.to,
         )
     return 0
 
@@ -115,11 +116,40 @@ def do_post(args: argparse.Namespace) -> int:
     else:
         room = rooms.resolve_room(endpoint, args.room)
     text = sys.stdin.read() if args.text == "-" else args.text
-    posted = rooms.post(endpoint, room["id"], args.sender, text, args.reply_to)
+    kind = "summary" if args.summary else "message"
+    posted = rooms.post(endpoint, room["id"], args.sender, text, args.reply_to, args.to, kind)
     mentions = ", ".join(f"@{m['name']} ({m['task_id']})" for m in posted.get("mentions", []))
-    print(f"posted #{posted['id']} to {room['project']}/{room['name']}")
+    to = f" → {', '.join(posted['to'])}" if posted.get("to") else ""
+    print(f"posted #{posted['id']} to {room['project']}/{room['name']}{to}")
     if mentions:
         print(f"mentions registered agents: {mentions}")
+    return 0
+
+
+def do_handoff(args: argparse.Namespace) -> int:
+    import getpass
+
+    from chatnut.cli import coordination
+
+    endpoint = running(settings_from(args))
+    room = rooms.resolve_room(endpoint, args.room)
+    reader = args.reader or getpass.getuser()
+    found = coordination.handoff(endpoint, room["id"], reader, args.recent)
+    if args.format == "json":
+        print(json.dumps(found, ensure_ascii=False))
+    else:
+        print("\n".join(coordination.handoff_text(found, reader)))
+    return 0
+
+
+def do_inbox(args: argparse.Namespace) -> int:
+    from chatnut.cli import coordination
+
+    endpoint = running(settings_from(args))
+    with contextlib.suppress(KeyboardInterrupt):
+        coordination.inbox(
+            endpoint, args.name, args.since, sys.stdout, fmt=args.format, follow=args.follow
+        )
     return 0
 
 

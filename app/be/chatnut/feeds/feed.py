@@ -16,6 +16,7 @@ closes the hub, which ends every feed at once.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,6 +33,12 @@ BACKLOG_BATCH = 500
 ROOM_BUFFER = 1024
 SIDEBAR_BUFFER = 4096
 SIDEBAR_KINDS = frozenset({"message", "cleared", "room"})
+# The snapshot is the newest-activity page of rooms, not all of them: what a
+# page downloads on load and on every reconnect does not grow with the rooms
+# (more come a page at a time from /api/sidebar). The totals it cannot add up
+# itself come with it, and again at most once a second after changes.
+SNAPSHOT_ROOMS = 100
+TOTALS_EVERY_SECONDS = 1.0
 ROOM_KINDS = frozenset({"message", "status", "agent", "cleared"})
 
 
@@ -49,6 +56,8 @@ class FeedSpec:
     # The room feed reports its room's archive/deletion itself; the combined
     # feed leaves that to its sidebar deltas.
     room_events: bool = False
+    # Only the messages addressed to this (lower-cased) name (SPEC §13).
+    addressed_to: str | None = None
 
 
 # One encoding per live message however many streams carry it. Small, as each
@@ -71,12 +80,20 @@ class _Feed:
         self.spec = spec
         self.last_sent = spec.after_id or 0
         self.finished = False
+        self.totals_due: float | None = None  # loop time when changed totals go out
+        self.totals_rooms: set[str] = set()  # changed since the last totals
 
     def in_room(self, event: Event) -> bool:
         return self.spec.room_id == EVERY_ROOM or event.room_id == self.spec.room_id
 
     def accepts(self, event: Event) -> bool:
         spec = self.spec
+        if (
+            spec.addressed_to is not None
+            and event.kind == "message"
+            and spec.addressed_to not in event.audience
+        ):
+            return False
         if self.in_room(event) and (
             event.kind in ROOM_KINDS or (spec.room_events and event.kind == "room")
         ):
@@ -95,7 +112,13 @@ class _Feed:
                 if room_id == EVERY_ROOM:
                     page = await self.service.read_every_room_after(self.last_sent, BACKLOG_BATCH)
                 else:
-                    page = await self.service.read_messages(room_id, self.last_sent, BACKLOG_BATCH)
+                    page = await self.service.read_messages(
+                        room_id,
+                        self.last_sent,
+                        BACKLOG_BATCH,
+                        addressed_to=self.spec.addressed_to,
+                        note_presence=False,
+                    )
             except NotFound:
                 yield self._gone(room_id)
                 return
@@ -133,8 +156,10 @@ class _Feed:
     async def sidebar_part(self, events: list[Event]) -> AsyncIterator[bytes]:
         # Coalesce: a burst of posts to one room is one delta, read once.
         changed: dict[str, None] = {}
+        deleted = False
         for event in events:
             if event.kind == "room" and event.data["action"] == "deleted":
+                deleted = True
                 changed.pop(event.room_id, None)
                 room = event.data["room"]
                 if self.spec.project in (None, room["project"]):
@@ -147,6 +172,29 @@ class _Feed:
             )
             if rows:  # none: another project's room, or deleted since
                 yield encode("room", rows[0])
+        self.totals_rooms.update(changed)
+        if (changed or deleted) and self.totals_due is None:
+            self.totals_due = asyncio.get_running_loop().time() + TOTALS_EVERY_SECONDS
+
+    async def totals(self) -> bytes:
+        self.totals_due = None
+        rooms, self.totals_rooms = sorted(self.totals_rooms), set()
+        return encode("totals", await self.service.sidebar_totals(self.spec.reader, rooms))
+
+    async def _wait(self, sub: Subscription) -> bytes | None:
+        """Wait for events; changed totals go out when due, even if none come."""
+        if self.totals_due is None:
+            await sub.wait()
+            return None
+        delay = self.totals_due - asyncio.get_running_loop().time()
+        if delay > 0:
+            try:
+                async with asyncio.timeout(delay):
+                    await sub.wait()
+                    return None
+            except TimeoutError:
+                pass
+        return await self.totals()
 
     async def follow(self, sub: Subscription) -> AsyncIterator[bytes]:
         while not self.finished:
@@ -154,7 +202,9 @@ class _Feed:
             if not events:
                 if sub.closed or sub.overflowed:
                     return
-                await sub.wait()
+                chunk = await self._wait(sub)
+                if chunk is not None:
+                    yield chunk
                 continue
             for event in events:
                 async for chunk in self.room_part(event):
@@ -164,6 +214,9 @@ class _Feed:
             if self.spec.sidebar:
                 async for chunk in self.sidebar_part(events):
                     yield chunk
+                due = self.totals_due
+                if due is not None and asyncio.get_running_loop().time() >= due:
+                    yield await self.totals()
             if sub.overflowed:
                 return  # fell behind: the client resumes with Last-Event-ID
 
@@ -177,8 +230,12 @@ async def feed(service: ChatService, spec: FeedSpec) -> AsyncIterator[bytes]:
     yield retry_hint()
     with service.hub.subscribe(topic, capacity=capacity, accept=state.accepts) as sub:
         if spec.sidebar:
-            rooms = await service.room_summaries(spec.project, "all", spec.reader)
-            yield encode("snapshot", {"rooms": rooms})
+            page = await service.sidebar_page(
+                spec.reader, project=spec.project, status="all", limit=SNAPSHOT_ROOMS
+            )
+            totals = await service.sidebar_totals(spec.reader)
+            snapshot = {"rooms": page["rooms"], "has_more": page["has_more"], "totals": totals}
+            yield encode("snapshot", snapshot)
         if spec.room_id == EVERY_ROOM and spec.after_id is None:
             # From now on: anything committed after this read is in the buffer.
             state.last_sent = await service.newest_message_id()

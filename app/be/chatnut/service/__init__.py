@@ -18,7 +18,10 @@ from chatnut import __version__
 from chatnut import validation as check
 from chatnut.hub import Hub
 from chatnut.service.common import now_iso
+from chatnut.service.coordination import CoordinationRules
 from chatnut.service.messages import MessageRules
+from chatnut.service.pages import PageRules
+from chatnut.service.presence import Presence
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
 from chatnut.store import queries as q
@@ -28,7 +31,7 @@ from chatnut.store.search import search as search_store
 __all__ = ["ChatService", "now_iso"]
 
 
-class ChatService(MessageRules, RoomRules, TeamRules):
+class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRules):
     def __init__(
         self,
         db: Database,
@@ -52,6 +55,7 @@ class ChatService(MessageRules, RoomRules, TeamRules):
         self.version_info = version_info
         self.parked_waits = {}
         self.max_waits_per_room, self.max_waits = max_waits
+        self.presence = Presence()
 
     # -- search, projects, health ---------------------------------------------
 

@@ -4,14 +4,17 @@ words, and the attributes the parts rely on (set once by ChatService)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from chatnut import validation as check
-from chatnut.errors import NotFound, RoomArchived
+from chatnut.errors import NotFound, RoomArchived, TooManyWaits
 from chatnut.hub import Event, Hub
+from chatnut.service.presence import Presence
+from chatnut.store import coordination
 from chatnut.store import queries as q
 from chatnut.store.db import Database
 
@@ -70,6 +73,59 @@ class ServiceCore:
     parked_waits: dict[str, int]  # room id -> wait_for_messages calls parked on it
     max_waits_per_room: int
     max_waits: int
+    presence: Presence
+
+    def seen(self, room_id: str, name: str) -> None:
+        """Note that `name` just made a call on this room (SPEC §13 presence)."""
+        self.presence.note(room_id, name, now_iso())
+
+    async def with_presence(
+        self, room_id: str, rows: list[dict[str, Any]], key: str
+    ) -> list[dict[str, Any]]:
+        """Agents or statuses with `last_seen_at` and `waiting` (null/false if never seen)."""
+        names = sorted({str(row[key]).strip().lower() for row in rows})
+        saved = (
+            await self.db.read(lambda conn: coordination.presence_of(conn, room_id, names))
+            if names
+            else {}
+        )
+        return [self._present(room_id, row, key, saved) for row in rows]
+
+    def _present(
+        self, room_id: str, row: dict[str, Any], key: str, saved: dict[str, str]
+    ) -> dict[str, Any]:
+        name = str(row[key]).strip().lower()
+        return {
+            **row,
+            "last_seen_at": self.presence.last_seen(room_id, name, saved.get(name)),
+            "waiting": self.presence.waiting(room_id, name),
+        }
+
+    @contextmanager
+    def _parked(self, room_id: str) -> Iterator[None]:
+        """Count a parked wait. Each holds a subscription and a request: bounded
+        (settings max_waits_per_room, max_waits), so runaway waits cannot pile
+        up; a disconnected client's wait ends at once anyway (app.py)."""
+        in_room = self.parked_waits.get(room_id, 0)
+        if in_room >= self.max_waits_per_room:
+            raise TooManyWaits(
+                f"{in_room} waits are already parked on room {room_id!r} (the limit is"
+                f" {self.max_waits_per_room}); use fewer concurrent waits or read_messages"
+            )
+        if sum(self.parked_waits.values()) >= self.max_waits:
+            raise TooManyWaits(
+                f"{self.max_waits} waits are already parked on this server (the limit);"
+                " retry shortly or use read_messages"
+            )
+        self.parked_waits[room_id] = in_room + 1
+        try:
+            yield
+        finally:
+            left = self.parked_waits[room_id] - 1
+            if left:
+                self.parked_waits[room_id] = left
+            else:
+                del self.parked_waits[room_id]
 
     async def _rows_of_room(
         self, room_id: str, query: Callable[[sqlite3.Connection, str], list[dict[str, Any]]]

@@ -105,9 +105,9 @@ class RoomRules(ServiceCore):
         )
         return rows
 
-    async def get_room(self, room_id: str) -> dict[str, Any]:
+    async def get_room(self, room_id: str, reader: str | None = None) -> dict[str, Any]:
         check.room_id(room_id)
-        rows = await self.room_summaries(status="all", room_id=room_id)
+        rows = await self.room_summaries(status="all", reader=reader, room_id=room_id)
         if not rows:
             raise room_missing(room_id)
         return rows[0]

@@ -12,7 +12,7 @@ import sqlite3
 from typing import Any
 
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
-MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata"
+MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata, recipients"
 PREVIEW_CHARS = 200  # of the last message, in room lists (cut by SQLite: never the whole body)
 
 
@@ -42,7 +42,7 @@ def room_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def message_dict(row: sqlite3.Row) -> dict[str, Any]:
-    return {
+    message: dict[str, Any] = {
         "id": row["id"],
         "room_id": row["room_id"],
         "sender": row["sender"],
@@ -51,6 +51,11 @@ def message_dict(row: sqlite3.Row) -> dict[str, Any]:
         "created_at": row["created_at"],
         "metadata": _metadata(row["metadata"]),
     }
+    # Only addressed messages carry `to` (SPEC §13): every other result stays
+    # exactly the original's.
+    if row["recipients"]:
+        message["to"] = json.loads(row["recipients"])
+    return message
 
 
 # -- rooms ------------------------------------------------------------------
@@ -118,6 +123,23 @@ def list_rooms(conn: sqlite3.Connection, project: str | None, status: str) -> li
     return [room_dict(row) for row in rows]
 
 
+SUMMARY_SELECT = f"""
+    SELECT {", ".join("r." + c.strip() for c in ROOM_COLUMNS.split(","))},
+           coalesce(s.message_count, 0) AS message_count,
+           m.id AS last_id, m.sender AS last_sender,
+           substr(m.content, 1, {PREVIEW_CHARS}) AS last_content,
+           m.message_type AS last_type, m.created_at AS last_created_at,
+           m.recipients AS last_to,
+           c.last_read_message_id AS cursor
+    FROM rooms r
+    LEFT JOIN room_stats s ON s.room_id = r.id
+    LEFT JOIN messages m ON m.id = s.last_message_id
+    LEFT JOIN read_cursors c ON c.room_id = r.id AND c.reader = ?
+"""
+# Newest activity first; rooms without messages by creation.
+SUMMARY_ORDER = " ORDER BY coalesce(m.id, 0) DESC, r.created_at DESC, r.id"
+
+
 def room_summaries(
     conn: sqlite3.Connection,
     project: str | None,
@@ -134,42 +156,30 @@ def room_summaries(
     if room_id is not None:
         where += (" AND " if where else " WHERE ") + "r.id = ?"
         params.append(room_id)
-    rows = conn.execute(
-        f"""
-        SELECT {", ".join("r." + c.strip() for c in ROOM_COLUMNS.split(","))},
-               coalesce(s.message_count, 0) AS message_count,
-               m.id AS last_id, m.sender AS last_sender,
-               substr(m.content, 1, {PREVIEW_CHARS}) AS last_content,
-               m.message_type AS last_type, m.created_at AS last_created_at,
-               c.last_read_message_id AS cursor
-        FROM rooms r
-        LEFT JOIN room_stats s ON s.room_id = r.id
-        LEFT JOIN messages m ON m.id = s.last_message_id
-        LEFT JOIN read_cursors c ON c.room_id = r.id AND c.reader = ?
-        {where}
-        ORDER BY coalesce(m.id, 0) DESC, r.created_at DESC, r.id
-        """,
-        [reader or "", *params],
-    ).fetchall()
-    summaries = []
-    for row in rows:
-        room = room_dict(row)
-        room["message_count"] = row["message_count"]
-        room["last_message"] = (
-            None
-            if row["last_id"] is None
-            else {
-                "id": row["last_id"],
-                "sender": row["last_sender"],
-                "preview": row["last_content"],
-                "message_type": row["last_type"],
-                "created_at": row["last_created_at"],
-            }
-        )
-        if reader is not None:
-            room["unread_count"] = _unread(conn, room["id"], row["cursor"], row["message_count"])
-        summaries.append(room)
-    return summaries
+    rows = conn.execute(SUMMARY_SELECT + where + SUMMARY_ORDER, [reader or "", *params]).fetchall()
+    return [summary_dict(conn, row, reader) for row in rows]
+
+
+def summary_dict(conn: sqlite3.Connection, row: sqlite3.Row, reader: str | None) -> dict[str, Any]:
+    room = room_dict(row)
+    room["message_count"] = row["message_count"]
+    room["last_message"] = (
+        None
+        if row["last_id"] is None
+        else {
+            "id": row["last_id"],
+            "sender": row["last_sender"],
+            "preview": row["last_content"],
+            "message_type": row["last_type"],
+            "created_at": row["last_created_at"],
+        }
+    )
+    if row["last_to"]:  # addressed (SPEC §13): the preview says to whom
+        room["last_message"]["to"] = json.loads(row["last_to"])
+    if reader is not None:
+        room["unread_count"] = _unread(conn, room["id"], row["cursor"], row["message_count"])
+        room["last_read_message_id"] = row["cursor"] or 0
+    return room
 
 
 def _unread(conn: sqlite3.Connection, room_id: str, cursor: int | None, total: int) -> int:
@@ -210,10 +220,13 @@ def insert_message(
     message_type: str,
     created_at: str,
     metadata: dict[str, Any] | None,
+    recipients: list[str] | None = None,
+    addressees: list[str] | None = None,
 ) -> dict[str, Any]:
+    """`recipients`: the `to` names; `addressees`: those and the registered @mentions."""
     cur = conn.execute(
-        "INSERT INTO messages (room_id, sender, content, message_type, created_at, metadata)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (room_id, sender, content, message_type, created_at, metadata,"
+        " recipients, addressees) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             room_id,
             sender,
@@ -221,9 +234,11 @@ def insert_message(
             message_type,
             created_at,
             None if metadata is None else json.dumps(metadata, ensure_ascii=False),
+            json.dumps(recipients, ensure_ascii=False) if recipients else None,
+            json.dumps(addressees, ensure_ascii=False) if addressees else None,
         ),
     )
-    return {
+    message: dict[str, Any] = {
         "id": cur.lastrowid,
         "room_id": room_id,
         "sender": sender,
@@ -232,6 +247,9 @@ def insert_message(
         "created_at": created_at,
         "metadata": metadata,
     }
+    if recipients:
+        message["to"] = recipients
+    return message
 
 
 def message_in_room(conn: sqlite3.Connection, room_id: str, message_id: int) -> bool:

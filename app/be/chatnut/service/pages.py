@@ -1,0 +1,95 @@
+"""What the web page asks for at a team's scale: messages around an id, the
+sidebar a page at a time with its totals, and a reader's first visit."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from chatnut import validation as check
+from chatnut.service.common import ServiceCore, Write, now_iso, require_room
+from chatnut.store import pages
+
+SIDEBAR_MAX_PAGE = 500
+
+
+class PageRules(ServiceCore):
+    async def read_messages_around(self, room_id: str, around: int, limit: int) -> dict[str, Any]:
+        """A window of a room centred on a message id (a deep link, a search hit,
+        the first unread), with whether older and newer messages remain."""
+        check.room_id(room_id)
+        check.integer("around", around, minimum=1)
+        check.limit(limit)
+
+        def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], bool, bool]:
+            require_room(conn, room_id)
+            return pages.message_window(conn, room_id, around, limit)
+
+        messages, has_older, has_newer = await self.db.read(read)
+        return {"messages": messages, "has_older": has_older, "has_newer": has_newer}
+
+    async def sidebar_page(
+        self,
+        reader: str | None = None,
+        *,
+        project: str | None = None,
+        status: str = "live",
+        unread_only: bool = False,
+        name_contains: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
+        check.optional_text("project", project, max_chars=check.MAX_NAME)
+        check.choice("status", status, check.ROOM_STATUSES)
+        check.optional_text("q", name_contains, max_chars=check.MAX_NAME)
+        check.integer("offset", offset, minimum=0)
+        check.integer("limit", limit, minimum=1, maximum=SIDEBAR_MAX_PAGE)
+        rooms, has_more = await self.db.read(
+            lambda conn: pages.sidebar_page(
+                conn,
+                reader,
+                project=project,
+                status=status,
+                unread_only=unread_only,
+                name_contains=name_contains,
+                offset=offset,
+                limit=limit,
+            )
+        )
+        return {"rooms": rooms, "has_more": has_more, "offset": offset}
+
+    async def sidebar_totals(
+        self, reader: str | None = None, room_ids: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Per-project totals, and the unread of `room_ids` counted in the same
+        read, so a page can take one room's share out of the total exactly."""
+        check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
+
+        def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[str, int]]:
+            conn.execute("BEGIN")  # one snapshot for both queries
+            try:
+                projects = pages.sidebar_totals(conn, reader)
+                rooms = pages.unread_of_rooms(conn, reader, room_ids or []) if reader else {}
+                return projects, rooms
+            finally:
+                conn.execute("COMMIT")
+
+        projects, rooms = await self.db.read(read)
+        total = {
+            key: sum(p[key] for p in projects)
+            for key in ("live", "archived", "unread", "unread_rooms")
+        }
+        return {"projects": projects, **total, "rooms": rooms}
+
+    async def catch_up(self, reader: str) -> dict[str, Any]:
+        """Mark every room read for `reader` up to its newest message (a first visit)."""
+        check.text("reader", reader, max_chars=check.MAX_SENDER)
+
+        def write(conn: sqlite3.Connection) -> Write:
+            # No event: the page calls this before it opens its feed, whose
+            # snapshot then already counts from here.
+            return {"reader": reader, "rooms": pages.catch_up(conn, reader, now_iso())}, []
+
+        result: dict[str, Any] = await self.db.write(write)
+        return result

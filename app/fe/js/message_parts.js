@@ -1,0 +1,44 @@
+// What the page adds to a rendered message body, as DOM (never as HTML):
+// @mention chips for registered agents, and a language label and a copy
+// button on code blocks.
+
+import { h } from "./dom.js";
+
+const MENTION = /(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_-]+)/gu;
+
+// @name of a registered agent becomes a chip (text nodes only, never code).
+export function mentionChips(body, agents) {
+  if (!agents.size) return;
+  const known = new Set([...agents.keys()].map((name) => name.toLowerCase()));
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT, {
+    acceptNode: (node) =>
+      node.parentElement.closest("code, pre, a") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  for (const node of nodes) {
+    const text = node.nodeValue;
+    if (!text.includes("@")) continue;
+    const parts = [];
+    let at = 0;
+    for (const match of text.matchAll(MENTION)) {
+      if (!known.has(match[2].toLowerCase())) continue;
+      const start = match.index + match[1].length;
+      parts.push(text.slice(at, start), h("span", { class: "mention", title: "registered agent" }, `@${match[2]}`));
+      at = start + 1 + match[2].length;
+    }
+    if (!parts.length) continue;
+    parts.push(text.slice(at));
+    node.replaceWith(...parts);
+  }
+}
+
+// The renderer marks highlighted blocks <pre><code data-lang="Python">.
+export function decorateCode(body) {
+  for (const pre of body.querySelectorAll("pre")) {
+    const lang = pre.querySelector("code")?.dataset.lang || "text";
+    pre.before(h("div", { class: "code-head" },
+      h("span", { class: "lang" }, lang),
+      h("button", { type: "button", "data-copy-code": "", "aria-label": `Copy ${lang} code` }, "Copy")));
+  }
+}

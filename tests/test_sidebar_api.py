@@ -1,0 +1,98 @@
+"""The page's REST at a team's scale (SPEC §7): a window of messages around an
+id, the sidebar a page at a time with its totals from the server, and a
+reader's first visit (the feed's bounded snapshot: test_feeds.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.test_api import assert_error, make_room
+
+pytestmark = pytest.mark.anyio
+
+
+async def post(api: httpx.AsyncClient, room: str, content: str) -> int:
+    answer = await api.post(f"/api/rooms/{room}/messages", json={"sender": "a", "content": content})
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["id"])
+
+
+async def sidebar(api: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
+    answer = await api.get("/api/sidebar", params=params)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def test_a_window_around_an_id_is_centred_and_says_what_lies_beyond(
+    api: httpx.AsyncClient,
+) -> None:
+    room = (await make_room(api))["id"]
+    ids = [await post(api, room, f"m{i}") for i in range(30)]
+    page = (
+        await api.get(f"/api/rooms/{room}/messages", params={"around": ids[10], "limit": 10})
+    ).json()
+    assert [m["id"] for m in page["messages"]] == ids[5:15]
+    assert (page["has_older"], page["has_newer"]) == (True, True)
+    first = (
+        await api.get(f"/api/rooms/{room}/messages", params={"around": ids[1], "limit": 10})
+    ).json()
+    assert [m["id"] for m in first["messages"]] == ids[0:6]
+    assert (first["has_older"], first["has_newer"]) == (False, True)
+    last = (
+        await api.get(
+            f"/api/rooms/{room}/messages", params={"around": ids[-1], "limit": 10, "html": True}
+        )
+    ).json()
+    assert [m["id"] for m in last["messages"]] == ids[-6:]
+    assert last["has_newer"] is False and last["messages"][-1]["html"] == "<p>m29</p>\n"
+    assert_error(
+        await api.get(f"/api/rooms/{room}/messages", params={"around": 0}), 422, "invalid_input"
+    )
+
+
+async def test_the_sidebar_pages_filters_and_counts_on_the_server(api: httpx.AsyncClient) -> None:
+    rooms = [(await make_room(api, f"room-{i}", "alpha"))["id"] for i in range(5)]
+    other = (await make_room(api, "beta-room", "beta"))["id"]
+    await post(api, rooms[0], "oldest activity")
+    await post(api, other, "beta talks")
+    await post(api, rooms[3], "newest activity")
+    first = await sidebar(api, reader="ana", project="alpha", limit=2)
+    assert [r["id"] for r in first["rooms"]] == [rooms[3], rooms[0]]
+    assert first["has_more"] is True and first["rooms"][0]["unread_count"] == 1
+    rest = await sidebar(api, reader="ana", project="alpha", limit=10, offset=2)
+    assert len(rest["rooms"]) == 3 and rest["has_more"] is False
+    named = await sidebar(api, q="ROOM-4")
+    assert [r["name"] for r in named["rooms"]] == ["room-4"]
+    assert (await sidebar(api, q="%"))["rooms"] == []  # a plain character, not a wildcard
+
+    cursor = {"reader": "ana", "last_read_message_id": 99}
+    await api.post(f"/api/rooms/{rooms[0]}/read", json=cursor)
+    unread = await sidebar(api, reader="ana", unread_only=True)
+    assert {r["id"] for r in unread["rooms"]} == {rooms[3], other}
+    await api.post(f"/api/rooms/{other}/archive")
+    totals = (await api.get("/api/sidebar/totals", params={"reader": "ana"})).json()
+    assert totals["projects"] == [
+        {"project": "alpha", "live": 5, "archived": 0, "unread": 1, "unread_rooms": 1},
+        # An archived room never counts as unread.
+        {"project": "beta", "live": 0, "archived": 1, "unread": 0, "unread_rooms": 0},
+    ]
+    assert (totals["live"], totals["archived"], totals["unread"]) == (5, 1, 1)
+    assert_error(await api.get("/api/sidebar", params={"limit": 501}), 422, "invalid_input")
+
+
+async def test_a_first_visit_catches_the_reader_up(api: httpx.AsyncClient) -> None:
+    room = (await make_room(api))["id"]
+    for i in range(3):
+        await post(api, room, f"old {i}")
+    caught = await api.post("/api/catch-up", json={"reader": "new-human"})
+    assert caught.json() == {"reader": "new-human", "rooms": 1}
+    assert (await sidebar(api, reader="new-human"))["rooms"][0]["unread_count"] == 0
+    await post(api, room, "after the visit")
+    assert (await sidebar(api, reader="new-human"))["rooms"][0]["unread_count"] == 1
+    refused = await api.post("/api/catch-up", json={"reader": ""})
+    assert_error(refused, 422, "invalid_input", "reader")
+    assert (await sidebar(api, reader=""))["rooms"][0]["unread_count"] == 4  # nothing written

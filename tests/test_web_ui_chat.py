@@ -1,0 +1,235 @@
+"""The page as an all-day chat client, in a real Chromium against the real server:
+read state (a watched room stays read, the "New" divider), windows around a
+message, replies, the sidebar's focus and the habits of chat clients."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import httpx
+import pytest
+from mcp import Client
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser import Watched
+from tests.helpers import ServerProcess
+from tests.test_web_ui import agent, browser, call, open_room, page, room_with, shown_ids, watched
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+__all__ = ["agent", "browser", "page", "watched"]  # fixtures shared with test_web_ui
+
+# Every count the page shows for unread, recorded whenever it changes.
+RECORD_UNREAD = """
+window.__unreadSeen = [];
+const note = () => {
+  const title = /^\\((\\d+)\\)/.exec(document.title);
+  if (title) window.__unreadSeen.push('title ' + title[1]);
+  for (const b of document.querySelectorAll('#live-rooms .room-list .badge')) {
+    if (!b.hidden && b.textContent) window.__unreadSeen.push('badge ' + b.textContent);
+  }
+};
+new MutationObserver(note).observe(
+  document, { subtree: true, childList: true, characterData: true });
+"""
+
+
+async def unread_for(server: ServerProcess, room: str, reader: str = "human") -> int:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        answer = await http.get(f"/api/rooms/{room}", params={"reader": reader})
+        return int(answer.json()["unread_count"])
+
+
+async def test_the_watched_room_stays_read_through_a_burst(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room = await room_with(agent, "watched", ["start"])
+    await open_room(page, server, room)
+    await page.evaluate(RECORD_UNREAD)
+    last = 0
+    for i in range(50):
+        last = (await call(agent, "post_message", room_id=room, sender="bot", content=f"n{i}"))[
+            "id"
+        ]
+    await expect(page.locator(f'li.message[data-id="{last}"]')).to_be_in_viewport()
+    # The cursor follows without waiting for a lull: the server agrees, soon.
+    await page.wait_for_function(
+        f"""async () => (await (await fetch('/api/rooms/{room}?reader=human')).json())
+            .last_read_message_id === {last}""",
+        polling=100,
+    )
+    assert await page.evaluate("window.__unreadSeen") == []
+    await expect(page).to_have_title("watched · chatnut")
+    assert await unread_for(server, room) == 0
+
+
+async def test_a_room_with_unread_opens_at_a_new_divider(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room = await room_with(agent, "catching-up", [f"old {i}" for i in range(60)])
+    home = await room_with(agent, "elsewhere", ["here"])
+    await open_room(page, server, home)  # the first visit: everything so far is read
+    new_ids = [
+        (await call(agent, "post_message", room_id=room, sender="bot", content=f"new {i}"))["id"]
+        for i in range(80)
+    ]
+    row = page.locator(f'#live-rooms a[data-room="{room}"]')
+    await expect(row.locator(".badge")).to_have_text("80")
+    await expect(page).to_have_title("(80) elsewhere · chatnut")
+    await row.click()
+    divider = page.locator("#message-list li.divider")
+    await expect(divider).to_be_in_viewport()
+    after = divider.locator("xpath=following-sibling::li[contains(@class, 'message')][1]")
+    await expect(after).to_have_attribute("data-id", str(new_ids[0]))
+    await expect(after).to_contain_text("new 0")
+    assert (await shown_ids(page))[0] < new_ids[0]  # what was read is above, for context
+    # Only what was seen is read: not the bottom of the room.
+    await page.wait_for_function(
+        f"""async () => {{
+            const r = await (await fetch('/api/rooms/{room}?reader=human')).json();
+            return r.last_read_message_id >= {new_ids[0]};
+        }}""",
+        polling=100,
+    )
+    assert 0 < await unread_for(server, room) < 80
+    await page.eval_on_selector("#messages", "el => { el.scrollTop = el.scrollHeight; }")
+    await page.eval_on_selector("#messages", "el => { el.scrollTop = el.scrollHeight; }")
+    await expect(page.locator(f'li.message[data-id="{new_ids[-1]}"]')).to_be_attached()
+    await page.eval_on_selector("#messages", "el => { el.scrollTop = el.scrollHeight; }")
+    await page.wait_for_function(
+        f"""async () => (await (await fetch('/api/rooms/{room}?reader=human')).json())
+            .unread_count === 0""",
+        polling=200,
+    )
+    await expect(page).to_have_title("catching-up · chatnut")
+
+
+def fill_room(server: ServerProcess, room: str, count: int) -> list[int]:
+    with sqlite3.connect(server.home / "chatnut.db", timeout=30) as conn:
+        conn.executemany(
+            "INSERT INTO messages (room_id, sender, content, message_type, created_at)"
+            " VALUES (?, ?, ?, 'message', '2026-11-24T10:00:00.000+00:00')",
+            ((room, f"agent{i % 4}", f"message number {i}") for i in range(count)),
+        )
+        rows = conn.execute("SELECT id FROM messages WHERE room_id = ? ORDER BY id", (room,))
+        return [r[0] for r in rows]
+
+
+async def test_a_deep_link_into_a_huge_room_loads_a_window_around_it(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room = (await call(agent, "init_room", project="big", name="ten-thousand"))["id"]
+    ids = fill_room(server, room, 10_000)
+    target = ids[20]
+    await page.goto(f"{server.url}/?room={room}&msg={target}")
+    item = page.locator(f'li.message[data-id="{target}"]')
+    await expect(item).to_be_in_viewport()
+    await expect(item).to_have_class("message flash")
+    shown = await shown_ids(page)
+    assert len(shown) <= 500 and shown == sorted(shown)
+    assert shown[0] == ids[0]
+    # Scrolling down loads the next pages, and the page stays bounded.
+    for _ in range(6):
+        newest = (await shown_ids(page))[-1]
+        await page.eval_on_selector("#messages", "el => { el.scrollTop = el.scrollHeight; }")
+        await expect(page.locator("#message-list li.message").last).not_to_have_attribute(
+            "data-id", str(newest)
+        )
+    shown = await shown_ids(page)
+    assert len(shown) <= 500 and shown == sorted(shown) and len(set(shown)) == len(shown)
+    assert shown[-1] > ids[500]
+
+
+async def test_a_reply_quotes_its_parent_and_jumps_to_it(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room = await room_with(agent, "threads", ["the **original** question"])
+    first = (await call(agent, "read_messages", room_id=room))["messages"][0]["id"]
+    for i in range(150):
+        await call(agent, "post_message", room_id=room, sender="bot", content=f"filler {i}")
+    await call(agent, "post_message", room_id=room, sender="lead", content="answer", reply_to=first)
+    await open_room(page, server, room)
+    quote = page.locator("#message-list li.message").last.locator(".quote")
+    await expect(quote).to_contain_text(f"#{first}")  # the parent is not in the page
+    await quote.click()
+    parent = page.locator(f'li.message[data-id="{first}"]')
+    await expect(parent).to_be_in_viewport()
+    await expect(parent).to_contain_text("the original question")
+    # The reply action sets the composer's target; the post carries it.
+    await parent.hover()
+    await parent.locator("button[data-reply]").click()
+    await expect(page.locator("#replying")).to_contain_text(f"#{first}")
+    await page.fill("#draft", "me too")
+    async with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        await page.press("#draft", "Enter")
+    answer = await (await posted.value).json()
+    assert answer["metadata"]["reply_to"] == first
+    await expect(page.locator("#replying")).to_be_hidden()
+
+
+async def test_light_theme_follows_the_system_and_the_toggle_sticks(
+    browser: Browser, server: ServerProcess, agent: Client
+) -> None:
+    await room_with(agent, "themed", ["hi"])
+    context = await browser.new_context(color_scheme="light")
+    try:
+        page = await context.new_page()
+        watch = Watched()
+        watch.attach(page)
+        await page.goto(server.url)
+        background = "getComputedStyle(document.body).backgroundColor"
+        assert await page.evaluate(background) == "rgb(255, 255, 255)"
+        await page.click("#theme-toggle")  # system -> light
+        await page.click("#theme-toggle")  # light -> dark
+        assert await page.evaluate(background) == "rgb(17, 19, 23)"
+        await page.reload()
+        assert await page.evaluate(background) == "rgb(17, 19, 23)"
+        assert watch.errors == [] and watch.outside(server.url) == []
+    finally:
+        await context.close()
+
+
+async def test_a_focused_room_row_keeps_focus_when_its_room_gets_a_post(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    target = await room_with(agent, "focused", ["first"])
+    await room_with(agent, "newer", ["second"])
+    await page.goto(server.url)
+    rows = page.locator("#live-rooms .room-list > li")
+    await expect(rows.first).to_have_attribute("data-id", await first_id(agent, "newer"))
+    link = page.locator(f'#live-rooms a[data-room="{target}"]')
+    await link.focus()
+    await call(agent, "post_message", room_id=target, sender="bot", content="moves it up")
+    await expect(rows.first).to_have_attribute("data-id", target)
+    await expect(link).to_be_focused()
+    await expect(link).to_have_attribute("aria-label", "focused, demo, 1 unread")
+
+
+async def first_id(agent: Client, name: str) -> str:
+    rooms = (await call(agent, "list_rooms"))["rooms"]
+    return str(next(r["id"] for r in rooms if r["name"] == name))
+
+
+async def test_the_drawer_closes_on_a_tap_outside_and_on_escape(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room = await room_with(agent, "mobile", ["hi"])
+    await call(agent, "update_status", room_id=room, sender="bot", status="working")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await open_room(page, server, room)
+    # Header, status bar and composer take at most a third of the screen.
+    chrome = await page.evaluate(
+        "['.room-head', '#statusbar', '#composer']"
+        ".map(s => document.querySelector('#room-view ' + s).getBoundingClientRect().height)"
+        ".reduce((a, b) => a + b, 0)"
+    )
+    assert chrome <= 844 / 3
+    menu = page.locator("#room-view [data-menu]")
+    await expect(menu).to_be_in_viewport()
+    await menu.click()
+    await expect(page.locator("#app")).to_have_class("app drawer-open")
+    await page.mouse.click(380, 400)  # outside the drawer
+    await expect(page.locator("#app")).to_have_class("app")
+    await menu.click()
+    await expect(page.locator("#app")).to_have_class("app drawer-open")
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#app")).to_have_class("app")
