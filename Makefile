@@ -51,6 +51,15 @@ postgres:
 	fi
 
 clients: $(BIN)/chatnut
+	@if ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's npm for the real-client tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+		else \
+			echo "the real-client tests need npm: sudo apt-get install npm" >&2; \
+			exit 1; \
+		fi; \
+	fi
 	$(BIN)/python -m tests.clients
 
 test: lint browser postgres clients

@@ -105,6 +105,10 @@ async def test_parked_waits_are_capped_per_room_and_in_total(home: Path) -> None
                     group.start_soon(park, second)
                 await until_waiters(server, 5, 30)
                 assert "5 waits are already parked on this server" in await refusal(second)
+                # An inbox long-poll parks too, and counts against the same cap.
+                inbox = await client.call_tool("check_inbox", {"agent_name": "ana", "timeout": 60})
+                assert inbox.is_error
+                assert "already parked" in inbox.content[0].text  # type: ignore[union-attr]
                 group.cancel_scope.cancel()
     finally:
         server.stop()

@@ -53,9 +53,9 @@ class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRul
         self.web_url = web_url
         self.on_room_created = on_room_created
         self.version_info = version_info
-        self.presence = Presence()
         self.parked_waits = {}
         self.max_waits_per_room, self.max_waits = max_waits
+        self.presence = Presence()
 
     # -- search, projects, health ---------------------------------------------
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from chatnut import validation as check
-from chatnut.errors import InvalidInput, NotFound, TooManyWaits
+from chatnut.errors import InvalidInput, NotFound
 from chatnut.hub import Event
 from chatnut.service.common import ServiceCore, Write, now_iso, require_live, require_room
 from chatnut.store import coordination
@@ -179,32 +177,6 @@ class MessageRules(ServiceCore):
         messages, has_more = await self.db.read(read)
         return {"messages": messages, "has_more": has_more}
 
-    @contextmanager
-    def _parked(self, room_id: str) -> Iterator[None]:
-        """Count a parked wait. Each holds a subscription and a request: bounded
-        (settings max_waits_per_room, max_waits), so runaway waits cannot pile
-        up; a disconnected client's wait ends at once anyway (app.py)."""
-        in_room = self.parked_waits.get(room_id, 0)
-        if in_room >= self.max_waits_per_room:
-            raise TooManyWaits(
-                f"{in_room} waits are already parked on room {room_id!r} (the limit is"
-                f" {self.max_waits_per_room}); use fewer concurrent waits or read_messages"
-            )
-        if sum(self.parked_waits.values()) >= self.max_waits:
-            raise TooManyWaits(
-                f"{self.max_waits} waits are already parked on this server (the limit);"
-                " retry shortly or use read_messages"
-            )
-        self.parked_waits[room_id] = in_room + 1
-        try:
-            yield
-        finally:
-            left = self.parked_waits[room_id] - 1
-            if left:
-                self.parked_waits[room_id] = left
-            else:
-                del self.parked_waits[room_id]
-
     async def wait_for_messages(
         self,
         room_id: str,
@@ -239,10 +211,8 @@ class MessageRules(ServiceCore):
                 self.seen(room_id, name)
             if backlog["messages"] or seconds == 0:
                 return {**backlog, "timed_out": not backlog["messages"]}
-            with (
-                self._parked(room_id),
-                self.presence.parked(room_id, name) if name else contextlib.nullcontext(),
-            ):
+            presence = self.presence.parked(room_id, name) if name else contextlib.nullcontext()
+            with self._parked(room_id), presence:
                 try:
                     async with asyncio.timeout(seconds):
                         await sub.wait()
