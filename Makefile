@@ -1,12 +1,13 @@
 # Two commands for a new user (README): `make serve` and `make test`.
-# Both build .venv on first use. Outside this folder, only one thing: the web
-# UI tests drive Debian's Chromium, which `make test` installs with apt when it
-# is missing and it may (as root); otherwise it says what to install.
+# Both build .venv on first use. Outside this folder, two things: the web UI
+# tests drive Debian's Chromium and the PostgreSQL tests start Debian's
+# PostgreSQL server (tests/postgres.py); `make test` installs each with apt
+# when it is missing and it may (as root); otherwise it says what to install.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint browser bench clean
+.PHONY: serve test lint browser postgres bench clean
 
 $(BIN)/chatnut: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +35,27 @@ browser:
 		fi; \
 	fi
 
-test: lint browser
+postgres:
+	@if [ -z "$$CHATNUT_PG_BIN" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's postgresql for the PostgreSQL tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				postgresql postgresql-contrib >/dev/null; \
+		else \
+			echo "the PostgreSQL tests need a PostgreSQL server: sudo apt-get install postgresql" \
+				"(or set CHATNUT_PG_BIN to the directory holding initdb and pg_ctl)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+test: lint browser postgres
 	$(BIN)/python -m pytest
 
 # Ours beside the original chatnut 0.4.2 (installed into .bench/ on first use)
 # and the SDK's empty tool; prints the tables and writes them to .bench/latest.md.
-bench: $(BIN)/chatnut
+bench: $(BIN)/chatnut postgres
 	$(BIN)/python -m bench --out .bench/latest.md
+	$(BIN)/python -m bench.team --out .bench/team.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

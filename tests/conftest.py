@@ -24,6 +24,7 @@ from chatnut.settings import Settings
 from chatnut.store.db import Database
 from tests.helpers import ServerProcess
 from tests.mcp_client import CheckedClient
+from tests.postgres import PostgresMissing, PostgresServer, start_server
 
 os.environ["CHATNUT_OPEN_BROWSER"] = "0"
 os.environ["CHATNUT_UPDATE_CHECK"] = "0"
@@ -35,6 +36,25 @@ os.environ["CHATNUT_UPDATE_CHECK"] = "0"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole run (tests/postgres.py), started on first use."""
+    try:
+        server = start_server()
+    except PostgresMissing as exc:
+        pytest.fail(str(exc))  # never a skip: `make test` installs the package
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database of its own for this test, dropped after it."""
+    name = postgres_server.fresh_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
 
 
 @pytest.fixture

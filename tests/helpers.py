@@ -88,7 +88,8 @@ class ServerProcess:
             if line is None:
                 raise RuntimeError("server exited before ready:\n" + "".join(self.output))
             if READY_MARK in line:
-                self.port = int((self.home / "server.port").read_text())
+                run_dir = Path(self.extra_env.get("CHATNUT_RUN_DIR") or self.home)
+                self.port = int((run_dir / "server.port").read_text())
                 return
 
     def _pump(self, proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:

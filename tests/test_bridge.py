@@ -17,7 +17,7 @@ from mcp.client.stdio import StdioServerParameters
 
 from chatnut import bridge
 from chatnut.cli import main
-from chatnut.cli.endpoint import Endpoint
+from chatnut.client.endpoint import Endpoint
 from chatnut.settings import Settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]

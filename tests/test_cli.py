@@ -94,7 +94,7 @@ def test_post_by_project_name_and_read_back_with_tail_once(
     code, out, _ = cli(capsys, "tail", room_id, "--once", "--since", "1", "--format", "json")
     messages = [json.loads(line) for line in out.splitlines()]
     assert [m["content"] for m in messages] == ["second\nline"]
-    assert messages[0]["metadata"] == {"source": "web", "reply_to": 1}
+    assert messages[0]["metadata"] == {"source": "cli", "reply_to": 1}
 
 
 def test_post_create_makes_the_room_once(

@@ -216,6 +216,6 @@ async def test_a_wait_in_progress_answers_timed_out_when_the_server_stops(
                 await asyncio.sleep(0.01)  # the wait is in the server: poll its health
         stopped = asyncio.get_running_loop().run_in_executor(None, server.stop)
         result = await asyncio.wait_for(waiting, 10)
-        assert result == {"messages": [], "has_more": False, "timed_out": True}
+        assert result == {"messages": [], "has_more": False, "next_since_id": 0, "timed_out": True}
         await stopped
         assert not (server.home / "server.pid").exists()  # a clean exit, files removed

@@ -60,7 +60,7 @@ def user_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setenv("CHATNUT_HOME", str(home / ".chatnut"))
-    for name in ("XDG_CONFIG_HOME", "CODEX_HOME", "CHATNUT_TOKEN", "CHATNUT_PORT"):
+    for name in ("XDG_CONFIG_HOME", "CODEX_HOME", "CHATNUT_TOKEN", "CHATNUT_PORT", "CHATNUT_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.chdir(project)
@@ -300,6 +300,51 @@ def test_port_flag_changes_the_registered_url(user_home: Path) -> None:
     assert run("install", "--client", "cursor", "--port", "8123") == 0
     entry = json.loads((user_home / ".cursor/mcp.json").read_text())["mcpServers"]["chatnut"]
     assert entry == {"url": "http://127.0.0.1:8123/mcp/"}
+
+
+REMOTE = "https://chat.example.com/mcp/"
+BEARER = {"Authorization": "Bearer team-token"}
+
+
+def test_url_registers_a_remote_server_with_the_token_in_each_client(
+    user_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATNUT_TOKEN", "team-token")
+    for client in ("claude", "codex", "gemini", "cursor", "vscode"):
+        assert run("install", "--client", client, "--url", REMOTE) == 0
+    assert f"MCP URL: {REMOTE} (with the bearer token header)" in capsys.readouterr().out
+    claude = json.loads((user_home / ".claude.json").read_text())["mcpServers"]["chatnut"]
+    assert claude == {"type": "http", "url": REMOTE, "headers": BEARER}
+    codex = tomllib.loads((user_home / ".codex/config.toml").read_text())
+    assert codex["mcp_servers"]["chatnut"] == {"url": REMOTE, "http_headers": BEARER}
+    gemini = json.loads((user_home / ".gemini/settings.json").read_text())
+    assert gemini["mcpServers"]["chatnut"] == {"httpUrl": REMOTE, "headers": BEARER}
+    cursor = json.loads((user_home / ".cursor/mcp.json").read_text())
+    assert cursor["mcpServers"]["chatnut"] == {"url": REMOTE, "headers": BEARER}
+    vscode = json.loads((user_home / ".config/Code/User/mcp.json").read_text())
+    assert vscode["servers"]["chatnut"] == {"type": "http", "url": REMOTE, "headers": BEARER}
+    # The base URL or CHATNUT_URL register the same /mcp/ URL: nothing to change.
+    assert run("install", "--client", "cursor", "--url", "https://chat.example.com") == 0
+    monkeypatch.setenv("CHATNUT_URL", "https://chat.example.com/mcp")
+    assert run("install", "--client", "gemini") == 0
+    assert "nothing to change" in capsys.readouterr().out
+    assert run("uninstall", "--client", "cursor") == 0
+    assert "chatnut" not in json.loads((user_home / ".cursor/mcp.json").read_text())["mcpServers"]
+
+
+def test_url_warnings_and_refusals(
+    user_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("install", "--client", "cursor", "--url", REMOTE, "--dry-run") == 0
+    assert "no CHATNUT_TOKEN is set" in capsys.readouterr().out
+    monkeypatch.setenv("CHATNUT_TOKEN", "team-token")
+    assert run("install", "--client", "cursor", "--url", "http://chat.lan/mcp/", "--dry-run") == 0
+    assert "plain http: the token crosses the network in clear" in capsys.readouterr().out
+    assert run("install", "--client", "cursor", "--url", REMOTE, "--port", "8123") == 1
+    assert "give --url or --port, not both" in capsys.readouterr().err
+    assert run("install", "--service", "--url", REMOTE) == 1
+    assert "--service runs a local server" in capsys.readouterr().err
+    assert snapshot(user_home) == {}
 
 
 def test_linux_service_writes_a_systemd_user_unit_and_enables_it(user_home: Path) -> None:

@@ -177,7 +177,7 @@ async def test_wait_for_messages_filters_by_type(mcp: CheckedClient) -> None:
 async def test_wait_for_messages_times_out(mcp: CheckedClient) -> None:
     room_id = await new_room(mcp)
     result = await mcp.ok("wait_for_messages", room_id=room_id, since_id=0, timeout=0.05)
-    assert result == {"messages": [], "has_more": False, "timed_out": True}
+    assert result == {"messages": [], "has_more": False, "next_since_id": 0, "timed_out": True}
 
 
 async def test_wait_for_messages_clamps_timeout_instead_of_refusing(mcp: CheckedClient) -> None:

@@ -52,6 +52,8 @@ async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:
             "get_team_status",
             "register_agent",
             "list_agents",
+            "check_inbox",
+            "get_handoff",
         ]
     )
     by_name = {t.name: t for t in tools}
@@ -64,6 +66,8 @@ async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:
         "ping",
         "get_team_status",
         "list_agents",
+        "check_inbox",
+        "get_handoff",
     ):
         assert by_name[name].annotations is not None and by_name[name].annotations.read_only_hint
     for name in ("post_message", "init_room", "delete_room", "clear_room"):
@@ -317,7 +321,10 @@ async def test_register_agent_upserts_case_insensitively(mcp: CheckedClient) -> 
     await mcp.ok("register_agent", room_id=room_id, agent_name="SECURITY", task_id="t2")
     agents = (await mcp.ok("list_agents", room_id=room_id))["agents"]
     assert [(a["agent_name"], a["task_id"]) for a in agents] == [("security", "t2")]
-    assert set(agents[0]) == {"room_id", "agent_name", "task_id", "registered_at"}
+    assert set(agents[0]) == {"room_id", "agent_name", "task_id", "registered_at"} | {
+        "last_seen_at",
+        "waiting",
+    }
     error = await mcp.error("register_agent", room_id=room_id, agent_name="two words", task_id="t")
     assert "agent_name" in error
     await mcp.ok("archive_room", project="alpha", name="planning")

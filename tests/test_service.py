@@ -119,6 +119,6 @@ async def test_closing_the_hub_ends_waits_as_timed_out(
     task = await start_waiting(service, hub, room["id"])
     hub.close()
     result = await asyncio.wait_for(task, 5)
-    assert result == {"messages": [], "has_more": False, "timed_out": True}
+    assert result == {"messages": [], "has_more": False, "next_since_id": 0, "timed_out": True}
     later = await asyncio.wait_for(service.wait_for_messages(room["id"], 0, timeout=30), 5)
     assert later["timed_out"] is True  # a wait that starts during shutdown ends at once

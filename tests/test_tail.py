@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from chatnut.cli.endpoint import Endpoint
 from chatnut.cli.sse import Event, EventStreamParser, parse_events
 from chatnut.cli.tail import Printer, follow_stream, format_message, sender_colour
+from chatnut.client.endpoint import Endpoint
 
 
 def message(id_: int, sender: str = "ana", content: str = "hi") -> dict[str, Any]:

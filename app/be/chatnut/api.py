@@ -7,13 +7,15 @@ every failure leaves as the one JSON error shape (see `install_error_handlers`).
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -80,16 +82,24 @@ class NewRoom(_Body):
     description: str | None = Field(default=None, max_length=check.MAX_DESCRIPTION)
 
 
+MessageType = Literal["message", "system", "summary"]
+
+
 class NewMessage(_Body):
     sender: str = Field(min_length=1, max_length=check.MAX_SENDER)
     content: str = Field(min_length=1)
-    message_type: Literal["message", "system"] = "message"
-    reply_to: int | None = Field(default=None, ge=1)
+    message_type: MessageType = "message"
+    reply_to: int | None = Field(default=None, ge=1, le=check.MAX_ID)
+    to: list[str] | str | None = Field(
+        default=None, description="addressee name(s); a string is a list of one"
+    )
+    # Who typed it: the page ("web") or `chatnut post` ("cli"); stored in metadata.source.
+    source: Literal["web", "cli"] = "web"
 
 
 class ReadCursor(_Body):
     reader: str = Field(min_length=1, max_length=check.MAX_SENDER)
-    last_read_message_id: int = Field(ge=0)
+    last_read_message_id: int = Field(ge=0, le=check.MAX_ID)
 
 
 class NewStatus(_Body):
@@ -103,6 +113,11 @@ class NewAgent(_Body):
 
 
 Limit = Annotated[int, Query(ge=1, le=check.MAX_LIMIT)]
+Name = Annotated[str, Query(min_length=1, max_length=check.MAX_SENDER)]
+AddressedTo = Annotated[
+    str | None,
+    Query(max_length=check.MAX_SENDER, description="only messages to/@mentioning this name"),
+]
 RoomStatus = Literal["live", "archived", "all"]
 
 
@@ -115,6 +130,9 @@ async def status(request: Request) -> dict[str, Any]:
         "db_path": str(service.db_path),
         **await service.stats(),
         "waiters": service.hub.subscriber_count(),
+        # The process that answered: with --workers N, one of the workers (the
+        # waiters above are that worker's).
+        "pid": os.getpid(),
     }
 
 
@@ -155,22 +173,29 @@ async def room(
 async def messages(
     request: Request,
     room_id: str,
-    since_id: Annotated[int | None, Query(ge=0)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
-    around: Annotated[int | None, Query(ge=1, description="a window centred on this id")] = None,
+    since_id: Annotated[int | None, Query(ge=0, le=check.MAX_ID)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=check.MAX_ID)] = None,
+    around: Annotated[
+        int | None, Query(ge=1, le=check.MAX_ID, description="a window centred on this id")
+    ] = None,
     limit: Limit = 100,
-    message_type: Literal["message", "system"] | None = None,
+    message_type: MessageType | None = None,
+    addressed_to: AddressedTo = None,
     html: Annotated[bool, Query(description="add each message's rendered `html`")] = False,
 ) -> dict[str, Any]:
     """Forwards from `since_id` (oldest first), or backwards: the newest page below
     `before_id`. With neither, the newest page — what a reader opening a room wants.
     `around` answers a window centred on an id, with `has_older` and `has_newer`.
+    `addressed_to` reads forwards (from `since_id`, else the start), like
+    read_messages; forward pages carry `next_since_id`.
     `html=true` adds the page's safe rendering of each message (cached, never stored)."""
     service = service_of(request)
     if around is not None:
         page = await service.read_messages_around(room_id, around, limit)
-    elif since_id is not None:
-        page = await service.read_messages(room_id, since_id, limit, message_type)
+    elif since_id is not None or addressed_to is not None:
+        page = await service.read_messages(
+            room_id, since_id, limit, message_type, addressed_to, note_presence=False
+        )
     else:
         page = await service.read_messages_before(room_id, before_id, limit)
     if html:
@@ -178,7 +203,7 @@ async def messages(
     return page
 
 
-@router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web)")
+@router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web or cli)")
 async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, Any]:
     return await service_of(request).post_message(
         room_id,
@@ -186,7 +211,8 @@ async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, An
         body.content,
         body.message_type,
         body.reply_to,
-        metadata={"source": "web"},
+        metadata={"source": body.source},
+        to=body.to,
     )
 
 
@@ -230,6 +256,61 @@ async def register(request: Request, room_id: str, body: NewAgent) -> dict[str, 
     return await service_of(request).register_agent(room_id, body.agent_name, body.task_id)
 
 
+# The reads below name someone as a filter (a human looking at "mentions of
+# alice"), so unlike the MCP tools they do not mark that name present; REST
+# writes (posting, statuses, cursors) do, as their names are the caller's.
+@router.get("/rooms/{room_id}/handoff", summary="Catch up on a room in one bounded answer")
+async def handoff(
+    request: Request,
+    room_id: str,
+    reader: Name,
+    recent: Annotated[int, Query(ge=0, le=100)] = 20,
+) -> dict[str, Any]:
+    """get_handoff: the room, team, latest summary, the reader's unread and the newest."""
+    return await service_of(request).get_handoff(room_id, reader, recent, note_presence=False)
+
+
+@router.get("/inbox", summary="Messages addressed to a name in every live room")
+async def inbox(
+    request: Request,
+    agent_name: Name,
+    since_id: Annotated[int, Query(ge=0, le=check.MAX_ID)] = 0,
+    limit: Limit = 50,
+    timeout: Annotated[float, Query(ge=0, description="long-poll seconds, capped at 60")] = 0,
+    newest: Annotated[
+        bool, Query(description="the newest `limit` instead of the oldest (never waits)")
+    ] = False,
+) -> dict[str, Any]:
+    """check_inbox: oldest first, each message with its `room`; `timeout` long-polls."""
+    work = service_of(request).check_inbox(
+        agent_name, since_id, timeout, limit, note_presence=False, newest=newest
+    )
+    if timeout <= 0 or newest:
+        return await work
+    return await _while_connected(request, work)
+
+
+async def _while_connected(request: Request, work: Awaitable[dict[str, Any]]) -> Any:
+    """Run a long-poll until it answers or its client hangs up: a dropped client's
+    wait (and its hub subscription) is released at once, not after its timeout."""
+    answer = asyncio.ensure_future(work)
+
+    async def hung_up() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    gone = asyncio.ensure_future(hung_up())
+    try:
+        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (answer, gone):
+            if not task.done():
+                task.cancel()
+    if not answer.done() or answer.cancelled():
+        return Response(status_code=499)  # nobody is listening any more
+    return answer.result()
+
+
 @router.get("/search", summary="Search room names and message content")
 async def search(
     request: Request,
@@ -240,9 +321,10 @@ async def search(
 
 
 def _markdown_line(message: dict[str, Any]) -> str:
-    kind = " (system)" if message["message_type"] == "system" else ""
+    kind = {"system": " (system)", "summary": " (summary)"}.get(message["message_type"], "")
+    to = f" → {', '.join(message['to'])}" if message.get("to") else ""
     return (
-        f"### {message['sender']}{kind} · {message['created_at']} · #{message['id']}\n\n"
+        f"### {message['sender']}{kind}{to} · {message['created_at']} · #{message['id']}\n\n"
         f"{message['content']}\n\n"
     )
 

@@ -23,10 +23,19 @@ from chatnut.browser import has_display, open_in_background
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.resources import web_ui_dir
-from chatnut.security import OneTimeLinks, Scope, SecurityMiddleware, is_loopback
+from chatnut.security import (
+    AllowedNames,
+    OneTimeLinks,
+    Scope,
+    SecurityMiddleware,
+    Sessions,
+    is_loopback,
+    send_error,
+)
 from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.sidebar_api import router as sidebar_router
+from chatnut.signed import SignedLinks, SignedSessions
 from chatnut.store.db import Database
 from chatnut.stream_api import router as stream_router
 from chatnut.update_check import UpdateChecker
@@ -34,12 +43,23 @@ from chatnut.update_check import UpdateChecker
 log = logging.getLogger(__name__)
 
 AUTO_ARCHIVE_EVERY_SECONDS = 300
+# Presence times are noted in memory on every call and saved this often (only
+# the changed ones, each at most once a minute): a restart keeps them, and a
+# read-only call never becomes a write.
+SAVE_PRESENCE_EVERY_SECONDS = 10
 # Bodies: the largest message plus JSON escaping (up to 6 bytes per character
 # for \uXXXX) and the envelope. Anything larger cannot be a valid request.
 BODY_OVERHEAD_BYTES = 64 * 1024
 
 
+def is_team_server(settings: Settings) -> bool:
+    """Several processes or hosts may serve this database's clients (SPEC §12)."""
+    return settings.workers > 1 or bool(settings.allowed_hosts) or settings.public_url is not None
+
+
 def web_base(settings: Settings, port: int) -> str:
+    if settings.public_url is not None:
+        return settings.public_url
     host = settings.host
     if is_loopback(host) or host in {"0.0.0.0", "::", ""}:
         host = "127.0.0.1"
@@ -56,6 +76,11 @@ class ServerState:
         self.port = port
         self.hub = Hub()
         self.links = OneTimeLinks()
+        self.sessions = Sessions()
+        if settings.token is not None and is_team_server(settings):
+            # Links and sessions that any worker or host checks for itself (signed.py).
+            self.links = SignedLinks(settings.token)
+            self.sessions = SignedSessions(settings.token)
         self.updates = UpdateChecker(enabled=settings.update_check)
         self.db = Database(
             settings.db_path, durability=settings.durability, on_commit=self.hub.publish
@@ -84,6 +109,15 @@ class ServerState:
             open_in_background(url)
 
 
+async def _save_presence(service: ChatService) -> None:
+    while True:
+        await asyncio.sleep(SAVE_PRESENCE_EVERY_SECONDS)
+        try:
+            await service.save_presence()
+        except Exception:
+            log.exception("saving presence failed")
+
+
 async def _auto_archive(service: ChatService, hours: float) -> None:
     while True:
         try:
@@ -109,6 +143,17 @@ class _McpEndpoint:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope.get("path") in ("/mcp", "/mcp/"):
+            if scope.get("method") == "GET":
+                # The SDK would open an endless event stream; a stateless server
+                # has nothing to push on it. 405 is MCP's way to say "no stream".
+                await send_error(
+                    send,
+                    405,
+                    "method_not_allowed",
+                    "this MCP endpoint is stateless and pushes nothing: POST requests to it",
+                    [(b"allow", b"POST")],
+                )
+                return
             scope = {**scope, "path": "/", "raw_path": b"/", "root_path": "/mcp"}
             await self.mcp_app(scope, receive, send)
             return
@@ -142,14 +187,18 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
             archiver = asyncio.create_task(
                 _auto_archive(state.service, settings.auto_archive_hours)
             )
+        presence = asyncio.create_task(_save_presence(state.service))
         try:
             async with mcp.session_manager.run():
                 yield
         finally:
-            if archiver is not None:
-                archiver.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await archiver
+            for task in (archiver, presence):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            with contextlib.suppress(Exception):  # never block a shutdown on it
+                await state.service.save_presence()
             await state.db.close()
 
     app = FastAPI(
@@ -173,7 +222,10 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         configured_host=settings.host,
         token=settings.token,
         links=state.links,
+        sessions=state.sessions,
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
+        max_message_bytes=settings.max_message_bytes,
+        allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
     )
     return app
 

@@ -1,7 +1,7 @@
 """`chatnut` with no arguments: a stdio MCP server that forwards to the HTTP server.
 
 For clients that only speak stdio. It starts the HTTP server in the
-background if none is running (control.ensure_running: ten bridges starting
+background if none is running (client.server.ensure_running: ten bridges starting
 at once start one server), then answers tools/list and tools/call by asking
 the HTTP server with the official client. When the server has gone away
 (stopped, crashed) the bridge starts it again first — a call cannot have
@@ -23,12 +23,11 @@ import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from chatnut import __version__
-from chatnut.cli.control import ensure_running
-from chatnut.cli.endpoint import CliError, Endpoint, server_alive
-from chatnut.cli.mcp_link import connect
+from chatnut.client.endpoint import CliError, Endpoint, server_alive
+from chatnut.client.mcp import connect, http_client
+from chatnut.client.server import ensure_running
 from chatnut.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +62,9 @@ class Upstream:
             return await call(client)
 
     async def forward(self, call: Callable[[Any], Awaitable[T]], *, repeatable: bool = True) -> T:
+        if self.endpoint.remote:
+            # A remote server is not ours to start: its failures are the answer.
+            return await self._once(call)
         if not server_alive(self.settings):
             await self._restart()
         try:
@@ -121,7 +123,7 @@ async def serve_stdio(settings: Settings) -> None:
     endpoint = await anyio.to_thread.run_sync(ensure_running, settings)
     # One HTTP client for the bridge's life: building one (its TLS context) per
     # request cost ~20 ms a call.
-    async with create_mcp_http_client(headers=endpoint.headers()) as http:
+    async with http_client(endpoint) as http:
         server = build_bridge(Upstream(settings, endpoint, http))
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())

@@ -34,6 +34,9 @@ class Event:
     kind: str
     room_id: str
     data: dict[str, Any]
+    # A message's addressees (its `to` and registered @mentions, lower-cased):
+    # what a wait with `addressed_to` and the inbox wake on (SPEC §13).
+    audience: frozenset[str] = frozenset()
 
 
 @dataclass(eq=False)

@@ -1,4 +1,4 @@
-"""The 16 MCP tools of the agent contract (SPEC §5): typed wrappers over ChatService.
+"""The 18 MCP tools of the agent contract (SPEC §5, §13): typed wrappers over ChatService.
 
 Parameter names, defaults and result shapes are the original chatnut 0.4.x's,
 so existing skills and prompts keep working. Limits are in the input schemas
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, NotRequired
 
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from typing_extensions import TypedDict
 
 from chatnut import __version__
@@ -32,6 +32,7 @@ class Message(TypedDict):
     message_type: str
     created_at: str
     metadata: dict[str, Any] | None
+    to: NotRequired[list[str]]
 
 
 class Mention(TypedDict):
@@ -46,6 +47,7 @@ class PostedMessage(Message):
 class Messages(TypedDict):
     messages: list[Message]
     has_more: bool
+    next_since_id: int
 
 
 class WaitedMessages(Messages):
@@ -137,8 +139,17 @@ class Status(TypedDict):
     updated_at: str
 
 
+class Seen(TypedDict):
+    last_seen_at: str | None
+    waiting: bool
+
+
+class StatusSeen(Status, Seen):
+    pass
+
+
 class TeamStatus(TypedDict):
-    statuses: list[Status]
+    statuses: list[StatusSeen]
 
 
 class Agent(TypedDict):
@@ -148,8 +159,40 @@ class Agent(TypedDict):
     registered_at: str
 
 
+class AgentSeen(Agent, Seen):
+    pass
+
+
 class Agents(TypedDict):
-    agents: list[Agent]
+    agents: list[AgentSeen]
+
+
+# The inbox's and the handoff's parts are the shapes other tools return
+# (messages, with `room` in the inbox and `truncated` in the handoff), declared
+# as plain objects: their full schemas again would cost every agent ~2.5 KB of
+# context in tools/list (SPEC §13 keeps its growth under 3 KB). SKILL.md
+# describes each field.
+Part = dict[str, Any]
+
+
+class Inbox(TypedDict):
+    messages: list[Part]
+    has_more: bool
+    next_since_id: int
+    timed_out: bool
+
+
+class Handoff(TypedDict):
+    room: Part
+    statuses: list[Part]
+    agents: list[Part]
+    latest_summary: Part | None
+    unread_count: int
+    unread: list[Part]
+    recent: list[Part]
+    next_since_id: int
+    omitted: dict[str, int]
+    complete: bool
 
 
 # -- parameter types (limits visible in the input schema) ----------------------
@@ -158,9 +201,13 @@ RoomId = Annotated[str, Field(min_length=1, max_length=64, description="Room id 
 Project = Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)]
 RoomName = Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)]
 Sender = Annotated[str, Field(min_length=1, max_length=check.MAX_SENDER)]
-MessageType = Literal["message", "system"]
-SinceId = Annotated[int, Field(ge=0)]
-Limit = Annotated[int, Field(ge=1, le=check.MAX_LIMIT)]
+MessageType = Literal["message", "system", "summary"]
+# Booleans are refused before pydantic's lax mode turns `true` into 1; every
+# id is bounded, so 2**63 is a one-line refusal naming the parameter.
+NoBool = BeforeValidator(check.not_boolean)
+SinceId = Annotated[int, Field(ge=0, le=check.MAX_ID), NoBool]
+Limit = Annotated[int, Field(ge=1, le=check.MAX_LIMIT), NoBool]
+AddressedTo = Annotated[str | None, Field(max_length=check.MAX_SENDER)]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
@@ -182,12 +229,15 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         content: Annotated[str, Field(min_length=1, description="Markdown text")],
         message_type: MessageType = "message",
         reply_to: Annotated[
-            int | None, Field(ge=1, description="Id of a message replied to")
+            int | None,
+            Field(ge=1, le=check.MAX_ID, description="Id of a message replied to"),
+            NoBool,
         ] = None,
+        to: list[str] | str | None = None,
     ) -> PostedMessage:
         """Post to a room. Returns the message and the registered agents it @mentions."""
         return await service.post_message(  # type: ignore[return-value]
-            room_id, sender, content, message_type, reply_to
+            room_id, sender, content, message_type, reply_to, to=to
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -196,23 +246,25 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         since_id: SinceId | None = None,
         limit: Limit = 100,
         message_type: MessageType | None = None,
+        addressed_to: AddressedTo = None,
     ) -> Messages:
         """Read messages oldest first, after since_id if given."""
         return await service.read_messages(  # type: ignore[return-value]
-            room_id, since_id, limit, message_type
+            room_id, since_id, limit, message_type, addressed_to
         )
 
     @mcp.tool(annotations=READ_ONLY)
     async def wait_for_messages(
         room_id: RoomId,
         since_id: SinceId,
-        timeout: Annotated[float, Field(description="Seconds, capped at 60")] = 30,
+        timeout: Annotated[float, Field(description="Seconds, capped at 60"), NoBool] = 30,
         limit: Limit = 100,
         message_type: MessageType | None = None,
+        addressed_to: AddressedTo = None,
     ) -> WaitedMessages:
         """Block until messages after since_id arrive (or timeout). Use instead of polling."""
         return await service.wait_for_messages(  # type: ignore[return-value]
-            room_id, since_id, timeout, limit, message_type
+            room_id, since_id, timeout, limit, message_type, addressed_to
         )
 
     @mcp.tool(annotations=WRITES)
@@ -253,7 +305,9 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
 
     @mcp.tool(annotations=WRITES)
     async def mark_read(
-        room_id: RoomId, reader: Sender, last_read_message_id: Annotated[int, Field(ge=0)]
+        room_id: RoomId,
+        reader: Sender,
+        last_read_message_id: Annotated[int, Field(ge=0, le=check.MAX_ID), NoBool],
     ) -> ReadCursor:
         """Move a reader's cursor forward (never back)."""
         return await service.mark_read(  # type: ignore[return-value]
@@ -310,5 +364,24 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     async def list_agents(room_id: RoomId) -> Agents:
         """Agents registered in a room."""
         return await service.list_agents(room_id)  # type: ignore[return-value]
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def check_inbox(
+        agent_name: Sender,
+        since_id: SinceId = 0,
+        timeout: Annotated[float, Field(description="Seconds, capped at 60"), NoBool] = 0,
+        limit: Limit = 50,
+    ) -> Inbox:
+        """Messages for agent_name in every live room, oldest first."""
+        return await service.check_inbox(  # type: ignore[return-value]
+            agent_name, since_id, timeout, limit
+        )
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def get_handoff(
+        room_id: RoomId, reader: Sender, recent: Annotated[int, Field(ge=0, le=100), NoBool] = 20
+    ) -> Handoff:
+        """Catch up on a room in one answer under 24 KB. Call first when resuming."""
+        return await service.get_handoff(room_id, reader, recent)  # type: ignore[return-value]
 
     return mcp

@@ -3,6 +3,13 @@
 Rendered on the server, once per message version, when a stream or a page
 first needs it — never on the posting path, and never in what MCP returns.
 
+Never on the event loop either, and never for long: markdown-it is quadratic
+on some inputs (unclosed link labels: `"!["*3995` costs seconds, a 64 KB
+version minutes), and one message must not stall every call and stream.
+Rendering runs on a worker thread with a time budget per message, checked
+before every parser rule runs; past it the message is shown as escaped plain
+text, and that fallback is cached like any rendering, so it costs once.
+
 Safety is the renderer's job, so the page can insert its output as is:
 * markdown-it's "js-default" preset with raw HTML off: `<script>` in a
   message is shown as text;
@@ -15,9 +22,12 @@ Safety is the renderer's job, so the page can insert its output as is:
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -33,10 +43,13 @@ from pygments.util import ClassNotFound
 
 CODE_CSS_CLASS = "hl"
 PYGMENTS_STYLE = "monokai"
-# Larger pages are rendered off the event loop (see `with_html_async`).
-BIG_CONTENT_CHARS = 8_000
+# A 64 KB code block or page of Markdown renders in well under this; the
+# pathological inputs above blow through it in a fraction of their length.
+RENDER_BUDGET_SECONDS = 2.0
+FALLBACK_CLASS = "unrendered"
 CACHE_BUDGET_CHARS = 32_000_000  # source plus HTML, about 32-64 MB at most
 
+log = logging.getLogger(__name__)
 _SAFE_SCHEME = re.compile(r"^(https?:|mailto:)", re.IGNORECASE)
 _ANY_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.IGNORECASE)
 
@@ -50,6 +63,7 @@ def _safe_link(url: str) -> bool:
 
 
 def _highlight(code: str, lang: str, _attrs: str) -> str:
+    _check_budget()
     name = lang.strip().split(maxsplit=1)[0] if lang.strip() else ""
     if not name:
         return ""  # markdown-it escapes it and wraps it in <pre><code>
@@ -81,12 +95,53 @@ def _link_open(
     return self.renderToken(tokens, idx, options, env)
 
 
+class OverBudget(Exception):
+    """This message took longer than RENDER_BUDGET_SECONDS to render."""
+
+
+_deadline = threading.local()
+
+
+def _check_budget() -> None:
+    if time.monotonic() > getattr(_deadline, "at", float("inf")):
+        raise OverBudget
+
+
+def _budgeted(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def rule(*args: Any) -> Any:
+        _check_budget()
+        return fn(*args)
+
+    return rule
+
+
+def _cell_open(
+    self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    # markdown-it aligns table cells with style="text-align:…", which the page's
+    # CSP (style-src 'self') blocks: a class the stylesheet defines instead.
+    token = tokens[idx]
+    style = str(token.attrGet("style") or "")
+    if style.startswith("text-align:"):
+        token.attrs.pop("style", None)
+        token.attrSet("class", "align-" + style.removeprefix("text-align:"))
+    return self.renderToken(tokens, idx, options, env)
+
+
 def _build() -> MarkdownIt:
     md = MarkdownIt("js-default", {"html": False, "highlight": _highlight, "breaks": True})
     md.enable("table")
     md.validateLink = _safe_link  # type: ignore[method-assign]
     md.add_render_rule("image", _image_as_link)
     md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("th_open", _cell_open)
+    md.add_render_rule("td_open", _cell_open)
+    # Every rule of every stage checks the budget before it runs: a quadratic
+    # input is many rule calls (one label scan each), so it stops within one.
+    for ruler in (md.core.ruler, md.block.ruler, md.inline.ruler, md.inline.ruler2):
+        for entry in ruler.__rules__:
+            entry.fn = _budgeted(entry.fn)
+        ruler.__cache__ = None
     return md
 
 
@@ -127,31 +182,83 @@ class _RenderCache:
 _cache = _RenderCache(CACHE_BUDGET_CHARS)
 
 
-def render_markdown(content: str) -> str:
-    """Safe HTML for one message body (cached: a fan-out renders it once)."""
+def plain_html(content: str) -> str:
+    """The fallback: the text itself, escaped (the class keeps its line breaks)."""
+    return f'<p class="{FALLBACK_CLASS}">{escapeHtml(content)}</p>\n'
+
+
+def render_markdown(content: str, budget: float = RENDER_BUDGET_SECONDS) -> str:
+    """Safe HTML for one message body (cached: a fan-out renders it once).
+
+    Blocking: call it on a worker thread (`with_html_async` does)."""
     html = _cache.get(content)
     if html is None:
-        html = _md.render(content)
+        _deadline.at = time.monotonic() + budget
+        try:
+            html = _md.render(content)
+        except OverBudget:
+            log.warning(
+                "a %d-character message took over %.1fs to render; shown as plain text",
+                len(content),
+                budget,
+            )
+            html = plain_html(content)
+        finally:
+            _deadline.at = float("inf")
         _cache.put(content, html)
     return html
 
 
 def with_html(message: dict[str, Any]) -> dict[str, Any]:
-    """The message as the page wants it: the stored fields plus `html`."""
+    """The message as the page wants it: the stored fields plus `html` (blocking)."""
     return {**message, "html": render_markdown(message["content"])}
 
 
-def _all_with_html(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [with_html(m) for m in messages]
+def _render_all(contents: list[str]) -> list[str]:
+    return [render_markdown(content) for content in contents]
+
+
+# Contents being rendered now, each with the event its renderer sets when done:
+# a message fanned out to 500 streams is rendered by one of them. Touched only
+# on the event loop's thread.
+_in_flight: dict[str, anyio.Event] = {}
 
 
 async def with_html_async(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`with_html` for a page of messages. Past a few thousand characters the
-    rendering moves to a worker thread, so a page of 1000 messages or one 64 KB
-    code block never holds up the event loop (and every stream on it)."""
-    if sum(len(m["content"]) for m in messages) <= BIG_CONTENT_CHARS:
-        return _all_with_html(messages)
-    return await anyio.to_thread.run_sync(_all_with_html, messages)
+    """`with_html` for a page of messages, rendered on a worker thread: the event
+    loop (and every call and stream on it) only ever does the cache lookups."""
+    htmls: dict[str, str] = {}
+    mine: list[str] = []
+    theirs: dict[str, anyio.Event] = {}
+    for message in messages:
+        content = message["content"]
+        if content in htmls or content in theirs or content in mine:
+            continue
+        cached = _cache.get(content)
+        if cached is not None:
+            htmls[content] = cached
+        elif content in _in_flight:
+            theirs[content] = _in_flight[content]
+        else:
+            mine.append(content)
+    if mine:
+        done = anyio.Event()
+        for content in mine:
+            _in_flight[content] = done
+        try:
+            rendered = await anyio.to_thread.run_sync(_render_all, mine)
+        finally:
+            for content in mine:
+                _in_flight.pop(content, None)
+            done.set()
+        htmls.update(zip(mine, rendered, strict=True))
+    for content, event in theirs.items():
+        await event.wait()
+        cached = _cache.get(content)  # absent only if it could not be cached
+        if cached is None:
+            cached = await anyio.to_thread.run_sync(render_markdown, content)
+        htmls[content] = cached
+    return [{**message, "html": htmls[message["content"]]} for message in messages]
 
 
 def code_css() -> str:

@@ -1,5 +1,8 @@
 """The files a running server leaves in CHATNUT_HOME: server.port, server.pid, and the lock.
 
+(server.port and server.pid go to CHATNUT_RUN_DIR instead when it is set,
+the original chatnut's name for their place.)
+
 The lock (an fcntl lock on server.lock, held for the server's life) is what
 makes "one server per home" true even after a crash: the kernel releases it
 when the process dies, so stale port/pid files from a `kill -9` are simply
@@ -11,8 +14,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 from pathlib import Path
 from typing import IO
+
+from chatnut.files import private_dir, write_file
 
 
 class AlreadyRunning(RuntimeError):
@@ -49,15 +55,29 @@ def read_int(path: Path) -> int | None:
         return None
 
 
-def write_atomically(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text)
-    temp.replace(path)
-
-
 def write_runtime_files(port_file: Path, pid_file: Path, port: int) -> None:
-    write_atomically(pid_file, f"{os.getpid()}\n")
-    write_atomically(port_file, f"{port}\n")
+    # A random temp name, removed when the write fails (a full disk): no
+    # `.server.port.<pid>.tmp` left behind, none a planted link could catch.
+    port_file.parent.mkdir(parents=True, exist_ok=True)
+    write_file(pid_file, f"{os.getpid()}\n")
+    write_file(port_file, f"{port}\n")
+
+
+def make_home_private(home: Path, db_path: Path) -> None:
+    """Home 0700, and every file in it (and the database's) 0600 (SPEC §9).
+
+    New files are private by the process umask; this tightens what an older
+    chatnut, or the usual 022 umask, left readable to every local user.
+    """
+    private_dir(home)
+    database = [db_path, *(db_path.with_name(db_path.name + s) for s in ("-wal", "-shm"))]
+    for path in [*home.iterdir(), *database]:
+        with contextlib.suppress(OSError):
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and info.st_mode & 0o077:
+                # Take away what others may do, never add to what the owner may:
+                # a database made read-only on purpose stays read-only.
+                path.chmod(stat.S_IMODE(info.st_mode) & 0o700)
 
 
 def remove_runtime_files(port_file: Path, pid_file: Path) -> None:

@@ -6,12 +6,24 @@ any localhost port as an Origin and answer in plain text; ours are stricter
 and answer in the one JSON error shape.
 
 * Host: a DNS-rebinding page reaches us under its own name; only loopback
-  names and the configured host are served.
-* Origin: a browser page may only change state (or speak MCP) from this
-  server's own origin — same scheme, host and port. No Origin (CLI agents)
-  passes.
+  names, the configured host and the names allowed for a reverse proxy
+  (`--allow-host`, the `--public-url`'s host) are served.
+* Origin and Sec-Fetch-Site: a browser page may only call /api and /mcp —
+  reads included — from this server's own origin (same scheme, host and
+  port) or from an allowed name's https:// or http:// origin (behind a TLS
+  proxy the page's origin is https://name while the request reaches us as
+  plain http). A foreign page's GET would otherwise make the server do work
+  for it (render a whole history into an EventSource). Browsers mark such
+  requests `Sec-Fetch-Site: cross-site` / `same-site`, also where they send
+  no Origin (a simple GET); the page itself sends `same-origin`, a typed URL
+  `none`. Terminals and agents send neither header and pass.
+* A header that decides who may call (Host, Origin) appearing twice is
+  refused: two parsers could each believe a different one.
 * Token: with one configured, /mcp and /api need `Authorization: Bearer`,
-  or the HttpOnly cookie a one-time link hands to a browser.
+  or the HttpOnly session cookie a one-time link hands to a browser. The
+  cookie holds a random session id, never the token: browsers send a
+  host's cookies to every port of it, so any other local web app sees it.
+  Sessions live in this process's memory — a restart revokes them all.
 * Bodies larger than the limit are refused before they are read whole.
 """
 
@@ -20,11 +32,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from chatnut.errors import error_body
 
@@ -38,7 +51,14 @@ SESSION_COOKIE = "chatnut_session"
 LINK_PATH = "/auth/link"
 LINK_TTL_SECONDS = 600
 MAX_OPEN_LINKS = 10_000  # every init_room/ping mints one; the oldest unused go first
+SESSION_TTL_SECONDS = 7 * 24 * 3600
+MAX_SESSIONS = 10_000  # each is a redeemed link; the oldest go first
+# A redirect target after sign-in: a path on this server, nothing a browser could
+# read as another host (`//x`, `/\x`, a tab or newline it would strip first).
+LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+FOREIGN_FETCH_SITES = {b"cross-site", b"same-site"}
+SINGLE_HEADERS = (b"host", b"origin")
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 # The page loads only its own files and talks only to this server; highlighted
 # code is styled by classes, so no inline style or script is ever needed.
@@ -96,6 +116,28 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
+class AllowedNames:
+    """The names a reverse proxy may reach us under, and the browser origins they imply.
+
+    `--allow-host chat.example.com` admits Host `chat.example.com` (any port:
+    proxies differ in whether they pass it on) and the Origins
+    `https://chat.example.com` and `http://chat.example.com`; a name given with
+    a port (`chat.example.com:8443`) admits origins on that port only.
+    """
+
+    def __init__(self, names: tuple[str, ...] = (), public_url: str | None = None) -> None:
+        self.hosts: set[str] = set()
+        self.origins: set[str] = set()
+        for name in names:
+            self.hosts.add(split_host(name).lower())
+            self.origins.update(f"{scheme}://{name.lower()}" for scheme in ("https", "http"))
+        if public_url is not None:
+            parts = urlsplit(public_url)
+            self.hosts.add((parts.hostname or "").lower())
+            self.origins.add(f"{parts.scheme}://{parts.netloc.lower()}")
+        self.hosts.discard("")
+
+
 class OneTimeLinks:
     """Single-use codes that trade themselves for the session cookie (token mode only)."""
 
@@ -121,6 +163,37 @@ class OneTimeLinks:
         return expires is not None and expires > time.monotonic()
 
 
+class Sessions:
+    """Browser sessions opened by a one-time link: random ids with an expiry."""
+
+    def __init__(self, ttl: float = SESSION_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._expiry: dict[str, float] = {}
+
+    def open(self) -> str:
+        now = time.monotonic()
+        # Same TTL for all, so insertion order is expiry order.
+        while self._expiry:
+            oldest, expires = next(iter(self._expiry.items()))
+            if expires > now and len(self._expiry) < MAX_SESSIONS:
+                break
+            del self._expiry[oldest]
+        session = secrets.token_urlsafe(32)
+        self._expiry[session] = now + self.ttl
+        return session
+
+    def valid(self, session: str) -> bool:
+        # A dict lookup, not a comparison loop: the ids are 256 random bits, and
+        # hashing leaks nothing an attacker can steer towards a match.
+        expires = self._expiry.get(session)
+        return expires is not None and expires > time.monotonic()
+
+
+def safe_next(path: str) -> str:
+    """Where to send the browser after sign-in: `path` if it stays on this server."""
+    return path if LOCAL_PATH.fullmatch(path) else "/"
+
+
 class SecurityMiddleware:
     def __init__(
         self,
@@ -130,18 +203,24 @@ class SecurityMiddleware:
         token: str | None,
         links: OneTimeLinks,
         max_body_bytes: int,
+        allowed: AllowedNames | None = None,
+        sessions: Sessions | None = None,
+        max_message_bytes: int | None = None,
     ) -> None:
         self.app = app
         self.configured_host = configured_host.lower()
+        self.allowed = allowed or AllowedNames()
         self.token = token
         self.links = links
+        self.sessions = sessions or Sessions()
         self.max_body_bytes = max_body_bytes
+        self.max_message_bytes = max_message_bytes
 
     def _host_allowed(self, host: str) -> bool:
         name = split_host(host).lower()
         if not name:
             return False
-        if is_loopback(name):
+        if is_loopback(name) or name in self.allowed.hosts:
             return True
         return name == self.configured_host and self.configured_host not in {"0.0.0.0", "::"}
 
@@ -153,7 +232,7 @@ class SecurityMiddleware:
             return True
         for part in headers.get(b"cookie", b"").split(b";"):
             name, _, value = part.strip().partition(b"=")
-            if name == SESSION_COOKIE.encode() and hmac.compare_digest(value, expected):
+            if name == SESSION_COOKIE.encode() and self.sessions.valid(value.decode("latin-1")):
                 return True
         return False
 
@@ -161,32 +240,30 @@ class SecurityMiddleware:
         if scope["type"] not in {"http", "websocket"}:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
+        raw_headers = scope.get("headers") or []
+        headers = dict(raw_headers)
+        for name in SINGLE_HEADERS:
+            if sum(1 for key, _ in raw_headers if key == name) > 1:
+                await send_error(
+                    send, 400, "duplicate_header", f"the {name.decode().title()} header is repeated"
+                )
+                return
         host = headers.get(b"host", b"").decode("latin-1")
         if not self._host_allowed(host):
             await send_error(
                 send,
                 403,
                 "forbidden_host",
-                f"Host {host!r} is not served here (only loopback names are)",
+                f"Host {host!r} is not served here (only loopback names and the"
+                " --allow-host names are)",
             )
             return
         path: str = scope.get("path", "")
         method: str = scope.get("method", "GET")
         is_mcp = path == "/mcp" or path.startswith("/mcp/")
         is_api = path == "/api" or path.startswith("/api/")
-        origin = headers.get(b"origin")
-        if origin is not None and (is_mcp or (is_api and method in STATE_CHANGING)):
-            scheme = scope.get("scheme", "http")
-            if origin.decode("latin-1").rstrip("/") != f"{scheme}://{host}":
-                await send_error(
-                    send,
-                    403,
-                    "forbidden_origin",
-                    f"Origin {origin.decode('latin-1')!r} may not call this server;"
-                    " only its own pages may",
-                )
-                return
+        if (is_mcp or is_api) and not await self._from_own_pages(scope, headers, host, send):
+            return
         if self.token is not None:
             if path == LINK_PATH:
                 await self._redeem_link(scope, send)
@@ -203,20 +280,75 @@ class SecurityMiddleware:
         if method in STATE_CHANGING or b"content-length" in headers:
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                await self._refuse_large_body(send)
+                # An MCP client needs the request's id to show the refusal: it
+                # is near the start of the body.
+                start = (await receive()).get("body", b"") if is_mcp else b""
+                await self._refuse_large_body(send, start if is_mcp else None)
                 return
-            buffered = await self._bounded_body(receive, send)
+            buffered = await self._bounded_body(receive, send, is_mcp)
             if buffered is None:
                 return
             receive = buffered
         await self.app(scope, receive, _with_page_headers(send, path))
 
-    async def _refuse_large_body(self, send: Send) -> None:
-        await send_error(
-            send, 413, "body_too_large", f"request body is over {self.max_body_bytes} bytes"
-        )
+    async def _from_own_pages(
+        self, scope: Scope, headers: dict[bytes, bytes], host: str, send: Send
+    ) -> bool:
+        """False (and the refusal sent) for a call a foreign page made."""
+        site = headers.get(b"sec-fetch-site", b"").strip().lower()
+        if site in FOREIGN_FETCH_SITES:
+            await send_error(
+                send,
+                403,
+                "forbidden_origin",
+                f"a {site.decode('latin-1')} page may not call this server; only its own pages may",
+            )
+            return False
+        origin = headers.get(b"origin")
+        if origin is None:
+            return True
+        sent = origin.decode("latin-1")
+        own = f"{scope.get('scheme', 'http')}://{host}".lower()
+        if sent.rstrip("/").lower() not in {own, *self.allowed.origins}:
+            await send_error(
+                send,
+                403,
+                "forbidden_origin",
+                f"Origin {sent!r} may not call this server; only its own pages may",
+            )
+            return False
+        return True
 
-    async def _bounded_body(self, receive: Receive, send: Send) -> Receive | None:
+    async def _refuse_large_body(self, send: Send, mcp_start: bytes | None = None) -> None:
+        message = f"request body is over {self.max_body_bytes} bytes"
+        if mcp_start is None:
+            await send_error(send, 413, "body_too_large", message)
+            return
+        # Over MCP the refusal is a JSON-RPC error (the official clients show its
+        # message; a REST-shaped body reads "Server returned an error response").
+        if self.max_message_bytes is not None:
+            message += f" (a message's content may hold at most {self.max_message_bytes} bytes)"
+        answer = {
+            "jsonrpc": "2.0",
+            "id": _request_id(mcp_start),
+            "error": {"code": -32600, "message": f"request too large: {message}"},
+        }
+        body = json.dumps(answer).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _bounded_body(
+        self, receive: Receive, send: Send, is_mcp: bool = False
+    ) -> Receive | None:
         """Read the body up to the limit (a chunked body has no length to check up front)."""
         chunks: list[bytes] = []
         size = 0
@@ -228,7 +360,8 @@ class SecurityMiddleware:
                 break
             size += len(message.get("body", b""))
             if size > self.max_body_bytes:
-                await self._refuse_large_body(send)
+                start = (chunks[0] if chunks else message.get("body", b"")) if is_mcp else None
+                await self._refuse_large_body(send, start)
                 return None
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
@@ -250,9 +383,7 @@ class SecurityMiddleware:
     async def _redeem_link(self, scope: Scope, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         code = (query.get("code") or [""])[0]
-        next_path = (query.get("next") or ["/"])[0]
-        if not next_path.startswith("/") or next_path.startswith("//"):
-            next_path = "/"  # only ever redirect within this server
+        next_path = safe_next((query.get("next") or ["/"])[0])
         if not self.links.redeem(code):
             await send_error(
                 send,
@@ -262,8 +393,10 @@ class SecurityMiddleware:
                 " run `chatnut open` for a new one",
             )
             return
-        assert self.token is not None
-        cookie = f"{SESSION_COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/"
+        cookie = (
+            f"{SESSION_COOKIE}={self.sessions.open()}; HttpOnly; SameSite=Strict; Path=/;"
+            f" Max-Age={int(self.sessions.ttl)}"
+        )
         await send(
             {
                 "type": "http.response.start",
@@ -276,6 +409,22 @@ class SecurityMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": b""})
+
+
+# `"id": 7` or `"id": "abc"` before any nested object: where every JSON-RPC
+# client puts it (the SDKs serialise jsonrpc, id, method, params in that order).
+_REQUEST_ID = re.compile(rb'^\s*\{[^{}]*?"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
+
+
+def _request_id(start: bytes) -> Any:
+    """The id of a JSON-RPC request from its first bytes; None (null) if not there."""
+    match = _REQUEST_ID.match(start[:4096])
+    if match is None:
+        return None
+    try:
+        return json.loads(match.group(1))
+    except ValueError:
+        return None
 
 
 def _with_page_headers(send: Send, path: str) -> Send:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import errno
 import logging
 import logging.handlers
+import os
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -22,6 +24,7 @@ from chatnut.hub import Hub
 from chatnut.runtime import (
     AlreadyRunning,
     InstanceLock,
+    make_home_private,
     read_int,
     remove_runtime_files,
     write_runtime_files,
@@ -44,7 +47,9 @@ def fail(message: str, code: int = 1) -> int:
 def configure_logging(settings: Settings) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # With workers, every line says which process wrote it (they share the log).
+    process = " [%(process)d]" if settings.workers > 1 else ""
+    fmt = logging.Formatter(f"%(asctime)s{process} %(levelname)s %(name)s: %(message)s")
     file_handler = logging.handlers.RotatingFileHandler(
         settings.log_file, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )
@@ -79,20 +84,20 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn, plus the runtime files written the moment it accepts connections."""
+    """uvicorn, plus `on_ready` called the moment it accepts connections."""
 
-    def __init__(self, config: uvicorn.Config, settings: Settings, port: int, hub: Hub) -> None:
+    def __init__(
+        self, config: uvicorn.Config, settings: Settings, hub: Hub, on_ready: Callable[[], None]
+    ) -> None:
         super().__init__(config)
         self.chatnut_settings = settings
-        self.chatnut_port = port
         self.chatnut_hub = hub
+        self.chatnut_ready = on_ready
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
-            s = self.chatnut_settings
-            write_runtime_files(s.port_file, s.pid_file, self.chatnut_port)
-            log.info("chatnut ready on http://%s:%d (db %s)", s.host, self.chatnut_port, s.db_path)
+            self.chatnut_ready()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Long waits would otherwise hold the shutdown for its whole grace period
@@ -107,6 +112,32 @@ class _Server(uvicorn.Server):
             remove_runtime_files(s.port_file, s.pid_file)
 
 
+def is_postgres(settings: Settings) -> bool:
+    return str(settings.db or "").startswith(("postgresql://", "postgres://"))
+
+
+def run_server(
+    settings: Settings, sock: socket.socket, port: int, on_ready: Callable[[], None]
+) -> bool:
+    """One uvicorn server on `sock` until it is told to stop; False if it never started."""
+    from chatnut.app import create_app
+
+    app = create_app(settings, port)
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        server_header=False,
+    )
+    server = _Server(config, settings, app.state.chatnut.hub, on_ready)
+    # uvicorn's own runner: it picks the configured event loop (uvloop when
+    # installed, as it is with chatnut; asyncio.run would not).
+    server.run(sockets=[sock])
+    return server.started
+
+
 def serve(overrides: dict[str, Any]) -> int:
     try:
         settings = load_settings(overrides)
@@ -116,6 +147,19 @@ def serve(overrides: dict[str, Any]) -> int:
         return fail(
             f"refusing to bind {settings.host}: anything but loopback needs a token "
             "(--token or CHATNUT_TOKEN), or anyone on the network could read every chat",
+            2,
+        )
+    # Everything the server creates (database, WAL, log, migration copies) is
+    # for this user only: chats are private, and so is what holds the token.
+    os.umask(0o077)
+    try:
+        make_home_private(settings.home, settings.db_path)
+    except OSError as exc:
+        return fail(f"cannot prepare {settings.home}: {exc}")
+    if settings.workers > 1 and not is_postgres(settings):
+        return fail(
+            f"--workers {settings.workers} needs a postgresql:// database: SQLite is served by "
+            "one process (one writer, and the waits a post wakes live in that process)",
             2,
         )
     lock = InstanceLock(settings.lock_file)
@@ -140,26 +184,25 @@ def serve(overrides: dict[str, Any]) -> int:
             return fail(f"cannot listen on {settings.host}:{settings.port}: {exc}")
         port = sock.getsockname()[1]
         configure_logging(settings)
-
-        from chatnut.app import create_app
-
-        app = create_app(settings, port)
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-            server_header=False,
-        )
-        server = _Server(config, settings, port, app.state.chatnut.hub)
         try:
-            # uvicorn's own runner: it picks the configured event loop (uvloop when
-            # installed, as it is with chatnut; asyncio.run would not).
-            server.run(sockets=[sock])
+            if settings.workers > 1:
+                import chatnut.app  # noqa: F401 — imported once, shared by every fork
+                from chatnut.supervisor import supervise
+
+                def worker(ready: Callable[[], None]) -> int:
+                    return 0 if run_server(settings, sock, port, ready) else 1
+
+                return supervise(settings, sock, port, worker)
+
+            def ready() -> None:
+                write_runtime_files(settings.port_file, settings.pid_file, port)
+                log.info(
+                    "chatnut ready on http://%s:%d (db %s)", settings.host, port, settings.db_path
+                )
+
+            return 0 if run_server(settings, sock, port, ready) else 1
         finally:
             sock.close()
             remove_runtime_files(settings.port_file, settings.pid_file)
-        return 0 if server.started else 1
     finally:
         lock.release()

@@ -8,11 +8,14 @@ environment, then default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def _parse_bool(text: str) -> bool:
@@ -39,8 +42,9 @@ def _parse_port(text: str) -> int:
 
 def _parse_non_negative(text: str) -> float:
     value = float(text)
-    if value < 0:
-        raise ValueError(f"must be >= 0, got {value}")
+    # NaN fails both comparisons; inf would overflow a timedelta later on.
+    if not 0 <= value <= 1e6:
+        raise ValueError(f"must be 0..1000000, got {text}")
     return value
 
 
@@ -48,6 +52,86 @@ def _parse_positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise ValueError(f"must be >= 1, got {value}")
+    return value
+
+
+# A DNS name or an IP address, optionally with a port: what a Host header or an
+# Origin's authority may carry. No wildcard: "any name" is the DNS-rebinding
+# hole the Host check exists to close.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")
+
+
+def _parse_host_name(text: str) -> str:
+    name = text.strip().lower()
+    if name.startswith("["):
+        bare, _, rest = name[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else rest
+        valid_ip = True
+        try:
+            ipaddress.IPv6Address(bare)
+        except ValueError:
+            valid_ip = False
+        if not valid_ip or (rest and not rest.startswith(":")):
+            raise ValueError(f"{text!r} is not a host name")
+    else:
+        bare, _, port = name.partition(":")
+        if not _HOST_NAME.fullmatch(bare) or (port and not port.isdigit()):
+            raise ValueError(
+                f"{text!r} is not a host name (a name like chat.example.com, optionally"
+                " :PORT; no scheme, path or wildcard)"
+            )
+    if port and not (port.isdigit() and 0 < int(port) <= 65535):
+        raise ValueError(f"{text!r} has a bad port")
+    return name
+
+
+def _parse_host_names(text: str) -> tuple[str, ...]:
+    names = [part for part in (p.strip() for p in text.split(",")) if part]
+    return tuple(dict.fromkeys(_parse_host_name(n) for n in names))
+
+
+def _parse_http_url(text: str) -> str:
+    """An http(s) origin, optionally with a path prefix (a trailing slash is dropped)."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"expected an http:// or https:// URL, got {text!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{text!r} must not carry a query, fragment or user name")
+    try:
+        parts.port  # noqa: B018 — raises on a bad port
+    except ValueError:
+        raise ValueError(f"{text!r} has a bad port") from None
+    return f"{parts.scheme}://{parts.netloc.lower()}{parts.path}".rstrip("/")
+
+
+def _parse_public_url(text: str) -> str:
+    url = _parse_http_url(text)
+    if urlsplit(url).path:
+        raise ValueError(
+            f"{text!r} has a path: serve chatnut at the root of its own name"
+            " (the page, /api/ and /mcp/ are absolute paths)"
+        )
+    return url
+
+
+def _parse_server_url(text: str) -> str:
+    """A server's base URL; the /mcp/ URL a client registers is taken too."""
+    url = _parse_http_url(text)
+    return url.removesuffix("/mcp")
+
+
+def _parse_message_bytes(text: str) -> int:
+    value = _parse_positive_int(text)
+    if value > 16 * 1024 * 1024:  # the request cap is six times this, held in memory
+        raise ValueError(f"at most 16777216 bytes (16 MiB), got {value}")
+    return value
+
+
+def _parse_workers(text: str) -> int:
+    value = _parse_positive_int(text)
+    if value > 64:
+        raise ValueError(f"at most 64 workers, got {value}")
     return value
 
 
@@ -60,6 +144,12 @@ class Setting:
     parse: Callable[[str], Any]
     help: str
     metavar: str | None = None
+    # A flag given several times (`--allow-host a --allow-host b`): the values
+    # are joined as the environment variable would list them (comma separated).
+    repeatable: bool = False
+    # "serve": a flag of `chatnut serve`; "client": of the terminal commands
+    # that talk to a server (status, tail, post, rooms, export, the bridge...).
+    scope: str = "serve"
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -70,6 +160,15 @@ SETTINGS: tuple[Setting, ...] = (
         "~/.chatnut",
         str,
         "Directory for chatnut.db, server.port, server.pid and the log.",
+    ),
+    Setting(
+        "run_dir",
+        ("CHATNUT_RUN_DIR",),
+        None,
+        None,
+        str,
+        "Where server.port and server.pid go (default: $CHATNUT_HOME); "
+        "the original chatnut's name, still honoured.",
     ),
     Setting(
         "db",
@@ -105,8 +204,60 @@ SETTINGS: tuple[Setting, ...] = (
         "--token",
         None,
         str,
-        "Bearer token required on /mcp/ and /api/ when set.",
+        "Bearer token required on /mcp/ and /api/ when set. A flag shows in `ps`: "
+        "prefer CHATNUT_TOKEN or --token-file.",
         "TOKEN",
+    ),
+    Setting(
+        "token_file",
+        ("CHATNUT_TOKEN_FILE",),
+        "--token-file",
+        None,
+        str,
+        "Read the token from this file (its first line), when no token is given.",
+        "PATH",
+    ),
+    Setting(
+        "allowed_hosts",
+        ("CHATNUT_ALLOWED_HOSTS",),
+        "--allow-host",
+        (),
+        _parse_host_names,
+        "A name the server answers to besides loopback (behind a reverse proxy or load "
+        "balancer); its https:// and http:// origins may call it. Repeatable; the "
+        "environment variable is comma separated.",
+        "NAME",
+        repeatable=True,
+    ),
+    Setting(
+        "public_url",
+        ("CHATNUT_PUBLIC_URL",),
+        "--public-url",
+        None,
+        _parse_public_url,
+        "The address the server gives out (web_url, sign-in links) when clients reach it "
+        "through a proxy; its host is allowed as with --allow-host.",
+        "URL",
+    ),
+    Setting(
+        "workers",
+        ("CHATNUT_WORKERS",),
+        "--workers",
+        1,
+        _parse_workers,
+        "Server processes sharing the port (PostgreSQL only).",
+        "N",
+    ),
+    Setting(
+        "url",
+        ("CHATNUT_URL",),
+        "--url",
+        None,
+        _parse_server_url,
+        "A remote server for the terminal commands and the stdio bridge (with the token), "
+        "instead of this home's local one.",
+        "URL",
+        scope="client",
     ),
     Setting(
         "durability",
@@ -123,8 +274,8 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_MAX_MESSAGE_BYTES",),
         "--max-message-bytes",
         65536,
-        _parse_positive_int,
-        "Largest message content accepted, in UTF-8 bytes.",
+        _parse_message_bytes,
+        "Largest message content accepted, in UTF-8 bytes (at most 16 MiB).",
         "N",
     ),
     Setting(
@@ -176,9 +327,14 @@ SETTINGS: tuple[Setting, ...] = (
 class Settings:
     home: Path = field(default_factory=lambda: Path("~/.chatnut").expanduser())
     db: Path | None = None
+    run_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    public_url: str | None = None
+    workers: int = 1
+    url: str | None = None
     durability: str = "normal"
     max_message_bytes: int = 65536
     auto_archive_hours: float = 0.0
@@ -193,11 +349,16 @@ class Settings:
 
     @property
     def port_file(self) -> Path:
-        return self.home / "server.port"
+        return (self.run_dir or self.home) / "server.port"
 
     @property
     def pid_file(self) -> Path:
-        return self.home / "server.pid"
+        return (self.run_dir or self.home) / "server.pid"
+
+    @property
+    def workers_file(self) -> Path:
+        """The worker pids of a `--workers N` server (server.pid is their parent)."""
+        return (self.run_dir or self.home) / "server.workers"
 
     @property
     def lock_file(self) -> Path:
@@ -208,7 +369,7 @@ class Settings:
         return self.home / "chatnut.log"
 
 
-_PATH_SETTINGS = {"home", "db", "teams_dir"}
+_PATH_SETTINGS = {"home", "db", "run_dir", "teams_dir", "token_file"}
 
 
 def load_settings(
@@ -222,6 +383,8 @@ def load_settings(
     for setting in SETTINGS:
         if setting.name in given:
             raw: Any = given[setting.name]
+            if isinstance(raw, list | tuple) and setting.repeatable:
+                raw = ",".join(raw)
             try:
                 value = setting.parse(raw) if isinstance(raw, str) else raw
             except ValueError as exc:
@@ -238,5 +401,18 @@ def load_settings(
         if setting.name in _PATH_SETTINGS and value is not None:
             value = Path(value).expanduser()
         values[setting.name] = value
+    if values.get("token") is None and values.get("token_file") is not None:
+        values["token"] = _read_token(values["token_file"])
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def _read_token(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--token-file: cannot read {path}: {exc}") from None
+    token = lines[0].strip() if lines else ""
+    if not token:
+        raise ValueError(f"--token-file: {path} is empty")
+    return token

@@ -27,7 +27,9 @@ router = APIRouter(prefix="/api")
 
 Project = Annotated[str | None, Query(max_length=check.MAX_NAME)]
 Reader = Annotated[str | None, Query(max_length=check.MAX_SENDER)]
-ResumeQuery = Annotated[int | None, Query(ge=0, description="resume after this message id")]
+ResumeQuery = Annotated[
+    int | None, Query(ge=0, le=check.MAX_ID, description="resume after this message id")
+]
 ResumeHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
 Html = Annotated[bool, Query(description="add each message's rendered `html`")]
 
@@ -44,8 +46,8 @@ def _resume_point(header: str | None, query: int | None) -> int | None:
             value = int(header.strip())
         except ValueError:
             raise InvalidInput("Last-Event-ID must be a message id (a whole number)") from None
-        if value < 0:
-            raise InvalidInput("Last-Event-ID must be 0 or more")
+        if not 0 <= value <= check.MAX_ID:
+            raise InvalidInput(f"Last-Event-ID must be 0..{check.MAX_ID}, got {value}")
         return value
     return query
 
@@ -56,12 +58,17 @@ async def room_stream(
     room_id: str,
     last_event_id: ResumeQuery = None,
     html: Html = False,
+    addressed_to: Annotated[
+        str | None,
+        Query(max_length=check.MAX_SENDER, description="only messages to/@mentioning this name"),
+    ] = None,
     last_event_id_header: ResumeHeader = None,
 ) -> EventStream:
     service = service_of(request)
     after = _resume_point(last_event_id_header, last_event_id) or 0
+    name = None if addressed_to is None else check.addressee("addressed_to", addressed_to)
     await service.get_room(room_id)  # a missing room is a 404, not an empty stream
-    spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True)
+    spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True, addressed_to=name)
     return EventStream(feed(service, spec))
 
 

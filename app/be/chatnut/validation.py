@@ -19,7 +19,8 @@ MAX_STATUS = 500  # also a CHECK in the original's schema
 MAX_QUERY = 500
 MAX_LIMIT = 1000
 MAX_WAIT_SECONDS = 60.0
-MESSAGE_TYPES = ("message", "system")
+MESSAGE_TYPES = ("message", "system", "summary")
+MAX_RECIPIENTS = 20
 ROOM_STATUSES = ("live", "archived", "all")
 
 MENTION = re.compile(r"(?<!\w)@([\w-]+)")
@@ -76,7 +77,20 @@ def room_id(value: Any) -> str:
     return text("room_id", value, max_chars=64)
 
 
-def integer(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
+# SQLite's INTEGER (and PostgreSQL's BIGINT): a larger id can name no message,
+# and reaching the driver it fails as an overflow that names no parameter.
+MAX_ID = 2**63 - 1
+
+
+def not_boolean(value: Any) -> Any:
+    """For number parameters over MCP: `true` is not 1. (Strings of digits stay
+    accepted, as the original accepts them.)"""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
+def integer(name: str, value: Any, *, minimum: int, maximum: int | None = MAX_ID) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{name} must be an integer, got {type(value).__name__}")
     if value < minimum:
@@ -135,3 +149,27 @@ def mentioned_names(message: str) -> list[str]:
     for match in MENTION.finditer(message):
         seen.setdefault(match.group(1).lower(), None)
     return list(seen)
+
+
+def recipients(value: Any) -> list[str]:
+    """`to`: a name or a list of names -> lower-cased, stripped, each once, in order.
+
+    Any sender-like name may be addressed (registered or not): a human, an agent
+    that registers later. Matching is case-insensitive, like @mentions.
+    """
+    if value is None:
+        return []
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list):
+        raise InvalidInput(f"to must be a name or a list of names, got {type(value).__name__}")
+    if len(names) > MAX_RECIPIENTS:
+        raise InvalidInput(f"to has {len(names)} names; the limit is {MAX_RECIPIENTS}")
+    seen: dict[str, None] = {}
+    for name in names:
+        seen.setdefault(text("to", name, max_chars=MAX_SENDER).strip().lower(), None)
+    return list(seen)
+
+
+def addressee(name: str, value: Any) -> str:
+    """A name to look messages up for (addressed_to, agent_name of the inbox): lower-cased."""
+    return text(name, value, max_chars=MAX_SENDER).strip().lower()

@@ -3,6 +3,7 @@
 
 import { api, enc } from "./api.js";
 import { Composer, senderName } from "./composer.js";
+import { InboxView, PresenceBar, SummaryPin } from "./coordination.js";
 import { $ } from "./dom.js";
 import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
@@ -13,7 +14,7 @@ import { Sidebar } from "./sidebar.js";
 import { Switcher } from "./switcher.js";
 import { TeamPanel } from "./team.js";
 
-const views = ["welcome", "room-view", "search-view"];
+const views = ["welcome", "room-view", "search-view", "inbox-view"];
 const STARTED_KEY = "chatnut.started."; // + reader: this browser has caught that reader up
 const READ_EVERY_MS = 500;
 let currentRoom = null;
@@ -35,6 +36,13 @@ const notifier = new MentionNotifier({
   onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
 });
 const switcher = new Switcher({ onOpen: (roomId) => openRoom(roomId), reader: senderName });
+const presenceBar = new PresenceBar();
+const summaryPin = new SummaryPin({ onJump: (roomId, id) => openRoom(roomId, { focus: id }) });
+const inbox = new InboxView({
+  show: () => show("inbox-view"),
+  onOpen: (roomId, id) => openRoom(roomId, { focus: id }),
+  defaultName: senderName,
+});
 const feed = new SharedFeed({
   onEvent: handle,
   onState: (state) => {
@@ -91,6 +99,9 @@ function handle(name, data) {
     case "message":
       room.add(data);
       notifier.message(data, data.room_id === currentRoom && room.watching());
+      presenceBar.message(data);
+      summaryPin.message(data);
+      inbox.message(data);
       break;
     case "status":
       room.status(data);
@@ -165,6 +176,8 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
     const summary = await api(`/rooms/${enc(roomId)}?reader=${enc(senderName())}`);
     if (currentRoom !== roomId) return;
     roomChanged(summary);
+    presenceBar.open(roomId);
+    summaryPin.open(roomId, senderName());
     await room.open(summary, { focus, cursor: summary.last_read_message_id || 0 });
   } catch (error) {
     if (currentRoom !== roomId) return;
@@ -221,6 +234,7 @@ function wire() {
     if (query) search(query);
   });
   $("close-search").addEventListener("click", () => show(currentRoom ? "room-view" : "welcome"));
+  $("close-inbox").addEventListener("click", () => show(currentRoom ? "room-view" : "welcome"));
   $("archive-room").addEventListener("click", async () => {
     const r = room.room;
     if (!confirm(`Archive "${r.name}"? Agents can no longer post to it.`)) return;
@@ -240,7 +254,7 @@ function wire() {
     switcher,
     closeDrawer,
     closeSearch: () => {
-      if (!$("search-view").hidden) show(currentRoom ? "room-view" : "welcome");
+      if (!$("search-view").hidden || inbox.visible) show(currentRoom ? "room-view" : "welcome");
     },
     current: () => currentRoom,
     rooms: () => sidebar.visibleRooms(),

@@ -9,6 +9,7 @@
 // pinned reader at the bottom after layout.
 
 import { api, enc } from "./api.js";
+import { addressees, messageClass, messageExtras, presenceDot } from "./coordination.js";
 import { $, Palette, clockTime, dayLabel, fullTime, h, initials, localDay, plainText, setAttr, setText, timeAgo } from "./dom.js";
 import { decorateCode, mentionChips } from "./message_parts.js";
 
@@ -401,7 +402,7 @@ export class RoomView {
     const item = h(
       "li",
       {
-        class: `message${system ? " system" : ""}${grouped ? " grouped" : ""}`,
+        class: `message${system ? " system" : ""}${messageClass(m)}${grouped ? " grouped" : ""}`,
         "data-id": m.id,
         "data-sender": m.sender,
         "data-type": m.message_type,
@@ -417,9 +418,11 @@ export class RoomView {
         h("span", { class: `sender ${colour}` }, m.sender),
         system ? h("span", { class: "tag" }, "system") : null,
         m.metadata?.source === "web" ? h("span", { class: "tag" }, "human") : null,
+        ...messageExtras(m),
         h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
         h("a", { class: "msg-id", href: link, title: "Link to this message" }, `#${m.id}`),
       ),
+      addressees(m),
       replyTo ? this._quote(replyTo) : null,
       body,
       h("div", { class: "msg-actions" },
@@ -497,7 +500,7 @@ export class RoomView {
   _statusBar() {
     const chips = [...this.statusRows.values()].map((s) =>
       h("span", { class: "status-chip", title: fullTime(s.updated_at) },
-        h("b", { class: this.palette.colour(s.sender) }, s.sender), ": ", s.status),
+        presenceDot(s.sender), h("b", { class: this.palette.colour(s.sender) }, s.sender), ": ", s.status),
     );
     $("statusbar").replaceChildren(...chips);
     this.onTeam?.();

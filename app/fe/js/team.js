@@ -1,6 +1,7 @@
 // The open room's team: registered agents (for @mentions) and each sender's
 // latest status with its time, in a panel the header's "Team" button opens.
 
+import { presenceDot } from "./coordination.js";
 import { $, fullTime, h, timeAgo } from "./dom.js";
 
 export class TeamPanel {
@@ -21,12 +22,12 @@ export class TeamPanel {
     const { agents, statusRows, palette } = this.room;
     const agentItems = [...agents.values()].map((a) =>
       h("li", {},
-        h("b", { class: palette.colour(a.agent_name) }, a.agent_name), " ",
+        presenceDot(a.agent_name), h("b", { class: palette.colour(a.agent_name) }, a.agent_name), " ",
         h("span", { class: "muted" }, `task ${a.task_id}`), " ",
         a.registered_at ? h("time", { datetime: a.registered_at, title: fullTime(a.registered_at) }, timeAgo(a.registered_at)) : null));
     const statusItems = [...statusRows.values()].map((s) =>
       h("li", {},
-        h("b", { class: palette.colour(s.sender) }, s.sender), ": ", s.status, " ",
+        presenceDot(s.sender), h("b", { class: palette.colour(s.sender) }, s.sender), ": ", s.status, " ",
         h("time", { datetime: s.updated_at, title: fullTime(s.updated_at) }, timeAgo(s.updated_at))));
     this.panel.replaceChildren(
       h("h2", {}, `Agents (${agentItems.length})`),

@@ -17,16 +17,24 @@ from chatnut.settings import SETTINGS
 CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
 
 
-def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+# The commands that talk to a server, local or (with --url) remote.
+CLIENT_COMMANDS: tuple[str, ...] = ("status", "stop", "tail", "post", "rooms", "open", "export")
+CLIENT_COMMANDS += ("prune", "install", "uninstall")
+
+
+def _add_setting_flags(
+    parser: argparse.ArgumentParser, scope: str = "serve", absent: object = None
+) -> None:
     for setting in SETTINGS:
-        if setting.flag is None:
+        if setting.flag is None or setting.scope != scope:
             continue
         envs = " / ".join(setting.env)
-        default = "" if setting.default is None else f" Default: {setting.default}."
+        default = "" if setting.default in (None, ()) else f" Default: {setting.default}."
         parser.add_argument(
             setting.flag,
             dest=setting.name,
-            default=None,
+            default=absent,
+            action="append" if setting.repeatable else "store",
             metavar=setting.metavar,
             help=f"{setting.help}{default} Env: {envs}.",
         )
@@ -77,6 +85,7 @@ def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     tail.add_argument("--format", choices=("text", "json"), default="text")
     tail.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     tail.add_argument("--once", action="store_true", help="print and exit; do not follow")
+    tail.add_argument("--to", metavar="NAME", help="only messages addressed to NAME (to or @)")
 
     post = commands.add_parser("post", help="post a message to a room")
     post.add_argument("room", metavar="ROOM", help="room id or project/name")
@@ -84,6 +93,22 @@ def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     post.add_argument("--sender", required=True, metavar="NAME")
     post.add_argument("--reply-to", type=int, metavar="ID")
     post.add_argument("--create", action="store_true", help="create project/name if missing")
+    post.add_argument(
+        "--to", action="append", metavar="NAME", help="address it to NAME (repeatable)"
+    )
+    post.add_argument("--summary", action="store_true", help="post it as a summary")
+
+    handoff = commands.add_parser("handoff", help="catch up on a room: team, summary, unread")
+    handoff.add_argument("room", metavar="ROOM", help="room id or project/name")
+    handoff.add_argument("--reader", metavar="NAME", help="whose unread messages (default: $USER)")
+    handoff.add_argument("--recent", type=int, default=20, metavar="N", help="messages (20)")
+    handoff.add_argument("--format", choices=("text", "json"), default="text")
+
+    inbox = commands.add_parser("inbox", help="messages addressed to NAME in every live room")
+    inbox.add_argument("name", metavar="NAME")
+    inbox.add_argument("--since", type=int, default=0, metavar="ID", help="after this id")
+    inbox.add_argument("--follow", action="store_true", help="keep waiting for new ones")
+    inbox.add_argument("--format", choices=("text", "json"), default="text")
 
     room_list = commands.add_parser("rooms", help="list rooms (with unread counts for --reader)")
     room_list.add_argument("--project")
@@ -129,28 +154,42 @@ def build_parser() -> argparse.ArgumentParser:
     _add_install(commands)
     _server_commands(commands)
     _room_commands(commands)
+    # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
+    # flag's default is "absent" so it cannot undo one given before the command.
+    _add_setting_flags(parser, "client")
+    for name in CLIENT_COMMANDS:
+        _add_setting_flags(commands.choices[name], "client", argparse.SUPPRESS)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from chatnut.cli import commands
-    from chatnut.cli.endpoint import CliError
+    from chatnut.cli.terminal import guard
+    from chatnut.client.endpoint import CliError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
         from chatnut.serve import serve
 
-        overrides = {s.name: getattr(args, s.name) for s in SETTINGS if s.flag is not None}
+        served = [s for s in SETTINGS if s.flag and s.scope == "serve"]
+        overrides = {s.name: getattr(args, s.name) for s in served}
         return serve(overrides)
     if args.command is None and sys.stdin.isatty():
         parser.print_help(sys.stderr)
         print("\n(without a command, chatnut speaks MCP on stdin/stdout)", file=sys.stderr)
         return 2
     handler = getattr(commands, f"do_{args.command or 'bridge'}")
+    if args.command is None:  # the bridge: stdout is the MCP channel, never a terminal
+        return int(handler(args))
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = guard(stdout), guard(stderr)
     try:
         code: int = handler(args)
     except CliError as exc:
         print(f"chatnut: {exc}", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = stdout, stderr
     return code

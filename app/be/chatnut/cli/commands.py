@@ -15,20 +15,22 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from chatnut.cli import control, data, rooms
-from chatnut.cli.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.cli import data, logs, rooms
+from chatnut.client import server
+from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.files import UnsafePath, create_file, write_file
 from chatnut.settings import Settings, load_settings
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     try:
-        return load_settings({"db": getattr(args, "db", None)})
+        return load_settings({"db": getattr(args, "db", None), "url": getattr(args, "url", None)})
     except ValueError as exc:
         raise CliError(f"bad setting: {exc}") from None
 
 
 def running(settings: Settings) -> Endpoint:
-    if not server_alive(settings):
+    if settings.url is None and not server_alive(settings):
         raise CliError(
             f"no chatnut server is running for {settings.home}; start one with `chatnut serve &`"
         )
@@ -36,7 +38,7 @@ def running(settings: Settings) -> Endpoint:
 
 
 def do_status(args: argparse.Namespace) -> int:
-    alive, facts = control.status(settings_from(args))
+    alive, facts = server.status(settings_from(args))
     if args.json:
         print(json.dumps({"running": alive, **facts}))
         return 0 if alive else 1
@@ -46,23 +48,27 @@ def do_status(args: argparse.Namespace) -> int:
         print(f"chatnut is not running (home {facts['home']}, db {facts['db_path']})")
         return 1
     print(f"chatnut {facts['version']} is running at {facts['url']}")
-    for key in ("pid", "port", "db_path", "home", "rooms", "messages"):
-        print(f"  {key + ':':10} {facts[key]}")
+    for key in ("pid", "port", "workers", "db_path", "home", "rooms", "messages"):
+        if key in facts:
+            value = facts[key]
+            if key == "workers" and isinstance(value, list):
+                value = f"{len(value)} (pids {' '.join(str(pid) for pid in value)})"
+            print(f"  {key + ':':10} {value}")
     return 0
 
 
 def do_stop(args: argparse.Namespace) -> int:
-    print(control.stop(settings_from(args)))
+    print(server.stop(settings_from(args)))
     return 0
 
 
 def do_logs(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    sys.stdout.writelines(control.log_lines(settings, args.lines))
+    sys.stdout.writelines(logs.log_lines(settings, args.lines))
     sys.stdout.flush()
     if args.follow:
         try:
-            control.follow_log(settings, sys.stdout)
+            logs.follow_log(settings, sys.stdout)
         except KeyboardInterrupt:
             return 0
     return 0
@@ -98,6 +104,7 @@ def do_tail(args: argparse.Namespace) -> int:
             since=args.since,
             once=args.once,
             note=lambda text: print(f"chatnut: {text}", file=sys.stderr),
+            to=args.to,
         )
     return 0
 
@@ -109,11 +116,40 @@ def do_post(args: argparse.Namespace) -> int:
     else:
         room = rooms.resolve_room(endpoint, args.room)
     text = sys.stdin.read() if args.text == "-" else args.text
-    posted = rooms.post(endpoint, room["id"], args.sender, text, args.reply_to)
+    kind = "summary" if args.summary else "message"
+    posted = rooms.post(endpoint, room["id"], args.sender, text, args.reply_to, args.to, kind)
     mentions = ", ".join(f"@{m['name']} ({m['task_id']})" for m in posted.get("mentions", []))
-    print(f"posted #{posted['id']} to {room['project']}/{room['name']}")
+    to = f" → {', '.join(posted['to'])}" if posted.get("to") else ""
+    print(f"posted #{posted['id']} to {room['project']}/{room['name']}{to}")
     if mentions:
         print(f"mentions registered agents: {mentions}")
+    return 0
+
+
+def do_handoff(args: argparse.Namespace) -> int:
+    import getpass
+
+    from chatnut.cli import coordination
+
+    endpoint = running(settings_from(args))
+    room = rooms.resolve_room(endpoint, args.room)
+    reader = args.reader or getpass.getuser()
+    found = coordination.handoff(endpoint, room["id"], reader, args.recent)
+    if args.format == "json":
+        print(json.dumps(found, ensure_ascii=False))
+    else:
+        print("\n".join(coordination.handoff_text(found, reader)))
+    return 0
+
+
+def do_inbox(args: argparse.Namespace) -> int:
+    from chatnut.cli import coordination
+
+    endpoint = running(settings_from(args))
+    with contextlib.suppress(KeyboardInterrupt):
+        coordination.inbox(
+            endpoint, args.name, args.since, sys.stdout, fmt=args.format, follow=args.follow
+        )
     return 0
 
 
@@ -135,9 +171,15 @@ def do_export(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     target = Path(args.output)
-    if target.exists() and not args.force:
-        raise CliError(f"{target} exists; pass --force to overwrite it")
-    target.write_text(text, encoding="utf-8")
+    try:
+        if args.force:
+            write_file(target, text)
+        else:
+            create_file(target, text)
+    except FileExistsError:
+        raise CliError(f"{target} exists; pass --force to overwrite it") from None
+    except OSError as exc:  # UnsafePath (a link there) included
+        raise CliError(str(exc) if isinstance(exc, UnsafePath) else f"{target}: {exc}") from None
     print(f"wrote {room['project']}/{room['name']} ({room['message_count']} messages) to {target}")
     return 0
 

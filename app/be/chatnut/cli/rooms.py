@@ -11,8 +11,8 @@ import re
 import urllib.parse
 from typing import Any
 
-from chatnut.cli.endpoint import CliError, Endpoint, quote
-from chatnut.cli.mcp_link import call_tool
+from chatnut.client.endpoint import CliError, Endpoint, quote
+from chatnut.client.mcp import call_tool
 
 ROOM_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -79,11 +79,21 @@ def room_table(rooms: list[dict[str, Any]], with_unread: bool) -> list[str]:
 
 
 def post(
-    endpoint: Endpoint, room_id: str, sender: str, content: str, reply_to: int | None
+    endpoint: Endpoint,
+    room_id: str,
+    sender: str,
+    content: str,
+    reply_to: int | None,
+    to: list[str] | None = None,
+    message_type: str = "message",
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"sender": sender, "content": content}
+    body: dict[str, Any] = {"sender": sender, "content": content, "source": "cli"}
     if reply_to is not None:
         body["reply_to"] = reply_to
+    if to:
+        body["to"] = to
+    if message_type != "message":
+        body["message_type"] = message_type
     posted: dict[str, Any] = endpoint.call("POST", f"/api/rooms/{quote(room_id)}/messages", body)
     return posted
 

@@ -18,9 +18,10 @@ from typing import Any, TextIO
 
 import anyio
 
-from chatnut.cli.endpoint import CliError, Endpoint, NotServed, quote
-from chatnut.cli.mcp_link import call_tool_async, connect
 from chatnut.cli.sse import EventStreamParser, parse_events
+from chatnut.cli.terminal import Terminal, inert
+from chatnut.client.endpoint import CliError, Endpoint, NotServed, quote
+from chatnut.client.mcp import call_tool_async, connect
 
 PAGE = 1000
 WAIT_SECONDS = 60
@@ -36,27 +37,34 @@ def sender_colour(sender: str) -> int:
     return COLOURS[int.from_bytes(digest, "big") % len(COLOURS)]
 
 
-def format_message(message: dict[str, Any], colour: bool) -> str:
+def format_message(message: dict[str, Any], colour: bool, clean: Callable[[str], str] = str) -> str:
+    """One message for a terminal; `clean` makes the sender's text inert there."""
     stamp = str(message["created_at"])[11:19]
-    sender = str(message["sender"])
+    sender = clean(str(message["sender"]))
     meta = message.get("metadata") or {}
     reply = f" ↪ #{meta['reply_to']}" if meta.get("reply_to") else ""
-    system = message.get("message_type") == "system"
-    body = str(message["content"]).replace("\n", "\n    ")
+    if message.get("to"):
+        reply = f" → {clean(', '.join(message['to']))}{reply}"
+    kind = message.get("message_type")
+    system = kind in ("system", "summary")
+    body = clean(str(message["content"])).replace("\n", "\n    ")
     if colour:
-        who = f"\x1b[1;{sender_colour(sender)}m{sender}\x1b[0m"
+        who = f"\x1b[1;{sender_colour(str(message['sender']))}m{sender}\x1b[0m"
         head = f"\x1b[2m#{message['id']} {stamp}\x1b[0m {who}{reply}"
         if system:
             body = f"\x1b[2m{body}\x1b[0m"
     else:
         head = f"#{message['id']} {stamp} {sender}{reply}"
-    return f"{head}: {body}" if not system else f"{head} [system]: {body}"
+    return f"{head}: {body}" if not system else f"{head} [{kind}]: {body}"
 
 
 class Printer:
     """Prints each message once, in id order, however it arrived."""
 
     def __init__(self, out: TextIO, fmt: str, colour: bool, since: int) -> None:
+        # On a terminal our colour codes go out raw and the messages' text is
+        # made inert here (terminal.py); JSON goes through the escaping stream.
+        self.terminal = isinstance(out, Terminal)
         self.out = out
         self.fmt = fmt
         self.colour = colour
@@ -69,13 +77,20 @@ class Printer:
         if self.fmt == "json":
             self.out.write(json.dumps(message, ensure_ascii=False) + "\n")
         else:
-            self.out.write(format_message(message, self.colour) + "\n")
+            clean = inert if self.terminal else str
+            line = format_message(message, self.colour, clean) + "\n"
+            (self.out.raw if isinstance(self.out, Terminal) else self.out).write(line)
         self.out.flush()
 
 
-def backlog(endpoint: Endpoint, room_id: str, since: int | None, last: int) -> list[dict[str, Any]]:
-    """Messages after `since` (all of them), or else the newest `last`."""
+def backlog(
+    endpoint: Endpoint, room_id: str, since: int | None, last: int, to: str | None = None
+) -> list[dict[str, Any]]:
+    """Messages after `since` (all of them), or else the newest `last`; with `to`,
+    only those addressed to that name."""
     path = f"/api/rooms/{quote(room_id)}/messages"
+    if to is not None:
+        return _addressed_backlog(endpoint, path, since, last, to)
     if since is None:
         if last <= 0:
             return []
@@ -90,6 +105,20 @@ def backlog(endpoint: Endpoint, room_id: str, since: int | None, last: int) -> l
         if not page["has_more"] or not page["messages"]:
             return found
         since = page["messages"][-1]["id"]
+
+
+def _addressed_backlog(
+    endpoint: Endpoint, path: str, since: int | None, last: int, to: str
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    after = since or 0
+    while True:
+        query = urllib.parse.urlencode({"since_id": after, "limit": PAGE, "addressed_to": to})
+        page = endpoint.call("GET", f"{path}?{query}")
+        found.extend(page["messages"])
+        after = page["next_since_id"]
+        if not page["has_more"]:
+            return found if since is not None else found[-last:] if last > 0 else []
 
 
 def consume_stream(lines: Iterable[str], printer: Printer, parser: EventStreamParser) -> bool:
@@ -113,16 +142,20 @@ def follow_stream(
     room_id: str,
     printer: Printer,
     note: Callable[[str], None] = lambda text: None,
+    to: str | None = None,
 ) -> None:
     parser = EventStreamParser()
     first = True
     while True:
         path = f"/api/rooms/{quote(room_id)}/stream"
         headers = {}
+        query = {} if to is None else {"addressed_to": to}
         if first:
-            path += "?" + urllib.parse.urlencode({"last_event_id": printer.last_id})
+            query["last_event_id"] = str(printer.last_id)
         else:
             headers["Last-Event-ID"] = str(printer.last_id)
+        if query:
+            path += "?" + urllib.parse.urlencode(query)
         try:
             response = endpoint.open(
                 "GET",
@@ -151,7 +184,7 @@ def follow_stream(
         time.sleep(RECONNECT_SECONDS if parser.retry_ms is None else parser.retry_ms / 1000)
 
 
-def follow_waits(endpoint: Endpoint, room_id: str, printer: Printer) -> None:
+def follow_waits(endpoint: Endpoint, room_id: str, printer: Printer, to: str | None = None) -> None:
     async def run() -> None:
         while True:
             try:
@@ -164,6 +197,7 @@ def follow_waits(endpoint: Endpoint, room_id: str, printer: Printer) -> None:
                                 "room_id": room_id,
                                 "since_id": printer.last_id,
                                 "timeout": WAIT_SECONDS,
+                                **({} if to is None else {"addressed_to": to}),
                             },
                         )
                         for message in answer["messages"]:
@@ -187,18 +221,19 @@ def tail(
     since: int | None,
     once: bool,
     note: Callable[[str], None],
+    to: str | None = None,
 ) -> None:
-    for message in backlog(endpoint, room["id"], since, last):
+    for message in backlog(endpoint, room["id"], since, last, to):
         printer.show(message)
     if once:
         return
     if printer.last_id == (since or 0) and since is None:
         printer.last_id = _newest_id(room)
     try:
-        follow_stream(endpoint, room["id"], printer, note)
+        follow_stream(endpoint, room["id"], printer, note, to)
     except NotServed:
         note("following the room with wait_for_messages (this server has no SSE feed)")
-        follow_waits(endpoint, room["id"], printer)
+        follow_waits(endpoint, room["id"], printer, to)
 
 
 def _newest_id(room: dict[str, Any]) -> int:

@@ -56,6 +56,8 @@ class FeedSpec:
     # The room feed reports its room's archive/deletion itself; the combined
     # feed leaves that to its sidebar deltas.
     room_events: bool = False
+    # Only the messages addressed to this (lower-cased) name (SPEC §13).
+    addressed_to: str | None = None
 
 
 # One encoding per live message however many streams carry it. Small, as each
@@ -86,6 +88,12 @@ class _Feed:
 
     def accepts(self, event: Event) -> bool:
         spec = self.spec
+        if (
+            spec.addressed_to is not None
+            and event.kind == "message"
+            and spec.addressed_to not in event.audience
+        ):
+            return False
         if self.in_room(event) and (
             event.kind in ROOM_KINDS or (spec.room_events and event.kind == "room")
         ):
@@ -104,7 +112,13 @@ class _Feed:
                 if room_id == EVERY_ROOM:
                     page = await self.service.read_every_room_after(self.last_sent, BACKLOG_BATCH)
                 else:
-                    page = await self.service.read_messages(room_id, self.last_sent, BACKLOG_BATCH)
+                    page = await self.service.read_messages(
+                        room_id,
+                        self.last_sent,
+                        BACKLOG_BATCH,
+                        addressed_to=self.spec.addressed_to,
+                        note_presence=False,
+                    )
             except NotFound:
                 yield self._gone(room_id)
                 return

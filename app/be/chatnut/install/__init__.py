@@ -12,16 +12,22 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from chatnut.cli.endpoint import LOOPBACK, running_port
+from chatnut.client.endpoint import LOOPBACK, running_port
 from chatnut.install.clients import PLANS, Target, missing_mark
-from chatnut.install.edits import Change, InstallError
+from chatnut.install.edits import Change, FileEdit, InstallError
 from chatnut.install.service import service_plan
 from chatnut.resources import skill_dir
+from chatnut.security import is_loopback
 from chatnut.settings import Settings
 
 
 def mcp_url(settings: Settings, port: int | None) -> str:
+    if settings.url is not None:  # a remote (team) server: its /mcp/, as given
+        if port is not None:
+            raise InstallError("give --url or --port, not both")
+        return f"{settings.url}/mcp/"
     chosen = port if port is not None else settings.port
     if chosen == 0:  # --port 0 servers: register the port it is on now
         chosen = running_port(settings) or 0
@@ -30,8 +36,29 @@ def mcp_url(settings: Settings, port: int | None) -> str:
     return f"http://{LOOPBACK}:{chosen}/mcp/"
 
 
+def remote_notes(settings: Settings) -> list[str]:
+    """What a user registering a remote server should know before a client tries it."""
+    if settings.url is None:
+        return []
+    host = urlsplit(settings.url).hostname or ""
+    notes = []
+    if not settings.token:
+        notes.append(
+            "note: no CHATNUT_TOKEN is set, so no Authorization header is registered;"
+            " a team server (bound beyond loopback) refuses calls without one"
+        )
+    elif settings.url.startswith("http://") and not is_loopback(host):
+        notes.append(
+            f"note: {settings.url} is plain http: the token crosses the network in clear;"
+            " put TLS in front of the server (README, Team server)"
+        )
+    return notes
+
+
 def make_target(args: argparse.Namespace, settings: Settings, installing: bool) -> Target:
     files = skill_dir()
+    if args.service and settings.url is not None:
+        raise InstallError("--service runs a local server; --url registers a remote one")
     return Target(
         home=Path.home(),
         cwd=Path.cwd(),
@@ -43,6 +70,7 @@ def make_target(args: argparse.Namespace, settings: Settings, installing: bool) 
         skill=(files / "SKILL.md").read_text(encoding="utf-8"),
         protocol=(files / "chatnut-protocol.md").read_text(encoding="utf-8"),
         installing=installing,
+        notes=remote_notes(settings) if installing else [],
     )
 
 
@@ -89,9 +117,13 @@ def _run(args: argparse.Namespace, settings: Settings, installing: bool) -> int:
         print(f"dry run: {len(pending)} change(s) shown, nothing written")
         return 1 if failures else 0
     try:
+        project = target.cwd if target.scope == "project" else None
         for change in pending:
-            backup = change.apply()
-            if backup is not None:
+            change.check(project)
+        for change in pending:
+            if not isinstance(change, FileEdit):
+                change.apply()
+            elif (backup := change.apply(target.token)) is not None:
                 print(f"kept the previous file as {backup}")
     except (InstallError, OSError) as exc:
         print(f"chatnut {verb}: {exc}", file=sys.stderr)

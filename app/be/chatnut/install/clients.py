@@ -25,6 +25,7 @@ from chatnut.install.edits import Change, Command, FileEdit, whole_file
 from chatnut.install.formats import json_entry, json_value, markdown_section, toml_table
 
 NAME = "chatnut"
+TOKEN_ENV = "CHATNUT_TOKEN"
 PROTOCOL = "chatnut-protocol.md"
 
 
@@ -46,15 +47,30 @@ class Target:
     def user(self) -> bool:
         return self.scope == "user"
 
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+    def headers(self, env_reference: bool = False) -> dict[str, str]:
+        """The bearer header; `env_reference`: as `${CHATNUT_TOKEN}`, for a client that
+        expands it, so a project file (the one people commit) carries no token."""
+        if not self.token:
+            return {}
+        return {"Authorization": f"Bearer ${{{TOKEN_ENV}}}" if env_reference else self.bearer}
 
-    def entry(self, **fields: Any) -> dict[str, Any] | None:
+    @property
+    def bearer(self) -> str:
+        return f"Bearer {self.token}"
+
+    def entry(self, env_reference: bool = False, **fields: Any) -> dict[str, Any] | None:
         """Our server entry in a JSON config (None when uninstalling)."""
         if not self.installing:
             return None
-        headers = self.headers()
+        headers = self.headers(env_reference)
         return {**fields, **({"headers": headers} if headers else {})}
+
+    def note_env_reference(self, client: str) -> None:
+        if self.token and self.installing:
+            self.notes.append(
+                f"{client}: the project config names the token as ${TOKEN_ENV} instead of"
+                f" holding it; set {TOKEN_ENV} where {client} runs"
+            )
 
     def text(self, content: str) -> str | None:
         return content if self.installing else None
@@ -80,10 +96,11 @@ def claude(t: Target) -> list[Change]:
     config, keys = (t.home / ".claude.json", ("mcpServers", NAME))
     if not t.user:
         config = t.cwd / ".mcp.json"
+        t.note_env_reference("claude")  # Claude Code expands ${VAR} in .mcp.json
     changes: list[Change] = []
     if shutil.which("claude", path=t.env.get("PATH")):
         current = json_value(config, keys)
-        wanted = t.entry(type="http", url=t.url)
+        wanted = t.entry(env_reference=not t.user, type="http", url=t.url)
         same = isinstance(current, dict) and all(
             current.get(k) == v for k, v in (wanted or {}).items()
         )
@@ -94,12 +111,14 @@ def claude(t: Target) -> list[Change]:
                 )
             )
         if wanted is not None and not same:
-            header = ["--header", f"Authorization: Bearer {t.token}"] if t.token else []
+            header = [f"{k}: {v}" for k, v in t.headers(env_reference=not t.user).items()]
+            header = ["--header", *header] if header else []
             argv = ["claude", "mcp", "add", "--transport", "http", "--scope", t.scope, NAME, t.url]
             changes.append(Command([*argv, *header], "register the MCP server with Claude Code"))
     else:
         why = "Claude Code's MCP servers (its CLI is not on PATH)"
-        changes.append(json_entry(config, keys, t.entry(type="http", url=t.url), why))
+        entry = t.entry(env_reference=not t.user, type="http", url=t.url)
+        changes.append(json_entry(config, keys, entry, why))
     changes.append(
         whole_file(root / "rules" / PROTOCOL, t.protocol, t.installing, "protocol rules")
     )
@@ -111,7 +130,12 @@ def codex(t: Target) -> list[Change]:
     config = codex_home / "config.toml" if t.user else t.cwd / ".codex" / "config.toml"
     values: dict[str, Any] | None = None
     if t.installing:
-        values = {"url": t.url, **({"http_headers": t.headers()} if t.token else {})}
+        values = {"url": t.url}
+        if t.token and not t.user:
+            values["bearer_token_env_var"] = TOKEN_ENV  # Codex reads the token from there
+            t.note_env_reference("codex")
+        elif t.token:
+            values["http_headers"] = t.headers()
     agents = codex_home / "AGENTS.md" if t.user else t.cwd / "AGENTS.md"
     skills = codex_home / "skills" if t.user else t.cwd / ".codex" / "skills"
     return [

@@ -5,17 +5,24 @@ A FileEdit holds a file's text before and after; it prints as a unified diff
 dropped from the plan when it would change nothing (that is idempotence). A
 Command is a client's own CLI (`claude mcp add ...`, `systemctl --user ...`).
 Secrets are masked wherever a change is shown.
+
+Nothing is written through a symbolic link (files.py): a link where a
+config, rule or backup should be is refused by name before anything is
+written, and with `--scope project` so is a linked directory inside the
+project (a repository could ship `.gemini -> ~/.gemini`).
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 import shlex
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from chatnut.files import UnsafePath, read_regular, refuse_link, refuse_links_below, write_file
 
 BACKUP_SUFFIX = ".chatnut-backup"
 
@@ -30,9 +37,9 @@ def mask(text: str, secret: str | None) -> str:
 
 def read_text(path: Path) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+        return read_regular(path)
+    except UnsafePath as exc:
+        raise InstallError(f"{exc}; nothing was written there") from None
 
 
 @dataclass
@@ -61,24 +68,40 @@ class FileEdit:
         lines = [line if line.endswith("\n") else line + "\n" for line in diff]
         return f"{label} {self.path} ({self.why})\n" + mask("".join(lines), secret)
 
-    def apply(self) -> Path | None:
-        """Write (or delete) the file; returns the backup made of the old one."""
+    @property
+    def backup_path(self) -> Path:
+        return self.path.with_name(self.path.name + BACKUP_SUFFIX)
+
+    def check(self, project: Path | None) -> None:
+        """Refuse (before anything is written) a link at any path this edit writes."""
+        try:
+            refuse_link(self.path)
+            refuse_link(self.backup_path)
+            if project is not None:
+                refuse_links_below(self.path.parent, project)
+        except UnsafePath as exc:
+            raise InstallError(f"{exc}; nothing was written") from None
+
+    def apply(self, secret: str | None = None) -> Path | None:
+        """Write (or delete) the file; returns the backup made of the old one.
+
+        A file that ends up holding `secret` (the token) is written 0600."""
         backup = None
         if self.before is not None and self.backup:
-            backup = self.path.with_name(self.path.name + BACKUP_SUFFIX)
-            shutil.copy2(self.path, backup)
+            backup = self.backup_path
+            write_file(backup, self.before)  # 0600: the old file may hold a token
         if self.after is None:
             self.path.unlink(missing_ok=True)
             _remove_empty_dirs(self.path.parent)
             return backup
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        temp.write_text(self.after, encoding="utf-8")
-        if self.private:
-            temp.chmod(0o600)
+        if self.private or (secret and secret in self.after):
+            mode = 0o600
         elif self.before is not None:
-            shutil.copymode(self.path, temp)
-        temp.replace(self.path)
+            mode = stat.S_IMODE(self.path.stat(follow_symlinks=False).st_mode)
+        else:
+            mode = 0o644
+        write_file(self.path, self.after, mode)
         return backup
 
 
@@ -98,6 +121,9 @@ class Command:
 
     def show(self, secret: str | None) -> str:
         return f"run {mask(shlex.join(self.argv), secret)} ({self.why})\n"
+
+    def check(self, project: Path | None) -> None:
+        pass  # the client's own command writes its own files
 
     def apply(self) -> None:
         executable = shutil.which(self.argv[0])

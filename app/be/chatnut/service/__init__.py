@@ -18,8 +18,10 @@ from chatnut import __version__
 from chatnut import validation as check
 from chatnut.hub import Hub
 from chatnut.service.common import now_iso
+from chatnut.service.coordination import CoordinationRules
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
+from chatnut.service.presence import Presence
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
 from chatnut.store import queries as q
@@ -29,7 +31,7 @@ from chatnut.store.search import search as search_store
 __all__ = ["ChatService", "now_iso"]
 
 
-class ChatService(MessageRules, RoomRules, TeamRules, PageRules):
+class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRules):
     def __init__(
         self,
         db: Database,
@@ -50,6 +52,7 @@ class ChatService(MessageRules, RoomRules, TeamRules, PageRules):
         self.web_url = web_url
         self.on_room_created = on_room_created
         self.version_info = version_info
+        self.presence = Presence()
 
     # -- search, projects, health ---------------------------------------------
 

@@ -12,6 +12,8 @@ from typing import Any
 from chatnut import validation as check
 from chatnut.errors import NotFound, RoomArchived
 from chatnut.hub import Event, Hub
+from chatnut.service.presence import Presence
+from chatnut.store import coordination
 from chatnut.store import queries as q
 from chatnut.store.db import Database
 
@@ -67,6 +69,33 @@ class ServiceCore:
     web_url: Callable[[str | None], str]
     on_room_created: Callable[[str], None] | None
     version_info: Callable[[], dict[str, Any]]
+    presence: Presence
+
+    def seen(self, room_id: str, name: str) -> None:
+        """Note that `name` just made a call on this room (SPEC §13 presence)."""
+        self.presence.note(room_id, name, now_iso())
+
+    async def with_presence(
+        self, room_id: str, rows: list[dict[str, Any]], key: str
+    ) -> list[dict[str, Any]]:
+        """Agents or statuses with `last_seen_at` and `waiting` (null/false if never seen)."""
+        names = sorted({str(row[key]).strip().lower() for row in rows})
+        saved = (
+            await self.db.read(lambda conn: coordination.presence_of(conn, room_id, names))
+            if names
+            else {}
+        )
+        return [self._present(room_id, row, key, saved) for row in rows]
+
+    def _present(
+        self, room_id: str, row: dict[str, Any], key: str, saved: dict[str, str]
+    ) -> dict[str, Any]:
+        name = str(row[key]).strip().lower()
+        return {
+            **row,
+            "last_seen_at": self.presence.last_seen(room_id, name, saved.get(name)),
+            "waiting": self.presence.waiting(room_id, name),
+        }
 
     async def _rows_of_room(
         self, room_id: str, query: Callable[[sqlite3.Connection, str], list[dict[str, Any]]]

@@ -23,10 +23,12 @@ class TeamRules(ServiceCore):
             return row, [Event("status", room_id, row)]
 
         result: dict[str, Any] = await self.db.write(write)
+        self.seen(room_id, sender)
         return result
 
     async def get_team_status(self, room_id: str) -> dict[str, Any]:
-        return {"statuses": await self._rows_of_room(room_id, q.statuses)}
+        rows = await self._rows_of_room(room_id, q.statuses)
+        return {"statuses": await self.with_presence(room_id, rows, "sender")}
 
     async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> dict[str, Any]:
         check.room_id(room_id)
@@ -38,8 +40,11 @@ class TeamRules(ServiceCore):
             row = q.upsert_agent(conn, room_id, name, task_id, now_iso())
             return row, [Event("agent", room_id, row)]
 
+        # No presence noted: a lead registers its teammates, so agent_name here
+        # is rarely the caller.
         result: dict[str, Any] = await self.db.write(write)
         return result
 
     async def list_agents(self, room_id: str) -> dict[str, Any]:
-        return {"agents": await self._rows_of_room(room_id, q.agents)}
+        rows = await self._rows_of_room(room_id, q.agents)
+        return {"agents": await self.with_presence(room_id, rows, "agent_name")}

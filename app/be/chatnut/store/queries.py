@@ -12,7 +12,7 @@ import sqlite3
 from typing import Any
 
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
-MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata"
+MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata, recipients"
 PREVIEW_CHARS = 200  # of the last message, in room lists (cut by SQLite: never the whole body)
 
 
@@ -42,7 +42,7 @@ def room_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def message_dict(row: sqlite3.Row) -> dict[str, Any]:
-    return {
+    message: dict[str, Any] = {
         "id": row["id"],
         "room_id": row["room_id"],
         "sender": row["sender"],
@@ -51,6 +51,11 @@ def message_dict(row: sqlite3.Row) -> dict[str, Any]:
         "created_at": row["created_at"],
         "metadata": _metadata(row["metadata"]),
     }
+    # Only addressed messages carry `to` (SPEC §13): every other result stays
+    # exactly the original's.
+    if row["recipients"]:
+        message["to"] = json.loads(row["recipients"])
+    return message
 
 
 # -- rooms ------------------------------------------------------------------
@@ -124,6 +129,7 @@ SUMMARY_SELECT = f"""
            m.id AS last_id, m.sender AS last_sender,
            substr(m.content, 1, {PREVIEW_CHARS}) AS last_content,
            m.message_type AS last_type, m.created_at AS last_created_at,
+           m.recipients AS last_to,
            c.last_read_message_id AS cursor
     FROM rooms r
     LEFT JOIN room_stats s ON s.room_id = r.id
@@ -168,6 +174,8 @@ def summary_dict(conn: sqlite3.Connection, row: sqlite3.Row, reader: str | None)
             "created_at": row["last_created_at"],
         }
     )
+    if row["last_to"]:  # addressed (SPEC §13): the preview says to whom
+        room["last_message"]["to"] = json.loads(row["last_to"])
     if reader is not None:
         room["unread_count"] = _unread(conn, room["id"], row["cursor"], row["message_count"])
         room["last_read_message_id"] = row["cursor"] or 0
@@ -212,10 +220,13 @@ def insert_message(
     message_type: str,
     created_at: str,
     metadata: dict[str, Any] | None,
+    recipients: list[str] | None = None,
+    addressees: list[str] | None = None,
 ) -> dict[str, Any]:
+    """`recipients`: the `to` names; `addressees`: those and the registered @mentions."""
     cur = conn.execute(
-        "INSERT INTO messages (room_id, sender, content, message_type, created_at, metadata)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (room_id, sender, content, message_type, created_at, metadata,"
+        " recipients, addressees) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             room_id,
             sender,
@@ -223,9 +234,11 @@ def insert_message(
             message_type,
             created_at,
             None if metadata is None else json.dumps(metadata, ensure_ascii=False),
+            json.dumps(recipients, ensure_ascii=False) if recipients else None,
+            json.dumps(addressees, ensure_ascii=False) if addressees else None,
         ),
     )
-    return {
+    message: dict[str, Any] = {
         "id": cur.lastrowid,
         "room_id": room_id,
         "sender": sender,
@@ -234,6 +247,9 @@ def insert_message(
         "created_at": created_at,
         "metadata": metadata,
     }
+    if recipients:
+        message["to"] = recipients
+    return message
 
 
 def message_in_room(conn: sqlite3.Connection, room_id: str, message_id: int) -> bool:

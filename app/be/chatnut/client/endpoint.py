@@ -1,10 +1,18 @@
-"""Where the running server is, and how the CLI talks to it.
+"""Where the running server is, and how the CLI and the bridge talk to it.
 
-The CLI only ever talks to 127.0.0.1 (SPEC §9): the port comes from
-server.port when a server holds this home's lock (with `--port 0` that file
-is the truth), otherwise from the port setting. With a token configured,
+The local server is reached on 127.0.0.1 only (SPEC §9): the port comes
+from server.port when a server holds this home's lock (with `--port 0` that
+file is the truth), otherwise from the port setting. A remote (team) server
+is reached only when named (`--url` / `CHATNUT_URL`, SPEC §12). With a token configured,
 every request carries `Authorization: Bearer`. Plain urllib: the CLI needs
 no HTTP library of its own.
+
+The local server, never through a proxy: `HTTP(S)_PROXY` is meant for the
+outside world, and a proxy would see every request to a loopback server —
+bearer token included — and could not reach 127.0.0.1 on this machine
+anyway. urllib's default opener honours the environment's proxies, so those
+requests go through an opener with an empty proxy table. A remote server
+*is* the outside world: its requests honour the environment's proxies.
 """
 
 from __future__ import annotations
@@ -22,6 +30,11 @@ from chatnut.settings import Settings
 
 LOOPBACK = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
+
+
+# No ProxyHandler entries: direct connections only, whatever the environment says.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+ENVIRONMENT = urllib.request.build_opener()
 
 
 class CliError(Exception):
@@ -55,6 +68,7 @@ def running_port(settings: Settings) -> int | None:
 class Endpoint:
     base: str
     token: str | None = None
+    remote: bool = False  # named with --url / CHATNUT_URL, not this home's server
 
     @property
     def mcp_url(self) -> str:
@@ -79,13 +93,15 @@ class Endpoint:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(self.base + path, data, headers, method=method)
         try:
-            return urllib.request.urlopen(request, timeout=timeout)
+            return (ENVIRONMENT if self.remote else DIRECT).open(request, timeout=timeout)
         except urllib.error.HTTPError as exc:
             raise _http_error(exc) from None
         except (urllib.error.URLError, OSError) as exc:
+            hint = "start one with `chatnut serve &`"
+            if self.remote:
+                hint = "check --url / CHATNUT_URL"
             raise CliError(
-                f"no chatnut server answers at {self.base} ({_reason(exc)}); "
-                "start one with `chatnut serve &`"
+                f"no chatnut server answers at {self.base} ({_reason(exc)}); {hint}"
             ) from None
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
@@ -117,6 +133,8 @@ def _http_error(exc: urllib.error.HTTPError) -> CliError:
 
 
 def locate(settings: Settings) -> Endpoint:
+    if settings.url is not None:
+        return Endpoint(settings.url, settings.token, remote=True)
     port = running_port(settings)
     if port is None:
         port = settings.port

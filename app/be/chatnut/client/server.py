@@ -1,4 +1,4 @@
-"""The server's life from outside: status, stop, logs, and starting it in the background.
+"""The server's life from outside: status, stop, and starting it in the background.
 
 A live server is one that holds the home's lock (runtime.py); port and pid
 files without a lock holder are a crash's leftovers, reported and removed.
@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from chatnut.cli.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.files import private_dir
 from chatnut.runtime import read_int
 from chatnut.settings import Settings
 
@@ -32,7 +33,8 @@ def remove_stale_files(settings: Settings) -> list[Path]:
     """Port/pid files left by a server that died without cleaning up."""
     if server_alive(settings):
         return []
-    stale = [p for p in (settings.port_file, settings.pid_file) if p.exists()]
+    runtime = (settings.port_file, settings.pid_file, settings.workers_file)
+    stale = [p for p in runtime if p.exists()]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
@@ -40,6 +42,8 @@ def remove_stale_files(settings: Settings) -> list[Path]:
 
 def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
     """(running, facts) — facts come from the server itself when it answers."""
+    if settings.url is not None:
+        return remote_status(settings)
     stale = remove_stale_files(settings)
     facts: dict[str, Any] = {"home": str(settings.home)}
     if stale:
@@ -49,6 +53,9 @@ def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
         return False, facts
     endpoint = locate(settings)
     facts.update(pid=read_int(settings.pid_file), port=read_int(settings.port_file))
+    workers = _worker_pids(settings)
+    if workers:  # --workers N: server.pid is the supervising parent, these serve
+        facts["workers"] = workers
     facts["url"] = endpoint.base
     answer = endpoint.call("GET", "/api/status")
     for key in ("version", "db_path", "rooms", "messages"):
@@ -56,7 +63,30 @@ def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
     return True, facts
 
 
+def _worker_pids(settings: Settings) -> list[int]:
+    try:
+        text = settings.workers_file.read_text()
+    except OSError:
+        return []
+    return [int(pid) for pid in text.split() if pid.isdigit()]
+
+
+def remote_status(settings: Settings) -> tuple[bool, dict[str, Any]]:
+    """A remote server has no pid or port file here: only what it says of itself."""
+    endpoint = locate(settings)
+    answer = endpoint.call("GET", "/api/status")
+    facts: dict[str, Any] = {"url": endpoint.base}
+    for key in ("version", "db_path", "rooms", "messages", "workers"):
+        if key in answer:
+            facts[key] = answer[key]
+    return True, facts
+
+
 def stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> str:
+    if settings.url is not None:
+        raise CliError(
+            f"`chatnut stop` stops this machine's server; {settings.url} is stopped on its own host"
+        )
     if not server_alive(settings):
         stale = remove_stale_files(settings)
         if stale:
@@ -77,42 +107,11 @@ def stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> str:
     return f"stopped chatnut server (pid {pid})"
 
 
-def log_lines(settings: Settings, count: int) -> list[str]:
-    try:
-        with settings.log_file.open(encoding="utf-8", errors="replace") as handle:
-            lines = handle.readlines()
-    except FileNotFoundError:
-        raise CliError(f"no log yet at {settings.log_file}") from None
-    return lines[-count:] if count > 0 else lines
-
-
-def follow_log(settings: Settings, out: Any) -> None:
-    """`chatnut logs -f`: print lines as the server appends them, across rotations."""
-    path = settings.log_file
-    handle = path.open(encoding="utf-8", errors="replace")
-    handle.seek(0, os.SEEK_END)
-    inode = os.fstat(handle.fileno()).st_ino
-    try:
-        while True:
-            line = handle.readline()
-            if line:
-                out.write(line)
-                out.flush()
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_ino != inode:  # rotated: continue in the new file
-                    handle.close()
-                    handle = path.open(encoding="utf-8", errors="replace")
-                    inode = os.fstat(handle.fileno()).st_ino
-            time.sleep(0.25)
-    finally:
-        handle.close()
-
-
 @contextlib.contextmanager
 def _start_lock(settings: Settings) -> Iterator[None]:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    with open(settings.home / "start.lock", "a+") as handle:
+    private_dir(settings.home)
+    fd = os.open(settings.home / "start.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with open(fd, "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -126,6 +125,8 @@ def serve_command() -> list[str]:
 
 def ensure_running(settings: Settings, timeout: float = START_TIMEOUT) -> Endpoint:
     """The running server's endpoint, starting one in the background if there is none."""
+    if settings.url is not None:
+        return locate(settings)  # a remote server is started by whoever runs it
     if server_alive(settings) and settings.port_file.exists():
         return locate(settings)
     with _start_lock(settings):

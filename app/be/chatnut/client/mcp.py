@@ -1,7 +1,12 @@
-"""One MCP tool call from the CLI to the running server (official SDK client, HTTP).
+"""MCP calls to the running server with the official SDK client over HTTP.
 
-For what only MCP offers: `wait_for_messages` (where the SSE feed is not
-there yet) and `ping`'s freshly minted sign-in link.
+The stdio bridge forwards every call this way; the CLI uses it for what only
+MCP offers: `wait_for_messages` (where the SSE feed is not there yet) and
+`ping`'s freshly minted sign-in link.
+
+The HTTP client is built here rather than with the SDK's helper (a private
+module): the same timeouts the SDK's transports use, and `trust_env=False`
+so a loopback call never goes through `HTTP(S)_PROXY` (see endpoint.py).
 """
 
 from __future__ import annotations
@@ -11,11 +16,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
-from chatnut.cli.endpoint import CliError, Endpoint
+from chatnut.client.endpoint import CliError, Endpoint
+
+# What the SDK's transports use: a response may be a long-held stream (a
+# parked wait_for_messages answers after up to 60 s).
+TIMEOUT = httpx2.Timeout(30.0, read=300.0)
+
+
+def http_client(endpoint: Endpoint) -> httpx2.AsyncClient:
+    """Pooled connections to the server: direct to the local one, never through a proxy."""
+    return httpx2.AsyncClient(
+        headers=endpoint.headers(), timeout=TIMEOUT, trust_env=endpoint.remote
+    )
 
 
 @contextlib.asynccontextmanager
@@ -25,9 +41,7 @@ async def connect(
     """A client session; pass `http` (an SDK HTTP client) to reuse its connections."""
     async with contextlib.AsyncExitStack() as stack:
         if http is None:
-            http = await stack.enter_async_context(
-                create_mcp_http_client(headers=endpoint.headers())
-            )
+            http = await stack.enter_async_context(http_client(endpoint))
         transport = streamable_http_client(endpoint.mcp_url, http_client=http)
         yield await stack.enter_async_context(Client(transport, mode=mode))
 

@@ -1,0 +1,199 @@
+"""Coordination for agent teams (SPEC §13): the inbox across rooms, handoffs, presence.
+
+Directed posts and the `addressed_to` filter live with posting and reading
+(messages.py); this module holds what spans a room or several: one inbox for
+a name over every live room, the bounded handoff a resuming agent reads
+first, and the presence fields added to agents and statuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from contextlib import nullcontext
+from typing import Any
+
+from chatnut import validation as check
+from chatnut.hub import ALL_ROOMS, Event
+from chatnut.service.common import ServiceCore, Write, require_room
+from chatnut.service.presence import INBOX
+from chatnut.store import coordination
+from chatnut.store import queries as q
+
+HANDOFF_MAX_BYTES = 24 * 1024  # the whole answer, as compact UTF-8 JSON
+# A message body in a handoff: at most 2000 characters and 4 KB as JSON (so a
+# body of escaped or many-byte characters is cut shorter); the summary twice that.
+BODY_CUT = 2000
+SUMMARY_CUT = 4000
+BYTES_PER_CHAR = 2
+MAX_RECENT = 100
+# Dropped first when the answer is over its size, in this order: the oldest of
+# the recent messages, the newest unread ones, the oldest statuses, agents.
+_DROP_ORDER = (("recent", 0), ("unread", -1), ("statuses", -1), ("agents", -1))
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
+    """The message with its body cut to `chars` characters and `chars * BYTES_PER_CHAR`
+    bytes of JSON, and `truncated` saying whether it was cut."""
+    content = message["content"]
+    budget = chars * BYTES_PER_CHAR
+    if len(content) <= chars and _size(content) <= budget:
+        return {**message, "truncated": False}
+    content = content[:chars]
+    while _size(content) > budget:  # each halving at least halves the size
+        content = content[: len(content) // 2]
+    return {**message, "content": content, "truncated": True}
+
+
+class CoordinationRules(ServiceCore):
+    async def save_presence(self) -> int:
+        """Write the presence times noted since the last save; returns how many."""
+        rows = self.presence.take_unsaved()
+
+        def write(conn: sqlite3.Connection) -> Write:
+            coordination.save_presence(conn, rows)
+            return None, []
+
+        if rows:
+            await self.db.write(write)
+        return len(rows)
+
+    # -- the inbox ------------------------------------------------------------
+
+    async def check_inbox(
+        self,
+        agent_name: str,
+        since_id: int = 0,
+        timeout: float = 0,
+        limit: int = 50,
+        *,
+        note_presence: bool = True,
+        newest: bool = False,
+    ) -> dict[str, Any]:
+        """`newest` (the web page's view, never waits): the newest `limit` after
+        since_id instead of the oldest; `has_more` then says older ones exist."""
+        name = check.addressee("agent_name", agent_name)
+        check.integer("since_id", since_id, minimum=0)
+        check.limit(limit)
+        seconds = check.wait_timeout(timeout)
+
+        def read(conn: sqlite3.Connection) -> dict[str, Any]:
+            upto = q.max_message_id(conn)
+            messages, has_more = coordination.addressed_page(
+                conn, name, room_id=None, after=since_id, upto=upto, limit=limit, newest=newest
+            )
+            scanned = messages[-1]["id"] if has_more and not newest else max(upto, since_id)
+            return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
+
+        def for_me(event: Event) -> bool:
+            return (
+                event.kind == "message" and event.data["id"] > since_id and name in event.audience
+            )
+
+        # Subscribed before the first read (no post falls between the two); a
+        # wake-up only says "look again": the read adds each message's room and
+        # leaves out rooms archived meanwhile.
+        with self.hub.subscribe(ALL_ROOMS, capacity=1, accept=for_me) as sub:
+            page: dict[str, Any] = await self.db.read(read)
+            if note_presence:
+                self.seen(INBOX, name)
+            if page["messages"] or seconds == 0 or newest:
+                return {**page, "timed_out": not page["messages"]}
+            deadline = asyncio.get_running_loop().time() + seconds
+            parked = self.presence.parked(INBOX, name) if note_presence else nullcontext()
+            with parked:
+                while not sub.closed:
+                    try:
+                        async with asyncio.timeout_at(deadline):
+                            await sub.wait()
+                    except TimeoutError:
+                        break
+                    sub.drain()
+                    page = await self.db.read(read)
+                    if page["messages"]:
+                        break
+            if note_presence:
+                self.seen(INBOX, name)
+            if not page["messages"]:
+                page = await self.db.read(read)  # how far it looked, as of now
+            return {**page, "timed_out": not page["messages"]}
+
+    # -- the handoff ----------------------------------------------------------
+
+    async def get_handoff(
+        self, room_id: str, reader: str, recent: int = 20, *, note_presence: bool = True
+    ) -> dict[str, Any]:
+        check.room_id(room_id)
+        check.text("reader", reader, max_chars=check.MAX_SENDER)
+        check.integer("recent", recent, minimum=0, maximum=MAX_RECENT)
+
+        def read(conn: sqlite3.Connection) -> dict[str, Any]:
+            room = require_room(conn, room_id)
+            upto = q.max_message_id(conn)  # everything below is read as of this id
+            cursor = coordination.read_cursor(conn, room_id, reader)
+            found: dict[str, Any] = {
+                "room": room,
+                "statuses": q.statuses(conn, room_id),
+                "agents": q.agents(conn, room_id),
+                "latest_summary": coordination.latest_summary(conn, room_id, upto),
+                "unread_count": coordination.count_between(conn, room_id, cursor, upto),
+                "unread": [],
+                "recent": [],
+                "next_since_id": upto,
+            }
+            if recent:
+                found["unread"] = q.message_page(
+                    conn, room_id, limit=recent, after=cursor, before=upto + 1
+                )[0]
+                found["recent"] = q.message_page(
+                    conn, room_id, limit=recent, before=upto + 1, newest=True
+                )[0]
+            names = {str(r["sender"]).lower() for r in found["statuses"]}
+            names |= {str(r["agent_name"]).lower() for r in found["agents"]}
+            found["saved"] = coordination.presence_of(conn, room_id, sorted(names))
+            return found
+
+        found = await self.db.read(read)
+        if note_presence:
+            self.seen(room_id, reader)
+        saved = found.pop("saved")
+        found["statuses"] = [self._present(room_id, r, "sender", saved) for r in found["statuses"]]
+        found["agents"] = [self._present(room_id, r, "agent_name", saved) for r in found["agents"]]
+        return _bounded(found)
+
+
+def _bounded(found: dict[str, Any]) -> dict[str, Any]:
+    """Cut long bodies, leave out what does not fit HANDOFF_MAX_BYTES, and say so."""
+    summary = found["latest_summary"]
+    shown = {summary["id"]} if summary else set()
+    unread = [m for m in found["unread"] if m["id"] not in shown]
+    shown |= {m["id"] for m in unread}
+    answer = {
+        **found,
+        "latest_summary": _cut(summary, SUMMARY_CUT) if summary else None,
+        "unread": [_cut(m, BODY_CUT) for m in unread],
+        "recent": [_cut(m, BODY_CUT) for m in found["recent"] if m["id"] not in shown],
+        "omitted": {"statuses": 0, "agents": 0, "unread": 0, "recent": 0},
+        "complete": True,
+    }
+    # Each drop takes off the item and its comma; the margin covers the counts
+    # in `omitted` growing a digit and `complete` turning false.
+    total, target = _size(answer), HANDOFF_MAX_BYTES - 64
+    for key, end in _DROP_ORDER:
+        items = answer[key]
+        while total > target and items:
+            total -= _size(items.pop(end)) + (1 if items else 0)
+            answer["omitted"][key] += 1
+    if total > target and answer["latest_summary"] is not None:
+        # Only a summary of many-byte characters can still be over: cut it to fit.
+        answer["latest_summary"] = _cut(summary, BODY_CUT // 4)
+    cut = [answer["latest_summary"], *answer["unread"], *answer["recent"]]
+    answer["complete"] = not any(answer["omitted"].values()) and not any(
+        m is not None and m["truncated"] for m in cut
+    )
+    return answer

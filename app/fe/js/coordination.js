@@ -1,0 +1,212 @@
+// SPEC §13 on the page: who a message is addressed to ("→ alice"), summaries
+// styled apart and the latest one pinned above the room, a presence dot per
+// agent, and a "mentions & directed" view of one name across rooms.
+// Everything goes in as text (h() / textContent), never as HTML.
+
+import { api, enc } from "./api.js";
+import { $, colourClass, h, timeAgo } from "./dom.js";
+
+const ACTIVE_MS = 5 * 60 * 1000; // seen this recently: a filled dot
+const PRESENCE_EVERY_MS = 15000;
+const INBOX_PAGE = 100;
+
+// -- one message ----------------------------------------------------------------
+
+export function messageClass(m) {
+  return m.message_type === "summary" ? " summary" : "";
+}
+
+// Header parts: a "summary" tag.
+export function messageExtras(m) {
+  return [m.message_type === "summary" ? h("span", { class: "tag summary-tag" }, "summary") : null];
+}
+
+// "→ alice, bob" on a line of its own, so it shows on grouped messages too.
+export function addressees(m) {
+  if (!m.to?.length) return null;
+  return h("div", { class: "to", title: "addressed to (everyone still sees it)" }, `→ ${m.to.join(", ")}`);
+}
+
+// -- presence -------------------------------------------------------------------
+
+const presence = new Map(); // lower-cased name -> {last_seen_at, waiting}
+
+function presenceState(name) {
+  const row = presence.get(name.toLowerCase());
+  if (!row?.last_seen_at && !row?.waiting) return ["never", "never seen"];
+  if (row.waiting) return ["waiting", "waiting for messages now"];
+  const age = Date.now() - Date.parse(row.last_seen_at);
+  return [age < ACTIVE_MS ? "active" : "idle", `last seen ${timeAgo(row.last_seen_at)}`];
+}
+
+// A dot that keeps itself current: every dot for a name is updated in place.
+export function presenceDot(name) {
+  const [state, title] = presenceState(name);
+  return h("span", { class: "presence", "data-presence": name.toLowerCase(), "data-state": state, title, "aria-label": title });
+}
+
+function refreshDots() {
+  for (const dot of document.querySelectorAll("[data-presence]")) {
+    const [state, title] = presenceState(dot.dataset.presence);
+    dot.dataset.state = state;
+    dot.title = title;
+    dot.setAttribute("aria-label", title);
+  }
+}
+
+// The open room's registered agents with their dots, beside the status bar;
+// refreshed every few seconds (presence has no event of its own) and the
+// moment someone in the room posts (a post is a sign of life).
+export class PresenceBar {
+  constructor() {
+    this.roomId = null;
+    this.bar = h("div", { id: "presence-bar", class: "presence-bar", "aria-label": "Agents" });
+    $("statusbar").after(this.bar);
+    setInterval(() => this.refresh(), PRESENCE_EVERY_MS);
+  }
+
+  open(roomId) {
+    this.roomId = roomId;
+    this.bar.replaceChildren();
+    presence.clear();
+    this.refresh();
+  }
+
+  async refresh() {
+    const roomId = this.roomId;
+    if (!roomId || document.visibilityState !== "visible") return;
+    const [agents, statuses] = await Promise.all([
+      api(`/rooms/${enc(roomId)}/agents`),
+      api(`/rooms/${enc(roomId)}/statuses`),
+    ]).catch(() => [null, null]);
+    if (!agents || roomId !== this.roomId) return;
+    for (const row of [...agents.agents, ...statuses.statuses]) {
+      presence.set((row.agent_name ?? row.sender).toLowerCase(), row);
+    }
+    this.bar.replaceChildren(...agents.agents.map((a) =>
+      h("span", { class: "agent-chip" }, presenceDot(a.agent_name),
+        h("b", { class: colourClass(a.agent_name) }, a.agent_name))));
+    refreshDots();
+  }
+
+  message(m) {
+    if (m.room_id !== this.roomId) return;
+    const name = m.sender.toLowerCase();
+    presence.set(name, { ...presence.get(name), last_seen_at: m.created_at });
+    refreshDots();
+  }
+}
+
+// -- the latest summary, pinned above the messages ----------------------------
+
+export class SummaryPin {
+  constructor({ onJump }) {
+    this.onJump = onJump; // (roomId, messageId)
+    this.roomId = null;
+    this.shownId = 0;
+    this.pin = h("aside", { id: "latest-summary", class: "latest-summary", hidden: true, "aria-label": "Latest summary" });
+    this.pin.addEventListener("click", (event) => {
+      const jump = event.target.closest("[data-summary]");
+      if (jump) this.onJump(this.roomId, Number(jump.dataset.summary));
+    });
+    ($("messages").closest(".room-body") ?? $("messages")).before(this.pin);
+  }
+
+  async open(roomId, reader) {
+    this.roomId = roomId;
+    this.shownId = 0;
+    this.pin.hidden = true;
+    // The handoff holds the newest summary (cut to a stated length): one read.
+    const handoff = await api(`/rooms/${enc(roomId)}/handoff?reader=${enc(reader)}&recent=0`).catch(() => null);
+    if (handoff && roomId === this.roomId && handoff.latest_summary) this.show(handoff.latest_summary);
+  }
+
+  message(m) {
+    if (m.room_id === this.roomId && m.message_type === "summary") this.show(m);
+  }
+
+  show(m) {
+    if (m.id < this.shownId) return;
+    this.shownId = m.id;
+    const cut = m.truncated ? " (cut — open it for the whole text)" : "";
+    this.pin.replaceChildren(
+      h("header", {},
+        h("span", { class: "tag summary-tag" }, "latest summary"), " ",
+        h("b", { class: colourClass(m.sender) }, m.sender), " ",
+        h("time", { datetime: m.created_at, title: m.created_at }, timeAgo(m.created_at)), " ",
+        h("button", { type: "button", class: "link", "data-summary": m.id }, `#${m.id}${cut}`)),
+      h("div", { class: "summary-text" }, m.content),
+    );
+    this.pin.hidden = false;
+  }
+}
+
+// -- mentions & directed: one name across rooms --------------------------------
+
+export class InboxView {
+  constructor({ show, onOpen, defaultName }) {
+    this.show = show; // () => shows the view
+    this.onOpen = onOpen; // (roomId, messageId)
+    this.defaultName = defaultName;
+    this.name = null;
+    this.form = $("inbox-form");
+    this.input = $("inbox-name");
+    this.results = $("inbox-results");
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.load(this.input.value.trim());
+    });
+    $("inbox-open").addEventListener("click", () => this.open());
+    this.results.addEventListener("click", (event) => {
+      const hit = event.target.closest("a[data-room]");
+      if (!hit || event.ctrlKey || event.metaKey || event.shiftKey) return;
+      event.preventDefault();
+      this.onOpen(hit.dataset.room, Number(hit.dataset.msg));
+    });
+  }
+
+  open() {
+    this.show();
+    this.input.value ||= this.defaultName();
+    this.load(this.input.value.trim());
+    this.input.focus();
+  }
+
+  get visible() {
+    return !$("inbox-view").hidden;
+  }
+
+  async load(name) {
+    if (!name) return;
+    this.name = name;
+    $("inbox-title").textContent = `Mentions & directed: ${name}`;
+    let page;
+    try {
+      page = await api(`/inbox?agent_name=${enc(name)}&limit=${INBOX_PAGE}&newest=true`);
+    } catch (error) {
+      this.results.replaceChildren(h("p", { class: "notice" }, `Cannot read it: ${error.message}`));
+      return;
+    }
+    if (name !== this.name) return;
+    const hits = page.messages.reverse().map((m) => this._hit(m));
+    this.results.replaceChildren(
+      ...(hits.length ? hits : [h("p", { class: "notice" }, `Nothing addressed to ${name} in a live room.`)]),
+      page.has_more ? h("p", { class: "notice" }, `The newest ${INBOX_PAGE} are shown.`) : null,
+    );
+  }
+
+  // A live post addressed to the name (or @mentioning it) shows at the top.
+  message(m) {
+    if (!this.visible || !this.name) return;
+    const name = this.name.toLowerCase();
+    const mentioned = new RegExp(`(^|[^\\p{L}\\p{N}_])@${name.replace(/[^\p{L}\p{N}_-]/gu, "")}(?![\\p{L}\\p{N}_-])`, "iu");
+    if (m.to?.includes(name) || mentioned.test(m.content)) this.load(this.name);
+  }
+
+  _hit(m) {
+    const where = `${m.room.project}/${m.room.name} · ${m.sender}${m.to?.length ? ` → ${m.to.join(", ")}` : ""} · ${timeAgo(m.created_at)} · #${m.id}`;
+    return h("a", { class: `hit${messageClass(m)}`, href: `/?room=${enc(m.room.id)}&msg=${m.id}`, "data-room": m.room.id, "data-msg": m.id },
+      h("div", { class: "where" }, where),
+      h("div", { class: "snippet" }, m.content.length > 300 ? `${m.content.slice(0, 300)}…` : m.content));
+  }
+}

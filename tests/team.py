@@ -1,0 +1,123 @@
+"""Helpers for the team-server tests: clients pinned to one worker of a `--workers N` server.
+
+The workers share one listening socket and the kernel decides which accepts a
+connection, so a test cannot ask for "worker 2". It can find out instead: an
+HTTP client limited to one connection keeps talking to the worker that
+accepted it, and `/api/status` on that connection says which one (`pid`).
+`pinned_clients` opens connections until every worker has one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+ONE_CONNECTION = {"max_connections": 1, "max_keepalive_connections": 1}
+CONNECT_ATTEMPTS = 400
+
+
+class Pinned:
+    """One HTTP connection to one worker: REST/SSE through `http`, MCP through `mcp`."""
+
+    def __init__(self, base: str, pid: int, http: httpx.AsyncClient) -> None:
+        self.base = base
+        self.pid = pid
+        self.http = http
+
+    async def pid_now(self) -> int:
+        answer = await self.http.get("/api/status")
+        pid: int = answer.json()["pid"]
+        return pid
+
+
+async def _open(base: str, headers: dict[str, str], read_timeout: float) -> Pinned:
+    http = httpx.AsyncClient(
+        base_url=base,
+        headers=headers,
+        timeout=httpx.Timeout(10, read=read_timeout),
+        limits=httpx.Limits(**ONE_CONNECTION),
+    )
+    answer = await http.get("/api/status")
+    return Pinned(base, answer.json()["pid"], http)
+
+
+async def pinned_clients(
+    base: str,
+    pids: set[int],
+    per_worker: int,
+    headers: dict[str, str] | None = None,
+    read_timeout: float = 120,
+) -> dict[int, list[Pinned]]:
+    """`per_worker` connections to each worker in `pids`; extra connections are closed."""
+    found: dict[int, list[Pinned]] = {pid: [] for pid in pids}
+    attempts = 0
+    while any(len(v) < per_worker for v in found.values()):
+        if attempts > CONNECT_ATTEMPTS:
+            counts = {pid: len(v) for pid, v in found.items()}
+            raise AssertionError(f"could not reach every worker: {counts}")
+        batch = await asyncio.gather(*(_open(base, headers or {}, read_timeout) for _ in range(16)))
+        attempts += len(batch)
+        for client in batch:
+            bucket = found.get(client.pid)
+            if bucket is not None and len(bucket) < per_worker:
+                bucket.append(client)
+            else:
+                await client.http.aclose()
+    return found
+
+
+async def close_all(groups: dict[int, list[Pinned]]) -> None:
+    for clients in groups.values():
+        for client in clients:
+            await client.http.aclose()
+
+
+@contextlib.asynccontextmanager
+async def pinned_mcp(base: str, pid: int) -> AsyncIterator[tuple[Client, httpx2.AsyncClient]]:
+    """An MCP client whose one connection is to worker `pid`, and its HTTP client.
+
+    Enter it in the task that uses it: when the server side of the connection
+    dies, the SDK's transport fails the whole client context, and that
+    failure belongs to the task that owns the client (not to the test's).
+    """
+    for _ in range(CONNECT_ATTEMPTS):
+        async with httpx2.AsyncClient(
+            timeout=httpx2.Timeout(10, read=120), limits=httpx2.Limits(**ONE_CONNECTION)
+        ) as http:
+            if (await http.get(f"{base}/api/status")).json()["pid"] != pid:
+                continue
+            transport = streamable_http_client(f"{base}/mcp/", http_client=http)
+            async with Client(transport, mode="2026-07-28") as client:
+                yield client, http
+            return
+    raise AssertionError(f"could not reach worker {pid} over MCP")
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
+    data: dict[str, Any] = result.structured_content or {}
+    return data
+
+
+async def sse_message_ids(response: httpx.Response, want: int, seen: list[int]) -> list[int]:
+    """Append the ids of `message` events to `seen` until it holds `want` of them."""
+    event = ""
+    async for line in response.aiter_lines():
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:") and event == "message":
+            seen.append(json.loads(line[5:])["id"])
+            if len(seen) >= want:
+                return seen
+        elif not line:
+            event = ""
+    return seen
