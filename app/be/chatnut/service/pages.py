@@ -4,11 +4,14 @@ sidebar a page at a time with its totals, and a reader's first visit."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from typing import Any
 
 from chatnut import validation as check
+from chatnut.errors import InvalidInput
 from chatnut.service.common import ServiceCore, Write, now_iso, require_room
 from chatnut.store import pages
+from chatnut.store.search import SEARCH_HIT_CAP, SearchFilter, search_page
 
 SIDEBAR_MAX_PAGE = 500
 
@@ -82,6 +85,31 @@ class PageRules(ServiceCore):
         }
         return {"projects": projects, **total, "rooms": rooms}
 
+    async def search_page(
+        self,
+        query: str,
+        *,
+        project: str | None = None,
+        room_id: str | None = None,
+        sender: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """Search with the page's filters, a page of hits at a time (`offset`)."""
+        check.text("query", query, max_chars=check.MAX_QUERY)
+        check.optional_text("project", project, max_chars=check.MAX_NAME)
+        if room_id is not None:
+            check.room_id(room_id)
+        check.optional_text("sender", sender, max_chars=check.MAX_SENDER)
+        for name, value in (("after", after), ("before", before)):
+            if value is not None and not _iso_date(value):
+                raise InvalidInput(f"{name} must be a date like 2026-12-01 (or an ISO timestamp)")
+        check.integer("offset", offset, minimum=0, maximum=SEARCH_HIT_CAP)
+        where = SearchFilter(project, room_id, sender, after, before, offset)
+        result: dict[str, Any] = await self.db.read(lambda conn: search_page(conn, query, where))
+        return result
+
     async def catch_up(self, reader: str) -> dict[str, Any]:
         """Mark every room read for `reader` up to its newest message (a first visit)."""
         check.text("reader", reader, max_chars=check.MAX_SENDER)
@@ -93,3 +121,11 @@ class PageRules(ServiceCore):
 
         result: dict[str, Any] = await self.db.write(write)
         return result
+
+
+def _iso_date(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
