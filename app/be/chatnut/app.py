@@ -14,6 +14,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
@@ -93,6 +94,7 @@ class ServerState:
             self.store,
             self.hub,
             max_message_bytes=settings.max_message_bytes,
+            max_waits=(settings.max_waits_per_room, settings.max_waits),
             teams_dir=settings.teams_dir,
             web_url=self.web_url,
             on_room_created=self._room_created,
@@ -132,6 +134,49 @@ async def _auto_archive(service: ChatService, hours: float) -> None:
         await asyncio.sleep(AUTO_ARCHIVE_EVERY_SECONDS)
 
 
+async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) -> None:
+    """Run an MCP request, cancelling it the moment its client disconnects.
+
+    With stateless JSON answers nothing else notices a client that gave up on a
+    parked `wait_for_messages` (Esc in Claude Code drops the request; a
+    `notifications/cancelled` arrives as a separate request that cannot reach
+    it): the wait would hold its subscription until its own timeout. The body
+    was read whole by SecurityMiddleware, so after handing it over, the real
+    `receive` has nothing left to say but `http.disconnect`: watch for it.
+    """
+    first = await receive()
+    if first["type"] != "http.request" or first.get("more_body", False):
+        pending = [first]  # not a buffered body (or already gone): no watching
+
+        async def passthrough() -> Any:
+            return pending.pop() if pending else await receive()
+
+        await app(scope, passthrough, send)
+        return
+    gone = anyio.Event()
+    handed = False
+
+    async def app_receive() -> Any:
+        nonlocal handed
+        if not handed:
+            handed = True
+            return first
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        await app(scope, app_receive, send)
+        group.cancel_scope.cancel()
+
+
 class _McpEndpoint:
     """Hand /mcp and /mcp/ straight to the MCP transport.
 
@@ -158,7 +203,7 @@ class _McpEndpoint:
                 )
                 return
             scope = {**scope, "path": "/", "raw_path": b"/", "root_path": "/mcp"}
-            await self.mcp_app(scope, receive, send)
+            await _until_client_leaves(self.mcp_app, scope, receive, send)
             return
         await self.app(scope, receive, send)
 

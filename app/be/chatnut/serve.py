@@ -20,6 +20,7 @@ from typing import Any
 
 import uvicorn
 
+from chatnut.connections import connection_bound, guarded_http
 from chatnut.hub import Hub
 from chatnut.runtime import (
     AlreadyRunning,
@@ -131,6 +132,8 @@ def run_server(
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
+        # Header deadline, header size and connection cap (connections.py).
+        http=guarded_http(connection_bound(settings.max_connections)),
     )
     server = _Server(config, settings, app.state.chatnut.hub, on_ready)
     # uvicorn's own runner: it picks the configured event loop (uvloop when

@@ -50,8 +50,8 @@ def _parse_non_negative(text: str) -> float:
 
 def _parse_positive_int(text: str) -> int:
     value = int(text)
-    if value < 1:
-        raise ValueError(f"must be >= 1, got {value}")
+    if not 1 <= value <= 2**31 - 1:
+        raise ValueError(f"must be 1..{2**31 - 1}, got {value}")
     return value
 
 
@@ -119,6 +119,13 @@ def _parse_server_url(text: str) -> str:
     """A server's base URL; the /mcp/ URL a client registers is taken too."""
     url = _parse_http_url(text)
     return url.removesuffix("/mcp")
+
+
+def _parse_non_negative_int(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 1_000_000:
+        raise ValueError(f"must be 0..1000000, got {value}")
+    return value
 
 
 def _parse_message_bytes(text: str) -> int:
@@ -280,6 +287,31 @@ SETTINGS: tuple[Setting, ...] = (
         "N",
     ),
     Setting(
+        "max_connections",
+        ("CHATNUT_MAX_CONNECTIONS",),
+        None,
+        0,
+        _parse_non_negative_int,
+        "Most open connections; past it the longest-idle one is closed "
+        "(0: as many as the open-file limit allows, at most 16384).",
+    ),
+    Setting(
+        "max_waits_per_room",
+        ("CHATNUT_MAX_WAITS_PER_ROOM",),
+        None,
+        1000,
+        _parse_positive_int,
+        "Most wait_for_messages calls parked on one room at once; more are refused.",
+    ),
+    Setting(
+        "max_waits",
+        ("CHATNUT_MAX_WAITS",),
+        None,
+        10000,
+        _parse_positive_int,
+        "Most wait_for_messages calls parked on the server at once; more are refused.",
+    ),
+    Setting(
         "auto_archive_hours",
         ("CHATNUT_AUTO_ARCHIVE_HOURS",),
         "--auto-archive-hours",
@@ -338,6 +370,9 @@ class Settings:
     url: str | None = None
     durability: str = "normal"
     max_message_bytes: int = 65536
+    max_connections: int = 0
+    max_waits_per_room: int = 1000
+    max_waits: int = 10000
     auto_archive_hours: float = 0.0
     open_browser: bool = True
     update_check: bool = True

@@ -19,6 +19,7 @@ const STARTED_KEY = "chatnut.started."; // + reader: this browser has caught tha
 const READ_EVERY_MS = 500;
 let currentRoom = null;
 let failedRoom = null; // a room that could not open (an outage): retried on reconnect
+let emptyShown = null;
 
 const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName() });
 const room = new RoomView({
@@ -65,10 +66,14 @@ function closeDrawer() {
 function updateTitle() {
   const unread = sidebar.totalUnread();
   const name = currentRoom ? sidebar.rooms.get(currentRoom)?.name ?? room.room?.name : null;
-  document.title = `${unread ? `(${unread}) ` : ""}${name ? `${name} · ` : ""}chatnut`;
+  const title = `${unread ? `(${unread}) ` : ""}${name ? `${name} · ` : ""}chatnut`;
+  if (document.title !== title) document.title = title; // a write costs even when equal
   const empty = sidebar.totals.live + sidebar.totals.archived === 0 && feed.state === "live";
-  $("empty-state").hidden = !empty;
-  $("pick-room").hidden = empty;
+  if (emptyShown !== empty) {
+    emptyShown = empty;
+    $("empty-state").hidden = !empty;
+    $("pick-room").hidden = empty;
+  }
 }
 
 function handle(name, data) {

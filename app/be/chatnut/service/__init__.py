@@ -37,6 +37,7 @@ class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRul
         *,
         db_path: Path | str | None = None,
         max_message_bytes: int = 65536,
+        max_waits: tuple[int, int] = (1000, 10_000),  # parked waits: per room, in total
         teams_dir: Path | None = None,
         web_url: Callable[[str | None], str] = lambda room_id: "",
         on_room_created: Callable[[str], None] | None = None,
@@ -51,6 +52,8 @@ class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRul
         self.web_url = web_url
         self.on_room_created = on_room_created
         self.version_info = version_info
+        self.parked_waits = {}
+        self.max_waits_per_room, self.max_waits = max_waits
         self.presence = Presence()
 
     # -- search, projects, health ---------------------------------------------

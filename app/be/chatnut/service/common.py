@@ -3,13 +3,14 @@ words, presence, and the attributes the parts rely on (set once by ChatService).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from chatnut import validation as check
 from chatnut.clock import now_iso
-from chatnut.errors import room_missing
+from chatnut.errors import TooManyWaits, room_missing
 from chatnut.hub import Hub
 from chatnut.service.presence import Presence
 from chatnut.store.base import Store
@@ -28,6 +29,9 @@ class ServiceCore:
     web_url: Callable[[str | None], str]
     on_room_created: Callable[[str], None] | None
     version_info: Callable[[], dict[str, Any]]
+    parked_waits: dict[str, int]  # room id -> wait_for_messages calls parked on it
+    max_waits_per_room: int
+    max_waits: int
     presence: Presence
 
     async def require_room(self, room_id: str) -> dict[str, Any]:
@@ -58,3 +62,29 @@ class ServiceCore:
             "last_seen_at": self.presence.last_seen(room_id, name, saved.get(name)),
             "waiting": self.presence.waiting(room_id, name),
         }
+
+    @contextmanager
+    def _parked(self, room_id: str) -> Iterator[None]:
+        """Count a parked wait. Each holds a subscription and a request: bounded
+        (settings max_waits_per_room, max_waits), so runaway waits cannot pile
+        up; a disconnected client's wait ends at once anyway (app.py)."""
+        in_room = self.parked_waits.get(room_id, 0)
+        if in_room >= self.max_waits_per_room:
+            raise TooManyWaits(
+                f"{in_room} waits are already parked on room {room_id!r} (the limit is"
+                f" {self.max_waits_per_room}); use fewer concurrent waits or read_messages"
+            )
+        if sum(self.parked_waits.values()) >= self.max_waits:
+            raise TooManyWaits(
+                f"{self.max_waits} waits are already parked on this server (the limit);"
+                " retry shortly or use read_messages"
+            )
+        self.parked_waits[room_id] = in_room + 1
+        try:
+            yield
+        finally:
+            left = self.parked_waits[room_id] - 1
+            if left:
+                self.parked_waits[room_id] = left
+            else:
+                del self.parked_waits[room_id]

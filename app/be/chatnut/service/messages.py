@@ -154,7 +154,8 @@ class MessageRules(ServiceCore):
                 self.seen(room_id, name)
             if backlog["messages"] or seconds == 0:
                 return {**backlog, "timed_out": not backlog["messages"]}
-            with self.presence.parked(room_id, name) if name else contextlib.nullcontext():
+            presence = self.presence.parked(room_id, name) if name else contextlib.nullcontext()
+            with self._parked(room_id), presence:
                 try:
                     async with asyncio.timeout(seconds):
                         await sub.wait()

@@ -3,10 +3,13 @@ sidebar a page at a time with its totals, and a reader's first visit."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chatnut import validation as check
+from chatnut.errors import InvalidInput
 from chatnut.service.common import ServiceCore
+from chatnut.store.base import SEARCH_HIT_CAP, SearchFilter
 
 SIDEBAR_MAX_PAGE = 500
 
@@ -64,6 +67,30 @@ class PageRules(ServiceCore):
         }
         return {"projects": projects, **total, "rooms": rooms}
 
+    async def search_page(
+        self,
+        query: str,
+        *,
+        project: str | None = None,
+        room_id: str | None = None,
+        sender: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """Search with the page's filters, a page of hits at a time (`offset`)."""
+        check.text("query", query, max_chars=check.MAX_QUERY)
+        check.optional_text("project", project, max_chars=check.MAX_NAME)
+        if room_id is not None:
+            check.room_id(room_id)
+        check.optional_text("sender", sender, max_chars=check.MAX_SENDER)
+        for name, value in (("after", after), ("before", before)):
+            if value is not None and not _iso_date(value):
+                raise InvalidInput(f"{name} must be a date like 2026-12-01 (or an ISO timestamp)")
+        check.integer("offset", offset, minimum=0, maximum=SEARCH_HIT_CAP)
+        where = SearchFilter(project, room_id, sender, after, before, offset)
+        return await self.store.search_page(query, where)
+
     async def catch_up(self, reader: str) -> dict[str, Any]:
         """Mark every room read for `reader` up to its newest message (a first visit)."""
         check.text("reader", reader, max_chars=check.MAX_SENDER)
@@ -71,3 +98,11 @@ class PageRules(ServiceCore):
         # No event: the page calls this before it opens its feed, whose
         # snapshot then already counts from here.
         return {"reader": reader, "rooms": await self.store.catch_up(reader)}
+
+
+def _iso_date(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from chatnut.hub import Event
@@ -40,6 +41,18 @@ SEARCH_HIT_CAP = 1000
 SEARCH_MESSAGE_LIMIT = 20
 SEARCH_ROOM_LIMIT = 20
 PREVIEW_CHARS = 200  # of the last message, in room lists (cut by the database)
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Narrowing a search (the web page's filters); dates are ISO text, `before` exclusive."""
+
+    project: str | None = None
+    room_id: str | None = None
+    sender: str | None = None
+    after: str | None = None
+    before: str | None = None
+    offset: int = 0
 
 
 class StoreOpenError(RuntimeError):
@@ -267,6 +280,11 @@ class Store(ABC):
     async def search(self, query: str, project: str | None) -> Row:
         """Case-insensitive substring search: {rooms, message_rooms, messages}
         (see SEARCH_* for the caps; messages carry a snippet, not the body)."""
+
+    @abstractmethod
+    async def search_page(self, query: str, where: SearchFilter) -> Row:
+        """As search, narrowed by `where`, a page of message hits from `where.offset`
+        among the newest SEARCH_HIT_CAP: plus {offset, total, capped, has_more}."""
 
     @abstractmethod
     async def stats(self) -> dict[str, int]:

@@ -37,15 +37,10 @@ from chatnut.clock import now_iso
 from chatnut.errors import ChatnutError
 from chatnut.hub import Event
 from chatnut.store.base import (
-    SEARCH_HIT_CAP,
-    SEARCH_MESSAGE_LIMIT,
-    SEARCH_ROOM_LIMIT,
     OnCommit,
     Row,
     Store,
     StoreOpenError,
-    rank_rooms,
-    snippet,
 )
 from chatnut.store.postgres import queries as q
 from chatnut.store.postgres.driver import (
@@ -56,6 +51,7 @@ from chatnut.store.postgres.driver import (
 )
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.migrate import migrate
+from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.views import Views
 
 log = logging.getLogger(__name__)
@@ -84,7 +80,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Store):
+class PostgresStore(Views, Search, Store):
     def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
         self.url = url
         self.location = safe_location(url)
@@ -495,33 +491,6 @@ class PostgresStore(Views, Store):
         return [dict(r) for r in await self._read(read)]
 
     # -- search and counts --------------------------------------------------
-
-    async def search(self, query: str, project: str | None) -> Row:
-        like = f"%{q.escape_like(query)}%"
-        extra = [project] if project is not None else []
-
-        async def read(conn: Any) -> Row:
-            rooms = await conn.fetch(q.search_rooms(project), like, SEARCH_ROOM_LIMIT, *extra)
-            hits = await conn.fetch(q.search_hits(project), like, SEARCH_HIT_CAP, *extra)
-            shown = [h["id"] for h in hits[:SEARCH_MESSAGE_LIMIT]]
-            rows = await conn.fetch(q.SEARCH_SHOWN, shown) if shown else []
-            return {
-                "rooms": [q.room_dict(r) for r in rooms],
-                "message_rooms": rank_rooms([(h["id"], h["room_id"]) for h in hits]),
-                "messages": [
-                    {
-                        "id": r["id"],
-                        "room_id": r["room_id"],
-                        "sender": r["sender"],
-                        "created_at": r["created_at"],
-                        "snippet": snippet(r["content"], query),
-                    }
-                    for r in rows
-                ],
-            }
-
-        result: Row = await self._read(read)
-        return result
 
     async def stats(self) -> dict[str, int]:
         row = await self._read(

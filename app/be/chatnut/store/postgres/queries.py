@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chatnut.store.base import PREVIEW_CHARS
+from chatnut.store.base import PREVIEW_CHARS, SEARCH_HIT_CAP, SEARCH_ROOM_LIMIT, SearchFilter
 
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
 ROOM_COLUMNS_R = ", ".join("r." + c.strip() for c in ROOM_COLUMNS.split(","))
@@ -192,23 +192,42 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_rooms(project: str | None) -> str:
-    project_clause = " AND project = $3" if project is not None else ""
+def search_rooms(like: str, project: str | None) -> tuple[str, list[Any]]:
+    params: list[Any] = [like, SEARCH_ROOM_LIMIT]
+    project_clause = ""
+    if project is not None:
+        params.append(project)
+        project_clause = " AND project = $3"
     return (
         f"SELECT {ROOM_COLUMNS} FROM rooms WHERE name ILIKE $1{project_clause}"
-        " ORDER BY created_at DESC LIMIT $2"
+        " ORDER BY created_at DESC LIMIT $2",
+        params,
     )
 
 
-def search_hits(project: str | None) -> str:
+def search_hits(like: str, where: SearchFilter) -> tuple[str, list[Any]]:
     """Newest hits first. pg_trgm's GIN index serves ILIKE '%q%' for 3+ characters;
     shorter queries scan the newest messages (as on SQLite), both capped."""
-    project_clause = " AND r.project = $3" if project is not None else ""
-    return f"""
+    params: list[Any] = [like, SEARCH_HIT_CAP]
+    clauses = []
+    for clause, value in (
+        ("r.project = ${}", where.project),
+        ("m.room_id = ${}", where.room_id),
+        ("lower(m.sender) = lower(${})", where.sender),
+        ("m.created_at >= ${}", where.after),
+        ("m.created_at < ${}", where.before),
+    ):
+        if value is not None:
+            params.append(value)
+            clauses.append(" AND " + clause.format(len(params)))
+    return (
+        f"""
         SELECT m.id, m.room_id FROM messages m JOIN rooms r ON r.id = m.room_id
-        WHERE m.content ILIKE $1{project_clause}
+        WHERE m.content ILIKE $1{"".join(clauses)}
         ORDER BY m.id DESC LIMIT $2
-    """
+        """,
+        params,
+    )
 
 
 SEARCH_SHOWN = (
