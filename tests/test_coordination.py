@@ -17,7 +17,7 @@ from chatnut.service import ChatService
 from chatnut.service.coordination import BODY_CUT, HANDOFF_MAX_BYTES
 from tests.mcp_client import CheckedClient, all_messages, new_room
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 async def post(mcp: CheckedClient, room_id: str, content: str, **extra: Any) -> dict[str, Any]:
