@@ -116,6 +116,27 @@ async def test_a_post_on_one_store_wakes_a_wait_on_another(
     assert [m["id"] for m in inbox["messages"]] == [posted["id"]]
 
 
+async def test_an_addressed_post_on_one_store_wakes_named_waits_on_another(
+    three: list[tuple[Store, Hub, ChatService]],
+) -> None:
+    """The addressees travel with the event between processes: a filtered wait and
+    a parked inbox on another worker sleep through other posts and wake on theirs."""
+    (_, _, first), (_, hub, second), _ = three
+    room = await first.init_room("p", "named")
+    await first.register_agent(room["id"], "dev", "t")
+    wait = asyncio.create_task(
+        second.wait_for_messages(room["id"], 0, timeout=30, addressed_to="dev")
+    )
+    inbox = asyncio.create_task(second.check_inbox("dev", timeout=30))
+    while not (second.presence.waiting(room["id"], "dev") and hub.subscriber_count() >= 2):
+        await asyncio.sleep(0.01)  # both parked on the second worker
+    await first.post_message(room["id"], "qa", "not for dev", to="qa")
+    mention = await first.post_message(room["id"], "qa", "over to @dev")
+    waited, boxed = await asyncio.wait_for(asyncio.gather(wait, inbox), 10)
+    assert [m["id"] for m in waited["messages"]] == [mention["id"]]
+    assert [m["id"] for m in boxed["messages"]] == [mention["id"]]
+
+
 async def terminate_listeners(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
