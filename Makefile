@@ -3,11 +3,13 @@
 # tests drive Debian's Chromium and the PostgreSQL tests start Debian's
 # PostgreSQL server (tests/postgres.py); `make test` installs each with apt
 # when it is missing and it may (as root); otherwise it says what to install.
+# The install tests run the real agent clients (Claude Code, Codex, Gemini CLI)
+# with Node 22, all from npm into .venv/clients/ on first use (needs `npm`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint browser postgres bench clean
+.PHONY: serve test lint browser postgres clients bench clean
 
 $(BIN)/chatnut: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +50,19 @@ postgres:
 		fi; \
 	fi
 
-test: lint browser postgres
+clients: $(BIN)/chatnut
+	@if ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's npm for the real-client tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+		else \
+			echo "the real-client tests need npm: sudo apt-get install npm" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	$(BIN)/python -m tests.clients
+
+test: lint browser postgres clients
 	$(BIN)/python -m pytest
 
 # Ours beside the original chatnut 0.4.2 (installed into .bench/ on first use)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.test_api import assert_error, make_room
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 async def post(api: httpx.AsyncClient, room: str, content: str) -> int:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
@@ -36,7 +37,7 @@ from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.sidebar_api import router as sidebar_router
 from chatnut.signed import SignedLinks, SignedSessions
-from chatnut.store.db import Database
+from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
 from chatnut.update_check import UpdateChecker
 
@@ -82,14 +83,18 @@ class ServerState:
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
         self.updates = UpdateChecker(enabled=settings.update_check)
-        self.db = Database(
-            settings.db_path, durability=settings.durability, on_commit=self.hub.publish
+        # The one place the backend is chosen: from the database's path or URL.
+        self.store = open_store(
+            settings.database,
+            durability=settings.durability,
+            on_commit=self.hub.publish,
+            owner={"pid": os.getpid(), "port": port},
         )
         self.service = ChatService(
-            self.db,
+            self.store,
             self.hub,
-            db_path=settings.db_path,
             max_message_bytes=settings.max_message_bytes,
+            max_waits=(settings.max_waits_per_room, settings.max_waits),
             teams_dir=settings.teams_dir,
             web_url=self.web_url,
             on_room_created=self._room_created,
@@ -129,6 +134,49 @@ async def _auto_archive(service: ChatService, hours: float) -> None:
         await asyncio.sleep(AUTO_ARCHIVE_EVERY_SECONDS)
 
 
+async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) -> None:
+    """Run an MCP request, cancelling it the moment its client disconnects.
+
+    With stateless JSON answers nothing else notices a client that gave up on a
+    parked `wait_for_messages` (Esc in Claude Code drops the request; a
+    `notifications/cancelled` arrives as a separate request that cannot reach
+    it): the wait would hold its subscription until its own timeout. The body
+    was read whole by SecurityMiddleware, so after handing it over, the real
+    `receive` has nothing left to say but `http.disconnect`: watch for it.
+    """
+    first = await receive()
+    if first["type"] != "http.request" or first.get("more_body", False):
+        pending = [first]  # not a buffered body (or already gone): no watching
+
+        async def passthrough() -> Any:
+            return pending.pop() if pending else await receive()
+
+        await app(scope, passthrough, send)
+        return
+    gone = anyio.Event()
+    handed = False
+
+    async def app_receive() -> Any:
+        nonlocal handed
+        if not handed:
+            handed = True
+            return first
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        await app(scope, app_receive, send)
+        group.cancel_scope.cancel()
+
+
 class _McpEndpoint:
     """Hand /mcp and /mcp/ straight to the MCP transport.
 
@@ -155,7 +203,7 @@ class _McpEndpoint:
                 )
                 return
             scope = {**scope, "path": "/", "raw_path": b"/", "root_path": "/mcp"}
-            await self.mcp_app(scope, receive, send)
+            await _until_client_leaves(self.mcp_app, scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -168,18 +216,13 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            applied = await state.db.open()
-        except sqlite3.Error as exc:
+            applied = await state.store.open()
+        except StoreOpenError as exc:
             # One line a user can act on, before uvicorn's traceback and exit.
-            log.error(
-                "cannot open the database %s for writing: %s (this user must be able to "
-                "write the file and its directory)",
-                settings.db_path,
-                exc,
-            )
+            log.error("%s", exc)
             raise
         if applied:
-            log.info("database %s migrated: %s", settings.db_path, ", ".join(applied))
+            log.info("database %s migrated: %s", state.store.location, ", ".join(applied))
         if settings.update_check:
             state.updates.refresh_in_background()
         archiver = None
@@ -199,7 +242,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
                         await task
             with contextlib.suppress(Exception):  # never block a shutdown on it
                 await state.service.save_presence()
-            await state.db.close()
+            await state.store.close()
 
     app = FastAPI(
         title="chatnut",

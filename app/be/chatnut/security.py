@@ -39,6 +39,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import anyio
+
 from chatnut.errors import error_body
 
 Scope = MutableMapping[str, Any]
@@ -57,6 +59,9 @@ MAX_SESSIONS = 10_000  # each is a redeemed link; the oldest go first
 # read as another host (`//x`, `/\x`, a tab or newline it would strip first).
 LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+# The largest body (6 × 64 KiB) takes milliseconds on loopback and a few
+# seconds on a slow link; a client trickling it is holding a worker hostage.
+BODY_SECONDS = 15.0
 FOREIGN_FETCH_SITES = {b"cross-site", b"same-site"}
 SINGLE_HEADERS = (b"host", b"origin")
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
@@ -349,23 +354,34 @@ class SecurityMiddleware:
     async def _bounded_body(
         self, receive: Receive, send: Send, is_mcp: bool = False
     ) -> Receive | None:
-        """Read the body up to the limit (a chunked body has no length to check up front)."""
+        """Read the body up to the limit (a chunked body has no length to check up
+        front), within BODY_SECONDS: a client trickling its body is cut off."""
         chunks: list[bytes] = []
         size = 0
         chunks_done: Message | None = None  # a disconnect seen while reading, passed on
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                chunks_done = message
-                break
-            size += len(message.get("body", b""))
-            if size > self.max_body_bytes:
-                start = (chunks[0] if chunks else message.get("body", b"")) if is_mcp else None
-                await self._refuse_large_body(send, start)
-                return None
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
+        with anyio.move_on_after(BODY_SECONDS) as deadline:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    chunks_done = message
+                    break
+                size += len(message.get("body", b""))
+                if size > self.max_body_bytes:
+                    start = (chunks[0] if chunks else message.get("body", b"")) if is_mcp else None
+                    await self._refuse_large_body(send, start)
+                    return None
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        if deadline.cancelled_caught:
+            await send_error(
+                send,
+                408,
+                "body_timeout",
+                f"the request body did not arrive within {BODY_SECONDS:.0f} seconds",
+                [(b"connection", b"close")],
+            )
+            return None
         body = b"".join(chunks)
         replayed = False
 

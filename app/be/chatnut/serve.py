@@ -20,6 +20,7 @@ from typing import Any
 
 import uvicorn
 
+from chatnut.connections import connection_bound, guarded_http
 from chatnut.hub import Hub
 from chatnut.runtime import (
     AlreadyRunning,
@@ -31,6 +32,7 @@ from chatnut.runtime import (
 )
 from chatnut.security import is_loopback
 from chatnut.settings import Settings, load_settings
+from chatnut.store import shared_by_processes
 
 log = logging.getLogger("chatnut")
 
@@ -113,7 +115,7 @@ class _Server(uvicorn.Server):
 
 
 def is_postgres(settings: Settings) -> bool:
-    return str(settings.db or "").startswith(("postgresql://", "postgres://"))
+    return shared_by_processes(settings.database)
 
 
 def run_server(
@@ -130,6 +132,8 @@ def run_server(
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
+        # Header deadline, header size and connection cap (connections.py).
+        http=guarded_http(connection_bound(settings.max_connections)),
     )
     server = _Server(config, settings, app.state.chatnut.hub, on_ready)
     # uvicorn's own runner: it picks the configured event loop (uvloop when
@@ -197,7 +201,7 @@ def serve(overrides: dict[str, Any]) -> int:
             def ready() -> None:
                 write_runtime_files(settings.port_file, settings.pid_file, port)
                 log.info(
-                    "chatnut ready on http://%s:%d (db %s)", settings.host, port, settings.db_path
+                    "chatnut ready on http://%s:%d (db %s)", settings.host, port, settings.database
                 )
 
             return 0 if run_server(settings, sock, port, ready) else 1

@@ -50,8 +50,8 @@ def _parse_non_negative(text: str) -> float:
 
 def _parse_positive_int(text: str) -> int:
     value = int(text)
-    if value < 1:
-        raise ValueError(f"must be >= 1, got {value}")
+    if not 1 <= value <= 2**31 - 1:
+        raise ValueError(f"must be 1..{2**31 - 1}, got {value}")
     return value
 
 
@@ -121,6 +121,13 @@ def _parse_server_url(text: str) -> str:
     return url.removesuffix("/mcp")
 
 
+def _parse_non_negative_int(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 1_000_000:
+        raise ValueError(f"must be 0..1000000, got {value}")
+    return value
+
+
 def _parse_message_bytes(text: str) -> int:
     value = _parse_positive_int(text)
     if value > 16 * 1024 * 1024:  # the request cap is six times this, held in memory
@@ -177,8 +184,9 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         str,
         "SQLite database path (default: $CHATNUT_HOME/chatnut.db; "
-        "CHAT_DB_PATH is the original chatnut's name, still honoured).",
-        "PATH",
+        "CHAT_DB_PATH is the original chatnut's name, still honoured), "
+        "or a postgresql:// URL.",
+        "PATH|URL",
     ),
     Setting(
         "host",
@@ -279,6 +287,31 @@ SETTINGS: tuple[Setting, ...] = (
         "N",
     ),
     Setting(
+        "max_connections",
+        ("CHATNUT_MAX_CONNECTIONS",),
+        None,
+        0,
+        _parse_non_negative_int,
+        "Most open connections; past it the longest-idle one is closed "
+        "(0: as many as the open-file limit allows, at most 16384).",
+    ),
+    Setting(
+        "max_waits_per_room",
+        ("CHATNUT_MAX_WAITS_PER_ROOM",),
+        None,
+        1000,
+        _parse_positive_int,
+        "Most wait_for_messages calls parked on one room at once; more are refused.",
+    ),
+    Setting(
+        "max_waits",
+        ("CHATNUT_MAX_WAITS",),
+        None,
+        10000,
+        _parse_positive_int,
+        "Most wait_for_messages calls parked on the server at once; more are refused.",
+    ),
+    Setting(
         "auto_archive_hours",
         ("CHATNUT_AUTO_ARCHIVE_HOURS",),
         "--auto-archive-hours",
@@ -326,7 +359,7 @@ SETTINGS: tuple[Setting, ...] = (
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=lambda: Path("~/.chatnut").expanduser())
-    db: Path | None = None
+    db: Path | str | None = None  # a str only for a postgresql:// URL
     run_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -337,6 +370,9 @@ class Settings:
     url: str | None = None
     durability: str = "normal"
     max_message_bytes: int = 65536
+    max_connections: int = 0
+    max_waits_per_room: int = 1000
+    max_waits: int = 10000
     auto_archive_hours: float = 0.0
     open_browser: bool = True
     update_check: bool = True
@@ -344,8 +380,14 @@ class Settings:
     log_level: str = "info"
 
     @property
-    def db_path(self) -> Path:
+    def database(self) -> Path | str:
+        """What the store opens: a SQLite path or a database URL (store.open_store)."""
         return self.db if self.db is not None else self.home / "chatnut.db"
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file (for what only a file has: backups, exports)."""
+        return Path(self.database)
 
     @property
     def port_file(self) -> Path:
@@ -370,6 +412,10 @@ class Settings:
 
 
 _PATH_SETTINGS = {"home", "db", "run_dir", "teams_dir", "token_file"}
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and "://" in value
 
 
 def load_settings(
@@ -398,7 +444,7 @@ def load_settings(
                     except ValueError as exc:
                         raise ValueError(f"{var}: {exc}") from exc
                     break
-        if setting.name in _PATH_SETTINGS and value is not None:
+        if setting.name in _PATH_SETTINGS and value is not None and not _is_url(value):
             value = Path(value).expanduser()
         values[setting.name] = value
     if values.get("token") is None and values.get("token_file") is not None:

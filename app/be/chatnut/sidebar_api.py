@@ -30,7 +30,7 @@ async def sidebar(
     status: Literal["live", "archived", "all"] = "live",
     unread_only: bool = False,
     q: Annotated[str | None, Query(max_length=check.MAX_NAME, description="name contains")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=check.MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=SIDEBAR_MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     return await service_of(request).sidebar_page(

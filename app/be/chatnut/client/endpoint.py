@@ -104,8 +104,10 @@ class Endpoint:
                 f"no chatnut server answers at {self.base} ({_reason(exc)}); {hint}"
             ) from None
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        with self.open(method, path, body) as response:
+    def call(
+        self, method: str, path: str, body: Any = None, timeout: float | None = REQUEST_TIMEOUT
+    ) -> Any:
+        with self.open(method, path, body, timeout=timeout) as response:
             return json.loads(response.read() or b"null")
 
     def text(self, path: str) -> str:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from chatnut.client.endpoint import LOOPBACK, running_port
+from chatnut.client.endpoint import LOOPBACK, CliError, Endpoint, running_port
 from chatnut.install.clients import PLANS, Target, missing_mark
 from chatnut.install.edits import Change, FileEdit, InstallError
 from chatnut.install.service import service_plan
@@ -22,18 +22,32 @@ from chatnut.resources import skill_dir
 from chatnut.security import is_loopback
 from chatnut.settings import Settings
 
+CHECK_SECONDS = 3.0
+
 
 def mcp_url(settings: Settings, port: int | None) -> str:
     if settings.url is not None:  # a remote (team) server: its /mcp/, as given
         if port is not None:
             raise InstallError("give --url or --port, not both")
         return f"{settings.url}/mcp/"
-    chosen = port if port is not None else settings.port
-    if chosen == 0:  # --port 0 servers: register the port it is on now
-        chosen = running_port(settings) or 0
-        if not chosen:
-            raise InstallError("the port setting is 0 and no server is running: pass --port N")
+    # The server running on this home is the truth (it may be on --port 0, or
+    # on another --port than the setting); then --port, then the setting.
+    chosen = port if port is not None else (running_port(settings) or settings.port)
+    if chosen == 0:
+        raise InstallError("the port setting is 0 and no server is running: pass --port N")
     return f"http://{LOOPBACK}:{chosen}/mcp/"
+
+
+def answer_note(url: str, token: str | None) -> str | None:
+    """One line when nothing (or something else) answers at the registered URL."""
+    base = url.removesuffix("/").removesuffix("/mcp")
+    try:
+        status = Endpoint(base, token).call("GET", "/api/status", timeout=CHECK_SECONDS)
+    except CliError as exc:
+        return f"note: {url} does not answer yet ({exc}); start the server: `chatnut serve &`"
+    if not isinstance(status, dict) or status.get("status") != "ok":
+        return f"note: {base} answers, but not as a chatnut server; check the port"
+    return None
 
 
 def remote_notes(settings: Settings) -> list[str]:
@@ -129,6 +143,8 @@ def _run(args: argparse.Namespace, settings: Settings, installing: bool) -> int:
         print(f"chatnut {verb}: {exc}", file=sys.stderr)
         return 1
     print(f"chatnut {verb}: {len(pending)} change(s) made")
+    if installing and not args.service:
+        print(answer_note(target.url, target.token) or f"checked: chatnut answers at {target.url}")
     return 1 if failures else 0
 
 

@@ -8,50 +8,21 @@ newest messages instead, capped like every other query.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
-from chatnut.store.queries import ROOM_COLUMNS, room_dict
-
-# A search looks at no more than this many of the newest hits: enough for any
-# human or agent to act on, and what keeps a common term as fast as a rare one.
-SEARCH_HIT_CAP = 1000
-SEARCH_MESSAGE_LIMIT = 20
-SEARCH_ROOM_LIMIT = 20
-SNIPPET_RADIUS = 60
+from chatnut.store.base import (
+    SEARCH_HIT_CAP,
+    SEARCH_MESSAGE_LIMIT,
+    SEARCH_ROOM_LIMIT,
+    SearchFilter,
+    rank_rooms,
+    snippet,
+)
+from chatnut.store.sqlite.queries import ROOM_COLUMNS, room_dict
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def snippet(content: str, query: str) -> str:
-    """A window of the content around the first case-insensitive hit, as plain text."""
-    at = content.casefold().find(query.casefold())
-    if at < 0:
-        at = 0
-    start = max(0, at - SNIPPET_RADIUS)
-    end = min(len(content), at + len(query) + SNIPPET_RADIUS)
-    text = " ".join(content[start:end].split())
-    return ("…" if start > 0 else "") + text + ("…" if end < len(content) else "")
-
-
-def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[str, Any]:
-    """The original's search: rooms, per-room hit counts, the newest message hits."""
-    found = search_page(conn, query, SearchFilter(project=project))
-    return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
-
-
-@dataclass(frozen=True)
-class SearchFilter:
-    """Narrowing a search (the web page's filters); dates are ISO text, `before` exclusive."""
-
-    project: str | None = None
-    room_id: str | None = None
-    sender: str | None = None
-    after: str | None = None
-    before: str | None = None
-    offset: int = 0
 
 
 def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
@@ -108,13 +79,7 @@ def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> di
     params += [*extra_params, SEARCH_HIT_CAP]
     hits = conn.execute(hits_sql, params).fetchall()
 
-    counts: dict[str, int] = {}
-    for hit in hits:
-        counts[hit["room_id"]] = counts.get(hit["room_id"], 0) + 1
-    message_rooms = [
-        {"room_id": room_id, "match_count": n}
-        for room_id, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ][:SEARCH_ROOM_LIMIT]
+    message_rooms = rank_rooms([(hit["id"], hit["room_id"]) for hit in hits])
     page = hits[where.offset : where.offset + SEARCH_MESSAGE_LIMIT]
     shown = [hit["id"] for hit in page]
     rows = (
