@@ -384,7 +384,9 @@ class PostgresStore(Views, Search, Team, Store):
         return page, len(rows) > limit
 
     async def newest_message_id(self) -> int:
-        return int(await self._read(lambda conn: conn.fetchval(q.NEWEST_MESSAGE_ID)))
+        # Visible, not taken: a feed that starts "from now" at an id still in
+        # flight would drop that message when it arrives (see NEWEST_VISIBLE_ID).
+        return int(await self._read(lambda conn: conn.fetchval(q.NEWEST_VISIBLE_ID)))
 
     async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
         async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:

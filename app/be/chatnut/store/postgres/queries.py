@@ -70,6 +70,12 @@ EVENTS_AFTER = """
 ROOM_BY_ID = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $1"
 ROOM_BY_NAME = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE project = $1 AND name = $2"
 NEWEST_MESSAGE_ID = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM message_ids"
+# The newest id this snapshot can see. Not the sequence: a post takes its id
+# before it commits, so the sequence may name a message no reader sees yet; a
+# read bounded by it would report that id as looked at, and whoever it is
+# addressed to would never read it. Ids become visible in order (the write
+# lock), so nothing at or below this bound can still appear.
+NEWEST_VISIBLE_ID = "SELECT coalesce(max(id), 0) FROM messages"
 
 
 def room_filter(

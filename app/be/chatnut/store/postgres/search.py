@@ -36,9 +36,18 @@ class Search:
             page = hits[where.offset : where.offset + SEARCH_MESSAGE_LIMIT]
             shown = [h["id"] for h in page]
             rows = await conn.fetch(q.SEARCH_SHOWN, shown) if shown else []
+            message_rooms = rank_rooms([(h["id"], h["room_id"]) for h in hits])
+            # The page names the rooms it shows without holding every room.
+            named = sorted({r["room_id"] for r in rows} | {r["room_id"] for r in message_rooms})
+            names = await conn.fetch(
+                "SELECT id, name, project FROM rooms WHERE id = ANY($1::text[])", named
+            )
             return {
                 "rooms": [q.room_dict(r) for r in rooms],
-                "message_rooms": rank_rooms([(h["id"], h["room_id"]) for h in hits]),
+                "message_rooms": message_rooms,
+                "room_names": {
+                    r["id"]: {"name": r["name"], "project": r["project"]} for r in names
+                },
                 "messages": [
                     {
                         "id": r["id"],

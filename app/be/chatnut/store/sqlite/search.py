@@ -107,10 +107,19 @@ def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> di
         }
         for row in rows
     ]
+    named = sorted({m["room_id"] for m in messages} | {r["room_id"] for r in message_rooms})
+    names = {
+        row["id"]: {"name": row["name"], "project": row["project"]}
+        for row in conn.execute(
+            f"SELECT id, name, project FROM rooms WHERE id IN ({', '.join('?' for _ in named)})",
+            named,
+        )
+    }
     return {
         "rooms": rooms,
         "message_rooms": message_rooms,
         "messages": messages,
+        "room_names": names,
         "offset": where.offset,
         "total": len(hits),
         "capped": len(hits) >= SEARCH_HIT_CAP,
