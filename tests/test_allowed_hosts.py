@@ -230,7 +230,9 @@ async def test_sign_in_on_a_team_server_works_across_workers(
     settings: Settings, postgres_url: str
 ) -> None:
     """A link minted by one worker is redeemed by another; the session works on both.
-    Workers share a PostgreSQL database (an SQLite file admits one server)."""
+
+    The workers share a PostgreSQL database, as a team server's do: a SQLite file
+    takes one server only (its lock refuses a second, issue 13 item 12)."""
     team = dataclasses.replace(
         settings, db=postgres_url, token="s3cret", public_url="https://chat.example.com"
     )
