@@ -120,6 +120,7 @@ async def test_search_pages_through_every_hit_with_filters(api: httpx.AsyncClien
     assert len(seen) == len(set(seen)) == 46  # every hit reachable, once
     by_sender = (await api.get("/api/search", params={"q": "needle", "sender": "bob"})).json()
     assert [m["sender"] for m in by_sender["messages"]] == ["Bob"]
+    assert first["room_names"][other] == {"name": "stack", "project": "beta"}
     in_room = (await api.get("/api/search", params={"q": "needle", "room_id": other})).json()
     assert in_room["total"] == 1 and in_room["message_rooms"] == [
         {"room_id": other, "match_count": 1}

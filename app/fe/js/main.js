@@ -9,7 +9,7 @@ import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
 import { RoomView } from "./room.js";
-import { runSearch } from "./search.js";
+import { SearchView } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 import { Switcher } from "./switcher.js";
 import { TeamPanel } from "./team.js";
@@ -33,6 +33,10 @@ const team = new TeamPanel({ room });
 const notifier = new MentionNotifier({
   name: senderName,
   roomName: (id) => sidebar.rooms.get(id)?.name ?? "a room",
+  onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
+});
+const searchView = new SearchView({
+  projects: () => sidebar.totals.projects.map((p) => p.project),
   onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
 });
 const switcher = new Switcher({ onOpen: (roomId) => openRoom(roomId), reader: senderName });
@@ -192,6 +196,7 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
 
 function goHome(push) {
   if (push) history.pushState({}, "", "/");
+  say(""); // callers with news say it after
   currentRoom = null;
   room.room = null;
   sidebar.select(null);
@@ -210,11 +215,7 @@ function fromAddress() {
 
 function search(query) {
   show("search-view");
-  runSearch(query, {
-    project: sidebar.project,
-    roomName: (id) => sidebar.rooms.get(id)?.name ?? null,
-    onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
-  });
+  searchView.run(query, { project: sidebar.project });
 }
 
 function wire() {

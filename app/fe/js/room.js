@@ -88,6 +88,7 @@ export class RoomView {
     this.incoming = [];
     this.divider = null;
     this.anchor = null;
+    this.parents = new Map(); // reply parents outside the page: id -> promise of the message
     this.lastAnnounce = 0;
   }
 
@@ -435,10 +436,29 @@ export class RoomView {
   // The parent as a one-line quote when it is in the page; always a jump.
   _quote(parentId) {
     const parent = this._element(parentId);
-    const text = parent
-      ? `${parent.dataset.sender}: ${plainText(parent.querySelector(".body").textContent, 120)}`
-      : `message #${parentId}`;
-    return h("button", { type: "button", class: "quote", "data-jump": parentId, title: `Show #${parentId}` }, `↳ ${text}`);
+    const quote = h("button", { type: "button", class: "quote", "data-jump": parentId, title: `Show #${parentId}` });
+    if (parent) quote.textContent = `↳ ${parent.dataset.sender}: ${plainText(parent.querySelector(".body").textContent, 120)}`;
+    else {
+      quote.textContent = `↳ message #${parentId}`;
+      this._fetchParent(parentId, quote);
+    }
+    return quote;
+  }
+
+  // A parent outside the page: its one line comes from the server (once per
+  // id, a few at a time), so a quote reads the same wherever its parent is.
+  async _fetchParent(parentId, quote) {
+    let found = this.parents.get(parentId);
+    if (!found) {
+      if (this.parents.size > 500) this.parents.clear();
+      const roomId = this.room.id;
+      found = api(`/rooms/${enc(roomId)}/messages?around=${Number(parentId)}&limit=1`)
+        .then((page) => page.messages.find((m) => m.id === parentId) || null)
+        .catch(() => null);
+      this.parents.set(parentId, found);
+    }
+    const parent = await found;
+    if (parent) quote.textContent = `↳ ${parent.sender}: ${plainText(parent.content, 120)}`;
   }
 
   _clicked(event) {

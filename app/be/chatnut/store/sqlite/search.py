@@ -25,6 +25,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[str, Any]:
+    """The original's search: rooms, per-room hit counts, the newest message hits."""
+    found = search_page(conn, query, SearchFilter(project=project))
+    return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
+
+
 def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
     clauses, params = [], []
     for clause, value in (
@@ -101,10 +107,19 @@ def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> di
         }
         for row in rows
     ]
+    named = sorted({m["room_id"] for m in messages} | {r["room_id"] for r in message_rooms})
+    names = {
+        row["id"]: {"name": row["name"], "project": row["project"]}
+        for row in conn.execute(
+            f"SELECT id, name, project FROM rooms WHERE id IN ({', '.join('?' for _ in named)})",
+            named,
+        )
+    }
     return {
         "rooms": rooms,
         "message_rooms": message_rooms,
         "messages": messages,
+        "room_names": names,
         "offset": where.offset,
         "total": len(hits),
         "capped": len(hits) >= SEARCH_HIT_CAP,
