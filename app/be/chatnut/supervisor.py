@@ -167,7 +167,7 @@ class Supervisor:
                 "chatnut ready on http://%s:%d (db %s; %d workers, pids %s)",
                 s.host,
                 self.port,
-                s.db_path,
+                s.database,
                 self.count,
                 " ".join(str(pid) for pid in sorted(self.workers)),
             )

@@ -137,6 +137,18 @@ def _server_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     backup = commands.add_parser("backup", help="consistent copy of the database, while it runs")
     backup.add_argument("path", metavar="PATH")
     backup.add_argument("--db", metavar="PATH", help="database to copy (default: the server's)")
+    database = commands.add_parser("db", help="whole-database operations (copy)")
+    db_commands = database.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
+    copier = db_commands.add_parser(
+        "copy",
+        help="copy a whole database to an empty one (SQLite <-> PostgreSQL), ids kept",
+        description="Copy every room, message, read cursor, status and registration from SRC "
+        "to DST, keeping ids and timestamps, then set DST's id sequence past SRC's. SRC and "
+        "DST are SQLite paths or postgresql:// URLs. DST must hold no data. Prints each "
+        "table's row count, counted on both sides after the copy.",
+    )
+    copier.add_argument("source", metavar="SRC")
+    copier.add_argument("destination", metavar="DST")
     prune = commands.add_parser("prune", help="delete archived rooms older than DAYS")
     prune.add_argument("--archived-older-than", type=float, required=True, metavar="DAYS")
     prune.add_argument("--dry-run", action="store_true")

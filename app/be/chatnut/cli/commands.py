@@ -20,6 +20,7 @@ from chatnut.client import server
 from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
 from chatnut.files import UnsafePath, create_file, write_file
 from chatnut.settings import Settings, load_settings
+from chatnut.store import is_url
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -186,11 +187,24 @@ def do_export(args: argparse.Namespace) -> int:
 
 def do_backup(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    if is_url(settings.database):
+        from chatnut.cli import db
+
+        print(db.pg_dump(str(settings.database), Path(args.path)))
+        return 0
     counts = data.backup(settings.db_path, Path(args.path))
     print(
         f"backed up {settings.db_path} to {args.path}: {counts['rooms']} rooms, "
         f"{counts['messages']} messages (open it with `chatnut serve --db {args.path}`)"
     )
+    return 0
+
+
+def do_db(args: argparse.Namespace) -> int:
+    from chatnut.cli import db
+
+    copied = db.copy(args.source, args.destination)
+    print("\n".join(db.report(args.source, args.destination, copied)))
     return 0
 
 

@@ -1,0 +1,67 @@
+"""`chatnut db copy SRC DST` and `chatnut backup` on PostgreSQL.
+
+The copy itself is store/copy.py; here it is run and reported. A backup of
+PostgreSQL is PostgreSQL's own tool's job (a consistent dump of a live
+database, restorable with pg_restore): chatnut runs `pg_dump` when it is on
+the PATH and otherwise says so, rather than making a copy of its own that
+would restore into nothing else.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import anyio
+
+from chatnut.client.endpoint import CliError
+from chatnut.store import StoreOpenError
+from chatnut.store.copy import Copied, CopyError, copy_database, printable
+
+
+def copy(source: str, destination: str) -> list[Copied]:
+    try:
+        return anyio.run(copy_database, source, destination)
+    except (CopyError, StoreOpenError) as exc:
+        raise CliError(f"db copy: {exc}") from None
+    except Exception as exc:  # the driver's own errors: one line, named
+        raise CliError(f"db copy failed: {type(exc).__name__}: {exc}") from None
+
+
+def report(source: str, destination: str, copied: list[Copied]) -> list[str]:
+    width = max((len(c.table) for c in copied), default=5)
+    lines = [f"copied {printable(source)} to {printable(destination)}:"]
+    for entry in copied:
+        lines.append(
+            f"  {entry.table:<{width}}  {entry.destination_rows:>8} rows"
+            f" (source {entry.source_rows}, destination {entry.destination_rows})"
+        )
+    return lines
+
+
+def pg_dump(url: str, target: Path) -> str:
+    """Run pg_dump when there is one; otherwise the one line saying to."""
+    command = shutil.which("pg_dump")
+    hint = f"pg_dump --format=custom --file {target} '{printable(url)}'"
+    if command is None:
+        raise CliError(
+            f"chatnut backup copies SQLite files; a PostgreSQL database is backed up with"
+            f" PostgreSQL's own pg_dump (not on the PATH here): {hint}"
+        )
+    if target.exists():
+        raise CliError(f"{target} exists; choose a new path (a backup never overwrites)")
+    done = subprocess.run(
+        [command, "--format=custom", "--file", str(target), url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        target.unlink(missing_ok=True)
+        reason = " ".join(done.stderr.split())[:300]
+        raise CliError(f"pg_dump failed ({done.returncode}): {reason}")
+    return (
+        f"backed up {printable(url)} to {target} with pg_dump"
+        f" (restore with `pg_restore --dbname URL {target}`)"
+    )

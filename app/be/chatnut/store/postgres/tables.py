@@ -1,0 +1,128 @@
+"""Raw row access to a PostgreSQL database for `chatnut db copy` (store/copy.py).
+
+One asyncpg connection. The source is read in a REPEATABLE READ, READ ONLY
+transaction (one snapshot however long the copy takes, while the server
+goes on writing); the destination is written in one transaction with
+COPY (asyncpg's `copy_records_to_table`), and its triggers fill room_stats
+as the rows arrive. The `events` table is this backend's cross-process
+stream of commits, not data: a copied database starts its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from chatnut.store.copy import BATCH_ROWS, CopyError, Tables, printable
+
+# Derived from the data tables, or this backend's own bookkeeping.
+DERIVED = {"room_stats", "events", "chatnut_migrations"}
+MESSAGE_IDS = "message_ids"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class PostgresTables(Tables):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.location = printable(url)
+        self._conn: Any = None
+        self._transaction: Any = None
+
+    @property
+    def conn(self) -> Any:
+        assert self._conn is not None, "connect() first"
+        return self._conn
+
+    async def connect(self) -> None:
+        try:
+            import asyncpg
+        except ImportError:
+            raise CopyError(
+                "a postgresql:// database needs the PostgreSQL driver:"
+                " pip install 'chatnut[postgres]'"
+            ) from None
+        try:
+            self._conn = await asyncpg.connect(self.url, timeout=10)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise CopyError(f"cannot connect to {self.location}: {exc}") from None
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def data_tables(self) -> list[str]:
+        names = await self.conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        )
+        return [r["tablename"] for r in names if r["tablename"] not in DERIVED]
+
+    async def columns(self, table: str) -> list[str]:
+        rows = await self.conn.fetch(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+            table,
+        )
+        return [r["column_name"] for r in rows]
+
+    async def count(self, table: str) -> int:
+        return int(await self.conn.fetchval(f"SELECT count(*) FROM {_quote(table)}"))
+
+    async def message_id_high_water(self) -> int:
+        # last_value is the last id handed out once is_called; a sequence never
+        # used still says its start value, which no message has.
+        row = await self.conn.fetchrow(f"SELECT last_value, is_called FROM {MESSAGE_IDS}")
+        handed_out = int(row["last_value"]) if row["is_called"] else 0
+        newest = await self.conn.fetchval("SELECT coalesce(max(id), 0) FROM messages")
+        return max(handed_out, int(newest))
+
+    async def begin_snapshot(self) -> None:
+        self._transaction = self.conn.transaction(isolation="repeatable_read", readonly=True)
+        await self._transaction.start()
+
+    async def read(
+        self, table: str, columns: Sequence[str]
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        listed = ", ".join(_quote(c) for c in columns)
+        keys = await self._primary_key(table) or list(columns)
+        order = ", ".join(_quote(k) for k in keys)
+        cursor = await self.conn.cursor(f"SELECT {listed} FROM {_quote(table)} ORDER BY {order}")
+        while rows := await cursor.fetch(BATCH_ROWS):
+            yield [tuple(row) for row in rows]
+
+    async def _primary_key(self, table: str) -> list[str]:
+        rows = await self.conn.fetch(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a"
+            " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+            " WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attnum",
+            _quote(table),
+        )
+        return [r["attname"] for r in rows]
+
+    async def begin_write(self) -> None:
+        self._transaction = self.conn.transaction()
+        await self._transaction.start()
+
+    async def write(
+        self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        await self.conn.copy_records_to_table(table, records=rows, columns=list(columns))
+
+    async def set_message_id_high_water(self, value: int) -> None:
+        # setval(.., false) for 0: the next id is then 1, as on a new database.
+        if value > 0:
+            await self.conn.execute(f"SELECT setval('{MESSAGE_IDS}', $1, true)", value)
+        else:
+            await self.conn.execute(f"SELECT setval('{MESSAGE_IDS}', 1, false)")
+
+    async def commit(self) -> None:
+        await self._transaction.commit()
+        self._transaction = None
+
+    async def rollback(self) -> None:
+        if self._transaction is not None:
+            await self._transaction.rollback()
+            self._transaction = None
