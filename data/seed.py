@@ -4,7 +4,7 @@
     python data/seed.py --reset --db PATH  # build somewhere else
     chatnut serve --db data/dev.db         # look at it
 
-Everything goes through the real service layer (ChatService over Database),
+Everything goes through the real service layer (ChatService over the SQLite store),
 so the file is exactly what the server writes. It is deterministic: the
 service's clock is replaced by a fixed one (from 2026-11-02 09:00 UTC, a
 few minutes a step) and room ids are counted, not random.
@@ -26,7 +26,7 @@ from unittest import mock
 
 from chatnut.hub import Hub
 from chatnut.service import ChatService
-from chatnut.store.db import Database
+from chatnut.store.sqlite import SqliteStore
 
 DEFAULT_DB = Path(__file__).resolve().parent / "dev.db"
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -357,19 +357,20 @@ async def build(service: ChatService) -> None:
 
 async def build_database(path: Path) -> None:
     hub = Hub()
-    database = Database(path, on_commit=hub.publish)
-    await database.open()
+    store = SqliteStore(path, on_commit=hub.publish)
+    await store.open()
     try:
-        await build(ChatService(database, hub, db_path=path))
+        await build(ChatService(store, hub))
     finally:
-        await database.close()
+        await store.close()
 
 
 def seed(path: Path) -> None:
     clock, ids = FixedClock(START), CountedIds()
     with ExitStack() as patches:
-        for module in ("messages", "rooms", "team"):
-            patches.enter_context(mock.patch(f"chatnut.service.{module}.now_iso", clock))
+        # The service stamps new rooms; the store stamps messages, statuses, cursors.
+        for module in ("chatnut.service.rooms", "chatnut.store.sqlite"):
+            patches.enter_context(mock.patch(f"{module}.now_iso", clock))
         fake_uuid = SimpleNamespace(uuid4=ids.uuid4)
         patches.enter_context(mock.patch("chatnut.service.rooms.uuid", fake_uuid))
         asyncio.run(build_database(path))

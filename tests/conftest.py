@@ -7,6 +7,7 @@ No test touches ~/.chatnut, port 8000 or a browser window.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -21,10 +22,17 @@ from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.service import ChatService
 from chatnut.settings import Settings
-from chatnut.store.db import Database
+from chatnut.store import Store, open_store
 from tests.helpers import ServerProcess
 from tests.mcp_client import CheckedClient
-from tests.postgres import PostgresMissing, PostgresServer, start_server
+from tests.postgres import (
+    MIGRATED,
+    TEMPLATE,
+    PostgresMissing,
+    PostgresServer,
+    Spares,
+    start_server,
+)
 
 os.environ["CHATNUT_OPEN_BROWSER"] = "0"
 os.environ["CHATNUT_UPDATE_CHECK"] = "0"
@@ -45,16 +53,69 @@ def postgres_server() -> Iterator[PostgresServer]:
         server = start_server()
     except PostgresMissing as exc:
         pytest.fail(str(exc))  # never a skip: `make test` installs the package
+    try:
+        # A template with chatnut's schema: a test's database is a copy, not a
+        # migration run (the migration tests use empty_postgres_url).
+        server.psql(f"CREATE DATABASE {MIGRATED} TEMPLATE {TEMPLATE}")
+        asyncio.run(_migrate(server.url(MIGRATED)))
+        server.spares = Spares(server, MIGRATED)  # type: ignore[attr-defined]
+    except BaseException:
+        server.close()
+        raise
     yield server
+    server.spares.stop()  # type: ignore[attr-defined]
     server.close()
+
+
+async def _migrate(url: str) -> None:
+    store = open_store(url)
+    await store.open()
+    await store.close()
 
 
 @pytest.fixture
 def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
-    """A fresh, empty database of its own for this test, dropped after it."""
+    """A database of its own for this test, at chatnut's current schema, dropped after it."""
+    name = postgres_server.spares.take()  # type: ignore[attr-defined]
+    yield postgres_server.url(name)
+    postgres_server.drop_later(name)
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """An empty database of its own (pg_trgm installed), dropped after the test."""
     name = postgres_server.fresh_database()
     yield postgres_server.url(name)
     postgres_server.drop_database(name)
+
+
+# -- the backend under test -----------------------------------------------------
+# A module that says `pytest.mark.both_backends` runs each test that reaches the
+# store (through db, service, mcp, api, settings or server) once on SQLite and
+# once on PostgreSQL: one fixture parameter, not copied tests. A test that is
+# about SQLite itself says `pytest.mark.sqlite_only`. Everything else: SQLite.
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    both = metafunc.definition.get_closest_marker("both_backends") is not None
+    if both and metafunc.definition.get_closest_marker("sqlite_only") is None:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """The PostgreSQL URL when the test runs on PostgreSQL; None: SQLite's defaults."""
+    if backend == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return None
 
 
 @pytest.fixture
@@ -65,23 +126,22 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[tuple[Database, Hub]]:
+async def db(tmp_path: Path, database_url: str | None) -> AsyncIterator[tuple[Store, Hub]]:
     hub = Hub()
-    database = Database(tmp_path / "chat.db", on_commit=hub.publish)
-    await database.open()
-    yield database, hub
-    await database.close()
+    store = open_store(database_url or tmp_path / "chat.db", on_commit=hub.publish)
+    await store.open()
+    yield store, hub
+    await store.close()
 
 
 @pytest.fixture
-async def service(db: tuple[Database, Hub], tmp_path: Path) -> ChatService:
-    database, hub = db
+async def service(db: tuple[Store, Hub], tmp_path: Path) -> ChatService:
+    store, hub = db
     teams = tmp_path / "teams"
     teams.mkdir()
     return ChatService(
-        database,
+        store,
         hub,
-        db_path=database.path,
         teams_dir=teams,
         web_url=lambda room_id: "http://127.0.0.1:9/" + (f"?room={room_id}" if room_id else ""),
     )
@@ -97,9 +157,14 @@ async def mcp(service: ChatService) -> AsyncIterator[CheckedClient]:
 
 
 @pytest.fixture
-def settings(home: Path, tmp_path: Path) -> Settings:
+def settings(home: Path, tmp_path: Path, database_url: str | None) -> Settings:
     return Settings(
-        home=home, port=0, open_browser=False, update_check=False, teams_dir=tmp_path / "teams"
+        home=home,
+        db=database_url,
+        port=0,
+        open_browser=False,
+        update_check=False,
+        teams_dir=tmp_path / "teams",
     )
 
 
@@ -123,8 +188,8 @@ async def token_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def server(home: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(home)
+def server(home: Path, database_url: str | None) -> Iterator[ServerProcess]:
+    process = ServerProcess(home, extra_args=["--db", database_url] if database_url else None)
     process.start()
     yield process
     process.stop()

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 def assert_error(response: httpx.Response, status: int, code: str, *words: str) -> None:
@@ -30,12 +30,15 @@ async def make_room(
     return room
 
 
-async def test_status_is_the_health_check(api: httpx.AsyncClient) -> None:
+async def test_status_is_the_health_check(api: httpx.AsyncClient, database_url: str | None) -> None:
     response = await api.get("/api/status")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["version"] == "0.5.0"
-    assert body["db_path"].endswith("chatnut.db")
+    # The database as the user named it (a URL never with a password).
+    assert (
+        body["db_path"] == database_url if database_url else body["db_path"].endswith("chatnut.db")
+    )
     assert body["rooms"] == 0 and body["messages"] == 0
 
 

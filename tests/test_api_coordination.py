@@ -15,7 +15,7 @@ import pytest
 from tests.helpers import ServerProcess
 from tests.sse_client import open_stream
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 async def make_room(api: httpx.AsyncClient, name: str = "coord") -> str:

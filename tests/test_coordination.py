@@ -17,7 +17,7 @@ from chatnut.service import ChatService
 from chatnut.service.coordination import BODY_CUT, HANDOFF_MAX_BYTES
 from tests.mcp_client import CheckedClient, all_messages, new_room
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 async def post(mcp: CheckedClient, room_id: str, content: str, **extra: Any) -> dict[str, Any]:
@@ -312,3 +312,24 @@ async def test_bad_new_inputs_are_refused_in_one_line_and_write_nothing(
     assert named in error, error
     assert await all_messages(mcp, room_id) == []
     assert service.presence.take_unsaved() == []  # a refused call is no sign of life
+
+
+async def test_parked_inboxes_count_against_the_wait_caps(
+    mcp: CheckedClient, service: ChatService
+) -> None:
+    service.max_waits_per_room, service.max_waits = 1, 2
+    room_id = await new_room(mcp)
+    await mcp.ok("register_agent", room_id=room_id, agent_name="dev", task_id="t")
+    first = asyncio.create_task(mcp.ok("check_inbox", agent_name="dev", timeout=30))
+    await until_waiting(mcp, room_id, "dev")
+    refused = await mcp.error("check_inbox", agent_name="DEV", timeout=30)
+    assert "the limit is 1" in refused  # one parked inbox per name here
+    other = asyncio.create_task(mcp.ok("check_inbox", agent_name="qa", timeout=30))
+    while sum(service.parked_waits.values()) < 2:
+        await asyncio.sleep(0.005)  # the second inbox is parking
+    total = await mcp.error("wait_for_messages", room_id=room_id, since_id=0, timeout=30)
+    assert "2 waits are already parked on this server" in total
+    await post(mcp, room_id, "for both", to=["dev", "qa"])
+    assert len((await asyncio.wait_for(first, 5))["messages"]) == 1
+    assert len((await asyncio.wait_for(other, 5))["messages"]) == 1
+    assert service.parked_waits == {}

@@ -21,7 +21,7 @@ import pytest
 from tests.helpers import ServerProcess
 from tests.sse_client import SSE, open_stream
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 @pytest.fixture
@@ -110,6 +110,7 @@ def bulk_insert(db_path: Path, room: str, count: int) -> None:
         )
 
 
+@pytest.mark.sqlite_only  # fills the SQLite file directly
 async def test_a_50000_message_backlog_streams_once_in_order_while_posts_arrive(
     http: httpx.AsyncClient, server: ServerProcess
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.mcp_client import CheckedClient, all_messages, new_room
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 MESSAGE_FIELDS = {"id", "room_id", "sender", "content", "message_type", "created_at", "metadata"}
 
@@ -191,13 +191,14 @@ async def test_wait_for_messages_clamps_timeout_instead_of_refusing(mcp: Checked
     assert "since_id" in await mcp.error("wait_for_messages", room_id=room_id, since_id=-5)
 
 
+@pytest.mark.sqlite_only
 async def test_wait_for_messages_has_more_when_more_than_limit_arrive(
     mcp: CheckedClient, service: Any
 ) -> None:
     """Three posts committed in one batch wake a waiter with limit=2 once."""
     from chatnut.hub import Event
     from chatnut.service import now_iso
-    from chatnut.store import queries as q
+    from chatnut.store.sqlite import queries as q
 
     room_id = await new_room(mcp)
     waiter = asyncio.create_task(
@@ -213,7 +214,7 @@ async def test_wait_for_messages_has_more_when_more_than_limit_arrive(
         ]
         return posted, [Event("message", room_id, m) for m in posted]
 
-    posted = await service.db.write(three_posts)
+    posted = await service.store.engine.write(three_posts)
     result = await asyncio.wait_for(waiter, 10)
     assert [m["id"] for m in result["messages"]] == [p["id"] for p in posted[:2]]
     assert result["has_more"] is True and result["timed_out"] is False

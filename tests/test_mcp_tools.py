@@ -17,7 +17,7 @@ import pytest
 from chatnut.mcp_calls import plain_schema
 from tests.mcp_client import CheckedClient, all_messages, new_room
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 ROOM_FIELDS = {
     "id",

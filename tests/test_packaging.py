@@ -31,8 +31,8 @@ def test_wheel_carries_everything_and_serves_from_site_packages(tmp_path: Path) 
         "chatnut/_bundled/fe/index.html",
         "chatnut/_bundled/skills/SKILL.md",
         "chatnut/_bundled/skills/chatnut-protocol.md",
-        "chatnut/store/migrations/0001_adopt_original.py",
-        "chatnut/store/migrations/0002_search_index.sql",
+        "chatnut/store/sqlite/migrations/0001_adopt_original.py",
+        "chatnut/store/sqlite/migrations/0002_search_index.sql",
     ):
         assert expected in names, expected
     assert not any(name.startswith("tests/") for name in names)

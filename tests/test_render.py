@@ -103,3 +103,17 @@ def test_the_render_cache_is_bounded_by_size_and_evicts_the_least_recent() -> No
     assert cache.size <= 100
     cache.put("d" * 80, "D" * 80)  # larger than the whole budget: never cached
     assert cache.get("d" * 80) is None and cache.size <= 100
+
+
+def test_task_lists_get_disabled_checkboxes_and_the_text_stays_escaped() -> None:
+    html = render_markdown("- [x] done\n- [ ] <img src=x onerror=alert(1)>\n- not [ ] a task")
+    assert (
+        '<li class="task"><input type="checkbox" disabled checked aria-label="task"> done</li>'
+        in html
+    )
+    assert (
+        '<li class="task"><input type="checkbox" disabled aria-label="task">'
+        " &lt;img src=x onerror=alert(1)&gt;</li>"
+    ) in html
+    assert "<li>not [ ] a task</li>" in html
+    assert "<input" not in render_markdown("[ ] outside a list")

@@ -13,7 +13,7 @@ import pytest
 from chatnut.app import create_app
 from chatnut.settings import Settings
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 BASE = "http://127.0.0.1:8123"
 INIT = {

@@ -12,9 +12,8 @@ import pytest
 from chatnut.errors import NotFound
 from chatnut.hub import Hub
 from chatnut.service import ChatService
-from chatnut.store.db import Database
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 async def start_waiting(
@@ -29,7 +28,7 @@ async def start_waiting(
 
 
 async def test_five_hundred_waiters_are_all_woken_and_then_gone(
-    service: ChatService, db: tuple[Database, Hub]
+    service: ChatService, db: tuple[Any, Hub]
 ) -> None:
     _, hub = db
     room = await service.init_room("p", "crowd")
@@ -54,9 +53,7 @@ async def test_five_hundred_waiters_are_all_woken_and_then_gone(
     assert hub.subscriber_count() == 0
 
 
-async def test_a_cancelled_wait_unsubscribes(
-    service: ChatService, db: tuple[Database, Hub]
-) -> None:
+async def test_a_cancelled_wait_unsubscribes(service: ChatService, db: tuple[Any, Hub]) -> None:
     _, hub = db
     room = await service.init_room("p", "r")
     task = await start_waiting(service, hub, room["id"])
@@ -66,9 +63,7 @@ async def test_a_cancelled_wait_unsubscribes(
     assert hub.subscriber_count() == 0
 
 
-async def test_deleting_a_room_ends_its_waits(
-    service: ChatService, db: tuple[Database, Hub]
-) -> None:
+async def test_deleting_a_room_ends_its_waits(service: ChatService, db: tuple[Any, Hub]) -> None:
     _, hub = db
     room = await service.init_room("p", "r")
     task = await start_waiting(service, hub, room["id"])
@@ -90,8 +85,9 @@ async def test_browser_opens_only_for_a_new_room(service: ChatService) -> None:
     assert opened == [room["web_url"]]
 
 
+@pytest.mark.sqlite_only
 async def test_auto_archive_only_touches_idle_live_rooms(
-    service: ChatService, db: tuple[Database, Hub]
+    service: ChatService, db: tuple[Any, Hub]
 ) -> None:
     database, _ = db
     idle = await service.init_room("p", "idle")
@@ -104,7 +100,7 @@ async def test_auto_archive_only_touches_idle_live_rooms(
         conn.execute("UPDATE messages SET created_at = ? WHERE room_id = ?", (old, idle["id"]))
         return None, []
 
-    await database.write(age)
+    await database.engine.write(age)
     archived = await service.archive_idle_rooms(idle_hours=24)
     assert archived == [idle["id"]]
     rooms = {r["name"]: r["status"] for r in (await service.list_rooms(status="all"))["rooms"]}
@@ -112,7 +108,7 @@ async def test_auto_archive_only_touches_idle_live_rooms(
 
 
 async def test_closing_the_hub_ends_waits_as_timed_out(
-    service: ChatService, db: tuple[Database, Hub]
+    service: ChatService, db: tuple[Any, Hub]
 ) -> None:
     _, hub = db
     room = await service.init_room("p", "r")

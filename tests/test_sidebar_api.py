@@ -11,7 +11,7 @@ import pytest
 
 from tests.test_api import assert_error, make_room
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 async def post(api: httpx.AsyncClient, room: str, content: str) -> int:
@@ -96,3 +96,38 @@ async def test_a_first_visit_catches_the_reader_up(api: httpx.AsyncClient) -> No
     refused = await api.post("/api/catch-up", json={"reader": ""})
     assert_error(refused, 422, "invalid_input", "reader")
     assert (await sidebar(api, reader=""))["rooms"][0]["unread_count"] == 4  # nothing written
+
+
+async def test_search_pages_through_every_hit_with_filters(api: httpx.AsyncClient) -> None:
+    room = (await make_room(api, "hay", "alpha"))["id"]
+    other = (await make_room(api, "stack", "beta"))["id"]
+    for i in range(45):
+        await post(api, room, f"needle {i}")
+    bob = await api.post(
+        f"/api/rooms/{other}/messages", json={"sender": "Bob", "content": "needle from bob"}
+    )
+    assert bob.status_code == 200
+    first = (await api.get("/api/search", params={"q": "needle"})).json()
+    assert (first["total"], first["has_more"], len(first["messages"])) == (46, True, 20)
+    seen = [m["id"] for m in first["messages"]]
+    offset = 20
+    while True:
+        page = (await api.get("/api/search", params={"q": "needle", "offset": offset})).json()
+        seen += [m["id"] for m in page["messages"]]
+        offset += len(page["messages"])
+        if not page["has_more"]:
+            break
+    assert len(seen) == len(set(seen)) == 46  # every hit reachable, once
+    by_sender = (await api.get("/api/search", params={"q": "needle", "sender": "bob"})).json()
+    assert [m["sender"] for m in by_sender["messages"]] == ["Bob"]
+    assert first["room_names"][other] == {"name": "stack", "project": "beta"}
+    in_room = (await api.get("/api/search", params={"q": "needle", "room_id": other})).json()
+    assert in_room["total"] == 1 and in_room["message_rooms"] == [
+        {"room_id": other, "match_count": 1}
+    ]
+    future = (await api.get("/api/search", params={"q": "needle", "after": "2999-01-01"})).json()
+    assert future["total"] == 0
+    past = (await api.get("/api/search", params={"q": "needle", "before": "2000-01-01"})).json()
+    assert past["total"] == 0
+    refused = await api.get("/api/search", params={"q": "needle", "after": "yesterday"})
+    assert_error(refused, 422, "invalid_input", "after")

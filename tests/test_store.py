@@ -15,10 +15,11 @@ import pytest
 from chatnut.errors import InvalidInput, StorageUnavailable
 from chatnut.hub import Event, Hub
 from chatnut.service import ChatService
-from chatnut.store.db import Database
-from chatnut.store.migrate import available_migrations, split_statements
+from chatnut.store.base import StoreOpenError
+from chatnut.store.sqlite import SqliteStore
+from chatnut.store.sqlite.migrate import available_migrations, split_statements
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 FIXTURES = Path(__file__).with_name("fixtures")
 ORIGINAL_TABLES = (
@@ -51,8 +52,8 @@ def same_rows(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> bool:
     return sorted(got, key=key) == sorted(want, key=key)
 
 
-async def open_db(path: Path) -> tuple[Database, list[str]]:
-    db = Database(path)
+async def open_db(path: Path) -> tuple[SqliteStore, list[str]]:
+    db = SqliteStore(path)
     applied = await db.open()
     return db, applied
 
@@ -87,7 +88,7 @@ async def test_original_042_database_is_upgraded_without_loss(tmp_path: Path) ->
     backup = tmp_path / "chatnut.db.bak-0"
     assert backup.exists()
     hub = Hub()
-    service = ChatService(db, hub, db_path=path)
+    service = ChatService(db, hub)
 
     # Every row of every original table is still there, byte for byte.
     for table in ORIGINAL_TABLES:
@@ -160,7 +161,7 @@ async def test_original_without_cascade_step_is_rebuilt_keeping_ids(tmp_path: Pa
     """)
     conn.close()
     db, _ = await open_db(path)
-    service = ChatService(db, Hub(), db_path=path)
+    service = ChatService(db, Hub())
     messages = (await service.read_messages("r1"))["messages"]
     assert [(m["id"], m["content"], m["metadata"]) for m in messages] == [
         (7, "kept", None),
@@ -179,7 +180,7 @@ async def test_original_without_cascade_step_is_rebuilt_keeping_ids(tmp_path: Pa
 
 
 async def test_failed_migration_rolls_back_whole(tmp_path: Path, monkeypatch: Any) -> None:
-    from chatnut.store import migrate
+    from chatnut.store.sqlite import migrate
 
     path = tmp_path / "x.db"
     bad = tmp_path / "migrations"
@@ -190,7 +191,7 @@ async def test_failed_migration_rolls_back_whole(tmp_path: Path, monkeypatch: An
         "CREATE TABLE half_done (x);\nINSERT INTO no_such_table VALUES (1);\n"
     )
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", bad)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StoreOpenError, match=r"0099_broken of .* failed and was rolled back"):
         await open_db(path)
     conn = sqlite3.connect(path)
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
@@ -212,9 +213,9 @@ def test_split_statements_keeps_triggers_whole() -> None:
 
 
 async def test_room_stats_and_search_index_follow_every_change(
-    service: ChatService, db: tuple[Database, Hub]
+    service: ChatService, db: tuple[Any, Hub]
 ) -> None:
-    database, _ = db
+    store = db[0]
     room = await service.init_room("p", "r")
     for i in range(5):
         await service.post_message(room["id"], "a", f"zebra number {i}")
@@ -223,7 +224,7 @@ async def test_room_stats_and_search_index_follow_every_change(
     assert summary["last_message"]["preview"] == "zebra number 4"
     await service.post_message(room["id"], "a", "é" * 199 + "€" + "x" * 60_000)
     preview = (await service.room_summaries())[0]["last_message"]["preview"]
-    assert preview == "é" * 199 + "€"  # 200 characters, cut by SQLite, never the body
+    assert preview == "é" * 199 + "€"  # 200 characters, cut by the database, never the body
     await service.mark_read(room["id"], "bob", summary["last_message"]["id"] - 2)
     assert (await service.room_summaries(reader="bob"))[0]["unread_count"] == 3
     assert len((await service.search("zebra"))["messages"]) == 5
@@ -243,11 +244,15 @@ async def test_room_stats_and_search_index_follow_every_change(
             conn.execute("PRAGMA query_only = ON")
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
-    assert await database.read(integrity) == "ok"
+    if isinstance(store, SqliteStore):  # the FTS5 index agrees with its table
+        assert await store.engine.read(integrity) == "ok"
 
 
-async def test_a_failing_write_does_not_undo_its_batch_neighbours(db: tuple[Database, Hub]) -> None:
-    database, hub = db
+@pytest.mark.sqlite_only
+async def test_a_failing_write_does_not_undo_its_batch_neighbours(
+    db: tuple[Any, Hub],
+) -> None:
+    database, hub = db[0].engine, db[1]
     seen: list[Event] = []
     with hub.subscribe("*", capacity=100) as sub:
 
@@ -281,10 +286,11 @@ async def test_a_failing_write_does_not_undo_its_batch_neighbours(db: tuple[Data
     assert [e.room_id for e in seen] == ["room-1", "room-2"]  # only committed events
 
 
+@pytest.mark.sqlite_only
 async def test_full_disk_is_a_clear_error_and_nothing_half_written(
-    service: ChatService, db: tuple[Database, Hub]
+    service: ChatService, db: tuple[Any, Hub]
 ) -> None:
-    database, _ = db
+    database = db[0].engine
     room = await service.init_room("p", "r")
 
     def shrink(conn: sqlite3.Connection) -> Any:
@@ -321,12 +327,13 @@ async def test_concurrent_posts_are_stored_once_in_increasing_order(
     assert sorted(m["content"] for m in stored) == sorted(f"message {i}" for i in range(300))
 
 
+@pytest.mark.sqlite_only
 async def test_wal_is_checkpointed_beside_the_writer(
-    service: ChatService, db: tuple[Database, Hub], monkeypatch: pytest.MonkeyPatch
+    service: ChatService, db: tuple[Any, Hub], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chatnut.store import db as db_module
+    from chatnut.store.sqlite import engine as db_module
 
-    database, _ = db
+    database = db[0].engine
     monkeypatch.setattr(db_module, "CHECKPOINT_EVERY_COMMITS", 5)
     room = await service.init_room("p", "r")
 

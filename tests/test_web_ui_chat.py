@@ -4,12 +4,14 @@ message, replies, the sidebar's focus and the habits of chat clients."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable
 
 import httpx
 import pytest
 from mcp import Client
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Response, expect
 
 from tests.browser import Watched
 from tests.helpers import ServerProcess
@@ -39,27 +41,41 @@ async def unread_for(server: ServerProcess, room: str, reader: str = "human") ->
         return int(answer.json()["unread_count"])
 
 
+AT_BOTTOM = "() => { const s = document.getElementById('messages');"
+AT_BOTTOM += " return s.scrollHeight - s.scrollTop - s.clientHeight < 10 "
+AT_BOTTOM += " && document.getElementById('newer').hidden; }"
+
+
+def read_sent(room: str, accept: Callable[[int], bool]) -> Callable[[Response], bool]:
+    """A predicate for page.expect_response: the page moved `room`'s cursor to an accepted id."""
+
+    def check(response: Response) -> bool:
+        request = response.request
+        if request.method != "POST" or not request.url.endswith(f"/api/rooms/{room}/read"):
+            return False
+        return response.ok and accept(json.loads(request.post_data or "{}")["last_read_message_id"])
+
+    return check
+
+
 async def test_the_watched_room_stays_read_through_a_burst(
     page: Page, server: ServerProcess, agent: Client
 ) -> None:
     room = await room_with(agent, "watched", ["start"])
     await open_room(page, server, room)
     await page.evaluate(RECORD_UNREAD)
-    last = 0
-    for i in range(50):
-        last = (await call(agent, "post_message", room_id=room, sender="bot", content=f"n{i}"))[
-            "id"
-        ]
+    first = (await call(agent, "read_messages", room_id=room))["messages"][0]["id"]
+    last = first + 50  # ids are global and this server has no other room
+    # The cursor follows without waiting for a lull: it reaches the last post.
+    async with page.expect_response(read_sent(room, lambda id: id == last)):
+        for i in range(50):
+            posted = await call(agent, "post_message", room_id=room, sender="bot", content=f"n{i}")
+        assert posted["id"] == last
     await expect(page.locator(f'li.message[data-id="{last}"]')).to_be_in_viewport()
-    # The cursor follows without waiting for a lull: the server agrees, soon.
-    await page.wait_for_function(
-        f"""async () => (await (await fetch('/api/rooms/{room}?reader=human')).json())
-            .last_read_message_id === {last}""",
-        polling=100,
-    )
     assert await page.evaluate("window.__unreadSeen") == []
     await expect(page).to_have_title("watched · chatnut")
-    assert await unread_for(server, room) == 0
+    detail = await unread_for(server, room)
+    assert detail == 0
 
 
 async def test_a_room_with_unread_opens_at_a_new_divider(
@@ -75,31 +91,24 @@ async def test_a_room_with_unread_opens_at_a_new_divider(
     row = page.locator(f'#live-rooms a[data-room="{room}"]')
     await expect(row.locator(".badge")).to_have_text("80")
     await expect(page).to_have_title("(80) elsewhere · chatnut")
-    await row.click()
+    # Only what was seen is read: past the divider, not the bottom of the room.
+    seen_part = read_sent(room, lambda id: new_ids[0] <= id < new_ids[-1])
+    async with page.expect_response(seen_part):
+        await row.click()
     divider = page.locator("#message-list li.divider")
     await expect(divider).to_be_in_viewport()
     after = divider.locator("xpath=following-sibling::li[contains(@class, 'message')][1]")
     await expect(after).to_have_attribute("data-id", str(new_ids[0]))
     await expect(after).to_contain_text("new 0")
     assert (await shown_ids(page))[0] < new_ids[0]  # what was read is above, for context
-    # Only what was seen is read: not the bottom of the room.
-    await page.wait_for_function(
-        f"""async () => {{
-            const r = await (await fetch('/api/rooms/{room}?reader=human')).json();
-            return r.last_read_message_id >= {new_ids[0]};
-        }}""",
-        polling=100,
-    )
     assert 0 < await unread_for(server, room) < 80
-    await page.eval_on_selector("#messages", "el => { el.scrollTop = el.scrollHeight; }")
-    await page.eval_on_selector("#messages", "el => { el.scrollTop = el.scrollHeight; }")
-    await expect(page.locator(f'li.message[data-id="{new_ids[-1]}"]')).to_be_attached()
-    await page.eval_on_selector("#messages", "el => { el.scrollTop = el.scrollHeight; }")
-    await page.wait_for_function(
-        f"""async () => (await (await fetch('/api/rooms/{room}?reader=human')).json())
-            .unread_count === 0""",
-        polling=200,
-    )
+    async with page.expect_response(read_sent(room, lambda id: id == new_ids[-1])):
+        await page.locator("#messages").hover()
+        # The reader scrolls down as a person does, until the newest is on screen.
+        while not await page.evaluate(AT_BOTTOM):
+            await page.mouse.wheel(0, 2000)
+            await page.wait_for_timeout(50)
+    assert await unread_for(server, room) == 0
     await expect(page).to_have_title("catching-up · chatnut")
 
 
@@ -149,7 +158,8 @@ async def test_a_reply_quotes_its_parent_and_jumps_to_it(
     await call(agent, "post_message", room_id=room, sender="lead", content="answer", reply_to=first)
     await open_room(page, server, room)
     quote = page.locator("#message-list li.message").last.locator(".quote")
-    await expect(quote).to_contain_text(f"#{first}")  # the parent is not in the page
+    # The parent is not in the page: its line comes from the server.
+    await expect(quote).to_have_text("↳ agent0: the original question")
     await quote.click()
     parent = page.locator(f'li.message[data-id="{first}"]')
     await expect(parent).to_be_in_viewport()

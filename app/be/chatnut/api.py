@@ -316,8 +316,21 @@ async def search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=check.MAX_QUERY)],
     project: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
+    room_id: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
+    sender: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
+    after: Annotated[str | None, Query(max_length=40, description="from this date")] = None,
+    before: Annotated[str | None, Query(max_length=40, description="before this date")] = None,
+    offset: Annotated[int, Query(ge=0, le=1000, description="page on through the hits")] = 0,
 ) -> dict[str, Any]:
-    return await service_of(request).search(q, project)
+    return await service_of(request).search_page(
+        q,
+        project=project,
+        room_id=room_id,
+        sender=sender or None,
+        after=after or None,
+        before=before or None,
+        offset=offset,
+    )
 
 
 def _markdown_line(message: dict[str, Any]) -> str:

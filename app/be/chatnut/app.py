@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,7 +37,7 @@ from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.sidebar_api import router as sidebar_router
 from chatnut.signed import SignedLinks, SignedSessions
-from chatnut.store.db import Database
+from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
 from chatnut.update_check import UpdateChecker
 
@@ -83,13 +83,16 @@ class ServerState:
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
         self.updates = UpdateChecker(enabled=settings.update_check)
-        self.db = Database(
-            settings.db_path, durability=settings.durability, on_commit=self.hub.publish
+        # The one place the backend is chosen: from the database's path or URL.
+        self.store = open_store(
+            settings.database,
+            durability=settings.durability,
+            on_commit=self.hub.publish,
+            owner={"pid": os.getpid(), "port": port},
         )
         self.service = ChatService(
-            self.db,
+            self.store,
             self.hub,
-            db_path=settings.db_path,
             max_message_bytes=settings.max_message_bytes,
             max_waits=(settings.max_waits_per_room, settings.max_waits),
             teams_dir=settings.teams_dir,
@@ -213,18 +216,13 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            applied = await state.db.open()
-        except sqlite3.Error as exc:
+            applied = await state.store.open()
+        except StoreOpenError as exc:
             # One line a user can act on, before uvicorn's traceback and exit.
-            log.error(
-                "cannot open the database %s for writing: %s (this user must be able to "
-                "write the file and its directory)",
-                settings.db_path,
-                exc,
-            )
+            log.error("%s", exc)
             raise
         if applied:
-            log.info("database %s migrated: %s", settings.db_path, ", ".join(applied))
+            log.info("database %s migrated: %s", state.store.location, ", ".join(applied))
         if settings.update_check:
             state.updates.refresh_in_background()
         archiver = None
@@ -244,7 +242,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
                         await task
             with contextlib.suppress(Exception):  # never block a shutdown on it
                 await state.service.save_presence()
-            await state.db.close()
+            await state.store.close()
 
     app = FastAPI(
         title="chatnut",

@@ -51,6 +51,37 @@ class StorageUnavailable(ChatnutError):
     http_status = 503
 
 
+# The refusals every store raises in the same words (store/sqlite, store/postgres).
+
+
+def room_missing(room_id: str) -> NotFound:
+    return NotFound(
+        f"Room {room_id!r} not found — use init_room to create it or list_rooms to find it"
+    )
+
+
+def named_room_missing(project: str, name: str) -> NotFound:
+    return NotFound(f"Room {name!r} in project {project!r} not found")
+
+
+def room_archived(room: dict[str, Any], action: str) -> RoomArchived:
+    return RoomArchived(
+        f"Room {room['name']!r} in project {room['project']!r} is archived — {action} is"
+        " closed; call init_room with a new name to start a new room"
+    )
+
+
+def reply_outside(reply_to: int, room_id: str) -> InvalidInput:
+    return InvalidInput(f"reply_to {reply_to} is not a message in room {room_id!r}")
+
+
+def room_still_live(room: dict[str, Any]) -> InvalidInput:
+    return InvalidInput(
+        f"Room {room['name']!r} in project {room['project']!r} is live — only"
+        " archived rooms can be deleted; archive_room it first"
+    )
+
+
 class TooManyWaits(ChatnutError):
     """The cap on parked waits (per room or in total) is reached."""
 

@@ -34,6 +34,7 @@ import anyio
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from pygments import highlight
@@ -128,6 +129,31 @@ def _cell_open(
     return self.renderToken(tokens, idx, options, env)
 
 
+_TASK = re.compile(r"\[([ xX])\] ")
+
+
+def _task_lists(state: StateCore) -> None:
+    """GFM task lists: a list item starting "[ ] " or "[x] " gets a disabled
+    checkbox. Ours, as markup we write; the item's own text stays escaped."""
+    tokens = state.tokens
+    for i in range(2, len(tokens)):
+        inline = tokens[i]
+        if inline.type != "inline" or tokens[i - 1].type != "paragraph_open":
+            continue
+        if tokens[i - 2].type != "list_item_open" or not inline.children:
+            continue
+        first = inline.children[0]
+        match = _TASK.match(first.content) if first.type == "text" else None
+        if not match:
+            continue
+        first.content = first.content[match.end() :]
+        box = Token("html_inline", "", 0)
+        checked = " checked" if match.group(1) in "xX" else ""
+        box.content = f'<input type="checkbox" disabled{checked} aria-label="task"> '
+        inline.children.insert(0, box)
+        tokens[i - 2].attrSet("class", "task")
+
+
 def _build() -> MarkdownIt:
     md = MarkdownIt("js-default", {"html": False, "highlight": _highlight, "breaks": True})
     md.enable("table")
@@ -136,6 +162,7 @@ def _build() -> MarkdownIt:
     md.add_render_rule("link_open", _link_open)
     md.add_render_rule("th_open", _cell_open)
     md.add_render_rule("td_open", _cell_open)
+    md.core.ruler.push("task_lists", _task_lists)
     # Every rule of every stage checks the budget before it runs: a quadratic
     # input is many rule calls (one label scan each), so it stops within one.
     for ruler in (md.core.ruler, md.block.ruler, md.inline.ruler, md.inline.ruler2):

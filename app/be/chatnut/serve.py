@@ -32,6 +32,7 @@ from chatnut.runtime import (
 )
 from chatnut.security import is_loopback
 from chatnut.settings import Settings, load_settings
+from chatnut.store import shared_by_processes
 
 log = logging.getLogger("chatnut")
 
@@ -114,7 +115,7 @@ class _Server(uvicorn.Server):
 
 
 def is_postgres(settings: Settings) -> bool:
-    return str(settings.db or "").startswith(("postgresql://", "postgres://"))
+    return shared_by_processes(settings.database)
 
 
 def run_server(
@@ -200,7 +201,7 @@ def serve(overrides: dict[str, Any]) -> int:
             def ready() -> None:
                 write_runtime_files(settings.port_file, settings.pid_file, port)
                 log.info(
-                    "chatnut ready on http://%s:%d (db %s)", settings.host, port, settings.db_path
+                    "chatnut ready on http://%s:%d (db %s)", settings.host, port, settings.database
                 )
 
             return 0 if run_server(settings, sock, port, ready) else 1

@@ -184,8 +184,9 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         str,
         "SQLite database path (default: $CHATNUT_HOME/chatnut.db; "
-        "CHAT_DB_PATH is the original chatnut's name, still honoured).",
-        "PATH",
+        "CHAT_DB_PATH is the original chatnut's name, still honoured), "
+        "or a postgresql:// URL.",
+        "PATH|URL",
     ),
     Setting(
         "host",
@@ -358,7 +359,7 @@ SETTINGS: tuple[Setting, ...] = (
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=lambda: Path("~/.chatnut").expanduser())
-    db: Path | None = None
+    db: Path | str | None = None  # a str only for a postgresql:// URL
     run_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -379,8 +380,14 @@ class Settings:
     log_level: str = "info"
 
     @property
-    def db_path(self) -> Path:
+    def database(self) -> Path | str:
+        """What the store opens: a SQLite path or a database URL (store.open_store)."""
         return self.db if self.db is not None else self.home / "chatnut.db"
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file (for what only a file has: backups, exports)."""
+        return Path(self.database)
 
     @property
     def port_file(self) -> Path:
@@ -405,6 +412,10 @@ class Settings:
 
 
 _PATH_SETTINGS = {"home", "db", "run_dir", "teams_dir", "token_file"}
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and "://" in value
 
 
 def load_settings(
@@ -433,7 +444,7 @@ def load_settings(
                     except ValueError as exc:
                         raise ValueError(f"{var}: {exc}") from exc
                     break
-        if setting.name in _PATH_SETTINGS and value is not None:
+        if setting.name in _PATH_SETTINGS and value is not None and not _is_url(value):
             value = Path(value).expanduser()
         values[setting.name] = value
     if values.get("token") is None and values.get("token_file") is not None:

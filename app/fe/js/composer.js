@@ -27,6 +27,7 @@ export class Composer {
     this.replyTo = null;
     this.closedWhy = "";
     this.offline = false;
+    this.shownWhy = "";
     this.sender.value = senderName();
     this.sender.addEventListener("change", () => {
       const name = this.sender.value.trim();
@@ -65,6 +66,8 @@ export class Composer {
 
   _state() {
     const why = this.closedWhy || (this.offline ? "Offline: the server cannot be reached. Your draft is kept; sending resumes when it is back." : "");
+    if (why === this.shownWhy) return; // unchanged: write nothing (called on every room delta)
+    this.shownWhy = why;
     for (const el of [this.draft, this.sender, $("send")]) el.disabled = Boolean(why);
     if (why) this._say(why);
     else if (this.note.dataset.kind === "closed") this._say("");

@@ -18,6 +18,16 @@ export function h(tag, props = {}, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
+// Writes only a change: an equal write still dirties layout, and a layout read
+// after it (a scroll handler's) would then be forced.
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+export function setAttr(el, name, value) {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+
 const UNITS = [
   ["year", 31536000], ["month", 2592000], ["week", 604800],
   ["day", 86400], ["hour", 3600], ["minute", 60],

@@ -36,6 +36,17 @@ export class SharedFeed {
 
   start(reader) {
     this.reader = reader;
+    // The browser knows before the stream does: an open stream can sit silent
+    // for a long time after the network went away.
+    window.addEventListener("offline", () => {
+      if (!this.leader) return;
+      this.source?.close();
+      clearTimeout(this.retryTimer);
+      this._setState("offline");
+    });
+    window.addEventListener("online", () => {
+      if (this.leader) this._connect();
+    });
     if (this.channel && navigator.locks) {
       // Held for the tab's lifetime: the promise never settles.
       navigator.locks.request(LEADER_LOCK, () => new Promise(() => this._lead()));

@@ -9,7 +9,7 @@ import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
 import { RoomView } from "./room.js";
-import { runSearch } from "./search.js";
+import { SearchView } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 import { Switcher } from "./switcher.js";
 import { TeamPanel } from "./team.js";
@@ -19,6 +19,7 @@ const STARTED_KEY = "chatnut.started."; // + reader: this browser has caught tha
 const READ_EVERY_MS = 500;
 let currentRoom = null;
 let failedRoom = null; // a room that could not open (an outage): retried on reconnect
+let emptyShown = null;
 
 const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName() });
 const room = new RoomView({
@@ -32,6 +33,10 @@ const team = new TeamPanel({ room });
 const notifier = new MentionNotifier({
   name: senderName,
   roomName: (id) => sidebar.rooms.get(id)?.name ?? "a room",
+  onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
+});
+const searchView = new SearchView({
+  projects: () => sidebar.totals.projects.map((p) => p.project),
   onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
 });
 const switcher = new Switcher({ onOpen: (roomId) => openRoom(roomId), reader: senderName });
@@ -65,10 +70,14 @@ function closeDrawer() {
 function updateTitle() {
   const unread = sidebar.totalUnread();
   const name = currentRoom ? sidebar.rooms.get(currentRoom)?.name ?? room.room?.name : null;
-  document.title = `${unread ? `(${unread}) ` : ""}${name ? `${name} · ` : ""}chatnut`;
+  const title = `${unread ? `(${unread}) ` : ""}${name ? `${name} · ` : ""}chatnut`;
+  if (document.title !== title) document.title = title; // a write costs even when equal
   const empty = sidebar.totals.live + sidebar.totals.archived === 0 && feed.state === "live";
-  $("empty-state").hidden = !empty;
-  $("pick-room").hidden = empty;
+  if (emptyShown !== empty) {
+    emptyShown = empty;
+    $("empty-state").hidden = !empty;
+    $("pick-room").hidden = empty;
+  }
 }
 
 function handle(name, data) {
@@ -187,6 +196,7 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
 
 function goHome(push) {
   if (push) history.pushState({}, "", "/");
+  say(""); // callers with news say it after
   currentRoom = null;
   room.room = null;
   sidebar.select(null);
@@ -205,11 +215,7 @@ function fromAddress() {
 
 function search(query) {
   show("search-view");
-  runSearch(query, {
-    project: sidebar.project,
-    roomName: (id) => sidebar.rooms.get(id)?.name ?? null,
-    onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
-  });
+  searchView.run(query, { project: sidebar.project });
 }
 
 function wire() {

@@ -10,7 +10,7 @@
 
 import { api, enc } from "./api.js";
 import { addressees, messageClass, messageExtras, presenceDot } from "./coordination.js";
-import { $, Palette, clockTime, dayLabel, fullTime, h, initials, localDay, plainText, timeAgo } from "./dom.js";
+import { $, Palette, clockTime, dayLabel, fullTime, h, initials, localDay, plainText, setAttr, setText, timeAgo } from "./dom.js";
 import { decorateCode, mentionChips } from "./message_parts.js";
 
 const PAGE = 100;
@@ -40,7 +40,20 @@ export class RoomView {
     this.lastTop = 0;
     this._reset();
     this.pill.addEventListener("click", () => this.jumpToNewest());
+    // The reader's own gestures unpin at once (before their scroll event, so a
+    // message arriving in between never pulls them back); scroll events (one
+    // per frame at most, when layout is clean: nothing writes the DOM outside
+    // animation frames) tell whether the bottom is reached.
     this.scroller.addEventListener("scroll", () => this._scrolled(), { passive: true });
+    this.scroller.addEventListener("wheel", (event) => { if (event.deltaY < 0) this._unpin(); }, { passive: true });
+    this.scroller.addEventListener("touchmove", () => this._unpin(), { passive: true });
+    this.scroller.addEventListener("keydown", (event) => {
+      if (["ArrowUp", "PageUp", "Home"].includes(event.key)) this._unpin();
+    });
+    this.scroller.addEventListener("pointerdown", (event) => {
+      if (event.target === this.scroller) this._unpin(); // the scrollbar
+    });
+
     this.list.addEventListener("click", (event) => this._clicked(event));
     // Heights settle as off-screen messages come into view (content-visibility):
     // a pinned reader stays at the bottom, a shown message stays where it was put.
@@ -75,6 +88,7 @@ export class RoomView {
     this.incoming = [];
     this.divider = null;
     this.anchor = null;
+    this.parents = new Map(); // reply parents outside the page: id -> promise of the message
     this.lastAnnounce = 0;
   }
 
@@ -142,15 +156,15 @@ export class RoomView {
   describe(room) {
     this.room = { ...this.room, ...room };
     const r = this.room;
-    $("room-name").textContent = r.name;
+    setText($("room-name"), r.name);
     const bits = [r.project];
     if (r.branch) bits.push(`branch ${r.branch}`);
     if (r.status !== "live") bits.push("archived");
     if (r.description) bits.push(r.description);
-    $("room-meta").textContent = bits.join(" · ");
-    $("export-md").href = `/api/rooms/${enc(r.id)}/export?format=md`;
-    $("archive-room").hidden = r.status !== "live";
-    $("delete-room").hidden = r.status === "live";
+    setText($("room-meta"), bits.join(" · "));
+    setAttr($("export-md"), "href", `/api/rooms/${enc(r.id)}/export?format=md`);
+    if ($("archive-room").hidden !== (r.status !== "live")) $("archive-room").hidden = r.status !== "live";
+    if ($("delete-room").hidden !== (r.status === "live")) $("delete-room").hidden = r.status === "live";
   }
 
   // -- live messages, once per frame --------------------------------------------
@@ -422,10 +436,29 @@ export class RoomView {
   // The parent as a one-line quote when it is in the page; always a jump.
   _quote(parentId) {
     const parent = this._element(parentId);
-    const text = parent
-      ? `${parent.dataset.sender}: ${plainText(parent.querySelector(".body").textContent, 120)}`
-      : `message #${parentId}`;
-    return h("button", { type: "button", class: "quote", "data-jump": parentId, title: `Show #${parentId}` }, `↳ ${text}`);
+    const quote = h("button", { type: "button", class: "quote", "data-jump": parentId, title: `Show #${parentId}` });
+    if (parent) quote.textContent = `↳ ${parent.dataset.sender}: ${plainText(parent.querySelector(".body").textContent, 120)}`;
+    else {
+      quote.textContent = `↳ message #${parentId}`;
+      this._fetchParent(parentId, quote);
+    }
+    return quote;
+  }
+
+  // A parent outside the page: its one line comes from the server (once per
+  // id, a few at a time), so a quote reads the same wherever its parent is.
+  async _fetchParent(parentId, quote) {
+    let found = this.parents.get(parentId);
+    if (!found) {
+      if (this.parents.size > 500) this.parents.clear();
+      const roomId = this.room.id;
+      found = api(`/rooms/${enc(roomId)}/messages?around=${Number(parentId)}&limit=1`)
+        .then((page) => page.messages.find((m) => m.id === parentId) || null)
+        .catch(() => null);
+      this.parents.set(parentId, found);
+    }
+    const parent = await found;
+    if (parent) quote.textContent = `↳ ${parent.sender}: ${plainText(parent.content, 120)}`;
   }
 
   _clicked(event) {
@@ -509,19 +542,25 @@ export class RoomView {
     this._seen();
   }
 
-  // Scroll events tell where the reader is; layout is fresh when they fire.
+  _unpin() {
+    this.anchor = null;
+    if (!this.pinned) return;
+    this.pinned = false;
+    this.onWatch(false);
+  }
+
   _scrolled() {
     const top = this.scroller.scrollTop;
-    if (top < this.lastTop - 2) this.pinned = false; // only the reader scrolls up
+    if (top < this.lastTop - 2) this._unpin(); // only the reader scrolls up
     this.lastTop = top;
-    if (!this.hasNewer && this.atBottom()) {
+    if (!this.hasNewer && !this.anchor && this.atBottom()) {
       this.pinned = true;
       if (this.unseen) {
         this.unseen = 0;
         this._pill();
       }
+      this._seen();
     }
-    this.onWatch(this.watching());
     this._checkRead();
   }
 

@@ -1,39 +1,145 @@
-// Search across rooms: matching room names, then message snippets with the
-// query highlighted; a hit opens its room at the message.
+// Search across rooms: matching room names, per-room hit counts (a click
+// narrows to that room), then message snippets with the query highlighted,
+// 20 at a time with "More results" until every hit (of the newest 1 000) is
+// reachable. Filters: project, room, sender, dates; the active ones are shown
+// and can be cleared. A hit opens its room around the message.
 
 import { api, enc } from "./api.js";
 import { $, h, highlighted, timeAgo } from "./dom.js";
 
-export async function runSearch(query, { project, roomName, onOpen }) {
-  const view = $("search-results");
-  $("search-title").textContent = `Search: ${query}`;
-  view.replaceChildren(h("p", { class: "notice" }, "Searching…"));
-  let result;
-  try {
-    const scope = project ? `&project=${enc(project)}` : "";
-    result = await api(`/search?q=${enc(query)}${scope}`);
-  } catch (error) {
-    view.replaceChildren(h("p", { class: "notice" }, `Search failed: ${error.message}`));
-    return;
+export class SearchView {
+  constructor({ projects, onOpen }) {
+    this.projects = projects; // () -> project names
+    this.onOpen = onOpen; // (roomId, messageId|null)
+    this.query = "";
+    this.filters = {};
+    this.names = {};
+    this.asked = 0;
+    $("search-filters").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const to = $("sf-before").value;
+      this.filters = {
+        ...this.filters,
+        project: $("sf-project").value || undefined,
+        sender: $("sf-sender").value.trim() || undefined,
+        after: $("sf-after").value || undefined,
+        // "To" is a whole day: the filter ends before the next one.
+        before: to ? new Date(Date.parse(to) + 86400000).toISOString().slice(0, 10) : undefined,
+        to: to || undefined,
+      };
+      this._load(0);
+    });
+    $("search-view").addEventListener("click", (event) => {
+      const clear = event.target.closest("button[data-clear]");
+      if (clear) {
+        const key = clear.dataset.clear;
+        delete this.filters[key];
+        if (key === "before") delete this.filters.to;
+        this._showForm();
+        this._load(0);
+        return;
+      }
+      const narrow = event.target.closest("button[data-room-filter]");
+      if (narrow) {
+        this.filters.room_id = narrow.dataset.roomFilter;
+        this._load(0);
+        return;
+      }
+      const more = event.target.closest("#search-more");
+      if (more) {
+        this._load(Number(more.dataset.offset));
+        return;
+      }
+      const hit = event.target.closest("a.hit[data-room]");
+      if (hit && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+        event.preventDefault();
+        this.onOpen(hit.dataset.room, hit.dataset.msg ? Number(hit.dataset.msg) : null);
+      }
+    });
   }
-  const open = (roomId, messageId) => (event) => {
-    event.preventDefault();
-    onOpen(roomId, messageId);
-  };
-  const rooms = result.rooms.map((room) =>
-    h("a", { class: "hit", href: `/?room=${enc(room.id)}`, onclick: open(room.id, null) },
-      h("div", {}, highlighted(room.name, query)),
-      h("div", { class: "where" }, `${room.project} · ${room.status}`)),
-  );
-  const messages = result.messages.map((m) =>
-    h("a", { class: "hit", href: `/?room=${enc(m.room_id)}&msg=${m.id}`, onclick: open(m.room_id, m.id) },
-      h("div", { class: "where" }, `${roomName(m.room_id) ?? "a room"} · ${m.sender} · ${timeAgo(m.created_at)} · #${m.id}`),
-      h("div", {}, highlighted(m.snippet, query))),
-  );
-  const total = result.message_rooms.reduce((sum, r) => sum + r.match_count, 0);
-  const heading = messages.length
-    ? `Messages (${total}${total >= 1000 ? "+" : ""} matches)`
-    : "No messages match";
-  const parts = [rooms.length ? h("h2", {}, "Rooms") : null, ...rooms, h("h2", {}, heading), ...messages];
-  view.replaceChildren(...parts.filter(Boolean));
+
+  run(query, { project }) {
+    this.query = query;
+    this.filters = project ? { project } : {};
+    this._showForm();
+    this._load(0);
+  }
+
+  _showForm() {
+    const select = $("sf-project");
+    select.replaceChildren(h("option", { value: "" }, "Any project"),
+      ...this.projects().map((p) => h("option", { value: p, selected: p === this.filters.project }, p)));
+    $("sf-sender").value = this.filters.sender || "";
+    $("sf-after").value = this.filters.after || "";
+    $("sf-before").value = this.filters.to || "";
+  }
+
+  async _load(offset) {
+    const asked = ++this.asked;
+    const view = $("search-results");
+    $("search-title").textContent = `Search: ${this.query}`;
+    this._showActive();
+    const params = new URLSearchParams({ q: this.query, offset: String(offset) });
+    for (const key of ["project", "room_id", "sender", "after", "before"]) {
+      if (this.filters[key]) params.set(key, this.filters[key]);
+    }
+    if (!offset) view.replaceChildren(h("p", { class: "notice" }, "Searching…"));
+    let result;
+    try {
+      result = await api(`/search?${params}`);
+    } catch (error) {
+      if (asked === this.asked) view.replaceChildren(h("p", { class: "notice" }, `Search failed: ${error.message}`));
+      return;
+    }
+    if (asked !== this.asked) return; // a newer search won
+    Object.assign(this.names, result.room_names);
+    const hits = result.messages.map((m) => this._hit(m));
+    const more = result.has_more
+      ? h("button", { type: "button", id: "search-more", class: "more", "data-offset": result.offset + result.messages.length }, "More results")
+      : null;
+    if (offset) {
+      $("search-more")?.remove();
+      view.append(...hits, ...(more ? [more] : []));
+      return;
+    }
+    const rooms = result.rooms.map((room) =>
+      h("a", { class: "hit", href: `/?room=${enc(room.id)}`, "data-room": room.id },
+        h("div", {}, highlighted(room.name, this.query)),
+        h("div", { class: "where" }, `${room.project} · ${room.status}`)));
+    const perRoom = result.message_rooms.map((r) =>
+      h("button", { type: "button", class: "room-count", "data-room-filter": r.room_id, title: "Only this room" },
+        `${this._roomName(r.room_id)} (${r.match_count})`));
+    const total = `${result.total}${result.capped ? "+" : ""}`;
+    view.replaceChildren(...[
+      rooms.length ? h("h2", {}, "Rooms") : null, ...rooms,
+      h("h2", {}, result.total ? `Messages (${total} match${result.total === 1 ? "" : "es"})` : "No messages match"),
+      perRoom.length > 1 ? h("div", { class: "room-counts", "aria-label": "Matches per room" }, perRoom) : null,
+      ...hits, more,
+    ].filter(Boolean));
+  }
+
+  _roomName(id) {
+    const room = this.names[id];
+    return room ? `${room.project}/${room.name}` : "a room";
+  }
+
+  _showActive() {
+    const labels = {
+      project: (v) => `project ${v}`,
+      room_id: (v) => `room ${this._roomName(v)}`,
+      sender: (v) => `sender ${v}`,
+      after: (v) => `from ${v}`,
+      before: () => `to ${this.filters.to}`,
+    };
+    const active = Object.keys(labels).filter((k) => this.filters[k]);
+    $("search-active").replaceChildren(...(active.length ? ["Filtered by: ", ...active.map((k) =>
+      h("span", { class: "filter-chip" }, labels[k](this.filters[k]),
+        h("button", { type: "button", "data-clear": k, "aria-label": `Clear ${labels[k](this.filters[k])}` }, "×")))] : []));
+  }
+
+  _hit(m) {
+    return h("a", { class: "hit", href: `/?room=${enc(m.room_id)}&msg=${m.id}`, "data-room": m.room_id, "data-msg": m.id },
+      h("div", { class: "where" }, `${this._roomName(m.room_id)} · ${m.sender} · ${timeAgo(m.created_at)} · #${m.id}`),
+      h("div", {}, highlighted(m.snippet, this.query)));
+  }
 }

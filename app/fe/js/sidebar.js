@@ -8,10 +8,14 @@
 // text, not a new element), so a room that gets a post keeps keyboard focus.
 
 import { api, enc } from "./api.js";
-import { $, h, plainText, timeAgo } from "./dom.js";
+import { $, h, plainText, setAttr, setText, timeAgo } from "./dom.js";
 
 const PAGE = 50;
 const COLLAPSED_KEY = "chatnut.collapsed";
+
+function setHidden(el, hidden) {
+  if (el.hidden !== hidden) el.hidden = hidden;
+}
 
 function activity(room) {
   return room.last_message ? room.last_message.id : 0;
@@ -241,16 +245,16 @@ export class Sidebar {
     const link = row.firstElementChild;
     const [name, badge, preview, when] = link.children;
     const unread = this.unreadOf(room);
-    name.textContent = room.name;
-    badge.textContent = unread ? String(unread) : "";
-    badge.hidden = !unread;
+    setText(name, room.name);
+    setText(badge, unread ? String(unread) : "");
+    if (badge.hidden !== !unread) badge.hidden = !unread;
     const last = room.last_message;
-    preview.textContent = last ? `${last.sender}: ${plainText(last.preview, 90) || "…"}` : "no messages yet";
-    when.dateTime = last?.created_at || "";
-    when.textContent = last ? timeAgo(last.created_at) : "";
-    link.setAttribute("aria-label", `${room.name}, ${room.project}${unread ? `, ${unread} unread` : ""}`);
-    if (room.id === this.current) link.setAttribute("aria-current", "page");
-    row.classList.toggle("unread", unread > 0);
+    setText(preview, last ? `${last.sender}: ${plainText(last.preview, 90) || "…"}` : "no messages yet");
+    setAttr(when, "datetime", last?.created_at || "");
+    setText(when, last ? timeAgo(last.created_at) : "");
+    setAttr(link, "aria-label", `${room.name}, ${room.project}${unread ? `, ${unread} unread` : ""}`);
+    if (room.id === this.current) setAttr(link, "aria-current", "page");
+    if (row.classList.contains("unread") !== unread > 0) row.classList.toggle("unread", unread > 0);
   }
 
   // -- groups ------------------------------------------------------------------
@@ -353,19 +357,18 @@ export class Sidebar {
     for (const [project, group] of this.groups) {
       const pt = this._projectTotals(project);
       const [, count, badge] = group.head.children;
-      count.textContent = String(pt.live);
+      setText(count, String(pt.live));
       const watchedHere = this.rooms.get(this.watched)?.project === project;
       const unread = Math.max(0, pt.unread - (watchedHere ? this.shares.get(this.watched) || 0 : 0));
-      badge.textContent = unread ? String(unread) : "";
-      badge.hidden = !unread;
-      group.head.setAttribute("aria-label", `${project}, ${pt.live} rooms${unread ? `, ${unread} unread` : ""}`);
-      const more = this._hasMore(project);
-      group.more.hidden = !more || group.list.hidden;
-      group.el.hidden = (this.project && project !== this.project) || (!pt.live && !group.list.childElementCount);
+      setText(badge, unread ? String(unread) : "");
+      setHidden(badge, !unread);
+      setAttr(group.head, "aria-label", `${project}, ${pt.live} rooms${unread ? `, ${unread} unread` : ""}`);
+      setHidden(group.more, !this._hasMore(project) || group.list.hidden);
+      setHidden(group.el, Boolean(this.project && project !== this.project) || (!pt.live && !group.list.childElementCount));
     }
-    $("live-count").textContent = String(this.project ? this._projectTotals(this.project).live : t.live);
-    $("archived-count").textContent = String(this.project ? this._projectTotals(this.project).archived : t.archived);
-    $("archived-more").hidden = !this.archivedMore || $("archived-rooms").hidden;
+    setText($("live-count"), String(this.project ? this._projectTotals(this.project).live : t.live));
+    setText($("archived-count"), String(this.project ? this._projectTotals(this.project).archived : t.archived));
+    setHidden($("archived-more"), !this.archivedMore || $("archived-rooms").hidden);
     this._projects();
     this.onChange();
   }

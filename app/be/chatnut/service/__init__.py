@@ -3,13 +3,13 @@
 MCP tools, REST routes and the CLI all call this class, so they cannot
 disagree. Methods take plain values, check them (validation.py), read through
 the store's readers or write through its single writer, and return plain
-dicts. Writes return their events; the store publishes them to the hub after
-the commit (db.py). Failures are domain errors (errors.py).
+dicts. They talk to storage only through the Store interface (store/base.py),
+whichever backend is behind it; the store publishes each write's events to the
+hub after the commit. Failures are domain errors (errors.py).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,7 @@ from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
-from chatnut.store import queries as q
-from chatnut.store.db import Database
-from chatnut.store.search import search as search_store
+from chatnut.store.base import Store
 
 __all__ = ["ChatService", "now_iso"]
 
@@ -34,10 +32,10 @@ __all__ = ["ChatService", "now_iso"]
 class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRules):
     def __init__(
         self,
-        db: Database,
+        store: Store,
         hub: Hub,
         *,
-        db_path: Path,
+        db_path: Path | str | None = None,
         max_message_bytes: int = 65536,
         max_waits: tuple[int, int] = (1000, 10_000),  # parked waits: per room, in total
         teams_dir: Path | None = None,
@@ -45,9 +43,10 @@ class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRul
         on_room_created: Callable[[str], None] | None = None,
         version_info: Callable[[], dict[str, Any]] = dict,
     ) -> None:
-        self.db = db
+        self.store = store
         self.hub = hub
-        self.db_path = db_path
+        # What ping and /api/status call the database (never a URL's password).
+        self.db_path = str(db_path) if db_path is not None else store.location
         self.max_message_bytes = max_message_bytes
         self.teams_dir = teams_dir
         self.web_url = web_url
@@ -62,14 +61,13 @@ class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRul
     async def search(self, query: str, project: str | None = None) -> dict[str, Any]:
         check.text("query", query, max_chars=check.MAX_QUERY)
         check.optional_text("project", project, max_chars=check.MAX_NAME)
-        result: dict[str, Any] = await self.db.read(lambda conn: search_store(conn, query, project))
-        return result
+        return await self.store.search(query, project)
 
     async def list_projects(self) -> dict[str, Any]:
-        return {"projects": await self.db.read(q.list_projects)}
+        return {"projects": await self.store.list_projects()}
 
     async def ping(self) -> dict[str, Any]:
-        await self.db.read(lambda conn: conn.execute("SELECT 1").fetchone())
+        await self.store.check()
         result: dict[str, Any] = {
             "status": "ok",
             "db_path": str(self.db_path),
@@ -80,10 +78,4 @@ class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRul
         return result
 
     async def stats(self) -> dict[str, int]:
-        def read(conn: sqlite3.Connection) -> dict[str, int]:
-            rooms = conn.execute("SELECT count(*) FROM rooms").fetchone()[0]
-            messages = conn.execute("SELECT coalesce(sum(message_count), 0) FROM room_stats")
-            return {"rooms": int(rooms), "messages": int(messages.fetchone()[0])}
-
-        result: dict[str, int] = await self.db.read(read)
-        return result
+        return await self.store.stats()

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from contextlib import nullcontext
 from typing import Any
 
 from chatnut import validation as check
 from chatnut.hub import ALL_ROOMS, Event
-from chatnut.service.common import ServiceCore, Write, require_room
+from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
-from chatnut.store import coordination
-from chatnut.store import queries as q
 
 HANDOFF_MAX_BYTES = 24 * 1024  # the whole answer, as compact UTF-8 JSON
 # A message body in a handoff: at most 2000 characters and 4 KB as JSON (so a
@@ -50,17 +47,12 @@ def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
     return {**message, "content": content, "truncated": True}
 
 
-class CoordinationRules(ServiceCore):
+class CoordinationRules(MessageRules):
     async def save_presence(self) -> int:
         """Write the presence times noted since the last save; returns how many."""
         rows = self.presence.take_unsaved()
-
-        def write(conn: sqlite3.Connection) -> Write:
-            coordination.save_presence(conn, rows)
-            return None, []
-
         if rows:
-            await self.db.write(write)
+            await self.store.save_presence(rows)
         return len(rows)
 
     # -- the inbox ------------------------------------------------------------
@@ -82,13 +74,8 @@ class CoordinationRules(ServiceCore):
         check.limit(limit)
         seconds = check.wait_timeout(timeout)
 
-        def read(conn: sqlite3.Connection) -> dict[str, Any]:
-            upto = q.max_message_id(conn)
-            messages, has_more = coordination.addressed_page(
-                conn, name, room_id=None, after=since_id, upto=upto, limit=limit, newest=newest
-            )
-            scanned = messages[-1]["id"] if has_more and not newest else max(upto, since_id)
-            return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
+        async def read() -> dict[str, Any]:
+            return await self.store.inbox_page(name, after=since_id, limit=limit, newest=newest)
 
         def for_me(event: Event) -> bool:
             return (
@@ -99,15 +86,16 @@ class CoordinationRules(ServiceCore):
         # wake-up only says "look again": the read adds each message's room and
         # leaves out rooms archived meanwhile.
         with self.hub.subscribe(ALL_ROOMS, capacity=1, accept=for_me) as sub:
-            page: dict[str, Any] = await self.db.read(read)
+            page: dict[str, Any] = await read()
             if note_presence:
                 self.seen(INBOX, name)
             if page["messages"] or seconds == 0 or newest:
                 return {**page, "timed_out": not page["messages"]}
             deadline = asyncio.get_running_loop().time() + seconds
             parked = self.presence.parked(INBOX, name) if note_presence else nullcontext()
-            # Counted against the caps like a room's waits, under the inbox's key.
-            with self._parked(INBOX), parked:
+            # Counted with the room waits (the server's total cap); each name's
+            # inbox is capped like one room.
+            with self._parked(f"inbox:{name}"), parked:
                 while not sub.closed:
                     try:
                         async with asyncio.timeout_at(deadline):
@@ -115,13 +103,13 @@ class CoordinationRules(ServiceCore):
                     except TimeoutError:
                         break
                     sub.drain()
-                    page = await self.db.read(read)
+                    page = await read()
                     if page["messages"]:
                         break
             if note_presence:
                 self.seen(INBOX, name)
             if not page["messages"]:
-                page = await self.db.read(read)  # how far it looked, as of now
+                page = await read()  # how far it looked, as of now
             return {**page, "timed_out": not page["messages"]}
 
     # -- the handoff ----------------------------------------------------------
@@ -133,33 +121,7 @@ class CoordinationRules(ServiceCore):
         check.text("reader", reader, max_chars=check.MAX_SENDER)
         check.integer("recent", recent, minimum=0, maximum=MAX_RECENT)
 
-        def read(conn: sqlite3.Connection) -> dict[str, Any]:
-            room = require_room(conn, room_id)
-            upto = q.max_message_id(conn)  # everything below is read as of this id
-            cursor = coordination.read_cursor(conn, room_id, reader)
-            found: dict[str, Any] = {
-                "room": room,
-                "statuses": q.statuses(conn, room_id),
-                "agents": q.agents(conn, room_id),
-                "latest_summary": coordination.latest_summary(conn, room_id, upto),
-                "unread_count": coordination.count_between(conn, room_id, cursor, upto),
-                "unread": [],
-                "recent": [],
-                "next_since_id": upto,
-            }
-            if recent:
-                found["unread"] = q.message_page(
-                    conn, room_id, limit=recent, after=cursor, before=upto + 1
-                )[0]
-                found["recent"] = q.message_page(
-                    conn, room_id, limit=recent, before=upto + 1, newest=True
-                )[0]
-            names = {str(r["sender"]).lower() for r in found["statuses"]}
-            names |= {str(r["agent_name"]).lower() for r in found["agents"]}
-            found["saved"] = coordination.presence_of(conn, room_id, sorted(names))
-            return found
-
-        found = await self.db.read(read)
+        found = await self.store.handoff(room_id, reader, recent)
         if note_presence:
             self.seen(room_id, reader)
         saved = found.pop("saved")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from typing import Any
 
 from chatnut import validation as check
-from chatnut.errors import InvalidInput, NotFound
+from chatnut.errors import NotFound
 from chatnut.hub import Event
-from chatnut.service.common import ServiceCore, Write, now_iso, require_live, require_room
-from chatnut.store import coordination
-from chatnut.store import queries as q
+from chatnut.service.common import ServiceCore
 
 
 class MessageRules(ServiceCore):
@@ -36,37 +33,16 @@ class MessageRules(ServiceCore):
         meta = dict(metadata or {})
         if reply_to is not None:
             meta["reply_to"] = reply_to
-        mentioned = check.mentioned_names(content)
-
-        def write(conn: sqlite3.Connection) -> Write:
-            room = require_room(conn, room_id)
-            require_live(room, "posting")
-            if reply_to is not None and not q.message_in_room(conn, room_id, reply_to):
-                raise InvalidInput(f"reply_to {reply_to} is not a message in room {room_id!r}")
-            registered = q.agents_named(conn, room_id, mentioned)
-            # Sorted by name, as the original returns them.
-            mentions = [{"name": n, "task_id": registered[n]} for n in sorted(registered)]
-            # Addressed to: the `to` names, then the registered agents it @mentions.
-            # Only `to` is returned (as `to`): an @mention alone leaves the
-            # message exactly as the original returned it.
-            audience = addressed + [n for n in sorted(registered) if n not in addressed]
-            message = q.insert_message(
-                conn,
-                room_id,
-                sender,
-                content,
-                message_type,
-                now_iso(),
-                meta or None,
-                addressed,
-                audience,
-            )
-            if audience:
-                coordination.add_recipients(conn, message["id"], room_id, audience)
-            event = Event("message", room_id, message, frozenset(audience))
-            return {**message, "mentions": mentions}, [event]
-
-        result: dict[str, Any] = await self.db.write(write)
+        result = await self.store.post_message(
+            room_id,
+            sender,
+            content,
+            message_type,
+            meta or None,
+            reply_to=reply_to,
+            mentioned=check.mentioned_names(content),
+            to=addressed,
+        )
         self.seen(room_id, sender)
         return result
 
@@ -113,54 +89,23 @@ class MessageRules(ServiceCore):
         addressed_to: str | None = None,
     ) -> dict[str, Any]:
         """A page after since_id, and `next_since_id`: the last id it scanned."""
-        after = since_id or 0
-
-        def read(conn: sqlite3.Connection) -> dict[str, Any]:
-            require_room(conn, room_id)
-            if addressed_to is None and message_type is None:
-                messages, has_more = q.message_page(conn, room_id, limit=limit, after=since_id)
-                scanned = messages[-1]["id"] if messages else after
-                return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
-            # A filter skips messages: say how far it looked, so the next call
-            # does not look again (the bound is read first; see coordination.py).
-            upto = q.max_message_id(conn)
-            if addressed_to is not None:
-                messages, has_more = coordination.addressed_page(
-                    conn,
-                    addressed_to,
-                    room_id=room_id,
-                    after=after,
-                    upto=upto,
-                    limit=limit,
-                    message_type=message_type,
-                )
-            else:
-                messages, has_more = q.message_page(
-                    conn,
-                    room_id,
-                    limit=limit,
-                    after=since_id,
-                    before=upto + 1,
-                    message_type=message_type,
-                )
-            scanned = messages[-1]["id"] if has_more else max(upto, after)
-            return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
-
-        page: dict[str, Any] = await self.db.read(read)
-        return page
+        return await self.store.read_page(
+            room_id,
+            after=since_id or 0,
+            limit=limit,
+            message_type=message_type,
+            addressed_to=addressed_to,
+        )
 
     async def read_every_room_after(self, since_id: int, limit: int) -> dict[str, Any]:
         """Messages of every room after a global id (the browser's one shared feed)."""
         check.integer("since_id", since_id, minimum=0)
         check.limit(limit)
-        messages, has_more = await self.db.read(
-            lambda conn: q.message_page(conn, None, limit=limit, after=since_id)
-        )
+        messages, has_more = await self.store.message_page(None, limit=limit, after=since_id)
         return {"messages": messages, "has_more": has_more}
 
     async def newest_message_id(self) -> int:
-        newest: int = await self.db.read(q.max_message_id)
-        return newest
+        return await self.store.newest_message_id()
 
     async def read_messages_before(
         self, room_id: str, before_id: int | None, limit: int
@@ -170,11 +115,9 @@ class MessageRules(ServiceCore):
         if before_id is not None:
             check.integer("before_id", before_id, minimum=1)
 
-        def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], bool]:
-            require_room(conn, room_id)
-            return q.message_page(conn, room_id, limit=limit, before=before_id, newest=True)
-
-        messages, has_more = await self.db.read(read)
+        messages, has_more = await self.store.message_page(
+            room_id, limit=limit, before=before_id, newest=True
+        )
         return {"messages": messages, "has_more": has_more}
 
     async def wait_for_messages(
@@ -250,15 +193,6 @@ class MessageRules(ServiceCore):
         check.text("reader", reader, max_chars=check.MAX_SENDER)
         check.integer("last_read_message_id", last_read_message_id, minimum=0)
 
-        def write(conn: sqlite3.Connection) -> Write:
-            require_room(conn, room_id)
-            # A cursor past the newest message would silently swallow future posts
-            # as "read"; "mark everything read" (a huge id) stops at the newest one.
-            target = min(last_read_message_id, q.max_message_id(conn))
-            stands = q.advance_cursor(conn, room_id, reader, target, now_iso())
-            cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": stands}
-            return cursor, [Event("read", room_id, cursor)]
-
-        result: dict[str, Any] = await self.db.write(write)
+        result = await self.store.mark_read(room_id, reader, last_read_message_id)
         self.seen(room_id, reader)
         return result

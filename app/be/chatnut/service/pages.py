@@ -3,12 +3,13 @@ sidebar a page at a time with its totals, and a reader's first visit."""
 
 from __future__ import annotations
 
-import sqlite3
+from datetime import datetime
 from typing import Any
 
 from chatnut import validation as check
-from chatnut.service.common import ServiceCore, Write, now_iso, require_room
-from chatnut.store import pages
+from chatnut.errors import InvalidInput
+from chatnut.service.common import ServiceCore
+from chatnut.store.base import SEARCH_HIT_CAP, SearchFilter
 
 SIDEBAR_MAX_PAGE = 500
 
@@ -21,11 +22,7 @@ class PageRules(ServiceCore):
         check.integer("around", around, minimum=1)
         check.limit(limit)
 
-        def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], bool, bool]:
-            require_room(conn, room_id)
-            return pages.message_window(conn, room_id, around, limit)
-
-        messages, has_older, has_newer = await self.db.read(read)
+        messages, has_older, has_newer = await self.store.message_window(room_id, around, limit)
         return {"messages": messages, "has_older": has_older, "has_newer": has_newer}
 
     async def sidebar_page(
@@ -45,17 +42,14 @@ class PageRules(ServiceCore):
         check.optional_text("q", name_contains, max_chars=check.MAX_NAME)
         check.integer("offset", offset, minimum=0)
         check.integer("limit", limit, minimum=1, maximum=SIDEBAR_MAX_PAGE)
-        rooms, has_more = await self.db.read(
-            lambda conn: pages.sidebar_page(
-                conn,
-                reader,
-                project=project,
-                status=status,
-                unread_only=unread_only,
-                name_contains=name_contains,
-                offset=offset,
-                limit=limit,
-            )
+        rooms, has_more = await self.store.sidebar_page(
+            reader,
+            project=project,
+            status=status,
+            unread_only=unread_only,
+            name_contains=name_contains,
+            offset=offset,
+            limit=limit,
         )
         return {"rooms": rooms, "has_more": has_more, "offset": offset}
 
@@ -66,30 +60,49 @@ class PageRules(ServiceCore):
         read, so a page can take one room's share out of the total exactly."""
         check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
 
-        def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[str, int]]:
-            conn.execute("BEGIN")  # one snapshot for both queries
-            try:
-                projects = pages.sidebar_totals(conn, reader)
-                rooms = pages.unread_of_rooms(conn, reader, room_ids or []) if reader else {}
-                return projects, rooms
-            finally:
-                conn.execute("COMMIT")
-
-        projects, rooms = await self.db.read(read)
+        projects, rooms = await self.store.sidebar_totals(reader, room_ids or [])
         total = {
             key: sum(p[key] for p in projects)
             for key in ("live", "archived", "unread", "unread_rooms")
         }
         return {"projects": projects, **total, "rooms": rooms}
 
+    async def search_page(
+        self,
+        query: str,
+        *,
+        project: str | None = None,
+        room_id: str | None = None,
+        sender: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """Search with the page's filters, a page of hits at a time (`offset`)."""
+        check.text("query", query, max_chars=check.MAX_QUERY)
+        check.optional_text("project", project, max_chars=check.MAX_NAME)
+        if room_id is not None:
+            check.room_id(room_id)
+        check.optional_text("sender", sender, max_chars=check.MAX_SENDER)
+        for name, value in (("after", after), ("before", before)):
+            if value is not None and not _iso_date(value):
+                raise InvalidInput(f"{name} must be a date like 2026-12-01 (or an ISO timestamp)")
+        check.integer("offset", offset, minimum=0, maximum=SEARCH_HIT_CAP)
+        where = SearchFilter(project, room_id, sender, after, before, offset)
+        return await self.store.search_page(query, where)
+
     async def catch_up(self, reader: str) -> dict[str, Any]:
         """Mark every room read for `reader` up to its newest message (a first visit)."""
         check.text("reader", reader, max_chars=check.MAX_SENDER)
 
-        def write(conn: sqlite3.Connection) -> Write:
-            # No event: the page calls this before it opens its feed, whose
-            # snapshot then already counts from here.
-            return {"reader": reader, "rooms": pages.catch_up(conn, reader, now_iso())}, []
+        # No event: the page calls this before it opens its feed, whose
+        # snapshot then already counts from here.
+        return {"reader": reader, "rooms": await self.store.catch_up(reader)}
 
-        result: dict[str, Any] = await self.db.write(write)
-        return result
+
+def _iso_date(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chatnut import validation as check
-from chatnut.errors import InvalidInput
-from chatnut.hub import Event
-from chatnut.service.common import (
-    ServiceCore,
-    Write,
-    now_iso,
-    require_named_room,
-    require_room,
-    room_event,
-    room_missing,
-)
-from chatnut.store import queries as q
+from chatnut.service.common import ServiceCore, now_iso, room_missing
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +27,8 @@ class RoomRules(ServiceCore):
         check.optional_text("branch", branch, max_chars=check.MAX_NAME)
         check.optional_text("description", description, max_chars=check.MAX_DESCRIPTION)
         check.team_name(team_name)
-
-        def write(conn: sqlite3.Connection) -> Write:
-            existing = q.room_by_name(conn, project, name)
-            if existing is not None:
-                return (existing, False), []
-            room = {
+        room, created = await self.store.create_room(
+            {
                 "id": str(uuid.uuid4()),
                 "name": name,
                 "project": project,
@@ -55,10 +39,7 @@ class RoomRules(ServiceCore):
                 "archived_at": None,
                 "metadata": None,
             }
-            q.insert_room(conn, room)
-            return (room, True), [room_event(room, "created")]
-
-        room, created = await self.db.write(write)
+        )
         result = {**room, "web_url": self.web_url(room["id"])}
         if team_name is not None:
             self._write_team_file(team_name, result)
@@ -86,8 +67,7 @@ class RoomRules(ServiceCore):
     async def list_rooms(self, project: str | None = None, status: str = "live") -> dict[str, Any]:
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         check.choice("status", status, check.ROOM_STATUSES)
-        rooms = await self.db.read(lambda conn: q.list_rooms(conn, project, status))
-        return {"rooms": rooms}
+        return {"rooms": await self.store.list_rooms(project, status)}
 
     async def room_summaries(
         self,
@@ -100,10 +80,7 @@ class RoomRules(ServiceCore):
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         check.choice("status", status, check.ROOM_STATUSES)
         check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
-        rows: list[dict[str, Any]] = await self.db.read(
-            lambda conn: q.room_summaries(conn, project, status, reader, room_id)
-        )
-        return rows
+        return await self.store.room_summaries(project, status, reader, room_id)
 
     async def get_room(self, room_id: str, reader: str | None = None) -> dict[str, Any]:
         check.room_id(room_id)
@@ -119,17 +96,7 @@ class RoomRules(ServiceCore):
 
     async def archive_room(self, project: str, name: str) -> dict[str, Any]:
         self._check_named(project, name)
-
-        def write(conn: sqlite3.Connection) -> Write:
-            room = require_named_room(conn, project, name)
-            if room["status"] == "archived":  # idempotent: archiving twice keeps the first time
-                return room, []
-            stamp = now_iso()
-            q.archive_room(conn, room["id"], stamp)
-            room = {**room, "status": "archived", "archived_at": stamp}
-            return room, [room_event(room, "archived")]
-
-        room = await self.db.write(write)
+        room = await self.store.archive_room(project, name)
         return {
             "name": room["name"],
             "project": room["project"],
@@ -137,52 +104,19 @@ class RoomRules(ServiceCore):
         }
 
     async def archive_room_by_id(self, room_id: str) -> dict[str, Any]:
-        check.room_id(room_id)
-        room = await self.db.read(lambda conn: require_room(conn, room_id))
+        room = await self.require_room(room_id)
         return await self.archive_room(room["project"], room["name"])
 
     async def delete_room(self, room_id: str) -> dict[str, Any]:
         check.room_id(room_id)
-
-        def write(conn: sqlite3.Connection) -> Write:
-            room = require_room(conn, room_id)
-            if room["status"] != "archived":
-                raise InvalidInput(
-                    f"Room {room['name']!r} in project {room['project']!r} is live — only"
-                    " archived rooms can be deleted; archive_room it first"
-                )
-            deleted = q.delete_room(conn, room_id)
-            result = {
-                "id": room_id,
-                "name": room["name"],
-                "project": room["project"],
-                "deleted_messages": deleted,
-            }
-            return result, [room_event(room, "deleted")]
-
-        result: dict[str, Any] = await self.db.write(write)
-        return result
+        return await self.store.delete_room(room_id)
 
     async def clear_room(self, project: str, name: str) -> dict[str, Any]:
         self._check_named(project, name)
-
-        def write(conn: sqlite3.Connection) -> Write:
-            room = require_named_room(conn, project, name)
-            deleted = q.clear_messages(conn, room["id"])
-            result = {
-                "name": name,
-                "project": project,
-                "room_id": room["id"],
-                "deleted_count": deleted,
-            }
-            return result, [Event("cleared", room["id"], result)]
-
-        result: dict[str, Any] = await self.db.write(write)
-        return result
+        return await self.store.clear_room(project, name)
 
     async def clear_room_by_id(self, room_id: str) -> dict[str, Any]:
-        check.room_id(room_id)
-        room = await self.db.read(lambda conn: require_room(conn, room_id))
+        room = await self.require_room(room_id)
         return await self.clear_room(room["project"], room["name"])
 
     async def archive_idle_rooms(self, idle_hours: float) -> list[str]:
@@ -190,17 +124,4 @@ class RoomRules(ServiceCore):
         cutoff = (datetime.now(UTC) - timedelta(hours=idle_hours)).isoformat(
             timespec="milliseconds"
         )
-
-        def write(conn: sqlite3.Connection) -> Write:
-            archived, events = [], []
-            stamp = now_iso()
-            for room_id in q.idle_live_rooms(conn, cutoff):
-                q.archive_room(conn, room_id, stamp)
-                room = q.room_by_id(conn, room_id)
-                assert room is not None
-                archived.append(room_id)
-                events.append(room_event(room, "archived"))
-            return archived, events
-
-        archived: list[str] = await self.db.write(write)
-        return archived
+        return await self.store.archive_idle_rooms(cutoff)

@@ -9,6 +9,15 @@ many concurrent posts cheap. After the commit, the events of the writes that
 succeeded are handed to `on_commit` in commit order (the app wires that to the
 hub), and only then are the callers answered — so a caller that hears "done"
 knows that every subscriber has been told.
+
+Each connection is the standard library's `sqlite3` on a thread of its own
+(connection.py): a whole write batch or read is one hop to that thread.
+
+The WAL is bounded (issue 13 item 16): PASSIVE checkpoints run beside the
+writer every few hundred commits, but they never get past a reader, and with
+readers always busy the WAL is never reset; past WAL_RESET_BYTES the writer
+itself runs a TRUNCATE checkpoint between two batches (`_reset_wal`), and
+`journal_size_limit` trims what a reset leaves.
 """
 
 from __future__ import annotations
@@ -23,10 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
-
 from chatnut.errors import StorageUnavailable
-from chatnut.store.migrate import migrate
+from chatnut.store.base import OnCommit, StoreOpenError
+from chatnut.store.sqlite.connection import Connection, ReaderPool
+from chatnut.store.sqlite.lock import DatabaseLock
+from chatnut.store.sqlite.migrate import migrate
 
 log = logging.getLogger(__name__)
 
@@ -42,26 +52,24 @@ MAX_BATCH = 256
 # caller waits (p99 of a post 3.8 ms -> 2.4 ms without it); ours runs on a
 # connection of its own, PASSIVE, beside the writer.
 CHECKPOINT_EVERY_COMMITS = 256
+# Past this size the WAL is emptied by a TRUNCATE checkpoint (see the docstring);
+# the test of item 16 holds it under twice this with readers and feeds busy.
+WAL_RESET_BYTES = 32 * 1024 * 1024
+# How long a TRUNCATE checkpoint may wait for readers (and hold the writer).
+WAL_RESET_WAIT_MS = 2000
 READERS = 4
 BUSY_TIMEOUT_MS = 5000
+
+# sqlite3 error codes (the low byte of sqlite_errorcode)
+SQLITE_CORRUPT = 11
+SQLITE_NOTADB = 26
+SQLITE_READONLY = 8
 
 
 @dataclass
 class _Job:
     fn: WriteFn
     future: asyncio.Future[Any] = field(repr=False)
-
-
-async def _on_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `fn(raw sqlite3 connection)` on the connection's own thread, in one hop.
-
-    aiosqlite would otherwise cost one thread round trip per statement; a post
-    is several statements, and the hops, not SQLite, would dominate its
-    latency. `_execute` is aiosqlite's own queue entry point (pinned in
-    pyproject.toml; tests/test_store.py exercises it).
-    """
-    raw = conn._conn
-    return await conn._execute(fn, raw)
 
 
 def _configure(conn: sqlite3.Connection, durability: str, readonly: bool) -> None:
@@ -76,6 +84,7 @@ def _configure(conn: sqlite3.Connection, durability: str, readonly: bool) -> Non
         # only a power cut can lose the last commits. FULL fsyncs every commit.
         conn.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_EVERY_COMMITS
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_RESET_BYTES}")
 
 
 def _apply_batch(conn: sqlite3.Connection, fns: list[WriteFn]) -> list[tuple[bool, Any, Any]]:
@@ -103,9 +112,13 @@ def _apply_batch(conn: sqlite3.Connection, fns: list[WriteFn]) -> list[tuple[boo
     return outcomes
 
 
+def _code(exc: BaseException) -> int:
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF
+
+
 def opened_read_only(exc: BaseException) -> bool:
     """SQLITE_READONLY and its extended codes: the connection cannot write (see _apply)."""
-    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == 8
+    return isinstance(exc, sqlite3.Error) and _code(exc) == SQLITE_READONLY
 
 
 def storage_error(exc: BaseException) -> Exception:
@@ -115,64 +128,89 @@ def storage_error(exc: BaseException) -> Exception:
     return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
 
 
-class Database:
+def open_error(path: Path, exc: sqlite3.Error) -> StoreOpenError:
+    """One line saying which of the ways a file can be unusable this one is (item 11)."""
+    code = _code(exc)
+    if code == SQLITE_NOTADB:
+        return StoreOpenError(f"{path} is not a SQLite database ({exc}); point --db elsewhere")
+    if code == SQLITE_CORRUPT:
+        return StoreOpenError(
+            f"the database {path} is corrupt ({exc}); restore it from a backup"
+            f" (chatnut backup, or {path.name}.bak-N beside it)"
+        )
+    return StoreOpenError(
+        f"cannot open the database {path} for writing: {exc} (this user must be able to "
+        "write the file and its directory)"
+    )
+
+
+class Engine:
+    """The writer, the readers and the checkpointer of one SQLite file."""
+
     def __init__(
         self,
         path: Path,
         *,
         durability: str = "normal",
-        on_commit: Callable[[list[Any]], None] | None = None,
+        on_commit: OnCommit | None = None,
         readers: int = READERS,
+        owner: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
         self.durability = durability
         self.on_commit = on_commit
         self._reader_count = readers
-        self._writer: aiosqlite.Connection | None = None
-        self._readers: list[aiosqlite.Connection] = []
-        self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._lock = None if str(path) == ":memory:" else DatabaseLock(path, owner or {})
+        self._writer: Connection | None = None
+        self._readers: list[Connection] = []
+        self._idle = ReaderPool()
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._writer_task: asyncio.Task[None] | None = None
-        self._checkpointer: aiosqlite.Connection | None = None
+        self._checkpointer: Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._commits_since_checkpoint = 0
 
+    @property
+    def wal_path(self) -> Path:
+        return Path(f"{self.path}-wal")
+
     async def open(self) -> list[str]:
-        """Open, migrate, start the writer. Returns the names of migrations applied."""
-        if str(self.path) != ":memory:":
+        """Lock, open, migrate, start the writer. Returns the names of migrations applied."""
+        if self._lock is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
         try:
             applied = await self._connect()
-        except BaseException:
+        except sqlite3.Error as exc:
             await self.close()  # no connection thread may outlive a failed open
+            raise open_error(self.path, exc) from exc
+        except BaseException:
+            await self.close()
             raise
         self._writer_task = asyncio.create_task(self._write_loop(), name="chatnut-writer")
         return applied
 
-    async def _writable(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+    async def _writable(self, name: str) -> Connection:
+        conn = Connection(name)
         durability = self.durability
-        try:
-            await _on_thread(conn, lambda c: _configure(c, durability, readonly=False))
-        except BaseException:
-            await conn.close()
-            raise
+        await conn.open(self.path, lambda c: _configure(c, durability, readonly=False))
         return conn
 
     async def _connect(self) -> list[str]:
-        self._writer = await self._writable()
+        self._writer = await self._writable("chatnut-writer")
         path = self.path
-        applied = await _on_thread(self._writer, lambda c: migrate(c, path))
-        self._checkpointer = await self._writable()
+        applied = await self._writer.run(lambda c: migrate(c, path))
+        self._checkpointer = await self._writable("chatnut-checkpoint")
         await self._open_readers()
         return applied
 
     async def _open_readers(self) -> None:
-        for _ in range(self._reader_count):
-            reader = await aiosqlite.connect(self.path, isolation_level=None)
+        durability = self.durability
+        for n in range(self._reader_count):
+            reader = Connection(f"chatnut-reader-{n}")
+            await reader.open(self.path, lambda c: _configure(c, durability, readonly=True))
             self._readers.append(reader)
-            await _on_thread(reader, lambda c: _configure(c, self.durability, readonly=True))
-            self._idle.put_nowait(reader)
+            self._idle.give(reader)
 
     async def close(self) -> None:
         if self._writer_task is not None:
@@ -187,24 +225,28 @@ class Database:
         for reader in self._readers:
             await reader.close()
         self._readers.clear()
+        self._idle.clear()
         if self._checkpointer is not None:
             await self._checkpointer.close()
             self._checkpointer = None
         if self._writer is not None:
-            # A clean close checkpoints the WAL back into the main file.
-            with contextlib.suppress(sqlite3.Error):
-                await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if self._writer.raw is not None:
+                # A clean close checkpoints the WAL back into the main file.
+                with contextlib.suppress(sqlite3.Error):
+                    await self._writer.run(lambda c: c.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
             await self._writer.close()
             self._writer = None
+        if self._lock is not None:
+            self._lock.release()
 
     async def read(self, fn: ReadFn[T]) -> T:
-        conn = await self._idle.get()
+        conn = await self._idle.take()
         try:
-            return await _on_thread(conn, fn)
+            return await conn.run(fn)
         except sqlite3.OperationalError as exc:  # I/O error, locked schema, ...
             raise StorageUnavailable(f"the database could not be read: {exc}") from exc
         finally:
-            self._idle.put_nowait(conn)
+            self._idle.give(conn)
 
     async def write(self, fn: WriteFn) -> Any:
         if self._writer_task is None:
@@ -234,13 +276,14 @@ class Database:
     async def _apply(self, fns: list[WriteFn]) -> list[tuple[bool, Any, Any]]:
         assert self._writer is not None
         try:
-            return await _on_thread(self._writer, lambda c: _apply_batch(c, fns))
+            return await self._writer.run(lambda c: _apply_batch(c, fns))
         except sqlite3.Error as exc:
             # Rolled back whole, so it can run again, on fresh connections that
             # see the files writable if their permissions were restored meanwhile.
             if not opened_read_only(exc) or not await self._reopen_if_writable():
                 raise
-            return await _on_thread(self._writer, lambda c: _apply_batch(c, fns))
+            assert self._writer is not None
+            return await self._writer.run(lambda c: _apply_batch(c, fns))
 
     async def _reopen_if_writable(self) -> bool:
         """Reopen every connection once the files are writable again.
@@ -250,25 +293,31 @@ class Database:
         a writable one needs all of them closed first. Runs on the writer task
         (no write is in flight); reads wait for a reader meanwhile.
         """
-        names = [self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
+        names = [self.path, self.wal_path, Path(f"{self.path}-shm")]
         if not os.access(self.path.parent, os.W_OK) or not all(
             os.access(p, os.W_OK) for p in names if p.exists()
         ):
             return False
-        readers = [await self._idle.get() for _ in self._readers]
+        for _ in self._readers:
+            await self._idle.take()
         if self._checkpoint_task is not None:
             with contextlib.suppress(Exception):
                 await self._checkpoint_task
-        for conn in [*readers, self._checkpointer, self._writer]:
+        for conn in [*self._readers, self._checkpointer, self._writer]:
             if conn is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    await conn.close()
+                await conn.close()
         self._readers.clear()
-        self._writer = await self._writable()
-        self._checkpointer = await self._writable()
+        self._writer = await self._writable("chatnut-writer")
+        self._checkpointer = await self._writable("chatnut-checkpoint")
         await self._open_readers()
         log.info("database %s is writable again: connections reopened", self.path)
         return True
+
+    def _wal_bytes(self) -> int:
+        try:
+            return self.wal_path.stat().st_size
+        except OSError:
+            return 0
 
     def _start_checkpoint(self) -> None:
         if self._checkpointer is None or (
@@ -280,13 +329,38 @@ class Database:
 
         async def checkpoint() -> None:
             try:
-                await _on_thread(
-                    checkpointer, lambda c: c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                await checkpointer.run(
+                    lambda c: c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 )
             except sqlite3.Error as exc:  # busy or I/O: the next one will try again
                 log.warning("WAL checkpoint failed: %s", exc)
 
         self._checkpoint_task = asyncio.create_task(checkpoint(), name="chatnut-checkpoint")
+
+    async def _reset_wal(self) -> None:
+        """Empty an oversized WAL, on the writer itself between two batches.
+
+        On the writer's own connection there is no fight for the write lock (a
+        checkpointer beside a busy writer starves); only the readers of the
+        moment are waited for, and readers that start meanwhile read the fully
+        checkpointed file, not the WAL. Writes queue behind it for at most
+        WAL_RESET_WAIT_MS.
+        """
+        assert self._writer is not None
+
+        def truncate(conn: sqlite3.Connection) -> int:
+            conn.execute(f"PRAGMA busy_timeout = {WAL_RESET_WAIT_MS}")
+            try:
+                return int(conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0])
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+        try:
+            if await self._writer.run(truncate):
+                log.warning("the WAL could not be reset (readers kept it busy); will retry")
+        except sqlite3.Error as exc:
+            log.warning("WAL reset failed: %s", exc)
+        self._commits_since_checkpoint = 0
 
     async def _run_batch(self, batch: list[_Job]) -> None:
         assert self._writer is not None
@@ -320,3 +394,7 @@ class Database:
                 job.future.set_exception(
                     value if not isinstance(value, sqlite3.Error) else storage_error(value)
                 )
+        # After the callers are answered; one stat() a commit (microseconds)
+        # catches a WAL that large messages grow fast.
+        if self._wal_bytes() > WAL_RESET_BYTES:
+            await self._reset_wal()

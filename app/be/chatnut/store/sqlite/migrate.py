@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chatnut.store.base import StoreOpenError
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -38,7 +40,7 @@ class Migration:
             for statement in split_statements(self.path.read_text()):
                 conn.execute(statement)
         else:
-            module = importlib.import_module(f"chatnut.store.migrations.{self.path.stem}")
+            module = importlib.import_module(f"chatnut.store.sqlite.migrations.{self.path.stem}")
             module.up(conn)
 
 
@@ -103,7 +105,16 @@ def migrate(conn: sqlite3.Connection, db_path: Path) -> list[str]:
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
     version = current_version(conn)
-    pending = [m for m in available_migrations() if m.version > version]
+    known = available_migrations()
+    newest = max((m.version for m in known), default=0)
+    if version > newest:
+        # Its schema has columns and tables this release knows nothing of: every
+        # call would fail on them. Refuse before touching anything.
+        raise StoreOpenError(
+            f"the database {db_path} has schema version {version}, newer than this chatnut"
+            f" ({newest}); upgrade chatnut (pip install --upgrade chatnut)"
+        )
+    pending = [m for m in known if m.version > version]
     if not pending:
         return []
     if str(db_path) != ":memory:" and _holds_rooms(conn):
@@ -119,12 +130,18 @@ def migrate(conn: sqlite3.Connection, db_path: Path) -> list[str]:
                 (migration.version, migration.name, datetime.now(UTC).isoformat()),
             )
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             log.exception(
                 "migration %04d_%s failed and was rolled back", migration.version, migration.name
             )
+            if isinstance(exc, sqlite3.OperationalError) and "readonly" not in str(exc):
+                raise StoreOpenError(
+                    f"migration {migration.version:04d}_{migration.name} of {db_path} failed"
+                    f" and was rolled back ({exc}); the database stands at version"
+                    f" {current_version(conn)}"
+                ) from exc
             raise
         applied.append(f"{migration.version:04d}_{migration.name}")
         log.info("applied migration %s", applied[-1])

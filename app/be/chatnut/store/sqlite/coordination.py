@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from chatnut.store.queries import MESSAGE_COLUMNS, message_dict
+from chatnut.store.sqlite.queries import MESSAGE_COLUMNS, message_dict
 
 _M_COLUMNS = ", ".join("m." + c.strip() for c in MESSAGE_COLUMNS.split(","))
 

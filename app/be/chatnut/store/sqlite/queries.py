@@ -1,7 +1,7 @@
 """The SQL of chatnut: rooms, messages, read cursors, statuses, agents, search.
 
 Plain functions over a `sqlite3.Connection` with `sqlite3.Row` rows; they run
-on the store's threads (db.py), return plain dicts, and know nothing of rules
+on the store's threads (engine.py), return plain dicts, and know nothing of rules
 or transports — the service decides what may be written, these only write it.
 """
 
@@ -11,9 +11,10 @@ import json
 import sqlite3
 from typing import Any
 
+from chatnut.store.base import PREVIEW_CHARS
+
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
 MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata, recipients"
-PREVIEW_CHARS = 200  # of the last message, in room lists (cut by SQLite: never the whole body)
 
 
 def _metadata(text: str | None) -> dict[str, Any] | None:

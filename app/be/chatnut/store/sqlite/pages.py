@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from chatnut.store.queries import (
+from chatnut.store.sqlite.queries import (
     MESSAGE_COLUMNS,
     SUMMARY_ORDER,
     SUMMARY_SELECT,

@@ -1,0 +1,313 @@
+"""The one storage interface the service talks to; each backend implements it.
+
+`Store` is deliberately domain-shaped, not SQL-shaped: "post this message if
+the room is live and the reply target is in it", not "run this statement".
+Each method is one atomic step with the rules that must hold at commit time
+checked inside it (a room archived between a check and an insert cannot
+happen), so a backend is free to do it in one batched SQLite savepoint
+(`store/sqlite/`) or in one PostgreSQL transaction (`store/postgres/`).
+The service validates input and shapes results; the store answers in plain
+dicts and raises domain errors (errors.py); it never knows about HTTP.
+
+Events: every write that changes something hands its events (hub.Event) to
+`on_commit` after the commit and before answering, in commit order — a caller
+that hears "done" knows every subscriber on this process has been told. A
+backend shared by several processes also delivers the other processes'
+commits to `on_commit`, in the same order (postgres: LISTEN/NOTIFY).
+
+Adding a feature that needs storage: add one abstract method here (named for
+what it does, documented with what it raises and which events it publishes),
+implement it in both `store/sqlite/` and `store/postgres/` with their own
+SQL (plus a migration in each when the schema changes), and call it from the
+service. The parametrised store tests then run it on both backends.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chatnut.hub import Event
+
+# Handed every committed event, in commit order (the app wires it to Hub.publish).
+OnCommit = Callable[[list[Event]], None]
+Row = dict[str, Any]
+
+# A search looks at no more than this many of the newest hits: enough for any
+# human or agent to act on, and what keeps a common term as fast as a rare one.
+SEARCH_HIT_CAP = 1000
+SEARCH_MESSAGE_LIMIT = 20
+SEARCH_ROOM_LIMIT = 20
+PREVIEW_CHARS = 200  # of the last message, in room lists (cut by the database)
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Narrowing a search (the web page's filters); dates are ISO text, `before` exclusive."""
+
+    project: str | None = None
+    room_id: str | None = None
+    sender: str | None = None
+    after: str | None = None
+    before: str | None = None
+    offset: int = 0
+
+
+class StoreOpenError(RuntimeError):
+    """The database cannot be used at all; the message is one line a user can act on."""
+
+
+class Store(ABC):
+    """Rooms, messages, read cursors, statuses, agents, search — on one database."""
+
+    #: What the user named (a path, or a URL without its password): ping and status show it.
+    location: str
+
+    # -- life ---------------------------------------------------------------
+
+    @abstractmethod
+    async def open(self) -> list[str]:
+        """Connect and migrate; returns the names of the migrations applied.
+
+        Raises StoreOpenError with a one-line reason when the database is
+        unusable (newer schema, not a database, corrupt, in use, unreachable).
+        """
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def check(self) -> None:
+        """One trivial read: raises StorageUnavailable when the database does not answer."""
+
+    # -- rooms --------------------------------------------------------------
+
+    @abstractmethod
+    async def room(self, room_id: str) -> Row | None: ...
+
+    @abstractmethod
+    async def create_room(self, room: Row) -> tuple[Row, bool]:
+        """Insert `room` unless its (project, name) exists: (the room, whether it is new).
+
+        Publishes room/created when new.
+        """
+
+    @abstractmethod
+    async def archive_room(self, project: str, name: str) -> Row:
+        """Archive a live room (idempotent: an archived room keeps its first time).
+
+        Raises NotFound. Publishes room/archived when it changed.
+        """
+
+    @abstractmethod
+    async def archive_idle_rooms(self, cutoff: str) -> list[str]:
+        """Archive live rooms whose newest activity is older than `cutoff`; their ids."""
+
+    @abstractmethod
+    async def delete_room(self, room_id: str) -> Row:
+        """Delete an archived room and all it holds: {id, name, project, deleted_messages}.
+
+        Raises NotFound, or InvalidInput for a live room. Publishes room/deleted.
+        """
+
+    @abstractmethod
+    async def clear_room(self, project: str, name: str) -> Row:
+        """Delete a room's messages, cursors and statuses (registrations stay):
+        {name, project, room_id, deleted_count}. Raises NotFound. Publishes cleared."""
+
+    @abstractmethod
+    async def list_rooms(self, project: str | None, status: str) -> list[Row]:
+        """Rooms newest first; `status` is live, archived or all."""
+
+    @abstractmethod
+    async def room_summaries(
+        self, project: str | None, status: str, reader: str | None, room_id: str | None = None
+    ) -> list[Row]:
+        """Rooms with message_count, last_message {id, sender, preview, message_type,
+        created_at} and, for a reader, unread_count; most recent activity first."""
+
+    @abstractmethod
+    async def list_projects(self) -> list[str]: ...
+
+    # -- messages -----------------------------------------------------------
+
+    @abstractmethod
+    async def post_message(
+        self,
+        room_id: str,
+        sender: str,
+        content: str,
+        message_type: str,
+        metadata: dict[str, Any] | None,
+        *,
+        reply_to: int | None,
+        mentioned: Sequence[str],
+        to: Sequence[str] = (),
+    ) -> Row:
+        """Store a message in a live room; the message plus `mentions` [{name, task_id}]
+        of the registered agents among `mentioned` (lower-cased), sorted by name.
+
+        `to` (lower-cased names, SPEC §13) is stored and returned as `to`; the
+        message is addressed to those and to the registered agents it mentions
+        (its event's `audience`, what addressed reads and the inbox find).
+        Raises NotFound, RoomArchived, or InvalidInput when reply_to is not a
+        message of this room. Publishes message. Ids increase in commit order.
+        """
+
+    @abstractmethod
+    async def message_page(
+        self,
+        room_id: str | None,
+        *,
+        limit: int,
+        after: int | None = None,
+        before: int | None = None,
+        message_type: str | None = None,
+        newest: bool = False,
+    ) -> tuple[list[Row], bool]:
+        """Up to `limit` messages between the bounds, oldest first, and whether the range
+        holds more. `newest` takes the page from the top of the range (paging back).
+        With a room: raises NotFound when it does not exist; None spans every room."""
+
+    @abstractmethod
+    async def read_page(
+        self,
+        room_id: str,
+        *,
+        after: int,
+        limit: int,
+        message_type: str | None,
+        addressed_to: str | None,
+    ) -> Row:
+        """A room's messages after `after` (optionally of one type, or addressed to a
+        name): {messages, has_more, next_since_id}, where next_since_id is the last id
+        it looked at — read as of one snapshot, so a filter that skips messages never
+        makes the next call look again, nor skip one committed meanwhile.
+        Raises NotFound."""
+
+    @abstractmethod
+    async def message_window(
+        self, room_id: str, around: int, limit: int
+    ) -> tuple[list[Row], bool, bool]:
+        """About `limit` messages centred on `around`, oldest first, and whether older /
+        newer ones remain. Raises NotFound."""
+
+    @abstractmethod
+    async def newest_message_id(self) -> int:
+        """The highest message id ever assigned (0 when none)."""
+
+    @abstractmethod
+    async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
+        """Move a read cursor forward only, never past the newest message:
+        {room_id, reader, last_read_message_id}. Raises NotFound. Publishes read."""
+
+    # -- the team -----------------------------------------------------------
+
+    @abstractmethod
+    async def set_status(self, room_id: str, sender: str, status: str) -> Row:
+        """Raises NotFound, RoomArchived. Publishes status."""
+
+    @abstractmethod
+    async def statuses(self, room_id: str) -> list[Row]:
+        """Newest first. Raises NotFound."""
+
+    @abstractmethod
+    async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> Row:
+        """Raises NotFound, RoomArchived. Publishes agent."""
+
+    @abstractmethod
+    async def agents(self, room_id: str) -> list[Row]:
+        """By name. Raises NotFound."""
+
+    # -- coordination (SPEC §13) -------------------------------------------
+
+    @abstractmethod
+    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> Row:
+        """Messages addressed to `name` in every live room after `after`, each with its
+        `room` {id, project, name}: {messages, has_more, next_since_id} (as read_page;
+        `newest` takes the newest `limit` instead of the oldest)."""
+
+    @abstractmethod
+    async def handoff(self, room_id: str, reader: str, recent: int) -> Row:
+        """What a resuming agent reads first, as of one snapshot: {room, statuses,
+        agents, latest_summary, unread_count, unread (after the reader's cursor),
+        recent (the newest), next_since_id, saved (persisted presence of the names
+        in statuses and agents)}. Raises NotFound."""
+
+    @abstractmethod
+    async def presence_of(self, room_id: str, names: Sequence[str]) -> dict[str, str]:
+        """Persisted last-seen times of these lower-cased names (this room's or the
+        inbox's '*', whichever is newer)."""
+
+    @abstractmethod
+    async def save_presence(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Upsert (room_id, name, last_seen_at); a time never moves back; a room
+        deleted meanwhile gets no row. Publishes nothing."""
+
+    # -- the web page at scale (SPEC §7) ------------------------------------
+
+    @abstractmethod
+    async def sidebar_page(
+        self,
+        reader: str | None,
+        *,
+        project: str | None,
+        status: str,
+        unread_only: bool,
+        name_contains: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Row], bool]:
+        """One page of room summaries (as room_summaries), newest activity first."""
+
+    @abstractmethod
+    async def sidebar_totals(
+        self, reader: str | None, room_ids: Sequence[str]
+    ) -> tuple[list[Row], dict[str, int]]:
+        """Per project {project, live, archived, unread, unread_rooms}, and the unread
+        counts of `room_ids` for the reader, from one snapshot."""
+
+    @abstractmethod
+    async def catch_up(self, reader: str) -> int:
+        """Move the reader's cursor in every room to its newest message; rooms moved.
+        Publishes nothing (the page calls it before opening its feed)."""
+
+    # -- search and counts --------------------------------------------------
+
+    @abstractmethod
+    async def search(self, query: str, project: str | None) -> Row:
+        """Case-insensitive substring search: {rooms, message_rooms, messages}
+        (see SEARCH_* for the caps; messages carry a snippet, not the body)."""
+
+    @abstractmethod
+    async def search_page(self, query: str, where: SearchFilter) -> Row:
+        """As search, narrowed by `where`, a page of message hits from `where.offset`
+        among the newest SEARCH_HIT_CAP: plus {offset, total, capped, has_more}."""
+
+    @abstractmethod
+    async def stats(self) -> dict[str, int]:
+        """{rooms, messages}, from counters (never a count over messages)."""
+
+
+def snippet(content: str, query: str, radius: int = 60) -> str:
+    """A window of the content around the first case-insensitive hit, as plain text."""
+    at = content.casefold().find(query.casefold())
+    if at < 0:
+        at = 0
+    start = max(0, at - radius)
+    end = min(len(content), at + len(query) + radius)
+    text = " ".join(content[start:end].split())
+    return ("…" if start > 0 else "") + text + ("…" if end < len(content) else "")
+
+
+def rank_rooms(hits: list[tuple[int, str]]) -> list[Row]:
+    """Per-room match counts of (message id, room id) hits, most matches first."""
+    counts: dict[str, int] = {}
+    for _id, room_id in hits:
+        counts[room_id] = counts.get(room_id, 0) + 1
+    return [
+        {"room_id": room_id, "match_count": n}
+        for room_id, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ][:SEARCH_ROOM_LIMIT]

@@ -1,0 +1,429 @@
+"""The PostgreSQL store: the Store interface over one database shared by many processes.
+
+Ordering. Message ids must increase in the order commits become visible: a
+reader that has seen id N must never later find an unseen committed id
+below N. A plain sequence breaks that (A takes 41, B takes 42, B commits
+first; a reader sees 42 and moves past 41 for good). So every write takes one
+transaction-level advisory lock (WRITE_LOCK) before it assigns anything — a
+message id, an event seq — and holds it until its commit: ids are handed out
+and made visible in the same order. Writes are serialised database-wide;
+reads are not. That is the simple end of the choice (Synapse's stream
+writers instead let writes run in parallel and advance a "visible up to"
+watermark past committed ids); one lock is measured at hundreds of posts a
+second on this 2-core machine, far above what teams of agents post, and
+docs/benchmarks.md says where it would stop. `post_message` is one
+statement (the `chatnut_post` function: lock, rules, insert, event, NOTIFY),
+so a post is one round trip.
+
+Events. Each write appends to `events` and NOTIFYs; events.py delivers
+every process's commits to this process's hub in seq order, exactly once,
+catching up from the table after a lost connection — so `wait_for_messages`
+and the SSE feeds work unchanged across workers.
+
+Outages. A call that cannot reach the database raises StorageUnavailable in
+one line (a tool error, a 503); the pool reconnects on the next call and the
+listener on its own, so the process recovers without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from chatnut import errors
+from chatnut.clock import now_iso
+from chatnut.errors import ChatnutError
+from chatnut.hub import Event
+from chatnut.store.base import (
+    OnCommit,
+    Row,
+    Store,
+    StoreOpenError,
+)
+from chatnut.store.postgres import queries as q
+from chatnut.store.postgres.driver import (
+    is_outage,
+    require_driver,
+    safe_location,
+    unavailable,
+)
+from chatnut.store.postgres.events import EventStream
+from chatnut.store.postgres.migrate import migrate
+from chatnut.store.postgres.search import Search
+from chatnut.store.postgres.team import Team
+from chatnut.store.postgres.views import Views
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+WRITE_LOCK = 7365616  # advisory lock key, also in migrations/0002_post_function.sql
+POOL_SIZE = 10
+LISTEN_APPLICATION = "chatnut-listen"  # how the LISTEN connection shows in pg_stat_activity
+CONNECT_TIMEOUT_S = 5
+COMMAND_TIMEOUT_S = 30
+POST = "SELECT * FROM chatnut_post($1, $2, $3, $4, $5, $6, $7, $8)"
+EMIT = "SELECT chatnut_emit($1, $2, $3)"
+
+# A write: given the connection (in a transaction, holding the write lock),
+# returns its value and the events to publish after the commit.
+PendingEvent = tuple[str, str, dict[str, Any]]
+WriteFn = Callable[[Any], Awaitable[tuple[Any, list[PendingEvent]]]]
+
+
+def _room_event(room: Row, action: str) -> PendingEvent:
+    return ("room", room["id"], {"action": action, "room": room})
+
+
+def _count(status: str) -> int:
+    """The row count of an asyncpg status string ("DELETE 12")."""
+    return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+
+
+class PostgresStore(Views, Search, Team, Store):
+    def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
+        self.url = url
+        self.location = safe_location(url)
+        self.on_commit = on_commit
+        self._pool: Any = None
+        self._events: EventStream | None = None
+
+    # -- life ---------------------------------------------------------------
+
+    async def open(self) -> list[str]:
+        driver = require_driver()
+        try:
+            self._pool = await driver.create_pool(
+                self.url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                timeout=CONNECT_TIMEOUT_S,
+                command_timeout=COMMAND_TIMEOUT_S,
+                server_settings={"application_name": "chatnut", "jit": "off"},
+            )
+            self._events = EventStream(self._pool, self._connect, self.on_commit)
+            async with self._pool.acquire() as conn:
+                applied = await migrate(conn, self.location)
+                await self._events.start(conn)
+        except StoreOpenError:
+            await self.close()
+            raise
+        except Exception as exc:
+            await self.close()
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            raise StoreOpenError(f"cannot use the database {self.location}: {text}") from exc
+        return applied
+
+    async def _connect(self) -> Any:
+        driver = require_driver()
+        return await driver.connect(
+            self.url,
+            timeout=CONNECT_TIMEOUT_S,
+            server_settings={"application_name": LISTEN_APPLICATION},
+        )
+
+    async def close(self) -> None:
+        if self._events is not None:
+            await self._events.close()
+            self._events = None
+        if self._pool is not None:
+            try:
+                await self._pool.close()
+            except Exception:
+                self._pool.terminate()
+            self._pool = None
+
+    async def check(self) -> None:
+        await self._read(lambda conn: conn.fetchval("SELECT 1"))
+
+    # -- the two ways in ----------------------------------------------------
+
+    async def _read(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        try:
+            async with self._pool.acquire() as conn:
+                return await fn(conn)
+        except ChatnutError:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                raise unavailable(exc) from exc
+            raise
+
+    async def _write(self, fn: WriteFn) -> Any:
+        assert self._events is not None
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+                value, pending = await fn(conn)
+                stamped = []
+                for kind, room_id, data in pending:
+                    seq = await conn.fetchval(EMIT, kind, room_id, json.dumps(data))
+                    stamped.append((seq, Event(kind, room_id, data)))
+        except ChatnutError:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                raise unavailable(exc) from exc
+            raise
+        for seq, event in stamped:
+            await self._events.committed(seq, event)
+        return value
+
+    async def _room_or_missing(self, conn: Any, room_id: str) -> Row:
+        row = await conn.fetchrow(q.ROOM_BY_ID, room_id)
+        if row is None:
+            raise errors.room_missing(room_id)
+        return q.room_dict(row)
+
+    async def _named_room(self, conn: Any, project: str, name: str) -> Row:
+        row = await conn.fetchrow(q.ROOM_BY_NAME, project, name)
+        if row is None:
+            raise errors.named_room_missing(project, name)
+        return q.room_dict(row)
+
+    # -- rooms --------------------------------------------------------------
+
+    async def room(self, room_id: str) -> Row | None:
+        row = await self._read(lambda conn: conn.fetchrow(q.ROOM_BY_ID, room_id))
+        return None if row is None else q.room_dict(row)
+
+    async def create_room(self, room: Row) -> tuple[Row, bool]:
+        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
+            existing = await conn.fetchrow(q.ROOM_BY_NAME, room["project"], room["name"])
+            if existing is not None:
+                return (q.room_dict(existing), False), []
+            await conn.execute(
+                "INSERT INTO rooms (id, name, project, branch, description, status, created_at,"
+                " archived_at, metadata) VALUES ($1, $2, $3, $4, $5, 'live', $6, NULL, $7)",
+                room["id"],
+                room["name"],
+                room["project"],
+                room["branch"],
+                room["description"],
+                room["created_at"],
+                None if room.get("metadata") is None else json.dumps(room["metadata"]),
+            )
+            return (room, True), [_room_event(room, "created")]
+
+        created: tuple[Row, bool] = await self._write(write)
+        return created
+
+    async def archive_room(self, project: str, name: str) -> Row:
+        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
+            room = await self._named_room(conn, project, name)
+            if room["status"] == "archived":  # idempotent: archiving twice keeps the first time
+                return room, []
+            stamp = now_iso()
+            await conn.execute(
+                "UPDATE rooms SET status = 'archived', archived_at = $1 WHERE id = $2",
+                stamp,
+                room["id"],
+            )
+            room = {**room, "status": "archived", "archived_at": stamp}
+            return room, [_room_event(room, "archived")]
+
+        room: Row = await self._write(write)
+        return room
+
+    async def archive_idle_rooms(self, cutoff: str) -> list[str]:
+        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
+            ids = [r["id"] for r in await conn.fetch(q.IDLE_LIVE_ROOMS, cutoff)]
+            stamp, pending = now_iso(), []
+            for room_id in ids:
+                await conn.execute(
+                    "UPDATE rooms SET status = 'archived', archived_at = $1 WHERE id = $2",
+                    stamp,
+                    room_id,
+                )
+                pending.append(_room_event(await self._room_or_missing(conn, room_id), "archived"))
+            return ids, pending
+
+        archived: list[str] = await self._write(write)
+        return archived
+
+    async def delete_room(self, room_id: str) -> Row:
+        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
+            room = await self._room_or_missing(conn, room_id)
+            if room["status"] != "archived":
+                raise errors.room_still_live(room)
+            deleted = await conn.fetchval(
+                "SELECT count(*) FROM messages WHERE room_id = $1", room_id
+            )
+            await conn.execute("DELETE FROM rooms WHERE id = $1", room_id)
+            result = {
+                "id": room_id,
+                "name": room["name"],
+                "project": room["project"],
+                "deleted_messages": int(deleted),
+            }
+            return result, [_room_event(room, "deleted")]
+
+        result: Row = await self._write(write)
+        return result
+
+    async def clear_room(self, project: str, name: str) -> Row:
+        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
+            room = await self._named_room(conn, project, name)
+            status = await conn.execute("DELETE FROM messages WHERE room_id = $1", room["id"])
+            # Like the original: cursors point at ids that no longer exist and statuses
+            # describe the cleared conversation; registrations stay (the team is the same).
+            await conn.execute("DELETE FROM read_cursors WHERE room_id = $1", room["id"])
+            await conn.execute("DELETE FROM room_status WHERE room_id = $1", room["id"])
+            result = {
+                "name": name,
+                "project": project,
+                "room_id": room["id"],
+                "deleted_count": _count(status),
+            }
+            return result, [("cleared", room["id"], result)]
+
+        result: Row = await self._write(write)
+        return result
+
+    async def list_rooms(self, project: str | None, status: str) -> list[Row]:
+        sql, params = q.list_rooms(project, status)
+        rows = await self._read(lambda conn: conn.fetch(sql, *params))
+        return [q.room_dict(r) for r in rows]
+
+    async def room_summaries(
+        self, project: str | None, status: str, reader: str | None, room_id: str | None = None
+    ) -> list[Row]:
+        sql, params = q.room_summaries(project, status, reader, room_id)
+        rows = await self._read(lambda conn: conn.fetch(sql, *params))
+        return [q.summary_dict(r, reader is not None) for r in rows]
+
+    async def list_projects(self) -> list[str]:
+        rows = await self._read(
+            lambda conn: conn.fetch("SELECT DISTINCT project FROM rooms ORDER BY project")
+        )
+        return [r[0] for r in rows]
+
+    # -- messages -----------------------------------------------------------
+
+    async def post_message(
+        self,
+        room_id: str,
+        sender: str,
+        content: str,
+        message_type: str,
+        metadata: dict[str, Any] | None,
+        *,
+        reply_to: int | None,
+        mentioned: Sequence[str],
+        to: Sequence[str] = (),
+    ) -> Row:
+        assert self._events is not None
+        meta = None if metadata is None else json.dumps(metadata, ensure_ascii=False)
+        addressed = list(to)
+        row = await self._read(
+            lambda conn: conn.fetchrow(
+                POST,
+                room_id,
+                sender,
+                content,
+                message_type,
+                meta,
+                reply_to,
+                list(mentioned),
+                addressed,
+            )
+        )
+        outcome = row["outcome"]
+        if outcome == "missing":
+            raise errors.room_missing(room_id)
+        room = {"name": row["room_name"], "project": row["room_project"]}
+        if outcome == "archived":
+            raise errors.room_archived(room, "posting")
+        if outcome == "reply":
+            assert reply_to is not None
+            raise errors.reply_outside(reply_to, room_id)
+        message = {
+            "id": row["message_id"],
+            "room_id": room_id,
+            "sender": sender,
+            "content": content,
+            "message_type": message_type,
+            "created_at": row["created_at"],
+            "metadata": metadata,
+        }
+        if addressed:
+            message["to"] = addressed
+        audience = frozenset(row["audience"] or ())
+        await self._events.committed(row["seq"], Event("message", room_id, message, audience))
+        return {**message, "mentions": json.loads(row["mentions"])}
+
+    async def message_page(
+        self,
+        room_id: str | None,
+        *,
+        limit: int,
+        after: int | None = None,
+        before: int | None = None,
+        message_type: str | None = None,
+        newest: bool = False,
+    ) -> tuple[list[Row], bool]:
+        sql, params = q.message_page(
+            room_id,
+            limit=limit,
+            after=after,
+            before=before,
+            message_type=message_type,
+            newest=newest,
+        )
+
+        async def read(conn: Any) -> Any:
+            if room_id is not None:
+                await self._room_or_missing(conn, room_id)
+            return await conn.fetch(sql, *params)
+
+        rows = await self._read(read)
+        page = [q.message_dict(r) for r in rows[:limit]]
+        if newest:
+            page.reverse()
+        return page, len(rows) > limit
+
+    async def newest_message_id(self) -> int:
+        # Visible, not taken: a feed that starts "from now" at an id still in
+        # flight would drop that message when it arrives (see NEWEST_VISIBLE_ID).
+        return int(await self._read(lambda conn: conn.fetchval(q.NEWEST_VISIBLE_ID)))
+
+    async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
+        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
+            await self._room_or_missing(conn, room_id)
+            # A cursor past the newest message would silently swallow future posts
+            # as "read"; "mark everything read" (a huge id) stops at the newest one.
+            target = min(message_id, int(await conn.fetchval(q.NEWEST_MESSAGE_ID)))
+            stands = await conn.fetchval(
+                """
+                INSERT INTO read_cursors AS c (room_id, reader, last_read_message_id, updated_at)
+                VALUES ($1, $2, $3, $4)
+                ON CONFLICT (room_id, reader) DO UPDATE SET
+                    last_read_message_id = greatest(c.last_read_message_id,
+                                                    excluded.last_read_message_id),
+                    updated_at = CASE WHEN excluded.last_read_message_id
+                                           > c.last_read_message_id
+                                      THEN excluded.updated_at ELSE c.updated_at END
+                RETURNING last_read_message_id
+                """,
+                room_id,
+                reader,
+                target,
+                now_iso(),
+            )
+            cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": int(stands)}
+            return cursor, [("read", room_id, cursor)]
+
+        cursor: Row = await self._write(write)
+        return cursor
+
+    # -- search and counts --------------------------------------------------
+
+    async def stats(self) -> dict[str, int]:
+        row = await self._read(
+            lambda conn: conn.fetchrow(
+                "SELECT (SELECT count(*) FROM rooms) AS rooms,"
+                " (SELECT coalesce(sum(message_count), 0) FROM room_stats) AS messages"
+            )
+        )
+        return {"rooms": int(row["rooms"]), "messages": int(row["messages"])}

@@ -1,0 +1,197 @@
+"""Committed changes of every process, delivered to this process's hub in commit order.
+
+Every write appends a row to `events` (seq from `event_seqs`, taken under
+the write lock, so seq order is commit order) and NOTIFYs a small payload
+(seq, kind, room, id — never the body). This process publishes each event
+exactly once, in seq order, by one rule: an event is published only when
+every event before it has been, tracked by `published` (the last seq handed
+to the hub). Two paths feed that rule:
+
+* a write made here knows its own event: when its seq is `published + 1` it
+  is published at once (no round trip: the common case with one worker);
+* anything else — a NOTIFY from another process, a local write that
+  finished before an earlier one, a reconnection — runs a catch-up that
+  reads `events` after `published` (joined with `messages`: a message
+  event's data is its row) and publishes what it finds, in order.
+
+So a lost NOTIFY can delay an event but never lose or repeat it. The
+LISTEN connection is watched: when it drops (PostgreSQL restarted, the
+network), it is re-established with backoff and a catch-up runs at once,
+covering whatever was committed meanwhile. A local writer waits until its
+event is published, so a caller that hears "done" knows every subscriber of
+this process has been told (bounded: the wait gives up after PUBLISH_WAIT_S,
+and its event is published when the catch-up can read it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import json
+import logging
+from typing import Any
+
+from chatnut.hub import Event
+from chatnut.store.base import OnCommit
+from chatnut.store.postgres import queries as q
+from chatnut.store.postgres.driver import is_outage
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "chatnut_events"
+CATCH_UP_BATCH = 1000
+PUBLISH_WAIT_S = 5.0
+BACKOFF_FIRST_S = 0.05
+BACKOFF_MAX_S = 2.0
+# Events are kept this long for processes that were briefly away; older rows go.
+KEEP_EVENTS = "1 hour"
+
+
+def event_from_row(row: Any) -> Event | None:
+    if row["kind"] == "message":
+        if row["id"] is None:  # cleared or deleted before we read it: its own event follows
+            return None
+        audience = frozenset(json.loads(row["addressees"])) if row["addressees"] else frozenset()
+        return Event("message", row["room_id"], q.message_dict(row), audience)
+    return Event(row["kind"], row["room_id"], json.loads(row["data"]))
+
+
+class EventStream:
+    def __init__(self, pool: Any, connect: Any, on_commit: OnCommit | None) -> None:
+        self.pool = pool
+        self.connect = connect  # () -> a new asyncpg connection (for LISTEN)
+        self.on_commit = on_commit
+        self.published = 0
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._catching_up: asyncio.Task[None] | None = None
+        self._again = False
+        self._listener: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
+        self._closed = False
+
+    async def start(self, conn: Any) -> None:
+        """Begin after everything committed so far; listen from now on."""
+        self.published = int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events"))
+        await conn.execute(f"DELETE FROM events WHERE at < now() - interval '{KEEP_EVENTS}'")
+        self._listener = asyncio.create_task(self._listen(), name="chatnut-listen")
+        # Not ready until LISTEN is in place: a commit before it would be missed
+        # until the next catch-up.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                await self._listening.wait()
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in (self._listener, self._catching_up):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        for _seq, _n, waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- publishing ---------------------------------------------------------
+
+    def _publish(self, seq: int, events: list[Event]) -> None:
+        self.published = seq
+        if events and self.on_commit is not None:
+            try:
+                self.on_commit(events)
+            except Exception:  # a subscriber bug must never stop the stream
+                log.exception("publishing committed events failed")
+        while self._waiters and self._waiters[0][0] <= seq:
+            _, _, waiter = heapq.heappop(self._waiters)
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def committed(self, seq: int, event: Event | None) -> None:
+        """A write made here committed `event` as `seq`: publish it, in order."""
+        if seq <= self.published:
+            return
+        if seq == self.published + 1:
+            self._publish(seq, [event] if event is not None else [])
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (seq, next(self._order), waiter))
+        self.catch_up()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(PUBLISH_WAIT_S):
+                await asyncio.shield(waiter)
+
+    def catch_up(self) -> None:
+        """Read and publish whatever follows `published` (coalesced: one at a time)."""
+        if self._closed:
+            return
+        if self._catching_up is not None and not self._catching_up.done():
+            self._again = True
+            return
+        self._catching_up = asyncio.create_task(self._catch_up(), name="chatnut-catch-up")
+
+    async def _catch_up(self) -> None:
+        while True:
+            self._again = False
+            try:
+                rows = await self.pool.fetch(q.EVENTS_AFTER, self.published, CATCH_UP_BATCH)
+            except Exception as exc:
+                if not is_outage(exc):
+                    log.exception("reading committed events failed")
+                return  # the reconnecting listener runs the next catch-up
+            for row in rows:
+                if row["seq"] > self.published:
+                    event = event_from_row(row)
+                    self._publish(row["seq"], [event] if event is not None else [])
+            if len(rows) < CATCH_UP_BATCH and not self._again:
+                return
+
+    # -- listening ----------------------------------------------------------
+
+    async def _listen(self) -> None:
+        backoff = BACKOFF_FIRST_S
+        while not self._closed:
+            conn = None
+            try:
+                conn = await self.connect()
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                await conn.add_listener(CHANNEL, self._notified)
+                self._listening.set()
+                if backoff > BACKOFF_FIRST_S:
+                    log.info("listening for other processes' commits again")
+                backoff = BACKOFF_FIRST_S
+                self.catch_up()  # whatever was committed while we were not listening
+                await self._watch(conn, lost)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not self._closed:
+                    log.warning("lost the database's notifications (%s); retrying", exc)
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.terminate()
+            if self._closed:
+                return
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    async def _watch(self, conn: Any, lost: asyncio.Event) -> None:
+        """Return when the LISTEN connection is gone (probed, as a dead peer may be silent)."""
+        while not lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await lost.wait()
+            if not lost.is_set():
+                async with asyncio.timeout(5):
+                    await conn.fetchval("SELECT 1")
+
+    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            seq = int(json.loads(payload)["seq"])
+        except (ValueError, KeyError, TypeError):
+            seq = self.published + 1
+        if seq > self.published:
+            self.catch_up()

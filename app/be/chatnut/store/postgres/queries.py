@@ -1,0 +1,242 @@
+"""The SQL of chatnut on PostgreSQL: the reads, and the row shapes every read returns.
+
+The same results as store/sqlite/queries.py, in PostgreSQL's dialect
+(`$n` parameters, ILIKE for case-insensitive substrings over pg_trgm).
+Rows are asyncpg Records; these turn them into the plain dicts the service
+hands out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chatnut.store.base import PREVIEW_CHARS, SEARCH_HIT_CAP, SEARCH_ROOM_LIMIT, SearchFilter
+
+ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
+ROOM_COLUMNS_R = ", ".join("r." + c.strip() for c in ROOM_COLUMNS.split(","))
+MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata, recipients"
+M_COLUMNS = ", ".join("m." + c for c in MESSAGE_COLUMNS.split(", "))
+
+
+def metadata(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"raw": text}  # free text from an original database, shown rather than lost
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def room_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "project": row["project"],
+        "branch": row["branch"],
+        "description": row["description"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "archived_at": row["archived_at"],
+        "metadata": metadata(row["metadata"]),
+    }
+
+
+def message_dict(row: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "id": row["id"],
+        "room_id": row["room_id"],
+        "sender": row["sender"],
+        "content": row["content"],
+        "message_type": row["message_type"],
+        "created_at": row["created_at"],
+        "metadata": metadata(row["metadata"]),
+    }
+    # Only addressed messages carry `to` (SPEC §13).
+    if row["recipients"]:
+        message["to"] = json.loads(row["recipients"])
+    return message
+
+
+EVENTS_AFTER = """
+    SELECT e.seq, e.kind, e.room_id, e.data,
+           m.id, m.sender, m.content, m.message_type, m.created_at, m.metadata,
+           m.recipients, m.addressees
+    FROM events e LEFT JOIN messages m ON m.id = e.message_id
+    WHERE e.seq > $1 ORDER BY e.seq LIMIT $2
+"""
+
+ROOM_BY_ID = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $1"
+ROOM_BY_NAME = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE project = $1 AND name = $2"
+NEWEST_MESSAGE_ID = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM message_ids"
+# The newest id this snapshot can see. Not the sequence: a post takes its id
+# before it commits, so the sequence may name a message no reader sees yet; a
+# read bounded by it would report that id as looked at, and whoever it is
+# addressed to would never read it. Ids become visible in order (the write
+# lock), so nothing at or below this bound can still appear.
+NEWEST_VISIBLE_ID = "SELECT coalesce(max(id), 0) FROM messages"
+
+
+def room_filter(
+    project: str | None, status: str, room_id: str | None, first: int
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for clause, value in (
+        ("r.status = ${}", None if status == "all" else status),
+        ("r.project = ${}", project),
+        ("r.id = ${}", room_id),
+    ):
+        if value is not None:
+            clauses.append(clause.format(first + len(params)))
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def list_rooms(project: str | None, status: str) -> tuple[str, list[Any]]:
+    where, params = room_filter(project, status, None, 1)
+    return f"SELECT {ROOM_COLUMNS_R} FROM rooms r{where} ORDER BY r.created_at DESC, r.id", params
+
+
+def summary_select(with_unread: bool) -> str:
+    """Room summaries' SELECT ... FROM (the reader is $1): counts from room_stats,
+    unread as a range count above the reader's cursor."""
+    unread = (
+        """, CASE WHEN coalesce(c.last_read_message_id, 0) = 0
+                  THEN coalesce(s.message_count, 0)
+                  ELSE (SELECT count(*) FROM messages u
+                        WHERE u.room_id = r.id AND u.id > c.last_read_message_id)
+             END AS unread_count"""
+        if with_unread
+        else ""
+    )
+    return f"""
+        SELECT {ROOM_COLUMNS_R},
+               coalesce(s.message_count, 0) AS message_count,
+               m.id AS last_id, m.sender AS last_sender,
+               substr(m.content, 1, {PREVIEW_CHARS}) AS last_content,
+               m.message_type AS last_type, m.created_at AS last_created_at,
+               m.recipients AS last_to, c.last_read_message_id AS cursor{unread}
+        FROM rooms r
+        LEFT JOIN room_stats s ON s.room_id = r.id
+        LEFT JOIN messages m ON m.id = s.last_message_id
+        LEFT JOIN read_cursors c ON c.room_id = r.id AND c.reader = $1
+    """
+
+
+# Newest activity first; rooms without messages by creation.
+SUMMARY_ORDER = " ORDER BY coalesce(m.id, 0) DESC, r.created_at DESC, r.id"
+
+
+def room_summaries(
+    project: str | None, status: str, reader: str | None, room_id: str | None
+) -> tuple[str, list[Any]]:
+    where, params = room_filter(project, status, room_id, 2)
+    return summary_select(reader is not None) + where + SUMMARY_ORDER, [reader or "", *params]
+
+
+def summary_dict(row: Any, with_unread: bool) -> dict[str, Any]:
+    room = room_dict(row)
+    room["message_count"] = int(row["message_count"])
+    room["last_message"] = (
+        None
+        if row["last_id"] is None
+        else {
+            "id": row["last_id"],
+            "sender": row["last_sender"],
+            "preview": row["last_content"],
+            "message_type": row["last_type"],
+            "created_at": row["last_created_at"],
+        }
+    )
+    if row["last_to"]:  # addressed (SPEC §13): the preview says to whom
+        room["last_message"]["to"] = json.loads(row["last_to"])
+    if with_unread:
+        room["unread_count"] = int(row["unread_count"])
+        room["last_read_message_id"] = int(row["cursor"] or 0)
+    return room
+
+
+def message_page(
+    room_id: str | None,
+    *,
+    limit: int,
+    after: int | None,
+    before: int | None,
+    message_type: str | None,
+    newest: bool,
+) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for clause, value in (
+        ("room_id = ${}", room_id),
+        ("id > ${}", after),
+        ("id < ${}", before),
+        ("message_type = ${}", message_type),
+    ):
+        if value is not None:
+            params.append(value)
+            clauses.append(clause.format(len(params)))
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    params.append(limit + 1)
+    order = "DESC" if newest else "ASC"
+    return (
+        f"SELECT {MESSAGE_COLUMNS} FROM messages{where} ORDER BY id {order} LIMIT ${len(params)}",
+        params,
+    )
+
+
+IDLE_LIVE_ROOMS = """
+    SELECT r.id FROM rooms r
+    LEFT JOIN room_stats s ON s.room_id = r.id
+    LEFT JOIN messages m ON m.id = s.last_message_id
+    WHERE r.status = 'live' AND coalesce(m.created_at, r.created_at) < $1
+"""
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_rooms(like: str, project: str | None) -> tuple[str, list[Any]]:
+    params: list[Any] = [like, SEARCH_ROOM_LIMIT]
+    project_clause = ""
+    if project is not None:
+        params.append(project)
+        project_clause = " AND project = $3"
+    return (
+        f"SELECT {ROOM_COLUMNS} FROM rooms WHERE name ILIKE $1{project_clause}"
+        " ORDER BY created_at DESC LIMIT $2",
+        params,
+    )
+
+
+def search_hits(like: str, where: SearchFilter) -> tuple[str, list[Any]]:
+    """Newest hits first. pg_trgm's GIN index serves ILIKE '%q%' for 3+ characters;
+    shorter queries scan the newest messages (as on SQLite), both capped."""
+    params: list[Any] = [like, SEARCH_HIT_CAP]
+    clauses = []
+    for clause, value in (
+        ("r.project = ${}", where.project),
+        ("m.room_id = ${}", where.room_id),
+        ("lower(m.sender) = lower(${})", where.sender),
+        ("m.created_at >= ${}", where.after),
+        ("m.created_at < ${}", where.before),
+    ):
+        if value is not None:
+            params.append(value)
+            clauses.append(" AND " + clause.format(len(params)))
+    return (
+        f"""
+        SELECT m.id, m.room_id FROM messages m JOIN rooms r ON r.id = m.room_id
+        WHERE m.content ILIKE $1{"".join(clauses)}
+        ORDER BY m.id DESC LIMIT $2
+        """,
+        params,
+    )
+
+
+SEARCH_SHOWN = (
+    "SELECT id, room_id, sender, created_at, content FROM messages"
+    " WHERE id = ANY($1) ORDER BY id DESC"
+)

@@ -1,0 +1,376 @@
+"""The PostgreSQL store's reads for coordination (SPEC §13) and the web page (SPEC §7).
+
+As on SQLite, a read that reports how far it looked is one snapshot (a
+read-only REPEATABLE READ transaction) whose bound `upto` is the newest
+*visible* message id: ids become visible in order (the write lock), so
+nothing at or below it can still appear later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from chatnut import errors
+from chatnut.clock import now_iso
+from chatnut.store.postgres import queries as q
+
+T = TypeVar("T")
+Row = dict[str, Any]
+
+HAS_UNREAD = "coalesce(s.last_message_id, 0) > coalesce(c.last_read_message_id, 0)"
+
+
+async def _room(conn: Any, room_id: str) -> Row:
+    row = await conn.fetchrow(q.ROOM_BY_ID, room_id)
+    if row is None:
+        raise errors.room_missing(room_id)
+    return q.room_dict(row)
+
+
+async def _page(
+    conn: Any, room_id: str, *, limit: int, after: int | None = None, before: int | None = None,
+    message_type: str | None = None, newest: bool = False,
+) -> tuple[list[Row], bool]:  # fmt: skip
+    sql, params = q.message_page(
+        room_id, limit=limit, after=after, before=before, message_type=message_type, newest=newest
+    )
+    rows = await conn.fetch(sql, *params)
+    page = [q.message_dict(r) for r in rows[:limit]]
+    if newest:
+        page.reverse()
+    return page, len(rows) > limit
+
+
+async def _addressed(
+    conn: Any, name: str, *, room_id: str | None, after: int, upto: int, limit: int,
+    message_type: str | None = None, newest: bool = False,
+) -> tuple[list[Row], bool]:  # fmt: skip
+    """Messages addressed to `name` with after < id <= upto, oldest first (the inbox,
+    every live room's with its `room`, when room_id is None)."""
+    clauses = ["x.name = $1", "x.message_id > $2", "x.message_id <= $3"]
+    params: list[Any] = [name, after, upto]
+    if room_id is not None:
+        params.append(room_id)
+        clauses.append(f"x.room_id = ${len(params)}")
+    if message_type is not None:
+        params.append(message_type)
+        clauses.append(f"m.message_type = ${len(params)}")
+    rooms = room_columns = ""
+    if room_id is None:
+        rooms = " JOIN rooms r ON r.id = x.room_id AND r.status = 'live'"
+        room_columns = ", r.project AS room_project, r.name AS room_name"
+    params.append(limit + 1)
+    rows = await conn.fetch(
+        f"SELECT {q.M_COLUMNS}{room_columns} FROM message_recipients x"
+        f" JOIN messages m ON m.id = x.message_id{rooms}"
+        f" WHERE {' AND '.join(clauses)}"
+        f" ORDER BY x.message_id {'DESC' if newest else 'ASC'} LIMIT ${len(params)}",
+        *params,
+    )
+    if newest:
+        rows = rows[:limit][::-1] + rows[limit:]
+    page = []
+    for row in rows[:limit]:
+        message = q.message_dict(row)
+        if room_id is None:
+            message["room"] = {
+                "id": row["room_id"],
+                "project": row["room_project"],
+                "name": row["room_name"],
+            }
+        page.append(message)
+    return page, len(rows) > limit
+
+
+async def _presence_of(conn: Any, room_id: str, names: list[str]) -> dict[str, str]:
+    if not names:
+        return {}
+    rows = await conn.fetch(
+        "SELECT name, max(last_seen_at) FROM presence WHERE room_id IN ($1, '*')"
+        " AND name = ANY($2) GROUP BY name",
+        room_id,
+        names,
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+class Views:
+    _read: Callable[..., Awaitable[Any]]
+
+    async def _snapshot(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        async def read(conn: Any) -> T:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                return await fn(conn)
+
+        result: T = await self._read(read)
+        return result
+
+    async def read_page(
+        self,
+        room_id: str,
+        *,
+        after: int,
+        limit: int,
+        message_type: str | None,
+        addressed_to: str | None,
+    ) -> Row:
+        async def read(conn: Any) -> Row:
+            await _room(conn, room_id)
+            if addressed_to is None and message_type is None:
+                messages, has_more = await _page(conn, room_id, limit=limit, after=after)
+                scanned = messages[-1]["id"] if messages else after
+                return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
+            upto = int(await conn.fetchval(q.NEWEST_VISIBLE_ID))
+            if addressed_to is not None:
+                messages, has_more = await _addressed(
+                    conn,
+                    addressed_to,
+                    room_id=room_id,
+                    after=after,
+                    upto=upto,
+                    limit=limit,
+                    message_type=message_type,
+                )
+            else:
+                messages, has_more = await _page(
+                    conn,
+                    room_id,
+                    limit=limit,
+                    after=after,
+                    before=upto + 1,
+                    message_type=message_type,
+                )
+            scanned = messages[-1]["id"] if has_more else max(upto, after)
+            return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
+
+        return await self._snapshot(read)
+
+    async def message_window(
+        self, room_id: str, around: int, limit: int
+    ) -> tuple[list[Row], bool, bool]:
+        half = limit // 2
+
+        async def read(conn: Any) -> tuple[list[Row], bool, bool]:
+            await _room(conn, room_id)
+            older = await conn.fetch(
+                f"SELECT {q.MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND id < $2"
+                " ORDER BY id DESC LIMIT $3",
+                room_id,
+                around,
+                half + 1,
+            )
+            newer = await conn.fetch(
+                f"SELECT {q.MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND id >= $2"
+                " ORDER BY id ASC LIMIT $3",
+                room_id,
+                around,
+                limit - half + 1,
+            )
+            rows = [*reversed(older[:half]), *newer[: limit - half]]
+            return (
+                [q.message_dict(r) for r in rows],
+                len(older) > half,
+                len(newer) > limit - half,
+            )
+
+        return await self._snapshot(read)
+
+    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> Row:
+        async def read(conn: Any) -> Row:
+            upto = int(await conn.fetchval(q.NEWEST_VISIBLE_ID))
+            messages, has_more = await _addressed(
+                conn, name, room_id=None, after=after, upto=upto, limit=limit, newest=newest
+            )
+            scanned = messages[-1]["id"] if has_more and not newest else max(upto, after)
+            return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
+
+        return await self._snapshot(read)
+
+    async def handoff(self, room_id: str, reader: str, recent: int) -> Row:
+        async def read(conn: Any) -> Row:
+            room = await _room(conn, room_id)
+            upto = int(await conn.fetchval(q.NEWEST_VISIBLE_ID))
+            cursor = int(
+                await conn.fetchval(
+                    "SELECT coalesce(max(last_read_message_id), 0) FROM read_cursors"
+                    " WHERE room_id = $1 AND reader = $2",
+                    room_id,
+                    reader,
+                )
+            )
+            statuses = await conn.fetch(
+                "SELECT room_id, sender, status, updated_at FROM room_status WHERE room_id = $1"
+                " ORDER BY updated_at DESC, sender",
+                room_id,
+            )
+            agents = await conn.fetch(
+                "SELECT room_id, agent_name, task_id, registered_at FROM agent_registry"
+                " WHERE room_id = $1 ORDER BY agent_name",
+                room_id,
+            )
+            summary = await conn.fetchrow(
+                f"SELECT {q.MESSAGE_COLUMNS} FROM messages WHERE room_id = $1"
+                " AND message_type = 'summary' AND id <= $2 ORDER BY id DESC LIMIT 1",
+                room_id,
+                upto,
+            )
+            unread_count = await conn.fetchval(
+                "SELECT count(*) FROM messages WHERE room_id = $1 AND id > $2 AND id <= $3",
+                room_id,
+                cursor,
+                upto,
+            )
+            found: Row = {
+                "room": room,
+                "statuses": [dict(r) for r in statuses],
+                "agents": [dict(r) for r in agents],
+                "latest_summary": q.message_dict(summary) if summary else None,
+                "unread_count": int(unread_count),
+                "unread": [],
+                "recent": [],
+                "next_since_id": upto,
+            }
+            if recent:
+                found["unread"] = (
+                    await _page(conn, room_id, limit=recent, after=cursor, before=upto + 1)
+                )[0]
+                found["recent"] = (
+                    await _page(conn, room_id, limit=recent, before=upto + 1, newest=True)
+                )[0]
+            names = {str(r["sender"]).lower() for r in found["statuses"]}
+            names |= {str(r["agent_name"]).lower() for r in found["agents"]}
+            found["saved"] = await _presence_of(conn, room_id, sorted(names))
+            return found
+
+        return await self._snapshot(read)
+
+    async def presence_of(self, room_id: str, names: Sequence[str]) -> dict[str, str]:
+        wanted = list(names)
+        saved: dict[str, str] = await self._read(lambda conn: _presence_of(conn, room_id, wanted))
+        return saved
+
+    async def save_presence(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        given = list(rows)
+
+        async def write(conn: Any) -> None:
+            await conn.executemany(
+                """
+                INSERT INTO presence AS p (room_id, name, last_seen_at)
+                SELECT $1, $2, $3 WHERE $1 = '*' OR EXISTS (SELECT 1 FROM rooms WHERE id = $1)
+                ON CONFLICT (room_id, name) DO UPDATE SET last_seen_at = excluded.last_seen_at
+                WHERE excluded.last_seen_at > p.last_seen_at
+                """,
+                given,
+            )
+
+        await self._read(write)
+
+    async def sidebar_page(
+        self,
+        reader: str | None,
+        *,
+        project: str | None,
+        status: str,
+        unread_only: bool,
+        name_contains: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Row], bool]:
+        clauses: list[str] = []
+        params: list[Any] = [reader or ""]
+        for clause, value in (
+            ("r.status = ${}", None if status == "all" else status),
+            ("r.project = ${}", project),
+            # strpos, not LIKE: the user's % and _ are plain characters.
+            ("strpos(lower(r.name), lower(${})) > 0", name_contains or None),
+        ):
+            if value is not None:
+                params.append(value)
+                clauses.append(clause.format(len(params)))
+        if unread_only:
+            clauses.append(HAS_UNREAD)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        params += [limit + 1, offset]
+        sql = (
+            q.summary_select(reader is not None)
+            + where
+            + q.SUMMARY_ORDER
+            + f" LIMIT ${len(params) - 1} OFFSET ${len(params)}"
+        )
+        rows = await self._read(lambda conn: conn.fetch(sql, *params))
+        return [q.summary_dict(r, reader is not None) for r in rows[:limit]], len(rows) > limit
+
+    async def sidebar_totals(
+        self, reader: str | None, room_ids: Sequence[str]
+    ) -> tuple[list[Row], dict[str, int]]:
+        ids = list(room_ids)
+
+        async def read(conn: Any) -> tuple[list[Row], dict[str, int]]:
+            rows = await conn.fetch(
+                f"""
+                SELECT r.project,
+                       count(*) FILTER (WHERE r.status = 'live') AS live,
+                       count(*) FILTER (WHERE r.status <> 'live') AS archived,
+                       coalesce(sum(CASE WHEN coalesce(c.last_read_message_id, 0) = 0
+                                THEN s.message_count
+                                ELSE (SELECT count(*) FROM messages x WHERE x.room_id = r.id
+                                      AND x.id > c.last_read_message_id) END)
+                           FILTER (WHERE r.status = 'live' AND {HAS_UNREAD}), 0) AS unread,
+                       count(*) FILTER (WHERE r.status = 'live' AND {HAS_UNREAD})
+                           AS unread_rooms
+                FROM rooms r
+                LEFT JOIN room_stats s ON s.room_id = r.id
+                LEFT JOIN read_cursors c ON c.room_id = r.id AND c.reader = $1
+                GROUP BY r.project ORDER BY r.project
+                """,
+                reader or "",
+            )
+            projects = [
+                {
+                    "project": row["project"],
+                    "live": int(row["live"]),
+                    "archived": int(row["archived"]),
+                    "unread": int(row["unread"]) if reader is not None else 0,
+                    "unread_rooms": int(row["unread_rooms"]) if reader is not None else 0,
+                }
+                for row in rows
+            ]
+            counts: dict[str, int] = {}
+            if reader:
+                for row in await conn.fetch(
+                    """
+                    SELECT r.id, CASE WHEN r.status <> 'live' THEN 0
+                        WHEN coalesce(c.last_read_message_id, 0) = 0
+                            THEN coalesce(s.message_count, 0)
+                        ELSE (SELECT count(*) FROM messages x WHERE x.room_id = r.id
+                              AND x.id > c.last_read_message_id) END AS unread
+                    FROM rooms r LEFT JOIN room_stats s ON s.room_id = r.id
+                    LEFT JOIN read_cursors c ON c.room_id = r.id AND c.reader = $1
+                    WHERE r.id = ANY($2)
+                    """,
+                    reader,
+                    ids,
+                ):
+                    counts[row["id"]] = int(row["unread"])
+            return projects, counts
+
+        return await self._snapshot(read)
+
+    async def catch_up(self, reader: str) -> int:
+        status = await self._read(
+            lambda conn: conn.execute(
+                """
+                INSERT INTO read_cursors AS c (room_id, reader, last_read_message_id, updated_at)
+                SELECT s.room_id, $1, s.last_message_id, $2 FROM room_stats s
+                WHERE s.last_message_id IS NOT NULL
+                ON CONFLICT (room_id, reader) DO UPDATE SET
+                    last_read_message_id = excluded.last_read_message_id,
+                    updated_at = excluded.updated_at
+                WHERE excluded.last_read_message_id > c.last_read_message_id
+                """,
+                reader,
+                now_iso(),
+            )
+        )
+        return int(str(status).rsplit(" ", 1)[-1])

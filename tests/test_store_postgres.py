@@ -1,0 +1,299 @@
+"""What only the PostgreSQL store has: ids visible in commit order across processes,
+commits of other processes delivered to this one's hub (also after a lost LISTEN
+connection), outages answered in one line and recovered from, migrations run
+once by many starting stores, and the driver named when it is missing."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from chatnut.errors import StorageUnavailable
+from chatnut.hub import Event, Hub
+from chatnut.service import ChatService
+from chatnut.store import open_store
+from chatnut.store.base import Store, StoreOpenError
+from chatnut.store.postgres import LISTEN_APPLICATION
+from tests.postgres import PostgresServer, start_server
+
+pytestmark = pytest.mark.anyio
+
+
+async def opened(url: str, hub: Hub | None = None) -> Store:
+    store = open_store(url, on_commit=None if hub is None else hub.publish)
+    await store.open()
+    return store
+
+
+@pytest.fixture
+async def three(postgres_url: str) -> AsyncIterator[list[tuple[Store, Hub, ChatService]]]:
+    """Three stores on one database, each with its own hub: three workers."""
+    stores = []
+    for _ in range(3):
+        hub = Hub()
+        store = await opened(postgres_url, hub)
+        stores.append((store, hub, ChatService(store, hub)))
+    yield stores
+    for store, _, _ in stores:
+        await store.close()
+
+
+def message_ids(events: list[Event]) -> list[int]:
+    return [e.data["id"] for e in events if e.kind == "message"]
+
+
+async def test_every_reader_sees_every_message_once_in_id_order(
+    three: list[tuple[Store, Hub, ChatService]],
+) -> None:
+    """32 posters spread over three stores; on each store a reader loops since_id and
+    a hub subscriber follows: all see every message exactly once, in id order."""
+    services = [service for _, _, service in three]
+    room = await services[0].init_room("p", "ordering")
+    per_poster, posters = 15, 32
+    total = per_poster * posters
+    done = asyncio.Event()
+    seen_by_reader: list[list[int]] = [[] for _ in services]
+
+    async def poster(n: int) -> list[int]:
+        service = services[n % len(services)]
+        return [
+            (await service.post_message(room["id"], f"agent-{n}", f"{n}/{i}"))["id"]
+            for i in range(per_poster)
+        ]
+
+    async def reader(k: int) -> None:
+        since = 0
+        while True:
+            finished = done.is_set()
+            page = await services[k].read_messages(room["id"], since_id=since, limit=50)
+            for message in page["messages"]:
+                seen_by_reader[k].append(message["id"])
+                since = message["id"]
+            if finished and not page["messages"]:
+                return
+
+    subs = [hub.subscribe(room["id"], capacity=10 * total) for _, hub, _ in three]
+    entered = [sub.__enter__() for sub in subs]
+    try:
+        readers = [asyncio.create_task(reader(k)) for k in range(len(services))]
+        posted = await asyncio.gather(*[poster(n) for n in range(posters)])
+        done.set()
+        await asyncio.wait_for(asyncio.gather(*readers), 60)
+        every = sorted(i for ids in posted for i in ids)
+        assert len(set(every)) == total
+        for ids in seen_by_reader:
+            assert ids == every  # each once, in order, none skipped
+        for sub in entered:  # and every process's hub, fed by LISTEN/NOTIFY
+            for _ in range(200):
+                if len(sub.buffer) >= total:
+                    break
+                await asyncio.sleep(0.05)
+            assert message_ids(sub.drain()) == every
+    finally:
+        for sub in subs:
+            sub.__exit__(None, None, None)
+
+
+async def test_a_post_on_one_store_wakes_a_wait_on_another(
+    three: list[tuple[Store, Hub, ChatService]],
+) -> None:
+    (_, _, first), (_, _, second), _ = three
+    room = await first.init_room("p", "wake")
+    waiter = asyncio.create_task(second.wait_for_messages(room["id"], 0, timeout=30))
+    while three[1][1].subscriber_count(room["id"]) == 0:
+        await asyncio.sleep(0.01)
+    posted = await first.post_message(room["id"], "a", "across processes", to="bob")
+    result = await asyncio.wait_for(waiter, 10)
+    assert [m["id"] for m in result["messages"]] == [posted["id"]]
+    assert result["messages"][0]["to"] == ["bob"]
+    inbox = await second.check_inbox("bob", since_id=0)
+    assert [m["id"] for m in inbox["messages"]] == [posted["id"]]
+
+
+async def test_an_addressed_post_on_one_store_wakes_named_waits_on_another(
+    three: list[tuple[Store, Hub, ChatService]],
+) -> None:
+    """The addressees travel with the event between processes: a filtered wait and
+    a parked inbox on another worker sleep through other posts and wake on theirs."""
+    (_, _, first), (_, hub, second), _ = three
+    room = await first.init_room("p", "named")
+    await first.register_agent(room["id"], "dev", "t")
+    wait = asyncio.create_task(
+        second.wait_for_messages(room["id"], 0, timeout=30, addressed_to="dev")
+    )
+    inbox = asyncio.create_task(second.check_inbox("dev", timeout=30))
+    while not (second.presence.waiting(room["id"], "dev") and hub.subscriber_count() >= 2):
+        await asyncio.sleep(0.01)  # both parked on the second worker
+    await first.post_message(room["id"], "qa", "not for dev", to="qa")
+    mention = await first.post_message(room["id"], "qa", "over to @dev")
+    waited, boxed = await asyncio.wait_for(asyncio.gather(wait, inbox), 10)
+    assert [m["id"] for m in waited["messages"]] == [mention["id"]]
+    assert [m["id"] for m in boxed["messages"]] == [mention["id"]]
+
+
+async def terminate_listeners(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return len(
+            await conn.fetch(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = $1 AND datname = current_database()",
+                LISTEN_APPLICATION,
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_lost_listen_connection_catches_up_without_gap_or_duplicate(
+    postgres_url: str,
+) -> None:
+    hub_a, hub_b = Hub(), Hub()
+    a, b = await opened(postgres_url, hub_a), await opened(postgres_url, hub_b)
+    try:
+        writer = ChatService(a, hub_a)
+        room = await writer.init_room("p", "reconnect")
+        with hub_b.subscribe(room["id"], capacity=1000) as sub:
+            before = [(await writer.post_message(room["id"], "a", f"b{i}"))["id"] for i in range(5)]
+            assert await terminate_listeners(postgres_url) == 2  # both stores' listeners
+            during = [
+                (await writer.post_message(room["id"], "a", f"d{i}"))["id"] for i in range(20)
+            ]
+            after = [(await writer.post_message(room["id"], "a", f"a{i}"))["id"] for i in range(5)]
+            want = before + during + after
+            got: list[int] = []
+            for _ in range(300):  # the listener reconnects with backoff and catches up
+                got += message_ids(sub.drain())
+                if len(got) >= len(want):
+                    break
+                await asyncio.sleep(0.05)
+            assert got == want
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_migrations_run_once_when_many_stores_start_together(
+    empty_postgres_url: str,
+) -> None:
+    stores = [open_store(empty_postgres_url) for _ in range(6)]
+    applied = await asyncio.gather(*[s.open() for s in stores])
+    try:
+        assert sum(1 for names in applied if names) == 1
+        conn = await asyncpg.connect(empty_postgres_url)
+        versions = [r[0] for r in await conn.fetch("SELECT version FROM chatnut_migrations")]
+        await conn.close()
+        assert sorted(versions) == sorted(set(versions)) and versions
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_a_newer_schema_is_refused(postgres_url: str) -> None:
+    conn = await asyncpg.connect(postgres_url)
+    await conn.execute("INSERT INTO chatnut_migrations VALUES (99, 'future', 'then')")
+    await conn.close()
+    with pytest.raises(StoreOpenError, match=r"schema version 99, newer than this chatnut"):
+        await open_store(postgres_url).open()
+
+
+@pytest.fixture
+def own_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL of this test's own: it is stopped and started under load."""
+    server = start_server()
+    yield server
+    server.close()
+
+
+async def test_an_outage_is_one_line_and_the_store_recovers_alone(
+    own_server: PostgresServer,
+) -> None:
+    url = own_server.url(own_server.fresh_database())
+    hub = Hub()
+    store = await opened(url, hub)
+    service = ChatService(store, hub)
+    try:
+        room = await service.init_room("p", "outage")
+        first = await service.post_message(room["id"], "a", "before")
+        with hub.subscribe(room["id"], capacity=100) as sub:
+            own_server.stop("immediate")
+            for call in (
+                service.post_message(room["id"], "a", "during"),
+                service.read_messages(room["id"]),
+                service.ping(),
+            ):
+                with pytest.raises(StorageUnavailable) as caught:
+                    await asyncio.wait_for(call, 30)
+                assert "\n" not in caught.value.message
+                assert caught.value.message.startswith("the database is unavailable")
+            own_server.start()
+            second: dict[str, Any] = {}
+            for _ in range(100):  # the pool reconnects on the next call
+                try:
+                    second = await service.post_message(room["id"], "a", "after")
+                    break
+                except StorageUnavailable:
+                    await asyncio.sleep(0.1)
+            assert second, "no recovery"
+            got: list[int] = []
+            for _ in range(200):
+                got += message_ids(sub.drain())
+                if second["id"] in got:
+                    break
+                await asyncio.sleep(0.05)
+            assert got == [second["id"]]
+        page = await service.read_messages(room["id"])
+        assert [m["content"] for m in page["messages"]] == ["before", "after"]
+        assert page["messages"][0]["id"] == first["id"]
+    finally:
+        await store.close()
+
+
+def test_without_the_driver_a_postgres_url_names_the_pip_command(postgres_url: str) -> None:
+    script = (
+        "import sys; sys.modules['asyncpg'] = None\n"
+        "from chatnut.cli import main\n"
+        f"sys.exit(main(['serve', '--port', '0', '--db', {postgres_url!r}]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if "pip install" in line]
+    assert lines and "pip install 'chatnut[postgres]'" in lines[0], done.stderr
+
+
+async def test_a_filtered_read_never_looks_past_a_post_still_in_flight(postgres_url: str) -> None:
+    """A post holds the write lock from taking its id to its commit; a filtered
+    read meanwhile must not report that id as looked at, or the message (once
+    committed) would never be read by whoever it is addressed to."""
+    hub = Hub()
+    store = await opened(postgres_url, hub)
+    service = ChatService(store, hub)
+    room = await service.init_room("p", "in-flight")
+    before = await service.post_message(room["id"], "qa", "first", to="qa")
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(7365616)")
+            pending = int(await conn.fetchval("SELECT nextval('message_ids')"))
+            page = await service.read_messages(room["id"], 0, 100, None, "dev")
+            inbox = await service.check_inbox("dev")
+            handoff = await service.get_handoff(room["id"], "dev")
+            assert page["next_since_id"] == before["id"] < pending
+            assert inbox["next_since_id"] == before["id"]
+            assert handoff["next_since_id"] == before["id"]
+            # A feed starting "from now" must not start past it either.
+            assert await store.newest_message_id() == before["id"]
+            raise asyncio.CancelledError  # roll the pending post back
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await conn.close()
+        await store.close()
