@@ -28,7 +28,9 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-HEADER_SECONDS = 10.0
+# Generous: a busy client may open a connection and only get round to using it
+# seconds later; the connection cap, not this, is what stops a flood.
+HEADER_SECONDS = 30.0
 MAX_HEADER_BYTES = 64 * 1024
 # Descriptors kept for everything else: the database and its WAL, the log,
 # the listening socket, worker pipes.
