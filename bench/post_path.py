@@ -58,7 +58,7 @@ async def store_path(db: str, posts: int, concurrency: int) -> tuple[list[float]
 
 
 async def mcp_path(db: str, posts: int, home: Path) -> list[float]:
-    server = ours(db, home)  # type: ignore[arg-type]
+    server = ours(db, home)  # type: ignore[arg-type]  # a path or a URL: passed to --db as text
     server.start()
     try:
         room = await new_room(server, f"mcp-{time.monotonic_ns()}")
@@ -79,13 +79,29 @@ async def mcp_path(db: str, posts: int, home: Path) -> list[float]:
 async def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.post_path", description=__doc__)
     parser.add_argument("--db", help="SQLite path or postgresql:// URL (default: a temp file)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="on a throwaway PostgreSQL server (tests/postgres.py) instead",
+    )
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--label", default="")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="chatnut-post-path-") as work:
-        db = args.db or str(Path(work) / "bench.db")
-        store, throughput = await store_path(db, args.posts, 32)
-        mcp = await mcp_path(db, args.posts, Path(work) / "home")
+    server = None
+    if args.postgres:
+        from tests.postgres import start_server
+
+        server = start_server()
+    try:
+        with tempfile.TemporaryDirectory(prefix="chatnut-post-path-") as work:
+            db = args.db or str(Path(work) / "bench.db")
+            if server is not None:
+                db = server.url(server.fresh_database())
+            store, throughput = await store_path(db, args.posts, 32)
+            mcp = await mcp_path(db, args.posts, Path(work) / "home")
+    finally:
+        if server is not None:
+            server.close()
 
     def row(name: str, values: list[float]) -> str:
         p50, p99 = pct(values, 50) * 1000, pct(values, 99) * 1000

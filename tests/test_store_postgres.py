@@ -116,6 +116,27 @@ async def test_a_post_on_one_store_wakes_a_wait_on_another(
     assert [m["id"] for m in inbox["messages"]] == [posted["id"]]
 
 
+async def test_an_addressed_post_on_one_store_wakes_named_waits_on_another(
+    three: list[tuple[Store, Hub, ChatService]],
+) -> None:
+    """The addressees travel with the event between processes: a filtered wait and
+    a parked inbox on another worker sleep through other posts and wake on theirs."""
+    (_, _, first), (_, hub, second), _ = three
+    room = await first.init_room("p", "named")
+    await first.register_agent(room["id"], "dev", "t")
+    wait = asyncio.create_task(
+        second.wait_for_messages(room["id"], 0, timeout=30, addressed_to="dev")
+    )
+    inbox = asyncio.create_task(second.check_inbox("dev", timeout=30))
+    while not (second.presence.waiting(room["id"], "dev") and hub.subscriber_count() >= 2):
+        await asyncio.sleep(0.01)  # both parked on the second worker
+    await first.post_message(room["id"], "qa", "not for dev", to="qa")
+    mention = await first.post_message(room["id"], "qa", "over to @dev")
+    waited, boxed = await asyncio.wait_for(asyncio.gather(wait, inbox), 10)
+    assert [m["id"] for m in waited["messages"]] == [mention["id"]]
+    assert [m["id"] for m in boxed["messages"]] == [mention["id"]]
+
+
 async def terminate_listeners(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
@@ -246,3 +267,33 @@ def test_without_the_driver_a_postgres_url_names_the_pip_command(postgres_url: s
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if "pip install" in line]
     assert lines and "pip install 'chatnut[postgres]'" in lines[0], done.stderr
+
+
+async def test_a_filtered_read_never_looks_past_a_post_still_in_flight(postgres_url: str) -> None:
+    """A post holds the write lock from taking its id to its commit; a filtered
+    read meanwhile must not report that id as looked at, or the message (once
+    committed) would never be read by whoever it is addressed to."""
+    hub = Hub()
+    store = await opened(postgres_url, hub)
+    service = ChatService(store, hub)
+    room = await service.init_room("p", "in-flight")
+    before = await service.post_message(room["id"], "qa", "first", to="qa")
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(7365616)")
+            pending = int(await conn.fetchval("SELECT nextval('message_ids')"))
+            page = await service.read_messages(room["id"], 0, 100, None, "dev")
+            inbox = await service.check_inbox("dev")
+            handoff = await service.get_handoff(room["id"], "dev")
+            assert page["next_since_id"] == before["id"] < pending
+            assert inbox["next_since_id"] == before["id"]
+            assert handoff["next_since_id"] == before["id"]
+            # A feed starting "from now" must not start past it either.
+            assert await store.newest_message_id() == before["id"]
+            raise asyncio.CancelledError  # roll the pending post back
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await conn.close()
+        await store.close()

@@ -51,13 +51,6 @@ class StorageUnavailable(ChatnutError):
     http_status = 503
 
 
-class TooManyWaits(ChatnutError):
-    """The cap on parked waits (per room or in total) is reached."""
-
-    code = "too_many_waits"
-    http_status = 429
-
-
 # The refusals every store raises in the same words (store/sqlite, store/postgres).
 
 
@@ -87,3 +80,10 @@ def room_still_live(room: dict[str, Any]) -> InvalidInput:
         f"Room {room['name']!r} in project {room['project']!r} is live — only"
         " archived rooms can be deleted; archive_room it first"
     )
+
+
+class TooManyWaits(ChatnutError):
+    """The cap on parked waits (per room or in total) is reached."""
+
+    code = "too_many_waits"
+    http_status = 429

@@ -15,7 +15,7 @@ from typing import Any
 
 from chatnut import validation as check
 from chatnut.hub import ALL_ROOMS, Event
-from chatnut.service.common import ServiceCore
+from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
 
 HANDOFF_MAX_BYTES = 24 * 1024  # the whole answer, as compact UTF-8 JSON
@@ -47,7 +47,7 @@ def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
     return {**message, "content": content, "truncated": True}
 
 
-class CoordinationRules(ServiceCore):
+class CoordinationRules(MessageRules):
     async def save_presence(self) -> int:
         """Write the presence times noted since the last save; returns how many."""
         rows = self.presence.take_unsaved()

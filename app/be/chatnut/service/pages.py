@@ -89,8 +89,7 @@ class PageRules(ServiceCore):
                 raise InvalidInput(f"{name} must be a date like 2026-12-01 (or an ISO timestamp)")
         check.integer("offset", offset, minimum=0, maximum=SEARCH_HIT_CAP)
         where = SearchFilter(project, room_id, sender, after, before, offset)
-        result: dict[str, Any] = await self.store.search_page(query, where)
-        return result
+        return await self.store.search_page(query, where)
 
     async def catch_up(self, reader: str) -> dict[str, Any]:
         """Mark every room read for `reader` up to its newest message (a first visit)."""

@@ -43,6 +43,18 @@ SEARCH_ROOM_LIMIT = 20
 PREVIEW_CHARS = 200  # of the last message, in room lists (cut by the database)
 
 
+@dataclass(frozen=True)
+class SearchFilter:
+    """Narrowing a search (the web page's filters); dates are ISO text, `before` exclusive."""
+
+    project: str | None = None
+    room_id: str | None = None
+    sender: str | None = None
+    after: str | None = None
+    before: str | None = None
+    offset: int = 0
+
+
 class StoreOpenError(RuntimeError):
     """The database cannot be used at all; the message is one line a user can act on."""
 
@@ -264,33 +276,19 @@ class Store(ABC):
 
     # -- search and counts --------------------------------------------------
 
+    @abstractmethod
     async def search(self, query: str, project: str | None) -> Row:
         """Case-insensitive substring search: {rooms, message_rooms, messages}
         (see SEARCH_* for the caps; messages carry a snippet, not the body)."""
-        found = await self.search_page(query, SearchFilter(project=project))
-        return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
 
     @abstractmethod
     async def search_page(self, query: str, where: SearchFilter) -> Row:
-        """Rooms by name (first page only), then SEARCH_MESSAGE_LIMIT message hits
-        from `where.offset` among the newest SEARCH_HIT_CAP that pass the filter:
-        {rooms, message_rooms, messages, offset, total, capped, has_more}."""
+        """As search, narrowed by `where`, a page of message hits from `where.offset`
+        among the newest SEARCH_HIT_CAP: plus {offset, total, capped, has_more}."""
 
     @abstractmethod
     async def stats(self) -> dict[str, int]:
         """{rooms, messages}, from counters (never a count over messages)."""
-
-
-@dataclass(frozen=True)
-class SearchFilter:
-    """Narrowing a search (the web page's filters); dates are ISO text, `before` exclusive."""
-
-    project: str | None = None
-    room_id: str | None = None
-    sender: str | None = None
-    after: str | None = None
-    before: str | None = None
-    offset: int = 0
 
 
 def snippet(content: str, query: str, radius: int = 60) -> str:

@@ -37,16 +37,10 @@ from chatnut.clock import now_iso
 from chatnut.errors import ChatnutError
 from chatnut.hub import Event
 from chatnut.store.base import (
-    SEARCH_HIT_CAP,
-    SEARCH_MESSAGE_LIMIT,
-    SEARCH_ROOM_LIMIT,
     OnCommit,
     Row,
-    SearchFilter,
     Store,
     StoreOpenError,
-    rank_rooms,
-    snippet,
 )
 from chatnut.store.postgres import queries as q
 from chatnut.store.postgres.driver import (
@@ -57,6 +51,8 @@ from chatnut.store.postgres.driver import (
 )
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.migrate import migrate
+from chatnut.store.postgres.search import Search
+from chatnut.store.postgres.team import Team
 from chatnut.store.postgres.views import Views
 
 log = logging.getLogger(__name__)
@@ -85,7 +81,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Store):
+class PostgresStore(Views, Search, Team, Store):
     def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
         self.url = url
         self.location = safe_location(url)
@@ -388,7 +384,9 @@ class PostgresStore(Views, Store):
         return page, len(rows) > limit
 
     async def newest_message_id(self) -> int:
-        return int(await self._read(lambda conn: conn.fetchval(q.NEWEST_MESSAGE_ID)))
+        # Visible, not taken: a feed that starts "from now" at an id still in
+        # flight would drop that message when it arrives (see NEWEST_VISIBLE_ID).
+        return int(await self._read(lambda conn: conn.fetchval(q.NEWEST_VISIBLE_ID)))
 
     async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
         async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
@@ -419,131 +417,7 @@ class PostgresStore(Views, Store):
         cursor: Row = await self._write(write)
         return cursor
 
-    # -- the team -----------------------------------------------------------
-
-    async def set_status(self, room_id: str, sender: str, status: str) -> Row:
-        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
-            room = await self._room_or_missing(conn, room_id)
-            if room["status"] != "live":
-                raise errors.room_archived(room, "updating status")
-            now = now_iso()
-            await conn.execute(
-                """
-                INSERT INTO room_status (room_id, sender, status, updated_at)
-                VALUES ($1, $2, $3, $4)
-                ON CONFLICT (room_id, sender) DO UPDATE SET
-                    status = excluded.status, updated_at = excluded.updated_at
-                """,
-                room_id,
-                sender,
-                status,
-                now,
-            )
-            row = {"room_id": room_id, "sender": sender, "status": status, "updated_at": now}
-            return row, [("status", room_id, row)]
-
-        row: Row = await self._write(write)
-        return row
-
-    async def statuses(self, room_id: str) -> list[Row]:
-        return await self._rows_of_room(
-            room_id,
-            "SELECT room_id, sender, status, updated_at FROM room_status WHERE room_id = $1"
-            " ORDER BY updated_at DESC, sender",
-        )
-
-    async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> Row:
-        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
-            room = await self._room_or_missing(conn, room_id)
-            if room["status"] != "live":
-                raise errors.room_archived(room, "registering agents")
-            now = now_iso()
-            await conn.execute(
-                """
-                INSERT INTO agent_registry (room_id, agent_name, task_id, registered_at)
-                VALUES ($1, $2, $3, $4)
-                ON CONFLICT (room_id, agent_name) DO UPDATE SET
-                    task_id = excluded.task_id, registered_at = excluded.registered_at
-                """,
-                room_id,
-                agent_name,
-                task_id,
-                now,
-            )
-            row = {
-                "room_id": room_id,
-                "agent_name": agent_name,
-                "task_id": task_id,
-                "registered_at": now,
-            }
-            return row, [("agent", room_id, row)]
-
-        row: Row = await self._write(write)
-        return row
-
-    async def agents(self, room_id: str) -> list[Row]:
-        return await self._rows_of_room(
-            room_id,
-            "SELECT room_id, agent_name, task_id, registered_at FROM agent_registry"
-            " WHERE room_id = $1 ORDER BY agent_name",
-        )
-
-    async def _rows_of_room(self, room_id: str, sql: str) -> list[Row]:
-        async def read(conn: Any) -> Any:
-            await self._room_or_missing(conn, room_id)
-            return await conn.fetch(sql, room_id)
-
-        return [dict(r) for r in await self._read(read)]
-
     # -- search and counts --------------------------------------------------
-
-    async def search_page(self, query: str, where: SearchFilter) -> Row:
-        like = f"%{q.escape_like(query)}%"
-        extra = [where.project] if where.project is not None else []
-        hits_sql, hit_params = q.search_hits(where)
-
-        async def read(conn: Any) -> Row:
-            rooms = (
-                []
-                if where.offset
-                else await conn.fetch(
-                    q.search_rooms(where.project), like, SEARCH_ROOM_LIMIT, *extra
-                )
-            )
-            hits = await conn.fetch(hits_sql, like, SEARCH_HIT_CAP, *hit_params)
-            page = hits[where.offset : where.offset + SEARCH_MESSAGE_LIMIT]
-            shown = [h["id"] for h in page]
-            rows = await conn.fetch(q.SEARCH_SHOWN, shown) if shown else []
-            message_rooms = rank_rooms([(h["id"], h["room_id"]) for h in hits])
-            # The page names the rooms it shows without holding every room.
-            named = sorted({r["room_id"] for r in rows} | {r["room_id"] for r in message_rooms})
-            names = await conn.fetch(
-                "SELECT id, name, project FROM rooms WHERE id = ANY($1::text[])", named
-            )
-            return {
-                "rooms": [q.room_dict(r) for r in rooms],
-                "message_rooms": message_rooms,
-                "room_names": {
-                    r["id"]: {"name": r["name"], "project": r["project"]} for r in names
-                },
-                "messages": [
-                    {
-                        "id": r["id"],
-                        "room_id": r["room_id"],
-                        "sender": r["sender"],
-                        "created_at": r["created_at"],
-                        "snippet": snippet(r["content"], query),
-                    }
-                    for r in rows
-                ],
-                "offset": where.offset,
-                "total": len(hits),
-                "capped": len(hits) >= SEARCH_HIT_CAP,
-                "has_more": where.offset + len(page) < len(hits),
-            }
-
-        result: Row = await self._read(read)
-        return result
 
     async def stats(self) -> dict[str, int]:
         row = await self._read(

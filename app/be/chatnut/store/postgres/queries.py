@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chatnut.store.base import PREVIEW_CHARS, SearchFilter
+from chatnut.store.base import PREVIEW_CHARS, SEARCH_HIT_CAP, SEARCH_ROOM_LIMIT, SearchFilter
 
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
 ROOM_COLUMNS_R = ", ".join("r." + c.strip() for c in ROOM_COLUMNS.split(","))
@@ -70,6 +70,12 @@ EVENTS_AFTER = """
 ROOM_BY_ID = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $1"
 ROOM_BY_NAME = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE project = $1 AND name = $2"
 NEWEST_MESSAGE_ID = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM message_ids"
+# The newest id this snapshot can see. Not the sequence: a post takes its id
+# before it commits, so the sequence may name a message no reader sees yet; a
+# read bounded by it would report that id as looked at, and whoever it is
+# addressed to would never read it. Ids become visible in order (the write
+# lock), so nothing at or below this bound can still appear.
+NEWEST_VISIBLE_ID = "SELECT coalesce(max(id), 0) FROM messages"
 
 
 def room_filter(
@@ -192,19 +198,24 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_rooms(project: str | None) -> str:
-    project_clause = " AND project = $3" if project is not None else ""
+def search_rooms(like: str, project: str | None) -> tuple[str, list[Any]]:
+    params: list[Any] = [like, SEARCH_ROOM_LIMIT]
+    project_clause = ""
+    if project is not None:
+        params.append(project)
+        project_clause = " AND project = $3"
     return (
         f"SELECT {ROOM_COLUMNS} FROM rooms WHERE name ILIKE $1{project_clause}"
-        " ORDER BY created_at DESC LIMIT $2"
+        " ORDER BY created_at DESC LIMIT $2",
+        params,
     )
 
 
-def search_hits(where: SearchFilter) -> tuple[str, list[Any]]:
-    """Newest hits first, narrowed by the page's filters ($1 the pattern, $2 the
-    cap). pg_trgm's GIN index serves ILIKE '%q%' for 3+ characters; shorter
-    queries scan the newest messages (as on SQLite), both capped."""
-    clauses, params = [], []
+def search_hits(like: str, where: SearchFilter) -> tuple[str, list[Any]]:
+    """Newest hits first. pg_trgm's GIN index serves ILIKE '%q%' for 3+ characters;
+    shorter queries scan the newest messages (as on SQLite), both capped."""
+    params: list[Any] = [like, SEARCH_HIT_CAP]
+    clauses = []
     for clause, value in (
         ("r.project = ${}", where.project),
         ("m.room_id = ${}", where.room_id),
@@ -214,13 +225,15 @@ def search_hits(where: SearchFilter) -> tuple[str, list[Any]]:
     ):
         if value is not None:
             params.append(value)
-            clauses.append(" AND " + clause.format(len(params) + 2))
-    sql = f"""
+            clauses.append(" AND " + clause.format(len(params)))
+    return (
+        f"""
         SELECT m.id, m.room_id FROM messages m JOIN rooms r ON r.id = m.room_id
         WHERE m.content ILIKE $1{"".join(clauses)}
         ORDER BY m.id DESC LIMIT $2
-    """
-    return sql, params
+        """,
+        params,
+    )
 
 
 SEARCH_SHOWN = (

@@ -121,7 +121,7 @@ class Views:
                 messages, has_more = await _page(conn, room_id, limit=limit, after=after)
                 scanned = messages[-1]["id"] if messages else after
                 return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
-            upto = int(await conn.fetchval(q.NEWEST_MESSAGE_ID))
+            upto = int(await conn.fetchval(q.NEWEST_VISIBLE_ID))
             if addressed_to is not None:
                 messages, has_more = await _addressed(
                     conn,
@@ -178,7 +178,7 @@ class Views:
 
     async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> Row:
         async def read(conn: Any) -> Row:
-            upto = int(await conn.fetchval(q.NEWEST_MESSAGE_ID))
+            upto = int(await conn.fetchval(q.NEWEST_VISIBLE_ID))
             messages, has_more = await _addressed(
                 conn, name, room_id=None, after=after, upto=upto, limit=limit, newest=newest
             )
@@ -190,7 +190,7 @@ class Views:
     async def handoff(self, room_id: str, reader: str, recent: int) -> Row:
         async def read(conn: Any) -> Row:
             room = await _room(conn, room_id)
-            upto = int(await conn.fetchval(q.NEWEST_MESSAGE_ID))
+            upto = int(await conn.fetchval(q.NEWEST_VISIBLE_ID))
             cursor = int(
                 await conn.fetchval(
                     "SELECT coalesce(max(last_read_message_id), 0) FROM read_cursors"

@@ -20,6 +20,7 @@ from chatnut.store.base import OnCommit, Row, SearchFilter, Store
 from chatnut.store.sqlite import coordination
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
+from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
 from chatnut.store.sqlite.views import Views
 
@@ -288,6 +289,10 @@ class SqliteStore(Views, Store):
         return rows
 
     # -- search and counts --------------------------------------------------
+
+    async def search(self, query: str, project: str | None) -> Row:
+        result: Row = await self.engine.read(lambda c: search_messages(c, query, project))
+        return result
 
     async def search_page(self, query: str, where: SearchFilter) -> Row:
         result: Row = await self.engine.read(lambda c: search_page(c, query, where))

@@ -25,6 +25,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[str, Any]:
+    """The original's search: rooms, per-room hit counts, the newest message hits."""
+    found = search_page(conn, query, SearchFilter(project=project))
+    return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
+
+
 def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
     clauses, params = [], []
     for clause, value in (

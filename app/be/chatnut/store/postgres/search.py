@@ -1,0 +1,68 @@
+"""Search on PostgreSQL: the same case-insensitive substring semantics as SQLite's
+FTS5 trigram index, through pg_trgm (queries.search_hits says how)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from chatnut.store.base import (
+    SEARCH_HIT_CAP,
+    SEARCH_MESSAGE_LIMIT,
+    SearchFilter,
+    rank_rooms,
+    snippet,
+)
+from chatnut.store.postgres import queries as q
+
+Row = dict[str, Any]
+
+
+class Search:
+    _read: Callable[..., Awaitable[Any]]
+
+    async def search(self, query: str, project: str | None) -> Row:
+        found = await self.search_page(query, SearchFilter(project=project))
+        return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
+
+    async def search_page(self, query: str, where: SearchFilter) -> Row:
+        like = f"%{q.escape_like(query)}%"
+        rooms_sql, room_params = q.search_rooms(like, where.project)
+        hits_sql, hit_params = q.search_hits(like, where)
+
+        async def read(conn: Any) -> Row:
+            rooms = [] if where.offset else await conn.fetch(rooms_sql, *room_params)
+            hits = await conn.fetch(hits_sql, *hit_params)
+            page = hits[where.offset : where.offset + SEARCH_MESSAGE_LIMIT]
+            shown = [h["id"] for h in page]
+            rows = await conn.fetch(q.SEARCH_SHOWN, shown) if shown else []
+            message_rooms = rank_rooms([(h["id"], h["room_id"]) for h in hits])
+            # The page names the rooms it shows without holding every room.
+            named = sorted({r["room_id"] for r in rows} | {r["room_id"] for r in message_rooms})
+            names = await conn.fetch(
+                "SELECT id, name, project FROM rooms WHERE id = ANY($1::text[])", named
+            )
+            return {
+                "rooms": [q.room_dict(r) for r in rooms],
+                "message_rooms": message_rooms,
+                "room_names": {
+                    r["id"]: {"name": r["name"], "project": r["project"]} for r in names
+                },
+                "messages": [
+                    {
+                        "id": r["id"],
+                        "room_id": r["room_id"],
+                        "sender": r["sender"],
+                        "created_at": r["created_at"],
+                        "snippet": snippet(r["content"], query),
+                    }
+                    for r in rows
+                ],
+                "offset": where.offset,
+                "total": len(hits),
+                "capped": len(hits) >= SEARCH_HIT_CAP,
+                "has_more": where.offset + len(page) < len(hits),
+            }
+
+        result: Row = await self._read(read)
+        return result
