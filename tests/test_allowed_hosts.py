@@ -226,9 +226,14 @@ def test_real_server_answers_its_allowed_name(home: Path) -> None:
         server.stop()
 
 
-async def test_sign_in_on_a_team_server_works_across_workers(settings: Settings) -> None:
-    """A link minted by one worker is redeemed by another; the session works on both."""
-    team = dataclasses.replace(settings, token="s3cret", public_url="https://chat.example.com")
+async def test_sign_in_on_a_team_server_works_across_workers(
+    settings: Settings, postgres_url: str
+) -> None:
+    """A link minted by one worker is redeemed by another; the session works on both.
+    Workers share a PostgreSQL database (an SQLite file admits one server)."""
+    team = dataclasses.replace(
+        settings, db=postgres_url, token="s3cret", public_url="https://chat.example.com"
+    )
     worker_a, worker_b = create_app(team, port=8123), create_app(team, port=8123)
     elsewhere = create_app(dataclasses.replace(team, token="other"), port=8123)
     async with (
