@@ -170,7 +170,7 @@ def test_bad_names_are_refused_in_one_line(home: Path, flag: str, value: str, sa
         env=ServerProcess(home).environment(),
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and says in result.stderr, result.stderr
@@ -186,7 +186,7 @@ def test_allowed_host_does_not_lift_the_token_rule(home: Path) -> None:
         env=ServerProcess(home).environment(),
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=120,
     )
     assert result.returncode == 2 and "needs a token" in result.stderr
     assert not (home / "server.port").exists()

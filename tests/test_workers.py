@@ -19,7 +19,7 @@ def test_workers_on_sqlite_are_refused_in_one_line(home: Path) -> None:
         env=ServerProcess(home).environment(),
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
