@@ -17,15 +17,23 @@ def test_server_runs_unprivileged_on_loopback(postgres_server: PostgresServer) -
 
 
 def test_each_test_gets_an_empty_database_with_pg_trgm(
-    postgres_server: PostgresServer, postgres_url: str
+    postgres_server: PostgresServer, empty_postgres_url: str
 ) -> None:
-    name = postgres_url.rsplit("/", 1)[1]
+    name = empty_postgres_url.rsplit("/", 1)[1]
     tables = postgres_server.psql(
         "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database=name
     )
     assert tables == "0"
     extensions = postgres_server.psql("SELECT extname FROM pg_extension", database=name)
     assert "pg_trgm" in extensions.split()
+
+
+def test_a_store_test_gets_its_own_migrated_database(
+    postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    name = postgres_url.rsplit("/", 1)[1]
+    assert postgres_server.psql("SELECT count(*) FROM messages", database=name) == "0"
+    assert postgres_server.psql("SELECT to_regclass('scratch') IS NULL", database=name) == "t"
     postgres_server.psql("CREATE TABLE scratch (id int)", database=name)
 
 
