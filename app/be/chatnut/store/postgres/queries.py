@@ -13,50 +13,14 @@ from typing import Any
 
 from chatnut.store.base import PREVIEW_CHARS, SEARCH_HIT_CAP, SEARCH_ROOM_LIMIT, SearchFilter
 
-ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
+# Re-exported: the row shapes are shared by both backends (store/rows.py).
+from chatnut.store.rows import MESSAGE_COLUMNS as MESSAGE_COLUMNS
+from chatnut.store.rows import ROOM_COLUMNS as ROOM_COLUMNS
+from chatnut.store.rows import message_dict as message_dict
+from chatnut.store.rows import room_dict as room_dict
+
 ROOM_COLUMNS_R = ", ".join("r." + c.strip() for c in ROOM_COLUMNS.split(","))
-MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata, recipients"
 M_COLUMNS = ", ".join("m." + c for c in MESSAGE_COLUMNS.split(", "))
-
-
-def metadata(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {"raw": text}  # free text from an original database, shown rather than lost
-    return value if isinstance(value, dict) else {"value": value}
-
-
-def room_dict(row: Any) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "project": row["project"],
-        "branch": row["branch"],
-        "description": row["description"],
-        "status": row["status"],
-        "created_at": row["created_at"],
-        "archived_at": row["archived_at"],
-        "metadata": metadata(row["metadata"]),
-    }
-
-
-def message_dict(row: Any) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "id": row["id"],
-        "room_id": row["room_id"],
-        "sender": row["sender"],
-        "content": row["content"],
-        "message_type": row["message_type"],
-        "created_at": row["created_at"],
-        "metadata": metadata(row["metadata"]),
-    }
-    # Only addressed messages carry `to` (SPEC §13).
-    if row["recipients"]:
-        message["to"] = json.loads(row["recipients"])
-    return message
 
 
 EVENTS_AFTER = """

@@ -13,51 +13,11 @@ from typing import Any
 
 from chatnut.store.base import PREVIEW_CHARS
 
-ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
-MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata, recipients"
-
-
-def _metadata(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        # The original stored metadata as free text; show it rather than lose it.
-        return {"raw": text}
-    return value if isinstance(value, dict) else {"value": value}
-
-
-def room_dict(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "project": row["project"],
-        "branch": row["branch"],
-        "description": row["description"],
-        "status": row["status"],
-        "created_at": row["created_at"],
-        "archived_at": row["archived_at"],
-        "metadata": _metadata(row["metadata"]),
-    }
-
-
-def message_dict(row: sqlite3.Row) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "id": row["id"],
-        "room_id": row["room_id"],
-        "sender": row["sender"],
-        "content": row["content"],
-        "message_type": row["message_type"],
-        "created_at": row["created_at"],
-        "metadata": _metadata(row["metadata"]),
-    }
-    # Only addressed messages carry `to` (SPEC §13): every other result stays
-    # exactly the original's.
-    if row["recipients"]:
-        message["to"] = json.loads(row["recipients"])
-    return message
-
+# Re-exported: the row shapes are shared by both backends (store/rows.py).
+from chatnut.store.rows import MESSAGE_COLUMNS as MESSAGE_COLUMNS
+from chatnut.store.rows import ROOM_COLUMNS as ROOM_COLUMNS
+from chatnut.store.rows import message_dict as message_dict
+from chatnut.store.rows import room_dict as room_dict
 
 # -- rooms ------------------------------------------------------------------
 

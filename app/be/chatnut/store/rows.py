@@ -1,0 +1,56 @@
+"""The row shapes every store hands out, whatever its database.
+
+Both backends select the same columns and turn a row (an `sqlite3.Row` or an
+asyncpg `Record`: anything indexable by column name) into the same plain dict,
+so a room or a message looks the same on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
+MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata, recipients"
+
+
+def parse_metadata(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        # The original stored metadata as free text; show it rather than lose it.
+        return {"raw": text}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def room_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "project": row["project"],
+        "branch": row["branch"],
+        "description": row["description"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "archived_at": row["archived_at"],
+        "metadata": parse_metadata(row["metadata"]),
+    }
+
+
+def message_dict(row: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "id": row["id"],
+        "room_id": row["room_id"],
+        "sender": row["sender"],
+        "content": row["content"],
+        "message_type": row["message_type"],
+        "created_at": row["created_at"],
+        "metadata": parse_metadata(row["metadata"]),
+    }
+    # Only addressed messages carry `to` (SPEC §13): every other result stays
+    # exactly the original's.
+    if row["recipients"]:
+        message["to"] = json.loads(row["recipients"])
+    return message
