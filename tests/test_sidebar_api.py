@@ -84,6 +84,32 @@ async def test_the_sidebar_pages_filters_and_counts_on_the_server(api: httpx.Asy
     assert_error(await api.get("/api/sidebar", params={"limit": 501}), 422, "invalid_input")
 
 
+async def test_sidebar_pages_walk_every_room_in_the_room_lists_order(
+    api: httpx.AsyncClient,
+) -> None:
+    # The pages are read from the activity index; stitched together they must
+    # give exactly the full room list's order: newest activity first, rooms
+    # without messages after them by creation, archived rooms where they fall.
+    rooms = [(await make_room(api, f"r{i}", "alpha" if i % 2 else "beta"))["id"] for i in range(9)]
+    for i in (4, 1, 7, 2):
+        await post(api, rooms[i], f"to r{i}")
+    await post(api, rooms[1], "r1 again")  # the newest activity now
+    assert (await api.post(f"/api/rooms/{rooms[7]}/archive")).status_code == 200
+    for status, project in (("all", None), ("live", None), ("live", "alpha"), ("archived", None)):
+        params: dict[str, Any] = {"status": status, "reader": "ana"}
+        if project:
+            params["project"] = project
+        listed = (await api.get("/api/rooms", params=params)).json()["rooms"]
+        walked: list[str] = []
+        for offset in range(0, 12, 2):
+            page = await sidebar(api, **params, limit=2, offset=offset)
+            walked += [r["id"] for r in page["rooms"]]
+            assert page["has_more"] is (len(walked) < len(listed))
+        assert walked == [r["id"] for r in listed], (status, project)
+    newest = await sidebar(api, status="all", limit=3)
+    assert [r["id"] for r in newest["rooms"]] == [rooms[1], rooms[2], rooms[7]]
+
+
 async def test_a_first_visit_catches_the_reader_up(api: httpx.AsyncClient) -> None:
     room = (await make_room(api))["id"]
     for i in range(3):

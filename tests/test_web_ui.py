@@ -90,6 +90,24 @@ async def test_an_agents_post_appears_live_without_reload(
     await expect(item.locator(".sender")).to_have_text("lead")
 
 
+async def test_every_module_the_page_imports_is_preloaded_at_once(
+    page: Page, server: ServerProcess
+) -> None:
+    # The sidebar's feed opens only after the last module has run: the page
+    # names them all up front instead of discovering one level of imports at a time.
+    await page.goto(server.url)
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    preloaded = await page.eval_on_selector_all(
+        'link[rel="modulepreload"]', "links => links.map(l => new URL(l.href).pathname)"
+    )
+    imported = await page.evaluate(
+        """() => performance.getEntriesByType('resource')
+            .map(e => new URL(e.name).pathname)
+            .filter(p => p.startsWith('/js/') && p !== '/js/main.js')"""
+    )
+    assert preloaded and sorted(preloaded) == sorted(set(imported))
+
+
 async def test_the_sidebar_shows_a_room_created_through_mcp(
     page: Page, server: ServerProcess, agent: Client
 ) -> None:

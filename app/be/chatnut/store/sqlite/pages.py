@@ -11,7 +11,6 @@ from typing import Any
 
 from chatnut.store.sqlite.queries import (
     MESSAGE_COLUMNS,
-    SUMMARY_ORDER,
     SUMMARY_SELECT,
     message_dict,
     summary_dict,
@@ -44,6 +43,11 @@ def message_window(
     return [message_dict(r) for r in rows], has_older, has_newer
 
 
+# The sidebar's order (SUMMARY_ORDER's, as SQLite sorts NULL lowest) written so
+# the room_stats activity index (0006_sidebar_activity) can drive it.
+PAGE_ORDER = " ORDER BY s.last_message_id DESC, r.created_at DESC, r.id"
+
+
 def sidebar_page(
     conn: sqlite3.Connection,
     reader: str | None,
@@ -55,64 +59,89 @@ def sidebar_page(
     offset: int,
     limit: int,
 ) -> tuple[list[dict[str, Any]], bool]:
-    """One page of room summaries, newest activity first; `has_more` if more follow."""
+    """One page of room summaries, newest activity first; `has_more` if more follow.
+
+    Two steps: the page's room ids, then their summaries. The first reads only
+    narrow rows; without a selective filter it walks the activity index newest
+    first (CROSS JOIN keeps room_stats outermost: SQLite's planner would
+    otherwise start from the status index and sort every room), so the first
+    page of 10 000 rooms reads about a page of rows.
+    """
     clauses: list[str] = []
-    params: list[Any] = [reader or ""]
+    params: list[Any] = []
     if status != "all":
         clauses.append("r.status = ?")
         params.append(status)
     if project is not None:
         clauses.append("r.project = ?")
         params.append(project)
+    cursors = ""
     if unread_only:
+        cursors = " LEFT JOIN read_cursors c ON c.room_id = r.id AND c.reader = ?"
+        params.insert(0, reader or "")
         clauses.append(HAS_UNREAD)
     if name_contains:
         # instr, not LIKE: the user's % and _ are plain characters.
         clauses.append("instr(lower(r.name), lower(?)) > 0")
         params.append(name_contains)
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    # A selective filter leaves few rows to sort: let the planner pick.
+    join = " JOIN " if unread_only or name_contains else " CROSS JOIN "
+    ids = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT r.id FROM room_stats s{join}rooms r ON r.id = s.room_id{cursors}"
+            f"{where}{PAGE_ORDER} LIMIT ? OFFSET ?",
+            [*params, limit + 1, offset],
+        )
+    ]
+    if not ids:
+        return [], False
+    shown = ids[:limit]
     rows = conn.execute(
-        SUMMARY_SELECT + where + SUMMARY_ORDER + " LIMIT ? OFFSET ?",
-        [*params, limit + 1, offset],
+        SUMMARY_SELECT + f" WHERE r.id IN ({', '.join('?' * len(shown))})" + PAGE_ORDER,
+        [reader or "", *shown],
     ).fetchall()
-    return [summary_dict(conn, row, reader) for row in rows[:limit]], len(rows) > limit
+    return [summary_dict(conn, row, reader) for row in rows], len(ids) > limit
 
 
 def sidebar_totals(conn: sqlite3.Connection, reader: str | None) -> list[dict[str, Any]]:
     """Per project: live and archived rooms, and unread messages in live rooms.
 
-    Archived rooms never count as unread (one rule, everywhere). Messages are
-    counted only in rooms that have unread ones, from the reader's cursor up.
+    Archived rooms never count as unread (one rule, everywhere). Rooms are
+    counted from the (status, project) index alone; unread ones are those whose
+    newest id is above the reader's cursor, and their messages are counted
+    from the cursor up (all of them when the reader has no cursor there).
     """
-    rows = conn.execute(
-        f"""
-        SELECT r.project,
-               sum(r.status = 'live') AS live,
-               sum(r.status != 'live') AS archived,
-               sum(CASE WHEN r.status = 'live' AND {HAS_UNREAD} THEN
-                   CASE WHEN coalesce(c.last_read_message_id, 0) = 0
-                        THEN s.message_count
-                        ELSE (SELECT count(*) FROM messages x
-                              WHERE x.room_id = r.id AND x.id > c.last_read_message_id)
-                   END ELSE 0 END) AS unread,
-               sum(r.status = 'live' AND {HAS_UNREAD}) AS unread_rooms
-        FROM rooms r
-        LEFT JOIN room_stats s ON s.room_id = r.id
-        LEFT JOIN read_cursors c ON c.room_id = r.id AND c.reader = ?
-        GROUP BY r.project ORDER BY r.project
-        """,
-        (reader or "",),
-    ).fetchall()
-    return [
-        {
-            "project": row["project"],
-            "live": int(row["live"] or 0),
-            "archived": int(row["archived"] or 0),
-            "unread": int(row["unread"] or 0) if reader is not None else 0,
-            "unread_rooms": int(row["unread_rooms"] or 0) if reader is not None else 0,
-        }
-        for row in rows
-    ]
+    projects: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(
+        "SELECT project, status, count(*) FROM rooms GROUP BY project, status ORDER BY project"
+    ):
+        found = projects.setdefault(
+            row[0],
+            {"project": row[0], "live": 0, "archived": 0, "unread": 0, "unread_rooms": 0},
+        )
+        found["live" if row[1] == "live" else "archived"] += int(row[2])
+    if reader is not None:
+        for row in conn.execute(
+            f"""
+            SELECT r.project, count(*) AS rooms,
+                   sum(CASE WHEN coalesce(c.last_read_message_id, 0) = 0 THEN s.message_count
+                            ELSE (SELECT count(*) FROM messages x
+                                  WHERE x.room_id = s.room_id AND x.id > c.last_read_message_id)
+                       END) AS unread
+            FROM room_stats s
+            JOIN rooms r ON r.id = s.room_id
+            LEFT JOIN read_cursors c ON c.room_id = s.room_id AND c.reader = ?
+            WHERE r.status = 'live' AND {HAS_UNREAD}
+            GROUP BY r.project
+            """,
+            (reader,),
+        ):
+            if row[0] in projects:
+                projects[row[0]]["unread"] = int(row["unread"] or 0)
+                projects[row[0]]["unread_rooms"] = int(row["rooms"])
+    return list(projects.values())
 
 
 def unread_of_rooms(conn: sqlite3.Connection, reader: str, room_ids: list[str]) -> dict[str, int]:
