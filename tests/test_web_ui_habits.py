@@ -291,3 +291,25 @@ async def test_inputs_reach_3_to_1_and_new_messages_are_announced(
         await expect(page.locator("#announce")).to_have_text("1 new message, latest from bot")
     finally:
         await context.close()
+
+
+async def test_a_room_that_failed_during_an_outage_opens_on_reconnect(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    here = await room_with(agent, "here", ["hello"])
+    there = await room_with(agent, "there", ["waiting for you"])
+    await open_room(page, server, here)
+    port = server.port
+    server.stop()
+    await expect(page.locator("#conn")).not_to_have_attribute("data-state", "live")
+    await page.click(f'#live-rooms a[data-room="{there}"]')
+    await expect(page.locator("#welcome-note")).to_contain_text("Cannot open that room")
+    await expect(page.locator("#room-view")).to_be_hidden()
+    server.start(port)
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#room-name")).to_have_text("there")
+    await expect(page.locator("#message-list li.message")).to_have_text(
+        [re.compile("waiting for you")]
+    )
+    await expect(page.locator("#welcome-note")).to_have_text("")
+    assert page.url.endswith(f"/?room={there}")
