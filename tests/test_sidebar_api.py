@@ -4,11 +4,13 @@ reader's first visit (the feed's bounded snapshot: test_feeds.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
+from chatnut.store.base import SEARCH_HIT_CAP
 from tests.test_api import assert_error, make_room
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
@@ -157,3 +159,32 @@ async def test_search_pages_through_every_hit_with_filters(api: httpx.AsyncClien
     assert past["total"] == 0
     refused = await api.get("/api/search", params={"q": "needle", "after": "yesterday"})
     assert_error(refused, 422, "invalid_input", "after")
+
+
+async def test_search_reaches_every_hit_past_the_counted_thousand(api: httpx.AsyncClient) -> None:
+    room = (await make_room(api, "haystack", "alpha"))["id"]
+    count = SEARCH_HIT_CAP + 30
+    ids: list[int] = []
+    for start in range(0, count, 50):
+        batch = range(start, min(start + 50, count))
+        ids += await asyncio.gather(*(post(api, room, f"needle {i}") for i in batch))
+    first = (await api.get("/api/search", params={"q": "needle"})).json()
+    assert (first["total"], first["capped"], first["has_more"]) == (SEARCH_HIT_CAP, True, True)
+    # The last page of the counted window still says more follow, past the cap.
+    end = await api.get("/api/search", params={"q": "needle", "offset": SEARCH_HIT_CAP - 20})
+    assert end.json()["has_more"] is True
+    seen = [m["id"] for m in first["messages"]]
+    pages = 1
+    while True:
+        page = (await api.get("/api/search", params={"q": "needle", "before_id": seen[-1]})).json()
+        assert page["rooms"] == []  # room-name hits come with the first page only
+        seen += [m["id"] for m in page["messages"]]
+        pages += 1
+        if not page["has_more"]:
+            break
+    assert seen == sorted(ids, reverse=True)  # every hit, newest first, once
+    assert pages == -(-count // 20)
+    assert page["capped"] is False and page["total"] == len(page["messages"])
+    for bad in ("0", "-3", "x"):
+        refused = await api.get("/api/search", params={"q": "needle", "before_id": bad})
+        assert_error(refused, 422, "invalid_input", "before_id")

@@ -321,6 +321,9 @@ async def search(
     after: Annotated[str | None, Query(max_length=40, description="from this date")] = None,
     before: Annotated[str | None, Query(max_length=40, description="before this date")] = None,
     offset: Annotated[int, Query(ge=0, le=1000, description="page on through the hits")] = 0,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=check.MAX_ID, description="only hits older than this id")
+    ] = None,
 ) -> dict[str, Any]:
     return await service_of(request).search_page(
         q,
@@ -330,6 +333,7 @@ async def search(
         after=after or None,
         before=before or None,
         offset=offset,
+        before_id=before_id,
     )
 
 

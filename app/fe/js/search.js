@@ -1,7 +1,7 @@
 // Search across rooms: matching room names, per-room hit counts (a click
 // narrows to that room), then message snippets with the query highlighted,
-// 20 at a time with "More results" until every hit (of the newest 1 000) is
-// reachable. Filters: project, room, sender, dates; the active ones are shown
+// 20 at a time with "More results" until every hit is reachable (each page
+// asks for the hits older than the last one shown, past the counted 1 000 too). Filters: project, room, sender, dates; the active ones are shown
 // and can be cleared. A hit opens its room around the message.
 
 import { api, enc } from "./api.js";
@@ -27,7 +27,7 @@ export class SearchView {
         before: to ? new Date(Date.parse(to) + 86400000).toISOString().slice(0, 10) : undefined,
         to: to || undefined,
       };
-      this._load(0);
+      this._load();
     });
     $("search-view").addEventListener("click", (event) => {
       const clear = event.target.closest("button[data-clear]");
@@ -36,18 +36,18 @@ export class SearchView {
         delete this.filters[key];
         if (key === "before") delete this.filters.to;
         this._showForm();
-        this._load(0);
+        this._load();
         return;
       }
       const narrow = event.target.closest("button[data-room-filter]");
       if (narrow) {
         this.filters.room_id = narrow.dataset.roomFilter;
-        this._load(0);
+        this._load();
         return;
       }
       const more = event.target.closest("#search-more");
       if (more) {
-        this._load(Number(more.dataset.offset));
+        this._load(Number(more.dataset.beforeId));
         return;
       }
       const hit = event.target.closest("a.hit[data-room]");
@@ -62,7 +62,7 @@ export class SearchView {
     this.query = query;
     this.filters = project ? { project } : {};
     this._showForm();
-    this._load(0);
+    this._load();
   }
 
   _showForm() {
@@ -74,16 +74,18 @@ export class SearchView {
     $("sf-before").value = this.filters.to || "";
   }
 
-  async _load(offset) {
+  // beforeId: the oldest hit shown, for the next page; none for the first.
+  async _load(beforeId = null) {
     const asked = ++this.asked;
     const view = $("search-results");
     $("search-title").textContent = `Search: ${this.query}`;
     this._showActive();
-    const params = new URLSearchParams({ q: this.query, offset: String(offset) });
+    const params = new URLSearchParams({ q: this.query });
+    if (beforeId) params.set("before_id", String(beforeId));
     for (const key of ["project", "room_id", "sender", "after", "before"]) {
       if (this.filters[key]) params.set(key, this.filters[key]);
     }
-    if (!offset) view.replaceChildren(h("p", { class: "notice" }, "Searching…"));
+    if (!beforeId) view.replaceChildren(h("p", { class: "notice" }, "Searching…"));
     let result;
     try {
       result = await api(`/search?${params}`);
@@ -94,10 +96,11 @@ export class SearchView {
     if (asked !== this.asked) return; // a newer search won
     Object.assign(this.names, result.room_names);
     const hits = result.messages.map((m) => this._hit(m));
-    const more = result.has_more
-      ? h("button", { type: "button", id: "search-more", class: "more", "data-offset": result.offset + result.messages.length }, "More results")
+    const oldest = result.messages.at(-1)?.id;
+    const more = result.has_more && oldest
+      ? h("button", { type: "button", id: "search-more", class: "more", "data-before-id": oldest }, "More results")
       : null;
-    if (offset) {
+    if (beforeId) {
       $("search-more")?.remove();
       view.append(...hits, ...(more ? [more] : []));
       return;

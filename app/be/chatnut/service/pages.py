@@ -77,8 +77,10 @@ class PageRules(ServiceCore):
         after: str | None = None,
         before: str | None = None,
         offset: int = 0,
+        before_id: int | None = None,
     ) -> dict[str, Any]:
-        """Search with the page's filters, a page of hits at a time (`offset`)."""
+        """Search with the page's filters, a page of hits at a time: `offset`
+        within the newest SEARCH_HIT_CAP, `before_id` for the hits past them."""
         check.text("query", query, max_chars=check.MAX_QUERY)
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         if room_id is not None:
@@ -88,7 +90,9 @@ class PageRules(ServiceCore):
             if value is not None and not _iso_date(value):
                 raise InvalidInput(f"{name} must be a date like 2026-12-01 (or an ISO timestamp)")
         check.integer("offset", offset, minimum=0, maximum=SEARCH_HIT_CAP)
-        where = SearchFilter(project, room_id, sender, after, before, offset)
+        if before_id is not None:
+            check.integer("before_id", before_id, minimum=1)
+        where = SearchFilter(project, room_id, sender, after, before, offset, before_id)
         return await self.store.search_page(query, where)
 
     async def catch_up(self, reader: str) -> dict[str, Any]:

@@ -53,6 +53,9 @@ class SearchFilter:
     after: str | None = None
     before: str | None = None
     offset: int = 0
+    # Keyset paging past the cap: only hits older than this message id, so
+    # every hit is reachable however many there are.
+    before_id: int | None = None
 
 
 class StoreOpenError(RuntimeError):
@@ -284,7 +287,9 @@ class Store(ABC):
     @abstractmethod
     async def search_page(self, query: str, where: SearchFilter) -> Row:
         """As search, narrowed by `where`, a page of message hits from `where.offset`
-        among the newest SEARCH_HIT_CAP: plus {offset, total, capped, has_more}."""
+        among the newest SEARCH_HIT_CAP (below `where.before_id` when given): plus
+        {offset, total, capped, has_more}; `has_more` also when capped hits lie
+        past the window (the next page asks with before_id = the last id shown)."""
 
     @abstractmethod
     async def stats(self) -> dict[str, int]:

@@ -178,7 +178,7 @@ def search_rooms(like: str, project: str | None) -> tuple[str, list[Any]]:
 def search_hits(like: str, where: SearchFilter) -> tuple[str, list[Any]]:
     """Newest hits first. pg_trgm's GIN index serves ILIKE '%q%' for 3+ characters;
     shorter queries scan the newest messages (as on SQLite), both capped."""
-    params: list[Any] = [like, SEARCH_HIT_CAP]
+    params: list[Any] = [like, SEARCH_HIT_CAP + 1]  # one more: whether it is capped
     clauses = []
     for clause, value in (
         ("r.project = ${}", where.project),
@@ -186,6 +186,7 @@ def search_hits(like: str, where: SearchFilter) -> tuple[str, list[Any]]:
         ("lower(m.sender) = lower(${})", where.sender),
         ("m.created_at >= ${}", where.after),
         ("m.created_at < ${}", where.before),
+        ("m.id < ${}", where.before_id),
     ):
         if value is not None:
             params.append(value)

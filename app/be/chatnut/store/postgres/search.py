@@ -31,8 +31,11 @@ class Search:
         hits_sql, hit_params = q.search_hits(like, where)
 
         async def read(conn: Any) -> Row:
-            rooms = [] if where.offset else await conn.fetch(rooms_sql, *room_params)
+            first_page = not where.offset and where.before_id is None
+            rooms = await conn.fetch(rooms_sql, *room_params) if first_page else []
             hits = await conn.fetch(hits_sql, *hit_params)
+            capped = len(hits) > SEARCH_HIT_CAP
+            hits = hits[:SEARCH_HIT_CAP]
             page = hits[where.offset : where.offset + SEARCH_MESSAGE_LIMIT]
             shown = [h["id"] for h in page]
             rows = await conn.fetch(q.SEARCH_SHOWN, shown) if shown else []
@@ -60,8 +63,8 @@ class Search:
                 ],
                 "offset": where.offset,
                 "total": len(hits),
-                "capped": len(hits) >= SEARCH_HIT_CAP,
-                "has_more": where.offset + len(page) < len(hits),
+                "capped": capped,
+                "has_more": where.offset + len(page) < len(hits) or (capped and bool(page)),
             }
 
         result: Row = await self._read(read)

@@ -39,6 +39,7 @@ def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
         ("lower(m.sender) = lower(?)", where.sender),
         ("m.created_at >= ?", where.after),
         ("m.created_at < ?", where.before),
+        ("m.id < ?", where.before_id),
     ):
         if value is not None:
             clauses.append(clause)
@@ -57,7 +58,8 @@ def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> di
         room_params.append(where.project)
     room_sql += " ORDER BY created_at DESC LIMIT ?"
     room_params.append(SEARCH_ROOM_LIMIT)
-    rooms = [room_dict(r) for r in conn.execute(room_sql, room_params)] if not where.offset else []
+    first_page = not where.offset and where.before_id is None
+    rooms = [room_dict(r) for r in conn.execute(room_sql, room_params)] if first_page else []
 
     extra, extra_params = _hit_clauses(where)
     if len(query) >= 3:
@@ -82,8 +84,10 @@ def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> di
             ORDER BY m.id DESC LIMIT ?
         """
         params = [like]
-    params += [*extra_params, SEARCH_HIT_CAP]
+    params += [*extra_params, SEARCH_HIT_CAP + 1]
     hits = conn.execute(hits_sql, params).fetchall()
+    capped = len(hits) > SEARCH_HIT_CAP
+    hits = hits[:SEARCH_HIT_CAP]
 
     message_rooms = rank_rooms([(hit["id"], hit["room_id"]) for hit in hits])
     page = hits[where.offset : where.offset + SEARCH_MESSAGE_LIMIT]
@@ -122,6 +126,6 @@ def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> di
         "room_names": names,
         "offset": where.offset,
         "total": len(hits),
-        "capped": len(hits) >= SEARCH_HIT_CAP,
-        "has_more": where.offset + len(page) < len(hits),
+        "capped": capped,
+        "has_more": where.offset + len(page) < len(hits) or (capped and bool(page)),
     }
