@@ -9,15 +9,14 @@
 // pinned reader at the bottom after layout.
 
 import { api, enc } from "./api.js";
-import { addressees, messageClass, messageExtras, presenceDot } from "./coordination.js";
-import { $, Palette, clockTime, dayLabel, fullTime, h, initials, localDay, plainText, setAttr, setText, timeAgo } from "./dom.js";
-import { decorateCode, mentionChips } from "./message_parts.js";
+import { presenceDot } from "./coordination.js";
+import { $, Palette, fullTime, h, plainText, setAttr, setText, timeAgo } from "./dom.js";
+import { buildItems, copyText, rejoin } from "./message_items.js";
 
 const PAGE = 100;
 const WINDOW = 200; // around a linked message
 const MAX_IN_PAGE = 500;
 const NEAR_BOTTOM_PX = 48;
-const GROUP_MS = 5 * 60 * 1000;
 const READ_CHECK_MS = 250;
 const ANNOUNCE_MS = 4000;
 
@@ -220,7 +219,7 @@ export class RoomView {
       const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
       const oldFirst = this.list.firstElementChild;
       this.list.prepend(...this._build(fresh, null));
-      this._rejoin(oldFirst);
+      rejoin(oldFirst);
       if (fresh.length) this.oldestId = fresh[0].id;
       this.hasOlder = page.has_more;
       this._trim("bottom");
@@ -277,7 +276,7 @@ export class RoomView {
 
   // Show a message: in the page already, or a fresh window around it.
   async focus(messageId) {
-    if (this._element(messageId)) return this._show(messageId);
+    if (this.element(messageId)) return this._show(messageId);
     const roomId = this.room.id;
     const page = await api(`/rooms/${enc(roomId)}/messages?around=${Number(messageId)}&limit=${WINDOW}&html=true`);
     if (this.room?.id !== roomId) return false;
@@ -287,7 +286,7 @@ export class RoomView {
   }
 
   _show(messageId) {
-    const target = this._element(messageId);
+    const target = this.element(messageId);
     if (!target) return false;
     this.pinned = false;
     this._hold(target, "center");
@@ -324,7 +323,7 @@ export class RoomView {
     if (side === "top") {
       this.oldestId = ids[0];
       this.hasOlder = true;
-      this._rejoin(this.list.firstElementChild);
+      rejoin(this.list.firstElementChild);
     } else {
       this.newestId = ids[ids.length - 1];
       this.hasNewer = true;
@@ -344,121 +343,14 @@ export class RoomView {
     this._edges();
   }
 
-  _element(id) {
+  element(id) {
     return this.list.querySelector(`li.message[data-id="${Number(id)}"]`);
   }
 
-  // -- building messages ---------------------------------------------------------
+  // -- building messages (message_items.js) --------------------------------------
 
-  // Items for messages (oldest first) following `prev` (an <li> or null),
-  // with day separators and consecutive lines of one sender grouped.
   _build(messages, prev) {
-    const out = [];
-    let last = prev?.classList?.contains("message") ? prev.dataset : null;
-    for (const m of messages) {
-      const day = localDay(m.created_at);
-      if (!last || last.day !== day) {
-        out.push(h("li", { class: "day", role: "separator", "data-day": day }, dayLabel(m.created_at)));
-        last = null;
-      }
-      const grouped = Boolean(last) && last.sender === m.sender && last.type === m.message_type
-        && m.message_type !== "system" && !m.metadata?.reply_to
-        && Date.parse(m.created_at) - Number(last.ts) < GROUP_MS;
-      const item = this._item(m, grouped);
-      out.push(item);
-      last = item.dataset;
-    }
-    return out;
-  }
-
-  // After a prepend: the old first item may join the page before it.
-  _rejoin(first) {
-    if (!first?.isConnected) return;
-    let item = first;
-    if (first.classList.contains("day")) {
-      const prev = first.previousElementSibling;
-      if (prev?.classList.contains("message") && prev.dataset.day === first.dataset.day) {
-        item = first.nextElementSibling;
-        first.remove();
-      } else return;
-    }
-    if (!item?.classList.contains("message")) return;
-    const prev = item.previousElementSibling;
-    const grouped = prev?.classList.contains("message") && prev.dataset.sender === item.dataset.sender
-      && prev.dataset.type === item.dataset.type && item.dataset.type !== "system" && !item.dataset.reply
-      && Number(item.dataset.ts) - Number(prev.dataset.ts) < GROUP_MS;
-    item.classList.toggle("grouped", Boolean(grouped));
-  }
-
-  _item(m, grouped) {
-    const system = m.message_type === "system";
-    const colour = this.palette.colour(m.sender);
-    const body = h("div", { class: "body" });
-    if (m.html === undefined) body.textContent = m.content;
-    else body.innerHTML = m.html; // the server renderer's output: escaped, no raw HTML
-    mentionChips(body, this.agents);
-    decorateCode(body);
-    const replyTo = m.metadata?.reply_to;
-    const link = `/?room=${enc(m.room_id)}&msg=${m.id}`;
-    const item = h(
-      "li",
-      {
-        class: `message${system ? " system" : ""}${messageClass(m)}${grouped ? " grouped" : ""}`,
-        "data-id": m.id,
-        "data-sender": m.sender,
-        "data-type": m.message_type,
-        "data-ts": Date.parse(m.created_at),
-        "data-day": localDay(m.created_at),
-        "data-reply": replyTo || null,
-      },
-      h("span", { class: `avatar ${colour}`, "aria-hidden": "true" }, initials(m.sender)),
-      h("time", { class: "gutter", datetime: m.created_at, title: fullTime(m.created_at) }, clockTime(m.created_at)),
-      h(
-        "header",
-        {},
-        h("span", { class: `sender ${colour}` }, m.sender),
-        system ? h("span", { class: "tag" }, "system") : null,
-        m.metadata?.source === "web" ? h("span", { class: "tag" }, "human") : null,
-        ...messageExtras(m),
-        h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
-        h("a", { class: "msg-id", href: link, title: "Link to this message" }, `#${m.id}`),
-      ),
-      addressees(m),
-      replyTo ? this._quote(replyTo) : null,
-      body,
-      h("div", { class: "msg-actions" },
-        h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}` }, "Reply"),
-        h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}` }, "Copy link")),
-    );
-    return item;
-  }
-
-  // The parent as a one-line quote when it is in the page; always a jump.
-  _quote(parentId) {
-    const parent = this._element(parentId);
-    const quote = h("button", { type: "button", class: "quote", "data-jump": parentId, title: `Show #${parentId}` });
-    if (parent) quote.textContent = `↳ ${parent.dataset.sender}: ${plainText(parent.querySelector(".body").textContent, 120)}`;
-    else {
-      quote.textContent = `↳ message #${parentId}`;
-      this._fetchParent(parentId, quote);
-    }
-    return quote;
-  }
-
-  // A parent outside the page: its one line comes from the server (once per
-  // id, a few at a time), so a quote reads the same wherever its parent is.
-  async _fetchParent(parentId, quote) {
-    let found = this.parents.get(parentId);
-    if (!found) {
-      if (this.parents.size > 500) this.parents.clear();
-      const roomId = this.room.id;
-      found = api(`/rooms/${enc(roomId)}/messages?around=${Number(parentId)}&limit=1`)
-        .then((page) => page.messages.find((m) => m.id === parentId) || null)
-        .catch(() => null);
-      this.parents.set(parentId, found);
-    }
-    const parent = await found;
-    if (parent) quote.textContent = `↳ ${parent.sender}: ${plainText(parent.content, 120)}`;
+    return buildItems(messages, prev, this);
   }
 
   _clicked(event) {
@@ -476,12 +368,12 @@ export class RoomView {
     }
     const copyLink = event.target.closest("button[data-copy-link]");
     if (copyLink) {
-      copy(new URL(copyLink.dataset.copyLink, location.href).href, copyLink, "Link copied");
+      copyText(new URL(copyLink.dataset.copyLink, location.href).href, copyLink, "Link copied");
       return;
     }
     const copyCode = event.target.closest("button[data-copy-code]");
     if (copyCode) {
-      copy(copyCode.parentElement.nextElementSibling.textContent, copyCode, "Copied");
+      copyText(copyCode.parentElement.nextElementSibling.textContent, copyCode, "Copied");
       return;
     }
     const permalink = event.target.closest("a.msg-id");
@@ -630,15 +522,4 @@ export class RoomView {
       times[i].textContent = timeAgo(times[i].dateTime);
     }
   }
-}
-
-function copy(text, button, done) {
-  const label = button.textContent;
-  navigator.clipboard?.writeText(text).then(
-    () => {
-      button.textContent = done;
-      setTimeout(() => { button.textContent = label; }, 1500);
-    },
-    () => { button.textContent = "Copy failed"; },
-  );
 }

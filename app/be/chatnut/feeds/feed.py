@@ -230,10 +230,14 @@ async def feed(service: ChatService, spec: FeedSpec) -> AsyncIterator[bytes]:
     yield retry_hint()
     with service.hub.subscribe(topic, capacity=capacity, accept=state.accepts) as sub:
         if spec.sidebar:
-            page = await service.sidebar_page(
-                spec.reader, project=spec.project, status="all", limit=SNAPSHOT_ROOMS
+            # Two independent reads, side by side on the store's readers: the
+            # first rows of a page load wait for the slower one, not for both.
+            page, totals = await asyncio.gather(
+                service.sidebar_page(
+                    spec.reader, project=spec.project, status="all", limit=SNAPSHOT_ROOMS
+                ),
+                service.sidebar_totals(spec.reader),
             )
-            totals = await service.sidebar_totals(spec.reader)
             snapshot = {"rooms": page["rooms"], "has_more": page["has_more"], "totals": totals}
             yield encode("snapshot", snapshot)
         if spec.room_id == EVERY_ROOM and spec.after_id is None:
