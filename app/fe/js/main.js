@@ -286,4 +286,7 @@ async function catchUpFirstVisit(reader) {
 setupTheme();
 wire();
 fromAddress();
-catchUpFirstVisit(senderName()).then(() => feed.start(senderName()));
+catchUpFirstVisit(senderName()).then(() => {
+  sidebar.prefill();
+  feed.start(senderName());
+});

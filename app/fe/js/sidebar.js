@@ -35,6 +35,7 @@ export class Sidebar {
     this.groups = new Map(); // project -> {el, list, more, head}
     this.current = null;
     this.watched = null; // the open room while the reader is at its bottom
+    this.fed = false; // the feed's snapshot has come (a prefill is then dropped)
     this.project = "";
     this.unreadOnly = false;
     this.totals = { projects: [], live: 0, archived: 0, unread: 0, unread_rooms: 0 };
@@ -68,7 +69,23 @@ export class Sidebar {
 
   // -- what the feed says ------------------------------------------------------
 
-  snapshot({ rooms, totals }) {
+  // The first rows without waiting for the feed, whose start takes a leader
+  // election (Web Locks) and a stream of its own: the same first page and
+  // totals straight from REST. Whichever comes first is shown; the feed's
+  // snapshot, when it comes, replaces this one, and a late answer is dropped.
+  prefill() {
+    const query = new URLSearchParams({ limit: "100", status: "all" });
+    if (this.reader) query.set("reader", this.reader);
+    const totals = api(`/sidebar/totals?${this.reader ? `reader=${enc(this.reader)}` : ""}`);
+    api(`/sidebar?${query}`).then((page) => {
+      if (this.fed) return;
+      this.snapshot({ rooms: page.rooms }, { fromFeed: false });
+      totals.then((t) => { if (!this.fed) this.setTotals(t); }, () => {});
+    }, () => {}); // the feed brings them anyway
+  }
+
+  snapshot({ rooms, totals }, { fromFeed = true } = {}) {
+    this.fed ||= fromFeed;
     cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.queue.clear();
