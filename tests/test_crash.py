@@ -5,8 +5,9 @@ once; the server is killed after a random number of acknowledgements (the
 kill point is drawn from a seeded generator, so a failure can be replayed with
 CHATNUT_CRASH_SEED). After each restart: every acknowledged write is there as
 it was acknowledged, every stored message is one that some agent sent, whole,
-the id sequence continues, and SQLite, the search index and the per-room
-counters all check clean.
+the id sequence continues, and the per-room counters agree with the rows;
+on SQLite the file and its FTS5 index check clean too. Both backends: on
+PostgreSQL the chatnut server is killed and the database stays up.
 """
 
 from __future__ import annotations
@@ -16,18 +17,21 @@ import contextlib
 import os
 import random
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from mcp import Client
 
 from tests.helpers import ServerProcess
 
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.both_backends]
 
-ROUNDS = 4
+# SQLite recovers its WAL on every restart; PostgreSQL recovers nothing here.
+ROUNDS = {"sqlite": 4, "postgres": 2}
 AGENTS = 6
 SEED = int(os.environ.get("CHATNUT_CRASH_SEED", "20261124"))
 
@@ -106,23 +110,50 @@ async def storm_until_killed(server: ServerProcess, rooms: list[str], ledger: Le
     assert server.proc is not None and server.proc.returncode == -9
 
 
-def rows(conn: sqlite3.Connection, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    return list(conn.execute(sql, params).fetchall())
+Rows = Callable[..., Awaitable[list[tuple[Any, ...]]]]
 
 
-def check_database(
-    path: Any, rooms: list[str], ledger: Ledger, known: Callable[[str], bool]
-) -> int:
+@contextlib.asynccontextmanager
+async def stored_tables(where: Path | str) -> AsyncIterator[Rows]:
+    """`rows(sql, *params)` over the tables the killed server left, read beside it
+    (the SQLite file, or the PostgreSQL database by its URL); `?` placeholders."""
+    if isinstance(where, str):
+        conn = await asyncpg.connect(where)
+        try:
+
+            async def pg_rows(sql: str, *params: Any) -> list[tuple[Any, ...]]:
+                parts = sql.split("?")
+                numbered = parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))
+                return [tuple(r) for r in await conn.fetch(numbered, *params)]
+
+            yield pg_rows
+        finally:
+            await conn.close()
+        return
     # Read-write only because FTS5's integrity-check is spelled as an INSERT; it writes nothing.
-    conn = sqlite3.connect(path, timeout=10)
+    lite = sqlite3.connect(where, timeout=10)
     try:
-        assert rows(conn, "PRAGMA integrity_check") == [("ok",)]
-        assert rows(conn, "PRAGMA foreign_key_check") == []
-        # FTS5 checks its index against the messages table; raises if they differ.
-        conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+
+        async def sqlite_rows(sql: str, *params: Any) -> list[tuple[Any, ...]]:
+            return list(lite.execute(sql, params).fetchall())
+
+        # SQLite's own checks: the file, the foreign keys, and the FTS5 index
+        # against the messages table (raises if they differ).
+        assert await sqlite_rows("PRAGMA integrity_check") == [("ok",)]
+        assert await sqlite_rows("PRAGMA foreign_key_check") == []
+        lite.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+        yield sqlite_rows
+    finally:
+        lite.close()
+
+
+async def check_database(
+    where: Path | str, rooms: list[str], ledger: Ledger, known: Callable[[str], bool]
+) -> int:
+    async with stored_tables(where) as rows:
         stored = {
             row[0]: row[1:]
-            for row in rows(conn, "SELECT id, room_id, sender, content, created_at FROM messages")
+            for row in await rows("SELECT id, room_id, sender, content, created_at FROM messages")
         }
         for posted in ledger.posts:
             assert stored[posted["id"]] == (
@@ -135,24 +166,22 @@ def check_database(
         for room_id, _sender, content, _at in in_storm:
             assert known(content), f"a message nobody sent, or a torn one, in {room_id}"
         for room_id, sender, status in ledger.statuses:
-            assert rows(
-                conn, "SELECT status FROM room_status WHERE room_id=? AND sender=?", room_id, sender
+            assert await rows(
+                "SELECT status FROM room_status WHERE room_id=? AND sender=?", room_id, sender
             ) == [(status,)]
         for room_id, name, task in ledger.agents:
-            assert rows(
-                conn,
+            assert await rows(
                 "SELECT task_id FROM agent_registry WHERE room_id=? AND agent_name=?",
                 room_id,
                 name,
             ) == [(task,)]
         for name in ledger.archived:
-            assert rows(
-                conn, "SELECT status FROM rooms WHERE project='storm' AND name=?", name
+            assert await rows(
+                "SELECT status FROM rooms WHERE project='storm' AND name=?", name
             ) == [("archived",)]
         # The counters kept by triggers agree with the rows they count.
         assert (
-            rows(
-                conn,
+            await rows(
                 "SELECT s.room_id FROM room_stats s WHERE s.message_count !="
                 " (SELECT count(*) FROM messages m WHERE m.room_id = s.room_id)"
                 " OR coalesce(s.last_message_id, 0) !="
@@ -161,13 +190,13 @@ def check_database(
             == []
         )
         return max(stored, default=0)
-    finally:
-        conn.close()
 
 
 async def test_kill_9_during_a_mixed_storm_loses_nothing_acknowledged(
-    server: ServerProcess,
+    server: ServerProcess, backend: str, database_url: str | None
 ) -> None:
+    """On PostgreSQL the chatnut server is what dies (the database stays up): the
+    commits it acknowledged are there, and its replacement carries on."""
     rnd = random.Random(SEED)
     async with Client(server.mcp_url, mode="legacy") as setup:
         rooms = [
@@ -175,14 +204,13 @@ async def test_kill_9_during_a_mixed_storm_loses_nothing_acknowledged(
             for k in range(3)
         ]
     every_content: set[str] = set()
-    for _ in range(ROUNDS):
+    where: Path | str = database_url or server.home / "chatnut.db"
+    for _ in range(ROUNDS[backend]):
         ledger = Ledger(kill_after=rnd.randint(20, 250))
         await storm_until_killed(server, rooms, ledger)
         every_content |= ledger.sent_contents
         server.start()  # the same home: the WAL is recovered on open
-        last_id = check_database(
-            server.home / "chatnut.db", rooms, ledger, every_content.__contains__
-        )
+        last_id = await check_database(where, rooms, ledger, every_content.__contains__)
         async with Client(server.mcp_url, mode="2026-07-28") as client:
             after = await call(
                 client, "post_message", room_id=rooms[0], sender="after", content="still here"
@@ -190,6 +218,5 @@ async def test_kill_9_during_a_mixed_storm_loses_nothing_acknowledged(
             assert after["id"] > last_id  # the sequence continues, never reuses
             every_content.add("still here")
     server.stop()
-    conn = sqlite3.connect(server.home / "chatnut.db")
-    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    conn.close()
+    async with stored_tables(where) as rows:  # checks SQLite's file once more
+        assert await rows("SELECT content FROM messages WHERE sender = 'after'")

@@ -156,10 +156,10 @@ async def test_link_never_redirects_off_the_server(settings: Settings) -> None:
 
 
 def test_open_links_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chatnut import security
+    from chatnut import signin
 
-    monkeypatch.setattr(security, "MAX_OPEN_LINKS", 3)
-    links = security.OneTimeLinks()
+    monkeypatch.setattr(signin, "MAX_OPEN_LINKS", 3)
+    links = signin.OneTimeLinks()
     codes = [parse_qs(urlsplit(links.mint("/")).query)["code"][0] for _ in range(5)]
     assert not links.redeem(codes[0]) and not links.redeem(codes[1])
     assert all(links.redeem(code) for code in codes[2:])

@@ -24,19 +24,12 @@ from chatnut.browser import has_display, open_in_background
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.resources import web_ui_dir
-from chatnut.security import (
-    AllowedNames,
-    OneTimeLinks,
-    Scope,
-    SecurityMiddleware,
-    Sessions,
-    is_loopback,
-    send_error,
-)
+from chatnut.security import AllowedNames, Scope, SecurityMiddleware, is_loopback, send_error
 from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.sidebar_api import router as sidebar_router
 from chatnut.signed import SignedLinks, SignedSessions
+from chatnut.signin import OneTimeLinks, Sessions
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
 from chatnut.update_check import UpdateChecker

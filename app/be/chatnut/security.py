@@ -20,10 +20,8 @@ and answer in the one JSON error shape.
 * A header that decides who may call (Host, Origin) appearing twice is
   refused: two parsers could each believe a different one.
 * Token: with one configured, /mcp and /api need `Authorization: Bearer`,
-  or the HttpOnly session cookie a one-time link hands to a browser. The
-  cookie holds a random session id, never the token: browsers send a
-  host's cookies to every port of it, so any other local web app sees it.
-  Sessions live in this process's memory — a restart revokes them all.
+  or the HttpOnly session cookie a one-time link hands to a browser
+  (signin.py keeps the links and sessions; signed.py, for several workers).
 * Bodies larger than the limit are refused before they are read whole.
 """
 
@@ -33,15 +31,14 @@ import hmac
 import ipaddress
 import json
 import re
-import secrets
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 
 from chatnut.errors import error_body
+from chatnut.signin import LINK_PATH, SESSION_COOKIE, OneTimeLinks, Sessions, safe_next
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,15 +46,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-SESSION_COOKIE = "chatnut_session"
-LINK_PATH = "/auth/link"
-LINK_TTL_SECONDS = 600
-MAX_OPEN_LINKS = 10_000  # every init_room/ping mints one; the oldest unused go first
-SESSION_TTL_SECONDS = 7 * 24 * 3600
-MAX_SESSIONS = 10_000  # each is a redeemed link; the oldest go first
-# A redirect target after sign-in: a path on this server, nothing a browser could
-# read as another host (`//x`, `/\x`, a tab or newline it would strip first).
-LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # The largest body (6 × 64 KiB) takes milliseconds on loopback and a few
 # seconds on a slow link; a client trickling it is holding a worker hostage.
@@ -141,62 +129,6 @@ class AllowedNames:
             self.hosts.add((parts.hostname or "").lower())
             self.origins.add(f"{parts.scheme}://{parts.netloc.lower()}")
         self.hosts.discard("")
-
-
-class OneTimeLinks:
-    """Single-use codes that trade themselves for the session cookie (token mode only)."""
-
-    def __init__(self, ttl: float = LINK_TTL_SECONDS) -> None:
-        self.ttl = ttl
-        self._codes: dict[str, float] = {}
-
-    def mint(self, next_path: str) -> str:
-        now = time.monotonic()
-        # Codes are kept in the order they expire (same TTL for all): drop from
-        # the front what has expired, or what is over the bound.
-        while self._codes:
-            oldest, expires = next(iter(self._codes.items()))
-            if expires > now and len(self._codes) < MAX_OPEN_LINKS:
-                break
-            del self._codes[oldest]
-        code = secrets.token_urlsafe(24)
-        self._codes[code] = now + self.ttl
-        return f"{LINK_PATH}?code={code}&next={quote(next_path, safe='')}"
-
-    def redeem(self, code: str) -> bool:
-        expires = self._codes.pop(code, None)
-        return expires is not None and expires > time.monotonic()
-
-
-class Sessions:
-    """Browser sessions opened by a one-time link: random ids with an expiry."""
-
-    def __init__(self, ttl: float = SESSION_TTL_SECONDS) -> None:
-        self.ttl = ttl
-        self._expiry: dict[str, float] = {}
-
-    def open(self) -> str:
-        now = time.monotonic()
-        # Same TTL for all, so insertion order is expiry order.
-        while self._expiry:
-            oldest, expires = next(iter(self._expiry.items()))
-            if expires > now and len(self._expiry) < MAX_SESSIONS:
-                break
-            del self._expiry[oldest]
-        session = secrets.token_urlsafe(32)
-        self._expiry[session] = now + self.ttl
-        return session
-
-    def valid(self, session: str) -> bool:
-        # A dict lookup, not a comparison loop: the ids are 256 random bits, and
-        # hashing leaks nothing an attacker can steer towards a match.
-        expires = self._expiry.get(session)
-        return expires is not None and expires > time.monotonic()
-
-
-def safe_next(path: str) -> str:
-    """Where to send the browser after sign-in: `path` if it stays on this server."""
-    return path if LOCAL_PATH.fullmatch(path) else "/"
 
 
 class SecurityMiddleware:

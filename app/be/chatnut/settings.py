@@ -8,138 +8,25 @@ environment, then default.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-
-def _parse_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError(f"expected 1/0, true/false, yes/no or on/off, got {text!r}")
-
-
-def _parse_durability(text: str) -> str:
-    if text not in {"normal", "full"}:
-        raise ValueError(f"expected 'normal' or 'full', got {text!r}")
-    return text
-
-
-def _parse_port(text: str) -> int:
-    port = int(text)
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port must be 0..65535, got {port}")
-    return port
-
-
-def _parse_non_negative(text: str) -> float:
-    value = float(text)
-    # NaN fails both comparisons; inf would overflow a timedelta later on.
-    if not 0 <= value <= 1e6:
-        raise ValueError(f"must be 0..1000000, got {text}")
-    return value
-
-
-def _parse_positive_int(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 2**31 - 1:
-        raise ValueError(f"must be 1..{2**31 - 1}, got {value}")
-    return value
-
-
-# A DNS name or an IP address, optionally with a port: what a Host header or an
-# Origin's authority may carry. No wildcard: "any name" is the DNS-rebinding
-# hole the Host check exists to close.
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")
-
-
-def _parse_host_name(text: str) -> str:
-    name = text.strip().lower()
-    if name.startswith("["):
-        bare, _, rest = name[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else rest
-        valid_ip = True
-        try:
-            ipaddress.IPv6Address(bare)
-        except ValueError:
-            valid_ip = False
-        if not valid_ip or (rest and not rest.startswith(":")):
-            raise ValueError(f"{text!r} is not a host name")
-    else:
-        bare, _, port = name.partition(":")
-        if not _HOST_NAME.fullmatch(bare) or (port and not port.isdigit()):
-            raise ValueError(
-                f"{text!r} is not a host name (a name like chat.example.com, optionally"
-                " :PORT; no scheme, path or wildcard)"
-            )
-    if port and not (port.isdigit() and 0 < int(port) <= 65535):
-        raise ValueError(f"{text!r} has a bad port")
-    return name
-
-
-def _parse_host_names(text: str) -> tuple[str, ...]:
-    names = [part for part in (p.strip() for p in text.split(",")) if part]
-    return tuple(dict.fromkeys(_parse_host_name(n) for n in names))
-
-
-def _parse_http_url(text: str) -> str:
-    """An http(s) origin, optionally with a path prefix (a trailing slash is dropped)."""
-    parts = urlsplit(text.strip())
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"expected an http:// or https:// URL, got {text!r}")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"{text!r} must not carry a query, fragment or user name")
-    try:
-        parts.port  # noqa: B018 — raises on a bad port
-    except ValueError:
-        raise ValueError(f"{text!r} has a bad port") from None
-    return f"{parts.scheme}://{parts.netloc.lower()}{parts.path}".rstrip("/")
-
-
-def _parse_public_url(text: str) -> str:
-    url = _parse_http_url(text)
-    if urlsplit(url).path:
-        raise ValueError(
-            f"{text!r} has a path: serve chatnut at the root of its own name"
-            " (the page, /api/ and /mcp/ are absolute paths)"
-        )
-    return url
-
-
-def _parse_server_url(text: str) -> str:
-    """A server's base URL; the /mcp/ URL a client registers is taken too."""
-    url = _parse_http_url(text)
-    return url.removesuffix("/mcp")
-
-
-def _parse_non_negative_int(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 1_000_000:
-        raise ValueError(f"must be 0..1000000, got {value}")
-    return value
-
-
-def _parse_message_bytes(text: str) -> int:
-    value = _parse_positive_int(text)
-    if value > 16 * 1024 * 1024:  # the request cap is six times this, held in memory
-        raise ValueError(f"at most 16777216 bytes (16 MiB), got {value}")
-    return value
-
-
-def _parse_workers(text: str) -> int:
-    value = _parse_positive_int(text)
-    if value > 64:
-        raise ValueError(f"at most 64 workers, got {value}")
-    return value
+from chatnut.setting_values import (
+    parse_bool,
+    parse_durability,
+    parse_host_names,
+    parse_message_bytes,
+    parse_non_negative,
+    parse_non_negative_int,
+    parse_port,
+    parse_positive_int,
+    parse_public_url,
+    parse_server_url,
+    parse_workers,
+)
 
 
 @dataclass(frozen=True)
@@ -202,7 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_PORT",),
         "--port",
         8000,
-        _parse_port,
+        parse_port,
         "Port to bind; 0 picks a free one (then server.port is the truth).",
         "PORT",
     ),
@@ -230,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_ALLOWED_HOSTS",),
         "--allow-host",
         (),
-        _parse_host_names,
+        parse_host_names,
         "A name the server answers to besides loopback (behind a reverse proxy or load "
         "balancer); its https:// and http:// origins may call it. Repeatable; the "
         "environment variable is comma separated.",
@@ -242,7 +129,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_PUBLIC_URL",),
         "--public-url",
         None,
-        _parse_public_url,
+        parse_public_url,
         "The address the server gives out (web_url, sign-in links) when clients reach it "
         "through a proxy; its host is allowed as with --allow-host.",
         "URL",
@@ -252,7 +139,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_WORKERS",),
         "--workers",
         1,
-        _parse_workers,
+        parse_workers,
         "Server processes sharing the port (PostgreSQL only).",
         "N",
     ),
@@ -261,7 +148,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_URL",),
         "--url",
         None,
-        _parse_server_url,
+        parse_server_url,
         "A remote server for the terminal commands and the stdio bridge (with the token), "
         "instead of this home's local one.",
         "URL",
@@ -272,7 +159,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_DURABILITY",),
         "--durability",
         "normal",
-        _parse_durability,
+        parse_durability,
         "normal: WAL + synchronous=NORMAL, survives kill -9; "
         "full: fsync every commit, also survives power loss.",
         "MODE",
@@ -282,7 +169,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_MAX_MESSAGE_BYTES",),
         "--max-message-bytes",
         65536,
-        _parse_message_bytes,
+        parse_message_bytes,
         "Largest message content accepted, in UTF-8 bytes (at most 16 MiB).",
         "N",
     ),
@@ -291,7 +178,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_MAX_CONNECTIONS",),
         None,
         0,
-        _parse_non_negative_int,
+        parse_non_negative_int,
         "Most open connections; past it the longest-idle one is closed "
         "(0: as many as the open-file limit allows, at most 16384).",
     ),
@@ -300,7 +187,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_MAX_WAITS_PER_ROOM",),
         None,
         1000,
-        _parse_positive_int,
+        parse_positive_int,
         "Most wait_for_messages calls parked on one room at once; more are refused.",
     ),
     Setting(
@@ -308,7 +195,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_MAX_WAITS",),
         None,
         10000,
-        _parse_positive_int,
+        parse_positive_int,
         "Most wait_for_messages calls parked on the server at once; more are refused.",
     ),
     Setting(
@@ -316,7 +203,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_AUTO_ARCHIVE_HOURS",),
         "--auto-archive-hours",
         0.0,
-        _parse_non_negative,
+        parse_non_negative,
         "Archive live rooms idle for this many hours; 0 (default) never does.",
         "H",
     ),
@@ -325,7 +212,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_OPEN_BROWSER",),
         None,
         True,
-        _parse_bool,
+        parse_bool,
         "Open the web UI when init_room creates a room (only with a display).",
     ),
     Setting(
@@ -333,7 +220,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("CHATNUT_UPDATE_CHECK",),
         None,
         True,
-        _parse_bool,
+        parse_bool,
         "Check the package index for a newer chatnut in the background (for ping).",
     ),
     Setting(

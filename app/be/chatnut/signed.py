@@ -25,7 +25,7 @@ import secrets
 import time
 from urllib.parse import quote
 
-from chatnut.security import (
+from chatnut.signin import (
     LINK_PATH,
     LINK_TTL_SECONDS,
     SESSION_TTL_SECONDS,
@@ -66,7 +66,7 @@ class _Signer:
 
 
 class SignedLinks(OneTimeLinks):
-    """Links any worker redeems (security.OneTimeLinks keeps them in one process)."""
+    """Links any worker redeems (signin.OneTimeLinks keeps them in one process)."""
 
     def __init__(self, token: str, ttl: float = LINK_TTL_SECONDS) -> None:
         super().__init__(ttl)
@@ -91,7 +91,7 @@ class SignedLinks(OneTimeLinks):
 
 
 class SignedSessions(Sessions):
-    """Sessions any worker accepts (security.Sessions keeps them in one process)."""
+    """Sessions any worker accepts (signin.Sessions keeps them in one process)."""
 
     def __init__(self, token: str, ttl: float = SESSION_TTL_SECONDS) -> None:
         super().__init__(ttl)
