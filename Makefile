@@ -70,6 +70,7 @@ test: lint browser postgres clients
 bench: $(BIN)/chatnut postgres
 	$(BIN)/python -m bench --out .bench/latest.md
 	$(BIN)/python -m bench.team --out .bench/team.md
+	$(BIN)/python -m bench.pg_ceiling | tee .bench/pg_ceiling.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -23,9 +23,9 @@ from tests.postgres import start_server
 from bench.stats import pct
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "app/be/chatnut/store/postgres/migrations"
-POST = "SELECT * FROM chatnut_post($1, $2, $3, $4, $5, $6, $7)"
-POST_PSYCOPG = "SELECT * FROM chatnut_post(%s, %s, %s, %s, %s, %s, %s)"
-ARGS = ("room-1", "bench", "benchmark post on the store", "message", None, None, [])
+POST = "SELECT * FROM chatnut_post($1, $2, $3, $4, $5, $6, $7, $8)"
+POST_PSYCOPG = "SELECT * FROM chatnut_post(%s, %s, %s, %s, %s, %s, %s, %s)"
+ARGS = ("room-1", "bench", "benchmark post on the store", "message", None, None, [], [])
 
 Post = Callable[[], Awaitable[object]]
 

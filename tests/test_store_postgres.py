@@ -297,3 +297,67 @@ async def test_a_filtered_read_never_looks_past_a_post_still_in_flight(postgres_
     finally:
         await conn.close()
         await store.close()
+
+
+async def test_posts_that_queue_up_share_one_commit_in_order(postgres_url: str) -> None:
+    """64 posts at once on one store: every one acknowledged with its own id, in
+    the order they were made, and written by a handful of transactions (the rows'
+    xmin), not 64 — the lock and the WAL flush are paid once per batch."""
+    hub = Hub()
+    store = await opened(postgres_url, hub)
+    service = ChatService(store, hub)
+    try:
+        room = await service.init_room("p", "group-commit")
+        posted = await asyncio.gather(
+            *(service.post_message(room["id"], f"agent-{n}", f"post {n}") for n in range(64))
+        )
+        ids = [p["id"] for p in posted]
+        assert ids == sorted(ids) and len(set(ids)) == 64
+        page = await service.read_messages(room["id"], 0, 100)
+        assert [m["content"] for m in page["messages"]] == [f"post {n}" for n in range(64)]
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            transactions = await conn.fetchval(
+                "SELECT count(DISTINCT xmin::text) FROM messages WHERE id = ANY($1::bigint[])", ids
+            )
+        finally:
+            await conn.close()
+        assert 1 <= transactions <= 4, transactions
+    finally:
+        await store.close()
+
+
+async def test_a_post_that_fails_in_a_batch_fails_alone(postgres_url: str) -> None:
+    """One post of a batch that the database refuses (a NULL type, which the
+    service never sends) fails on its own; the posts batched with it land."""
+    from chatnut.store.postgres import PostgresStore
+
+    store = await opened(postgres_url)
+    assert isinstance(store, PostgresStore) and store._posts is not None
+    try:
+        room, _ = await store.create_room(
+            {
+                "id": "r-batch",
+                "name": "batch",
+                "project": "p",
+                "branch": None,
+                "description": None,
+                "created_at": "2026-12-01T00:00:00Z",
+            }
+        )
+
+        def args(content: str, kind: str | None) -> tuple[Any, ...]:
+            return (room["id"], "a", content, kind, None, None, [], [])
+
+        results = await asyncio.gather(
+            store._posts.post(args("one", "message")),
+            store._posts.post(args("bad", None)),
+            store._posts.post(args("three", "message")),
+            return_exceptions=True,
+        )
+        assert isinstance(results[1], asyncpg.NotNullViolationError)
+        assert [r["outcome"] for r in (results[0], results[2])] == ["ok", "ok"]
+        messages, _ = await store.message_page(room["id"], limit=10)
+        assert [m["content"] for m in messages] == ["one", "three"]
+    finally:
+        await store.close()

@@ -25,29 +25,49 @@ MAX_SESSIONS = 10_000  # each is a redeemed link; the oldest go first
 LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 
 
+class ExpiringIds:
+    """Random ids that expire after one fixed time, at most `bound` of them.
+
+    With one TTL for all, insertion order is expiry order: issuing drops from
+    the front what has expired, or what is over the bound (the oldest first).
+    Looking one up is a dict lookup, not a comparison loop: the ids are random
+    and hashing leaks nothing an attacker can steer towards a match.
+    """
+
+    def __init__(self, ttl: float, nbytes: int) -> None:
+        self.ttl = ttl
+        self.nbytes = nbytes
+        self._expiry: dict[str, float] = {}
+
+    def issue(self, bound: int) -> str:
+        now = time.monotonic()
+        while self._expiry:
+            oldest, expires = next(iter(self._expiry.items()))
+            if expires > now and len(self._expiry) < bound:
+                break
+            del self._expiry[oldest]
+        value = secrets.token_urlsafe(self.nbytes)
+        self._expiry[value] = now + self.ttl
+        return value
+
+    def live(self, value: str, *, use_up: bool = False) -> bool:
+        expires = self._expiry.pop(value, None) if use_up else self._expiry.get(value)
+        return expires is not None and expires > time.monotonic()
+
+
 class OneTimeLinks:
     """Single-use codes that trade themselves for the session cookie (token mode only)."""
 
     def __init__(self, ttl: float = LINK_TTL_SECONDS) -> None:
         self.ttl = ttl
-        self._codes: dict[str, float] = {}
+        self._codes = ExpiringIds(ttl, 24)
 
     def mint(self, next_path: str) -> str:
-        now = time.monotonic()
-        # Codes are kept in the order they expire (same TTL for all): drop from
-        # the front what has expired, or what is over the bound.
-        while self._codes:
-            oldest, expires = next(iter(self._codes.items()))
-            if expires > now and len(self._codes) < MAX_OPEN_LINKS:
-                break
-            del self._codes[oldest]
-        code = secrets.token_urlsafe(24)
-        self._codes[code] = now + self.ttl
+        code = self._codes.issue(MAX_OPEN_LINKS)
         return f"{LINK_PATH}?code={code}&next={quote(next_path, safe='')}"
 
     def redeem(self, code: str) -> bool:
-        expires = self._codes.pop(code, None)
-        return expires is not None and expires > time.monotonic()
+        return self._codes.live(code, use_up=True)
 
 
 class Sessions:
@@ -55,25 +75,13 @@ class Sessions:
 
     def __init__(self, ttl: float = SESSION_TTL_SECONDS) -> None:
         self.ttl = ttl
-        self._expiry: dict[str, float] = {}
+        self._ids = ExpiringIds(ttl, 32)
 
     def open(self) -> str:
-        now = time.monotonic()
-        # Same TTL for all, so insertion order is expiry order.
-        while self._expiry:
-            oldest, expires = next(iter(self._expiry.items()))
-            if expires > now and len(self._expiry) < MAX_SESSIONS:
-                break
-            del self._expiry[oldest]
-        session = secrets.token_urlsafe(32)
-        self._expiry[session] = now + self.ttl
-        return session
+        return self._ids.issue(MAX_SESSIONS)
 
     def valid(self, session: str) -> bool:
-        # A dict lookup, not a comparison loop: the ids are 256 random bits, and
-        # hashing leaks nothing an attacker can steer towards a match.
-        expires = self._expiry.get(session)
-        return expires is not None and expires > time.monotonic()
+        return self._ids.live(session)
 
 
 def safe_next(path: str) -> str:

@@ -13,7 +13,8 @@ watermark past committed ids); one lock is measured at hundreds of posts a
 second on this 2-core machine, far above what teams of agents post, and
 docs/benchmarks.md says where it would stop. `post_message` is one
 statement (the `chatnut_post` function: lock, rules, insert, event, NOTIFY),
-so a post is one round trip.
+so a post is one round trip; the posts that queue up in one process while a
+commit is in flight share the next transaction (batch.py: group commit).
 
 Events. Each write appends to `events` and NOTIFYs; events.py delivers
 every process's commits to this process's hub in seq order, exactly once,
@@ -43,6 +44,7 @@ from chatnut.store.base import (
     StoreOpenError,
 )
 from chatnut.store.postgres import queries as q
+from chatnut.store.postgres.batch import PostBatcher
 from chatnut.store.postgres.driver import (
     is_outage,
     require_driver,
@@ -63,7 +65,6 @@ POOL_SIZE = 10
 LISTEN_APPLICATION = "chatnut-listen"  # how the LISTEN connection shows in pg_stat_activity
 CONNECT_TIMEOUT_S = 5
 COMMAND_TIMEOUT_S = 30
-POST = "SELECT * FROM chatnut_post($1, $2, $3, $4, $5, $6, $7, $8)"
 EMIT = "SELECT chatnut_emit($1, $2, $3)"
 
 # A write: given the connection (in a transaction, holding the write lock),
@@ -88,6 +89,7 @@ class PostgresStore(Views, Search, Team, Store):
         self.on_commit = on_commit
         self._pool: Any = None
         self._events: EventStream | None = None
+        self._posts: PostBatcher | None = None
 
     # -- life ---------------------------------------------------------------
 
@@ -103,6 +105,7 @@ class PostgresStore(Views, Search, Team, Store):
                 server_settings={"application_name": "chatnut", "jit": "off"},
             )
             self._events = EventStream(self._pool, self._connect, self.on_commit)
+            self._posts = PostBatcher(self._pool)
             async with self._pool.acquire() as conn:
                 applied = await migrate(conn, self.location)
                 await self._events.start(conn)
@@ -124,6 +127,9 @@ class PostgresStore(Views, Search, Team, Store):
         )
 
     async def close(self) -> None:
+        if self._posts is not None:
+            await self._posts.close()
+            self._posts = None
         if self._events is not None:
             await self._events.close()
             self._events = None
@@ -313,21 +319,11 @@ class PostgresStore(Views, Search, Team, Store):
         mentioned: Sequence[str],
         to: Sequence[str] = (),
     ) -> Row:
-        assert self._events is not None
+        assert self._events is not None and self._posts is not None
         meta = None if metadata is None else json.dumps(metadata, ensure_ascii=False)
         addressed = list(to)
-        row = await self._read(
-            lambda conn: conn.fetchrow(
-                POST,
-                room_id,
-                sender,
-                content,
-                message_type,
-                meta,
-                reply_to,
-                list(mentioned),
-                addressed,
-            )
+        row = await self._posts.post(
+            (room_id, sender, content, message_type, meta, reply_to, list(mentioned), addressed)
         )
         outcome = row["outcome"]
         if outcome == "missing":
