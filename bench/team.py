@@ -237,7 +237,18 @@ def machine(pg: PostgresServer) -> Table:
     table.add("PostgreSQL", pg.psql("SHOW server_version"))
     table.add("PostgreSQL settings", "fsync on, synchronous_commit on, shared_buffers 64MB")
     table.add("load average at start (1, 5, 15 min)", load_average())
+    table.add("CPU speed: a 10 M-step Python loop (CPU s)", f"{python_loop_seconds():.2f}")
     return table
+
+
+def python_loop_seconds() -> float:
+    """CPU seconds for a fixed loop: runs on different days (or VMs) compare only
+    when the cores ran at the same speed, which the load average does not show."""
+    began = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.process_time() - began
 
 
 def load_average() -> str:
