@@ -25,6 +25,7 @@ import platform
 import shlex
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,36 @@ async def parked(server: Server, count: int) -> None:
     raise RuntimeError(f"waiters never all parked: {latest}")
 
 
+class CpuTrace:
+    """CPU seconds of two groups of processes, sampled every 2 ms on a thread, so that
+    what each spent between two instants can be read afterwards."""
+
+    def __init__(self, servers: list[int], clients: list[int]) -> None:
+        self.groups = (servers, clients)
+        self.samples: list[tuple[int, float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            servers, clients = self.groups
+            self.samples.append((now(), cpu_seconds(servers), cpu_seconds(clients)))
+            time.sleep(0.002)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def spent(self, start: int, end: int) -> tuple[float, float]:
+        """CPU seconds (servers, clients) from the last sample at or before `start`
+        to the first at or after `end`."""
+        before = max((s for s in self.samples if s[0] <= start), key=lambda s: s[0])
+        after = min((s for s in self.samples if s[0] >= end), key=lambda s: s[0], default=None)
+        after = after or self.samples[-1]
+        return after[1] - before[1], after[2] - before[2]
+
+
 async def wake(server: Server) -> dict[str, Any]:
     room_id = await new_room(server, f"wake-{now()}")
     async with mcp_client(server.mcp_url) as poster:
@@ -174,14 +205,25 @@ async def wake(server: Server) -> dict[str, Any]:
         clients.go()
         await clients.expect("waiting")
         await parked(server, WAITERS)
+        # Where the wake's CPU goes: the chatnut workers or the waiters' MCP clients,
+        # which share this machine's cores (docs/benchmarks.md, team section).
+        trace = CpuTrace(worker_pids(server), [p.pid for p in clients.procs])
+        await asyncio.sleep(0.05)
         sent = now()
         await call(poster, "post_message", room_id=room_id, sender="b", content="wake up")
+        acked = now()
         results = await clients.results()
-    latencies = [(r - sent) / 1e9 for res in results for r in res["returns"]]
+        trace.stop()
+    returns = [r for res in results for r in res["returns"]]
+    latencies = [(r - sent) / 1e9 for r in returns]
+    server_cpu, client_cpu = trace.spent(sent, max(returns, default=sent))
     return {
         "woken": len(latencies),
         "p50": pct(latencies, 50),
         "p99": pct(latencies, 99),
+        "acked": (acked - sent) / 1e9,
+        "server_cpu": server_cpu,
+        "client_cpu": client_cpu,
         "errors": sum(len(r["errors"]) + r["timed_out"] for r in results),
     }
 
@@ -194,10 +236,23 @@ def machine(pg: PostgresServer) -> Table:
     table.add("Python", platform.python_version())
     table.add("PostgreSQL", pg.psql("SHOW server_version"))
     table.add("PostgreSQL settings", "fsync on, synchronous_commit on, shared_buffers 64MB")
-    table.add(
-        "load average at start (1, 5, 15 min)", ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    )
+    table.add("load average at start (1, 5, 15 min)", load_average())
+    table.add("CPU speed: a 10 M-step Python loop (CPU s)", f"{python_loop_seconds():.2f}")
     return table
+
+
+def python_loop_seconds() -> float:
+    """CPU seconds for a fixed loop: runs on different days (or VMs) compare only
+    when the cores ran at the same speed, which the load average does not show."""
+    began = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.process_time() - began
+
+
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 async def run(args: argparse.Namespace, pg: PostgresServer, work: Path) -> list[Table]:
@@ -299,7 +354,17 @@ async def run(args: argparse.Namespace, pg: PostgresServer, work: Path) -> list[
     wake_table = Table(
         f"wait_for_messages wake-up, {WAITERS} waiters, from the post being sent",
         COMMAND,
-        ["backend", "workers", "woken", "errors", "p50 ms", "p99 ms"],
+        [
+            "backend",
+            "workers",
+            "woken",
+            "errors",
+            "p50 ms",
+            "p99 ms",
+            "post acked ms",
+            "chatnut CPU ms",
+            "waiters' CPU ms",
+        ],
     )
     fan_table = Table(
         f"SSE fan-out: one post to {STREAMS} room streams spread over the workers",
@@ -321,6 +386,9 @@ async def run(args: argparse.Namespace, pg: PostgresServer, work: Path) -> list[
             sum(r["errors"] for r in runs),
             ms(pct([r["p50"] for r in runs], 50)),
             ms(max(r["p99"] for r in runs)),
+            ms(pct([r["acked"] for r in runs], 50)),
+            num(pct([r["server_cpu"] * 1000 for r in runs], 50), 0),
+            num(pct([r["client_cpu"] * 1000 for r in runs], 50), 0),
         )
         fan_table.add(
             name,
@@ -333,10 +401,15 @@ async def run(args: argparse.Namespace, pg: PostgresServer, work: Path) -> list[
     wake_table.notes.append(
         "Target (SPEC §12): p99 ≤ 50 ms with 100 waiters on loopback. p50 is the median "
         "of the runs' medians, p99 the worst run's. The post goes through the same port, "
-        "so it lands on one worker and wakes the others through PostgreSQL NOTIFY."
+        "so it lands on one worker and wakes the others through PostgreSQL NOTIFY. "
+        "Post acked: when its own answer came back. CPU: user + system from /proc, "
+        "from the post being sent to the last waiter's answer, of the chatnut workers "
+        "and of the 5 processes running the waiters' MCP clients (medians of the runs); "
+        "both share the machine's cores, so p99 cannot be below their sum ÷ cores."
     )
     tables.append(wake_table)
     tables.append(fan_table)
+    tables[0].add("load average at end (1, 5, 15 min)", load_average())
     return tables
 
 

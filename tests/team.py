@@ -5,6 +5,13 @@ connection, so a test cannot ask for "worker 2". It can find out instead: an
 HTTP client limited to one connection keeps talking to the worker that
 accepted it, and `/api/status` on that connection says which one (`pid`).
 `pinned_clients` opens connections until every worker has one.
+
+A pin can slip: uvicorn closes a kept-alive connection after 5 s without a
+request, and the HTTP client then quietly opens a new one, which the kernel
+may give to another worker. On a loaded machine one test process driving
+dozens of clients can leave a connection idle that long. `Connection` notices
+(a response that came over another socket) so that a test can pin again
+instead of counting what another worker answered.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,13 +32,38 @@ ONE_CONNECTION = {"max_connections": 1, "max_keepalive_connections": 1}
 CONNECT_ATTEMPTS = 400
 
 
+class Connection:
+    """Which sockets an HTTP client's responses came over: `moved` once there were two."""
+
+    def __init__(self) -> None:
+        self.streams: list[Any] = []
+        self.answered_at = 0.0
+        self.idle_before_move: float | None = None
+
+    async def saw(self, response: Any) -> None:
+        stream = response.extensions.get("network_stream")
+        now = time.monotonic()
+        if not any(stream is s for s in self.streams):
+            if self.streams and self.idle_before_move is None:
+                self.idle_before_move = now - self.answered_at
+            self.streams.append(stream)
+        self.answered_at = now
+
+    @property
+    def moved(self) -> bool:
+        return len(self.streams) > 1
+
+
 class Pinned:
     """One HTTP connection to one worker: REST/SSE through `http`, MCP through `mcp`."""
 
-    def __init__(self, base: str, pid: int, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, base: str, pid: int, http: httpx.AsyncClient, connection: Connection
+    ) -> None:
         self.base = base
         self.pid = pid
         self.http = http
+        self.connection = connection
 
     async def pid_now(self) -> int:
         answer = await self.http.get("/api/status")
@@ -39,14 +72,16 @@ class Pinned:
 
 
 async def _open(base: str, headers: dict[str, str], read_timeout: float) -> Pinned:
+    connection = Connection()
     http = httpx.AsyncClient(
         base_url=base,
         headers=headers,
         timeout=httpx.Timeout(60, read=read_timeout),
         limits=httpx.Limits(**ONE_CONNECTION),
+        event_hooks={"response": [connection.saw]},
     )
     answer = await http.get("/api/status")
-    return Pinned(base, answer.json()["pid"], http)
+    return Pinned(base, answer.json()["pid"], http, connection)
 
 
 async def pinned_clients(
@@ -81,16 +116,22 @@ async def close_all(groups: dict[int, list[Pinned]]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def pinned_mcp(base: str, pid: int) -> AsyncIterator[tuple[Client, httpx2.AsyncClient]]:
-    """An MCP client whose one connection is to worker `pid`, and its HTTP client.
+async def pinned_mcp(
+    base: str, pid: int
+) -> AsyncIterator[tuple[Client, httpx2.AsyncClient, Connection]]:
+    """An MCP client whose one connection is to worker `pid`, its HTTP client, and
+    the `Connection` that says whether a later answer came over another one.
 
     Enter it in the task that uses it: when the server side of the connection
     dies, the SDK's transport fails the whole client context, and that
     failure belongs to the task that owns the client (not to the test's).
     """
     for _ in range(CONNECT_ATTEMPTS):
+        connection = Connection()
         async with httpx2.AsyncClient(
-            timeout=httpx2.Timeout(60, read=120), limits=httpx2.Limits(**ONE_CONNECTION)
+            timeout=httpx2.Timeout(60, read=120),
+            limits=httpx2.Limits(**ONE_CONNECTION),
+            event_hooks={"response": [connection.saw]},
         ) as http:
             try:
                 answered = (await http.get(f"{base}/api/status")).json()["pid"]
@@ -100,7 +141,7 @@ async def pinned_mcp(base: str, pid: int) -> AsyncIterator[tuple[Client, httpx2.
                 continue
             transport = streamable_http_client(f"{base}/mcp/", http_client=http)
             async with Client(transport, mode="2026-07-28") as client:
-                yield client, http
+                yield client, http, connection
             return
     raise AssertionError(f"could not reach worker {pid} over MCP")
 

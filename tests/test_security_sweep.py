@@ -2,11 +2,19 @@
 SSE feeds and /mcp/ refuse a foreign Host, a foreign Origin (where it applies) and
 a missing token; stored XSS payloads come back as inert JSON data; names that
 reach a file name or path cannot traverse.
+
+On both backends, with one app per backend (and one in token mode) for the
+whole module: the sweep is a few hundred requests, and an app start on
+PostgreSQL (a pool, a LISTEN connection) costs more than all of them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,6 +50,61 @@ def every_operation() -> list[tuple[str, str]]:
 OPERATIONS = every_operation()
 
 
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"  # module-scoped here: the apps below live for the module
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, port=8123)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            yield client
+
+
+@dataclasses.dataclass
+class Apps:
+    api: httpx.AsyncClient  # loopback, no token
+    token_api: httpx.AsyncClient  # token "s3cret"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None: SQLite (a file in each app's home); else a PostgreSQL database for the module."""
+    if request.param == "sqlite":
+        yield None
+        return
+    postgres = request.getfixturevalue("postgres_server")
+    database = postgres.spares.take()
+    yield postgres.url(database)
+    postgres.drop_later(database)
+
+
+@pytest.fixture(scope="module")
+async def apps(
+    module_database: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Apps]:
+    def settings(home: Path, token: str | None) -> Settings:
+        return Settings(
+            home=home,
+            db=module_database,  # None: SQLite, a file in each home
+            port=0,
+            open_browser=False,
+            update_check=False,
+            teams_dir=home / "teams",
+            token=token,
+        )
+
+    plain, guarded = tmp_path_factory.mktemp("sweep"), tmp_path_factory.mktemp("sweep-token")
+    async with (
+        running(settings(plain, None)) as api,
+        running(settings(guarded, "s3cret")) as token_api,
+    ):
+        yield Apps(api, token_api)
+
+
 def refused(response: httpx.Response, status: int, code: str) -> bool:
     return (
         response.status_code == status
@@ -52,8 +115,9 @@ def refused(response: httpx.Response, status: int, code: str) -> bool:
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
 async def test_foreign_host_and_origin_on_every_operation(
-    api: httpx.AsyncClient, method: str, path: str
+    apps: Apps, method: str, path: str
 ) -> None:
+    api = apps.api
     # The checks run before any route: a stream is refused before it starts.
     response = await api.request(method, path, headers={"host": "evil.example"}, json={})
     assert refused(response, 403, "forbidden_host"), (method, path, response.text)
@@ -71,9 +135,8 @@ async def test_foreign_host_and_origin_on_every_operation(
 
 
 @pytest.mark.parametrize(("method", "path"), [op for op in OPERATIONS if op[1] != "/"])
-async def test_token_mode_guards_every_operation(
-    token_api: httpx.AsyncClient, method: str, path: str
-) -> None:
+async def test_token_mode_guards_every_operation(apps: Apps, method: str, path: str) -> None:
+    token_api = apps.token_api
     response = await token_api.request(method, path, headers=MCP_HEADERS, json={})
     assert refused(response, 401, "unauthorized"), (method, path, response.text)
     wrong = {**MCP_HEADERS, "authorization": "Bearer s3cre"}
@@ -81,7 +144,8 @@ async def test_token_mode_guards_every_operation(
     assert refused(response, 401, "unauthorized"), (method, path, response.text)
 
 
-async def test_stored_xss_comes_back_as_inert_json_data(api: httpx.AsyncClient) -> None:
+async def test_stored_xss_comes_back_as_inert_json_data(apps: Apps) -> None:
+    api = apps.api
     payload = XSS[0]
     room = (
         await api.post(
@@ -117,9 +181,8 @@ async def test_stored_xss_comes_back_as_inert_json_data(api: httpx.AsyncClient) 
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "..", "a/b\\c", 'x"; filename="evil.sh'])
-async def test_export_file_name_cannot_traverse_or_inject(
-    api: httpx.AsyncClient, name: str
-) -> None:
+async def test_export_file_name_cannot_traverse_or_inject(apps: Apps, name: str) -> None:
+    api = apps.api
     room = (await api.post("/api/rooms", json={"project": "p", "name": name})).json()
     response = await api.get(f"/api/rooms/{room['id']}/export")
     disposition = response.headers["content-disposition"]

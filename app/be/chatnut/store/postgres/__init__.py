@@ -9,9 +9,11 @@ message id, an event seq — and holds it until its commit: ids are handed out
 and made visible in the same order. Writes are serialised database-wide;
 reads are not. That is the simple end of the choice (Synapse's stream
 writers instead let writes run in parallel and advance a "visible up to"
-watermark past committed ids); one lock is measured at hundreds of posts a
-second on this 2-core machine, far above what teams of agents post, and
-docs/benchmarks.md says where it would stop. `post_message` is one
+watermark past committed ids). The lock is held through the commit's WAL
+flush, so one post at a time would cap a database at one flush per post
+(about 230 a second on this machine's disk); batch.py lets the posts queued
+in a process share one transaction. docs/benchmarks.md (`python -m
+bench.pg_ceiling`) measures both and says where one primary stops. `post_message` is one
 statement (the `chatnut_post` function: lock, rules, insert, event, NOTIFY),
 so a post is one round trip; the posts that queue up in one process while a
 commit is in flight share the next transaction (batch.py: group commit).

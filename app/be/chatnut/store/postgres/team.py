@@ -19,28 +19,14 @@ class Team:
     _room_or_missing: Callable[[Any, str], Awaitable[Row]]
 
     async def set_status(self, room_id: str, sender: str, status: str) -> Row:
-        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
-            room = await self._room_or_missing(conn, room_id)
-            if room["status"] != "live":
-                raise errors.room_archived(room, "updating status")
-            now = now_iso()
-            await conn.execute(
-                """
-                INSERT INTO room_status (room_id, sender, status, updated_at)
-                VALUES ($1, $2, $3, $4)
-                ON CONFLICT (room_id, sender) DO UPDATE SET
-                    status = excluded.status, updated_at = excluded.updated_at
-                """,
-                room_id,
-                sender,
-                status,
-                now,
-            )
-            row = {"room_id": room_id, "sender": sender, "status": status, "updated_at": now}
-            return row, [("status", room_id, row)]
-
-        row: Row = await self._write(write)
-        return row
+        return await self._upsert(
+            room_id,
+            "updating status",
+            "room_status",
+            "status",
+            {"sender": sender, "status": status},
+            "updated_at",
+        )
 
     async def statuses(self, room_id: str) -> list[Row]:
         return await self._rows_of_room(
@@ -50,33 +36,14 @@ class Team:
         )
 
     async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> Row:
-        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
-            room = await self._room_or_missing(conn, room_id)
-            if room["status"] != "live":
-                raise errors.room_archived(room, "registering agents")
-            now = now_iso()
-            await conn.execute(
-                """
-                INSERT INTO agent_registry (room_id, agent_name, task_id, registered_at)
-                VALUES ($1, $2, $3, $4)
-                ON CONFLICT (room_id, agent_name) DO UPDATE SET
-                    task_id = excluded.task_id, registered_at = excluded.registered_at
-                """,
-                room_id,
-                agent_name,
-                task_id,
-                now,
-            )
-            row = {
-                "room_id": room_id,
-                "agent_name": agent_name,
-                "task_id": task_id,
-                "registered_at": now,
-            }
-            return row, [("agent", room_id, row)]
-
-        row: Row = await self._write(write)
-        return row
+        return await self._upsert(
+            room_id,
+            "registering agents",
+            "agent_registry",
+            "agent",
+            {"agent_name": agent_name, "task_id": task_id},
+            "registered_at",
+        )
 
     async def agents(self, room_id: str) -> list[Row]:
         return await self._rows_of_room(
@@ -84,6 +51,40 @@ class Team:
             "SELECT room_id, agent_name, task_id, registered_at FROM agent_registry"
             " WHERE room_id = $1 ORDER BY agent_name",
         )
+
+    async def _upsert(
+        self,
+        room_id: str,
+        doing: str,
+        table: str,
+        kind: str,
+        values: dict[str, str],
+        stamp: str,
+    ) -> Row:
+        """One row per (room, first of `values`) in a live room: insert it, or replace
+        the rest of `values` and the `stamp` time; publish it as a `kind` event.
+
+        Table and column names come from the callers above, never from a client.
+        """
+        key, *rest = values
+
+        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
+            room = await self._room_or_missing(conn, room_id)
+            if room["status"] != "live":
+                raise errors.room_archived(room, doing)
+            row = {"room_id": room_id, **values, stamp: now_iso()}
+            columns = ", ".join(row)
+            places = ", ".join(f"${n}" for n in range(1, len(row) + 1))
+            updates = ", ".join(f"{c} = excluded.{c}" for c in [*rest, stamp])
+            await conn.execute(
+                f"INSERT INTO {table} ({columns}) VALUES ({places})"
+                f" ON CONFLICT (room_id, {key}) DO UPDATE SET {updates}",
+                *row.values(),
+            )
+            return row, [(kind, room_id, row)]
+
+        row: Row = await self._write(write)
+        return row
 
     async def _rows_of_room(self, room_id: str, sql: str) -> list[Row]:
         async def read(conn: Any) -> Any:
