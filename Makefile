@@ -62,8 +62,10 @@ clients: $(BIN)/chatnut
 	fi
 	$(BIN)/python -m tests.clients
 
+# Two processes, a whole file each (module fixtures are set up once), and the
+# slowest tests named at the end so a growing suite shows where its time goes.
 test: lint browser postgres clients
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
 
 # Ours beside the original chatnut 0.4.2 (installed into .bench/ on first use)
 # and the SDK's empty tool; prints the tables and writes them to .bench/latest.md.
