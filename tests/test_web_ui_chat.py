@@ -112,6 +112,28 @@ async def test_a_room_with_unread_opens_at_a_new_divider(
     await expect(page).to_have_title("catching-up · chatnut")
 
 
+async def test_a_first_visit_shows_rows_while_its_catch_up_runs_and_no_old_unread(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    """The first rows do not wait for the first visit's catch-up, and they carry
+    no counts meanwhile (the old unread it is about to clear); once it is done
+    the feed starts and the counts stay at zero."""
+    room = await room_with(agent, "backlog", [f"old {i}" for i in range(30)])
+    held: list[object] = []
+    await page.route("**/api/catch-up", lambda route: held.append(route))
+    await page.add_init_script(RECORD_UNREAD)
+    await page.goto(server.url)
+    row = page.locator(f'#live-rooms a[data-room="{room}"]')
+    await expect(row).to_be_visible()
+    assert len(held) == 1  # the catch-up is still waiting: the rows came first
+    await expect(row.locator(".badge")).to_be_hidden()
+    await held[0].continue_()  # type: ignore[attr-defined]
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    assert await unread_for(server, room) == 0
+    await expect(row.locator(".badge")).to_be_hidden()
+    assert await page.evaluate("window.__unreadSeen") == []
+
+
 def fill_room(server: ServerProcess, room: str, count: int) -> list[int]:
     with sqlite3.connect(server.home / "chatnut.db", timeout=30) as conn:
         conn.executemany(

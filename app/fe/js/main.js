@@ -286,7 +286,9 @@ async function catchUpFirstVisit(reader) {
 setupTheme();
 wire();
 fromAddress();
-catchUpFirstVisit(senderName()).then(() => {
-  sidebar.prefill();
-  feed.start(senderName());
-});
+// A first visit shows its first rows while the catch-up runs, without
+// counts (they would be the old ones it is about to clear); the feed's
+// snapshot, which starts after it, brings them.
+const firstVisit = !localStorage.getItem(STARTED_KEY + senderName());
+sidebar.prefill({ counts: !firstVisit });
+catchUpFirstVisit(senderName()).then(() => feed.start(senderName()));

@@ -73,10 +73,14 @@ export class Sidebar {
   // election (Web Locks) and a stream of its own: the same first page and
   // totals straight from REST. Whichever comes first is shown; the feed's
   // snapshot, when it comes, replaces this one, and a late answer is dropped.
-  prefill() {
+  // `counts: false` (a first visit, its catch-up still running): rows and
+  // room totals without unread counts.
+  prefill({ counts = true } = {}) {
+    if (!counts && this.unreadOnly) return; // that view is nothing but counts
+    const reader = counts ? this.reader : "";
     const query = new URLSearchParams({ limit: "100", status: "all" });
-    if (this.reader) query.set("reader", this.reader);
-    const totals = api(`/sidebar/totals?${this.reader ? `reader=${enc(this.reader)}` : ""}`);
+    if (reader) query.set("reader", reader);
+    const totals = api(`/sidebar/totals?${reader ? `reader=${enc(reader)}` : ""}`);
     api(`/sidebar?${query}`).then((page) => {
       if (this.fed) return;
       this.snapshot({ rooms: page.rooms }, { fromFeed: false });
