@@ -219,7 +219,13 @@ class SecurityMiddleware:
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 # An MCP client needs the request's id to show the refusal: it
                 # is near the start of the body.
-                start = (await receive()).get("body", b"") if is_mcp else b""
+                first = await receive()
+                start = first.get("body", b"") if is_mcp else b""
+                # Read the rest (bounded) before answering: a socket closed with
+                # unread bytes is reset, and the client, still sending, would see
+                # the reset instead of the refusal.
+                if first.get("more_body", False) and int(declared) <= DRAIN_BYTES:
+                    await _drain(receive)
                 await self._refuse_large_body(send, start if is_mcp else None)
                 return
             buffered = await self._bounded_body(receive, send, is_mcp)
@@ -300,6 +306,8 @@ class SecurityMiddleware:
                 size += len(message.get("body", b""))
                 if size > self.max_body_bytes:
                     start = (chunks[0] if chunks else message.get("body", b"")) if is_mcp else None
+                    if message.get("more_body", False):
+                        await _drain(receive)
                     await self._refuse_large_body(send, start)
                     return None
                 chunks.append(message.get("body", b""))
@@ -361,6 +369,25 @@ class SecurityMiddleware:
 
 # `"id": 7` or `"id": "abc"` before any nested object: where every JSON-RPC
 # client puts it (the SDKs serialise jsonrpc, id, method, params in that order).
+# How much of a refused body is still read (and dropped) before the answer, and
+# for how long: enough for any honest client's oversized post on a slow link.
+DRAIN_BYTES = 16 * 1024 * 1024
+DRAIN_SECONDS = 5.0
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop what is left of a refused body, up to DRAIN_BYTES or DRAIN_SECONDS."""
+    size = 0
+    with anyio.move_on_after(DRAIN_SECONDS):
+        while size <= DRAIN_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+
 _REQUEST_ID = re.compile(rb'^\s*\{[^{}]*?"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
 
 
