@@ -65,9 +65,14 @@ BODIES = [
     "@agent-lead done with {i}, see _notes_ and [the doc](https://example.invalid/doc).",
 ]
 
-# In the page: long tasks and frame intervals from now on.
+# In the page: long tasks, frame intervals and the messages that arrived, from now on.
 PROBE = """() => {
   window.__long = [];
+  window.__shown = 0;
+  new MutationObserver((records) => {
+    for (const r of records)
+      for (const n of r.addedNodes) if (n.matches?.('li.message')) window.__shown++;
+  }).observe(document.querySelector('#message-list'), { childList: true });
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) window.__long.push(e.duration);
   }).observe({ type: 'longtask' });
@@ -83,7 +88,10 @@ PROBE = """() => {
 }"""
 PROBE_RESULT = """() => {
   cancelAnimationFrame(window.__raf);
-  return { long: window.__long, frames: window.__frames, window: performance.now() - window.__t0 };
+  return {
+    long: window.__long, frames: window.__frames, shown: window.__shown,
+    window: performance.now() - window.__t0,
+  };
 }"""
 
 
@@ -171,7 +179,18 @@ async def live_traffic(
     seconds: float,
     rate: float,
 ) -> dict[str, float]:
-    context, page = await new_page(browser)
+    # A fresh reader whose cursor is at the newest message, so the room opens
+    # at its bottom and follows it (a reader left behind by an earlier run
+    # would open at its first unread, where new posts are not appended).
+    reader = f"watcher-{time.monotonic_ns()}"
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        newest = await http.get(f"/api/rooms/{data['big']}/messages", params={"limit": 1})
+        await http.post(
+            f"/api/rooms/{data['big']}/read",
+            json={"reader": reader, "last_read_message_id": newest.json()["messages"][-1]["id"]},
+        )
+    context, page = await new_page(browser, reader=reader)
+    posts = int(seconds * rate)
     try:
         await page.goto(f"{server.url}/?room={data['big']}")
         await page.wait_for_selector('#conn[data-state="live"]')
@@ -181,7 +200,7 @@ async def live_traffic(
         room = data["big"] if target == "open" else data["rooms"][7]
         async with Client(server.mcp_url, mode="legacy") as agent:
             start = time.perf_counter()
-            for n in range(int(seconds * rate)):
+            for n in range(posts):
                 due = start + n / rate
                 delay = due - time.perf_counter()
                 if delay > 0:
@@ -195,6 +214,8 @@ async def live_traffic(
         result = await page.evaluate(PROBE_RESULT)
     finally:
         await context.close()
+    if target == "open" and result["shown"] != posts:
+        raise RuntimeError(f"the open room showed {result['shown']} of the {posts} posts")
     long = result["long"]
     return {
         "window ms": result["window"],
@@ -203,6 +224,8 @@ async def live_traffic(
         "long-task share %": 100 * sum(long) / result["window"],
         "longest task ms": max(long, default=0.0),
         "p95 frame ms": percentile(result["frames"], 0.95),
+        "frames over 20 ms": sum(frame > 20 for frame in result["frames"]),
+        "messages shown": result["shown"],
     }
 
 

@@ -192,7 +192,9 @@ export class RoomView {
     const batch = this.incoming.filter((m) => m.id > this.newestId);
     this.incoming = [];
     if (!batch.length || !this.room) return;
-    this.list.append(...this._build(batch, this.list.lastElementChild));
+    const items = this._build(batch, this.list.lastElementChild);
+    for (const item of items) item.classList.add("live"); // laid out at once (app.css)
+    this.list.append(...items);
     this.newestId = batch[batch.length - 1].id;
     this.oldestId ??= batch[0].id;
     if (this.pinned) {
