@@ -6,12 +6,14 @@ the server and threw no script error.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from mcp import Client
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Response, expect
 
 from tests.browser import Watched, chromium
 from tests.helpers import ServerProcess
@@ -27,16 +29,29 @@ async def browser() -> AsyncIterator[Browser]:
         yield launched
 
 
-@pytest.fixture
-async def watched(browser: Browser, server: ServerProcess) -> AsyncIterator[tuple[Page, Watched]]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+@asynccontextmanager
+async def watched_page(
+    browser: Browser, server: ServerProcess, **options: Any
+) -> AsyncIterator[tuple[Page, Watched]]:
+    """A page in a context of its own (a colour scheme, permissions...), held to
+    the rules of every web UI test: no request outside the server, no script error."""
+    options.setdefault("viewport", {"width": 1280, "height": 800})
+    context = await browser.new_context(**options)
     page = await context.new_page()
     watch = Watched()
     watch.attach(page, accept_dialogs=True)
-    yield page, watch
-    await context.close()
+    try:
+        yield page, watch
+    finally:
+        await context.close()
     assert watch.outside(server.url) == []
     assert watch.errors == []
+
+
+@pytest.fixture
+async def watched(browser: Browser, server: ServerProcess) -> AsyncIterator[tuple[Page, Watched]]:
+    async with watched_page(browser, server) as opened:
+        yield opened
 
 
 @pytest.fixture
@@ -66,9 +81,27 @@ async def room_with(agent: Client, name: str, posts: list[str], project: str = "
     return str(room["id"])
 
 
+async def open_home(page: Page, server: ServerProcess) -> None:
+    """The page with no room open, once its feed is live."""
+    await page.goto(server.url)
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+
+
 async def open_room(page: Page, server: ServerProcess, room_id: str) -> None:
     await page.goto(f"{server.url}/?room={room_id}")
     await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+
+
+def read_sent(room: str, accept: Callable[[int], bool]) -> Callable[[Response], bool]:
+    """A predicate for page.expect_response: the page moved `room`'s cursor to an accepted id."""
+
+    def check(response: Response) -> bool:
+        request = response.request
+        if request.method != "POST" or not request.url.endswith(f"/api/rooms/{room}/read"):
+            return False
+        return response.ok and accept(json.loads(request.post_data or "{}")["last_read_message_id"])
+
+    return check
 
 
 async def shown_ids(page: Page) -> list[int]:
@@ -95,8 +128,7 @@ async def test_every_module_the_page_imports_is_preloaded_at_once(
 ) -> None:
     # The sidebar's feed opens only after the last module has run: the page
     # names them all up front instead of discovering one level of imports at a time.
-    await page.goto(server.url)
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    await open_home(page, server)
     preloaded = await page.eval_on_selector_all(
         'link[rel="modulepreload"]', "links => links.map(l => new URL(l.href).pathname)"
     )
@@ -111,8 +143,7 @@ async def test_every_module_the_page_imports_is_preloaded_at_once(
 async def test_the_sidebar_shows_a_room_created_through_mcp(
     page: Page, server: ServerProcess, agent: Client
 ) -> None:
-    await page.goto(server.url)
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    await open_home(page, server)
     room = await call(agent, "init_room", project="gamma", name="born-live")
     link = page.locator(f'#live-rooms a[data-room="{room["id"]}"]')
     await expect(link).to_contain_text("born-live", timeout=LIVE_WITHIN_MS)

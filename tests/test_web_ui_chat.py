@@ -4,18 +4,27 @@ message, replies, the sidebar's focus and the habits of chat clients."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable
 
 import httpx
 import pytest
 from mcp import Client
-from playwright.async_api import Browser, Page, Response, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.browser import Watched
 from tests.helpers import ServerProcess
-from tests.test_web_ui import agent, browser, call, open_room, page, room_with, shown_ids, watched
+from tests.test_web_ui import (
+    agent,
+    browser,
+    call,
+    open_home,
+    open_room,
+    page,
+    read_sent,
+    room_with,
+    shown_ids,
+    watched,
+    watched_page,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 __all__ = ["agent", "browser", "page", "watched"]  # fixtures shared with test_web_ui
@@ -44,18 +53,6 @@ async def unread_for(server: ServerProcess, room: str, reader: str = "human") ->
 AT_BOTTOM = "() => { const s = document.getElementById('messages');"
 AT_BOTTOM += " return s.scrollHeight - s.scrollTop - s.clientHeight < 10 "
 AT_BOTTOM += " && document.getElementById('newer').hidden; }"
-
-
-def read_sent(room: str, accept: Callable[[int], bool]) -> Callable[[Response], bool]:
-    """A predicate for page.expect_response: the page moved `room`'s cursor to an accepted id."""
-
-    def check(response: Response) -> bool:
-        request = response.request
-        if request.method != "POST" or not request.url.endswith(f"/api/rooms/{room}/read"):
-            return False
-        return response.ok and accept(json.loads(request.post_data or "{}")["last_read_message_id"])
-
-    return check
 
 
 async def test_the_watched_room_stays_read_through_a_burst(
@@ -91,6 +88,7 @@ async def test_a_room_with_unread_opens_at_a_new_divider(
     row = page.locator(f'#live-rooms a[data-room="{room}"]')
     await expect(row.locator(".badge")).to_have_text("80")
     await expect(page).to_have_title("(80) elsewhere · chatnut")
+    await expect(page.locator('button[data-group="demo"] .badge')).to_have_text("80")
     # Only what was seen is read: past the divider, not the bottom of the room.
     seen_part = read_sent(room, lambda id: new_ids[0] <= id < new_ids[-1])
     async with page.expect_response(seen_part):
@@ -202,11 +200,7 @@ async def test_light_theme_follows_the_system_and_the_toggle_sticks(
     browser: Browser, server: ServerProcess, agent: Client
 ) -> None:
     await room_with(agent, "themed", ["hi"])
-    context = await browser.new_context(color_scheme="light")
-    try:
-        page = await context.new_page()
-        watch = Watched()
-        watch.attach(page)
+    async with watched_page(browser, server, color_scheme="light") as (page, _):
         await page.goto(server.url)
         background = "getComputedStyle(document.body).backgroundColor"
         assert await page.evaluate(background) == "rgb(255, 255, 255)"
@@ -215,9 +209,6 @@ async def test_light_theme_follows_the_system_and_the_toggle_sticks(
         assert await page.evaluate(background) == "rgb(17, 19, 23)"
         await page.reload()
         assert await page.evaluate(background) == "rgb(17, 19, 23)"
-        assert watch.errors == [] and watch.outside(server.url) == []
-    finally:
-        await context.close()
 
 
 async def test_a_focused_room_row_keeps_focus_when_its_room_gets_a_post(
@@ -225,7 +216,7 @@ async def test_a_focused_room_row_keeps_focus_when_its_room_gets_a_post(
 ) -> None:
     target = await room_with(agent, "focused", ["first"])
     await room_with(agent, "newer", ["second"])
-    await page.goto(server.url)
+    await open_home(page, server)
     rows = page.locator("#live-rooms .room-list > li")
     await expect(rows.first).to_have_attribute("data-id", await first_id(agent, "newer"))
     link = page.locator(f'#live-rooms a[data-room="{target}"]')
@@ -265,3 +256,30 @@ async def test_the_drawer_closes_on_a_tap_outside_and_on_escape(
     await expect(page.locator("#app")).to_have_class("app drawer-open")
     await page.keyboard.press("Escape")
     await expect(page.locator("#app")).to_have_class("app")
+
+
+async def test_an_archived_room_never_counts_as_unread(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    here = await room_with(agent, "here", ["seen"])
+    fading = await room_with(agent, "fading", [], project="ops")
+    await open_room(page, server, here)
+    for i in range(2):
+        await call(agent, "post_message", room_id=fading, sender="bot", content=f"unread {i}")
+    row = page.locator(f'#live-rooms a[data-room="{fading}"]')
+    # The same count on the row, its project and the title.
+    await expect(row.locator(".badge")).to_have_text("2")
+    await expect(page.locator('button[data-group="ops"] .badge')).to_have_text("2")
+    await expect(page).to_have_title("(2) here · chatnut")
+    await call(agent, "archive_room", project="ops", name="fading")
+    await expect(page).to_have_title("here · chatnut")
+    await expect(row).to_have_count(0)
+    await page.click("#archived-toggle")
+    archived = page.locator(f'#archived-rooms a[data-room="{fading}"]')
+    await expect(archived).to_have_attribute("aria-label", "fading, ops")
+    await expect(archived.locator(".badge")).to_be_hidden()
+    await page.keyboard.press("Control+k")
+    await page.keyboard.type("fading")
+    option = page.locator(f'#switcher-list [data-room="{fading}"]')
+    await expect(option).to_contain_text("ops · archived")
+    await expect(option.locator(".badge")).to_have_count(0)

@@ -12,7 +12,18 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.browser import Watched
 from tests.helpers import ServerProcess
-from tests.test_web_ui import agent, browser, call, open_room, page, room_with, watched
+from tests.test_web_ui import (
+    agent,
+    browser,
+    call,
+    open_home,
+    open_room,
+    page,
+    read_sent,
+    room_with,
+    watched,
+    watched_page,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 __all__ = ["agent", "browser", "page", "watched"]  # fixtures shared with test_web_ui
@@ -48,9 +59,8 @@ async def test_code_blocks_have_a_language_label_and_a_copy_button(
     room = await room_with(
         agent, "code", ["```python\nprint('hi')\n```\n\n- [x] shipped\n- [ ] docs"]
     )
-    context = await browser.new_context(permissions=["clipboard-read", "clipboard-write"])
-    try:
-        page = await context.new_page()
+    clipboard = ["clipboard-read", "clipboard-write"]
+    async with watched_page(browser, server, permissions=clipboard) as (page, _):
         await open_room(page, server, room)
         head = page.locator("#message-list .code-head")
         await expect(head.locator(".lang")).to_have_text("Python")
@@ -60,8 +70,6 @@ async def test_code_blocks_have_a_language_label_and_a_copy_button(
         boxes = page.locator("#message-list li.task input[type=checkbox]")
         await expect(boxes).to_have_count(2)
         assert [await b.is_checked() for b in await boxes.all()] == [True, False]
-    finally:
-        await context.close()
 
 
 async def test_ctrl_k_switches_rooms_and_alt_arrows_step_through_them(
@@ -83,9 +91,23 @@ async def test_ctrl_k_switches_rooms_and_alt_arrows_step_through_them(
     await call(agent, "post_message", room_id=first, sender="bot", content="news")
     row = page.locator(f'#live-rooms a[data-room="{first}"] .badge')
     await expect(row).to_have_text("1")
-    await page.keyboard.press("Alt+Shift+ArrowDown")  # the next room with unread
+    async with page.expect_response(read_sent(first, lambda _: True)):  # seen: now read
+        await page.keyboard.press("Alt+Shift+ArrowDown")  # the next room with unread
     await expect(page.locator("#room-name")).to_have_text("alpha-room")
-    assert second
+    # Now alpha, gamma, beta: Alt+↓ goes to the one below, Alt+Shift+↑ to the
+    # previous room with unread, past a read one.
+    await page.keyboard.press("Alt+ArrowDown")
+    await expect(page.locator("#room-name")).to_have_text("gamma-room")
+    await expect(row).to_be_hidden()
+    await call(agent, "post_message", room_id=second, sender="bot", content="more news")
+    await expect(page.locator(f'#live-rooms a[data-room="{second}"] .badge')).to_have_text("1")
+    # beta, alpha, gamma: from gamma, the previous unread room is beta, past alpha.
+    await page.keyboard.press("Alt+Shift+ArrowUp")
+    await expect(page.locator("#room-name")).to_have_text("beta-room")
+    await page.keyboard.press("Control+k")
+    await expect(page.locator("#switcher")).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#switcher")).to_be_hidden()
     await page.locator("#messages").click()
     await page.keyboard.press("?")
     await expect(page.locator("#help")).to_be_visible()
@@ -99,8 +121,7 @@ async def test_unread_only_and_collapsible_projects_and_plain_previews(
     quiet = await room_with(agent, "quiet", ["old"], project="ops")
     busy = await room_with(agent, "busy", ["old"], project="ops")
     await room_with(agent, "elsewhere", ["x"], project="web")
-    await page.goto(server.url)
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    await open_home(page, server)
     table = "| shard | p50 ms |\n|---|---|\n| a | **1** |"
     await call(agent, "post_message", room_id=busy, sender="bot", content=table)
     busy_row = page.locator(f'#live-rooms a[data-room="{busy}"]')
@@ -141,6 +162,10 @@ async def test_composer_grows_offers_names_and_keeps_a_failed_draft(
     await expect(option.first).to_have_text("@reviewer")
     await page.keyboard.press("Enter")
     await expect(draft).to_have_value("ping @reviewer ")
+    await draft.press_sequentially("@agent")  # recent senders follow the registered agents
+    await expect(option).to_have_text(["@agent0"])
+    await page.keyboard.press("Tab")
+    await expect(draft).to_have_value("ping @reviewer @agent0 ")
 
     async def refuse(route: object) -> None:
         await route.abort()  # type: ignore[attr-defined]
@@ -148,7 +173,7 @@ async def test_composer_grows_offers_names_and_keeps_a_failed_draft(
     await page.route("**/api/rooms/*/messages", refuse)
     await page.keyboard.press("Enter")
     await expect(page.locator("#composer-note")).to_contain_text("Not sent")
-    await expect(draft).to_have_value("ping @reviewer ")
+    await expect(draft).to_have_value("ping @reviewer @agent0 ")
     await page.unroute("**/api/rooms/*/messages")
     await page.click("#retry")
     await expect(page.locator("#message-list")).to_contain_text("ping @reviewer")
@@ -208,7 +233,7 @@ async def test_a_fresh_server_explains_how_to_connect_an_agent(
     watched: tuple[Page, Watched], server: ServerProcess
 ) -> None:
     page, _ = watched
-    await page.goto(server.url)
+    await open_home(page, server)
     await expect(page.locator("#empty-state")).to_be_visible()
     await expect(page.locator("#mcp-url")).to_have_text(f"{server.url}/mcp/")
     await expect(page.locator("#empty-state")).to_contain_text("chatnut install")
@@ -276,9 +301,7 @@ async def test_inputs_reach_3_to_1_and_new_messages_are_announced(
     browser: Browser, server: ServerProcess, agent: Client, scheme: str
 ) -> None:
     room = await room_with(agent, "a11y", ["hi"])
-    context = await browser.new_context(color_scheme=scheme)  # type: ignore[arg-type]
-    try:
-        page = await context.new_page()
+    async with watched_page(browser, server, color_scheme=scheme) as (page, _):
         await open_room(page, server, room)
         for selector in ("#draft", "#search", "#sender"):
             border, behind = await page.eval_on_selector(
@@ -289,8 +312,6 @@ async def test_inputs_reach_3_to_1_and_new_messages_are_announced(
             assert contrast(border, behind) >= 3, (selector, border, behind)
         await call(agent, "post_message", room_id=room, sender="bot", content="news")
         await expect(page.locator("#announce")).to_have_text("1 new message, latest from bot")
-    finally:
-        await context.close()
 
 
 async def test_a_room_that_failed_during_an_outage_opens_on_reconnect(

@@ -3,13 +3,25 @@ windowed history, the tab title, narrow screens and the keyboard."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from mcp import Client
 from playwright.async_api import Page, expect
 
 from tests.helpers import ServerProcess
-from tests.test_web_ui import agent, browser, call, open_room, page, room_with, shown_ids, watched
+from tests.test_web_ui import (
+    agent,
+    browser,
+    call,
+    open_home,
+    open_room,
+    page,
+    room_with,
+    shown_ids,
+    watched,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 __all__ = ["agent", "browser", "page", "watched"]  # fixtures shared with test_web_ui
@@ -116,8 +128,7 @@ async def test_the_keyboard_reaches_search_rooms_and_the_composer(
     page: Page, server: ServerProcess, agent: Client
 ) -> None:
     room = await room_with(agent, "keys", ["hello"])
-    await page.goto(server.url)
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    await open_home(page, server)
     await page.keyboard.press("/")
     await expect(page.locator("#search")).to_be_focused()
     link = page.locator(f'#live-rooms a[data-room="{room}"]')
@@ -144,7 +155,7 @@ async def test_a_big_sidebar_is_paged_and_a_post_lifts_an_unloaded_room(
             ]
             for i in range(400)
         ]
-    await page.goto(server.url)
+    await open_home(page, server)
     rows = page.locator("#live-rooms .room-list > li")
     await expect(rows).to_have_count(100)  # the snapshot's page, not every room
     await expect(page.locator("#live-count")).to_have_text("400")  # the server's count
@@ -159,3 +170,40 @@ async def test_a_big_sidebar_is_paged_and_a_post_lifts_an_unloaded_room(
     await expect(rows.first).to_have_attribute("data-id", ids[0])
     await expect(rows.first.locator(".preview")).to_have_text("lead: me first")
     await expect(rows).to_have_count(151)
+
+
+async def test_search_counts_per_room_and_filters_by_project_and_dates(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    await room_with(agent, "hay", ["needle a", "needle b"], project="web")
+    await room_with(agent, "stack", ["needle c"], project="ops")
+    await open_home(page, server)
+    await page.fill("#search", "needle")
+    await page.press("#search", "Enter")
+    hits = page.locator("#search-results a.hit[data-msg]")
+    await expect(hits).to_have_count(3)
+    counts = page.locator("#search-results .room-count")
+    await expect(counts).to_have_count(2)
+    assert sorted(await counts.all_inner_texts()) == ["ops/stack (1)", "web/hay (2)"]
+    filters = page.locator("#search-filters")
+    await page.select_option("#sf-project", "ops")
+    await filters.locator("button[type=submit]").click()
+    await expect(page.locator("#search-active")).to_contain_text("project ops")
+    await expect(hits).to_have_count(1)
+    await expect(hits).to_contain_text("needle c")
+    await page.click('#search-active button[data-clear="project"]')
+    await expect(hits).to_have_count(3)
+    today = datetime.now(UTC).date()
+    tomorrow = today + timedelta(days=1)
+    await page.fill("#sf-after", tomorrow.isoformat())
+    await filters.locator("button[type=submit]").click()
+    await expect(page.locator("#search-active")).to_contain_text(f"from {tomorrow}")
+    await expect(page.locator("#search-results h2")).to_have_text("No messages match")
+    await page.click('#search-active button[data-clear="after"]')
+    await page.fill("#sf-before", today.isoformat())
+    await filters.locator("button[type=submit]").click()
+    await expect(page.locator("#search-active")).to_have_text(f"Filtered by: to {today}×")
+    await expect(hits).to_have_count(3)
+    await page.keyboard.press("Escape")  # Esc closes the search
+    await expect(page.locator("#search-view")).to_be_hidden()
+    await expect(page.locator("#welcome")).to_be_visible()

@@ -88,6 +88,9 @@ export class RoomView {
     this.divider = null;
     this.anchor = null;
     this.parents = new Map(); // reply parents outside the page: id -> promise of the message
+    clearTimeout(this.announceTimer); // another room's news is not this one's
+    this.announceTimer = null;
+    this.announced = 0;
     this.lastAnnounce = 0;
   }
 
@@ -507,15 +510,24 @@ export class RoomView {
     this.pill.textContent = `${this.unseen} new message${this.unseen === 1 ? "" : "s"} ↓`;
   }
 
-  // The screen reader hears new messages at the bottom, a few seconds apart.
+  // The screen reader hears new messages at the bottom, a few seconds apart:
+  // what arrives meanwhile is counted and said when the pause is over, so the
+  // end of a burst is never left unsaid.
   _announce(batch) {
-    const now = Date.now();
-    this.announced = (this.announced || 0) + batch.length;
-    if (now - this.lastAnnounce < ANNOUNCE_MS) return;
-    const last = batch[batch.length - 1];
-    $("announce").textContent = `${this.announced} new message${this.announced === 1 ? "" : "s"}, latest from ${last.sender}`;
+    this.announced += batch.length;
+    this.announcedFrom = batch[batch.length - 1].sender;
+    if (this.announceTimer) return;
+    const wait = Math.max(0, this.lastAnnounce + ANNOUNCE_MS - Date.now());
+    this.announceTimer = setTimeout(() => this._say(), wait);
+  }
+
+  _say() {
+    this.announceTimer = null;
+    const count = this.announced;
+    if (!count) return;
+    $("announce").textContent = `${count} new message${count === 1 ? "" : "s"}, latest from ${this.announcedFrom}`;
     this.announced = 0;
-    this.lastAnnounce = now;
+    this.lastAnnounce = Date.now();
   }
 
   _refreshTimes() {

@@ -54,7 +54,8 @@ export class Switcher {
       h("li", { role: "option", id: `switch-${i}`, "data-room": room.id, "aria-selected": String(i === 0) },
         h("span", { class: "name" }, room.name), " ",
         h("span", { class: "project" }, `${room.project}${room.status === "live" ? "" : " · archived"}`),
-        room.unread_count ? h("span", { class: "badge" }, String(room.unread_count)) : null)));
+        // Archived rooms never count as unread, here as in the sidebar.
+        room.unread_count && room.status === "live" ? h("span", { class: "badge" }, String(room.unread_count)) : null)));
     if (!page.rooms.length) this.list.append(h("li", { class: "notice" }, "No room by that name"));
     this._mark(0);
   }
