@@ -207,3 +207,31 @@ async def test_search_counts_per_room_and_filters_by_project_and_dates(
     await page.keyboard.press("Escape")  # Esc closes the search
     await expect(page.locator("#search-view")).to_be_hidden()
     await expect(page.locator("#welcome")).to_be_visible()
+
+
+async def test_a_sidebar_row_shows_its_name_and_age_with_or_without_a_badge(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    long = "a preview far longer than the sidebar is wide, " * 4
+    read = await room_with(agent, "read-room-name", [long])
+    unread = await room_with(agent, "unread-room-name", [long])
+    await open_room(page, server, read)
+    await call(agent, "post_message", room_id=unread, sender="bot", content=long)
+    await expect(page.locator(f'#live-rooms a[data-room="{unread}"] .badge')).to_have_text("1")
+    for room in (read, unread):
+        parts = await page.eval_on_selector(
+            f'#live-rooms a[data-room="{room}"]',
+            """link => {
+              const box = (sel) => link.querySelector(sel).getBoundingClientRect();
+              const name = link.querySelector('.name');
+              return { clipped: name.scrollWidth > name.clientWidth,
+                       nameTop: box('.name').top, whenTop: box('.when').top,
+                       whenHeight: box('.when').height, nameHeight: box('.name').height,
+                       previewTop: box('.preview').top };
+            }""",
+        )
+        # The name is whole, the age sits on its line, the preview below them.
+        assert not parts["clipped"], parts
+        assert abs(parts["nameTop"] - parts["whenTop"]) < parts["nameHeight"], parts
+        assert parts["whenHeight"] < parts["nameHeight"] * 1.5, parts  # one line
+        assert parts["previewTop"] >= parts["nameTop"] + parts["nameHeight"] - 1, parts

@@ -78,6 +78,10 @@ export class Switcher {
     } else if (event.key === "Enter") {
       event.preventDefault();
       if (options[at]) this._choose(options[at].dataset.room);
+    } else if (event.key === "Escape") {
+      // The search box would only clear its text; Esc closes, as everywhere.
+      event.preventDefault();
+      this.dialog.close();
     }
   }
 
