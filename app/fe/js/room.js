@@ -4,27 +4,23 @@
 // (under a "New" divider), or around a linked message; scrolling either way
 // loads the next page, and the page holds at most MAX_IN_PAGE messages (the
 // far end is let go). Live messages are queued and attached once per
-// animation frame; whether the reader is at the bottom is known from scroll
-// events, never by reading layout per message, and a ResizeObserver keeps a
-// pinned reader at the bottom after layout.
+// animation frame. Where the reader is and what they have seen (pinned to the
+// bottom, the pill, the cursor, the "New" divider) is reading.js's job.
 
 import { api, enc } from "./api.js";
 import { presenceDot } from "./coordination.js";
 import { $, Palette, fullTime, h, plainText, setAttr, setText, timeAgo } from "./dom.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
+import { Reading } from "./reading.js";
 
 const PAGE = 100;
 const WINDOW = 200; // around a linked message
 const MAX_IN_PAGE = 500;
-const NEAR_BOTTOM_PX = 48;
-const READ_CHECK_MS = 250;
 const ANNOUNCE_MS = 4000;
 
 export class RoomView {
   constructor({ onRead, onReply, onWatch, onTeam }) {
-    this.onRead = onRead; // (roomId, lastSeenId)
     this.onReply = onReply; // ({id, sender, excerpt})
-    this.onWatch = onWatch; // (watching: bool) — at the bottom, tab visible
     this.onTeam = onTeam; // () — agents or statuses changed
     this.room = null;
     this.agents = new Map();
@@ -32,37 +28,22 @@ export class RoomView {
     this.palette = new Palette();
     this.list = $("message-list");
     this.scroller = $("messages");
-    this.pill = $("pill");
     this.incoming = [];
     this.frame = 0;
-    this.pinned = true;
-    this.lastTop = 0;
+    this.reading = new Reading({
+      scroller: this.scroller,
+      list: this.list,
+      window: {
+        roomId: () => this.room?.id ?? null,
+        newestId: () => this.newestId,
+        atLiveEnd: () => !this.hasNewer,
+      },
+      onRead,
+      onWatch, // (watching: bool) — at the bottom, tab visible
+    });
     this._reset();
-    this.pill.addEventListener("click", () => this.jumpToNewest());
-    // The reader's own gestures unpin at once (before their scroll event, so a
-    // message arriving in between never pulls them back); scroll events (one
-    // per frame at most, when layout is clean: nothing writes the DOM outside
-    // animation frames) tell whether the bottom is reached.
-    this.scroller.addEventListener("scroll", () => this._scrolled(), { passive: true });
-    this.scroller.addEventListener("wheel", (event) => { if (event.deltaY < 0) this._unpin(); }, { passive: true });
-    this.scroller.addEventListener("touchmove", () => this._unpin(), { passive: true });
-    this.scroller.addEventListener("keydown", (event) => {
-      if (["ArrowUp", "PageUp", "Home"].includes(event.key)) this._unpin();
-    });
-    this.scroller.addEventListener("pointerdown", (event) => {
-      if (event.target === this.scroller) this._unpin(); // the scrollbar
-    });
-
+    $("pill").addEventListener("click", () => this.jumpToNewest());
     this.list.addEventListener("click", (event) => this._clicked(event));
-    // Heights settle as off-screen messages come into view (content-visibility):
-    // a pinned reader stays at the bottom, a shown message stays where it was put.
-    new ResizeObserver(() => {
-      if (this.anchor) this.anchor.el.scrollIntoView({ block: this.anchor.block });
-      else if (this.pinned && !this.hasNewer) this.scroller.scrollTop = this.scroller.scrollHeight;
-    }).observe(this.list);
-    for (const kind of ["wheel", "touchstart", "keydown", "pointerdown"]) {
-      this.scroller.addEventListener(kind, () => { this.anchor = null; }, { passive: true });
-    }
     const edges = new IntersectionObserver((entries) => {
       for (const entry of entries) {
         if (!entry.isIntersecting) continue;
@@ -82,11 +63,9 @@ export class RoomView {
     this.hasNewer = false;
     this.beyond = []; // live messages past the window's end, while it is not at the end
     this.loading = false;
-    this.unseen = 0;
     this.pending = null;
     this.incoming = [];
-    this.divider = null;
-    this.anchor = null;
+    this.reading.reset();
     this.parents = new Map(); // reply parents outside the page: id -> promise of the message
     clearTimeout(this.announceTimer); // another room's news is not this one's
     this.announceTimer = null;
@@ -105,7 +84,7 @@ export class RoomView {
     this.statusRows = new Map();
     this.list.replaceChildren();
     this._edges();
-    this._pill();
+    this.reading.setUnseen(0);
     this.describe(room);
     const base = `/rooms/${enc(room.id)}/messages`;
     const firstUnread = !focus && room.unread_count > 0 && cursor > 0 ? cursor + 1 : null;
@@ -119,16 +98,8 @@ export class RoomView {
     this.pending = null;
     for (const message of early) this.add(message);
     if (focus) return this._show(focus);
-    if (firstUnread) {
-      this._markUnread(cursor);
-      if (this.divider) {
-        this.pinned = false;
-        this._hold(this.divider, "start");
-        this._checkRead();
-        return true;
-      }
-    }
-    this.scrollToEnd();
+    if (firstUnread && this.reading.showUnreadAfter(cursor)) return true;
+    this.reading.toEnd();
     return true;
   }
 
@@ -182,8 +153,7 @@ export class RoomView {
       // scrolling (loadNewer), which takes these from here.
       if (this.beyond.length < MAX_IN_PAGE) this.beyond.push(message);
       else this.beyond = [];
-      this.unseen += 1;
-      this._pill();
+      this.reading.setUnseen(this.reading.unseen + 1);
       return;
     }
     this.incoming.push(message);
@@ -200,13 +170,12 @@ export class RoomView {
     this.list.append(...items);
     this.newestId = batch[batch.length - 1].id;
     this.oldestId ??= batch[0].id;
-    if (this.pinned) {
+    if (this.reading.pinned) {
       this._trim("top");
-      this._seen();
+      this.reading.seen();
       this._announce(batch);
     } else {
-      this.unseen += batch.length;
-      this._pill();
+      this.reading.setUnseen(this.reading.unseen + batch.length);
     }
   }
 
@@ -249,8 +218,7 @@ export class RoomView {
         const last = fresh.length ? fresh[fresh.length - 1].id : this.newestId;
         fresh.push(...this.beyond.filter((m) => m.id > last));
         this.beyond = [];
-        this.unseen = 0;
-        this._pill();
+        this.reading.setUnseen(0);
       }
       this.list.append(...this._build(fresh, this.list.lastElementChild));
       if (fresh.length) this.newestId = fresh[fresh.length - 1].id;
@@ -259,7 +227,7 @@ export class RoomView {
       this._trim("top");
       this.scroller.scrollTop = top - (height - this.scroller.scrollHeight);
       this._edges();
-      this._checkRead();
+      this.reading.checkRead();
     } finally {
       this.loading = false;
     }
@@ -267,16 +235,15 @@ export class RoomView {
 
   async jumpToNewest() {
     if (!this.hasNewer) {
-      this.scrollToEnd();
+      this.reading.toEnd();
       return;
     }
     const roomId = this.room.id;
     const page = await api(`/rooms/${enc(roomId)}/messages?limit=${PAGE}&html=true`);
     if (this.room?.id !== roomId) return;
     this.beyond = [];
-    this.unseen = 0;
     this._load(page);
-    this.scrollToEnd();
+    this.reading.toEnd();
   }
 
   // Show a message: in the page already, or a fresh window around it.
@@ -293,21 +260,10 @@ export class RoomView {
   _show(messageId) {
     const target = this.element(messageId);
     if (!target) return false;
-    this.pinned = false;
-    this._hold(target, "center");
+    this.reading.hold(target, "center");
     target.classList.add("flash");
     setTimeout(() => target.classList.remove("flash"), 2500);
-    this._checkRead();
     return true;
-  }
-
-  // Scroll to an element and keep it there while heights settle, until the
-  // reader moves (wheel, touch, key, pointer) or a second has passed.
-  _hold(el, block) {
-    this.anchor = { el, block };
-    el.scrollIntoView({ block });
-    clearTimeout(this.anchorTimer);
-    this.anchorTimer = setTimeout(() => { this.anchor = null; }, 1000);
   }
 
   // Let go of the far end so the page holds at most MAX_IN_PAGE messages.
@@ -423,91 +379,18 @@ export class RoomView {
     this.onTeam?.();
   }
 
-  // -- scrolling and reading ---------------------------------------------------
+  // -- what the rest of the page asks -------------------------------------------
 
-  atBottom() {
-    const s = this.scroller;
-    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
-  }
-
-  scrollToEnd() {
-    this.anchor = null;
-    this.pinned = true;
-    this.scroller.scrollTop = this.scroller.scrollHeight;
-    this.unseen = 0;
-    this._pill();
-    this._seen();
-  }
-
-  _unpin() {
-    this.anchor = null;
-    if (!this.pinned) return;
-    this.pinned = false;
-    this.onWatch(false);
-  }
-
-  _scrolled() {
-    const top = this.scroller.scrollTop;
-    if (top < this.lastTop - 2) this._unpin(); // only the reader scrolls up
-    this.lastTop = top;
-    if (!this.hasNewer && !this.anchor && this.atBottom()) {
-      this.pinned = true;
-      if (this.unseen) {
-        this.unseen = 0;
-        this._pill();
-      }
-      this._seen();
-    }
-    this._checkRead();
+  get pinned() {
+    return this.reading.pinned;
   }
 
   watching() {
-    return Boolean(this.room) && this.pinned && !this.hasNewer && document.visibilityState === "visible";
+    return this.reading.watching();
   }
 
-  _seen() {
-    this.onWatch(this.watching());
-    if (this.watching() && this.newestId) this.onRead(this.room.id, this.newestId);
-  }
-
-  // The cursor follows what the reader has actually had on screen.
-  _checkRead() {
-    if (this.readTimer) return;
-    this.readTimer = setTimeout(() => {
-      this.readTimer = null;
-      if (!this.room || document.visibilityState !== "visible") return;
-      if (this.watching()) {
-        this._seen();
-        return;
-      }
-      const bottom = this.scroller.scrollTop + this.scroller.clientHeight;
-      const items = this.list.querySelectorAll("li.message");
-      let lo = 0;
-      let hi = items.length - 1;
-      let seen = null;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        const el = items[mid];
-        if (el.offsetTop + el.offsetHeight <= bottom) {
-          seen = el;
-          lo = mid + 1;
-        } else hi = mid - 1;
-      }
-      if (seen) this.onRead(this.room.id, Number(seen.dataset.id));
-    }, READ_CHECK_MS);
-  }
-
-  _markUnread(cursor) {
-    const first = [...this.list.querySelectorAll("li.message")].find((li) => Number(li.dataset.id) > cursor);
-    if (!first) return;
-    this.divider = h("li", { class: "divider", role: "separator", "aria-label": "New messages" }, h("span", {}, "New"));
-    first.before(this.divider);
-    first.classList.remove("grouped");
-  }
-
-  _pill() {
-    this.pill.hidden = this.unseen === 0;
-    this.pill.textContent = `${this.unseen} new message${this.unseen === 1 ? "" : "s"} ↓`;
+  scrollToEnd() {
+    this.reading.toEnd();
   }
 
   // The screen reader hears new messages at the bottom, a few seconds apart:
