@@ -256,6 +256,13 @@ async def test_the_drawer_closes_on_a_tap_outside_and_on_escape(
     await expect(page.locator("#app")).to_have_class("app drawer-open")
     await page.keyboard.press("Escape")
     await expect(page.locator("#app")).to_have_class("app")
+    # Picking a room in the drawer opens it and puts the drawer away.
+    other = await room_with(agent, "elsewhere", ["over here"])
+    await menu.click()
+    await page.click(f'#live-rooms a[data-room="{other}"]')
+    await expect(page.locator("#room-name")).to_have_text("elsewhere")
+    await expect(page.locator("#app")).to_have_class("app")
+    await expect(page.locator("#sidebar")).not_to_be_in_viewport()
 
 
 async def test_an_archived_room_never_counts_as_unread(
@@ -283,3 +290,34 @@ async def test_an_archived_room_never_counts_as_unread(
     option = page.locator(f'#switcher-list [data-room="{fading}"]')
     await expect(option).to_contain_text("ops · archived")
     await expect(option.locator(".badge")).to_have_count(0)
+
+
+# Headless Chromium never hides a page: the page is told its tab is hidden
+# or shown the way the browser tells it, by visibilityState and the event.
+SET_HIDDEN = """hidden => {
+  Object.defineProperty(document, 'visibilityState',
+    { value: hidden ? 'hidden' : 'visible', configurable: true });
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+async def test_a_hidden_tab_counts_what_it_did_not_see_and_reads_it_when_shown(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room = await room_with(agent, "background", ["start"])
+    await open_room(page, server, room)
+    await expect(page.locator("#message-list li.message")).to_have_count(1)
+    await page.evaluate(SET_HIDDEN, True)
+    posted = [
+        await call(agent, "post_message", room_id=room, sender="bot", content=f"while away {i}")
+        for i in range(3)
+    ]
+    badge = page.locator(f'#live-rooms a[data-room="{room}"] .badge')
+    await expect(badge).to_have_text("3")
+    await expect(page).to_have_title("(3) background · chatnut")
+    assert await unread_for(server, room) == 3
+    async with page.expect_response(read_sent(room, lambda id: id == posted[-1]["id"])):
+        await page.evaluate(SET_HIDDEN, False)
+    await expect(page).to_have_title("background · chatnut")
+    await expect(badge).to_be_hidden()
+    assert await unread_for(server, room) == 0

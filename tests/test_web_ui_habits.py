@@ -158,6 +158,10 @@ async def test_composer_grows_offers_names_and_keeps_a_failed_draft(
     await draft.dispatch_event("input")
     after = (await draft.bounding_box() or {"height": 0})["height"]
     assert after > before
+    await draft.fill("line\n" * 60)  # then up to a third of the screen, and it scrolls
+    await draft.dispatch_event("input")
+    tall = await draft.evaluate("el => [el.getBoundingClientRect().height, el.scrollHeight]")
+    assert after < tall[0] <= 800 / 3 + 1 < tall[1]
     await draft.fill("")
     await draft.press_sequentially("ping @rev")
     option = page.locator("#mention-list [role=option]")
