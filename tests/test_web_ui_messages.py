@@ -123,6 +123,8 @@ async def test_a_message_id_is_a_permalink_and_its_link_can_be_copied(
     clipboard = ["clipboard-read", "clipboard-write"]
     async with watched_page(browser, server, permissions=clipboard) as (page, _):
         await open_room(page, server, room)
+        # Numbered names keep their number in the avatar: agent0, agent1.
+        await expect(page.locator("#message-list .avatar")).to_have_text(["A0", "A1"])
         first = page.locator("#message-list li.message").first
         message = await first.get_attribute("data-id")
         link = f"{server.url}/?room={room}&msg={message}"

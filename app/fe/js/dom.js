@@ -79,7 +79,12 @@ export class Palette {
 export function initials(name) {
   const words = name.replace(/[^\p{L}\p{N}]+/gu, " ").trim().split(" ").filter(Boolean);
   if (!words.length) return "?";
-  if (words.length === 1) return words[0].slice(0, 2).toUpperCase();
+  if (words.length === 1) {
+    // agent1, agent2: the number tells them apart, not "AG" twice.
+    const number = /\d{1,2}$/.exec(words[0]);
+    if (number && number.index > 0) return (words[0][0] + number[0]).toUpperCase();
+    return words[0].slice(0, 2).toUpperCase();
+  }
   return (words[0][0] + words[1][0]).toUpperCase();
 }
 
