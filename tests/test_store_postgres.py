@@ -361,3 +361,62 @@ async def test_a_post_that_fails_in_a_batch_fails_alone(postgres_url: str) -> No
         assert [m["content"] for m in messages] == ["one", "three"]
     finally:
         await store.close()
+
+
+async def test_closing_mid_batch_fails_its_posts_and_the_queued_ones(postgres_url: str) -> None:
+    """The store closes (the server stopping) while a batch waits for the write
+    lock and more posts queue behind it: every poster gets a one-line error at
+    once — the interrupted ones told their post may have landed — and none hangs."""
+    from chatnut.store.postgres import WRITE_LOCK, PostgresStore
+
+    store = await opened(postgres_url)
+    assert isinstance(store, PostgresStore) and store._posts is not None
+    posts = store._posts
+    room, _ = await store.create_room(
+        {
+            "id": "r-close",
+            "name": "close",
+            "project": "p",
+            "branch": None,
+            "description": None,
+            "created_at": "2026-12-01T00:00:00Z",
+        }
+    )
+    holder = await asyncpg.connect(postgres_url)
+    try:
+        holding = holder.transaction()
+        await holding.start()
+        await holder.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+
+        def post(content: str) -> asyncio.Task[Any]:
+            args = (room["id"], "a", content, "message", None, None, [], [])
+            return asyncio.create_task(posts.post(args))
+
+        in_flight = [post("one"), post("two")]
+        # Until the batch's chatnut_post waits on the lock: the batch is in flight.
+        for _ in range(500):
+            blocked = await holder.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            if blocked:
+                break
+            await asyncio.sleep(0.01)
+        assert blocked == 1
+        queued = [post("three")]
+        while posts._queue.empty():  # until it is queued behind the batch
+            await asyncio.sleep(0)
+        await asyncio.wait_for(store.close(), 10)
+        results = await asyncio.wait_for(
+            asyncio.gather(*in_flight, *queued, return_exceptions=True), 5
+        )
+        await holding.rollback()
+    finally:
+        await holder.close()
+        await store.close()
+    for result in results:
+        assert isinstance(result, StorageUnavailable), result
+        assert "\n" not in result.message
+    assert all("may or may not have been saved" in r.message for r in results[:2])
+    assert "was not saved" in results[2].message
+    with pytest.raises(StorageUnavailable, match="was not saved"):
+        await posts.post((room["id"], "a", "late", "message", None, None, [], []))
