@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -135,6 +136,66 @@ async def test_an_addressed_post_on_one_store_wakes_named_waits_on_another(
     waited, boxed = await asyncio.wait_for(asyncio.gather(wait, inbox), 10)
     assert [m["id"] for m in waited["messages"]] == [mention["id"]]
     assert [m["id"] for m in boxed["messages"]] == [mention["id"]]
+
+
+async def waiting_as_seen_by(service: ChatService, room_id: str) -> list[dict[str, bool]]:
+    """`waiting` of each name as agents, statuses and the handoff show it."""
+    agents = (await service.list_agents(room_id))["agents"]
+    statuses = (await service.get_team_status(room_id))["statuses"]
+    handoff = await service.get_handoff(room_id, "lead", note_presence=False)
+    return [
+        {a["agent_name"]: a["waiting"] for a in agents},
+        {s["sender"]: s["waiting"] for s in statuses},
+        {a["agent_name"]: a["waiting"] for a in handoff["agents"]},
+        {s["sender"]: s["waiting"] for s in handoff["statuses"]},
+    ]
+
+
+async def until_waiting(
+    service: ChatService, room_id: str, expected: dict[str, bool], seconds: float
+) -> float:
+    """Polls until every view of `service` shows `expected`; how long that took."""
+    began = time.monotonic()
+    while (seen := await waiting_as_seen_by(service, room_id)) != [expected] * 4:
+        assert time.monotonic() - began < seconds, f"after {seconds} s: {seen}, not {expected}"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - began
+
+
+async def test_a_named_wait_on_one_store_shows_as_waiting_on_the_others(
+    three: list[tuple[Store, Hub, ChatService]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Presence's `waiting` is every process's: a wait parked on the second store
+    and an inbox parked on the third show on the first within the publication
+    bound, and stop showing when they return; a store that dies without a word
+    stops counting once its beat is stale."""
+    from chatnut.store.postgres import parked
+
+    (_, _, first), (_, _, second), (third_store, _, third) = three
+    room = (await first.init_room("p", "presence"))["id"]
+    for name in ("dev", "qa"):
+        await first.register_agent(room, name, "t")
+        await first.update_status(room, name, "on it")
+    bound = parked.PUBLISH_EVERY_S + 2  # + a loaded machine's slack
+    await until_waiting(first, room, {"dev": False, "qa": False}, bound)
+    wait = asyncio.create_task(second.wait_for_messages(room, 0, timeout=60, addressed_to="dev"))
+    inbox = asyncio.create_task(third.check_inbox("qa", timeout=60))
+    await until_waiting(first, room, {"dev": True, "qa": True}, bound)
+    await until_waiting(second, room, {"dev": True, "qa": True}, bound)
+    go = await first.post_message(room, "lead", "go", to=["dev", "qa"])
+    await asyncio.wait_for(asyncio.gather(wait, inbox), 10)
+    await until_waiting(first, room, {"dev": False, "qa": False}, bound)
+
+    # The third store's process "dies": its board stops beating, its rows stay.
+    monkeypatch.setattr(parked, "STALE_AFTER_S", 2.0)
+    inbox = asyncio.create_task(third.check_inbox("qa", since_id=go["id"], timeout=60))
+    await until_waiting(first, room, {"dev": False, "qa": True}, bound)
+    board = third_store._parked  # type: ignore[attr-defined]
+    board._task.cancel()
+    took = await until_waiting(first, room, {"dev": False, "qa": False}, 2.0 + bound)
+    assert took >= 0.5  # it was the beat that ran out, not the wait that ended
+    assert not inbox.done()
+    inbox.cancel()
 
 
 async def terminate_listeners(url: str) -> int:
