@@ -116,3 +116,16 @@ class ServerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=15)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def worker_pids(home: Path) -> set[int]:
+    """The workers of a `--workers N` server, as it lists them in its home."""
+    return {int(pid) for pid in (home / "server.workers").read_text().split()}

@@ -193,3 +193,25 @@ async def sse_message_ids(response: httpx.Response, want: int, seen: list[int]) 
         elif not line:
             event = ""
     return seen
+
+
+async def wait_until_parked(
+    base: str, pids: set[int], count: int, total: int = 0
+) -> dict[int, int]:
+    """Until every worker in `pids` counts `count` waiters of its own, and all of
+    them together `total`: the waits are registered. A fresh connection per
+    question, so the questions land on every worker; each worker's latest answer
+    counts. Returns the waiters per worker.
+    """
+    latest: dict[int, int] = {}
+    deadline = time.monotonic() + 120
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+        while not (
+            all(latest.get(pid, 0) >= count for pid in pids) and sum(latest.values()) >= total
+        ):
+            assert time.monotonic() < deadline, f"waiters never all parked: {latest}"
+            answer = (await http.get("/api/status")).json()
+            latest[answer["pid"]] = answer["waiters"]
+            await asyncio.sleep(0.01)
+    return latest

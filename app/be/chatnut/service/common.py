@@ -3,6 +3,7 @@ words, presence, and the attributes the parts rely on (set once by ChatService).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,8 +53,10 @@ class ServiceCore:
         names = sorted({str(row[key]).strip().lower() for row in rows})
         if not names:
             return []
-        saved = await self.store.presence_of(room_id, names)
-        elsewhere = await self.store.parked_elsewhere(room_id, names)
+        # Side by side: the second is another process's parked waits (a shared store).
+        saved, elsewhere = await asyncio.gather(
+            self.store.presence_of(room_id, names), self.store.parked_elsewhere(room_id, names)
+        )
         return [self._present(room_id, row, key, saved, elsewhere) for row in rows]
 
     def _present(
