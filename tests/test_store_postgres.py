@@ -21,6 +21,7 @@ from chatnut.service import ChatService
 from chatnut.store import open_store
 from chatnut.store.base import Store, StoreOpenError
 from chatnut.store.postgres import LISTEN_APPLICATION
+from tests.helpers import waiting_by_name
 from tests.postgres import PostgresServer, start_server
 
 pytestmark = pytest.mark.anyio
@@ -143,12 +144,7 @@ async def waiting_as_seen_by(service: ChatService, room_id: str) -> list[dict[st
     agents = (await service.list_agents(room_id))["agents"]
     statuses = (await service.get_team_status(room_id))["statuses"]
     handoff = await service.get_handoff(room_id, "lead", note_presence=False)
-    return [
-        {a["agent_name"]: a["waiting"] for a in agents},
-        {s["sender"]: s["waiting"] for s in statuses},
-        {a["agent_name"]: a["waiting"] for a in handoff["agents"]},
-        {s["sender"]: s["waiting"] for s in handoff["statuses"]},
-    ]
+    return waiting_by_name(agents, statuses, handoff)
 
 
 async def until_waiting(

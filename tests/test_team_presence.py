@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from chatnut.store.postgres.parked import PUBLISH_EVERY_S, STALE_AFTER_S
-from tests.helpers import ServerProcess, worker_pids
+from tests.helpers import ServerProcess, waiting_by_name, worker_pids
 from tests.team import call, close_all, pinned_clients, pinned_mcp
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
@@ -33,12 +33,7 @@ async def presence(http: httpx.AsyncClient, room_id: str) -> list[dict[str, bool
     agents = (await http.get(f"/api/rooms/{room_id}/agents")).json()["agents"]
     statuses = (await http.get(f"/api/rooms/{room_id}/statuses")).json()["statuses"]
     handoff = (await http.get(f"/api/rooms/{room_id}/handoff", params={"reader": "lead"})).json()
-    return [
-        {a["agent_name"]: a["waiting"] for a in agents},
-        {s["sender"]: s["waiting"] for s in statuses},
-        {a["agent_name"]: a["waiting"] for a in handoff["agents"]},
-        {s["sender"]: s["waiting"] for s in handoff["statuses"]},
-    ]
+    return waiting_by_name(agents, statuses, handoff)
 
 
 async def until_shown(

@@ -243,11 +243,7 @@ class PostgresStore(Views, Search, Team, Store):
             if room["status"] == "archived":  # idempotent: archiving twice keeps the first time
                 return room, []
             stamp = now_iso()
-            await conn.execute(
-                "UPDATE rooms SET status = 'archived', archived_at = $1 WHERE id = $2",
-                stamp,
-                room["id"],
-            )
+            await conn.execute(q.ARCHIVE, stamp, room["id"])
             room = {**room, "status": "archived", "archived_at": stamp}
             return room, [_room_event(room, "archived")]
 
@@ -259,11 +255,7 @@ class PostgresStore(Views, Search, Team, Store):
             ids = [r["id"] for r in await conn.fetch(q.IDLE_LIVE_ROOMS, cutoff)]
             stamp, pending = now_iso(), []
             for room_id in ids:
-                await conn.execute(
-                    "UPDATE rooms SET status = 'archived', archived_at = $1 WHERE id = $2",
-                    stamp,
-                    room_id,
-                )
+                await conn.execute(q.ARCHIVE, stamp, room_id)
                 pending.append(_room_event(await self._room_or_missing(conn, room_id), "archived"))
             return ids, pending
 
