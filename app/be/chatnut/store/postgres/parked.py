@@ -17,7 +17,10 @@ Cost: none on the post path — these writes never take the write lock that
 orders posts, and touch only UNLOGGED tables (no WAL, so no commit waits on a
 disk flush); at most one small transaction a second per worker, a beat when
 nothing changes, nothing while nothing is parked. Reads stay reads: a
-status, agents or handoff read adds one indexed SELECT.
+status, agents or handoff read adds one indexed SELECT. Measured on the shared
+2-core machine: a publication of one change 2.7 ms p50; `get_team_status`
+1.8 -> 2.9 ms p50 (the SELECT runs beside the last-seen one); `EXPLAIN
+(ANALYZE, WAL)` on these tables' writes shows no WAL records at all.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -57,7 +62,7 @@ def _columns(keys: set[Key]) -> tuple[list[str], list[str]]:
 class ParkedBoard:
     def __init__(self) -> None:
         self.pool: Any = None
-        self.worker = uuid.uuid4().hex
+        self.worker = ""  # named when it starts (after a fork, in the worker)
         self._source: Callable[[], set[Key]] = set
         self._published: set[Key] | None = None  # None: replace whatever the table holds
         self._changed = asyncio.Event()
@@ -69,6 +74,8 @@ class ParkedBoard:
 
     def start(self, pool: Any) -> None:
         self.pool = pool
+        # Unique, and telling an operator reading the table whose rows they are.
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._task = asyncio.create_task(self._run(), name="chatnut-parked-board")
 
     async def close(self) -> None:
