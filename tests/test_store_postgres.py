@@ -159,7 +159,9 @@ async def until_waiting(
 
 
 async def test_a_named_wait_on_one_store_shows_as_waiting_on_the_others(
-    three: list[tuple[Store, Hub, ChatService]], monkeypatch: pytest.MonkeyPatch
+    three: list[tuple[Store, Hub, ChatService]],
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Presence's `waiting` is every process's: a wait parked on the second store
     and an inbox parked on the third show on the first within the publication
@@ -167,7 +169,7 @@ async def test_a_named_wait_on_one_store_shows_as_waiting_on_the_others(
     stops counting once its beat is stale."""
     from chatnut.store.postgres import parked
 
-    (_, _, first), (_, _, second), (third_store, _, third) = three
+    (_, _, first), (second_store, _, second), (third_store, _, third) = three
     room = (await first.init_room("p", "presence"))["id"]
     for name in ("dev", "qa"):
         await first.register_agent(room, name, "t")
@@ -181,6 +183,16 @@ async def test_a_named_wait_on_one_store_shows_as_waiting_on_the_others(
     go = await first.post_message(room, "lead", "go", to=["dev", "qa"])
     await asyncio.wait_for(asyncio.gather(wait, inbox), 10)
     await until_waiting(first, room, {"dev": False, "qa": False}, bound)
+    # Only the stores that parked a wait wrote (not the first); one that closes
+    # takes its rows with it at once.
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        workers = "SELECT count(*) FROM parked_workers"
+        assert await conn.fetchval(workers) == 2
+        await second_store.close()
+        assert await conn.fetchval(workers) == 1
+    finally:
+        await conn.close()
 
     # The third store's process "dies": its board stops beating, its rows stay.
     monkeypatch.setattr(parked, "STALE_AFTER_S", 2.0)

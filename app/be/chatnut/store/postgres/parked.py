@@ -65,6 +65,7 @@ class ParkedBoard:
         self.worker = ""  # named when it starts (after a fork, in the worker)
         self._source: Callable[[], set[Key]] = set
         self._published: set[Key] | None = None  # None: replace whatever the table holds
+        self._wrote = False  # a server whose waits name no one never writes here
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -84,10 +85,11 @@ class ParkedBoard:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self.pool is None or self._published is None:
+        if self.pool is None or not self._wrote:
             return
         # Gone at once rather than after STALE_AFTER_S (best effort: a stopping
         # server's database may be down too, and then the beat runs out).
+        self._wrote = False
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
                 await self.pool.execute("DELETE FROM parked_workers WHERE worker = $1", self.worker)
@@ -118,6 +120,8 @@ class ParkedBoard:
 
     async def _publish(self) -> None:
         now = self._source()
+        if not now and not self._wrote:
+            return
         if now == self._published:
             if not now:
                 return  # nothing parked: no beat needed, nothing to count
@@ -161,3 +165,4 @@ class ParkedBoard:
                     *_columns(new),
                 )
         self._published = now
+        self._wrote = True
