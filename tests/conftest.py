@@ -23,7 +23,7 @@ from chatnut.mcp_tools import build_mcp
 from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.store import Store, open_store
-from tests.helpers import ServerProcess
+from tests.helpers import TOKEN, ServerProcess
 from tests.mcp_client import CheckedClient
 from tests.postgres import (
     MIGRATED,
@@ -201,6 +201,15 @@ def team_server(home: Path, postgres_url: str) -> Iterator[Callable[[int], Serve
     yield start
     for process in started:
         process.stop()
+
+
+@pytest.fixture
+def token_server(home: Path) -> Iterator[ServerProcess]:
+    """The real server with a token (helpers.TOKEN) that every client must send."""
+    process = ServerProcess(home, env={"CHATNUT_TOKEN": TOKEN})
+    process.start()
+    yield process
+    process.stop()
 
 
 @pytest.fixture

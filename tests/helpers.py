@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 READY_MARK = "chatnut ready on"
+TOKEN = "test-token-0123456789abcdef"  # the token_server fixture's (tests/conftest.py)
 
 # A JSON-RPC POST to /mcp/ by hand (the tests that check what the server answers
 # before, or instead of, an SDK client): the headers a client sends, and with
