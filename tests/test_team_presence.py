@@ -9,6 +9,7 @@ one worker, the questions go to the other.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -36,27 +37,49 @@ async def presence(http: httpx.AsyncClient, room_id: str) -> list[dict[str, bool
     return waiting_by_name(agents, statuses, handoff)
 
 
-async def until_shown(
-    base: str, pid: int, room_id: str, expected: dict[str, bool], seconds: float
-) -> float:
-    """Asks worker `pid` until every route shows `expected`; the seconds that took.
-    Only answers of that worker count: when the pin slips, it pins again."""
-    began = time.monotonic()
-    seen: list[dict[str, bool]] = []
-    while time.monotonic() - began < seconds:
-        group = await pinned_clients(base, {pid}, 1)
-        pinned = group[pid][0]
-        try:
-            while time.monotonic() - began < seconds:
-                seen = await presence(pinned.http, room_id)
-                if pinned.connection.moved:
-                    break  # answered by another worker: pin again
-                if seen == [expected] * 4:
-                    return time.monotonic() - began
-                await asyncio.sleep(0.05)
-        finally:
-            await close_all(group)
-    raise AssertionError(f"worker {pid} showed {seen} for {seconds} s, never {expected}")
+class Watch:
+    """Asks worker `pid` about the room over and over, on one pinned connection
+    (never idle long enough to be closed; pinned again if it slips), keeping the
+    latest answer and when it was asked."""
+
+    def __init__(self, base: str, pid: int, room_id: str) -> None:
+        self.base, self.pid, self.room_id = base, pid, room_id
+        self.latest: tuple[float, float, list[dict[str, bool]]] = (0.0, 0.0, [])
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            group = await pinned_clients(self.base, {self.pid}, 1)
+            pinned = group[self.pid][0]
+            try:
+                while not pinned.connection.moved:  # moved: another worker answered
+                    asked = time.monotonic()
+                    seen = await presence(pinned.http, self.room_id)
+                    if not pinned.connection.moved:
+                        self.latest = (asked, time.monotonic(), seen)
+                    await asyncio.sleep(0.05)
+            finally:
+                await close_all(group)
+
+    async def until(
+        self, expected: dict[str, bool], seconds: float, since: float | None = None
+    ) -> tuple[float, float]:
+        """Until an answer asked after `since` (default: now) shows `expected` in
+        every view: (when that answer was asked, seconds from `since` to it)."""
+        since = time.monotonic() if since is None else since
+        while True:
+            asked, answered, seen = self.latest
+            if asked > since and seen == [expected] * 4:
+                return asked, answered - since
+            assert time.monotonic() - since < seconds, (
+                f"worker {self.pid} still showed {seen} {seconds} s later, not {expected}"
+            )
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, httpx.TransportError):
+            await self.task
 
 
 async def park(base: str, pid: int, room_id: str, since_id: int) -> list[asyncio.Task[Any]]:
@@ -92,33 +115,40 @@ async def test_a_wait_parked_on_one_worker_shows_as_waiting_on_the_other(
     nobody = dict.fromkeys(NAMES, False)
     everybody = dict.fromkeys(NAMES, True)
     bound = PUBLISH_EVERY_S + SLACK_S
+    at_parker, at_asker = Watch(base, parker, room_id), Watch(base, asker, room_id)
+    try:
+        await at_asker.until(nobody, 60)
+        waits = await park(base, parker, room_id, 0)
+        # Parked: the parker's own memory says so (at most one poll after it was).
+        parked_at, _ = await at_parker.until(everybody, 60)
+        _, began = await at_asker.until(everybody, bound, since=parked_at)
+        async with pinned_mcp(base, asker) as (client, _, connection):
+            statuses = await call(client, "get_team_status", room_id=room_id)
+            agents = await call(client, "list_agents", room_id=room_id)
+            assert not connection.moved
+        assert {s["sender"]: s["waiting"] for s in statuses["statuses"]} == everybody
+        assert {a["agent_name"]: a["waiting"] for a in agents["agents"]} == everybody
 
-    waits = await park(base, parker, room_id, 0)
-    await until_shown(base, parker, room_id, everybody, 60)  # parked (its own memory)
-    began = await until_shown(base, asker, room_id, everybody, bound)
-    async with pinned_mcp(base, asker) as (client, _, connection):
-        statuses = await call(client, "get_team_status", room_id=room_id)
-        agents = await call(client, "list_agents", room_id=room_id)
-        assert not connection.moved
-    assert {s["sender"]: s["waiting"] for s in statuses["statuses"]} == everybody
-    assert {a["agent_name"]: a["waiting"] for a in agents["agents"]} == everybody
+        go = httpx.post(
+            f"{base}/api/rooms/{room_id}/messages",
+            json={"sender": "lead", "content": "go", "to": list(NAMES)},
+        )
+        assert go.status_code in (200, 201), go.text
+        for result in await asyncio.wait_for(asyncio.gather(*waits), 30):
+            assert [m["id"] for m in result["messages"]] == [go.json()["id"]]
+        _, ended = await at_asker.until(nobody, bound)  # from the waits' return
+        print(f"\nwaiting seen across workers {began:.2f} s after it began, {ended:.2f} s after")
 
-    go = httpx.post(
-        f"{base}/api/rooms/{room_id}/messages",
-        json={"sender": "lead", "content": "go", "to": list(NAMES)},
-    )
-    assert go.status_code in (200, 201), go.text
-    for result in await asyncio.wait_for(asyncio.gather(*waits), 30):
-        assert [m["id"] for m in result["messages"]] == [go.json()["id"]]
-    ended = await until_shown(base, asker, room_id, nobody, bound)
-    print(f"\nwaiting seen across workers after {began:.2f} s, its end after {ended:.2f} s")
-
-    # The parking worker dies with its waits: they stop counting once its beat is stale.
-    waits = await park(base, parker, room_id, go.json()["id"])
-    await until_shown(base, parker, room_id, everybody, 60)
-    await until_shown(base, asker, room_id, everybody, bound)
-    os.kill(parker, signal.SIGKILL)
-    gone = await until_shown(base, asker, room_id, nobody, STALE_AFTER_S + SLACK_S)
-    print(f"a killed worker's waits stopped counting after {gone:.2f} s")
+        # The parking worker dies with its waits: they stop counting once its beat is stale.
+        waits = await park(base, parker, room_id, go.json()["id"])
+        parked_at, _ = await at_parker.until(everybody, 60)
+        await at_asker.until(everybody, bound, since=parked_at)
+        await at_parker.stop()
+        os.kill(parker, signal.SIGKILL)
+        _, gone = await at_asker.until(nobody, STALE_AFTER_S + SLACK_S)
+        print(f"a killed worker's waits stopped counting {gone:.2f} s after the kill")
+    finally:
+        await at_parker.stop()
+        await at_asker.stop()
     for outcome in await asyncio.gather(*waits, return_exceptions=True):
         assert isinstance(outcome, BaseException)  # the connection died with the worker
