@@ -180,6 +180,18 @@ async def test_a_named_wait_on_one_store_shows_as_waiting_on_the_others(
     inbox = asyncio.create_task(third.check_inbox("qa", timeout=60))
     await until_waiting(first, room, {"dev": True, "qa": True}, bound)
     await until_waiting(second, room, {"dev": True, "qa": True}, bound)
+    # Rows lost behind the workers' backs (a PostgreSQL crash empties UNLOGGED
+    # tables): each worker's next beat finds itself gone and writes its set again.
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("DELETE FROM parked_workers")  # and their waits (cascade)
+        deadline = time.monotonic() + parked.BEAT_EVERY_S + bound
+        while await conn.fetchval("SELECT count(*) FROM parked_waits") < 2:
+            assert time.monotonic() < deadline, "the parked waits were never written again"
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    await until_waiting(first, room, {"dev": True, "qa": True}, bound)
     go = await first.post_message(room, "lead", "go", to=["dev", "qa"])
     await asyncio.wait_for(asyncio.gather(wait, inbox), 10)
     await until_waiting(first, room, {"dev": False, "qa": False}, bound)

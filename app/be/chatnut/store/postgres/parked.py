@@ -4,8 +4,8 @@ so presence's `waiting` is the same whichever worker or host answers (SPEC §12,
 A wait is parked in the memory of the process that serves it
 (service/presence.py). Here each process publishes that set under a worker
 id of its own: its changes at most once per PUBLISH_EVERY_S (the first at
-once, later ones coalesced: a burst of waits costs one write a second), and a
-heartbeat every BEAT_EVERY_S. A reader unions the rows of the other workers
+once, later ones coalesced: a burst of waits costs one write a second), and,
+while any are parked, a heartbeat every BEAT_EVERY_S. A reader unions the rows of the other workers
 that beat within STALE_AFTER_S, read in the same query, so a worker that died
 (kill -9, its host cut off) stops counting by itself; a worker that stops
 cleanly deletes its rows at once. So another worker sees a wait begin or end
@@ -100,6 +100,7 @@ class ParkedBoard:
 
     async def _run(self) -> None:
         beat_due = 0.0
+        failing = False
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, beat_due - time.monotonic())):
@@ -108,12 +109,14 @@ class ParkedBoard:
             try:
                 await self._publish()
             except Exception as exc:
-                if not is_outage(exc):
+                if not is_outage(exc) and not failing:  # once, not every RETRY_S
                     log.exception("publishing the parked waits failed")
+                failing = True
                 self._published = None  # the next one replaces them all
                 self._changed.set()  # and comes after RETRY_S
                 await asyncio.sleep(RETRY_S)
                 continue
+            failing = False
             beat_due = time.monotonic() + BEAT_EVERY_S
             # Changes meanwhile are gathered into the next publication.
             await asyncio.sleep(PUBLISH_EVERY_S)
