@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -23,7 +23,7 @@ from chatnut.mcp_tools import build_mcp
 from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.store import Store, open_store
-from tests.helpers import ServerProcess
+from tests.helpers import TOKEN, ServerProcess
 from tests.mcp_client import CheckedClient
 from tests.postgres import (
     MIGRATED,
@@ -185,6 +185,31 @@ async def token_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8123") as c:
             yield c
+
+
+@pytest.fixture
+def team_server(home: Path, postgres_url: str) -> Iterator[Callable[[int], ServerProcess]]:
+    """Starts `chatnut serve --workers N` on a PostgreSQL database of its own (the
+    team server, SPEC §12); stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def start(workers: int) -> ServerProcess:
+        started.append(ServerProcess(home, ["--db", postgres_url, "--workers", str(workers)]))
+        started[-1].start()
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def token_server(home: Path) -> Iterator[ServerProcess]:
+    """The real server with a token (helpers.TOKEN) that every client must send."""
+    process = ServerProcess(home, env={"CHATNUT_TOKEN": TOKEN})
+    process.start()
+    yield process
+    process.stop()
 
 
 @pytest.fixture

@@ -14,8 +14,26 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 READY_MARK = "chatnut ready on"
+TOKEN = "test-token-0123456789abcdef"  # the token_server fixture's (tests/conftest.py)
+
+# A JSON-RPC POST to /mcp/ by hand (the tests that check what the server answers
+# before, or instead of, an SDK client): the headers a client sends, and with
+# the protocol version a stateless call carries; an `initialize` request.
+MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+MCP_CALL_HEADERS = {**MCP_HEADERS, "mcp-protocol-version": "2025-11-25"}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
 START_TIMEOUT = 30.0
 
 
@@ -116,3 +134,29 @@ class ServerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=15)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def worker_pids(home: Path) -> set[int]:
+    """The workers of a `--workers N` server, as it lists them in its home."""
+    return {int(pid) for pid in (home / "server.workers").read_text().split()}
+
+
+def waiting_by_name(
+    agents: list[dict[str, Any]], statuses: list[dict[str, Any]], handoff: dict[str, Any]
+) -> list[dict[str, bool]]:
+    """Presence's `waiting` per name as agents, statuses and a handoff's two lists
+    show it (four views that must agree)."""
+    return [
+        {a["agent_name"]: a["waiting"] for a in agents},
+        {s["sender"]: s["waiting"] for s in statuses},
+        {a["agent_name"]: a["waiting"] for a in handoff["agents"]},
+        {s["sender"]: s["waiting"] for s in handoff["statuses"]},
+    ]

@@ -28,6 +28,8 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.helpers import MCP_CALL_HEADERS
+
 ONE_CONNECTION = {"max_connections": 1, "max_keepalive_connections": 1}
 CONNECT_ATTEMPTS = 400
 
@@ -153,13 +155,6 @@ async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     return data
 
 
-MCP_HEADERS = {
-    "accept": "application/json, text/event-stream",
-    "content-type": "application/json",
-    "mcp-protocol-version": "2025-11-25",
-}
-
-
 async def tool_call(http: httpx.AsyncClient, name: str, **arguments: Any) -> dict[str, Any]:
     """One stateless MCP tools/call as a plain JSON-RPC POST (what the SDK client sends).
 
@@ -172,7 +167,7 @@ async def tool_call(http: httpx.AsyncClient, name: str, **arguments: Any) -> dic
         "method": "tools/call",
         "params": {"name": name, "arguments": arguments},
     }
-    answer = await http.post("/mcp/", json=request, headers=MCP_HEADERS)
+    answer = await http.post("/mcp/", json=request, headers=MCP_CALL_HEADERS)
     assert answer.status_code == 200, answer.text
     result = answer.json()["result"]
     assert not result.get("isError"), result["content"][0]["text"]
@@ -193,3 +188,25 @@ async def sse_message_ids(response: httpx.Response, want: int, seen: list[int]) 
         elif not line:
             event = ""
     return seen
+
+
+async def wait_until_parked(
+    base: str, pids: set[int], count: int, total: int = 0
+) -> dict[int, int]:
+    """Until every worker in `pids` counts `count` waiters of its own, and all of
+    them together `total`: the waits are registered. A fresh connection per
+    question, so the questions land on every worker; each worker's latest answer
+    counts. Returns the waiters per worker.
+    """
+    latest: dict[int, int] = {}
+    deadline = time.monotonic() + 120
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+        while not (
+            all(latest.get(pid, 0) >= count for pid in pids) and sum(latest.values()) >= total
+        ):
+            assert time.monotonic() < deadline, f"waiters never all parked: {latest}"
+            answer = (await http.get("/api/status")).json()
+            latest[answer["pid"]] = answer["waiters"]
+            await asyncio.sleep(0.01)
+    return latest

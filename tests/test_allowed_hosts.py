@@ -14,22 +14,11 @@ import pytest
 
 from chatnut.app import create_app
 from chatnut.settings import Settings, load_settings
-from tests.helpers import ServerProcess
+from tests.helpers import INITIALIZE, MCP_HEADERS, ServerProcess
 
 pytestmark = pytest.mark.anyio
 
 BASE = "http://127.0.0.1:8123"
-MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
 
 
 def _client(app: object) -> httpx.AsyncClient:
@@ -75,7 +64,7 @@ async def test_allowed_origins_may_speak_mcp_and_write(
     proxied: httpx.AsyncClient, origin: str
 ) -> None:
     headers = {"host": "chat.example.com", "origin": origin}
-    response = await proxied.post("/mcp/", json=INIT, headers={**MCP_HEADERS, **headers})
+    response = await proxied.post("/mcp/", json=INITIALIZE, headers={**MCP_HEADERS, **headers})
     assert response.status_code == 200, response.text
     created = await proxied.post("/api/rooms", json={"project": "p", "name": "n"}, headers=headers)
     assert created.status_code in (200, 201), created.text
@@ -94,7 +83,7 @@ async def test_allowed_origins_may_speak_mcp_and_write(
 )
 async def test_other_origins_stay_refused(proxied: httpx.AsyncClient, origin: str) -> None:
     headers = {"host": "chat.example.com", "origin": origin}
-    response = await proxied.post("/mcp/", json=INIT, headers={**MCP_HEADERS, **headers})
+    response = await proxied.post("/mcp/", json=INITIALIZE, headers={**MCP_HEADERS, **headers})
     assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden_origin"
     write = await proxied.post("/api/rooms", json={"project": "p", "name": "n"}, headers=headers)
     assert write.status_code == 403

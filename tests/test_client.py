@@ -15,11 +15,10 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from tests.helpers import ServerProcess
+from tests.helpers import TOKEN, ServerProcess
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
-TOKEN = "proxy-test-token-0123456789"
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
@@ -57,14 +56,6 @@ def proxy() -> Iterator[RecordingProxy]:
     recording = RecordingProxy()
     yield recording
     recording.close()
-
-
-@pytest.fixture
-def token_server(home: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(home, env={"CHATNUT_TOKEN": TOKEN})
-    process.start()
-    yield process
-    process.stop()
 
 
 def proxied_env(server: ServerProcess, proxy: RecordingProxy) -> dict[str, str]:

@@ -38,12 +38,8 @@ from chatnut.app import create_app
 from chatnut.mcp_tools import build_mcp
 from chatnut.settings import Settings
 from tests.dump import PostgresDump, sqlite_dump
+from tests.helpers import MCP_CALL_HEADERS
 
-MCP_HEADERS = {
-    "accept": "application/json, text/event-stream",
-    "content-type": "application/json",
-    "mcp-protocol-version": "2025-11-25",
-}
 EXAMPLES = int(os.environ.get("CHATNUT_HOSTILE_EXAMPLES", "100"))
 
 
@@ -217,7 +213,7 @@ def call_tool(stack: Stack, tool: str, arguments: Any) -> dict[str, Any]:
     }
     # ensure_ascii escapes lone surrogates (\\ud800), as a JSON client may send them.
     request = stack.http.build_request(
-        "POST", "/mcp/", content=json.dumps(body).encode(), headers=MCP_HEADERS
+        "POST", "/mcp/", content=json.dumps(body).encode(), headers=MCP_CALL_HEADERS
     )
     response = stack.portal.call(stack.http.send, request)
     assert response.status_code < 500, response.text[:300]

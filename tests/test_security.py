@@ -12,21 +12,11 @@ import pytest
 
 from chatnut.app import create_app
 from chatnut.settings import Settings
+from tests.helpers import INITIALIZE, MCP_HEADERS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 BASE = "http://127.0.0.1:8123"
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 def assert_refused(response: httpx.Response, status: int, code: str) -> None:
@@ -55,7 +45,7 @@ async def test_loopback_hosts_are_served(api: httpx.AsyncClient, host: str) -> N
 
 
 async def test_foreign_host_on_mcp_post_is_refused(api: httpx.AsyncClient) -> None:
-    response = await api.post("/mcp/", json=INIT, headers={**MCP_HEADERS, "host": "evil.com"})
+    response = await api.post("/mcp/", json=INITIALIZE, headers={**MCP_HEADERS, "host": "evil.com"})
     assert_refused(response, 403, "forbidden_host")
 
 
@@ -73,7 +63,7 @@ async def test_foreign_origin_is_refused_on_mcp_and_writes(
     api: httpx.AsyncClient, origin: str
 ) -> None:
     for path in ("/mcp/", "/mcp"):
-        response = await api.post(path, json=INIT, headers={**MCP_HEADERS, "origin": origin})
+        response = await api.post(path, json=INITIALIZE, headers={**MCP_HEADERS, "origin": origin})
         assert_refused(response, 403, "forbidden_origin")
     response = await api.post(
         "/api/rooms", json={"project": "p", "name": "n"}, headers={"origin": origin}
@@ -85,9 +75,9 @@ async def test_foreign_origin_is_refused_on_mcp_and_writes(
 async def test_own_origin_and_no_origin_are_served(api: httpx.AsyncClient) -> None:
     own = await api.post("/api/rooms", json={"project": "p", "name": "n"}, headers={"origin": BASE})
     assert own.status_code == 200
-    none = await api.post("/mcp/", json=INIT, headers=MCP_HEADERS)
+    none = await api.post("/mcp/", json=INITIALIZE, headers=MCP_HEADERS)
     assert none.status_code == 200 and none.json()["result"]["serverInfo"]["name"] == "chatnut"
-    own_mcp = await api.post("/mcp", json=INIT, headers={**MCP_HEADERS, "origin": BASE})
+    own_mcp = await api.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, "origin": BASE})
     assert own_mcp.status_code == 200  # /mcp without the slash: served, not redirected
 
 
@@ -112,13 +102,13 @@ async def test_oversize_body_is_refused_before_reading(api: httpx.AsyncClient) -
 async def test_token_mode_requires_bearer_on_api_and_mcp(token_api: httpx.AsyncClient) -> None:
     assert_refused(await token_api.get("/api/rooms"), 401, "unauthorized")
     assert_refused(
-        await token_api.post("/mcp/", json=INIT, headers=MCP_HEADERS), 401, "unauthorized"
+        await token_api.post("/mcp/", json=INITIALIZE, headers=MCP_HEADERS), 401, "unauthorized"
     )
     wrong = {"authorization": "Bearer nope"}
     assert_refused(await token_api.get("/api/rooms", headers=wrong), 401, "unauthorized")
     good = {"authorization": "Bearer s3cret"}
     assert (await token_api.get("/api/rooms", headers=good)).status_code == 200
-    response = await token_api.post("/mcp/", json=INIT, headers={**MCP_HEADERS, **good})
+    response = await token_api.post("/mcp/", json=INITIALIZE, headers={**MCP_HEADERS, **good})
     assert response.status_code == 200
     assert (await token_api.get("/")).status_code == 200  # the page itself holds no data
 

@@ -22,11 +22,11 @@ import pytest
 
 from chatnut.app import create_app
 from chatnut.settings import Settings
+from tests.helpers import MCP_HEADERS
 
 pytestmark = pytest.mark.anyio
 
 BASE = "http://127.0.0.1:8123"
-MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 XSS = [
     "<script>alert(1)</script>",
     '<img src=x onerror="alert(1)">',

@@ -7,27 +7,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 
-from tests.helpers import ServerProcess
+from tests.helpers import TOKEN, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "signin-token-0123456789abcdef"
 BEARER = {"authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def token_server(home: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(home, env={"CHATNUT_TOKEN": TOKEN})
-    process.start()
-    yield process
-    process.stop()
 
 
 def fresh_link(server: ServerProcess, name: str = "n") -> tuple[str, dict[str, list[str]]]:

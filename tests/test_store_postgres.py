@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from chatnut.service import ChatService
 from chatnut.store import open_store
 from chatnut.store.base import Store, StoreOpenError
 from chatnut.store.postgres import LISTEN_APPLICATION
+from tests.helpers import waiting_by_name
 from tests.postgres import PostgresServer, start_server
 
 pytestmark = pytest.mark.anyio
@@ -135,6 +137,85 @@ async def test_an_addressed_post_on_one_store_wakes_named_waits_on_another(
     waited, boxed = await asyncio.wait_for(asyncio.gather(wait, inbox), 10)
     assert [m["id"] for m in waited["messages"]] == [mention["id"]]
     assert [m["id"] for m in boxed["messages"]] == [mention["id"]]
+
+
+async def waiting_as_seen_by(service: ChatService, room_id: str) -> list[dict[str, bool]]:
+    """`waiting` of each name as agents, statuses and the handoff show it."""
+    agents = (await service.list_agents(room_id))["agents"]
+    statuses = (await service.get_team_status(room_id))["statuses"]
+    handoff = await service.get_handoff(room_id, "lead", note_presence=False)
+    return waiting_by_name(agents, statuses, handoff)
+
+
+async def until_waiting(
+    service: ChatService, room_id: str, expected: dict[str, bool], seconds: float
+) -> float:
+    """Polls until every view of `service` shows `expected`; how long that took."""
+    began = time.monotonic()
+    while (seen := await waiting_as_seen_by(service, room_id)) != [expected] * 4:
+        assert time.monotonic() - began < seconds, f"after {seconds} s: {seen}, not {expected}"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - began
+
+
+async def test_a_named_wait_on_one_store_shows_as_waiting_on_the_others(
+    three: list[tuple[Store, Hub, ChatService]],
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Presence's `waiting` is every process's: a wait parked on the second store
+    and an inbox parked on the third show on the first within the publication
+    bound, and stop showing when they return; a store that dies without a word
+    stops counting once its beat is stale."""
+    from chatnut.store.postgres import parked
+
+    (_, _, first), (second_store, _, second), (third_store, _, third) = three
+    room = (await first.init_room("p", "presence"))["id"]
+    for name in ("dev", "qa"):
+        await first.register_agent(room, name, "t")
+        await first.update_status(room, name, "on it")
+    bound = parked.PUBLISH_EVERY_S + 2  # + a loaded machine's slack
+    await until_waiting(first, room, {"dev": False, "qa": False}, bound)
+    wait = asyncio.create_task(second.wait_for_messages(room, 0, timeout=60, addressed_to="dev"))
+    inbox = asyncio.create_task(third.check_inbox("qa", timeout=60))
+    await until_waiting(first, room, {"dev": True, "qa": True}, bound)
+    await until_waiting(second, room, {"dev": True, "qa": True}, bound)
+    # Rows lost behind the workers' backs (a PostgreSQL crash empties UNLOGGED
+    # tables): each worker's next beat finds itself gone and writes its set again.
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("DELETE FROM parked_workers")  # and their waits (cascade)
+        deadline = time.monotonic() + parked.BEAT_EVERY_S + bound
+        while await conn.fetchval("SELECT count(*) FROM parked_waits") < 2:
+            assert time.monotonic() < deadline, "the parked waits were never written again"
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    await until_waiting(first, room, {"dev": True, "qa": True}, bound)
+    go = await first.post_message(room, "lead", "go", to=["dev", "qa"])
+    await asyncio.wait_for(asyncio.gather(wait, inbox), 10)
+    await until_waiting(first, room, {"dev": False, "qa": False}, bound)
+    # Only the stores that parked a wait wrote (not the first); one that closes
+    # takes its rows with it at once.
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        workers = "SELECT count(*) FROM parked_workers"
+        assert await conn.fetchval(workers) == 2
+        await second_store.close()
+        assert await conn.fetchval(workers) == 1
+    finally:
+        await conn.close()
+
+    # The third store's process "dies": its board stops beating, its rows stay.
+    monkeypatch.setattr(parked, "STALE_AFTER_S", 2.0)
+    inbox = asyncio.create_task(third.check_inbox("qa", since_id=go["id"], timeout=60))
+    await until_waiting(first, room, {"dev": False, "qa": True}, bound)
+    board = third_store._parked  # type: ignore[attr-defined]
+    board._task.cancel()
+    took = await until_waiting(first, room, {"dev": False, "qa": False}, 2.0 + bound)
+    assert took >= 0.5  # it was the beat that ran out, not the wait that ended
+    assert not inbox.done()
+    inbox.cancel()
 
 
 async def terminate_listeners(url: str) -> int:
@@ -361,3 +442,62 @@ async def test_a_post_that_fails_in_a_batch_fails_alone(postgres_url: str) -> No
         assert [m["content"] for m in messages] == ["one", "three"]
     finally:
         await store.close()
+
+
+async def test_closing_mid_batch_fails_its_posts_and_the_queued_ones(postgres_url: str) -> None:
+    """The store closes (the server stopping) while a batch waits for the write
+    lock and more posts queue behind it: every poster gets a one-line error at
+    once — the interrupted ones told their post may have landed — and none hangs."""
+    from chatnut.store.postgres import WRITE_LOCK, PostgresStore
+
+    store = await opened(postgres_url)
+    assert isinstance(store, PostgresStore) and store._posts is not None
+    posts = store._posts
+    room, _ = await store.create_room(
+        {
+            "id": "r-close",
+            "name": "close",
+            "project": "p",
+            "branch": None,
+            "description": None,
+            "created_at": "2026-12-01T00:00:00Z",
+        }
+    )
+    holder = await asyncpg.connect(postgres_url)
+    try:
+        holding = holder.transaction()
+        await holding.start()
+        await holder.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+
+        def post(content: str) -> asyncio.Task[Any]:
+            args = (room["id"], "a", content, "message", None, None, [], [])
+            return asyncio.create_task(posts.post(args))
+
+        in_flight = [post("one"), post("two")]
+        # Until the batch's chatnut_post waits on the lock: the batch is in flight.
+        for _ in range(500):
+            blocked = await holder.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            if blocked:
+                break
+            await asyncio.sleep(0.01)
+        assert blocked == 1
+        queued = [post("three")]
+        while posts._queue.empty():  # until it is queued behind the batch
+            await asyncio.sleep(0)
+        await asyncio.wait_for(store.close(), 10)
+        results = await asyncio.wait_for(
+            asyncio.gather(*in_flight, *queued, return_exceptions=True), 5
+        )
+        await holding.rollback()
+    finally:
+        await holder.close()
+        await store.close()
+    for result in results:
+        assert isinstance(result, StorageUnavailable), result
+        assert "\n" not in result.message
+    assert all("may or may not have been saved" in r.message for r in results[:2])
+    assert "was not saved" in results[2].message
+    with pytest.raises(StorageUnavailable, match="was not saved"):
+        await posts.post((room["id"], "a", "late", "message", None, None, [], []))

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import READY_MARK
+from tests.helpers import READY_MARK, alive, worker_pids
 
 pytestmark = pytest.mark.e2e
 
@@ -59,7 +59,7 @@ class Supervised:
         return f"http://127.0.0.1:{(self.home / 'server.port').read_text().strip()}"
 
     def workers(self) -> set[int]:
-        return {int(p) for p in (self.home / "server.workers").read_text().split()}
+        return worker_pids(self.home)
 
     def answering(self, want: set[int]) -> set[int]:
         """The pids that answer, over fresh connections, until `want` have (bounded)."""
@@ -79,14 +79,6 @@ class Supervised:
             self.lines.extend(self.proc.stderr)
             self.proc.stderr.close()
         return code
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def gone_within(pids: set[int], seconds: float) -> bool:

@@ -55,6 +55,8 @@ class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRul
         self.parked_waits = {}
         self.max_waits_per_room, self.max_waits = max_waits
         self.presence = Presence()
+        # Other processes on the same database see who is parked here (SPEC §12).
+        self.presence.on_change = store.share_parked(self.presence.parked_keys)
 
     # -- search, projects, health ---------------------------------------------
 

@@ -125,8 +125,15 @@ class CoordinationRules(MessageRules):
         if note_presence:
             self.seen(room_id, reader)
         saved = found.pop("saved")
-        found["statuses"] = [self._present(room_id, r, "sender", saved) for r in found["statuses"]]
-        found["agents"] = [self._present(room_id, r, "agent_name", saved) for r in found["agents"]]
+        names = {str(r["sender"]).strip().lower() for r in found["statuses"]}
+        names |= {str(r["agent_name"]).strip().lower() for r in found["agents"]}
+        elsewhere = await self.store.parked_elsewhere(room_id, sorted(names)) if names else set()
+        found["statuses"] = [
+            self._present(room_id, r, "sender", saved, elsewhere) for r in found["statuses"]
+        ]
+        found["agents"] = [
+            self._present(room_id, r, "agent_name", saved, elsewhere) for r in found["agents"]
+        ]
         return _bounded(found)
 
 

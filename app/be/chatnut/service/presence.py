@@ -4,15 +4,18 @@ is parked in a named wait right now.
 Held in memory, where every call notes it for free; the times are also saved
 to the database every few seconds (only the ones that changed, at most once a
 minute per name and room), so a restart keeps them — a read-only call never
-becomes a write. `waiting` is this process's own parked waits: a wait that
-names no one (a plain `wait_for_messages`) cannot be attributed.
+becomes a write. `waiting` is parked in a named wait: a wait that names no
+one (a plain `wait_for_messages`) cannot be attributed. This process's own
+parked waits are counted here; on a store shared by several processes the
+store publishes them for the others (`on_change`, store/postgres/parked.py)
+and the service adds theirs (ServiceCore.with_presence).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 INBOX = "*"  # a name's inbox calls count for every room
@@ -28,6 +31,8 @@ class Presence:
         self._saved_at: dict[Key, float] = {}
         self._unsaved: dict[Key, str] = {}
         self._parked: Counter[Key] = Counter()
+        # Told when a (room, name) starts or stops being parked here.
+        self.on_change: Callable[[], None] = lambda: None
 
     def note(self, room_id: str, name: str, now: str) -> None:
         key = (room_id, name.strip().lower())
@@ -60,13 +65,20 @@ class Presence:
         name = name.strip().lower()
         return self._parked[(room_id, name)] > 0 or self._parked[(INBOX, name)] > 0
 
+    def parked_keys(self) -> set[Key]:
+        """The (room_id or INBOX, name) pairs parked in this process now."""
+        return set(self._parked)
+
     @contextmanager
     def parked(self, room_id: str, name: str) -> Iterator[None]:
         key = (room_id, name)
         self._parked[key] += 1
+        if self._parked[key] == 1:
+            self.on_change()
         try:
             yield
         finally:
             self._parked[key] -= 1
             if self._parked[key] <= 0:
                 del self._parked[key]
+                self.on_change()

@@ -58,6 +58,10 @@ class SearchFilter:
     before_id: int | None = None
 
 
+def _nothing() -> None:
+    pass
+
+
 class StoreOpenError(RuntimeError):
     """The database cannot be used at all; the message is one line a user can act on."""
 
@@ -248,6 +252,21 @@ class Store(ABC):
     async def save_presence(self, rows: Sequence[tuple[str, str, str]]) -> None:
         """Upsert (room_id, name, last_seen_at); a time never moves back; a room
         deleted meanwhile gets no row. Publishes nothing."""
+
+    # Parked named waits (presence's `waiting`) live in each process's memory. A
+    # backend that several processes share lets each see the others' (SPEC §12);
+    # with one process (SQLite) memory is the whole truth and these do nothing.
+
+    def share_parked(self, parked: Callable[[], set[tuple[str, str]]]) -> Callable[[], None]:
+        """Publish this process's parked waits: `parked()` gives the (room_id, or
+        '*' for an inbox, lower-cased name) pairs parked now; call the function
+        returned whenever that set changes."""
+        return _nothing
+
+    async def parked_elsewhere(self, room_id: str, names: Sequence[str]) -> set[str]:
+        """Those of these lower-cased names parked in a named wait on this room or
+        on their inbox by another live process, as that process last published."""
+        return set()
 
     # -- the web page at scale (SPEC §7) ------------------------------------
 

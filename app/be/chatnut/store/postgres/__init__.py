@@ -23,6 +23,10 @@ every process's commits to this process's hub in seq order, exactly once,
 catching up from the table after a lost connection — so `wait_for_messages`
 and the SSE feeds work unchanged across workers.
 
+Presence. Whether a name is parked in a wait is known to the process that
+serves the wait; parked.py shares it with the others through two UNLOGGED
+tables, off the write lock.
+
 Outages. A call that cannot reach the database raises StorageUnavailable in
 one line (a tool error, a 503); the pool reconnects on the next call and the
 listener on its own, so the process recovers without a restart.
@@ -55,6 +59,7 @@ from chatnut.store.postgres.driver import (
 )
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.migrate import migrate
+from chatnut.store.postgres.parked import Key, ParkedBoard
 from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.team import Team
 from chatnut.store.postgres.views import Views
@@ -92,6 +97,7 @@ class PostgresStore(Views, Search, Team, Store):
         self._pool: Any = None
         self._events: EventStream | None = None
         self._posts: PostBatcher | None = None
+        self._parked = ParkedBoard()
 
     # -- life ---------------------------------------------------------------
 
@@ -111,6 +117,7 @@ class PostgresStore(Views, Search, Team, Store):
             async with self._pool.acquire() as conn:
                 applied = await migrate(conn, self.location)
                 await self._events.start(conn)
+            self._parked.start(self._pool)
         except StoreOpenError:
             await self.close()
             raise
@@ -136,6 +143,7 @@ class PostgresStore(Views, Search, Team, Store):
             await self._events.close()
             self._events = None
         if self._pool is not None:
+            await self._parked.close()
             try:
                 await self._pool.close()
             except Exception:
@@ -144,6 +152,18 @@ class PostgresStore(Views, Search, Team, Store):
 
     async def check(self) -> None:
         await self._read(lambda conn: conn.fetchval("SELECT 1"))
+
+    # -- parked waits of every process (parked.py) ----------------------------
+
+    def share_parked(self, parked: Callable[[], set[Key]]) -> Callable[[], None]:
+        return self._parked.share(parked)
+
+    async def parked_elsewhere(self, room_id: str, names: Sequence[str]) -> set[str]:
+        wanted = list(names)
+        found: set[str] = await self._read(
+            lambda conn: self._parked.elsewhere(conn, room_id, wanted)
+        )
+        return found
 
     # -- the two ways in ----------------------------------------------------
 
@@ -223,11 +243,7 @@ class PostgresStore(Views, Search, Team, Store):
             if room["status"] == "archived":  # idempotent: archiving twice keeps the first time
                 return room, []
             stamp = now_iso()
-            await conn.execute(
-                "UPDATE rooms SET status = 'archived', archived_at = $1 WHERE id = $2",
-                stamp,
-                room["id"],
-            )
+            await conn.execute(q.ARCHIVE, stamp, room["id"])
             room = {**room, "status": "archived", "archived_at": stamp}
             return room, [_room_event(room, "archived")]
 
@@ -239,11 +255,7 @@ class PostgresStore(Views, Search, Team, Store):
             ids = [r["id"] for r in await conn.fetch(q.IDLE_LIVE_ROOMS, cutoff)]
             stamp, pending = now_iso(), []
             for room_id in ids:
-                await conn.execute(
-                    "UPDATE rooms SET status = 'archived', archived_at = $1 WHERE id = $2",
-                    stamp,
-                    room_id,
-                )
+                await conn.execute(q.ARCHIVE, stamp, room_id)
                 pending.append(_room_event(await self._room_or_missing(conn, room_id), "archived"))
             return ids, pending
 

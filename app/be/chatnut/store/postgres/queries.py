@@ -40,6 +40,16 @@ NEWEST_MESSAGE_ID = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM 
 # addressed to would never read it. Ids become visible in order (the write
 # lock), so nothing at or below this bound can still appear.
 NEWEST_VISIBLE_ID = "SELECT coalesce(max(id), 0) FROM messages"
+# A room's statuses (most recently updated first) and registered agents (by name).
+STATUSES = (
+    "SELECT room_id, sender, status, updated_at FROM room_status WHERE room_id = $1"
+    " ORDER BY updated_at DESC, sender"
+)
+AGENTS = (
+    "SELECT room_id, agent_name, task_id, registered_at FROM agent_registry"
+    " WHERE room_id = $1 ORDER BY agent_name"
+)
+ARCHIVE = "UPDATE rooms SET status = 'archived', archived_at = $1 WHERE id = $2"
 
 
 def room_filter(

@@ -16,7 +16,7 @@ from typing import Any
 from chatnut.store.copy import BATCH_ROWS, CopyError, Tables, printable
 
 # Derived from the data tables, or this backend's own bookkeeping.
-DERIVED = {"room_stats", "events", "chatnut_migrations"}
+DERIVED = {"room_stats", "events", "chatnut_migrations", "parked_workers", "parked_waits"}
 MESSAGE_IDS = "message_ids"
 
 

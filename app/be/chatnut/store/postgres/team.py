@@ -8,6 +8,7 @@ from typing import Any
 
 from chatnut import errors
 from chatnut.clock import now_iso
+from chatnut.store.postgres import queries as q
 
 Row = dict[str, Any]
 PendingEvent = tuple[str, str, dict[str, Any]]
@@ -29,11 +30,7 @@ class Team:
         )
 
     async def statuses(self, room_id: str) -> list[Row]:
-        return await self._rows_of_room(
-            room_id,
-            "SELECT room_id, sender, status, updated_at FROM room_status WHERE room_id = $1"
-            " ORDER BY updated_at DESC, sender",
-        )
+        return await self._rows_of_room(room_id, q.STATUSES)
 
     async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> Row:
         return await self._upsert(
@@ -46,11 +43,7 @@ class Team:
         )
 
     async def agents(self, room_id: str) -> list[Row]:
-        return await self._rows_of_room(
-            room_id,
-            "SELECT room_id, agent_name, task_id, registered_at FROM agent_registry"
-            " WHERE room_id = $1 ORDER BY agent_name",
-        )
+        return await self._rows_of_room(room_id, q.AGENTS)
 
     async def _upsert(
         self,

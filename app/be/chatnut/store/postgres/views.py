@@ -202,16 +202,8 @@ class Views:
                     reader,
                 )
             )
-            statuses = await conn.fetch(
-                "SELECT room_id, sender, status, updated_at FROM room_status WHERE room_id = $1"
-                " ORDER BY updated_at DESC, sender",
-                room_id,
-            )
-            agents = await conn.fetch(
-                "SELECT room_id, agent_name, task_id, registered_at FROM agent_registry"
-                " WHERE room_id = $1 ORDER BY agent_name",
-                room_id,
-            )
+            statuses = await conn.fetch(q.STATUSES, room_id)
+            agents = await conn.fetch(q.AGENTS, room_id)
             summary = await conn.fetchrow(
                 f"SELECT {q.MESSAGE_COLUMNS} FROM messages WHERE room_id = $1"
                 " AND message_type = 'summary' AND id <= $2 ORDER BY id DESC LIMIT 1",
