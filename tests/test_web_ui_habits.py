@@ -70,6 +70,10 @@ async def test_code_blocks_have_a_language_label_and_a_copy_button(
         boxes = page.locator("#message-list li.task input[type=checkbox]")
         await expect(boxes).to_have_count(2)
         assert [await b.is_checked() for b in await boxes.all()] == [True, False]
+        # A done item stands apart from an open one (not two greyed browser boxes).
+        background = "els => els.map(el => getComputedStyle(el).backgroundColor)"
+        fills = await boxes.evaluate_all(background)
+        assert contrast(fills[0], fills[1]) >= 3, fills
 
 
 async def test_ctrl_k_switches_rooms_and_alt_arrows_step_through_them(
