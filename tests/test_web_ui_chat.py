@@ -9,7 +9,7 @@ import sqlite3
 import httpx
 import pytest
 from mcp import Client
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.helpers import ServerProcess
 from tests.test_web_ui import (
@@ -166,6 +166,33 @@ async def test_a_deep_link_into_a_huge_room_loads_a_window_around_it(
     shown = await shown_ids(page)
     assert len(shown) <= 500 and shown == sorted(shown) and len(set(shown)) == len(shown)
     assert shown[-1] > ids[500]
+
+
+async def test_a_deep_link_asks_for_its_window_beside_the_rooms_summary(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    """The window around a linked message does not wait for the room's summary
+    (one round trip less); held summaries still end in the message shown."""
+    room = await room_with(agent, "linked", [f"line {i}" for i in range(40)])
+    target = (await call(agent, "read_messages", room_id=room))["messages"][10]["id"]
+    held: list[Route] = []
+    await page.route(f"**/api/rooms/{room}?reader=*", lambda route: held.append(route))
+    async with page.expect_request(lambda r: f"/messages?around={target}&" in r.url):
+        await page.goto(f"{server.url}/?room={room}&msg={target}")
+    assert len(held) == 1  # the summary is still held: the window was asked for first
+    await held[0].continue_()
+    item = page.locator(f'li.message[data-id="{target}"]')
+    await expect(item).to_be_in_viewport()
+    await expect(item).to_have_class("message flash")
+
+
+async def test_a_deep_link_whose_room_is_gone_says_so_once(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    """Both requests fail; the page says the summary's error in words, and the
+    window's failure is no script error (the watched fixture checks that)."""
+    await page.goto(f"{server.url}/?room=no-such-room&msg=5")
+    await expect(page.locator("#welcome-note")).to_contain_text("Cannot open that room")
 
 
 async def test_a_reply_quotes_its_parent_and_jumps_to_it(

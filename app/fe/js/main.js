@@ -176,13 +176,17 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
   sidebar.watch(null);
   composer.setReply(null);
   show("room-view");
+  // A linked message's window is asked for beside the summary (a deep link
+  // saves a round trip); if the summary fails, its error is the one shown.
+  const aroundPage = focus ? room.around(roomId, focus) : null;
+  aroundPage?.catch(() => {});
   try {
     const summary = await api(`/rooms/${enc(roomId)}?reader=${enc(senderName())}`);
     if (currentRoom !== roomId) return;
     roomChanged(summary);
     presenceBar.open(roomId);
     summaryPin.open(roomId, senderName());
-    await room.open(summary, { focus, cursor: summary.last_read_message_id || 0 });
+    await room.open(summary, { focus, cursor: summary.last_read_message_id || 0, aroundPage });
   } catch (error) {
     if (currentRoom !== roomId) return;
     if (!error.status) failedRoom = roomId; // the server was unreachable: try again when back

@@ -75,7 +75,13 @@ export class RoomView {
 
   // -- opening -----------------------------------------------------------------
 
-  async open(room, { focus = null, cursor = 0 } = {}) {
+  // The window around a linked message: it does not depend on the room's
+  // summary, so the page asks for both at once (open's `aroundPage`).
+  around(roomId, focus) {
+    return api(`/rooms/${enc(roomId)}/messages?around=${Number(focus)}&limit=${WINDOW}&html=true`);
+  }
+
+  async open(room, { focus = null, cursor = 0, aroundPage = null } = {}) {
     this.room = room;
     this._reset();
     this.pending = []; // live messages that arrive while the first page loads
@@ -88,15 +94,16 @@ export class RoomView {
     this.describe(room);
     const base = `/rooms/${enc(room.id)}/messages`;
     const firstUnread = !focus && room.unread_count > 0 && cursor > 0 ? cursor + 1 : null;
-    let url = `${base}?limit=${PAGE}&html=true`;
-    if (focus) url = `${base}?around=${Number(focus)}&limit=${WINDOW}&html=true`;
-    else if (firstUnread) url = `${base}?around=${firstUnread}&limit=${PAGE}&html=true`;
-    const [page] = await Promise.all([api(url), this.refreshTeam()]);
+    let request;
+    if (focus) request = aroundPage ?? this.around(room.id, focus);
+    else if (firstUnread) request = api(`${base}?around=${firstUnread}&limit=${PAGE}&html=true`);
+    else request = api(`${base}?limit=${PAGE}&html=true`);
+    const [page] = await Promise.all([request, this.refreshTeam()]);
     if (this.room?.id !== room.id) return false; // another room was opened meanwhile
     this._load(page);
-    const early = this.pending;
+    const arrived = this.pending;
     this.pending = null;
-    for (const message of early) this.add(message);
+    for (const message of arrived) this.add(message);
     if (focus) return this._show(focus);
     if (firstUnread && this.reading.showUnreadAfter(cursor)) return true;
     this.reading.toEnd();
