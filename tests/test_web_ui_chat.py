@@ -296,7 +296,9 @@ async def test_an_archived_room_never_counts_as_unread(
     page: Page, server: ServerProcess, agent: Client
 ) -> None:
     here = await room_with(agent, "here", ["seen"])
-    fading = await room_with(agent, "fading", [], project="ops")
+    fading = await room_with(agent, "fading", ["read before"], project="ops")
+    async with page.expect_response(read_sent(fading, lambda id: id > 0)):
+        await open_room(page, server, fading)  # the reader has a cursor there
     await open_room(page, server, here)
     for i in range(2):
         await call(agent, "post_message", room_id=fading, sender="bot", content=f"unread {i}")
@@ -317,6 +319,13 @@ async def test_an_archived_room_never_counts_as_unread(
     option = page.locator(f'#switcher-list [data-room="{fading}"]')
     await expect(option).to_contain_text("ops · archived")
     await expect(option.locator(".badge")).to_have_count(0)
+    # Opened, it shows its end: no "New" divider above messages it never counted.
+    await option.click()
+    await expect(page.locator("#room-name")).to_have_text("fading")
+    last = page.locator("#message-list li.message").last
+    await expect(last).to_contain_text("unread 1")
+    await expect(last).to_be_in_viewport()
+    await expect(page.locator("#message-list .divider")).to_have_count(0)
 
 
 # Headless Chromium never hides a page: the page is told its tab is hidden

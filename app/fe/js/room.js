@@ -93,7 +93,9 @@ export class RoomView {
     this.reading.setUnseen(0);
     this.describe(room);
     const base = `/rooms/${enc(room.id)}/messages`;
-    const firstUnread = !focus && room.unread_count > 0 && cursor > 0 ? cursor + 1 : null;
+    // Archived rooms never count as unread (README), so they open at their end too.
+    const unread = room.status === "live" && room.unread_count > 0;
+    const firstUnread = !focus && unread && cursor > 0 ? cursor + 1 : null;
     let request;
     if (focus) request = aroundPage ?? this.around(room.id, focus);
     else if (firstUnread) request = api(`${base}?around=${firstUnread}&limit=${PAGE}&html=true`);
