@@ -16,6 +16,7 @@ from tests.test_web_ui import (
     agent,
     browser,
     call,
+    open_home,
     open_room,
     page,
     room_with,
@@ -45,6 +46,20 @@ async def test_relative_times_refresh_in_the_room_the_sidebar_and_the_team_panel
     await page.clock.fast_forward("05:00")  # each refresh timer fires once, 5 minutes on
     for time in shown:
         await expect(time).to_have_text("5 minutes ago")
+
+
+async def test_a_search_hits_time_refreshes_too(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    await room_with(agent, "findings", ["the haystack holds a needle"])
+    await page.clock.install()
+    await open_home(page, server)
+    await page.fill("#search", "needle")
+    await page.press("#search", "Enter")
+    when = page.locator("#search-results a.hit time.ago")
+    await expect(when).to_have_text("just now")
+    await page.clock.fast_forward("05:00")
+    await expect(when).to_have_text("5 minutes ago")
 
 
 TEAM = ["ann", "bob", "cy", "dee", "eve", "fay", "gus", "hal", "ivy", "jo", "kai", "lu"]

@@ -34,6 +34,13 @@ const UNITS = [
 ];
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
+// Relative times say their age again: the room, the sidebar and search each
+// call this on their own times every AGES_EVERY_MS.
+export const AGES_EVERY_MS = 30000;
+export function refreshAges(times) {
+  for (const time of times) if (time.dateTime) time.textContent = timeAgo(time.dateTime);
+}
+
 export function timeAgo(iso, now = Date.now()) {
   const seconds = Math.round((Date.parse(iso) - now) / 1000);
   if (Math.abs(seconds) < 45) return "just now";

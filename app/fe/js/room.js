@@ -9,7 +9,7 @@
 
 import { api, enc } from "./api.js";
 import { presenceDot } from "./coordination.js";
-import { $, Palette, fullTime, h, plainText, setAttr, setText, timeAgo } from "./dom.js";
+import { $, AGES_EVERY_MS, Palette, fullTime, h, plainText, refreshAges, setAttr, setText } from "./dom.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
 import { Reading } from "./reading.js";
 
@@ -53,7 +53,7 @@ export class RoomView {
     }, { root: this.scroller, rootMargin: "600px 0px 600px 0px" });
     edges.observe($("older"));
     edges.observe($("newer"));
-    setInterval(() => this._refreshTimes(), 30000);
+    setInterval(() => this._refreshTimes(), AGES_EVERY_MS);
   }
 
   _reset() {
@@ -423,9 +423,6 @@ export class RoomView {
   }
 
   _refreshTimes() {
-    const times = this.list.querySelectorAll("time.ago");
-    for (let i = Math.max(0, times.length - 200); i < times.length; i += 1) {
-      times[i].textContent = timeAgo(times[i].dateTime);
-    }
+    refreshAges([...this.list.querySelectorAll("time.ago")].slice(-200)); // the newest 200
   }
 }

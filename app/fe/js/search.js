@@ -5,7 +5,7 @@
 // and can be cleared. A hit opens its room around the message.
 
 import { api, enc } from "./api.js";
-import { $, h, highlighted, timeAgo } from "./dom.js";
+import { $, AGES_EVERY_MS, fullTime, h, highlighted, refreshAges, timeAgo } from "./dom.js";
 
 export class SearchView {
   constructor({ projects, onOpen }) {
@@ -15,6 +15,7 @@ export class SearchView {
     this.filters = {};
     this.names = {};
     this.asked = 0;
+    setInterval(() => refreshAges($("search-results").querySelectorAll("time.ago")), AGES_EVERY_MS);
     $("search-filters").addEventListener("submit", (event) => {
       event.preventDefault();
       const to = $("sf-before").value;
@@ -142,7 +143,9 @@ export class SearchView {
 
   _hit(m) {
     return h("a", { class: "hit", href: `/?room=${enc(m.room_id)}&msg=${m.id}`, "data-room": m.room_id, "data-msg": m.id },
-      h("div", { class: "where" }, `${this._roomName(m.room_id)} · ${m.sender} · ${timeAgo(m.created_at)} · #${m.id}`),
+      h("div", { class: "where" }, `${this._roomName(m.room_id)} · ${m.sender} · `,
+        h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
+        ` · #${m.id}`),
       h("div", {}, highlighted(m.snippet, this.query)));
   }
 }

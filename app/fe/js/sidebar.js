@@ -8,7 +8,7 @@
 // text, not a new element), so a room that gets a post keeps keyboard focus.
 
 import { api, enc } from "./api.js";
-import { $, h, plainText, setAttr, setText, timeAgo } from "./dom.js";
+import { $, AGES_EVERY_MS, h, plainText, refreshAges, setAttr, setText, timeAgo } from "./dom.js";
 
 const PAGE = 50;
 const COLLAPSED_KEY = "chatnut.collapsed";
@@ -64,7 +64,7 @@ export class Sidebar {
       if (more) this._more(more.dataset.more);
     });
     $("archived-more").addEventListener("click", () => this._moreArchived());
-    setInterval(() => this._refreshTimes(), 30000);
+    setInterval(() => this._refreshTimes(), AGES_EVERY_MS);
   }
 
   // -- what the feed says ------------------------------------------------------
@@ -415,8 +415,6 @@ export class Sidebar {
   }
 
   _refreshTimes() {
-    for (const when of document.querySelectorAll(".room-list time.when")) {
-      if (when.dateTime) when.textContent = timeAgo(when.dateTime);
-    }
+    refreshAges(document.querySelectorAll(".room-list time.when"));
   }
 }
