@@ -34,6 +34,11 @@ const UNITS = [
 ];
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
+// A room's unread as the page counts it: archived rooms never count (README).
+export function countedUnread(room) {
+  return room?.status === "live" ? room.unread_count || 0 : 0;
+}
+
 // Relative times say their age again: the room, the sidebar and search each
 // call this on their own times every AGES_EVERY_MS.
 export const AGES_EVERY_MS = 30000;

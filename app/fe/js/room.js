@@ -9,7 +9,7 @@
 
 import { api, enc } from "./api.js";
 import { presenceDot } from "./coordination.js";
-import { $, AGES_EVERY_MS, Palette, fullTime, h, plainText, refreshAges, setAttr, setText } from "./dom.js";
+import { $, AGES_EVERY_MS, Palette, countedUnread, fullTime, h, plainText, refreshAges, setAttr, setText } from "./dom.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
 import { Reading } from "./reading.js";
 
@@ -93,9 +93,8 @@ export class RoomView {
     this.reading.setUnseen(0);
     this.describe(room);
     const base = `/rooms/${enc(room.id)}/messages`;
-    // Archived rooms never count as unread (README), so they open at their end too.
-    const unread = room.status === "live" && room.unread_count > 0;
-    const firstUnread = !focus && unread && cursor > 0 ? cursor + 1 : null;
+    // An archived room counts no unread, so it opens at its end too.
+    const firstUnread = !focus && countedUnread(room) > 0 && cursor > 0 ? cursor + 1 : null;
     let request;
     if (focus) request = aroundPage ?? this.around(room.id, focus);
     else if (firstUnread) request = api(`${base}?around=${firstUnread}&limit=${PAGE}&html=true`);

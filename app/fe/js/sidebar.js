@@ -8,7 +8,7 @@
 // text, not a new element), so a room that gets a post keeps keyboard focus.
 
 import { api, enc } from "./api.js";
-import { $, AGES_EVERY_MS, h, plainText, refreshAges, setAttr, setText, timeAgo } from "./dom.js";
+import { $, AGES_EVERY_MS, countedUnread, h, plainText, refreshAges, setAttr, setText, timeAgo } from "./dom.js";
 
 const PAGE = 50;
 const COLLAPSED_KEY = "chatnut.collapsed";
@@ -101,7 +101,7 @@ export class Sidebar {
     this.archivedLoaded = false;
     if (totals) this.totals = totals;
     this.shares.clear();
-    for (const room of rooms) this.shares.set(room.id, room.status === "live" ? room.unread_count || 0 : 0);
+    for (const room of rooms) this.shares.set(room.id, countedUnread(room));
     if (this.unreadOnly) {
       this._reloadUnread();
     } else {
@@ -148,8 +148,7 @@ export class Sidebar {
   }
 
   unreadOf(room) {
-    if (!room || room.status !== "live" || room.id === this.watched) return 0;
-    return room.unread_count || 0;
+    return room?.id === this.watched ? 0 : countedUnread(room);
   }
 
   // The tab title: the server's total, less what the watched room still owes.
@@ -224,7 +223,7 @@ export class Sidebar {
   // server counted it, since the title takes exactly that out).
   _adjustTotals(room) {
     if (room.id === this.watched || !this.shares.has(room.id)) return;
-    const unread = room.status === "live" ? room.unread_count || 0 : 0;
+    const unread = countedUnread(room);
     const change = unread - this.shares.get(room.id);
     this.shares.set(room.id, unread);
     this.totals.unread += change;

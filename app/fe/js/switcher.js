@@ -2,7 +2,7 @@
 // hold every room), a little after the last keystroke.
 
 import { api } from "./api.js";
-import { $, h } from "./dom.js";
+import { $, countedUnread, h } from "./dom.js";
 
 const LIMIT = 20;
 const TYPE_PAUSE_MS = 120;
@@ -54,8 +54,7 @@ export class Switcher {
       h("li", { role: "option", id: `switch-${i}`, "data-room": room.id, "aria-selected": String(i === 0) },
         h("span", { class: "name" }, room.name), " ",
         h("span", { class: "project" }, `${room.project}${room.status === "live" ? "" : " · archived"}`),
-        // Archived rooms never count as unread, here as in the sidebar.
-        room.unread_count && room.status === "live" ? h("span", { class: "badge" }, String(room.unread_count)) : null)));
+        countedUnread(room) ? h("span", { class: "badge" }, String(countedUnread(room))) : null)));
     if (!page.rooms.length) this.list.append(h("li", { class: "notice" }, "No room by that name"));
     this._mark(0);
   }
