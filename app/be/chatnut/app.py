@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from chatnut import __version__
+from chatnut.admin_api import router as admin_router
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
 from chatnut.hub import Hub
@@ -80,7 +81,7 @@ class ServerState:
         self.store = open_store(
             settings.database,
             durability=settings.durability,
-            on_commit=self.hub.publish,
+            on_commit=self._committed,
             owner={"pid": os.getpid(), "port": port},
         )
         self.service = ChatService(
@@ -93,6 +94,11 @@ class ServerState:
             on_room_created=self._room_created,
             version_info=self.updates.info,
         )
+
+    def _committed(self, events: list[Any]) -> None:
+        # A revoked token leaves the lookup cache before anyone hears of it.
+        self.service.tokens_cache.heard(events)
+        self.hub.publish(events)
 
     def web_url(self, room_id: str | None) -> str:
         base = web_base(self.settings, self.port)
@@ -251,6 +257,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(sidebar_router)
+    app.include_router(admin_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
     app.add_middleware(
@@ -262,6 +269,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
         max_message_bytes=settings.max_message_bytes,
         allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
+        tokens=state.service.tokens_cache,
     )
     return app
 

@@ -18,7 +18,7 @@ from typing_extensions import TypedDict
 
 from chatnut import __version__
 from chatnut import validation as check
-from chatnut.mcp_calls import ChatnutMCP
+from chatnut.mcp_calls import ChatnutMCP, caller
 from chatnut.service import ChatService
 
 # -- result shapes (typing_extensions.TypedDict: pydantic needs it on Python < 3.12) --
@@ -33,6 +33,7 @@ class Message(TypedDict):
     created_at: str
     metadata: dict[str, Any] | None
     to: NotRequired[list[str]]
+    principal: NotRequired[str]
 
 
 class Mention(TypedDict):
@@ -137,6 +138,7 @@ class Status(TypedDict):
     sender: str
     status: str
     updated_at: str
+    principal: NotRequired[str]
 
 
 class Seen(TypedDict):
@@ -157,6 +159,7 @@ class Agent(TypedDict):
     agent_name: str
     task_id: str
     registered_at: str
+    principal: NotRequired[str]
 
 
 class AgentSeen(Agent, Seen):
@@ -237,7 +240,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> PostedMessage:
         """Post to a room. Returns the message and the registered agents it @mentions."""
         return await service.post_message(  # type: ignore[return-value]
-            room_id, sender, content, message_type, reply_to, to=to
+            room_id, sender, content, message_type, reply_to, to=to, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -250,7 +253,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> Messages:
         """Read messages oldest first, after since_id if given."""
         return await service.read_messages(  # type: ignore[return-value]
-            room_id, since_id, limit, message_type, addressed_to
+            room_id, since_id, limit, message_type, addressed_to, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -264,7 +267,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> WaitedMessages:
         """Block until messages after since_id arrive (or timeout). Use instead of polling."""
         return await service.wait_for_messages(  # type: ignore[return-value]
-            room_id, since_id, timeout, limit, message_type, addressed_to
+            room_id, since_id, timeout, limit, message_type, addressed_to, caller=caller()
         )
 
     @mcp.tool(annotations=WRITES)
@@ -277,7 +280,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> InitializedRoom:
         """Create a room, or return the existing one with this project and name."""
         return await service.init_room(  # type: ignore[return-value]
-            project, name, branch, description, team_name
+            project, name, branch, description, team_name, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -291,17 +294,17 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     @mcp.tool(annotations=WRITES)
     async def archive_room(project: Project, name: RoomName) -> Archived:
         """Archive a room: read-only from then on, messages kept."""
-        return await service.archive_room(project, name)  # type: ignore[return-value]
+        return await service.archive_room(project, name, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=DESTROYS)
     async def delete_room(room_id: RoomId) -> Deleted:
         """Delete an archived room and all its messages, for good."""
-        return await service.delete_room(room_id)  # type: ignore[return-value]
+        return await service.delete_room(room_id, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=DESTROYS)
     async def clear_room(project: Project, name: RoomName) -> Cleared:
         """Delete every message in a room."""
-        return await service.clear_room(project, name)  # type: ignore[return-value]
+        return await service.clear_room(project, name, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=WRITES)
     async def mark_read(
@@ -311,7 +314,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> ReadCursor:
         """Move a reader's cursor forward (never back)."""
         return await service.mark_read(  # type: ignore[return-value]
-            room_id, reader, last_read_message_id
+            room_id, reader, last_read_message_id, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -339,7 +342,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         status: Annotated[str, Field(min_length=1, max_length=check.MAX_STATUS)],
     ) -> Status:
         """Set your current status in a room."""
-        return await service.update_status(room_id, sender, status)  # type: ignore[return-value]
+        return await service.update_status(room_id, sender, status, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_team_status(room_id: RoomId) -> TeamStatus:
@@ -357,7 +360,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> Agent:
         """Register an agent for @mentions (case-insensitive, re-registering updates)."""
         return await service.register_agent(  # type: ignore[return-value]
-            room_id, agent_name, task_id
+            room_id, agent_name, task_id, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -374,7 +377,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> Inbox:
         """Messages for agent_name in every live room, oldest first."""
         return await service.check_inbox(  # type: ignore[return-value]
-            agent_name, since_id, timeout, limit
+            agent_name, since_id, timeout, limit, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -382,6 +385,6 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         room_id: RoomId, reader: Sender, recent: Annotated[int, Field(ge=0, le=100), NoBool] = 20
     ) -> Handoff:
         """Catch up on a room in one answer under 24 KB. Call first when resuming."""
-        return await service.get_handoff(room_id, reader, recent)  # type: ignore[return-value]
+        return await service.get_handoff(room_id, reader, recent, caller=caller())  # type: ignore[return-value]
 
     return mcp

@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 
 from chatnut.errors import error_body
+from chatnut.principals import SCOPE_KEY, looks_like_token
 from chatnut.signin import LINK_PATH, SESSION_COOKIE, OneTimeLinks, Sessions, safe_next
 
 Scope = MutableMapping[str, Any]
@@ -143,8 +144,10 @@ class SecurityMiddleware:
         allowed: AllowedNames | None = None,
         sessions: Sessions | None = None,
         max_message_bytes: int | None = None,
+        tokens: Any = None,
     ) -> None:
         self.app = app
+        self.tokens = tokens  # service.identities.Tokens: principals' tokens
         self.configured_host = configured_host.lower()
         self.allowed = allowed or AllowedNames()
         self.token = token
@@ -201,11 +204,28 @@ class SecurityMiddleware:
         is_api = path == "/api" or path.startswith("/api/")
         if (is_mcp or is_api) and not await self._from_own_pages(scope, headers, host, send):
             return
+        principal = False
+        if (is_mcp or is_api) and self.tokens is not None:
+            auth = headers.get(b"authorization", b"")
+            secret = auth[7:].strip().decode("latin-1") if auth[:7].lower() == b"bearer " else ""
+            if looks_like_token(secret):
+                caller = await self.tokens.caller(secret, "mcp")
+                if caller is None:
+                    await send_error(
+                        send,
+                        401,
+                        "unauthorized",
+                        "this token is unknown, revoked or expired",
+                        [(b"www-authenticate", b'Bearer error="invalid_token"')],
+                    )
+                    return
+                scope[SCOPE_KEY] = caller
+                principal = True
         if self.token is not None:
             if path == LINK_PATH:
                 await self._redeem_link(scope, send)
                 return
-            if (is_mcp or is_api) and not self._authorized(headers):
+            if (is_mcp or is_api) and not principal and not self._authorized(headers):
                 await send_error(
                     send,
                     401,

@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 
 from chatnut import validation as check
-from chatnut.api import service_of
+from chatnut.api import caller_of, service_of
 from chatnut.errors import InvalidInput
 from chatnut.feeds.feed import EVERY_ROOM, FeedSpec, feed
 from chatnut.feeds.wire import EventStream
@@ -78,6 +78,7 @@ async def sidebar_stream(
 ) -> EventStream:
     service = service_of(request)
     _check_sidebar(project, reader)
+    service.reading_as(reader, caller_of(request))
     spec = FeedSpec(sidebar=True, project=project, reader=reader)
     return EventStream(feed(service, spec))
 
@@ -96,6 +97,7 @@ async def tab_stream(
 ) -> EventStream:
     service = service_of(request)
     _check_sidebar(project, reader)
+    service.reading_as(reader, caller_of(request))
     after = _resume_point(last_event_id_header, last_event_id)
     if room is not None and room != EVERY_ROOM:
         await service.get_room(room)

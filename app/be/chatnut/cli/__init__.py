@@ -19,7 +19,7 @@ CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
 
 # The commands that talk to a server, local or (with --url) remote.
 CLIENT_COMMANDS: tuple[str, ...] = ("status", "stop", "tail", "post", "rooms", "open", "export")
-CLIENT_COMMANDS += ("prune", "install", "uninstall")
+CLIENT_COMMANDS += ("prune", "install", "uninstall", "token")
 
 
 def _add_setting_flags(
@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_install(commands)
     _server_commands(commands)
     _room_commands(commands)
+    from chatnut.cli import tokens
+
+    tokens.add_parser(commands)
     # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
     # flag's default is "absent" so it cannot undo one given before the command.
     _add_setting_flags(parser, "client")

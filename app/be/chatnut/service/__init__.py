@@ -19,6 +19,7 @@ from chatnut import validation as check
 from chatnut.hub import Hub
 from chatnut.service.common import now_iso
 from chatnut.service.coordination import CoordinationRules
+from chatnut.service.identities import IdentityRules, Tokens
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
@@ -29,7 +30,7 @@ from chatnut.store.base import Store
 __all__ = ["ChatService", "now_iso"]
 
 
-class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRules):
+class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRules, IdentityRules):
     def __init__(
         self,
         store: Store,
@@ -55,6 +56,7 @@ class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRul
         self.parked_waits = {}
         self.max_waits_per_room, self.max_waits = max_waits
         self.presence = Presence()
+        self.tokens_cache = Tokens(store)
         # Other processes on the same database see who is parked here (SPEC §12).
         self.presence.on_change = store.share_parked(self.presence.parked_keys)
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from chatnut import validation as check
 from chatnut.hub import ALL_ROOMS, Event
+from chatnut.principals import ANYONE, Caller
+from chatnut.service.identities import Tokens
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
 
@@ -48,11 +50,15 @@ def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
 
 
 class CoordinationRules(MessageRules):
+    tokens_cache: Tokens
+
     async def save_presence(self) -> int:
         """Write the presence times noted since the last save; returns how many."""
         rows = self.presence.take_unsaved()
         if rows:
             await self.store.save_presence(rows)
+        # Tokens' last-used times ride the same timer (each at most once a minute).
+        await self.tokens_cache.save_uses()
         return len(rows)
 
     # -- the inbox ------------------------------------------------------------
@@ -66,10 +72,12 @@ class CoordinationRules(MessageRules):
         *,
         note_presence: bool = True,
         newest: bool = False,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """`newest` (the web page's view, never waits): the newest `limit` after
         since_id instead of the oldest; `has_more` then says older ones exist."""
         name = check.addressee("agent_name", agent_name)
+        caller.acting_as(name)
         check.integer("since_id", since_id, minimum=0)
         check.limit(limit)
         seconds = check.wait_timeout(timeout)
@@ -115,10 +123,17 @@ class CoordinationRules(MessageRules):
     # -- the handoff ----------------------------------------------------------
 
     async def get_handoff(
-        self, room_id: str, reader: str, recent: int = 20, *, note_presence: bool = True
+        self,
+        room_id: str,
+        reader: str,
+        recent: int = 20,
+        *,
+        note_presence: bool = True,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         check.room_id(room_id)
-        check.text("reader", reader, max_chars=check.MAX_SENDER)
+        check.person("reader", reader)
+        caller.acting_as(reader)
         check.integer("recent", recent, minimum=0, maximum=MAX_RECENT)
 
         found = await self.store.handoff(room_id, reader, recent)

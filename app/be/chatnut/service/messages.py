@@ -9,6 +9,7 @@ from typing import Any
 from chatnut import validation as check
 from chatnut.errors import NotFound
 from chatnut.hub import Event
+from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
 
 
@@ -22,9 +23,15 @@ class MessageRules(ServiceCore):
         reply_to: int | None = None,
         metadata: dict[str, Any] | None = None,
         to: str | list[str] | None = None,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
+        """`metadata` comes from the transport (the REST routes' `source`), never
+        from the caller."""
         check.room_id(room_id)
-        check.text("sender", sender, max_chars=check.MAX_SENDER)
+        check.person("sender", sender)
+        caller.needs("member", "posting")
+        caller.acting_as(sender)
         check.content(content, self.max_message_bytes)
         check.choice("message_type", message_type, check.MESSAGE_TYPES)
         if reply_to is not None:
@@ -42,6 +49,7 @@ class MessageRules(ServiceCore):
             reply_to=reply_to,
             mentioned=check.mentioned_names(content),
             to=addressed,
+            principal=caller.principal,
         )
         self.seen(room_id, sender)
         return result
@@ -71,12 +79,15 @@ class MessageRules(ServiceCore):
         addressed_to: str | None = None,
         *,
         note_presence: bool = True,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """`note_presence=False`: an onlooker's read (REST, feeds), where the name
-        is a filter, not the caller — it must not make that name look present."""
+        is a filter, not the caller — it must not make that name look present.
+        Reading is not acting as anyone: a principal reading what is addressed
+        to another name reads it as a filter, and that name is not marked present."""
         name = self._check_read(room_id, since_id, limit, message_type, addressed_to)
         page = await self._read_after(room_id, since_id, limit, message_type, name)
-        if name is not None and note_presence:
+        if name is not None and note_presence and caller.owns(name):
             self.seen(room_id, name)
         return page
 
@@ -128,8 +139,12 @@ class MessageRules(ServiceCore):
         limit: int = 100,
         message_type: str | None = None,
         addressed_to: str | None = None,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         name = self._check_read(room_id, since_id, limit, message_type, addressed_to)
+        if name is not None:
+            caller.acting_as(name)  # a named wait records that name's presence
         seconds = check.wait_timeout(timeout)
         scanned = since_id  # the newest message this wait has seen, wanted or not
 
@@ -187,10 +202,11 @@ class MessageRules(ServiceCore):
             }
 
     async def mark_read(
-        self, room_id: str, reader: str, last_read_message_id: int
+        self, room_id: str, reader: str, last_read_message_id: int, *, caller: Caller = ANYONE
     ) -> dict[str, Any]:
         check.room_id(room_id)
-        check.text("reader", reader, max_chars=check.MAX_SENDER)
+        check.person("reader", reader)
+        caller.acting_as(reader)
         check.integer("last_read_message_id", last_read_message_id, minimum=0)
 
         result = await self.store.mark_read(room_id, reader, last_read_message_id)

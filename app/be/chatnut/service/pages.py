@@ -8,6 +8,7 @@ from typing import Any
 
 from chatnut import validation as check
 from chatnut.errors import InvalidInput
+from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
 from chatnut.store.base import SEARCH_HIT_CAP, SearchFilter
 
@@ -15,6 +16,13 @@ SIDEBAR_MAX_PAGE = 500
 
 
 class PageRules(ServiceCore):
+    @staticmethod
+    def reading_as(reader: str | None, caller: Caller) -> None:
+        """A read counted for a reader (unread counts, a feed's cursor) is that
+        reader's own: a principal's token reads only as itself."""
+        if reader is not None:
+            caller.acting_as(check.person("reader", reader))
+
     async def read_messages_around(self, room_id: str, around: int, limit: int) -> dict[str, Any]:
         """A window of a room centred on a message id (a deep link, a search hit,
         the first unread), with whether older and newer messages remain."""
@@ -35,8 +43,9 @@ class PageRules(ServiceCore):
         name_contains: str | None = None,
         offset: int = 0,
         limit: int = 100,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
-        check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
+        self.reading_as(reader, caller)
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         check.choice("status", status, check.ROOM_STATUSES)
         check.optional_text("q", name_contains, max_chars=check.MAX_NAME)
@@ -54,12 +63,15 @@ class PageRules(ServiceCore):
         return {"rooms": rooms, "has_more": has_more, "offset": offset}
 
     async def sidebar_totals(
-        self, reader: str | None = None, room_ids: list[str] | None = None
+        self,
+        reader: str | None = None,
+        room_ids: list[str] | None = None,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """Per-project totals, and the unread of `room_ids` counted in the same
         read, so a page can take one room's share out of the total exactly."""
-        check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
-
+        self.reading_as(reader, caller)
         projects, rooms = await self.store.sidebar_totals(reader, room_ids or [])
         total = {
             key: sum(p[key] for p in projects)
@@ -95,9 +107,10 @@ class PageRules(ServiceCore):
         where = SearchFilter(project, room_id, sender, after, before, offset, before_id)
         return await self.store.search_page(query, where)
 
-    async def catch_up(self, reader: str) -> dict[str, Any]:
+    async def catch_up(self, reader: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
         """Mark every room read for `reader` up to its newest message (a first visit)."""
-        check.text("reader", reader, max_chars=check.MAX_SENDER)
+        check.person("reader", reader)
+        caller.acting_as(reader)
 
         # No event: the page calls this before it opens its feed, whose
         # snapshot then already counts from here.
