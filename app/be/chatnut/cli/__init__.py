@@ -168,12 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     _room_commands(commands)
     from chatnut.cli import tokens
 
-    tokens.add_parser(commands)
+    token_verbs = tokens.add_parser(commands)
     # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
     # flag's default is "absent" so it cannot undo one given before the command.
     _add_setting_flags(parser, "client")
     for name in CLIENT_COMMANDS:
         _add_setting_flags(commands.choices[name], "client", argparse.SUPPRESS)
+    for verb in token_verbs:
+        _add_setting_flags(verb, "client", argparse.SUPPRESS)
     return parser
 
 

@@ -21,7 +21,10 @@ from chatnut.settings import Settings
 from chatnut.store import StoreOpenError, open_store
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> list[argparse.ArgumentParser]:
+    """The `token` command; its verbs' parsers (which take the client flags too)."""
     token = commands.add_parser(
         "token",
         help="per-agent and per-person tokens: create, list, revoke",
@@ -45,6 +48,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke = verbs.add_parser("revoke", help="revoke a token by id, or all of a name's")
     revoke.add_argument("target", metavar="ID|NAME")
     revoke.add_argument("--json", action="store_true")
+    return [create, listing, revoke]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
