@@ -142,21 +142,24 @@ RoomStatus = Literal["live", "archived", "all"]
 @router.get("/status", summary="Health check")
 async def status(request: Request) -> dict[str, Any]:
     service = service_of(request)
-    return {
+    answer: dict[str, Any] = {
         "status": "ok",
         "version": __version__,
         "db_path": str(service.db_path),
-        **await service.stats(),
-        "waiters": service.hub.subscriber_count(),
-        # The process that answered: with --workers N, one of the workers (the
-        # waiters above are that worker's).
-        "pid": os.getpid(),
     }
+    if not caller_of(request).scoped:
+        # Whole-server counts say something of every project: not for a scoped token.
+        answer.update(await service.stats())
+        answer["waiters"] = service.hub.subscriber_count()
+    # The process that answered: with --workers N, one of the workers (the
+    # waiters above are that worker's).
+    answer["pid"] = os.getpid()
+    return answer
 
 
 @router.get("/projects", summary="Project names")
 async def projects(request: Request) -> dict[str, Any]:
-    return await service_of(request).list_projects()
+    return await service_of(request).list_projects(caller=caller_of(request))
 
 
 @router.get("/rooms", summary="Rooms with counts, last message and unread count")
@@ -210,8 +213,9 @@ async def messages(
     read_messages; forward pages carry `next_since_id`.
     `html=true` adds the page's safe rendering of each message (cached, never stored)."""
     service = service_of(request)
+    caller = caller_of(request)
     if around is not None:
-        page = await service.read_messages_around(room_id, around, limit)
+        page = await service.read_messages_around(room_id, around, limit, caller=caller)
     elif since_id is not None or addressed_to is not None:
         page = await service.read_messages(
             room_id,
@@ -220,10 +224,10 @@ async def messages(
             message_type,
             addressed_to,
             note_presence=False,
-            caller=caller_of(request),
+            caller=caller,
         )
     else:
-        page = await service.read_messages_before(room_id, before_id, limit)
+        page = await service.read_messages_before(room_id, before_id, limit, caller=caller)
     if html:
         page["messages"] = await with_html_async(page["messages"])
     return page
@@ -268,7 +272,7 @@ async def delete(request: Request, room_id: str) -> dict[str, Any]:
 
 @router.get("/rooms/{room_id}/statuses", summary="Team status of a room")
 async def statuses(request: Request, room_id: str) -> dict[str, Any]:
-    return await service_of(request).get_team_status(room_id)
+    return await service_of(request).get_team_status(room_id, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/statuses", summary="Set a sender's status")
@@ -280,7 +284,7 @@ async def set_status(request: Request, room_id: str, body: NewStatus) -> dict[st
 
 @router.get("/rooms/{room_id}/agents", summary="Registered agents of a room")
 async def agents(request: Request, room_id: str) -> dict[str, Any]:
-    return await service_of(request).list_agents(room_id)
+    return await service_of(request).list_agents(room_id, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/agents", summary="Register an agent for @mentions")
@@ -376,6 +380,7 @@ async def search(
         before=before or None,
         offset=offset,
         before_id=before_id,
+        caller=caller_of(request),
     )
 
 
@@ -393,12 +398,13 @@ async def export(
     request: Request, room_id: str, format: Literal["md", "json"] = "md"
 ) -> StreamingResponse:
     service = service_of(request)
-    room = await service.get_room(room_id)
+    caller = caller_of(request)
+    room = await service.get_room(room_id, caller=caller)
 
     async def pages() -> AsyncIterator[list[dict[str, Any]]]:
         since = 0
         while True:
-            page = await service.read_messages(room_id, since, EXPORT_PAGE)
+            page = await service.read_messages(room_id, since, EXPORT_PAGE, caller=caller)
             if page["messages"]:
                 yield page["messages"]
                 since = page["messages"][-1]["id"]

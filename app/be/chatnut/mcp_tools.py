@@ -289,7 +289,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         status: Literal["live", "archived", "all"] = "live",
     ) -> Rooms:
         """List rooms, optionally of one project."""
-        return await service.list_rooms(project, status)  # type: ignore[return-value]
+        return await service.list_rooms(project, status, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=WRITES)
     async def archive_room(project: Project, name: RoomName) -> Archived:
@@ -323,12 +323,12 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         project: Annotated[str | None, Field(max_length=check.MAX_NAME)] = None,
     ) -> SearchResult:
         """Search room names and message text (substring, case-insensitive)."""
-        return await service.search(query, project)  # type: ignore[return-value]
+        return await service.search(query, project, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_projects() -> Projects:
         """List project names."""
-        return await service.list_projects()  # type: ignore[return-value]
+        return await service.list_projects(caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=READ_ONLY)
     async def ping() -> Pong:
@@ -347,7 +347,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     @mcp.tool(annotations=READ_ONLY)
     async def get_team_status(room_id: RoomId) -> TeamStatus:
         """Current status of everyone in a room."""
-        return await service.get_team_status(room_id)  # type: ignore[return-value]
+        return await service.get_team_status(room_id, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=WRITES)
     async def register_agent(
@@ -366,7 +366,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     @mcp.tool(annotations=READ_ONLY)
     async def list_agents(room_id: RoomId) -> Agents:
         """Agents registered in a room."""
-        return await service.list_agents(room_id)  # type: ignore[return-value]
+        return await service.list_agents(room_id, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=READ_ONLY)
     async def check_inbox(

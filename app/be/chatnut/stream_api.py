@@ -67,8 +67,16 @@ async def room_stream(
     service = service_of(request)
     after = _resume_point(last_event_id_header, last_event_id) or 0
     name = None if addressed_to is None else check.addressee("addressed_to", addressed_to)
-    await service.get_room(room_id)  # a missing room is a 404, not an empty stream
-    spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True, addressed_to=name)
+    caller = caller_of(request)
+    await service.get_room(room_id, caller=caller)  # a missing room: a 404, not an empty stream
+    spec = FeedSpec(
+        room_id=room_id,
+        after_id=after,
+        html=html,
+        room_events=True,
+        addressed_to=name,
+        caller=caller,
+    )
     return EventStream(feed(service, spec))
 
 
@@ -78,8 +86,10 @@ async def sidebar_stream(
 ) -> EventStream:
     service = service_of(request)
     _check_sidebar(project, reader)
-    service.reading_as(reader, caller_of(request))
-    spec = FeedSpec(sidebar=True, project=project, reader=reader)
+    caller = caller_of(request)
+    service.reading_as(reader, caller)
+    project = service.scoped_project(project, caller)
+    spec = FeedSpec(sidebar=True, project=project, reader=reader, caller=caller)
     return EventStream(feed(service, spec))
 
 
@@ -97,12 +107,20 @@ async def tab_stream(
 ) -> EventStream:
     service = service_of(request)
     _check_sidebar(project, reader)
-    service.reading_as(reader, caller_of(request))
+    caller = caller_of(request)
+    service.reading_as(reader, caller)
+    project = service.scoped_project(project, caller)
     after = _resume_point(last_event_id_header, last_event_id)
     if room is not None and room != EVERY_ROOM:
-        await service.get_room(room)
+        await service.get_room(room, caller=caller)
         after = after or 0
     spec = FeedSpec(
-        room_id=room, after_id=after, sidebar=True, project=project, reader=reader, html=html
+        room_id=room,
+        after_id=after,
+        sidebar=True,
+        project=project,
+        reader=reader,
+        html=html,
+        caller=caller,
     )
     return EventStream(feed(service, spec))

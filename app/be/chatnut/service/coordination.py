@@ -83,7 +83,12 @@ class CoordinationRules(MessageRules):
         seconds = check.wait_timeout(timeout)
 
         async def read() -> dict[str, Any]:
-            return await self.store.inbox_page(name, after=since_id, limit=limit, newest=newest)
+            page = await self.store.inbox_page(name, after=since_id, limit=limit, newest=newest)
+            if caller.scoped:  # another project's rooms are not there for it
+                page["messages"] = [
+                    m for m in page["messages"] if caller.sees(m["room"]["project"])
+                ]
+            return page
 
         def for_me(event: Event) -> bool:
             return (
@@ -134,6 +139,7 @@ class CoordinationRules(MessageRules):
         check.room_id(room_id)
         check.person("reader", reader)
         caller.acting_as(reader)
+        await self.in_scope(room_id, caller)
         check.integer("recent", recent, minimum=0, maximum=MAX_RECENT)
 
         found = await self.store.handoff(room_id, reader, recent)

@@ -32,6 +32,7 @@ class MessageRules(ServiceCore):
         check.person("sender", sender)
         caller.needs("member", "posting")
         caller.acting_as(sender)
+        await self.in_scope(room_id, caller)
         check.content(content, self.max_message_bytes)
         check.choice("message_type", message_type, check.MESSAGE_TYPES)
         if reply_to is not None:
@@ -86,6 +87,7 @@ class MessageRules(ServiceCore):
         Reading is not acting as anyone: a principal reading what is addressed
         to another name reads it as a filter, and that name is not marked present."""
         name = self._check_read(room_id, since_id, limit, message_type, addressed_to)
+        await self.in_scope(room_id, caller)
         page = await self._read_after(room_id, since_id, limit, message_type, name)
         if name is not None and note_presence and caller.owns(name):
             self.seen(room_id, name)
@@ -108,21 +110,28 @@ class MessageRules(ServiceCore):
             addressed_to=addressed_to,
         )
 
-    async def read_every_room_after(self, since_id: int, limit: int) -> dict[str, Any]:
-        """Messages of every room after a global id (the browser's one shared feed)."""
+    async def read_every_room_after(
+        self, since_id: int, limit: int, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
+        """Messages of every room after a global id (the browser's one shared feed);
+        a scoped caller's of its projects' rooms (the page may then be short)."""
         check.integer("since_id", since_id, minimum=0)
         check.limit(limit)
         messages, has_more = await self.store.message_page(None, limit=limit, after=since_id)
+        visible = await self.visible_rooms(caller)
+        if visible is not None:
+            messages = [m for m in messages if m["room_id"] in visible]
         return {"messages": messages, "has_more": has_more}
 
     async def newest_message_id(self) -> int:
         return await self.store.newest_message_id()
 
     async def read_messages_before(
-        self, room_id: str, before_id: int | None, limit: int
+        self, room_id: str, before_id: int | None, limit: int, *, caller: Caller = ANYONE
     ) -> dict[str, Any]:
         """The newest page below before_id (REST paging backwards, for the web UI)."""
         self._check_read(room_id, None, limit, None)
+        await self.in_scope(room_id, caller)
         if before_id is not None:
             check.integer("before_id", before_id, minimum=1)
 
@@ -146,6 +155,7 @@ class MessageRules(ServiceCore):
         if name is not None:
             caller.acting_as(name)  # a named wait records that name's presence
         seconds = check.wait_timeout(timeout)
+        await self.in_scope(room_id, caller)
         scanned = since_id  # the newest message this wait has seen, wanted or not
 
         def wanted(event: Event) -> bool:
@@ -208,6 +218,7 @@ class MessageRules(ServiceCore):
         check.person("reader", reader)
         caller.acting_as(reader)
         check.integer("last_read_message_id", last_read_message_id, minimum=0)
+        await self.in_scope(room_id, caller)
 
         result = await self.store.mark_read(room_id, reader, last_read_message_id)
         self.seen(room_id, reader)

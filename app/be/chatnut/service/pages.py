@@ -16,19 +16,15 @@ SIDEBAR_MAX_PAGE = 500
 
 
 class PageRules(ServiceCore):
-    @staticmethod
-    def reading_as(reader: str | None, caller: Caller) -> None:
-        """A read counted for a reader (unread counts, a feed's cursor) is that
-        reader's own: a principal's token reads only as itself."""
-        if reader is not None:
-            caller.acting_as(check.person("reader", reader))
-
-    async def read_messages_around(self, room_id: str, around: int, limit: int) -> dict[str, Any]:
+    async def read_messages_around(
+        self, room_id: str, around: int, limit: int, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         """A window of a room centred on a message id (a deep link, a search hit,
         the first unread), with whether older and newer messages remain."""
         check.room_id(room_id)
         check.integer("around", around, minimum=1)
         check.limit(limit)
+        await self.in_scope(room_id, caller)
 
         messages, has_older, has_newer = await self.store.message_window(room_id, around, limit)
         return {"messages": messages, "has_older": has_older, "has_newer": has_newer}
@@ -51,6 +47,9 @@ class PageRules(ServiceCore):
         check.optional_text("q", name_contains, max_chars=check.MAX_NAME)
         check.integer("offset", offset, minimum=0)
         check.integer("limit", limit, minimum=1, maximum=SIDEBAR_MAX_PAGE)
+        project = self.scoped_project(project, caller)
+        if project is not None and not caller.sees(project):
+            return {"rooms": [], "has_more": False, "offset": offset}
         rooms, has_more = await self.store.sidebar_page(
             reader,
             project=project,
@@ -72,7 +71,12 @@ class PageRules(ServiceCore):
         """Per-project totals, and the unread of `room_ids` counted in the same
         read, so a page can take one room's share out of the total exactly."""
         self.reading_as(reader, caller)
-        projects, rooms = await self.store.sidebar_totals(reader, room_ids or [])
+        wanted = room_ids or []
+        visible = await self.visible_rooms(caller)
+        if visible is not None:
+            wanted = [r for r in wanted if r in visible]
+        projects, rooms = await self.store.sidebar_totals(reader, wanted)
+        projects = [p for p in projects if caller.sees(p["project"])]
         total = {
             key: sum(p[key] for p in projects)
             for key in ("live", "archived", "unread", "unread_rooms")
@@ -90,6 +94,7 @@ class PageRules(ServiceCore):
         before: str | None = None,
         offset: int = 0,
         before_id: int | None = None,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """Search with the page's filters, a page of hits at a time: `offset`
         within the newest SEARCH_HIT_CAP, `before_id` for the hits past them."""
@@ -104,6 +109,9 @@ class PageRules(ServiceCore):
         check.integer("offset", offset, minimum=0, maximum=SEARCH_HIT_CAP)
         if before_id is not None:
             check.integer("before_id", before_id, minimum=1)
+        project = self.unseen_as_none(self.scoped_project(project, caller), caller)
+        if room_id is not None:
+            await self.in_scope(room_id, caller)
         where = SearchFilter(project, room_id, sender, after, before, offset, before_id)
         return await self.store.search_page(query, where)
 
@@ -111,6 +119,17 @@ class PageRules(ServiceCore):
         """Mark every room read for `reader` up to its newest message (a first visit)."""
         check.person("reader", reader)
         caller.acting_as(reader)
+        visible = await self.visible_rooms(caller)
+        if visible is not None:
+            # A scoped reader's first visit touches its projects' rooms only.
+            newest = await self.store.newest_message_id()
+            moved = 0
+            for room_id in sorted(visible):
+                before = await self.store.room_summaries(None, "all", reader, room_id)
+                if before and before[0].get("unread_count"):
+                    await self.store.mark_read(room_id, reader, newest)
+                    moved += 1
+            return {"reader": reader, "rooms": moved}
 
         # No event: the page calls this before it opens its feed, whose
         # snapshot then already counts from here.

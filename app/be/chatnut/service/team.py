@@ -18,12 +18,14 @@ class TeamRules(ServiceCore):
         check.text("status", status, max_chars=check.MAX_STATUS)
         caller.needs("member", "updating a status")
         caller.acting_as(sender)
+        await self.in_scope(room_id, caller)
         result = await self.store.set_status(room_id, sender, status, principal=caller.principal)
         self.seen(room_id, sender)
         return result
 
-    async def get_team_status(self, room_id: str) -> dict[str, Any]:
+    async def get_team_status(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
         check.room_id(room_id)
+        await self.in_scope(room_id, caller)
         rows = await self.store.statuses(room_id)
         return {"statuses": await self.with_presence(room_id, rows, "sender")}
 
@@ -37,10 +39,12 @@ class TeamRules(ServiceCore):
         # With the shared token a lead registers its teammates; a principal's
         # token registers only its own name.
         caller.acting_as(name)
+        await self.in_scope(room_id, caller)
         # No presence noted: agent_name here is rarely the caller.
         return await self.store.register_agent(room_id, name, task_id, principal=caller.principal)
 
-    async def list_agents(self, room_id: str) -> dict[str, Any]:
+    async def list_agents(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
         check.room_id(room_id)
+        await self.in_scope(room_id, caller)
         rows = await self.store.agents(room_id)
         return {"agents": await self.with_presence(room_id, rows, "agent_name")}
