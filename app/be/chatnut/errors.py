@@ -46,6 +46,13 @@ class Forbidden(ChatnutError):
     http_status = 403
 
 
+class Revoked(ChatnutError):
+    """The caller's token was revoked (or its principal disabled) while it waited."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
 class Conflict(ChatnutError):
     code = "conflict"
     http_status = 409

@@ -81,13 +81,14 @@ class Caller:
     role: str = "admin"
     projects: frozenset[str] | None = None  # None: every project
     transport: str = "mcp"
+    token: str | None = None  # the id of the token it came with (what a revocation names)
 
     @property
     def scoped(self) -> bool:
         return self.projects is not None
 
     def as_transport(self, transport: str) -> Caller:
-        return Caller(self.principal, self.role, self.projects, transport)
+        return Caller(self.principal, self.role, self.projects, transport, self.token)
 
     def acting_as(self, name: str) -> None:
         """Refuse a name that is not this principal's own (names compare as @mentions do)."""
@@ -133,4 +134,5 @@ def caller_of(principal: dict[str, Any], transport: str = "mcp") -> Caller:
         principal["role"],
         None if projects is None else frozenset(projects),
         transport,
+        principal.get("token_id"),
     )

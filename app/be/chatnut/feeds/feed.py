@@ -252,7 +252,11 @@ async def feed(service: ChatService, spec: FeedSpec) -> AsyncIterator[bytes]:
     assert topic is not None
     capacity = SIDEBAR_BUFFER if spec.sidebar else ROOM_BUFFER
     yield retry_hint()
-    with service.hub.subscribe(topic, capacity=capacity, accept=state.accepts) as sub:
+    with (
+        service.hub.subscribe(topic, capacity=capacity, accept=state.accepts) as sub,
+        # A revoked token's stream ends at once (follow() stops on a closed sub).
+        service.tokens_cache.watch(spec.caller, sub.close),
+    ):
         if spec.sidebar:
             # Two independent reads, side by side on the store's readers: the
             # first rows of a page load wait for the slower one, not for both.

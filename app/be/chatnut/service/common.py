@@ -13,6 +13,7 @@ from chatnut.clock import now_iso
 from chatnut.errors import InvalidInput, TooManyWaits, named_room_missing, room_missing
 from chatnut.hub import Hub
 from chatnut.principals import Caller
+from chatnut.service.identities import Tokens
 from chatnut.service.presence import Presence
 from chatnut.store.base import Store
 
@@ -37,6 +38,7 @@ class ServiceCore:
     max_waits_per_room: int
     max_waits: int
     presence: Presence
+    tokens_cache: Tokens
 
     async def require_room(self, room_id: str) -> dict[str, Any]:
         check.room_id(room_id)

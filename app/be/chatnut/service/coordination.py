@@ -14,9 +14,10 @@ from contextlib import nullcontext
 from typing import Any
 
 from chatnut import validation as check
+from chatnut.errors import Revoked
 from chatnut.hub import ALL_ROOMS, Event
 from chatnut.principals import ANYONE, Caller
-from chatnut.service.identities import Tokens
+from chatnut.service.identities import REVOKED
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
 
@@ -50,8 +51,6 @@ def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
 
 
 class CoordinationRules(MessageRules):
-    tokens_cache: Tokens
-
     async def save_presence(self) -> int:
         """Write the presence times noted since the last save; returns how many."""
         rows = self.presence.take_unsaved()
@@ -108,7 +107,11 @@ class CoordinationRules(MessageRules):
             parked = self.presence.parked(INBOX, name) if note_presence else nullcontext()
             # Counted with the room waits (the server's total cap); each name's
             # inbox is capped like one room.
-            with self._parked(f"inbox:{name}"), parked:
+            with (
+                self._parked(f"inbox:{name}"),
+                parked,
+                self.tokens_cache.watch(caller, sub.close) as watch,
+            ):
                 while not sub.closed:
                     try:
                         async with asyncio.timeout_at(deadline):
@@ -119,6 +122,8 @@ class CoordinationRules(MessageRules):
                     page = await read()
                     if page["messages"]:
                         break
+            if watch.revoked:
+                raise Revoked(REVOKED)
             if note_presence:
                 self.seen(INBOX, name)
             if not page["messages"]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,11 +39,28 @@ class _Known:
     fetched: float
 
 
+@dataclass(eq=False)
+class Watch:
+    """What a waiting call or an open stream of one token is told when it is revoked."""
+
+    close: Callable[[], None]
+    revoked: bool = False
+
+    def end(self) -> None:
+        self.revoked = True
+        self.close()
+
+
+REVOKED = "this token was revoked while the call waited"
+
+
 class Tokens:
-    """The token cache, and the last-used times waiting to be saved."""
+    """The token cache, the waits and streams open per token, and the last-used
+    times waiting to be saved."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._watches: dict[str, set[Watch]] = {}
         self._known: dict[str, _Known] = {}
         self._used_at: dict[str, float] = {}
         self._unsaved: dict[str, str] = {}
@@ -79,13 +97,34 @@ class Tokens:
             self._unsaved[token_id] = now_iso()
 
     def heard(self, events: Sequence[Event]) -> None:
-        """Drop revoked tokens from the cache the moment this process hears of it."""
+        """The moment this process hears of a revocation: drop the tokens from the
+        cache, and end their parked waits and open streams."""
         for event in events:
             if event.kind == "revoked":
                 gone = set(event.data["tokens"])
                 for hashed, known in list(self._known.items()):
                     if known.token_id in gone:
                         del self._known[hashed]
+                for token_id in gone:
+                    for watch in self._watches.pop(token_id, set()):
+                        watch.end()
+
+    @contextmanager
+    def watch(self, caller: Caller, close: Callable[[], None]) -> Iterator[Watch]:
+        """While held, a revocation of the caller's token calls `close`."""
+        watch = Watch(close)
+        if caller.token is None:
+            yield watch
+            return
+        self._watches.setdefault(caller.token, set()).add(watch)
+        try:
+            yield watch
+        finally:
+            held = self._watches.get(caller.token)
+            if held is not None:
+                held.discard(watch)
+                if not held:
+                    del self._watches[caller.token]
 
     async def save_uses(self) -> int:
         rows = list(self._unsaved.items())

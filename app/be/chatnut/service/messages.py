@@ -7,10 +7,11 @@ import contextlib
 from typing import Any
 
 from chatnut import validation as check
-from chatnut.errors import NotFound
+from chatnut.errors import NotFound, Revoked
 from chatnut.hub import Event
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
+from chatnut.service.identities import REVOKED
 
 
 class MessageRules(ServiceCore):
@@ -180,7 +181,11 @@ class MessageRules(ServiceCore):
             if backlog["messages"] or seconds == 0:
                 return {**backlog, "timed_out": not backlog["messages"]}
             presence = self.presence.parked(room_id, name) if name else contextlib.nullcontext()
-            with self._parked(room_id), presence:
+            with (
+                self._parked(room_id),
+                presence,
+                self.tokens_cache.watch(caller, sub.close) as watch,
+            ):
                 try:
                     async with asyncio.timeout(seconds):
                         await sub.wait()
@@ -188,6 +193,8 @@ class MessageRules(ServiceCore):
                     events = []
                 else:
                     events = sub.drain()
+            if watch.revoked:
+                raise Revoked(REVOKED)
             if name is not None:
                 self.seen(room_id, name)
             looked = max(scanned, backlog["next_since_id"])
