@@ -15,13 +15,14 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
+from chatnut import validation
 from chatnut.cli import data, logs, rooms
 from chatnut.client import server
 from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.errors import InvalidInput
 from chatnut.files import UnsafePath, create_file, write_file
 from chatnut.settings import Settings, load_settings
 from chatnut.store import is_url
-from chatnut.validation import AGENT_NAME, MAX_SENDER
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -235,13 +236,9 @@ def do_uninstall(args: argparse.Namespace) -> int:
 def do_bridge(args: argparse.Namespace) -> Any:
     from chatnut.bridge import run_bridge
 
-    agent = None if args.agent is None else agent_name(args.agent)
+    try:
+        agent = None if args.agent is None else validation.agent(args.agent)
+    except InvalidInput as exc:
+        print(f"chatnut: {exc}", file=sys.stderr)
+        return 2
     return run_bridge(settings_from(args), agent)
-
-
-def agent_name(value: str) -> str:
-    """--agent: a name as agents register it (letters, digits, _ or -), lower-cased."""
-    name = value.strip().lower()
-    if not AGENT_NAME.match(name) or len(name) > MAX_SENDER:
-        raise SystemExit(f"chatnut: --agent must be letters, digits, _ or - (got {value!r})")
-    return name
