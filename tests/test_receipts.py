@@ -150,3 +150,54 @@ async def test_rest_lists_receipts_and_what_awaits_acks_with_overdue(
     assert (await api.get("/api/awaiting-acks")).status_code == 422
     after = (await api.get(f"{message}/receipts")).json()["receipts"]
     assert after["dev"] == UNSET and "zed" not in after
+
+
+async def test_push_calls_refuse_bad_input_in_one_line_and_keep_the_cursor(
+    api: httpx.AsyncClient,
+) -> None:
+    room = (await api.post("/api/rooms", json={"project": "p", "name": "r"})).json()["id"]
+    first = await api.post("/api/push/dev/next", json={"holder": "b1", "timeout": 0})
+    assert first.json()["held"] is True
+    posted = (
+        await api.post(
+            f"/api/rooms/{room}/messages", json={"sender": "ana", "content": "x", "to": "dev"}
+        )
+    ).json()
+    # Another bridge for the same name is told so, and given nothing.
+    assert (await api.post("/api/push/dev/next", json={"holder": "b2", "timeout": 0})).json() == {
+        "held": False,
+        "messages": [],
+        "next_since_id": 0,
+        "has_more": False,
+    }
+    bad = [
+        ("/api/push/dev/next", {"holder": "no spaces", "timeout": 0}, "holder"),
+        ("/api/push/dev/next", {"holder": "b1", "after": -1}, "after"),
+        ("/api/push/%20/next", {"holder": "b1", "timeout": 0}, "agent_name"),
+        ("/api/push/dev/done", {"holder": "b1", "through": -5}, "through"),
+        (
+            "/api/push/dev/done",
+            {"holder": "b1", "through": 1, "pushed": [posted["id"] + 9]},
+            "pushed",
+        ),
+        ("/api/push/dev/done", {"holder": "b1", "through": posted["id"], "extra": 1}, "extra"),
+    ]
+    for path, body, named in bad:
+        answer = await api.post(path, json=body)
+        assert answer.status_code == 422, (path, body, answer.text)
+        message = answer.json()["error"]["message"]
+        assert named in message and "\n" not in message, (path, body, message)
+    # Nothing moved: the first bridge still gets the message after its cursor.
+    again = (await api.post("/api/push/dev/next", json={"holder": "b1", "timeout": 0})).json()
+    assert [m["id"] for m in again["messages"]] == [posted["id"]]
+    receipts = f"/api/rooms/{room}/messages/{posted['id']}/receipts"
+    assert (await api.get(receipts)).json()["receipts"]["dev"] == UNSET
+    # A stranger cannot confirm for the holder.
+    stolen = (
+        await api.post(
+            "/api/push/dev/done",
+            json={"holder": "b2", "through": posted["id"], "pushed": [posted["id"]]},
+        )
+    ).json()
+    assert stolen == {"advanced": False}
+    assert (await api.get(receipts)).json()["receipts"]["dev"] == UNSET
