@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import anyio
-import httpx2
 from mcp_types import Notification
 
 from chatnut.client.endpoint import quote, server_alive
@@ -38,6 +37,7 @@ BURST = 5  # more than this many messages ...
 WINDOW_S = 2.0  # ... within this many seconds become one digest
 POLL_S = 4.0  # each long-poll renews the server's lease (service/delivery.py: LEASE_S)
 RETRY_S = 1.0  # after a failure, or while another bridge holds the name
+MAX_RETRY_S = 30.0
 PREVIEW_CHARS = 300
 DIGEST_LINES = 10
 DIGEST_MAX = 200
@@ -52,6 +52,10 @@ class ChannelNotification(Notification[dict[str, Any], Literal["notifications/cl
 
 class PushFailed(Exception):
     """The server refused a push call (its one-line reason)."""
+
+
+class NotServed(PushFailed):
+    """The server has no push routes (an older chatnut): tools work, nothing is pushed."""
 
 
 def _line(text: Any) -> str:
@@ -130,6 +134,8 @@ class Pusher:
             json={"holder": self.holder, **body},
             timeout=timeout + 10,
         )
+        if response.status_code == 404 and verb == "next":
+            raise NotServed(f"{endpoint.base} has no push routes (an older chatnut?)")
         answer: dict[str, Any] = response.json()
         if response.status_code != 200:
             raise PushFailed((answer.get("error") or {}).get("message", response.status_code))
@@ -145,14 +151,22 @@ class Pusher:
         self.confirmed = max(self.confirmed, through)
 
     async def run(self) -> None:
+        """Push until cancelled. A failure never ends the bridge (its tools still
+        work): it is logged and retried, less often while it lasts."""
+        pause = RETRY_S
         while True:
             try:
                 await self.round()
-            except (httpx2.TransportError, PushFailed, ValueError) as exc:
-                log.warning("push for %s: %s; retrying", self.agent, exc)
+                pause = RETRY_S
+            except NotServed as exc:
+                log.warning("no push for %s: %s", self.agent, exc)
+                return
+            except Exception as exc:  # whatever it was: say so, wait, retry
+                log.warning("push for %s: %s; retrying in %.0f s", self.agent, exc, pause)
                 if not self.upstream.endpoint.remote and not server_alive(self.upstream.settings):
                     await self.upstream._restart()
-                await anyio.sleep(RETRY_S)
+                await anyio.sleep(pause)
+                pause = min(pause * 2, MAX_RETRY_S)
 
     async def round(self) -> None:
         """One long-poll, and whatever it brings pushed and confirmed."""
@@ -190,5 +204,5 @@ class Pusher:
         with anyio.move_on_after(3, shield=True):
             try:
                 await self._call("release", {}, 0)
-            except (httpx2.TransportError, PushFailed, ValueError) as exc:
+            except Exception as exc:  # the lease then lapses on its own
                 log.warning("could not release %s: %s", self.agent, exc)
