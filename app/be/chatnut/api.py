@@ -113,6 +113,7 @@ class NewMessage(_Body):
     # Accepted from older clients and ignored: the server sets metadata.source
     # from how the post came (caller_of), whatever a body claims.
     source: Literal["web", "cli"] = "web"
+    ack_required: bool = Field(default=False, description="each `to` name is asked to ack")
 
 
 class ReadCursor(_Body):
@@ -245,6 +246,7 @@ async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, An
         metadata={"source": caller.transport},
         to=body.to,
         caller=caller,
+        ack_required=body.ack_required,
     )
 
 

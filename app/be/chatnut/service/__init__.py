@@ -19,11 +19,12 @@ from chatnut import validation as check
 from chatnut.hub import Hub
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import now_iso
-from chatnut.service.coordination import CoordinationRules
+from chatnut.service.delivery import DeliveryRules
 from chatnut.service.identities import IdentityRules, Tokens
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
+from chatnut.service.receipts import ReceiptRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
 from chatnut.store.base import SEARCH_MESSAGE_LIMIT, SEARCH_ROOM_LIMIT, Store
@@ -31,7 +32,9 @@ from chatnut.store.base import SEARCH_MESSAGE_LIMIT, SEARCH_ROOM_LIMIT, Store
 __all__ = ["ChatService", "now_iso"]
 
 
-class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRules, IdentityRules):
+class ChatService(
+    DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRules, PageRules, IdentityRules
+):
     def __init__(
         self,
         store: Store,
