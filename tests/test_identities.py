@@ -97,6 +97,7 @@ MCP_AS_BOB: list[tuple[str, dict[str, Any]]] = [
     ("get_handoff", {"reader": "bob"}),
     ("wait_for_messages", {"since_id": 0, "addressed_to": "bob", "timeout": 0}),
     ("check_inbox", {"agent_name": "bob"}),
+    ("ack_message", {"message_id": 1, "agent_name": "bob"}),
 ]
 REST_AS_BOB: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/rooms/{room}/messages", {"sender": "bob", "content": "I am bob"}),
@@ -112,6 +113,10 @@ REST_AS_BOB: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/sidebar/totals?reader=bob", None),
     ("GET", "/api/stream/rooms?reader=bob", None),
     ("GET", "/api/stream?reader=bob", None),
+    ("POST", "/api/rooms/{room}/messages/1/ack", {"agent_name": "bob"}),
+    ("POST", "/api/push/bob/next", {"holder": "h1", "timeout": 0}),
+    ("POST", "/api/push/bob/done", {"holder": "h1", "through": 1}),
+    ("POST", "/api/push/bob/release", {"holder": "h1"}),
 ]
 REFUSAL = "this token is alice-claude's; it cannot act as bob"
 
