@@ -80,6 +80,12 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             metavar="NAME",
             help="Claude Code: register the stdio bridge as NAME's push channel instead of the URL",
         )
+        sub.add_argument(
+            "--token-env",
+            metavar="VAR",
+            help="write a reference to the environment variable VAR where each client"
+            " supports one, never the token itself (e.g. an agent's own token)",
+        )
 
 
 def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
