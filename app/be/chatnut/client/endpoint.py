@@ -169,7 +169,8 @@ def _http_error(exc: urllib.error.HTTPError) -> CliError:
         code, message = error["code"], error["message"]
     except (ValueError, KeyError, TypeError):
         code, message = "http_error", f"HTTP {exc.code}"
-    if exc.code == 404 and code == "not_found" and message == "Not Found":
+    unrouted = (exc.code, code) in {(404, "not_found"), (405, "method_not_allowed")}
+    if unrouted and message in {"Not Found", "Method Not Allowed"}:
         return NotServed(f"this server does not have {exc.url} (an older chatnut?)")
     if exc.code == 401:
         return CliError(f"{message} — set CHATNUT_TOKEN to the server's token")
