@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from chatnut.cli import main
-from tests import clients
+from tests.clients import npm as clients
 from tests.helpers import ServerProcess
 from tests.test_install import user_home  # noqa: F401 — the fixture
 
