@@ -15,7 +15,6 @@ import pytest
 from chatnut.cli import main
 from tests.clients import npm as clients
 from tests.helpers import ServerProcess
-from tests.test_install import user_home  # noqa: F401 — the fixture
 
 LAUNCH = "claude --dangerously-load-development-channels server:chatnut"
 
@@ -31,7 +30,7 @@ def bridge_entry(env: dict[str, str] | None = None, url: str | None = None) -> d
 
 
 def test_agent_registers_the_bridge_and_prints_the_launch_command(
-    user_home: Path,  # noqa: F811
+    user_home: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["install", "--client", "claude", "--agent", "Dev"]) == 0
@@ -46,7 +45,7 @@ def test_agent_registers_the_bridge_and_prints_the_launch_command(
 
 
 def test_project_scope_with_a_team_server_names_the_token_by_reference(
-    user_home: Path,  # noqa: F811
+    user_home: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CHATNUT_TOKEN", "s3cret-token-value")
@@ -72,7 +71,7 @@ def test_project_scope_with_a_team_server_names_the_token_by_reference(
     ],
 )
 def test_bad_agent_installs_are_refused_in_one_line_with_nothing_written(
-    user_home: Path,  # noqa: F811
+    user_home: Path,
     capsys: pytest.CaptureFixture[str],
     argv: list[str],
     said: str,

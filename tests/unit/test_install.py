@@ -49,24 +49,6 @@ with open(os.path.join(os.environ["HOME"], "commands.log"), "a") as log:
 """
 
 
-@pytest.fixture
-def user_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "user"
-    home.mkdir()
-    project = tmp_path / "project"
-    project.mkdir()
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.setenv("CHATNUT_HOME", str(home / ".chatnut"))
-    for name in ("XDG_CONFIG_HOME", "CODEX_HOME", "CHATNUT_TOKEN", "CHATNUT_PORT", "CHATNUT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "platform", "linux")
-    monkeypatch.chdir(project)
-    return home
-
-
 def fake_tool(home: Path, name: str, script: str) -> None:
     path = Path(os.environ["PATH"]) / name
     path.write_text(script)
