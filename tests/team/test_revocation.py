@@ -15,7 +15,7 @@ import pytest
 from tests.helpers import MCP_CALL_HEADERS, TOKEN, ServerProcess, worker_pids
 from tests.identity import bearer, make_token
 from tests.sse_client import open_stream
-from tests.team import close_all, pinned_clients
+from tests.team.workers import close_all, pinned_clients
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
