@@ -14,7 +14,7 @@ liked. `GuardedHttp` is uvicorn's httptools protocol plus three bounds:
   requests, never one being answered (a stream, a parked wait) — is closed to
   make room; with none idle, the new one is closed.
 
-Request bodies get their own deadline in SecurityMiddleware (BODY_SECONDS).
+Request bodies get their own deadline in security/limits.py (BODY_SECONDS).
 The process raises its open-file limit to the hard limit at start, so the
 connection bound, not the descriptor table, is what a flood meets.
 """
