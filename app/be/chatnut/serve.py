@@ -132,8 +132,12 @@ def run_server(
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
-        # Header deadline, header size and connection cap (connections.py).
-        http=guarded_http(connection_bound(settings.max_connections)),
+        # Header deadline, header size and connection caps (connections.py).
+        http=guarded_http(
+            connection_bound(settings.max_connections),
+            settings.max_unauthenticated_connections,
+            settings.max_unauthenticated_per_address,
+        ),
     )
     server = _Server(config, settings, app.state.chatnut.hub, on_ready)
     # uvicorn's own runner: it picks the configured event loop (uvloop when

@@ -183,6 +183,24 @@ SETTINGS: tuple[Setting, ...] = (
         "(0: as many as the open-file limit allows, at most 16384).",
     ),
     Setting(
+        "max_unauthenticated_connections",
+        ("CHATNUT_MAX_UNAUTHENTICATED_CONNECTIONS",),
+        None,
+        0,
+        parse_non_negative_int,
+        "Most connections no request has authenticated on yet; past it the oldest is closed "
+        "(0: a quarter of the connection cap, at least 16, at most half).",
+    ),
+    Setting(
+        "max_unauthenticated_per_address",
+        ("CHATNUT_MAX_UNAUTHENTICATED_PER_ADDRESS",),
+        None,
+        0,
+        parse_non_negative_int,
+        "Most unauthenticated connections from one client address; past it that address's "
+        "oldest is closed (0: a sixteenth of the unauthenticated cap, at least 8).",
+    ),
+    Setting(
         "max_waits_per_room",
         ("CHATNUT_MAX_WAITS_PER_ROOM",),
         None,
@@ -258,6 +276,8 @@ class Settings:
     durability: str = "normal"
     max_message_bytes: int = 65536
     max_connections: int = 0
+    max_unauthenticated_connections: int = 0
+    max_unauthenticated_per_address: int = 0
     max_waits_per_room: int = 1000
     max_waits: int = 10000
     auto_archive_hours: float = 0.0

@@ -16,6 +16,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Literal
 
+from chatnut.connections import TRUST_HOOK
 from chatnut.security.asgi import ASGIApp, Receive, Scope, Send, guarded, holds_data, send_error
 from chatnut.signin import SESSION_COOKIE, Sessions
 
@@ -79,6 +80,12 @@ class Authentication:
             return
         caller = self.resolve(dict(scope.get("headers") or []))
         scope.setdefault("state", {})["caller"] = caller
+        if caller.authenticated:
+            # The connection stops being a stranger's (connections.py): one
+            # without credentials may be closed to make room, this one not.
+            trust = scope.get("extensions", {}).get(TRUST_HOOK)
+            if trust is not None:
+                trust()
         if not caller.authenticated and holds_data(scope.get("path", "")):
             await send_error(
                 send,

@@ -1,5 +1,15 @@
-"""Request body limits: bodies larger than the limit are refused before they are read whole,
-and a body must arrive within BODY_SECONDS (a client trickling it holds a worker hostage)."""
+"""Request body limits.
+
+* The page's own files are fetched, never posted to: a request for them with
+  any other method, or with a body, is refused at once, nothing read (a
+  stranger trickling a body to /index.html held a connection for as long as
+  the body deadline).
+* Bodies larger than the limit are refused before they are read whole, and a
+  body must arrive within BODY_SECONDS (a client trickling it holds a worker
+  hostage). Only calls for data (/api, /mcp) get this far with a body, and
+  on a server with a token only authenticated ones (security/auth.py runs
+  first).
+"""
 
 from __future__ import annotations
 
@@ -16,12 +26,16 @@ from chatnut.security.asgi import (
     Scope,
     Send,
     guarded,
+    holds_data,
     is_mcp,
     send_error,
     send_json,
 )
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+PAGE_METHODS = {"GET", "HEAD"}
+# The refused body is never read: the connection closes after the answer.
+CLOSE = [(b"connection", b"close")]
 # The largest body (6 × 64 KiB) takes milliseconds on loopback and a few
 # seconds on a slow link; a client trickling it is holding a worker hostage.
 BODY_SECONDS = 15.0
@@ -46,8 +60,21 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        if scope.get("method", "GET") in STATE_CHANGING or b"content-length" in headers:
-            mcp = is_mcp(scope.get("path", ""))
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        if not holds_data(path):
+            if method not in PAGE_METHODS:
+                allow = [(b"allow", b"GET, HEAD"), *CLOSE]
+                message = f"{method} is not served here: the page's files are fetched with GET"
+                await send_error(send, 405, "method_not_allowed", message, allow)
+                return
+            if has_body(headers):
+                message = "a request for a page carries no body"
+                await send_error(send, 400, "unexpected_body", message, CLOSE)
+                return
+            await self.app(scope, receive, send)
+            return
+        if method in STATE_CHANGING or b"content-length" in headers:
+            mcp = is_mcp(path)
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 # An MCP client needs the request's id to show the refusal: it
@@ -126,6 +153,11 @@ class BodyLimit:
             return await receive()
 
         return replay
+
+
+def has_body(headers: dict[bytes, bytes]) -> bool:
+    declared = headers.get(b"content-length", b"0").strip()
+    return b"transfer-encoding" in headers or declared not in {b"", b"0"}
 
 
 async def _drain(receive: Receive) -> None:
