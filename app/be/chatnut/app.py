@@ -97,6 +97,7 @@ class ServerState:
             self.store,
             self.hub,
             max_message_bytes=settings.max_message_bytes,
+            max_answer_bytes=settings.max_answer_bytes,
             max_waits=(settings.max_waits_per_room, settings.max_waits),
             teams_dir=settings.teams_dir,
             web_url=self.web_url,

@@ -174,6 +174,15 @@ SETTINGS: tuple[Setting, ...] = (
         "N",
     ),
     Setting(
+        "max_answer_bytes",
+        ("CHATNUT_MAX_ANSWER_BYTES",),
+        None,
+        1024 * 1024,
+        parse_positive_int,
+        "Most message content one answer carries (a read stops early with has_more); "
+        "at least one message is always returned.",
+    ),
+    Setting(
         "max_connections",
         ("CHATNUT_MAX_CONNECTIONS",),
         None,
@@ -275,6 +284,7 @@ class Settings:
     url: str | None = None
     durability: str = "normal"
     max_message_bytes: int = 65536
+    max_answer_bytes: int = 1024 * 1024
     max_connections: int = 0
     max_unauthenticated_connections: int = 0
     max_unauthenticated_per_address: int = 0
