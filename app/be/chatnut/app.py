@@ -21,6 +21,8 @@ from starlette.staticfiles import StaticFiles
 from chatnut import __version__
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
+from chatnut.connections import connection_bound
+from chatnut.feeds.slots import StreamSlots
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.resources import web_ui_dir
@@ -86,6 +88,10 @@ class ServerState:
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
         self.updates = UpdateChecker(enabled=settings.update_check)
+        self.streams = StreamSlots(
+            settings.max_streams or connection_bound(settings.max_connections) // 2,
+            settings.max_streams_per_client,
+        )
         # The one place the backend is chosen: from the database's path or URL.
         self.store = open_store(
             settings.database,

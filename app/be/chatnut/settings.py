@@ -210,6 +210,23 @@ SETTINGS: tuple[Setting, ...] = (
         "oldest is closed (0: a sixteenth of the unauthenticated cap, at least 8).",
     ),
     Setting(
+        "max_streams",
+        ("CHATNUT_MAX_STREAMS",),
+        None,
+        0,
+        parse_non_negative_int,
+        "Most event streams open at once; more are refused (429) "
+        "(0: half the connection cap, so the rest stay for short requests).",
+    ),
+    Setting(
+        "max_streams_per_client",
+        ("CHATNUT_MAX_STREAMS_PER_CLIENT",),
+        None,
+        16,
+        parse_positive_int,
+        "Most event streams one client (a browser session, else an address) may hold open.",
+    ),
+    Setting(
         "max_waits_per_room",
         ("CHATNUT_MAX_WAITS_PER_ROOM",),
         None,
@@ -288,6 +305,8 @@ class Settings:
     max_connections: int = 0
     max_unauthenticated_connections: int = 0
     max_unauthenticated_per_address: int = 0
+    max_streams: int = 0
+    max_streams_per_client: int = 16
     max_waits_per_room: int = 1000
     max_waits: int = 10000
     auto_archive_hours: float = 0.0
