@@ -54,7 +54,12 @@ class _Signer:
         return f"{payload}.{self._mac(payload)}"
 
     def expiry(self, value: str) -> float | None:
-        """When `value` expires, if it is one of ours and has not; else None."""
+        """When `value` expires, if it is one of ours and has not; else None.
+
+        Ours are ASCII: anything else (a cookie or code of other characters) is
+        simply not ours, never an error."""
+        if not value.isascii():
+            return None
         payload, _, mac = value.rpartition(".")
         expires, _, nonce = payload.partition(".")
         if not (expires.isdigit() and nonce and mac):

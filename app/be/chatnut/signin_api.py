@@ -3,12 +3,15 @@ for the HttpOnly session cookie, then sends the browser on to a page of this ser
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from chatnut.errors import error_body
 from chatnut.signin import LINK_PATH, SESSION_COOKIE, safe_next
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 
@@ -18,7 +21,10 @@ async def redeem_link(request: Request, code: str = "", next: str = "/") -> Resp
     if state.settings.token is None:
         # Without a token there is nothing to sign in to.
         return JSONResponse(error_body("not_found", "Not Found"), status_code=404)
-    if not state.links.redeem(code):
+    if not code.isascii():
+        # Codes are ASCII; anything else was mangled or made up.
+        log.info("refused a sign-in code that is not ASCII")
+    if not code.isascii() or not state.links.redeem(code):
         return JSONResponse(
             error_body(
                 "link_expired",

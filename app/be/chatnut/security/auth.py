@@ -13,12 +13,15 @@ the service rather than re-reading headers.
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
 from chatnut.connections import TRUST_HOOK
 from chatnut.security.asgi import ASGIApp, Receive, Scope, Send, guarded, holds_data, send_error
 from chatnut.signin import SESSION_COOKIE, Sessions
+
+log = logging.getLogger(__name__)
 
 How = Literal["bearer", "session", "open", "none"]
 
@@ -70,9 +73,17 @@ class Authentication:
             return Caller("bearer")
         for part in headers.get(b"cookie", b"").split(b";"):
             name, _, value = part.strip().partition(b"=")
-            if name == SESSION_COOKIE.encode() and self.sessions.valid(value.decode("latin-1")):
+            if name == SESSION_COOKIE.encode() and self.session_valid(value):
                 return Caller("session")
         return ANONYMOUS
+
+    def session_valid(self, value: bytes) -> bool:
+        # A session id is ASCII: other bytes are a forged or mangled cookie, refused
+        # like any unknown one (one line in the log, not a traceback and a 500).
+        if not value.isascii():
+            log.info("refused a session cookie that is not ASCII (%d bytes)", len(value))
+            return False
+        return self.sessions.valid(value.decode("ascii"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not guarded(scope):
