@@ -51,7 +51,5 @@ def test_bad_cookies_and_codes_are_refused_in_one_line(
     assert not any("Traceback" in line or "Exception" in line for line in added), added
     assert len(added) <= 2 * len(COOKIES) + len(CODES), added
     # The server still answers, and a good credential still works.
-    ok = httpx.get(
-        f"{token_server.url}/api/rooms", headers={"authorization": f"Bearer {TOKEN}"}
-    )
+    ok = httpx.get(f"{token_server.url}/api/rooms", headers={"authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 200
