@@ -25,6 +25,7 @@ from chatnut.connections import connection_bound
 from chatnut.feeds.slots import StreamSlots
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
+from chatnut.receipts_api import router as receipts_router
 from chatnut.resources import web_ui_dir
 from chatnut.security import (
     AllowedNames,
@@ -269,6 +270,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(stream_router)
     app.include_router(sidebar_router)
     app.include_router(signin_router)
+    app.include_router(receipts_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     # The guards, innermost first (the last one added runs first).
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)

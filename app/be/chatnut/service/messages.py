@@ -12,6 +12,7 @@ from chatnut.errors import NotFound
 from chatnut.hub import Event
 from chatnut.service.budget import chunk_of, fitting, newest_fitting, read_forward
 from chatnut.service.common import ServiceCore
+from chatnut.service.receipts import ack_flag, with_receipts
 
 
 class MessageRules(ServiceCore):
@@ -24,6 +25,7 @@ class MessageRules(ServiceCore):
         reply_to: int | None = None,
         metadata: dict[str, Any] | None = None,
         to: str | list[str] | None = None,
+        ack_required: bool = False,
     ) -> dict[str, Any]:
         check.room_id(room_id)
         check.text("sender", sender, max_chars=check.MAX_SENDER)
@@ -33,6 +35,8 @@ class MessageRules(ServiceCore):
             check.integer("reply_to", reply_to, minimum=1)
         addressed = check.recipients(to)
         meta = dict(metadata or {})
+        if ack_flag(ack_required, addressed):
+            meta["ack_required"] = True  # stored with the message: its receipts read it
         if reply_to is not None:
             meta["reply_to"] = reply_to
         result = await self.store.post_message(
@@ -80,7 +84,8 @@ class MessageRules(ServiceCore):
         page = await self._read_after(room_id, since_id, limit, message_type, name)
         if name is not None and note_presence:
             self.seen(room_id, name)
-        return page
+        delivered_to = name if note_presence else None
+        return {**page, "messages": await with_receipts(self.store, page["messages"], delivered_to)}
 
     async def _read_after(
         self,
@@ -176,7 +181,8 @@ class MessageRules(ServiceCore):
             if name is not None:
                 self.seen(room_id, name)
             if backlog["messages"] or seconds == 0:
-                return {**backlog, "timed_out": not backlog["messages"]}
+                messages = await with_receipts(self.store, backlog["messages"], name)
+                return {**backlog, "messages": messages, "timed_out": not messages}
             presence = self.presence.parked(room_id, name) if name else contextlib.nullcontext()
             with self._parked(room_id), presence:
                 try:
@@ -203,7 +209,7 @@ class MessageRules(ServiceCore):
             messages = [e.data for e in events][:limit]
             kept = fitting(messages, self.max_answer_bytes, some=True)
             has_more = sub.overflowed or len(events) > limit or kept < len(messages)
-            messages = messages[:kept]
+            messages = await with_receipts(self.store, messages[:kept], name)
             return {
                 "messages": messages,
                 "has_more": has_more,
