@@ -28,19 +28,25 @@ OVERLAPS = [
     ("src/**", "src/a.py", True),
     ("src/**", "src", True),  # src covers src/x, which src/** covers
     ("src/**", "srcx/a.py", False),
-    ("*.md", "docs/x.md", True),  # no slash: any depth
-    ("/*.md", "docs/x.md", False),  # a leading slash anchors
+    ("*.md", "docs/x.md", False),  # anchored at the root: README.md, not docs/x.md
+    ("**/*.md", "docs/x.md", True),  # ...any depth is said with **
+    ("/*.md", "*.md", True),  # a leading slash changes nothing
     ("docs/*.md", "docs/a/x.md", False),  # * never crosses a /
     ("docs/*.md", "docs/a.md/x", True),  # ...but a.md may be a directory
     ("docs/", "docs/x.md", True),
     ("docs/", "docs", True),  # both cover docs/anything
-    ("build/", "src/build", True),  # a directory name without a slash: any depth
+    ("src/", "web/", False),
+    ("build/", "src/build", False),
+    ("**/build/", "src/build/x", True),
+    ("**/build/", "src/build", True),  # src/build covers src/build/x
     ("[a-c]*.py", "b.py", True),
-    ("/[a-c]*.py", "/[!a-c]*.py", False),
-    ("[a-c]*.py", "[!a-c]*.py", True),  # at any depth: a.py/d.py
+    ("[a-c]*.py", "[!a-c]*.py", False),
+    ("[a-c]*.py", "d.py", False),
     ("[!a-c]x", "dx", True),
-    ("/[[:digit:]]*", "/[!0-9]*", False),
+    ("[!a-c]x", "ax", False),
+    ("[[:digit:]]*", "[!0-9]*", False),
     ("[[:digit:]]*", "7up", True),
+    ("[[:upper:]]*", "[[:lower:]]*", False),
     ("src/a?.py", "src/ab.py", True),
     ("src/a?.py", "src/a.py", False),
     ("a/**/b", "a/b", True),
@@ -49,12 +55,11 @@ OVERLAPS = [
     ("a/*/b", "x/b", False),
     ("a/*/b", "a/x/y/b", False),
     ("a/**/b/c", "a/x/y/b/c", True),
-    ("*.py", "*.md", True),  # the directory x.py/ holding y.md
-    ("/src/*.py", "/src/*.md", False),
-    ("/src/*.py", "src/a.md", False),
+    ("src/*.py", "src/*.md", False),
+    ("*.py", "*.md", False),
     ("**", "anything/at/all", True),
-    (r"/\*.py", "/a.py", False),
-    (r"/\*.py", "/*.py", True),
+    (r"\*.py", "a.py", False),
+    (r"\*.py", "*.py", True),
 ]
 
 
@@ -94,7 +99,8 @@ def test_bad_patterns_are_refused_in_one_line(bad: str, words: str) -> None:
 
 
 def test_matching_agrees_with_git_itself(tmp_path: Path) -> None:
-    """`git check-ignore` (paths that do not exist are files) is the reference."""
+    """`git check-ignore` on the pattern anchored with a leading / is the reference
+    (paths that do not exist are files)."""
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     patterns = [
         "src/**",
@@ -103,6 +109,7 @@ def test_matching_agrees_with_git_itself(tmp_path: Path) -> None:
         "docs/",
         "*.md",
         "/*.md",
+        "**/*.md",
         "a/**/b",
         "[a-c]x",
         "[!a]x",
@@ -115,7 +122,7 @@ def test_matching_agrees_with_git_itself(tmp_path: Path) -> None:
     paths = ["src", "src/a", "src/a/b", "a.md", "d/a.md", "docs", "docs/x", "a/docs/y"]
     paths += ["a/b", "a/x/b", "bx", "ax", "1x", "a1", "*x", "x/src/y", "a", "a/x", "abx"]
     for pattern in patterns:
-        (tmp_path / ".gitignore").write_text(pattern + "\n")
+        (tmp_path / ".gitignore").write_text("/" + pattern.removeprefix("/") + "\n")
         ignored = subprocess.run(
             ["git", "check-ignore", "--no-index", "--stdin"],
             cwd=tmp_path,
@@ -175,13 +182,15 @@ def patterns(draw: st.DrawFn) -> str:
 
 
 class Reference:
-    """pathspec's gitignore matcher for one pattern, with one correction: its
-    negated classes may match "/", git's never do (`a[!a]a` never covers a/a)."""
+    """pathspec's gitignore matcher for the pattern anchored with a leading /, with
+    one correction: its negated classes may match "/", git's never do (`a[!a]a`
+    never covers a/a)."""
 
     def __init__(self, pattern: str) -> None:
+        anchored = "/" + pattern.removeprefix("/")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pathspec's own regexes warn about "[["
-            (compiled,) = pathspec.GitIgnoreSpec.from_lines([pattern]).patterns
+            (compiled,) = pathspec.GitIgnoreSpec.from_lines([anchored]).patterns
         assert compiled.regex is not None and compiled.include
         self.regex = re.compile(compiled.regex.pattern.replace("[^", "[^/"))
 

@@ -54,6 +54,9 @@ async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:
             "list_agents",
             "check_inbox",
             "get_handoff",
+            "claim",
+            "release",
+            "list_claims",
         ]
     )
     by_name = {t.name: t for t in tools}
@@ -68,9 +71,10 @@ async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:
         "list_agents",
         "check_inbox",
         "get_handoff",
+        "list_claims",
     ):
         assert by_name[name].annotations is not None and by_name[name].annotations.read_only_hint
-    for name in ("post_message", "init_room", "delete_room", "clear_room"):
+    for name in ("post_message", "init_room", "delete_room", "clear_room", "claim", "release"):
         assert by_name[name].annotations is not None
         assert not by_name[name].annotations.read_only_hint
     schema = by_name["read_messages"].input_schema

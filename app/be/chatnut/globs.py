@@ -1,12 +1,14 @@
 """Git-style path patterns for claims: parsing, matching a path, and overlap.
 
-The patterns mean what they mean in a `.gitignore`, the glob dialect every
-git user already reads:
+A pattern means what it would mean in a `.gitignore` at the repository root
+if it began with a `/` (the glob dialect every git user reads, anchored):
 
-* paths are relative to the repository root, `/` between names;
-* a pattern with a `/` at its start or in its middle is anchored at the
-  root (`src/*.py`, `/Makefile`); one without (`*.md`, `build/`) matches at
-  any depth, so `*.md` covers `docs/x.md`;
+* paths are relative to the repository root, `/` between names; a leading
+  `/` may be written and changes nothing;
+* every pattern is anchored at the root: `*.md` is README.md, not
+  docs/x.md; write `**/*.md` for every Markdown file at any depth (unlike a
+  `.gitignore`, where a name without a slash matches at any depth: there
+  `src/` and `web/` would both claim `web/src/x`, a conflict nobody meant);
 * `*` is any run of characters within one name, `?` one character,
   `[a-c]`, `[!a]` (or `[^a]`), `[[:digit:]]` one character of a class; none
   of them crosses a `/`; a backslash makes the next character plain;
@@ -16,7 +18,7 @@ git user already reads:
 * a pattern covers what it matches and everything beneath that (`src`
   covers `src/a.py`), as ignoring a directory ignores its files;
 * a trailing `/` matches directories only: `docs/` covers every path under
-  a `docs` directory, not a file named `docs`.
+  the `docs` directory, not a file named `docs`.
 
 Two patterns **overlap** when some path is covered by both. That is decided
 on the patterns alone, never on a listing of files (a file created
@@ -239,9 +241,7 @@ def parse(text: str) -> Glob:
         raise GlobError(f"{pattern!r}: a claim cannot negate ('!'); claim what you will edit")
     body = pattern
     directory = body.endswith("/")
-    body = body.removesuffix("/")
-    anchored = "/" in body
-    body = body.removeprefix("/")
+    body = body.removesuffix("/").removeprefix("/")
     if not body:
         raise GlobError(f"{pattern!r} names no path (claim '**' for the whole repository)")
     names = body.split("/")
@@ -249,7 +249,7 @@ def parse(text: str) -> Glob:
         raise GlobError(f"{pattern!r} has an empty name ('//')")
     if "." in names or ".." in names:
         raise GlobError(f"{pattern!r} has a '.' or '..' name; write the path from the root")
-    items: list[Item] = [] if anchored else [DEEP]
+    items: list[Item] = []
     for name in names:
         item: Item = DEEP if name == "**" else _name_glob(name, pattern)
         if not (item == DEEP and items and items[-1] == DEEP):

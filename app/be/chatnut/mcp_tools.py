@@ -1,4 +1,4 @@
-"""The 18 MCP tools of the agent contract (SPEC §5, §13): typed wrappers over ChatService.
+"""The 21 MCP tools of the agent contract (SPEC §5, §13): typed wrappers over ChatService.
 
 Parameter names, defaults and result shapes are the original chatnut 0.4.x's,
 so existing skills and prompts keep working. Limits are in the input schemas
@@ -150,6 +150,7 @@ class StatusSeen(Status, Seen):
 
 class TeamStatus(TypedDict):
     statuses: list[StatusSeen]
+    claims: NotRequired[list[dict[str, Any]]]
 
 
 class Agent(TypedDict):
@@ -193,6 +194,7 @@ class Handoff(TypedDict):
     next_since_id: int
     omitted: dict[str, int]
     complete: bool
+    claims: NotRequired[list[Part]]
 
 
 # -- parameter types (limits visible in the input schema) ----------------------
@@ -384,4 +386,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         """Catch up on a room in one answer under 24 KB. Call first when resuming."""
         return await service.get_handoff(room_id, reader, recent)  # type: ignore[return-value]
 
+    from chatnut.mcp_claims import add_claim_tools  # it takes its parameter types from here
+
+    add_claim_tools(mcp, service)
     return mcp
