@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chatnut.cli import data, logs, rooms
+from chatnut.cli.guard import do_guard as do_guard  # `chatnut guard`, dispatched by name
 from chatnut.client import server
 from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
 from chatnut.files import UnsafePath, create_file, write_file
