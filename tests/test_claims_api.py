@@ -90,3 +90,19 @@ async def test_bad_checks_are_refused(api: httpx.AsyncClient) -> None:
         assert answer.status_code == 422 and words in answer.json()["error"]["message"]
     unknown = await post(api, "/api/rooms/nope/claims", {"agent_name": "a", "paths": ["a"]})
     assert unknown.status_code == 404
+
+
+async def test_the_guards_text_answer_shows_control_characters_inert(
+    api: httpx.AsyncClient,
+) -> None:
+    room = await room_of(api)
+    body = {"agent_name": "alice", "paths": ["src/"], "note": "\x1b[2Jwiped"}
+    assert (await post(api, f"/api/rooms/{room}/claims", body)).json()["granted"]
+    asked = {"project": "alpha", "agent_name": "bob", "paths": ["src/a\x1b.py", "x"]}
+    text = await post(api, "/api/claims/check?format=text", asked)
+    assert text.headers["content-type"].startswith("text/plain")
+    assert "\x1b" not in text.text
+    assert "alice holds src/ until " in text.text and "\\x1b[2Jwiped" in text.text
+    assert "staged: src/a\\x1b.py\n" in text.text
+    clear = {**asked, "paths": ["x"]}
+    assert (await post(api, "/api/claims/check?format=text", clear)).text == ""

@@ -63,6 +63,14 @@ OVERLAPS = [
 ]
 
 
+def test_literal_prefixes() -> None:
+    assert parse("src/**").prefix == "src/"
+    assert parse("/src/api/v1.py").prefix == "src/api/v1.py/"
+    assert parse("src/a*.py").prefix == "src/a"
+    assert parse("**/x").prefix == ""
+    assert parse("[ab]/x").prefix == ""
+
+
 @pytest.mark.parametrize(("a", "b", "expected"), OVERLAPS)
 def test_overlap_edges(a: str, b: str, expected: bool) -> None:
     witness = overlap(parse(a), parse(b))
@@ -211,6 +219,8 @@ def test_matching_agrees_with_pathspec(pattern: str) -> None:
     glob, spec = parse(pattern), reference(pattern)
     for path in UNIVERSE:
         assert glob.covers(path) == spec.match_file(path), (pattern, path)
+        if glob.covers(path):  # the prefix is a necessary condition (the guard's first test)
+            assert (path + "/").startswith(glob.prefix), (pattern, glob.prefix, path)
 
 
 @PROPERTY

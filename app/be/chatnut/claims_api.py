@@ -7,13 +7,15 @@ A claim that is not granted is an answer, not an error: 200 with
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from chatnut import validation as check
 from chatnut.api import service_of
+from chatnut.guard.report import refusal_text
 from chatnut.service.claims import (
     MAX_CHECKED_PATHS,
     MAX_CLAIM_PATHS,
@@ -73,6 +75,12 @@ async def release(request: Request, room_id: str, body: Release) -> dict[str, An
 
 
 @router.post("/claims/check", summary="Which of these files others claim exclusively (git guard)")
-async def check_paths(request: Request, body: PathCheck) -> dict[str, Any]:
-    """Reads only; a POST because a commit's file list is too long for a URL."""
-    return await service_of(request).check_paths(body.project, body.agent_name, body.paths)
+async def check_paths(
+    request: Request, body: PathCheck, format: Literal["json", "text"] = "json"
+) -> Any:
+    """Reads only; a POST because a commit's file list is too long for a URL.
+    `format=text`: the refusal to print, empty when nothing is in the way."""
+    found = await service_of(request).check_paths(body.project, body.agent_name, body.paths)
+    if format == "text":
+        return PlainTextResponse(refusal_text(found["project"], found["conflicts"]))
+    return found

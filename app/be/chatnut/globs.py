@@ -79,6 +79,8 @@ class Glob:
     text: str
     items: tuple[Item, ...]
     regex: re.Pattern[str] = field(compare=False, repr=False)
+    # What every covered `path + "/"` starts with: a cheap first test before the regex.
+    prefix: str = field(default="", compare=False, repr=False)
 
     def covers(self, path: str) -> bool:
         """Whether this pattern covers `path` (relative to the root, `/` between names)."""
@@ -259,7 +261,21 @@ def parse(text: str) -> Glob:
     if directory:
         items.append(ANY_NAME)
     items.append(DEEP)  # and everything beneath what it matches
-    return Glob(pattern, tuple(items), re.compile(_regex(items)))
+    return Glob(pattern, tuple(items), re.compile(_regex(items)), _prefix(items))
+
+
+def _prefix(items: list[Item]) -> str:
+    """The literal text at the start of every path + "/" the items match."""
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            break
+        for token in item:
+            if token is STAR or len(token) != 1 or token[0][0] != token[0][1]:
+                return "".join(out)
+            out.append(chr(token[0][0]))
+        out.append("/")
+    return "".join(out)
 
 
 def _regex(items: list[Item]) -> str:

@@ -1,18 +1,24 @@
 """The git guard's check, run by the pre-commit hook `chatnut guard install` writes.
 
 It asks the chatnut server whether any staged file falls under another
-agent's live exclusive claim in the project, and refuses the commit naming
-the holder, the claimed patterns, the files and the expiry. It never stands
-in the way of work when it cannot tell: an unreachable server, a refused
-question or anything unexpected is one line of warning and the commit goes
-through. `CHATNUT_GUARD=off` skips it; `CHATNUT_AGENT` names who is
-committing (else the `--agent` it was installed with; with neither, every
+agent's live exclusive claim in the project; the server answers with the
+refusal to print (holder, claimed patterns, files, expiry), or nothing. It
+never stands in the way of work when it cannot tell: an unreachable server,
+a refused question or anything unexpected is one line of warning and the
+commit goes through. `CHATNUT_GUARD=off` skips it; `CHATNUT_AGENT` names who
+is committing (else the `--agent` it was installed with; with neither, every
 exclusive claim counts).
 
 Every commit pays for this file's start-up, so it is run as a script with
 `python -I -S` (no site packages, nothing from the environment) and imports
-only `json`, `os`, `socket`, `subprocess` and `sys`: the request is plain
-HTTP/1.1 over a socket (https only loads `http.client` and `ssl` when used).
+nothing the interpreter has not already loaded but `_socket`, the C module
+under `socket`: `socket`, `json` and `re` would each cost more than the rest
+of the check (`python -m bench.guard_bench`). The request body is JSON
+written by hand (a list of strings), the answer plain text; https, for a
+remote server behind TLS, loads `http.client` when it is used. The staged
+paths come on standard input from `git diff --cached --name-only -z
+--no-renames`, which the hook starts beside this interpreter.
+
 It finds the local server as the CLI does (`$CHATNUT_RUN_DIR` or
 `$CHATNUT_HOME`, default ~/.chatnut, `server.port`, else `$CHATNUT_PORT` or
 8000) unless it was installed with `--url` or `CHATNUT_URL` is set; the
@@ -22,10 +28,7 @@ hook file.
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
 import sys
 
 CONNECT_TIMEOUT_S = 2.0
@@ -34,7 +37,7 @@ ANSWER_TIMEOUT_S = 10.0
 # 5 000-path cap; a bigger commit is asked about in parts.
 PART_PATHS = 2000
 PART_BYTES = 200_000
-FILES_SHOWN = 5
+CHECK_PATH = "/api/claims/check?format=text"
 
 
 class CannotTell(Exception):
@@ -42,10 +45,9 @@ class CannotTell(Exception):
 
 
 def _arguments(argv: list[str]) -> dict[str, str]:
-    given = {}
-    for flag, value in zip(argv[::2], argv[1::2], strict=False):
-        given[flag.removeprefix("--")] = value
-    return given
+    return {
+        flag.removeprefix("--"): value for flag, value in zip(argv[::2], argv[1::2], strict=False)
+    }
 
 
 def _local_base() -> str:
@@ -72,47 +74,73 @@ def _token() -> str | None:
 
 
 def staged_paths() -> list[str]:
-    """Every path the commit adds, changes or deletes (a rename is both), from the root."""
-    listed = subprocess.run(
-        ["git", "diff", "--cached", "--name-only", "-z", "--no-renames"],
-        capture_output=True,
-        check=True,
-    ).stdout
+    """Every path the commit adds, changes or deletes (a rename is both), from the
+    root: git's NUL-separated list on standard input."""
+    listed = sys.stdin.buffer.read()
     return [p.decode("utf-8", "replace") for p in listed.split(b"\0") if p]
+
+
+def json_string(text: str) -> str:
+    """`text` as a JSON string (what json.dumps writes, non-ASCII left as it is)."""
+    out = ['"']
+    for ch in text:
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif ch < " " or ch == "\x7f":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def request_body(project: str, agent: str | None, paths: list[str]) -> bytes:
+    listed = ",".join(json_string(p) for p in paths)
+    who = "null" if agent is None else json_string(agent)
+    text = f'{{"project":{json_string(project)},"agent_name":{who},"paths":[{listed}]}}'
+    return text.encode("utf-8")
 
 
 def _post(base: str, path: str, body: bytes, token: str | None) -> tuple[int, bytes]:
     scheme, _, rest = base.partition("://")
     hostport = rest.split("/", 1)[0]
-    prefix = rest[len(hostport) :].rstrip("/")
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    target = rest[len(hostport) :].rstrip("/") + path
+    headers = {"Content-Type": "application/json", "Accept": "text/plain"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if scheme == "https":
         import http.client  # only for a remote server behind TLS
 
         conn = http.client.HTTPSConnection(hostport, timeout=ANSWER_TIMEOUT_S)
-        conn.request("POST", prefix + path, body, headers)
+        conn.request("POST", target, body, headers)
         response = conn.getresponse()
         return response.status, response.read()
     if scheme != "http":
         raise CannotTell(f"the server URL {base!r} is neither http:// nor https://")
+    import _socket  # what `socket` wraps, without its imports
+
     host, _, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "80")
-    head = [f"POST {prefix + path} HTTP/1.1", f"Host: {hostport}", "Connection: close"]
+    head = [f"POST {target} HTTP/1.1", f"Host: {hostport}", "Connection: close"]
     head += [f"{k}: {v}" for k, v in headers.items()] + [f"Content-Length: {len(body)}"]
-    with socket.create_connection((host.strip("[]"), int(port)), CONNECT_TIMEOUT_S) as sock:
+    family, kind, proto, _, address = _socket.getaddrinfo(
+        host.strip("[]"), int(port), 0, _socket.SOCK_STREAM
+    )[0]
+    sock = _socket.socket(family, kind, proto)
+    try:
+        sock.settimeout(CONNECT_TIMEOUT_S)
+        sock.connect(address)
         sock.settimeout(ANSWER_TIMEOUT_S)
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         chunks = []
         while data := sock.recv(65536):
             chunks.append(data)
-    raw = b"".join(chunks)
-    header_block, _, payload = raw.partition(b"\r\n\r\n")
+    finally:
+        sock.close()
+    header_block, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
     lines = header_block.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
     if any(line.lower().replace(" ", "") == "transfer-encoding:chunked" for line in lines):
         payload = _unchunked(payload)
-    return status, payload
+    return int(lines[0].split()[1]), payload
 
 
 def _unchunked(payload: bytes) -> bytes:
@@ -138,57 +166,29 @@ def _parts(paths: list[str]) -> list[list[str]]:
     return parts
 
 
-def conflicts(base: str, project: str, agent: str | None, paths: list[str]) -> list[dict]:
-    """The other holders' exclusive claims over these paths, files merged across parts."""
+def _message(answer: bytes) -> str:
+    """The `message` of chatnut's JSON error, without a JSON parser."""
+    text = answer.decode("utf-8", "replace")
+    found = text.split('"message":"', 1)[1].split('"', 1)[0] if '"message":"' in text else ""
+    return "".join(c for c in found if c.isprintable())[:300]
+
+
+def refusal(base: str, project: str, agent: str | None, paths: list[str]) -> str:
+    """The server's refusal text (empty: nothing of this commit is claimed by others)."""
     token = _token()
-    found: dict[str, dict] = {}
+    found = []
     for part in _parts(paths):
-        body = json.dumps({"project": project, "agent_name": agent, "paths": part}).encode()
         try:
-            status, answer = _post(base, "/api/claims/check", body, token)
+            status, answer = _post(base, CHECK_PATH, request_body(project, agent, part), token)
         except (OSError, ValueError, IndexError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise CannotTell(f"no chatnut server answers at {base} ({reason})") from None
-        try:
-            data = json.loads(answer)
-        except ValueError:
-            raise CannotTell(f"{base} answered HTTP {status}, not chatnut's JSON") from None
         if status != 200:
-            message = (data.get("error") or {}).get("message") if isinstance(data, dict) else None
-            raise CannotTell(f"{base} refused the question: {message or f'HTTP {status}'}")
-        for conflict in data["conflicts"]:
-            key = json.dumps([conflict["holder"], conflict["paths"], conflict["expires_at"]])
-            if key in found:
-                found[key]["files"] += conflict["files"]
-                found[key]["file_count"] += conflict["file_count"]
-            else:
-                found[key] = conflict
-    return list(found.values())
-
-
-def _shown(text: object) -> str:
-    """Server text in the terminal: control characters shown, not obeyed."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
-
-
-def report(project: str, found: list[dict]) -> str:
-    lines = [f"chatnut guard: this commit touches files claimed by others in project {project!r}:"]
-    for c in found:
-        files = ", ".join(_shown(f) for f in c["files"][:FILES_SHOWN])
-        more = c["file_count"] - min(len(c["files"]), FILES_SHOWN)
-        files += f" (+{more} more)" if more > 0 else ""
-        what = ", ".join(_shown(p) for p in c["paths"])
-        task = f", task {_shown(c['task'])}" if c.get("task") else ""
-        note = f" — {_shown(c['note'])}" if c.get("note") else ""
-        lines.append(
-            f"  {_shown(c['holder'])} holds {what}{task} until {_shown(c['expires_at'])}{note}"
-        )
-        lines.append(f"    staged: {files}")
-    lines.append(
-        "Ask the holder to release, wait for the expiry, unstage those files,"
-        " or commit with CHATNUT_GUARD=off."
-    )
-    return "\n".join(lines)
+            said = _message(answer) or f"HTTP {status}"
+            raise CannotTell(f"{base} refused the question: {said}")
+        if answer.strip():
+            found.append(answer.decode("utf-8", "replace").rstrip("\n"))
+    return "\n".join(found)
 
 
 def main(argv: list[str]) -> int:
@@ -200,16 +200,16 @@ def main(argv: list[str]) -> int:
     base = (os.environ.get("CHATNUT_URL") or given.get("url") or _local_base()).rstrip("/")
     try:
         paths = staged_paths()
-        found = conflicts(base, project, agent, paths) if paths else []
+        refused = refusal(base, project, agent, paths) if paths else ""
     except CannotTell as exc:
         print(f"chatnut guard: claims not checked: {exc}; committing anyway", file=sys.stderr)
         return 0
     except Exception as exc:  # never block a commit on the guard's own failure
         print(f"chatnut guard: claims not checked ({exc!r}); committing anyway", file=sys.stderr)
         return 0
-    if not found:
+    if not refused:
         return 0
-    print(report(project, found), file=sys.stderr)
+    print(refused, file=sys.stderr)
     return 1
 
 

@@ -30,7 +30,7 @@ TEMPLATE = """#!/bin/sh
 {mark} refuses a commit touching files another agent claims exclusively in
 # project {project_shown} (written by `chatnut guard install`; `chatnut guard uninstall`
 # removes it and puts back the hook that was here). CHATNUT_GUARD=off skips it.
-hooks=$(dirname "$0")
+hooks=${{0%/*}}
 if [ -x "$hooks/{chained}" ]; then
     "$hooks/{chained}" "$@" || exit $?
 fi
@@ -42,7 +42,7 @@ if [ ! -x "$python" ] || [ ! -f "$script" ]; then
         "Committing anyway." >&2
     exit 0
 fi
-exec "$python" -I -S "$script" {arguments}
+git diff --cached --name-only -z --no-renames | exec "$python" -I -S "$script" {arguments}
 """
 
 

@@ -43,9 +43,12 @@ def _parsed(pattern: str) -> Glob:
 
 
 @lru_cache(maxsize=1024)
-def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """One expression for a claim's patterns: a 1 000-file commit is one pass each."""
-    return re.compile("|".join(f"(?:{_parsed(p).regex.pattern})" for p in patterns))
+def _matcher(patterns: tuple[str, ...]) -> tuple[tuple[str, ...], re.Pattern[str]]:
+    """A claim's patterns as their literal prefixes (a cheap first test) and one
+    expression: a 1 000-file commit costs a pass of `startswith` per claim."""
+    globs = [_parsed(p) for p in patterns]
+    joined = re.compile("|".join(f"(?:{g.regex.pattern})" for g in globs))
+    return tuple(g.prefix for g in globs), joined
 
 
 def _iso(moment: datetime) -> str:
@@ -65,6 +68,22 @@ def _patterns(name: str, value: Any, *, allow_empty: bool) -> list[str]:
         return sorted({_parsed(p.strip()).text for p in items})
     except GlobError as exc:
         raise InvalidInput(f"{name}: {exc}") from None
+
+
+def _file_path(value: Any) -> None:
+    """What check.text says of a text, in C loops: the guard sends a thousand at once."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("paths must hold non-empty strings (file paths)")
+    if len(value) > MAX_CHECKED_PATH_CHARS:
+        raise InvalidInput(
+            f"a path is {len(value)} characters; the limit is {MAX_CHECKED_PATH_CHARS}"
+        )
+    if "\x00" in value:
+        raise InvalidInput("paths: a path contains a NUL byte")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("paths: a path contains a lone surrogate") from None
 
 
 def _task(value: Any) -> str | None:
@@ -185,16 +204,16 @@ class ClaimRules(TeamRules):
         if not isinstance(paths, list) or len(paths) > MAX_CHECKED_PATHS:
             raise InvalidInput(f"paths must be a list of at most {MAX_CHECKED_PATHS} file paths")
         for path in paths:
-            check.text("paths", path, max_chars=MAX_CHECKED_PATH_CHARS)
+            _file_path(path)
         claims = await self.store.live_claims(project, _iso(datetime.now(UTC)), MAX_LIVE_CLAIMS + 1)
+        candidates = [p.strip("/") + "/" for p in paths]  # as Glob.regex reads a path
         conflicts = []
         for row in claims:
             if not row["exclusive"] or row["holder"] == me or not row["paths"]:
                 continue
-            match = _matcher(tuple(row["paths"])).fullmatch
-            files = [p for p in paths if match(p.strip("/") + "/")]
+            prefixes, joined = _matcher(tuple(row["paths"]))
+            files = [p for p in candidates if p.startswith(prefixes) and joined.fullmatch(p)]
             if files:
-                conflicts.append(
-                    {**conflict(row), "files": files[:MAX_FILES_SHOWN], "file_count": len(files)}
-                )
+                shown = [f[:-1] for f in files[:MAX_FILES_SHOWN]]
+                conflicts.append({**conflict(row), "files": shown, "file_count": len(files)})
         return {"project": project, "conflicts": conflicts}
