@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import ServerProcess
+from tests.helpers import TOKEN, ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.both_backends]
 
@@ -189,3 +189,30 @@ def test_bad_installs_are_refused_in_one_line_with_nothing_written(
 def test_outside_a_repository_the_guard_says_so(tmp_path: Path) -> None:
     done = chatnut(tmp_path, environment(tmp_path), "guard", "install")
     assert done.returncode == 1 and "is not inside a git work tree" in done.stderr
+
+
+@pytest.mark.sqlite_only
+def test_the_guard_sends_the_token_and_fails_open_without_it(
+    token_server: ServerProcess, tmp_path: Path
+) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    base = token_server.url
+    room = httpx.post(f"{base}/api/rooms", json={"project": "demo", "name": "t"}, headers=auth)
+    made = httpx.post(
+        f"{base}/api/rooms/{room.json()['id']}/claims",
+        json={"agent_name": "alice", "paths": ["src/"]},
+        headers=auth,
+    )
+    assert made.json()["granted"]
+    repo = make_repo(tmp_path / "repo")
+    env = environment(token_server.home, CHATNUT_TOKEN=TOKEN)
+    assert chatnut(repo, env, "guard", "install", "--project", "demo").returncode == 0
+    hook = (repo / ".git" / "hooks" / "pre-commit").read_text()
+    assert TOKEN not in hook
+    refused = commit(repo, env, "src/a.py")
+    assert refused.returncode != 0 and "alice holds src/ until" in refused.stderr
+    without = {k: v for k, v in env.items() if k != "CHATNUT_TOKEN"}
+    done = git(repo, "commit", "-q", "-m", "x", env=without)
+    assert done.returncode == 0
+    (line,) = done.stderr.strip().splitlines()
+    assert "claims not checked" in line and "refused the question" in line
