@@ -6,6 +6,7 @@ a user: from the hooks directory git chooses, with git's environment.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chatnut.guard import hook
 from tests.helpers import TOKEN, ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.both_backends]
@@ -105,6 +107,44 @@ def test_the_guard_refuses_commits_on_anothers_claim(server: ServerProcess, tmp_
     assert git(repo, "commit", "-q", "-m", "rm", env=env).returncode != 0
     httpx.post(f"{server.url}/api/rooms/{room['id']}/claims/release", json={"agent_name": "alice"})
     assert git(repo, "commit", "-q", "-m", "rm", env=env).returncode == 0
+
+
+@pytest.mark.sqlite_only
+def test_a_big_commit_is_refused_once(server: ServerProcess, tmp_path: Path) -> None:
+    room = httpx.post(f"{server.url}/api/rooms", json={"project": "demo", "name": "big"}).json()
+    assert claim(server, room["id"], "alice", ["gen/z*"])["granted"]
+    repo = make_repo(tmp_path / "repo")
+    env = environment(server.home)
+    assert chatnut(repo, env, "guard", "install", "--project", "demo").returncode == 0
+    names = [f"gen/{prefix}{n:04d}.txt" for prefix in "az" for n in range(1500)]
+    for name in names:
+        (repo / "gen").mkdir(exist_ok=True)
+        (repo / name).write_text(name)
+    assert git(repo, "add", "gen").returncode == 0
+    refused = git(repo, "commit", "-q", "-m", "big", env=env)
+    assert refused.returncode != 0
+    assert refused.stderr.count("chatnut guard: this commit touches") == 1
+    assert refused.stderr.count("CHATNUT_GUARD=off") == 1
+    assert refused.stderr.count("alice holds gen/z*") == 1
+    files = ", ".join(f"gen/z{n:04d}.txt" for n in range(5))
+    assert f"staged: {files} (+1495 more)\n" in refused.stderr
+
+
+def test_parts_stay_under_the_servers_limits() -> None:
+    paths = [f"src/{n:05d}/" + "x" * 40 for n in range(12_000)]
+    parts = hook._parts(paths)
+    assert [p for part in parts for p in part] == paths
+    assert all(len(part) <= 5000 for part in parts)
+    assert all(len(hook.request_body("demo", "bob", part)) < 384 * 1024 for part in parts)
+
+
+def test_the_request_body_is_the_json_the_server_reads() -> None:
+    odd = ['a"b', "c\\d", "tab\there", "é/ü", "\x7f"]
+    assert json.loads(hook.request_body("p 'q'", None, odd)) == {
+        "project": "p 'q'",
+        "agent_name": None,
+        "paths": odd,
+    }
 
 
 @pytest.mark.sqlite_only

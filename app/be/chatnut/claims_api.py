@@ -79,8 +79,9 @@ async def check_paths(
     request: Request, body: PathCheck, format: Literal["json", "text"] = "json"
 ) -> Any:
     """Reads only; a POST because a commit's file list is too long for a URL.
-    `format=text`: the refusal to print, empty when nothing is in the way."""
+    `format=text`: the lines of the refusal to print (two a claim in the way),
+    empty when nothing is."""
     found = await service_of(request).check_paths(body.project, body.agent_name, body.paths)
     if format == "text":
-        return PlainTextResponse(refusal_text(found["project"], found["conflicts"]))
+        return PlainTextResponse(refusal_text(found["conflicts"]))
     return found

@@ -33,11 +33,18 @@ import sys
 
 CONNECT_TIMEOUT_S = 2.0
 ANSWER_TIMEOUT_S = 10.0
-# A request stays well under the server's body limit (384 KiB) and its
-# 5 000-path cap; a bigger commit is asked about in parts.
-PART_PATHS = 2000
-PART_BYTES = 200_000
+# A request stays under the server's body limit (384 KiB) and its 5 000-path
+# cap; a bigger commit is asked about in parts (a claim over files of two
+# parts is then named twice).
+PART_PATHS = 5000
+PART_BYTES = 300_000
 CHECK_PATH = "/api/claims/check?format=text"
+# Around the lines the server writes (guard/report.py), once a refusal.
+HEADER = "chatnut guard: this commit touches files claimed by others in project {project}:"
+FOOTER = (
+    "Ask the holder to release, wait for the expiry, unstage those files,"
+    " or commit with CHATNUT_GUARD=off."
+)
 
 
 class CannotTell(Exception):
@@ -209,7 +216,8 @@ def main(argv: list[str]) -> int:
         return 0
     if not refused:
         return 0
-    print(refused, file=sys.stderr)
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in repr(project))
+    print(HEADER.format(project=shown), refused, FOOTER, sep="\n", file=sys.stderr)
     return 1
 
 

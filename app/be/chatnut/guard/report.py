@@ -13,14 +13,11 @@ def shown(text: Any) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
-def refusal_text(project: str, conflicts: list[dict[str, Any]]) -> str:
-    """Empty when nothing is in the way; else what to print, one claim a line."""
-    if not conflicts:
-        return ""
-    lines = [
-        "chatnut guard: this commit touches files claimed by others in project"
-        f" {shown(repr(project))}:"
-    ]
+def refusal_text(conflicts: list[dict[str, Any]]) -> str:
+    """Empty when nothing is in the way; else two lines a claim: who holds what
+    until when, and the staged files under it. (The hook adds its first and last
+    line once, however many parts a big commit is asked about in.)"""
+    lines = []
     for c in conflicts:
         files = ", ".join(shown(f) for f in c["files"][:FILES_SHOWN])
         more = c["file_count"] - min(len(c["files"]), FILES_SHOWN)
@@ -30,8 +27,4 @@ def refusal_text(project: str, conflicts: list[dict[str, Any]]) -> str:
         patterns = ", ".join(shown(p) for p in c["paths"])
         lines.append(f"  {c['holder']} holds {patterns}{task} until {c['expires_at']}{note}")
         lines.append(f"    staged: {files}")
-    lines.append(
-        "Ask the holder to release, wait for the expiry, unstage those files,"
-        " or commit with CHATNUT_GUARD=off."
-    )
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
