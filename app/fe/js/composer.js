@@ -1,3 +1,4 @@
+// @ts-check
 // A human joins the conversation: Enter sends, Shift+Enter is a new line, the
 // name is remembered in this browser. The post comes back through the feed
 // like everyone else's, so it is never shown twice. The draft grows with its
@@ -6,10 +7,11 @@
 // draft and offers a retry.
 
 import { api, enc } from "./api.js";
-import { $, h } from "./dom.js";
+import { $, closest, h } from "./dom.js";
 
 const NAME_KEY = "chatnut.name";
 const MAX_SUGGESTIONS = 8;
+const sendButton = () => /** @type {HTMLButtonElement} */ ($("send"));
 
 export function senderName() {
   return localStorage.getItem(NAME_KEY) || "human";
@@ -19,9 +21,9 @@ export class Composer {
   constructor({ roomId, names }) {
     this.roomId = roomId;
     this.names = names; // () -> names to offer after "@"
-    this.form = $("composer");
-    this.draft = $("draft");
-    this.sender = $("sender");
+    this.form = /** @type {HTMLFormElement} */ ($("composer"));
+    this.draft = /** @type {HTMLTextAreaElement} */ ($("draft"));
+    this.sender = /** @type {HTMLInputElement} */ ($("sender"));
     this.note = $("composer-note");
     this.suggest = $("mention-list");
     this.replyTo = null;
@@ -40,7 +42,7 @@ export class Composer {
     this.draft.addEventListener("keydown", (event) => this._key(event));
     this.draft.addEventListener("blur", () => setTimeout(() => this._hideSuggestions(), 150));
     this.suggest.addEventListener("mousedown", (event) => {
-      const option = event.target.closest("[role=option]");
+      const option = closest(event, "[role=option]");
       if (!option) return;
       event.preventDefault();
       this._complete(option.dataset.name);
@@ -68,7 +70,7 @@ export class Composer {
     const why = this.closedWhy || (this.offline ? "Offline: the server cannot be reached. Your draft is kept; sending resumes when it is back." : "");
     if (why === this.shownWhy) return; // unchanged: write nothing (called on every room delta)
     this.shownWhy = why;
-    for (const el of [this.draft, this.sender, $("send")]) el.disabled = Boolean(why);
+    for (const el of [this.draft, this.sender, sendButton()]) el.disabled = Boolean(why);
     if (why) this._say(why);
     else if (this.note.dataset.kind === "closed") this._say("");
     this.note.dataset.kind = why ? "closed" : "";
@@ -94,7 +96,7 @@ export class Composer {
       return;
     }
     localStorage.setItem(NAME_KEY, sender);
-    $("send").disabled = true;
+    sendButton().disabled = true;
     $("retry").hidden = true;
     const body = { sender, content };
     if (this.replyTo) body.reply_to = this.replyTo.id;
@@ -108,7 +110,7 @@ export class Composer {
       this._say(`Not sent: ${error.message}. Your draft is kept.`, true);
       $("retry").hidden = false;
     } finally {
-      $("send").disabled = Boolean(this.closedWhy || this.offline);
+      sendButton().disabled = Boolean(this.closedWhy || this.offline);
       this.draft.focus();
     }
   }
@@ -130,10 +132,13 @@ export class Composer {
     const word = this._word();
     if (word === null) return this._hideSuggestions();
     const lower = word.toLowerCase();
-    const found = this.names().filter((n) => n.toLowerCase().startsWith(lower) && n !== word).slice(0, MAX_SUGGESTIONS);
+    const found = this.names()
+      .filter((n) => n.toLowerCase().startsWith(lower) && n !== word)
+      .slice(0, MAX_SUGGESTIONS);
     if (!found.length) return this._hideSuggestions();
-    this.suggest.replaceChildren(...found.map((name, i) =>
-      h("li", { role: "option", id: `mention-${i}`, "data-name": name, "aria-selected": String(i === 0) }, `@${name}`)));
+    this.suggest.replaceChildren(
+      ...found.map((name, i) => h("li", { role: "option", id: `mention-${i}`, "data-name": name, "aria-selected": String(i === 0) }, `@${name}`)),
+    );
     this.suggest.hidden = false;
     this.draft.setAttribute("aria-expanded", "true");
     this.draft.setAttribute("aria-activedescendant", "mention-0");
@@ -149,7 +154,9 @@ export class Composer {
     const options = [...this.suggest.children];
     const at = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
     const next = (at + step + options.length) % options.length;
-    options.forEach((o, i) => o.setAttribute("aria-selected", String(i === next)));
+    options.forEach((o, i) => {
+      o.setAttribute("aria-selected", String(i === next));
+    });
     this.draft.setAttribute("aria-activedescendant", options[next].id);
   }
 
@@ -175,7 +182,7 @@ export class Composer {
       if (event.key === "Enter" || event.key === "Tab") {
         event.preventDefault();
         const chosen = this.suggest.querySelector("[aria-selected=true]");
-        this._complete(chosen.dataset.name);
+        this._complete(/** @type {HTMLElement} */ (chosen).dataset.name);
         return;
       }
       if (event.key === "Escape") {

@@ -1,10 +1,11 @@
+// @ts-check
 // The page: wires the sidebar, the open room, the composer, search and the
 // tab's one feed together, and keeps the address bar in step (?room=, ?msg=).
 
 import { api, enc } from "./api.js";
 import { Composer, senderName } from "./composer.js";
 import { InboxView, PresenceBar, SummaryPin } from "./coordination.js";
-import { $ } from "./dom.js";
+import { $, closest } from "./dom.js";
 import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
@@ -69,7 +70,7 @@ function closeDrawer() {
 
 function updateTitle() {
   const unread = sidebar.totalUnread();
-  const name = currentRoom ? sidebar.rooms.get(currentRoom)?.name ?? room.room?.name : null;
+  const name = currentRoom ? (sidebar.rooms.get(currentRoom)?.name ?? room.room?.name) : null;
   const title = `${unread ? `(${unread}) ` : ""}${name ? `${name} · ` : ""}chatnut`;
   if (document.title !== title) document.title = title; // a write costs even when equal
   const empty = sidebar.totals.live + sidebar.totals.archived === 0 && feed.state === "live";
@@ -152,7 +153,9 @@ function sendRead(roomId, state) {
   api(`/rooms/${enc(roomId)}/read`, {
     method: "POST",
     body: { reader: senderName(), last_read_message_id: id },
-  }).catch(() => { state.sent = 0; }); // told again with the next message seen
+  }).catch(() => {
+    state.sent = 0;
+  }); // told again with the next message seen
 }
 
 function say(text) {
@@ -224,7 +227,7 @@ function search(query) {
 
 function wire() {
   $("sidebar").addEventListener("click", (event) => {
-    const link = event.target.closest("a[data-room]");
+    const link = closest(event, "a[data-room]");
     if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
     event.preventDefault();
     openRoom(link.dataset.room);
@@ -235,7 +238,7 @@ function wire() {
   });
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const query = $("search").value.trim();
+    const query = /** @type {HTMLInputElement} */ ($("search")).value.trim();
     if (query) search(query);
   });
   $("close-search").addEventListener("click", () => show(currentRoom ? "room-view" : "welcome"));

@@ -1,3 +1,4 @@
+// @ts-check
 // The room view's message items: one <li> per message (avatar, header with
 // times and id, addressees, reply quote, rendered body, actions), with day
 // separators and consecutive lines of one sender grouped. `view` is the
@@ -22,9 +23,13 @@ export function buildItems(messages, prev, view) {
       out.push(h("li", { class: "day", role: "separator", "data-day": day }, dayLabel(m.created_at)));
       last = null;
     }
-    const grouped = Boolean(last) && last.sender === m.sender && last.type === m.message_type
-      && m.message_type !== "system" && !m.metadata?.reply_to
-      && Date.parse(m.created_at) - Number(last.ts) < GROUP_MS;
+    const grouped =
+      Boolean(last) &&
+      last.sender === m.sender &&
+      last.type === m.message_type &&
+      m.message_type !== "system" &&
+      !m.metadata?.reply_to &&
+      Date.parse(m.created_at) - Number(last.ts) < GROUP_MS;
     const item = messageItem(m, grouped, view);
     out.push(item);
     last = item.dataset;
@@ -45,9 +50,13 @@ export function rejoin(first) {
   }
   if (!item?.classList.contains("message")) return;
   const prev = item.previousElementSibling;
-  const grouped = prev?.classList.contains("message") && prev.dataset.sender === item.dataset.sender
-    && prev.dataset.type === item.dataset.type && item.dataset.type !== "system" && !item.dataset.reply
-    && Number(item.dataset.ts) - Number(prev.dataset.ts) < GROUP_MS;
+  const grouped =
+    prev?.classList.contains("message") &&
+    prev.dataset.sender === item.dataset.sender &&
+    prev.dataset.type === item.dataset.type &&
+    item.dataset.type !== "system" &&
+    !item.dataset.reply &&
+    Number(item.dataset.ts) - Number(prev.dataset.ts) < GROUP_MS;
   item.classList.toggle("grouped", Boolean(grouped));
 }
 
@@ -87,9 +96,12 @@ function messageItem(m, grouped, view) {
     addressees(m),
     replyTo ? quoteOf(replyTo, view) : null,
     body,
-    h("div", { class: "msg-actions" },
+    h(
+      "div",
+      { class: "msg-actions" },
       h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}` }, "Reply"),
-      h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}` }, "Copy link")),
+      h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}` }, "Copy link"),
+    ),
   );
   return item;
 }
@@ -127,8 +139,12 @@ export function copyText(text, button, done) {
   navigator.clipboard?.writeText(text).then(
     () => {
       button.textContent = done;
-      setTimeout(() => { button.textContent = label; }, 1500);
+      setTimeout(() => {
+        button.textContent = label;
+      }, 1500);
     },
-    () => { button.textContent = "Copy failed"; },
+    () => {
+      button.textContent = "Copy failed";
+    },
   );
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // What the page adds to a rendered message body, as DOM (never as HTML):
 // @mention chips for registered agents, and a language label and a copy
 // button on code blocks.
@@ -11,11 +12,11 @@ export function mentionChips(body, agents) {
   if (!agents.size) return;
   const known = new Set([...agents.keys()].map((name) => name.toLowerCase()));
   const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT, {
-    acceptNode: (node) =>
-      node.parentElement.closest("code, pre, a") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+    acceptNode: (node) => (node.parentElement.closest("code, pre, a") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
   });
+  /** @type {Text[]} */
   const nodes = [];
-  while (walker.nextNode()) nodes.push(walker.currentNode);
+  while (walker.nextNode()) nodes.push(/** @type {Text} */ (walker.currentNode));
   for (const node of nodes) {
     const text = node.nodeValue;
     if (!text.includes("@")) continue;
@@ -37,8 +38,13 @@ export function mentionChips(body, agents) {
 export function decorateCode(body) {
   for (const pre of body.querySelectorAll("pre")) {
     const lang = pre.querySelector("code")?.dataset.lang || "text";
-    pre.before(h("div", { class: "code-head" },
-      h("span", { class: "lang" }, lang),
-      h("button", { type: "button", "data-copy-code": "", "aria-label": `Copy ${lang} code` }, "Copy")));
+    pre.before(
+      h(
+        "div",
+        { class: "code-head" },
+        h("span", { class: "lang" }, lang),
+        h("button", { type: "button", "data-copy-code": "", "aria-label": `Copy ${lang} code` }, "Copy"),
+      ),
+    );
   }
 }

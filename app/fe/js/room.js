@@ -1,3 +1,4 @@
+// @ts-check
 // The open room: a window of its messages, never the whole room.
 //
 // It opens on the newest page, on a window around the first unread message
@@ -9,7 +10,7 @@
 
 import { api, enc } from "./api.js";
 import { presenceDot } from "./coordination.js";
-import { $, AGES_EVERY_MS, Palette, countedUnread, fullTime, h, plainText, refreshAges, setAttr, setText } from "./dom.js";
+import { $, AGES_EVERY_MS, countedUnread, fullTime, h, Palette, plainText, refreshAges, setAttr, setText } from "./dom.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
 import { Reading } from "./reading.js";
 
@@ -44,13 +45,16 @@ export class RoomView {
     this._reset();
     $("pill").addEventListener("click", () => this.jumpToNewest());
     this.list.addEventListener("click", (event) => this._clicked(event));
-    const edges = new IntersectionObserver((entries) => {
-      for (const entry of entries) {
-        if (!entry.isIntersecting) continue;
-        if (entry.target.id === "older") this.loadOlder();
-        else this.loadNewer();
-      }
-    }, { root: this.scroller, rootMargin: "600px 0px 600px 0px" });
+    const edges = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) {
+          if (!entry.isIntersecting) continue;
+          if (entry.target.id === "older") this.loadOlder();
+          else this.loadNewer();
+        }
+      },
+      { root: this.scroller, rootMargin: "600px 0px 600px 0px" },
+    );
     edges.observe($("older"));
     edges.observe($("newer"));
     setInterval(() => this._refreshTimes(), AGES_EVERY_MS);
@@ -125,10 +129,10 @@ export class RoomView {
   async refreshTeam() {
     if (!this.room) return;
     const roomId = this.room.id;
-    const [statuses, agents] = await Promise.all([
-      api(`/rooms/${enc(roomId)}/statuses`),
-      api(`/rooms/${enc(roomId)}/agents`),
-    ]).catch(() => [null, null]);
+    const [statuses, agents] = await Promise.all([api(`/rooms/${enc(roomId)}/statuses`), api(`/rooms/${enc(roomId)}/agents`)]).catch(() => [
+      null,
+      null,
+    ]);
     if (!statuses || this.room?.id !== roomId) return;
     for (const a of agents.agents) this.agents.set(a.agent_name, a);
     this.statuses(statuses.statuses);
@@ -288,7 +292,7 @@ export class RoomView {
     // Separators left at the new edge go too; a grouped first line gets its header.
     const edge = () => (side === "top" ? this.list.firstElementChild : this.list.lastElementChild);
     while (edge() && !edge().classList.contains("message")) edge().remove();
-    const ids = [...this.list.querySelectorAll("li.message")].map((li) => Number(li.dataset.id));
+    const ids = [...this.list.querySelectorAll("li.message")].map((li) => Number(/** @type {HTMLElement} */ (li).dataset.id));
     if (side === "top") {
       this.oldestId = ids[0];
       this.hasOlder = true;
@@ -374,14 +378,20 @@ export class RoomView {
 
   // Names for @-autocomplete: registered agents first, then recent senders.
   names() {
-    const recent = [...this.list.querySelectorAll("li.message")].slice(-200).map((li) => li.dataset.sender);
+    const recent = [...this.list.querySelectorAll("li.message")].slice(-200).map((li) => /** @type {HTMLElement} */ (li).dataset.sender);
     return [...new Set([...this.agents.keys(), ...recent.reverse()])];
   }
 
   _statusBar() {
     const chips = [...this.statusRows.values()].map((s) =>
-      h("span", { class: "status-chip", title: fullTime(s.updated_at) },
-        presenceDot(s.sender), h("b", { class: this.palette.colour(s.sender) }, s.sender), ": ", s.status),
+      h(
+        "span",
+        { class: "status-chip", title: fullTime(s.updated_at) },
+        presenceDot(s.sender),
+        h("b", { class: this.palette.colour(s.sender) }, s.sender),
+        ": ",
+        s.status,
+      ),
     );
     $("statusbar").replaceChildren(...chips);
     this.onTeam?.();

@@ -1,3 +1,4 @@
+// @ts-check
 // The room list, grouped by project, newest activity first, a page at a time.
 //
 // The page never holds every room: the feed's snapshot brings the newest
@@ -8,7 +9,7 @@
 // text, not a new element), so a room that gets a post keeps keyboard focus.
 
 import { api, enc } from "./api.js";
-import { $, AGES_EVERY_MS, countedUnread, h, plainText, refreshAges, setAttr, setText, timeAgo } from "./dom.js";
+import { $, AGES_EVERY_MS, closest, countedUnread, h, plainText, refreshAges, setAttr, setText, timeAgo } from "./dom.js";
 
 const PAGE = 50;
 const COLLAPSED_KEY = "chatnut.collapsed";
@@ -52,15 +53,15 @@ export class Sidebar {
       this.collapsed = new Set();
     }
     $("project-filter").addEventListener("change", (event) => {
-      this.project = event.target.value;
+      this.project = /** @type {HTMLSelectElement} */ (event.target).value;
       this._applyFilter();
     });
     $("unread-only").addEventListener("click", () => this.setUnreadOnly(!this.unreadOnly));
     $("archived-toggle").addEventListener("click", () => this._toggleArchived());
     $("live-rooms").addEventListener("click", (event) => {
-      const head = event.target.closest("button[data-group]");
+      const head = closest(event, "button[data-group]");
       if (head) this._toggleGroup(head.dataset.group);
-      const more = event.target.closest("button[data-more]");
+      const more = closest(event, "button[data-more]");
       if (more) this._more(more.dataset.more);
     });
     $("archived-more").addEventListener("click", () => this._moreArchived());
@@ -81,13 +82,22 @@ export class Sidebar {
     const query = new URLSearchParams({ limit: "100", status: "all" });
     if (reader) query.set("reader", reader);
     const totals = api(`/sidebar/totals?${reader ? `reader=${enc(reader)}` : ""}`);
-    api(`/sidebar?${query}`).then((page) => {
-      if (this.fed) return;
-      this.snapshot({ rooms: page.rooms }, { fromFeed: false });
-      totals.then((t) => { if (!this.fed) this.setTotals(t); }, () => {});
-    }, () => {}); // the feed brings them anyway
+    api(`/sidebar?${query}`).then(
+      (page) => {
+        if (this.fed) return;
+        this.snapshot({ rooms: page.rooms }, { fromFeed: false });
+        totals.then(
+          (t) => {
+            if (!this.fed) this.setTotals(t);
+          },
+          () => {},
+        );
+      },
+      () => {},
+    ); // the feed brings them anyway
   }
 
+  /** @param {{rooms: any[], totals?: any}} snapshot */
   snapshot({ rooms, totals }, { fromFeed = true } = {}) {
     this.fed ||= fromFeed;
     cancelAnimationFrame(this.frame);
@@ -168,8 +178,9 @@ export class Sidebar {
 
   // Rows in the order they are shown, for Alt+↑/↓.
   visibleRooms() {
-    return [...$("live-rooms").querySelectorAll(".room-list:not([hidden]) > li:not(.hidden-by-filter) a[data-room]")]
-      .map((a) => a.dataset.room);
+    return [...$("live-rooms").querySelectorAll(".room-list:not([hidden]) > li:not(.hidden-by-filter) a[data-room]")].map(
+      (a) => /** @type {HTMLElement} */ (a).dataset.room,
+    );
   }
 
   // -- applying changes, once per frame ---------------------------------------
@@ -180,7 +191,7 @@ export class Sidebar {
 
   _flush() {
     this.frame = 0;
-    const focused = document.activeElement;
+    const focused = /** @type {HTMLElement | null} */ (document.activeElement);
     for (const [id, room] of this.queue) {
       if (room === null) this._drop(id);
       else this._apply(room);
@@ -250,9 +261,14 @@ export class Sidebar {
   }
 
   _row(room) {
-    const link = h("a", { href: `/?room=${enc(room.id)}`, "data-room": room.id },
-      h("span", { class: "name" }), h("span", { class: "badge" }), h("span", { class: "preview" }),
-      h("time", { class: "when" }));
+    const link = h(
+      "a",
+      { href: `/?room=${enc(room.id)}`, "data-room": room.id },
+      h("span", { class: "name" }),
+      h("span", { class: "badge" }),
+      h("span", { class: "preview" }),
+      h("time", { class: "when" }),
+    );
     const row = h("li", { "data-id": room.id }, link);
     this.rows.set(room.id, row);
     this._fill(row, room);
@@ -283,8 +299,13 @@ export class Sidebar {
     let group = this.groups.get(project);
     if (group) return group;
     const collapsed = this.collapsed.has(project);
-    const head = h("button", { type: "button", class: "group-head", "data-group": project, "aria-expanded": String(!collapsed) },
-      h("span", { class: "group-name" }, project), h("span", { class: "count" }), h("span", { class: "badge" }));
+    const head = h(
+      "button",
+      { type: "button", class: "group-head", "data-group": project, "aria-expanded": String(!collapsed) },
+      h("span", { class: "group-name" }, project),
+      h("span", { class: "count" }),
+      h("span", { class: "badge" }),
+    );
     const list = h("ul", { class: "room-list", hidden: collapsed });
     const more = h("button", { type: "button", class: "more", "data-more": project, hidden: true }, "Show more");
     const el = h("li", { class: "group", "data-project": project }, head, list, more);
@@ -292,8 +313,8 @@ export class Sidebar {
     this.groups.set(project, group);
     // Groups in name order.
     const container = $("live-rooms");
-    let next = container.firstElementChild;
-    while (next && next.dataset.project.localeCompare(project) < 0) next = next.nextElementSibling;
+    let next = /** @type {HTMLElement | null} */ (container.firstElementChild);
+    while (next && next.dataset.project.localeCompare(project) < 0) next = /** @type {HTMLElement | null} */ (next.nextElementSibling);
     container.insertBefore(el, next);
     return group;
   }
@@ -408,6 +429,7 @@ export class Sidebar {
 
   _applyFilter() {
     for (const row of $("archived-rooms").children) {
+      if (!(row instanceof HTMLElement)) continue;
       row.classList.toggle("hidden-by-filter", Boolean(this.project) && this.rooms.get(row.dataset.id)?.project !== this.project);
     }
     this._render();

@@ -1,3 +1,4 @@
+// @ts-check
 // The open room's team: registered agents (for @mentions) and each sender's
 // latest status with its time, in a panel the header's "Team" button opens.
 
@@ -21,14 +22,29 @@ export class TeamPanel {
     if (this.panel.hidden) return;
     const { agents, statusRows, palette } = this.room;
     const agentItems = [...agents.values()].map((a) =>
-      h("li", {},
-        presenceDot(a.agent_name), h("b", { class: palette.colour(a.agent_name) }, a.agent_name), " ",
-        h("span", { class: "muted" }, `task ${a.task_id}`), " ",
-        a.registered_at ? h("time", { datetime: a.registered_at, title: fullTime(a.registered_at) }, timeAgo(a.registered_at)) : null));
+      h(
+        "li",
+        {},
+        presenceDot(a.agent_name),
+        h("b", { class: palette.colour(a.agent_name) }, a.agent_name),
+        " ",
+        h("span", { class: "muted" }, `task ${a.task_id}`),
+        " ",
+        a.registered_at ? h("time", { datetime: a.registered_at, title: fullTime(a.registered_at) }, timeAgo(a.registered_at)) : null,
+      ),
+    );
     const statusItems = [...statusRows.values()].map((s) =>
-      h("li", {},
-        presenceDot(s.sender), h("b", { class: palette.colour(s.sender) }, s.sender), ": ", s.status, " ",
-        h("time", { datetime: s.updated_at, title: fullTime(s.updated_at) }, timeAgo(s.updated_at))));
+      h(
+        "li",
+        {},
+        presenceDot(s.sender),
+        h("b", { class: palette.colour(s.sender) }, s.sender),
+        ": ",
+        s.status,
+        " ",
+        h("time", { datetime: s.updated_at, title: fullTime(s.updated_at) }, timeAgo(s.updated_at)),
+      ),
+    );
     this.panel.replaceChildren(
       h("h2", {}, `Agents (${agentItems.length})`),
       agentItems.length ? h("ul", {}, agentItems) : h("p", { class: "muted" }, "No agent registered for @mentions."),
