@@ -22,7 +22,7 @@ let currentRoom = null;
 let failedRoom = null; // a room that could not open (an outage): retried on reconnect
 let emptyShown = null;
 
-const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName() });
+const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMarkRead: (project) => markAllRead(project) });
 const room = new RoomView({
   onRead: markRead,
   onReply: (target) => composer.setReply(target),
@@ -277,25 +277,37 @@ function wire() {
   $("mcp-url").textContent = `${location.origin}/mcp/`;
 }
 
-// A first visit under a name starts every cursor at "now": the page does not
-// greet anyone with thousands of old messages as unread. Rooms created later
-// count from their first message until opened.
+// A name's first visit starts every cursor at "now": the page does not greet
+// anyone with thousands of old messages as unread. Rooms created later count
+// from their first message until opened. Read state belongs to the name on
+// the server: a name that has cursors already (read in another browser) keeps
+// them, which the server decides (`first_visit`).
 async function catchUpFirstVisit(reader) {
   if (localStorage.getItem(STARTED_KEY + reader)) return;
   try {
-    await api("/catch-up", { method: "POST", body: { reader } });
+    await api("/catch-up", { method: "POST", body: { reader, first_visit: true } });
     localStorage.setItem(STARTED_KEY + reader, new Date().toISOString());
   } catch {
     // Not reachable now: the counts stay as they are, and the next visit tries again.
   }
 }
 
+// "Mark all read", everywhere or in one project: the reader's own action. The
+// name's open pages (this one too) hear each room's new cursor on their feed.
+function markAllRead(project = null) {
+  const body = project ? { reader: senderName(), project } : { reader: senderName() };
+  api("/catch-up", { method: "POST", body }).catch((error) => say(`Not marked read: ${error.message}.`));
+}
+
 setupTheme();
 wire();
-fromAddress();
 // A first visit shows its first rows while the catch-up runs, without
-// counts (they would be the old ones it is about to clear); the feed's
-// snapshot, which starts after it, brings them.
+// counts (they may be the old ones it is about to clear); the feed's
+// snapshot, which starts after it, brings them. A deep link opens after it
+// too, so the room's cursor is the one the catch-up leaves.
 const firstVisit = !localStorage.getItem(STARTED_KEY + senderName());
 sidebar.prefill({ counts: !firstVisit });
-catchUpFirstVisit(senderName()).then(() => feed.start(senderName()));
+const caughtUp = catchUpFirstVisit(senderName());
+if (firstVisit) caughtUp.then(fromAddress);
+else fromAddress();
+caughtUp.then(() => feed.start(senderName()));

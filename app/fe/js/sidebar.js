@@ -28,9 +28,10 @@ function before(a, b) {
 }
 
 export class Sidebar {
-  constructor({ onChange, reader }) {
+  constructor({ onChange, reader, onMarkRead }) {
     this.reader = reader;
     this.onChange = onChange;
+    this.onMarkRead = onMarkRead; // (project | null)
     this.rooms = new Map(); // id -> summary, only the rooms loaded
     this.rows = new Map(); // id -> <li>
     this.groups = new Map(); // project -> {el, list, more, head}
@@ -63,7 +64,10 @@ export class Sidebar {
       if (head) this._toggleGroup(head.dataset.group);
       const more = closest(event, "button[data-more]");
       if (more) this._more(more.dataset.more);
+      const mark = closest(event, "button[data-mark]");
+      if (mark) this.onMarkRead(mark.dataset.mark);
     });
+    $("mark-all-read").addEventListener("click", () => this.onMarkRead(null));
     $("archived-more").addEventListener("click", () => this._moreArchived());
     setInterval(() => this._refreshTimes(), AGES_EVERY_MS);
   }
@@ -306,10 +310,22 @@ export class Sidebar {
       h("span", { class: "count" }),
       h("span", { class: "badge" }),
     );
+    const mark = h(
+      "button",
+      {
+        type: "button",
+        class: "mark-read icon",
+        "data-mark": project,
+        "aria-label": `Mark ${project} read`,
+        title: `Mark every room in ${project} read`,
+        hidden: true,
+      },
+      "✓",
+    );
     const list = h("ul", { class: "room-list", hidden: collapsed });
     const more = h("button", { type: "button", class: "more", "data-more": project, hidden: true }, "Show more");
-    const el = h("li", { class: "group", "data-project": project }, head, list, more);
-    group = { el, list, more, head };
+    const el = h("li", { class: "group", "data-project": project }, h("div", { class: "group-bar" }, head, mark), list, more);
+    group = { el, list, more, head, mark };
     this.groups.set(project, group);
     // Groups in name order.
     const container = $("live-rooms");
@@ -403,6 +419,7 @@ export class Sidebar {
       const unread = Math.max(0, pt.unread - (watchedHere ? this.shares.get(this.watched) || 0 : 0));
       setText(badge, unread ? String(unread) : "");
       setHidden(badge, !unread);
+      setHidden(group.mark, !unread);
       setAttr(group.head, "aria-label", `${project}, ${pt.live} rooms${unread ? `, ${unread} unread` : ""}`);
       setHidden(group.more, !this._hasMore(project) || group.list.hidden);
       setHidden(group.el, Boolean(this.project && project !== this.project) || (!pt.live && !group.list.childElementCount));
@@ -410,6 +427,7 @@ export class Sidebar {
     setText($("live-count"), String(this.project ? this._projectTotals(this.project).live : t.live));
     setText($("archived-count"), String(this.project ? this._projectTotals(this.project).archived : t.archived));
     setHidden($("archived-more"), !this.archivedMore || $("archived-rooms").hidden);
+    setHidden($("mark-all-read"), !this.totalUnread());
     this._projects();
     this.onChange();
   }
