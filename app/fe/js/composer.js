@@ -8,6 +8,7 @@
 
 import { api, enc } from "./api.js";
 import { $, closest, h } from "./dom.js";
+import { draftOf, saveDraft } from "./drafts.js";
 
 const NAME_KEY = "chatnut.name";
 const MAX_SUGGESTIONS = 8;
@@ -18,8 +19,10 @@ export function senderName() {
 }
 
 export class Composer {
-  constructor({ roomId, names }) {
+  constructor({ roomId, names, onSent, onDraft }) {
     this.roomId = roomId;
+    this.onSent = onSent; // (roomId, message) — the server took it
+    this.onDraft = onDraft; // (roomId) — the room's having a draft changed
     this.names = names; // () -> names to offer after "@"
     this.form = /** @type {HTMLFormElement} */ ($("composer"));
     this.draft = /** @type {HTMLTextAreaElement} */ ($("draft"));
@@ -36,6 +39,7 @@ export class Composer {
       if (name) localStorage.setItem(NAME_KEY, name);
     });
     this.draft.addEventListener("input", () => {
+      this._keep();
       this._grow();
       this._offer();
     });
@@ -53,6 +57,17 @@ export class Composer {
     });
     $("reply-cancel").addEventListener("click", () => this.setReply(null));
     $("retry").addEventListener("click", () => this.send());
+  }
+
+  // Another room opened: its own draft comes back (or an empty box).
+  openRoom(roomId) {
+    this.draft.value = draftOf(roomId);
+    this._hideSuggestions();
+    this._grow();
+  }
+
+  _keep(roomId = this.roomId(), text = this.draft.value) {
+    if (roomId && saveDraft(roomId, text)) this.onDraft(roomId);
   }
 
   // Archived (why given) or open; offline closes it too, with its own reason.
@@ -100,12 +115,17 @@ export class Composer {
     $("retry").hidden = true;
     const body = { sender, content };
     if (this.replyTo) body.reply_to = this.replyTo.id;
+    const roomId = this.roomId();
     try {
-      await api(`/rooms/${enc(this.roomId())}/messages`, { method: "POST", body });
-      this.draft.value = "";
-      this._grow();
-      this.setReply(null);
-      this._say("");
+      const message = await api(`/rooms/${enc(roomId)}/messages`, { method: "POST", body });
+      this.onSent(roomId, message);
+      this._keep(roomId, "");
+      if (this.roomId() === roomId) {
+        this.draft.value = "";
+        this._grow();
+        this.setReply(null);
+        this._say("");
+      }
     } catch (error) {
       this._say(`Not sent: ${error.message}. Your draft is kept.`, true);
       $("retry").hidden = false;
@@ -140,13 +160,11 @@ export class Composer {
       ...found.map((name, i) => h("li", { role: "option", id: `mention-${i}`, "data-name": name, "aria-selected": String(i === 0) }, `@${name}`)),
     );
     this.suggest.hidden = false;
-    this.draft.setAttribute("aria-expanded", "true");
     this.draft.setAttribute("aria-activedescendant", "mention-0");
   }
 
   _hideSuggestions() {
     this.suggest.hidden = true;
-    this.draft.setAttribute("aria-expanded", "false");
     this.draft.removeAttribute("aria-activedescendant");
   }
 
@@ -168,6 +186,7 @@ export class Composer {
     this.draft.value = `${before}${name} ${after}`;
     const caret = before.length + name.length + 1;
     this.draft.setSelectionRange(caret, caret);
+    this._keep();
     this._hideSuggestions();
     this._grow();
   }

@@ -43,7 +43,7 @@ function presenceState(name) {
 // A dot that keeps itself current: every dot for a name is updated in place.
 export function presenceDot(name) {
   const [state, title] = presenceState(name);
-  return h("span", { class: "presence", "data-presence": name.toLowerCase(), "data-state": state, title, "aria-label": title });
+  return h("span", { class: "presence", role: "img", "data-presence": name.toLowerCase(), "data-state": state, title, "aria-label": title });
 }
 
 function refreshDots() {

@@ -28,8 +28,18 @@ const room = new RoomView({
   onReply: (target) => composer.setReply(target),
   onWatch: (watching) => sidebar.watch(watching ? currentRoom : null),
   onTeam: () => team.render(),
+  reader: senderName,
 });
-const composer = new Composer({ roomId: () => currentRoom, names: () => room.names() });
+const composer = new Composer({
+  roomId: () => currentRoom,
+  names: () => room.names(),
+  // Your own message is never unread: the cursor moves past it at once.
+  onSent: (roomId, message) => {
+    room.sent(roomId);
+    markRead(roomId, message.id);
+  },
+  onDraft: (roomId) => sidebar.refreshRow(roomId),
+});
 const team = new TeamPanel({ room });
 const notifier = new MentionNotifier({
   name: senderName,
@@ -178,6 +188,7 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
   sidebar.select(roomId);
   sidebar.watch(null);
   composer.setReply(null);
+  composer.openRoom(roomId);
   show("room-view");
   // A linked message's window is asked for beside the summary (a deep link
   // saves a round trip); if the summary fails, its error is the one shown.

@@ -20,7 +20,7 @@ export function buildItems(messages, prev, view) {
   for (const m of messages) {
     const day = localDay(m.created_at);
     if (!last || last.day !== day) {
-      out.push(h("li", { class: "day", role: "separator", "data-day": day }, dayLabel(m.created_at)));
+      out.push(h("li", { class: "day", "data-day": day }, dayLabel(m.created_at)));
       last = null;
     }
     const grouped =

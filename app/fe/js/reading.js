@@ -167,7 +167,8 @@ export class Reading {
   showUnreadAfter(cursor) {
     const first = [...this.list.querySelectorAll("li.message")].find((li) => Number(li.dataset.id) > cursor);
     if (!first) return false;
-    this.divider = h("li", { class: "divider", role: "separator", "aria-label": "New messages" }, h("span", {}, "New"));
+    // A list item like the day lines (an <ol> holds only list items): its text says it.
+    this.divider = h("li", { class: "divider" }, h("span", {}, "New"), h("span", { class: "sr-only" }, " messages"));
     first.before(this.divider);
     first.classList.remove("grouped");
     this.hold(this.divider, "start");

@@ -20,8 +20,9 @@ const MAX_IN_PAGE = 500;
 const ANNOUNCE_MS = 4000;
 
 export class RoomView {
-  constructor({ onRead, onReply, onWatch, onTeam }) {
+  constructor({ onRead, onReply, onWatch, onTeam, reader }) {
     this.onReply = onReply; // ({id, sender, excerpt})
+    this.reader = reader; // () -> the reader's name: their own messages are never news
     this.onTeam = onTeam; // () — agents or statuses changed
     this.room = null;
     this.agents = new Map();
@@ -165,7 +166,7 @@ export class RoomView {
       // scrolling (loadNewer), which takes these from here.
       if (this.beyond.length < MAX_IN_PAGE) this.beyond.push(message);
       else this.beyond = [];
-      this.reading.setUnseen(this.reading.unseen + 1);
+      if (message.sender !== this.reader()) this.reading.setUnseen(this.reading.unseen + 1);
       return;
     }
     this.incoming.push(message);
@@ -187,8 +188,15 @@ export class RoomView {
       this.reading.seen();
       this._announce(batch);
     } else {
-      this.reading.setUnseen(this.reading.unseen + batch.length);
+      const reader = this.reader();
+      const news = batch.filter((m) => m.sender !== reader).length;
+      if (news) this.reading.setUnseen(this.reading.unseen + news);
     }
+  }
+
+  // The reader sent a message here: to the bottom, where it lands.
+  sent(roomId) {
+    if (this.room?.id === roomId) this.jumpToNewest();
   }
 
   // -- paging ------------------------------------------------------------------

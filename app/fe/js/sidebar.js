@@ -10,6 +10,7 @@
 
 import { api, enc } from "./api.js";
 import { $, AGES_EVERY_MS, closest, countedUnread, h, plainText, refreshAges, setAttr, setText, timeAgo } from "./dom.js";
+import { hasDraft } from "./drafts.js";
 
 const PAGE = 50;
 const COLLAPSED_KEY = "chatnut.collapsed";
@@ -161,6 +162,12 @@ export class Sidebar {
     this.onChange();
   }
 
+  // A row says again what it shows (its draft mark, say).
+  refreshRow(id) {
+    const room = this.rooms.get(id);
+    if (room) this._fill(this.rows.get(id), room);
+  }
+
   unreadOf(room) {
     return room?.id === this.watched ? 0 : countedUnread(room);
   }
@@ -269,9 +276,11 @@ export class Sidebar {
       "a",
       { href: `/?room=${enc(room.id)}`, "data-room": room.id },
       h("span", { class: "name" }),
-      h("span", { class: "badge" }),
+      h("span", { class: "draft-mark", hidden: true }, h("span", { "aria-hidden": "true" }, "✎ "), "draft"),
+      h("span", { class: "badge", "aria-hidden": "true" }),
       h("span", { class: "preview" }),
       h("time", { class: "when" }),
+      h("span", { class: "sr-only" }),
     );
     const row = h("li", { "data-id": room.id }, link);
     this.rows.set(room.id, row);
@@ -283,16 +292,20 @@ export class Sidebar {
   _fill(row, room) {
     if (!row) return;
     const link = row.firstElementChild;
-    const [name, badge, preview, when] = link.children;
+    // The row's name is what it shows (name, draft, preview, age), then in
+    // words what the eye gets from the group and the badge.
+    const [name, draftMark, badge, preview, when, spoken] = link.children;
     const unread = this.unreadOf(room);
+    const draft = hasDraft(room.id);
     setText(name, room.name);
+    setHidden(draftMark, !draft);
     setText(badge, unread ? String(unread) : "");
     if (badge.hidden !== !unread) badge.hidden = !unread;
     const last = room.last_message;
     setText(preview, last ? `${last.sender}: ${plainText(last.preview, 90) || "…"}` : "no messages yet");
     setAttr(when, "datetime", last?.created_at || "");
     setText(when, last ? timeAgo(last.created_at) : "");
-    setAttr(link, "aria-label", `${room.name}, ${room.project}${unread ? `, ${unread} unread` : ""}`);
+    setText(spoken, `in ${room.project}${unread ? `, ${unread} unread` : ""}`);
     if (room.id === this.current) setAttr(link, "aria-current", "page");
     if (row.classList.contains("unread") !== unread > 0) row.classList.toggle("unread", unread > 0);
   }
@@ -307,8 +320,9 @@ export class Sidebar {
       "button",
       { type: "button", class: "group-head", "data-group": project, "aria-expanded": String(!collapsed) },
       h("span", { class: "group-name" }, project),
-      h("span", { class: "count" }),
-      h("span", { class: "badge" }),
+      h("span", { class: "count", "aria-hidden": "true" }),
+      h("span", { class: "badge", "aria-hidden": "true" }),
+      h("span", { class: "sr-only" }),
     );
     const mark = h(
       "button",
@@ -413,14 +427,14 @@ export class Sidebar {
     for (const p of t.projects) if (p.live && !this.groups.has(p.project) && !this.unreadOnly) this._group(p.project);
     for (const [project, group] of this.groups) {
       const pt = this._projectTotals(project);
-      const [, count, badge] = group.head.children;
+      const [, count, badge, spoken] = group.head.children;
       setText(count, String(pt.live));
       const watchedHere = this.rooms.get(this.watched)?.project === project;
       const unread = Math.max(0, pt.unread - (watchedHere ? this.shares.get(this.watched) || 0 : 0));
       setText(badge, unread ? String(unread) : "");
       setHidden(badge, !unread);
       setHidden(group.mark, !unread);
-      setAttr(group.head, "aria-label", `${project}, ${pt.live} rooms${unread ? `, ${unread} unread` : ""}`);
+      setText(spoken, `${pt.live} room${pt.live === 1 ? "" : "s"}${unread ? `, ${unread} unread` : ""}`);
       setHidden(group.more, !this._hasMore(project) || group.list.hidden);
       setHidden(group.el, Boolean(this.project && project !== this.project) || (!pt.live && !group.list.childElementCount));
     }
