@@ -30,7 +30,15 @@ lint: $(BIN)/chatnut node_modules
 # The web UI's JavaScript checkers (Biome, TypeScript's checker) and axe-core
 # for the accessibility tests, at the versions package-lock.json pins.
 node_modules: package.json package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "linting the web UI needs npm: sudo apt-get install npm" >&2; exit 1; }
+	@if ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's npm for the web UI's checks"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+		else \
+			echo "the web UI's checks need npm: sudo apt-get install npm" >&2; \
+			exit 1; \
+		fi; \
+	fi
 	npm ci --no-audit --no-fund
 	touch $@
 
