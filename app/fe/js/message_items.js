@@ -8,7 +8,7 @@
 import { api, enc } from "./api.js";
 import { addressees, messageClass, messageExtras } from "./coordination.js";
 import { clockTime, dayLabel, fullTime, h, initials, localDay, plainText, timeAgo } from "./dom.js";
-import { decorateCode, mentionChips } from "./message_parts.js";
+import { decorateCode, isLong, mentionChips, showMore } from "./message_parts.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 
@@ -67,7 +67,8 @@ function messageItem(m, grouped, view) {
   if (m.html === undefined) body.textContent = m.content;
   else body.innerHTML = m.html; // the server renderer's output: escaped, no raw HTML
   mentionChips(body, view.agents);
-  decorateCode(body);
+  const long = !decorateCode(body) && isLong(m.content);
+  if (long) body.classList.add("collapsed");
   const replyTo = m.metadata?.reply_to;
   const link = `/?room=${enc(m.room_id)}&msg=${m.id}`;
   const item = h(
@@ -96,6 +97,7 @@ function messageItem(m, grouped, view) {
     addressees(m),
     replyTo ? quoteOf(replyTo, view) : null,
     body,
+    long ? showMore() : null,
     h(
       "div",
       { class: "msg-actions" },

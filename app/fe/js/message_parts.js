@@ -34,9 +34,38 @@ export function mentionChips(body, agents) {
   }
 }
 
-// The renderer marks highlighted blocks <pre><code data-lang="Python">.
+// Past these a block or a message is shown collapsed, with "Show more". Told
+// from the text (lines, characters), never from layout: no reads per message.
+const CODE_LINES = 16;
+const MESSAGE_LINES = 30;
+const MESSAGE_CHARS = 2400;
+
+function lineCount(text) {
+  let lines = 1;
+  for (let at = text.indexOf("\n"); at !== -1 && lines <= 1000; at = text.indexOf("\n", at + 1)) lines += 1;
+  return lines;
+}
+
+/** A "Show more" for the element just before it (room.js toggles it). */
+export function showMore() {
+  return h("button", { type: "button", class: "show-more", "data-expand": "", "aria-expanded": "false" }, "Show more");
+}
+
+/** A message whose text is long (and not already shortened by its code blocks). */
+export function isLong(content) {
+  return content.length > MESSAGE_CHARS || lineCount(content) > MESSAGE_LINES;
+}
+
+// The renderer marks highlighted blocks <pre><code data-lang="Python">. Long
+// blocks collapse; Copy takes the whole text either way. True when one did.
 export function decorateCode(body) {
+  let collapsed = false;
   for (const pre of body.querySelectorAll("pre")) {
+    if (lineCount(pre.textContent.trimEnd()) > CODE_LINES) {
+      pre.classList.add("collapsed");
+      pre.after(showMore());
+      collapsed = true;
+    }
     const lang = pre.querySelector("code")?.dataset.lang || "text";
     pre.before(
       h(
@@ -47,4 +76,5 @@ export function decorateCode(body) {
       ),
     );
   }
+  return collapsed;
 }

@@ -352,6 +352,14 @@ export class RoomView {
       copyText(new URL(copyLink.dataset.copyLink, location.href).href, copyLink, "Link copied");
       return;
     }
+    const expand = event.target.closest("button[data-expand]");
+    if (expand) {
+      const open = expand.getAttribute("aria-expanded") !== "true";
+      expand.previousElementSibling.classList.toggle("collapsed", !open);
+      expand.setAttribute("aria-expanded", String(open));
+      expand.textContent = open ? "Show less" : "Show more";
+      return;
+    }
     const copyCode = event.target.closest("button[data-copy-code]");
     if (copyCode) {
       copyText(copyCode.parentElement.nextElementSibling.textContent, copyCode, "Copied");
