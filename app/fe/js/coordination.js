@@ -191,18 +191,42 @@ export class InboxView {
     this.name = name;
     $("inbox-title").textContent = `Mentions & directed: ${name}`;
     let page;
+    let mentioned;
     try {
-      page = await api(`/inbox?agent_name=${enc(name)}&limit=${INBOX_PAGE}&newest=true`);
+      // Sent `to` the name (the server's inbox), and @name in the text (a
+      // search): both are addressed to this reader.
+      [page, mentioned] = await Promise.all([
+        api(`/inbox?agent_name=${enc(name)}&limit=${INBOX_PAGE}&newest=true`),
+        api(`/search?${new URLSearchParams({ q: `@${name}` })}`).catch(() => null),
+      ]);
     } catch (error) {
       this.results.replaceChildren(h("p", { class: "notice" }, `Cannot read it: ${error.message}`));
       return;
     }
     if (name !== this.name) return;
-    const hits = page.messages.reverse().map((m) => this._hit(m));
-    this.results.replaceChildren(
-      ...(hits.length ? hits : [h("p", { class: "notice" }, `Nothing addressed to ${name} in a live room.`)]),
-      page.has_more ? h("p", { class: "notice" }, `The newest ${INBOX_PAGE} are shown.`) : null,
-    );
+    const messages = [...page.messages, ...this._mentions(mentioned, name, page.messages)];
+    messages.sort((a, b) => b.id - a.id);
+    const hits = messages.slice(0, INBOX_PAGE).map((m) => this._hit(m));
+    this.results.replaceChildren(...(hits.length ? hits : [h("p", { class: "notice" }, `Nothing addressed to ${name} in a live room.`)]));
+    if (page.has_more || messages.length > INBOX_PAGE) this.results.append(h("p", { class: "notice" }, `The newest ${INBOX_PAGE} are shown.`));
+  }
+
+  // Search hits that @name the reader (not a longer name that starts the
+  // same), as inbox messages, less those the inbox has already.
+  _mentions(result, name, already) {
+    if (!result) return [];
+    const have = new Set(already.map((m) => m.id));
+    const exact = new RegExp(`@${name.replace(/[^\p{L}\p{N}_-]/gu, "")}(?![\\p{L}\\p{N}_-])`, "iu");
+    return result.messages
+      .filter((m) => !have.has(m.id) && exact.test(m.snippet) && m.sender.toLowerCase() !== name.toLowerCase())
+      .map((m) => ({
+        id: m.id,
+        sender: m.sender,
+        created_at: m.created_at,
+        content: m.snippet,
+        to: [],
+        room: { id: m.room_id, ...result.room_names[m.room_id] },
+      }));
   }
 
   // A live post addressed to the name (or @mentioning it) shows at the top.

@@ -8,6 +8,7 @@ import { InboxView, PresenceBar, SummaryPin } from "./coordination.js";
 import { $, closest } from "./dom.js";
 import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
+import { forReader, MentionMarks } from "./mentions.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
 import { RoomView } from "./room.js";
 import { SearchView } from "./search.js";
@@ -22,7 +23,8 @@ let currentRoom = null;
 let failedRoom = null; // a room that could not open (an outage): retried on reconnect
 let emptyShown = null;
 
-const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMarkRead: (project) => markAllRead(project) });
+const mentions = new MentionMarks(senderName);
+const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMarkRead: (project) => markAllRead(project), mentions });
 const room = new RoomView({
   onRead: markRead,
   onReply: (target) => composer.setReply(target),
@@ -50,7 +52,7 @@ const searchView = new SearchView({
   projects: () => sidebar.totals.projects.map((p) => p.project),
   onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
 });
-const switcher = new Switcher({ onOpen: (roomId) => openRoom(roomId), reader: senderName });
+const switcher = new Switcher({ onOpen: (roomId) => openRoom(roomId), reader: senderName, mentioned: (id) => mentions.has(id) });
 const presenceBar = new PresenceBar();
 const summaryPin = new SummaryPin({ onJump: (roomId, id) => openRoom(roomId, { focus: id }) });
 const inbox = new InboxView({
@@ -112,6 +114,10 @@ function handle(name, data) {
       }
       break;
     case "message":
+      if (!(data.room_id === currentRoom && room.watching()) && forReader(data, senderName())) {
+        mentions.note(data);
+        sidebar.refreshRow(data.room_id);
+      }
       room.add(data);
       notifier.message(data, data.room_id === currentRoom && room.watching());
       presenceBar.message(data);

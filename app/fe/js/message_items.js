@@ -8,6 +8,7 @@
 import { api, enc } from "./api.js";
 import { addressees, messageClass, messageExtras } from "./coordination.js";
 import { clockTime, dayLabel, fullTime, h, initials, localDay, plainText, timeAgo } from "./dom.js";
+import { forReader } from "./mentions.js";
 import { decorateCode, isLong, mentionChips, showMore } from "./message_parts.js";
 
 const GROUP_MS = 5 * 60 * 1000;
@@ -66,7 +67,8 @@ function messageItem(m, grouped, view) {
   const body = h("div", { class: "body" });
   if (m.html === undefined) body.textContent = m.content;
   else body.innerHTML = m.html; // the server renderer's output: escaped, no raw HTML
-  mentionChips(body, view.agents);
+  const reader = view.reader();
+  mentionChips(body, view.agents, reader);
   const long = !decorateCode(body) && isLong(m.content);
   if (long) body.classList.add("collapsed");
   const replyTo = m.metadata?.reply_to;
@@ -74,7 +76,7 @@ function messageItem(m, grouped, view) {
   const item = h(
     "li",
     {
-      class: `message${system ? " system" : ""}${messageClass(m)}${grouped ? " grouped" : ""}`,
+      class: `message${system ? " system" : ""}${messageClass(m)}${grouped ? " grouped" : ""}${forReader(m, reader) ? " for-me" : ""}`,
       "data-id": m.id,
       "data-sender": m.sender,
       "data-type": m.message_type,

@@ -7,10 +7,13 @@ import { h } from "./dom.js";
 
 const MENTION = /(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_-]+)/gu;
 
-// @name of a registered agent becomes a chip (text nodes only, never code).
-export function mentionChips(body, agents) {
-  if (!agents.size) return;
+// @name of a registered agent becomes a chip (text nodes only, never code);
+// the reader's own name a chip of its own ("me").
+export function mentionChips(body, agents, reader = "") {
+  const me = reader.toLowerCase();
+  if (!agents.size && !(me && body.textContent.includes("@"))) return;
   const known = new Set([...agents.keys()].map((name) => name.toLowerCase()));
+  if (me) known.add(me);
   const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT, {
     acceptNode: (node) => (node.parentElement.closest("code, pre, a") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
   });
@@ -25,7 +28,11 @@ export function mentionChips(body, agents) {
     for (const match of text.matchAll(MENTION)) {
       if (!known.has(match[2].toLowerCase())) continue;
       const start = match.index + match[1].length;
-      parts.push(text.slice(at, start), h("span", { class: "mention", title: "registered agent" }, `@${match[2]}`));
+      const mine = match[2].toLowerCase() === me;
+      const chip = mine
+        ? h("span", { class: "mention me", title: "you" }, `@${match[2]}`)
+        : h("span", { class: "mention", title: "registered agent" }, `@${match[2]}`);
+      parts.push(text.slice(at, start), chip);
       at = start + 1 + match[2].length;
     }
     if (!parts.length) continue;

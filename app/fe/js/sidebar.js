@@ -29,8 +29,9 @@ function before(a, b) {
 }
 
 export class Sidebar {
-  constructor({ onChange, reader, onMarkRead }) {
+  constructor({ onChange, reader, onMarkRead, mentions }) {
     this.reader = reader;
+    this.mentions = mentions; // MentionMarks: rooms with unread for the reader
     this.onChange = onChange;
     this.onMarkRead = onMarkRead; // (project | null)
     this.rooms = new Map(); // id -> summary, only the rooms loaded
@@ -297,15 +298,18 @@ export class Sidebar {
     const [name, draftMark, badge, preview, when, spoken] = link.children;
     const unread = this.unreadOf(room);
     const draft = hasDraft(room.id);
+    if (!countedUnread(room)) this.mentions.clear(room.id, activity(room));
+    const mentioned = unread > 0 && this.mentions.has(room.id);
     setText(name, room.name);
     setHidden(draftMark, !draft);
-    setText(badge, unread ? String(unread) : "");
+    setText(badge, unread ? `${mentioned ? "@" : ""}${unread}` : "");
+    if (badge.classList.contains("mention") !== mentioned) badge.classList.toggle("mention", mentioned);
     if (badge.hidden !== !unread) badge.hidden = !unread;
     const last = room.last_message;
     setText(preview, last ? `${last.sender}: ${plainText(last.preview, 90) || "…"}` : "no messages yet");
     setAttr(when, "datetime", last?.created_at || "");
     setText(when, last ? timeAgo(last.created_at) : "");
-    setText(spoken, `in ${room.project}${unread ? `, ${unread} unread` : ""}`);
+    setText(spoken, `in ${room.project}${unread ? `, ${unread} unread` : ""}${mentioned ? ", mentions you" : ""}`);
     if (room.id === this.current) setAttr(link, "aria-current", "page");
     if (row.classList.contains("unread") !== unread > 0) row.classList.toggle("unread", unread > 0);
   }

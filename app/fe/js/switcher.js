@@ -9,8 +9,9 @@ const LIMIT = 20;
 const TYPE_PAUSE_MS = 120;
 
 export class Switcher {
-  constructor({ onOpen, reader }) {
+  constructor({ onOpen, reader, mentioned }) {
     this.onOpen = onOpen;
+    this.mentioned = mentioned; // (roomId) -> a message for the reader is unread there
     this.reader = reader;
     this.dialog = /** @type {HTMLDialogElement} */ ($("switcher"));
     this.input = /** @type {HTMLInputElement} */ ($("switcher-input"));
@@ -59,7 +60,11 @@ export class Switcher {
           h("span", { class: "name" }, room.name),
           " ",
           h("span", { class: "project" }, `${room.project}${room.status === "live" ? "" : " · archived"}`),
-          countedUnread(room) ? h("span", { class: "badge" }, String(countedUnread(room))) : null,
+          countedUnread(room) && this.mentioned(room.id)
+            ? h("span", { class: "badge mention", "aria-label": `${countedUnread(room)} unread, mentions you` }, `@${countedUnread(room)}`)
+            : countedUnread(room)
+              ? h("span", { class: "badge" }, String(countedUnread(room)))
+              : null,
         ),
       ),
     );
