@@ -1,3 +1,4 @@
+// @ts-check
 // The open room's team: registered agents (for @mentions), each sender's
 // latest status with its time, and the project's live claims on files and
 // tasks (fetched each time the panel is drawn), in a panel the header's
@@ -24,14 +25,29 @@ export class TeamPanel {
     if (this.panel.hidden) return;
     const { agents, statusRows, palette } = this.room;
     const agentItems = [...agents.values()].map((a) =>
-      h("li", {},
-        presenceDot(a.agent_name), h("b", { class: palette.colour(a.agent_name) }, a.agent_name), " ",
-        h("span", { class: "muted" }, `task ${a.task_id}`), " ",
-        a.registered_at ? h("time", { datetime: a.registered_at, title: fullTime(a.registered_at) }, timeAgo(a.registered_at)) : null));
+      h(
+        "li",
+        {},
+        presenceDot(a.agent_name),
+        h("b", { class: palette.colour(a.agent_name) }, a.agent_name),
+        " ",
+        h("span", { class: "muted" }, `task ${a.task_id}`),
+        " ",
+        a.registered_at ? h("time", { datetime: a.registered_at, title: fullTime(a.registered_at) }, timeAgo(a.registered_at)) : null,
+      ),
+    );
     const statusItems = [...statusRows.values()].map((s) =>
-      h("li", {},
-        presenceDot(s.sender), h("b", { class: palette.colour(s.sender) }, s.sender), ": ", s.status, " ",
-        h("time", { datetime: s.updated_at, title: fullTime(s.updated_at) }, timeAgo(s.updated_at))));
+      h(
+        "li",
+        {},
+        presenceDot(s.sender),
+        h("b", { class: palette.colour(s.sender) }, s.sender),
+        ": ",
+        s.status,
+        " ",
+        h("time", { datetime: s.updated_at, title: fullTime(s.updated_at) }, timeAgo(s.updated_at)),
+      ),
+    );
     const claims = h("section", { class: "claims" });
     this.panel.replaceChildren(
       h("h2", {}, `Agents (${agentItems.length})`),
