@@ -20,10 +20,27 @@ $(BIN)/chatnut: pyproject.toml
 serve: $(BIN)/chatnut
 	$(BIN)/chatnut serve
 
-lint: $(BIN)/chatnut
+lint: $(BIN)/chatnut node_modules
 	$(BIN)/ruff check app/be tests data bench
 	$(BIN)/ruff format --check app/be tests data bench
 	$(BIN)/mypy
+	node_modules/.bin/biome check app/fe/js
+	node_modules/.bin/tsc -p tsconfig.json
+
+# The web UI's JavaScript checkers (Biome, TypeScript's checker) and axe-core
+# for the accessibility tests, at the versions package-lock.json pins.
+node_modules: package.json package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's npm for the web UI's checks"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+		else \
+			echo "the web UI's checks need npm: sudo apt-get install npm" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	npm ci --no-audit --no-fund
+	touch $@
 
 browser:
 	@if [ -z "$$CHATNUT_CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1; then \
@@ -83,4 +100,4 @@ bench: $(BIN)/chatnut postgres
 	$(BIN)/python -m bench.pg_ceiling | tee .bench/pg_ceiling.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from mcp import Client
 
 from chatnut.api import router
+from chatnut.claims_api import router as claims_router
 from chatnut.mcp_tools import build_mcp
 from chatnut.settings import SETTINGS
 from chatnut.sidebar_api import router as sidebar_router
@@ -48,7 +49,12 @@ def test_skill_md_has_front_matter() -> None:
 def test_readme_lists_exactly_the_api_routes() -> None:
     routes = {
         (method, route.path)
-        for route in [*router.routes, *stream_router.routes, *sidebar_router.routes]
+        for route in [
+            *router.routes,
+            *stream_router.routes,
+            *sidebar_router.routes,
+            *claims_router.routes,
+        ]
         if isinstance(route, APIRoute)
         for method in route.methods
     }

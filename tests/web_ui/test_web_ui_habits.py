@@ -217,7 +217,9 @@ async def test_mention_notifications_are_opt_in(
     there = await room_with(agent, "there", ["y"])
     await open_room(page, server, here)
     await call(agent, "post_message", room_id=there, sender="bot", content="@human before opt-in")
-    await expect(page.locator(f'#live-rooms a[data-room="{there}"] .badge')).to_have_text("1")
+    await expect(page.locator(f'#live-rooms a[data-room="{there}"] .badge')).to_have_text(
+        "@1"
+    )  # a mention of the reader
     assert await page.evaluate("[window.__asked ?? false, window.__notes]") == [False, []]
     await page.click("#notify-toggle")
     await expect(page.locator("#notify-toggle")).to_have_attribute("aria-pressed", "true")

@@ -116,13 +116,12 @@ class Caller:
 
 
 ANYONE = Caller()
-# Where authentication leaves the caller in an HTTP request's ASGI scope.
-SCOPE_KEY = "chatnut.caller"
 
 
 def caller_in(scope: Any) -> Caller:
-    """The caller authentication put in this request's scope (ANYONE: none was)."""
-    found = scope.get(SCOPE_KEY)
+    """Whose call this request is, as authentication resolved it (security/auth.py
+    puts its caller in the scope's state; ANYONE: the admin's key or an open server)."""
+    found = getattr((scope.get("state") or {}).get("caller"), "identity", None)
     return found if isinstance(found, Caller) else ANYONE
 
 

@@ -21,6 +21,7 @@ from chatnut import validation as check
 from chatnut.api import caller_of, service_of
 from chatnut.errors import InvalidInput
 from chatnut.feeds.feed import EVERY_ROOM, FeedSpec, feed
+from chatnut.feeds.slots import StreamSlots, client_of
 from chatnut.feeds.wire import EventStream
 
 router = APIRouter(prefix="/api")
@@ -32,6 +33,13 @@ ResumeQuery = Annotated[
 ]
 ResumeHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
 Html = Annotated[bool, Query(description="add each message's rendered `html`")]
+
+
+def _stream(request: Request, spec: FeedSpec) -> EventStream:
+    """The feed as a stream, in one of the capped stream slots (or a 429)."""
+    slots: StreamSlots = request.app.state.chatnut.streams
+    release = slots.take(client_of(request))
+    return EventStream(feed(service_of(request), spec), release)
 
 
 def _check_sidebar(project: str | None, reader: str | None) -> None:
@@ -77,7 +85,7 @@ async def room_stream(
         addressed_to=name,
         caller=caller,
     )
-    return EventStream(feed(service, spec))
+    return _stream(request, spec)
 
 
 @router.get("/stream/rooms", summary="Sidebar feed (SSE): a snapshot, then one delta per change")
@@ -90,7 +98,7 @@ async def sidebar_stream(
     service.reading_as(reader, caller)
     project = service.scoped_project(project, caller)
     spec = FeedSpec(sidebar=True, project=project, reader=reader, caller=caller)
-    return EventStream(feed(service, spec))
+    return _stream(request, spec)
 
 
 @router.get("/stream", summary="Combined feed (SSE) for the browser: sidebar + room events")
@@ -123,4 +131,4 @@ async def tab_stream(
         html=html,
         caller=caller,
     )
-    return EventStream(feed(service, spec))
+    return _stream(request, spec)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from chatnut import __version__
+from chatnut.cli.guard import add_guard
 from chatnut.settings import SETTINGS
 
 CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_install(commands)
     _server_commands(commands)
     _room_commands(commands)
+    add_guard(commands)
     from chatnut.cli import tokens
 
     token_verbs = tokens.add_parser(commands)

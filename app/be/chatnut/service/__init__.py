@@ -18,6 +18,7 @@ from chatnut import __version__
 from chatnut import validation as check
 from chatnut.hub import Hub
 from chatnut.principals import ANYONE, Caller
+from chatnut.service.budget import DEFAULT_ANSWER_BYTES
 from chatnut.service.common import now_iso
 from chatnut.service.delivery import DeliveryRules
 from chatnut.service.identities import IdentityRules, Tokens
@@ -42,6 +43,7 @@ class ChatService(
         *,
         db_path: Path | str | None = None,
         max_message_bytes: int = 65536,
+        max_answer_bytes: int = DEFAULT_ANSWER_BYTES,
         max_waits: tuple[int, int] = (1000, 10_000),  # parked waits: per room, in total
         teams_dir: Path | None = None,
         web_url: Callable[[str | None], str] = lambda room_id: "",
@@ -53,6 +55,7 @@ class ChatService(
         # What ping and /api/status call the database (never a URL's password).
         self.db_path = str(db_path) if db_path is not None else store.location
         self.max_message_bytes = max_message_bytes
+        self.max_answer_bytes = max_answer_bytes
         self.teams_dir = teams_dir
         self.web_url = web_url
         self.on_room_created = on_room_created

@@ -17,6 +17,8 @@ from chatnut import validation as check
 from chatnut.errors import Revoked
 from chatnut.hub import ALL_ROOMS, Event
 from chatnut.principals import ANYONE, Caller
+from chatnut.service.budget import chunk_of, newest_fitting
+from chatnut.service.claims import ClaimRules
 from chatnut.service.identities import REVOKED
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
@@ -30,8 +32,15 @@ SUMMARY_CUT = 4000
 BYTES_PER_CHAR = 2
 MAX_RECENT = 100
 # Dropped first when the answer is over its size, in this order: the oldest of
-# the recent messages, the newest unread ones, the oldest statuses, agents.
-_DROP_ORDER = (("recent", 0), ("unread", -1), ("statuses", -1), ("agents", -1))
+# the recent messages, the newest unread ones, the newest claims, the oldest
+# statuses, agents.
+_DROP_ORDER = (
+    ("recent", 0),
+    ("unread", -1),
+    ("claims", -1),
+    ("statuses", -1),
+    ("agents", -1),
+)
 
 
 def _size(value: Any) -> int:
@@ -51,7 +60,7 @@ def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
     return {**message, "content": content, "truncated": True}
 
 
-class CoordinationRules(MessageRules):
+class CoordinationRules(MessageRules, ClaimRules):
     async def save_presence(self) -> int:
         """Write the presence times noted since the last save; returns how many."""
         rows = self.presence.take_unsaved()
@@ -82,13 +91,21 @@ class CoordinationRules(MessageRules):
         check.limit(limit)
         seconds = check.wait_timeout(timeout)
 
-        async def read() -> dict[str, Any]:
-            page = await self.store.inbox_page(name, after=since_id, limit=limit, newest=newest)
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            page = await self.store.inbox_page(name, after=after, limit=count, newest=newest)
             if caller.scoped:  # another project's rooms are not there for it
                 page["messages"] = [
                     m for m in page["messages"] if caller.sees(m["room"]["project"])
                 ]
             return page
+
+        async def read() -> dict[str, Any]:
+            if not newest:
+                return await self._within_budget(fetch, since_id, limit)
+            # The newest ones first: one chunk, the oldest of it left out if over.
+            page = await fetch(since_id, min(limit, chunk_of(self.max_message_bytes)))
+            messages, cut = newest_fitting(page["messages"], self.max_answer_bytes)
+            return {**page, "messages": messages, "has_more": page["has_more"] or cut}
 
         def for_me(event: Event) -> bool:
             return (
@@ -184,6 +201,9 @@ class CoordinationRules(MessageRules):
         found["agents"] = [
             self._present(room_id, r, "agent_name", saved, elsewhere) for r in found["agents"]
         ]
+        claims = await self.project_claims(found["room"]["project"])
+        if claims:  # only where there are some: the answer is otherwise as it was
+            found["claims"] = claims
         return _bounded(found)
 
 
@@ -201,10 +221,14 @@ def _bounded(found: dict[str, Any]) -> dict[str, Any]:
         "omitted": {"statuses": 0, "agents": 0, "unread": 0, "recent": 0},
         "complete": True,
     }
+    if "claims" in found:
+        answer["omitted"]["claims"] = 0
     # Each drop takes off the item and its comma; the margin covers the counts
     # in `omitted` growing a digit and `complete` turning false.
     total, target = _size(answer), HANDOFF_MAX_BYTES - 64
     for key, end in _DROP_ORDER:
+        if key not in answer:
+            continue
         items = answer[key]
         while total > target and items:
             total -= _size(items.pop(end)) + (1 if items else 0)

@@ -115,25 +115,29 @@ class PageRules(ServiceCore):
         where = SearchFilter(project, room_id, sender, after, before, offset, before_id)
         return await self.store.search_page(query, where)
 
-    async def catch_up(self, reader: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
-        """Mark every room read for `reader` up to its newest message (a first visit)."""
+    async def catch_up(
+        self,
+        reader: str,
+        *,
+        project: str | None = None,
+        first_visit: bool = False,
+        caller: Caller = ANYONE,
+    ) -> dict[str, Any]:
+        """Mark every room (of `project`) read for `reader` up to its newest message:
+        "Mark all read", or a first visit, which only starts a name that has no
+        cursor yet at "now". A scoped reader's reaches its projects' rooms only."""
         check.person("reader", reader)
         caller.acting_as(reader)
-        visible = await self.visible_rooms(caller)
-        if visible is not None:
-            # A scoped reader's first visit touches its projects' rooms only.
-            newest = await self.store.newest_message_id()
-            moved = 0
-            for room_id in sorted(visible):
-                before = await self.store.room_summaries(None, "all", reader, room_id)
-                if before and before[0].get("unread_count"):
-                    await self.store.mark_read(room_id, reader, newest)
-                    moved += 1
+        check.optional_text("project", project, max_chars=check.MAX_NAME)
+        if caller.projects is None:
+            moved = await self.store.catch_up(reader, project=project, first_visit=first_visit)
             return {"reader": reader, "rooms": moved}
-
-        # No event: the page calls this before it opens its feed, whose
-        # snapshot then already counts from here.
-        return {"reader": reader, "rooms": await self.store.catch_up(reader)}
+        projects = sorted(caller.projects) if project is None else [project]
+        moved = 0
+        for each in projects:
+            if caller.sees(each):
+                moved += await self.store.catch_up(reader, project=each, first_visit=first_visit)
+        return {"reader": reader, "rooms": moved}
 
 
 def _iso_date(value: str) -> bool:
