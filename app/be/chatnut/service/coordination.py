@@ -15,6 +15,7 @@ from typing import Any
 
 from chatnut import validation as check
 from chatnut.hub import ALL_ROOMS, Event
+from chatnut.service.budget import chunk_of, newest_fitting
 from chatnut.service.claims import ClaimRules
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
@@ -83,8 +84,16 @@ class CoordinationRules(MessageRules, ClaimRules):
         check.limit(limit)
         seconds = check.wait_timeout(timeout)
 
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            return await self.store.inbox_page(name, after=after, limit=count, newest=newest)
+
         async def read() -> dict[str, Any]:
-            return await self.store.inbox_page(name, after=since_id, limit=limit, newest=newest)
+            if not newest:
+                return await self._within_budget(fetch, since_id, limit)
+            # The newest ones first: one chunk, the oldest of it left out if over.
+            page = await fetch(since_id, min(limit, chunk_of(self.max_message_bytes)))
+            messages, cut = newest_fitting(page["messages"], self.max_answer_bytes)
+            return {**page, "messages": messages, "has_more": page["has_more"] or cut}
 
         def for_me(event: Event) -> bool:
             return (

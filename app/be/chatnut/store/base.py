@@ -337,9 +337,14 @@ class Store(ABC):
         counts of `room_ids` for the reader, from one snapshot."""
 
     @abstractmethod
-    async def catch_up(self, reader: str) -> int:
-        """Move the reader's cursor in every room to its newest message; rooms moved.
-        Publishes nothing (the page calls it before opening its feed)."""
+    async def catch_up(
+        self, reader: str, *, project: str | None = None, first_visit: bool = False
+    ) -> int:
+        """Move the reader's cursor in every room (of `project`) to its newest
+        message; rooms moved. Publishes a "read" event per room moved, for the
+        reader's open pages. `first_visit`: only a reader with no cursor at all
+        moves (a name that has read before keeps its place on every device), and
+        nothing is published (the page asks before opening its feed)."""
 
     # -- claims on files and tasks ------------------------------------------
 
