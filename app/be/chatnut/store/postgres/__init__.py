@@ -59,6 +59,7 @@ from chatnut.store.postgres.driver import (
     unavailable,
 )
 from chatnut.store.postgres.events import EventStream
+from chatnut.store.postgres.identities import Identities
 from chatnut.store.postgres.migrate import migrate
 from chatnut.store.postgres.parked import Key, ParkedBoard
 from chatnut.store.postgres.receipts import Receipts
@@ -91,7 +92,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
+class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
     def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
         self.url = url
         self.location = safe_location(url)
@@ -334,12 +335,23 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        principal: str | None = None,
     ) -> Row:
         assert self._events is not None and self._posts is not None
         meta = None if metadata is None else json.dumps(metadata, ensure_ascii=False)
         addressed = list(to)
         row = await self._posts.post(
-            (room_id, sender, content, message_type, meta, reply_to, list(mentioned), addressed)
+            (
+                room_id,
+                sender,
+                content,
+                message_type,
+                meta,
+                reply_to,
+                list(mentioned),
+                addressed,
+                principal,
+            )
         )
         outcome = row["outcome"]
         if outcome == "missing":
@@ -361,6 +373,8 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
         }
         if addressed:
             message["to"] = addressed
+        if principal:
+            message["principal"] = principal
         audience = frozenset(row["audience"] or ())
         await self._events.committed(row["seq"], Event("message", room_id, message, audience))
         return {**message, "mentions": json.loads(row["mentions"])}
