@@ -361,10 +361,10 @@ class Store(ABC):
         """Grant or renew `claim` {claim_id, holder, paths, task, exclusive, note,
         room_id, created_at (now), expires_at} in its room's project, in one step.
 
-        The room must be live (NotFound, RoomArchived). Expired claims are swept;
-        the project's live claims go to `judge`, which returns the conflicts and
-        whether they block. Blocked: nothing is written, {claim_id: None, granted:
-        False, conflicts}. Else the holder's live claim with the same paths and
+        The room must be live (NotFound, RoomArchived). The project's live claims
+        go to `judge`, which returns the conflicts and whether they block.
+        Blocked: nothing is written, {claim_id: None, granted: False, conflicts}.
+        Else expired claims are swept, and the holder's live claim with the same paths and
         task is renewed (its id kept; exclusive, note, expires_at replaced), or
         `claim` is stored — Conflict past `max_live` in the project — and the
         answer is {claim_id, granted: True, conflicts, claim (as stored)}.
