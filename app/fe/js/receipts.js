@@ -15,7 +15,11 @@ export const OVERDUE_AFTER_S = 600; // the REST routes' default; docs/push-and-r
 const FETCH_IDS = 500; // the batch route's most
 const REFRESH_MS = 15000; // overdue and ages follow the clock
 const LIST_LIMIT = 100;
-const STEPS = [["delivered_at", "delivered", "d"], ["read_at", "read", "r"], ["acked_at", "acked", "a"]];
+const STEPS = [
+  ["delivered_at", "delivered", "d"],
+  ["read_at", "read", "r"],
+  ["acked_at", "acked", "a"],
+];
 
 function merged(old, fresh) {
   // Stamps are set once and never move: whichever answer has one is right.
@@ -44,14 +48,14 @@ export class ReceiptMarks {
     new MutationObserver((records) => {
       for (const record of records) {
         for (const node of record.addedNodes) {
-          if (node.nodeType === 1 && node.matches("li.message")) this._attach(node);
+          if (node instanceof HTMLElement && node.matches("li.message")) this._attach(node);
         }
       }
     }).observe(this.list, { childList: true });
     for (const box of [this.roomBox, this.nameBox]) {
       box.addEventListener("click", (event) => {
-        const link = event.target.closest("a[data-room]");
-        if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+        const link = event.target instanceof Element ? event.target.closest("a[data-room]") : null;
+        if (!(link instanceof HTMLElement) || event.ctrlKey || event.metaKey || event.shiftKey) return;
         event.preventDefault();
         this.onOpen(link.dataset.room, Number(link.dataset.msg));
       });
@@ -79,17 +83,24 @@ export class ReceiptMarks {
       const times = STEPS.map(([key, word]) => `${word} ${stamps[key] ? fullTime(stamps[key]) : "—"}`).join(" · ");
       const attrs = { class: "rcpt", "data-name": name, title: `${name}: ${times}` };
       for (const [key, word] of STEPS) attrs[`data-${word}`] = String(Boolean(stamps[key]));
-      return h("span", attrs,
+      return h(
+        "span",
+        attrs,
         h("span", { class: "rcpt-name" }, name),
-        h("span", { class: "marks", "aria-hidden": "true" },
-          STEPS.map(([key, , letter]) => h("b", { class: stamps[key] ? "on" : null }, letter))),
-        h("span", { class: "sr-only" }, `: ${said}`));
+        h(
+          "span",
+          { class: "marks", "aria-hidden": "true" },
+          STEPS.map(([key, , letter]) => h("b", { class: stamps[key] ? "on" : null }, letter)),
+        ),
+        h("span", { class: "sr-only" }, `: ${said}`),
+      );
     });
     marks.replaceChildren(h("span", { class: "sr-only" }, "Receipts: "), ...parts);
   }
 
   _redraw(id) {
     for (const marks of this.list.querySelectorAll(`.receipts[data-msg="${id}"]`)) {
+      if (!(marks instanceof HTMLElement)) continue;
       this._draw(marks, JSON.parse(marks.dataset.to), this.known.get(id) || {});
     }
   }
@@ -121,7 +132,8 @@ export class ReceiptMarks {
   }
 
   _shownIds() {
-    return [...this.list.querySelectorAll(".receipts[data-msg]")].map((el) => Number(el.dataset.msg));
+    const marks = this.list.querySelectorAll(".receipts[data-msg]");
+    return [...marks].map((el) => Number(el.getAttribute("data-msg")));
   }
 
   // -- the feed -------------------------------------------------------------
@@ -205,19 +217,28 @@ export class ReceiptMarks {
     const wasOpen = box.querySelector("details")?.open ?? false;
     const rows = items.map((a) => {
       const isLate = overdue(a, now);
-      return h("li", { class: isLate ? "overdue" : null, "data-msg": a.message_id, "data-name": a.name },
+      return h(
+        "li",
+        { class: isLate ? "overdue" : null, "data-msg": a.message_id, "data-name": a.name },
         h("a", { href: `/?room=${enc(a.room_id)}&msg=${a.message_id}`, "data-room": a.room_id, "data-msg": a.message_id }, `#${a.message_id}`),
-        " ", nameOf ? h("b", {}, nameOf(a)) : null, nameOf ? " " : null,
+        " ",
+        nameOf ? h("b", {}, nameOf(a)) : null,
+        nameOf ? " " : null,
         h("span", { class: "muted" }, `from ${a.sender} · `),
         h("time", { datetime: a.created_at, title: fullTime(a.created_at) }, timeAgo(a.created_at, now)),
         isLate ? h("span", { class: "tag overdue-tag" }, "overdue") : null,
-        " ", h("span", { class: "preview" }, a.preview.length > 80 ? `${a.preview.slice(0, 80)}…` : a.preview));
+        " ",
+        h("span", { class: "preview" }, a.preview.length > 80 ? `${a.preview.slice(0, 80)}…` : a.preview),
+      );
     });
     const summary = `${title}: ${items.length}${late ? ` (${late} overdue)` : ""}`;
-    const details = h("details", { open: wasOpen },
+    const details = h(
+      "details",
+      { open: wasOpen },
       h("summary", {}, summary),
       h("ul", {}, rows),
-      h("p", { class: "muted" }, `Overdue: not acked ${OVERDUE_AFTER_S / 60} minutes after it was posted.`));
+      h("p", { class: "muted" }, `Overdue: not acked ${OVERDUE_AFTER_S / 60} minutes after it was posted.`),
+    );
     box.replaceChildren(details);
   }
 }

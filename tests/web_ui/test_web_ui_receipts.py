@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from mcp import Client
 from playwright.async_api import Locator, Page, expect
 
-from tests import test_web_ui as ui
 from tests.helpers import ServerProcess
-from tests.test_web_ui import LIVE_WITHIN_MS, call, open_room
+from tests.web_ui.pages import LIVE_WITHIN_MS, call, open_room
 
-# The page's fixtures, shared with test_web_ui.
-pytestmark = ui.pytestmark
-browser, watched, page, agent = ui.browser, ui.watched, ui.page, ui.agent
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
 
 async def expect_marks(item: Locator, name: str, delivered: bool, read: bool, acked: bool) -> None:
