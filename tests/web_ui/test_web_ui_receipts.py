@@ -128,3 +128,35 @@ async def test_overdue_after_ten_minutes_in_the_room_and_for_a_name(
     async with Client(server.mcp_url, mode="legacy") as qa:
         await call(qa, "ack_message", room_id=room, message_id=asked["id"], agent_name="qa")
     await expect(mine).to_be_hidden(timeout=LIVE_WITHIN_MS)  # nothing awaits qa any more
+
+
+async def test_a_resumed_page_misses_no_receipt_change(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room = (await call(agent, "init_room", project="demo", name="resume"))["id"]
+    asked = await call(
+        agent,
+        "post_message",
+        room_id=room,
+        sender="lead",
+        content="ack after the restart",
+        to=["dev"],
+        ack_required=True,
+    )
+    await open_room(page, server, room)
+    item = page.locator(f'#message-list li[data-id="{asked["id"]}"]')
+    await expect_marks(item, "dev", delivered=False, read=False, acked=False)
+    # The feed goes away and is kept away while dev acks: no receipt event can
+    # reach the page; a receipt event is never replayed on resume either.
+    await page.route("**/api/stream?*", lambda route: route.abort())
+    port = server.port
+    server.stop()
+    await expect(page.locator("#conn")).not_to_have_attribute("data-state", "live")
+    server.start(port)
+    async with Client(server.mcp_url, mode="legacy") as dev:
+        await call(dev, "ack_message", room_id=room, message_id=asked["id"], agent_name="dev")
+    await expect(item.locator('.rcpt[data-name="dev"]')).to_have_attribute("data-acked", "false")
+    await page.unroute("**/api/stream?*")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=15000)
+    await expect_marks(item, "dev", delivered=True, read=False, acked=True)
+    await expect(page.locator("#awaiting")).to_be_hidden()  # nothing awaits any more
