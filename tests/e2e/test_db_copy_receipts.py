@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.test_db_copy import copy
 from tests.helpers import ServerProcess
-from tests.test_db_copy import copy
 
 pytestmark = [pytest.mark.e2e]
 
