@@ -47,6 +47,7 @@ from chatnut.signin import OneTimeLinks, Sessions, session_cookie
 from chatnut.signin_api import router as signin_router
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
+from chatnut.throttle import AuthThrottle
 from chatnut.update_check import UpdateChecker
 
 log = logging.getLogger(__name__)
@@ -302,6 +303,9 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         sessions=state.sessions,
         tokens=state.service.tokens_cache,
         cookie=session_cookie(settings.public_url),
+        throttle=AuthThrottle()
+        if is_team_server(settings) or not is_loopback(settings.host)
+        else None,
     )
     app.add_middleware(
         HostAndOrigin,

@@ -13,8 +13,10 @@ A principal's own token (`cnt_…`, principals.py) is resolved to that
 principal, whether or not a shared token is configured: `identity` then says
 whose it is, its role and its projects. The shared token, a session cookie
 and an open server are the admin's `ANYONE`. Credentials shown and refused
-count against the client's address (throttle.py): past the limit, every call
-for data from it is answered 429 for a while.
+count against the client's address (throttle.py) on a server others can reach
+(bound beyond loopback, or behind a proxy: --allow-host, --public-url; there
+the proxy's address is every remote client's, so the proxy should limit too):
+past the limit, every call for data from it is answered 429 for a while.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ class Authentication:
         self.token = token
         self.sessions = sessions or Sessions()
         self.tokens = tokens  # service.identities.Tokens: principals' own tokens
-        self.throttle = throttle or AuthThrottle()
+        self.throttle = throttle  # None: a loopback-only server, every client is local
         self.cookie = cookie.encode()
 
     def resolve(self, headers: dict[bytes, bytes]) -> Caller:
@@ -124,7 +126,7 @@ class Authentication:
         headers = dict(scope.get("headers") or [])
         address = (scope.get("client") or ("",))[0] or ""
         data = holds_data(scope.get("path", ""))
-        left = self.throttle.blocked_for(address)
+        left = 0.0 if self.throttle is None else self.throttle.blocked_for(address)
         if data and left > 0:
             await send_error(
                 send,
@@ -137,7 +139,12 @@ class Authentication:
         caller = await self.principal(headers)
         if caller is None:
             caller = self.resolve(headers)
-        if not caller.authenticated and data and _shows_credentials(headers, self.cookie):
+        if (
+            self.throttle is not None
+            and not caller.authenticated
+            and data
+            and _shows_credentials(headers, self.cookie)
+        ):
             self.throttle.failed(address)
         scope.setdefault("state", {})["caller"] = caller
         if caller.authenticated:

@@ -60,8 +60,11 @@ async def migrate(conn: Any, location: str) -> list[str]:
                 f"the database {location} has schema version {version}, newer than this"
                 f" chatnut ({newest}); upgrade chatnut (pip install --upgrade chatnut)"
             )
+        # Every migration not yet recorded (one numbered below a later one, made on
+        # a branch of its own, is still applied), in order.
+        recorded = {r[0] for r in await conn.fetch("SELECT version FROM chatnut_migrations")}
         applied = []
-        for migration in (m for m in known if m.version > version):
+        for migration in (m for m in known if m.version not in recorded):
             async with conn.transaction():
                 await conn.execute(migration.path.read_text())
                 await conn.execute(
