@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint browser postgres clients bench clean
+.PHONY: serve test lint docs browser postgres clients bench clean
 
 $(BIN)/chatnut: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(BIN)/chatnut
 	$(BIN)/ruff check app/be tests data bench
 	$(BIN)/ruff format --check app/be tests data bench
 	$(BIN)/mypy
+
+# docs/configuration.md is written from the settings table (a test compares them).
+docs: $(BIN)/chatnut
+	$(BIN)/python -m chatnut.settings_doc > docs/configuration.md
 
 browser:
 	@if [ -z "$$CHATNUT_CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1; then \

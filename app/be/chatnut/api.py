@@ -1,4 +1,4 @@
-"""REST routes under /api/ (SPEC §6): thin HTTP wrappers over ChatService.
+"""REST routes under /api/: thin HTTP wrappers over ChatService.
 
 Bodies and query parameters are typed so the OpenAPI schema at /api/docs
 shows their limits; the service checks them again (it is the one judge), and

@@ -47,7 +47,7 @@ BODY_OVERHEAD_BYTES = 64 * 1024
 
 
 def is_team_server(settings: Settings) -> bool:
-    """Several processes or hosts may serve this database's clients (SPEC §12)."""
+    """Several processes or hosts may serve this database's clients (a team server)."""
     return settings.workers > 1 or bool(settings.allowed_hosts) or settings.public_url is not None
 
 
@@ -271,7 +271,8 @@ def mcp_http_options() -> dict[str, Any]:
 
     return {
         "streamable_http_path": "/",
-        # Stateless: no session a restart could invalidate (SPEC §5).
+        # Stateless: no session a restart could invalidate (clients such as Claude
+        # Code do not start a new one after a 404 for a stale session id).
         "stateless_http": True,
         # Plain JSON answers: one round trip, nothing to keep open per call.
         "json_response": True,

@@ -1,4 +1,4 @@
-"""Slow and idle clients cannot hold the server (SPEC §9).
+"""Slow and idle clients cannot hold the server.
 
 uvicorn times out an idle keep-alive connection, but not one that never
 finishes its request headers: 1 100 half-open connections used up every file

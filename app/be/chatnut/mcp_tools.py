@@ -1,4 +1,5 @@
-"""The 18 MCP tools of the agent contract (SPEC §5, §13): typed wrappers over ChatService.
+"""The 18 MCP tools of the agent contract (the original 16 and two for
+coordination): typed wrappers over ChatService.
 
 Parameter names, defaults and result shapes are the original chatnut 0.4.x's,
 so existing skills and prompts keep working. Limits are in the input schemas
@@ -170,7 +171,7 @@ class Agents(TypedDict):
 # The inbox's and the handoff's parts are the shapes other tools return
 # (messages, with `room` in the inbox and `truncated` in the handoff), declared
 # as plain objects: their full schemas again would cost every agent ~2.5 KB of
-# context in tools/list (SPEC §13 keeps its growth under 3 KB). SKILL.md
+# context in tools/list (the two new tools cost under 3 KB together). SKILL.md
 # describes each field.
 Part = dict[str, Any]
 

@@ -156,7 +156,7 @@ class Store(ABC):
         """Store a message in a live room; the message plus `mentions` [{name, task_id}]
         of the registered agents among `mentioned` (lower-cased), sorted by name.
 
-        `to` (lower-cased names, SPEC §13) is stored and returned as `to`; the
+        `to` (lower-cased names) is stored and returned as `to`; the
         message is addressed to those and to the registered agents it mentions
         (its event's `audience`, what addressed reads and the inbox find).
         Raises NotFound, RoomArchived, or InvalidInput when reply_to is not a
@@ -228,7 +228,7 @@ class Store(ABC):
     async def agents(self, room_id: str) -> list[Row]:
         """By name. Raises NotFound."""
 
-    # -- coordination (SPEC §13) -------------------------------------------
+    # -- coordination: addressed messages, the inbox, handoffs, presence ---
 
     @abstractmethod
     async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> Row:
@@ -254,7 +254,7 @@ class Store(ABC):
         deleted meanwhile gets no row. Publishes nothing."""
 
     # Parked named waits (presence's `waiting`) live in each process's memory. A
-    # backend that several processes share lets each see the others' (SPEC §12);
+    # backend that several processes share lets each see the others';
     # with one process (SQLite) memory is the whole truth and these do nothing.
 
     def share_parked(self, parked: Callable[[], set[tuple[str, str]]]) -> Callable[[], None]:
@@ -268,7 +268,7 @@ class Store(ABC):
         on their inbox by another live process, as that process last published."""
         return set()
 
-    # -- the web page at scale (SPEC §7) ------------------------------------
+    # -- the web page at a team's scale ------------------------------------
 
     @abstractmethod
     async def sidebar_page(
