@@ -9,13 +9,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint docs browser postgres clients bench clean
+.PHONY: serve test lint docs constraints browser postgres clients bench clean
 
-$(BIN)/chatnut: pyproject.toml
+# constraints.txt pins every dependency to the version the suite last passed
+# with, so a fresh machine (and CI) gets exactly those; `make constraints`
+# rewrites it from .venv (docs/contributing.md says when and how).
+$(BIN)/chatnut: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
+
+constraints:
+	@test -x $(BIN)/python || { echo "no .venv: make .venv/bin/chatnut first" >&2; exit 1; }
+	@{ echo "# What the tests last passed with: pip freeze of .venv, without chatnut."; \
+	   echo "# Installed with: pip install -c constraints.txt -e .[test] (make does)."; \
+	   echo "# Refresh: docs/contributing.md, Dependencies."; \
+	   $(BIN)/python -m pip freeze --exclude-editable | grep -iv '^chatnut[=@ ]'; } > constraints.txt
 
 serve: $(BIN)/chatnut
 	$(BIN)/chatnut serve
