@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from chatnut.store.copy import BATCH_ROWS, CopyError, Tables, printable
+from chatnut.store.tables import BATCH_ROWS, CopyError, Tables, printable
 
 # Derived from the data tables, or this backend's own bookkeeping.
 DERIVED = {"room_stats", "events", "chatnut_migrations", "parked_workers", "parked_waits"}
