@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from chatnut import __version__
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
+from chatnut.disconnect import ClientLeft, unless_client_leaves
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.resources import web_ui_dir
@@ -128,14 +129,11 @@ async def _auto_archive(service: ChatService, hours: float) -> None:
 
 
 async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) -> None:
-    """Run an MCP request, cancelling it the moment its client disconnects.
+    """Run an MCP request, cancelling it the moment its client disconnects (a
+    parked `wait_for_messages` otherwise holds on until its own timeout).
 
-    With stateless JSON answers nothing else notices a client that gave up on a
-    parked `wait_for_messages` (Esc in Claude Code drops the request; a
-    `notifications/cancelled` arrives as a separate request that cannot reach
-    it): the wait would hold its subscription until its own timeout. The body
-    was read whole by SecurityMiddleware, so after handing it over, the real
-    `receive` has nothing left to say but `http.disconnect`: watch for it.
+    SecurityMiddleware has read the body whole, so after handing it over the
+    real `receive` is left to the one watcher (disconnect.py).
     """
     first = await receive()
     if first["type"] != "http.request" or first.get("more_body", False):
@@ -146,7 +144,6 @@ async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) 
 
         await app(scope, passthrough, send)
         return
-    gone = anyio.Event()
     handed = False
 
     async def app_receive() -> Any:
@@ -154,20 +151,10 @@ async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) 
         if not handed:
             handed = True
             return first
-        await gone.wait()
-        return {"type": "http.disconnect"}
+        await anyio.sleep_forever()  # the watcher cancels the request when the client leaves
 
-    async with anyio.create_task_group() as group:
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone.set()
-            group.cancel_scope.cancel()
-
-        group.start_soon(watch)
-        await app(scope, app_receive, send)
-        group.cancel_scope.cancel()
+    with contextlib.suppress(ClientLeft):
+        await unless_client_leaves(receive, app(scope, app_receive, send))
 
 
 class _McpEndpoint:
