@@ -23,6 +23,10 @@ every process's commits to this process's hub in seq order, exactly once,
 catching up from the table after a lost connection — so `wait_for_messages`
 and the SSE feeds work unchanged across workers.
 
+Cursors and statuses. They order nothing a reader pages through, so they
+take no part in the write lock: receipts.py writes them in short
+transactions of their own, with their own stream between processes.
+
 Presence. Whether a name is parked in a wait is known to the process that
 serves the wait; parked.py shares it with the others through two UNLOGGED
 tables, off the write lock.
@@ -60,6 +64,8 @@ from chatnut.store.postgres.driver import (
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.migrate import migrate
 from chatnut.store.postgres.parked import Key, ParkedBoard
+from chatnut.store.postgres.receipts import CHANNEL as RECEIPTS_CHANNEL
+from chatnut.store.postgres.receipts import Receipts
 from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.team import Team
 from chatnut.store.postgres.views import Views
@@ -98,6 +104,7 @@ class PostgresStore(Views, Search, Team, Store):
         self._events: EventStream | None = None
         self._posts: PostBatcher | None = None
         self._parked = ParkedBoard()
+        self._receipts = Receipts(on_commit)
 
     # -- life ---------------------------------------------------------------
 
@@ -112,7 +119,12 @@ class PostgresStore(Views, Search, Team, Store):
                 command_timeout=COMMAND_TIMEOUT_S,
                 server_settings={"application_name": "chatnut", "jit": "off"},
             )
-            self._events = EventStream(self._pool, self._connect, self.on_commit)
+            self._events = EventStream(
+                self._pool,
+                self._connect,
+                self.on_commit,
+                also_listen={RECEIPTS_CHANNEL: self._receipts.notified},
+            )
             self._posts = PostBatcher(self._pool)
             async with self._pool.acquire() as conn:
                 applied = await migrate(conn, self.location)
@@ -197,6 +209,26 @@ class PostgresStore(Views, Search, Team, Store):
         for seq, event in stamped:
             await self._events.committed(seq, event)
         return value
+
+    async def _write_receipt(
+        self, kind: str, room_id: str, fn: Callable[[Any], Awaitable[Row]]
+    ) -> Row:
+        """A cursor or a status: its own short transaction, off the write lock
+        (receipts.py says why), announced to every process as it commits."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                row = await fn(conn)
+                await self._receipts.announce(conn, kind, room_id, row)
+        except ChatnutError:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                raise unavailable(exc) from exc
+            if type(exc).__name__ == "ForeignKeyViolationError":
+                raise errors.room_missing(room_id) from None  # deleted meanwhile
+            raise
+        self._receipts.committed(kind, room_id, row)
+        return row
 
     async def _room_or_missing(self, conn: Any, room_id: str) -> Row:
         row = await conn.fetchrow(q.ROOM_BY_ID, room_id)
@@ -399,7 +431,9 @@ class PostgresStore(Views, Search, Team, Store):
         return int(await self._read(lambda conn: conn.fetchval(q.NEWEST_VISIBLE_ID)))
 
     async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
-        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
+        async def write(conn: Any) -> Row:
+            # No lock on the room: the cursor's foreign key holds it while the row
+            # is written, and a room deleted meanwhile fails the insert (not found).
             await self._room_or_missing(conn, room_id)
             # A cursor past the newest message would silently swallow future posts
             # as "read"; "mark everything read" (a huge id) stops at the newest one.
@@ -421,11 +455,9 @@ class PostgresStore(Views, Search, Team, Store):
                 target,
                 now_iso(),
             )
-            cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": int(stands)}
-            return cursor, [("read", room_id, cursor)]
+            return {"room_id": room_id, "reader": reader, "last_read_message_id": int(stands)}
 
-        cursor: Row = await self._write(write)
-        return cursor
+        return await self._write_receipt("read", room_id, write)
 
     # -- search and counts --------------------------------------------------
 

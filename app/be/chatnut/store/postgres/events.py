@@ -31,6 +31,7 @@ import heapq
 import itertools
 import json
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chatnut.hub import Event
@@ -59,8 +60,16 @@ def event_from_row(row: Any) -> Event | None:
 
 
 class EventStream:
-    def __init__(self, pool: Any, connect: Any, on_commit: OnCommit | None) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        connect: Any,
+        on_commit: OnCommit | None,
+        also_listen: Mapping[str, Callable[..., None]] | None = None,
+    ) -> None:
         self.pool = pool
+        # Other channels heard on the same connection (receipts.py's stream).
+        self.also_listen = dict(also_listen or {})
         self.connect = connect  # () -> a new asyncpg connection (for LISTEN)
         self.on_commit = on_commit
         self.published = 0
@@ -158,6 +167,8 @@ class EventStream:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._notified)
+                for channel, callback in self.also_listen.items():
+                    await conn.add_listener(channel, callback)
                 self._listening.set()
                 if backoff > BACKOFF_FIRST_S:
                     log.info("listening for other processes' commits again")
