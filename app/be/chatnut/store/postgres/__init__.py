@@ -211,14 +211,24 @@ class PostgresStore(Views, Search, Team, Store):
         return value
 
     async def _write_receipt(
-        self, kind: str, room_id: str, fn: Callable[[Any], Awaitable[Row]]
+        self,
+        kind: str,
+        room_id: str,
+        fn: Callable[[Any], Awaitable[Row]],
+        *,
+        one_statement: bool = False,
     ) -> Row:
         """A cursor or a status: its own short transaction, off the write lock
-        (receipts.py says why), announced to every process as it commits."""
+        (receipts.py says why), announced to every process as it commits. A
+        `one_statement` write is its own transaction and announces itself."""
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                row = await fn(conn)
-                await self._receipts.announce(conn, kind, room_id, row)
+            async with self._pool.acquire() as conn:
+                if one_statement:
+                    row = await fn(conn)
+                else:
+                    async with conn.transaction():
+                        row = await fn(conn)
+                        await self._receipts.announce(conn, kind, room_id, row)
         except ChatnutError:
             raise
         except Exception as exc:
@@ -432,32 +442,12 @@ class PostgresStore(Views, Search, Team, Store):
 
     async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
         async def write(conn: Any) -> Row:
-            # No lock on the room: the cursor's foreign key holds it while the row
-            # is written, and a room deleted meanwhile fails the insert (not found).
-            await self._room_or_missing(conn, room_id)
-            # A cursor past the newest message would silently swallow future posts
-            # as "read"; "mark everything read" (a huge id) stops at the newest one.
-            target = min(message_id, int(await conn.fetchval(q.NEWEST_MESSAGE_ID)))
-            stands = await conn.fetchval(
-                """
-                INSERT INTO read_cursors AS c (room_id, reader, last_read_message_id, updated_at)
-                VALUES ($1, $2, $3, $4)
-                ON CONFLICT (room_id, reader) DO UPDATE SET
-                    last_read_message_id = greatest(c.last_read_message_id,
-                                                    excluded.last_read_message_id),
-                    updated_at = CASE WHEN excluded.last_read_message_id
-                                           > c.last_read_message_id
-                                      THEN excluded.updated_at ELSE c.updated_at END
-                RETURNING last_read_message_id
-                """,
-                room_id,
-                reader,
-                target,
-                now_iso(),
-            )
-            return {"room_id": room_id, "reader": reader, "last_read_message_id": int(stands)}
+            cursor = await self._receipts.move_cursor(conn, room_id, reader, message_id, now_iso())
+            if cursor is None:
+                raise errors.room_missing(room_id)
+            return cursor
 
-        return await self._write_receipt("read", room_id, write)
+        return await self._write_receipt("read", room_id, write, one_statement=True)
 
     # -- search and counts --------------------------------------------------
 

@@ -21,19 +21,13 @@ its own notification when it comes back.
 
 A NOTIFY makes the commit take PostgreSQL's notification-queue lock, which
 posts take too, through their WAL flush. A cursor's commit therefore does not
-wait for its flush (`synchronous_commit = off` for that transaction only): it
-is on disk within a fraction of a second, in WAL order, so a crash of the
+wait for its flush (`synchronous_commit` off for that one statement): it is
+on disk within a fraction of a second, in WAL order, so a crash of the
 database itself may take back the last cursor moves — a few messages unread
-again — but never a post, and never a cursor ahead of its messages. With 20
-pages marking read, posts/s went from 36 % to 98 % of what they are with no
-page open, and a mark_read's p99 from 764 ms to 33 ms (`python -m
-bench.pg_read_cursors`, docs/benchmarks.md). A status is rare and an agent's
-word, so it keeps the synchronous commit.
-
-What they give up: a change made while a process had lost its LISTEN
-connection is not replayed to that process (the events table replays posts
-and room changes, not these). A page there shows it at its next reconnect,
-or with the room's next change; nothing is lost in the database.
+again — but never a post, a status or a room change. A cursor move is also one statement (MOVE_CURSOR), one round trip, since pages send
+many. A status is rare and an agent's word: it keeps the synchronous commit.
+`python -m bench.pg_read_cursors` measures posts/s with 20 pages marking
+read; docs/benchmarks.md has the figures before and after.
 """
 
 from __future__ import annotations
@@ -52,6 +46,36 @@ CHANNEL = "chatnut_receipts"
 NOTIFY = "SELECT pg_notify($1, $2)"
 KINDS = frozenset({"read", "status"})
 
+# A cursor's move in one statement, one round trip (pages send many): forward
+# only, never past the newest message id handed out (a cursor beyond it would
+# swallow future posts as "read"; "mark everything read" sends a huge id), in
+# a room that exists (no row: not found), announced as announce() would, and
+# committed without waiting for its flush. $1 room, $2 reader, $3 id, $4 time,
+# $5 channel, $6 source.
+MOVE_CURSOR = """
+WITH target AS (
+    SELECT least($3::bigint, CASE WHEN is_called THEN last_value ELSE 0 END) AS id
+    FROM message_ids
+), moved AS (
+    INSERT INTO read_cursors AS c (room_id, reader, last_read_message_id, updated_at)
+    SELECT r.id, $2::text, target.id, $4::text FROM rooms r, target WHERE r.id = $1::text
+    ON CONFLICT (room_id, reader) DO UPDATE SET
+        last_read_message_id = greatest(c.last_read_message_id,
+                                        excluded.last_read_message_id),
+        updated_at = CASE WHEN excluded.last_read_message_id > c.last_read_message_id
+                          THEN excluded.updated_at ELSE c.updated_at END
+    RETURNING last_read_message_id
+)
+SELECT m.last_read_message_id,
+       set_config('synchronous_commit', 'off', true),
+       pg_notify($5::text, json_build_object(
+           'from', $6::text, 'kind', 'read', 'room', $1::text,
+           'data', json_build_object('room_id', $1::text, 'reader', $2::text,
+                                     'last_read_message_id', m.last_read_message_id)
+       )::text)
+FROM moved m
+"""
+
 
 class Receipts:
     """This process's side of the stream: what it says, and what it hears."""
@@ -60,10 +84,19 @@ class Receipts:
         self.on_commit = on_commit
         self.source = uuid.uuid4().hex  # tells our own notifications apart
 
+    async def move_cursor(
+        self, conn: Any, room_id: str, reader: str, message_id: int, at: str
+    ) -> dict[str, Any] | None:
+        """The cursor where it now stands, or None when the room does not exist."""
+        row = await conn.fetchrow(
+            MOVE_CURSOR, room_id, reader, message_id, at, CHANNEL, self.source
+        )
+        if row is None:
+            return None
+        return {"room_id": room_id, "reader": reader, "last_read_message_id": int(row[0])}
+
     async def announce(self, conn: Any, kind: str, room_id: str, data: dict[str, Any]) -> None:
         """In the writing transaction: tell every process once it commits."""
-        if kind == "read":
-            await conn.execute("SET LOCAL synchronous_commit = off")
         payload = {"from": self.source, "kind": kind, "room": room_id, "data": data}
         await conn.execute(NOTIFY, CHANNEL, json.dumps(payload, ensure_ascii=False))
 
