@@ -20,14 +20,15 @@ process publishes its own change to its hub as soon as it commits and skips
 its own notification when it comes back.
 
 A NOTIFY makes the commit take PostgreSQL's notification-queue lock, which
-posts take too, through their WAL flush. A cursor's commit therefore does not
-wait for its flush (`synchronous_commit` off for that one statement): it is
-on disk within a fraction of a second, in WAL order, so a crash of the
+posts take too, through their WAL flush. A cursor's commit therefore does
+not wait for its flush (`synchronous_commit` off for that one statement): it
+is on disk within a fraction of a second, in WAL order, so a crash of the
 database itself may take back the last cursor moves — a few messages unread
 again — but never a post, a status or a room change. A cursor move is also
-one statement (MOVE_CURSOR), one round trip, since pages send many. A status is rare and an agent's word: it keeps the synchronous commit.
-`python -m bench.pg_read_cursors` measures posts/s with 20 pages marking
-read; docs/benchmarks.md has the figures before and after.
+one statement (MOVE_CURSOR), one round trip, since pages send many. A status
+is rare and an agent's word: it keeps the synchronous commit. `python -m
+bench.pg_read_cursors` measures posts/s with 20 pages marking read;
+docs/benchmarks.md has the figures before and after.
 """
 
 from __future__ import annotations
