@@ -1,24 +1,25 @@
 """The PostgreSQL store: the Store interface over one database shared by many processes.
 
 Ordering. Message ids must increase in the order commits become visible: a
-reader that has seen id N must never later find an unseen committed id
-below N. A plain sequence breaks that (A takes 41, B takes 42, B commits
-first; a reader sees 42 and moves past 41 for good). So every write takes one
-transaction-level advisory lock (WRITE_LOCK) before it assigns anything — a
-message id, an event seq — and holds it until its commit: ids are handed out
-and made visible in the same order. Writes are serialised database-wide;
-reads are not. That is the simple end of the choice (Synapse's stream
-writers instead let writes run in parallel and advance a "visible up to"
-watermark past committed ids). The lock is held through the commit's WAL
-flush, so one post at a time would cap a database at one flush per post
-(about 230 a second on this machine's disk); batch.py lets the posts queued
-in a process share one transaction. docs/benchmarks.md (`python -m
-bench.pg_ceiling`) measures both and says where one primary stops. `post_message` is one
-statement (the `chatnut_post` function: lock, rules, insert, event, NOTIFY),
-so a post is one round trip; the posts that queue up in one process while a
-commit is in flight share the next transaction (batch.py: group commit).
+reader that has seen id N must never later find an unseen committed id below
+N. A plain sequence breaks that (A takes 41, B takes 42, B commits first; a
+reader sees 42 and moves past 41 for good). So every write (but cursors and
+statuses, below) takes one transaction-level advisory lock (WRITE_LOCK)
+before it assigns anything — a message id, an event seq — and holds it until
+its commit: ids are handed out and made visible in the same order. Writes
+are serialised database-wide; reads are not. That is the simple end of the
+choice (Synapse's stream writers instead let writes run in parallel and
+advance a "visible up to" watermark past committed ids). The lock is held
+through the commit's WAL flush, so one post at a time would cap a database
+at one flush per post (about 230 a second on this machine's disk); batch.py
+lets the posts queued in a process share one transaction. docs/benchmarks.md
+(`python -m bench.pg_ceiling`) measures both and says where one primary
+stops. `post_message` is one statement (the `chatnut_post` function: lock,
+rules, insert, event, NOTIFY), so a post is one round trip; the posts that
+queue up in one process while a commit is in flight share the next
+transaction (batch.py: group commit).
 
-Events. Each write appends to `events` and NOTIFYs; events.py delivers
+Events. Each write under the lock appends to `events` and NOTIFYs; events.py delivers
 every process's commits to this process's hub in seq order, exactly once,
 catching up from the table after a lost connection — so `wait_for_messages`
 and the SSE feeds work unchanged across workers.

@@ -1,7 +1,8 @@
 """Committed changes of every process, delivered to this process's hub in commit order.
 
-Every write appends a row to `events` (seq from `event_seqs`, taken under
-the write lock, so seq order is commit order) and NOTIFYs a small payload
+Every write under the write lock (all but cursors and statuses, which have
+their own stream: receipts.py) appends a row to `events` (seq from
+`event_seqs`, taken under the write lock, so seq order is commit order) and NOTIFYs a small payload
 (seq, kind, room, id — never the body). This process publishes each event
 exactly once, in seq order, by one rule: an event is published only when
 every event before it has been, tracked by `published` (the last seq handed
