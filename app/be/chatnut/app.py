@@ -24,6 +24,7 @@ from chatnut.browser import has_display, open_in_background
 from chatnut.disconnect import ClientLeft, unless_client_leaves
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
+from chatnut.receipts_api import router as receipts_router
 from chatnut.resources import web_ui_dir
 from chatnut.security import AllowedNames, Scope, SecurityMiddleware, is_loopback, send_error
 from chatnut.service import ChatService
@@ -238,6 +239,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(sidebar_router)
+    app.include_router(receipts_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
     app.add_middleware(

@@ -25,7 +25,7 @@ catching up from the table after a lost connection — so `wait_for_messages`
 and the SSE feeds work unchanged across workers.
 
 Cursors and statuses. They order nothing a reader pages through, so they
-take no part in the write lock: receipts.py writes them in short
+take no part in the write lock: side_stream.py writes them in short
 transactions of their own, with their own stream between processes.
 
 Presence. Whether a name is parked in a wait is known to the process that
@@ -65,9 +65,10 @@ from chatnut.store.postgres.driver import (
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.migrate import migrate
 from chatnut.store.postgres.parked import Key, ParkedBoard
-from chatnut.store.postgres.receipts import CHANNEL as RECEIPTS_CHANNEL
 from chatnut.store.postgres.receipts import Receipts
 from chatnut.store.postgres.search import Search
+from chatnut.store.postgres.side_stream import CHANNEL as SIDE_CHANNEL
+from chatnut.store.postgres.side_stream import SideStream
 from chatnut.store.postgres.team import Team
 from chatnut.store.postgres.views import Views
 
@@ -96,7 +97,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Search, Team, Store):
+class PostgresStore(Views, Search, Team, Receipts, Store):
     def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
         self.url = url
         self.location = safe_location(url)
@@ -105,7 +106,7 @@ class PostgresStore(Views, Search, Team, Store):
         self._events: EventStream | None = None
         self._posts: PostBatcher | None = None
         self._parked = ParkedBoard()
-        self._receipts = Receipts(on_commit)
+        self._side = SideStream(on_commit)
 
     # -- life ---------------------------------------------------------------
 
@@ -124,7 +125,7 @@ class PostgresStore(Views, Search, Team, Store):
                 self._pool,
                 self._connect,
                 self.on_commit,
-                also_listen={RECEIPTS_CHANNEL: self._receipts.notified},
+                also_listen={SIDE_CHANNEL: self._side.notified},
             )
             self._posts = PostBatcher(self._pool)
             async with self._pool.acquire() as conn:
@@ -220,7 +221,7 @@ class PostgresStore(Views, Search, Team, Store):
         one_statement: bool = False,
     ) -> Row:
         """A cursor or a status: its own short transaction, off the write lock
-        (receipts.py says why), announced to every process as it commits. A
+        (side_stream.py says why), announced to every process as it commits. A
         `one_statement` write is its own transaction and announces itself."""
         try:
             async with self._pool.acquire() as conn:
@@ -229,7 +230,7 @@ class PostgresStore(Views, Search, Team, Store):
                 else:
                     async with conn.transaction():
                         row = await fn(conn)
-                        await self._receipts.announce(conn, kind, room_id, row)
+                        await self._side.announce(conn, kind, room_id, row)
         except ChatnutError:
             raise
         except Exception as exc:
@@ -238,7 +239,7 @@ class PostgresStore(Views, Search, Team, Store):
             if type(exc).__name__ == "ForeignKeyViolationError":
                 raise errors.room_missing(room_id) from None  # deleted meanwhile
             raise
-        self._receipts.committed(kind, room_id, row)
+        self._side.committed(kind, room_id, row)
         return row
 
     async def _room_or_missing(self, conn: Any, room_id: str) -> Row:
@@ -443,7 +444,7 @@ class PostgresStore(Views, Search, Team, Store):
 
     async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
         async def write(conn: Any) -> Row:
-            cursor = await self._receipts.move_cursor(conn, room_id, reader, message_id, now_iso())
+            cursor = await self._side.move_cursor(conn, room_id, reader, message_id, now_iso())
             if cursor is None:
                 raise errors.room_missing(room_id)
             return cursor

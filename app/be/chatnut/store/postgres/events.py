@@ -1,7 +1,7 @@
 """Committed changes of every process, delivered to this process's hub in commit order.
 
 Every write under the write lock (all but cursors and statuses, which have
-their own stream: receipts.py) appends a row to `events` (seq from
+their own stream: side_stream.py) appends a row to `events` (seq from
 `event_seqs`, taken under the write lock, so seq order is commit order) and NOTIFYs a small payload
 (seq, kind, room, id — never the body). This process publishes each event
 exactly once, in seq order, by one rule: an event is published only when
@@ -69,7 +69,7 @@ class EventStream:
         also_listen: Mapping[str, Callable[..., None]] | None = None,
     ) -> None:
         self.pool = pool
-        # Other channels heard on the same connection (receipts.py's stream).
+        # Other channels heard on the same connection (side_stream.py's stream).
         self.also_listen = dict(also_listen or {})
         self.connect = connect  # () -> a new asyncpg connection (for LISTEN)
         self.on_commit = on_commit

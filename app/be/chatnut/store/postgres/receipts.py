@@ -1,126 +1,157 @@
-"""Read cursors and statuses: a stream of their own, off the lock that orders posts.
+"""Receipts of directed messages and the push cursors, on PostgreSQL.
 
-The write lock (store/postgres/__init__.py) exists so that message ids and
-event seqs become visible in the order they were given: a feed resumes from
-a message id and must never find an older one appear later. Cursors and
-statuses take part in none of that. Nothing resumes from them (their feed
-events carry no id: the page reads them afresh when it reconnects), a cursor
-only moves forward (it is a `greatest`), and a status row is replaced whole.
-Yet every open page moves its reader's cursor up to twice a second while
-messages arrive, and under the write lock each move held every post back
-through a commit of its own.
-
-So they are written without it, as Synapse gives receipts a stream apart
-from events: each is one short transaction (the row, then a NOTIFY on a
-channel of their own carrying the whole change, a few hundred bytes) and
-takes no seq. PostgreSQL delivers notifications in commit order, which is
-their ordering: every process applies the changes in the order the rows
-were committed, so the last one applied is the row as it stands. This
-process publishes its own change to its hub as soon as it commits and skips
-its own notification when it comes back.
-
-A NOTIFY makes the commit take PostgreSQL's notification-queue lock, which
-posts take too, through their WAL flush. A cursor's commit therefore does
-not wait for its flush (`synchronous_commit` off for that one statement): it
-is on disk within a fraction of a second, in WAL order, so a crash of the
-database itself may take back the last cursor moves — a few messages unread
-again — but never a post, a status or a room change. A cursor move is also
-one statement (MOVE_CURSOR), one round trip, since pages send many. A status
-is rare and an agent's word: it keeps the synchronous commit. `python -m
-bench.pg_read_cursors` measures posts/s with 20 pages marking read;
-docs/benchmarks.md has the figures before and after.
+The receipt rows are made and stamped `read_at` by triggers
+(migrations/0007_receipts_and_delivery.sql). None of these writes assigns an
+id or publishes an event, so none takes the write lock: each is one statement,
+atomic on its own, and several workers may run them side by side.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from chatnut.hub import Event
-from chatnut.store.base import OnCommit
+from chatnut import errors
+from chatnut.clock import now_iso
+from chatnut.store.base import PREVIEW_CHARS
+from chatnut.store.postgres import queries as q
 
-log = logging.getLogger(__name__)
-
-CHANNEL = "chatnut_receipts"
-NOTIFY = "SELECT pg_notify($1, $2)"
-KINDS = frozenset({"read", "status"})
-
-# A cursor's move in one statement, one round trip (pages send many): forward
-# only, never past the newest message id handed out (a cursor beyond it would
-# swallow future posts as "read"; "mark everything read" sends a huge id), in
-# a room that exists (no row: not found), announced as announce() would, and
-# committed without waiting for its flush. $1 room, $2 reader, $3 id, $4 time,
-# $5 channel, $6 source.
-MOVE_CURSOR = """
-WITH target AS (
-    SELECT least($3::bigint, CASE WHEN is_called THEN last_value ELSE 0 END) AS id
-    FROM message_ids
-), moved AS (
-    INSERT INTO read_cursors AS c (room_id, reader, last_read_message_id, updated_at)
-    SELECT r.id, $2::text, target.id, $4::text FROM rooms r, target WHERE r.id = $1::text
-    ON CONFLICT (room_id, reader) DO UPDATE SET
-        last_read_message_id = greatest(c.last_read_message_id,
-                                        excluded.last_read_message_id),
-        updated_at = CASE WHEN excluded.last_read_message_id > c.last_read_message_id
-                          THEN excluded.updated_at ELSE c.updated_at END
-    RETURNING last_read_message_id
-)
-SELECT m.last_read_message_id,
-       set_config('synchronous_commit', 'off', true),
-       pg_notify($5::text, json_build_object(
-           'from', $6::text, 'kind', 'read', 'room', $1::text,
-           'data', json_build_object('room_id', $1::text, 'reader', $2::text,
-                                     'last_read_message_id', m.last_read_message_id)
-       )::text)
-FROM moved m
+Row = dict[str, Any]
+STAMPS = ("delivered_at", "read_at", "acked_at")
+_AWAITING = f"""
+    SELECT r.message_id, r.room_id, r.name, m.sender, r.created_at, r.delivered_at,
+           r.read_at, left(m.content, {PREVIEW_CHARS}) AS preview
+    FROM receipts r JOIN messages m ON m.id = r.message_id
 """
 
 
 class Receipts:
-    """This process's side of the stream: what it says, and what it hears."""
+    _read: Callable[..., Awaitable[Any]]
 
-    def __init__(self, on_commit: OnCommit | None) -> None:
-        self.on_commit = on_commit
-        self.source = uuid.uuid4().hex  # tells our own notifications apart
-
-    async def move_cursor(
-        self, conn: Any, room_id: str, reader: str, message_id: int, at: str
-    ) -> dict[str, Any] | None:
-        """The cursor where it now stands, or None when the room does not exist."""
-        row = await conn.fetchrow(
-            MOVE_CURSOR, room_id, reader, message_id, at, CHANNEL, self.source
+    async def receipts(self, message_ids: Sequence[int]) -> dict[int, dict[str, Row]]:
+        found: dict[int, dict[str, Row]] = {}
+        if not message_ids:
+            return found
+        rows = await self._read(
+            lambda conn: conn.fetch(
+                "SELECT message_id, name, delivered_at, read_at, acked_at FROM receipts"
+                ' WHERE message_id = ANY ($1::bigint[]) ORDER BY message_id, name COLLATE "C"',
+                list(message_ids),
+            )
         )
-        if row is None:
-            return None
-        return {"room_id": room_id, "reader": reader, "last_read_message_id": int(row[0])}
+        for row in rows:
+            found.setdefault(int(row["message_id"]), {})[row["name"]] = {s: row[s] for s in STAMPS}
+        return found
 
-    async def announce(self, conn: Any, kind: str, room_id: str, data: dict[str, Any]) -> None:
-        """In the writing transaction: tell every process once it commits."""
-        payload = {"from": self.source, "kind": kind, "room": room_id, "data": data}
-        await conn.execute(NOTIFY, CHANNEL, json.dumps(payload, ensure_ascii=False))
-
-    def committed(self, kind: str, room_id: str, data: dict[str, Any]) -> None:
-        """After the commit: this process's subscribers hear it at once."""
-        self._publish(Event(kind, room_id, data))
-
-    def notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        try:
-            change = json.loads(payload)
-            if change["from"] == self.source:
-                return
-            event = Event(change["kind"], change["room"], change["data"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignored a malformed notification on %s", CHANNEL)
+    async def mark_delivered(self, name: str, message_ids: Sequence[int]) -> None:
+        if not message_ids:
             return
-        if event.kind in KINDS:
-            self._publish(event)
+        await self._read(
+            lambda conn: conn.execute(
+                "UPDATE receipts SET delivered_at = $1 WHERE name = $2"
+                " AND message_id = ANY ($3::bigint[]) AND delivered_at IS NULL",
+                now_iso(),
+                name,
+                list(message_ids),
+            )
+        )
 
-    def _publish(self, event: Event) -> None:
-        if self.on_commit is None:
-            return
-        try:
-            self.on_commit([event])
-        except Exception:  # a subscriber bug must never stop the stream
-            log.exception("publishing a cursor or status change failed")
+    async def ack_message(self, room_id: str, message_id: int, name: str) -> Row:
+        async def write(conn: Any) -> Any:
+            stamp = now_iso()
+            row = await conn.fetchrow(
+                "UPDATE receipts SET acked_at = coalesce(acked_at, $1),"
+                " delivered_at = coalesce(delivered_at, $1)"
+                " WHERE message_id = $2 AND name = $3 AND room_id = $4"
+                " RETURNING delivered_at, read_at, acked_at",
+                stamp,
+                message_id,
+                name,
+                room_id,
+            )
+            if row is not None:
+                return row
+            if await conn.fetchrow(q.ROOM_BY_ID, room_id) is None:
+                raise errors.room_missing(room_id)
+            found = await conn.fetchval(
+                "SELECT 1 FROM messages WHERE id = $1 AND room_id = $2", message_id, room_id
+            )
+            if found is None:
+                raise errors.message_missing(message_id, room_id)
+            raise errors.not_addressee(name, message_id)
+
+        row = await self._read(write)
+        receipt = {s: row[s] for s in STAMPS}
+        return {"room_id": room_id, "message_id": message_id, "agent_name": name, **receipt}
+
+    async def awaiting_acks(
+        self, *, room_id: str | None, name: str | None, limit: int
+    ) -> list[Row]:
+        async def read(conn: Any) -> Any:
+            if room_id is not None:
+                if await conn.fetchrow(q.ROOM_BY_ID, room_id) is None:
+                    raise errors.room_missing(room_id)
+                return await conn.fetch(
+                    f"{_AWAITING} WHERE r.room_id = $1 AND ($2::text IS NULL OR r.name = $2)"
+                    " AND r.ack_required AND r.acked_at IS NULL"
+                    ' ORDER BY r.message_id, r.name COLLATE "C" LIMIT $3',
+                    room_id,
+                    name,
+                    limit,
+                )
+            return await conn.fetch(
+                f"{_AWAITING} JOIN rooms o ON o.id = r.room_id AND o.status = 'live'"
+                " WHERE r.name = $1 AND r.ack_required AND r.acked_at IS NULL"
+                " ORDER BY r.message_id LIMIT $2",
+                name,
+                limit,
+            )
+
+        rows = await self._read(read)
+        return [{**dict(r), "message_id": int(r["message_id"])} for r in rows]
+
+    async def delivery_lease(
+        self, name: str, holder: str, *, now: float, until: float, start_id: int
+    ) -> int | None:
+        row = await self._read(
+            lambda conn: conn.fetchrow(
+                """
+                INSERT INTO delivery_cursors AS d (name, last_id, holder, lease_until, updated_at)
+                VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (name) DO UPDATE SET
+                    holder = excluded.holder, lease_until = excluded.lease_until
+                WHERE d.holder IS NULL OR d.holder = $3 OR d.lease_until < $6
+                RETURNING d.last_id
+                """,
+                name,
+                start_id,
+                holder,
+                until,
+                now_iso(),
+                now,
+            )
+        )
+        return None if row is None else int(row["last_id"])
+
+    async def delivery_advance(self, name: str, holder: str, through: int) -> bool:
+        status = await self._read(
+            lambda conn: conn.execute(
+                "UPDATE delivery_cursors SET last_id = greatest(last_id, $1), updated_at = $2"
+                " WHERE name = $3 AND holder = $4",
+                through,
+                now_iso(),
+                name,
+                holder,
+            )
+        )
+        return bool(str(status).endswith(" 1"))
+
+    async def delivery_release(self, name: str, holder: str) -> None:
+        await self._read(
+            lambda conn: conn.execute(
+                "UPDATE delivery_cursors SET holder = NULL, lease_until = 0"
+                " WHERE name = $1 AND holder = $2",
+                name,
+                holder,
+            )
+        )

@@ -2,7 +2,7 @@
 
 A registration is written under the write lock, like a post: which agents a
 post's @mentions address is decided under that lock. A status orders nothing,
-so it goes through receipts.py's stream instead (PostgresStore._write_receipt).
+so it goes through side_stream.py's stream instead (PostgresStore._write_receipt).
 """
 
 from __future__ import annotations

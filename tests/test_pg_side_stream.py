@@ -1,5 +1,5 @@
 """Read cursors and statuses on PostgreSQL: off the lock that orders posts, on a
-stream of their own between processes (store/postgres/receipts.py).
+stream of their own between processes (store/postgres/side_stream.py).
 
 While another transaction holds the write lock, posts wait and cursors and
 statuses do not; every other process hears each change once, in commit
