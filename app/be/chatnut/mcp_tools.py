@@ -1,5 +1,5 @@
-"""The 19 MCP tools of the agent contract (the original 16, two for coordination
-and one to acknowledge a message): typed wrappers over ChatService.
+"""The 22 MCP tools of the agent contract (the original 16, and the ones to
+coordinate, acknowledge and claim): typed wrappers over ChatService.
 
 Parameter names, defaults and result shapes are the original chatnut 0.4.x's,
 so existing skills and prompts keep working. Limits are in the input schemas
@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from mcp_types import ToolAnnotations
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from chatnut import __version__
 from chatnut import validation as check
 from chatnut.mcp_calls import ChatnutMCP
+from chatnut.mcp_claims import add_claim_tools
+from chatnut.mcp_params import DESTROYS, READ_ONLY, WRITES, NoBool
 from chatnut.service import ChatService
 
 # -- result shapes (typing_extensions.TypedDict: pydantic needs it on Python < 3.12) --
@@ -152,6 +153,7 @@ class StatusSeen(Status, Seen):
 
 class TeamStatus(TypedDict):
     statuses: list[StatusSeen]
+    claims: NotRequired[list[dict[str, Any]]]
 
 
 class Agent(TypedDict):
@@ -206,6 +208,7 @@ class Handoff(TypedDict):
     omitted: dict[str, int]
     complete: bool
     awaiting_ack: NotRequired[list[Part]]
+    claims: NotRequired[list[Part]]
 
 
 # -- parameter types (limits visible in the input schema) ----------------------
@@ -215,16 +218,9 @@ Project = Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)]
 RoomName = Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)]
 Sender = Annotated[str, Field(min_length=1, max_length=check.MAX_SENDER)]
 MessageType = Literal["message", "system", "summary"]
-# Booleans are refused before pydantic's lax mode turns `true` into 1; every
-# id is bounded, so 2**63 is a one-line refusal naming the parameter.
-NoBool = BeforeValidator(check.not_boolean)
 SinceId = Annotated[int, Field(ge=0, le=check.MAX_ID), NoBool]
 Limit = Annotated[int, Field(ge=1, le=check.MAX_LIMIT), NoBool]
 AddressedTo = Annotated[str | None, Field(max_length=check.MAX_SENDER)]
-
-READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-DESTROYS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
 
 
 def build_mcp(service: ChatService) -> ChatnutMCP:
@@ -409,4 +405,5 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
             room_id, message_id, agent_name
         )
 
+    add_claim_tools(mcp, service)
     return mcp

@@ -18,7 +18,8 @@ import anyio
 from chatnut.client.endpoint import CliError
 from chatnut.store import StoreOpenError
 from chatnut.store.copy import Copied, copy_database
-from chatnut.store.tables import CopyError, printable
+from chatnut.store.location import printable
+from chatnut.store.tables import CopyError
 
 
 def copy(source: str, destination: str) -> list[Copied]:

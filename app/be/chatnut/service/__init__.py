@@ -17,6 +17,7 @@ from typing import Any
 from chatnut import __version__
 from chatnut import validation as check
 from chatnut.hub import Hub
+from chatnut.service.budget import DEFAULT_ANSWER_BYTES
 from chatnut.service.common import now_iso
 from chatnut.service.delivery import DeliveryRules
 from chatnut.service.messages import MessageRules
@@ -38,6 +39,7 @@ class ChatService(DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRule
         *,
         db_path: Path | str | None = None,
         max_message_bytes: int = 65536,
+        max_answer_bytes: int = DEFAULT_ANSWER_BYTES,
         max_waits: tuple[int, int] = (1000, 10_000),  # parked waits: per room, in total
         teams_dir: Path | None = None,
         web_url: Callable[[str | None], str] = lambda room_id: "",
@@ -49,6 +51,7 @@ class ChatService(DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRule
         # What ping and /api/status call the database (never a URL's password).
         self.db_path = str(db_path) if db_path is not None else store.location
         self.max_message_bytes = max_message_bytes
+        self.max_answer_bytes = max_answer_bytes
         self.teams_dir = teams_dir
         self.web_url = web_url
         self.on_room_created = on_room_created

@@ -15,6 +15,8 @@ from typing import Any
 
 from chatnut import validation as check
 from chatnut.hub import ALL_ROOMS, Event
+from chatnut.service.budget import chunk_of, newest_fitting
+from chatnut.service.claims import ClaimRules
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
 from chatnut.service.receipts import awaiting_for, with_receipts
@@ -27,8 +29,15 @@ SUMMARY_CUT = 4000
 BYTES_PER_CHAR = 2
 MAX_RECENT = 100
 # Dropped first when the answer is over its size, in this order: the oldest of
-# the recent messages, the newest unread ones, the oldest statuses, agents.
-_DROP_ORDER = (("recent", 0), ("unread", -1), ("statuses", -1), ("agents", -1))
+# the recent messages, the newest unread ones, the newest claims, the oldest
+# statuses, agents.
+_DROP_ORDER = (
+    ("recent", 0),
+    ("unread", -1),
+    ("claims", -1),
+    ("statuses", -1),
+    ("agents", -1),
+)
 
 
 def _size(value: Any) -> int:
@@ -48,7 +57,7 @@ def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
     return {**message, "content": content, "truncated": True}
 
 
-class CoordinationRules(MessageRules):
+class CoordinationRules(MessageRules, ClaimRules):
     async def save_presence(self) -> int:
         """Write the presence times noted since the last save; returns how many."""
         rows = self.presence.take_unsaved()
@@ -75,8 +84,16 @@ class CoordinationRules(MessageRules):
         check.limit(limit)
         seconds = check.wait_timeout(timeout)
 
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            return await self.store.inbox_page(name, after=after, limit=count, newest=newest)
+
         async def read() -> dict[str, Any]:
-            return await self.store.inbox_page(name, after=since_id, limit=limit, newest=newest)
+            if not newest:
+                return await self._within_budget(fetch, since_id, limit)
+            # The newest ones first: one chunk, the oldest of it left out if over.
+            page = await fetch(since_id, min(limit, chunk_of(self.max_message_bytes)))
+            messages, cut = newest_fitting(page["messages"], self.max_answer_bytes)
+            return {**page, "messages": messages, "has_more": page["has_more"] or cut}
 
         def for_me(event: Event) -> bool:
             return (
@@ -153,6 +170,9 @@ class CoordinationRules(MessageRules):
         found["agents"] = [
             self._present(room_id, r, "agent_name", saved, elsewhere) for r in found["agents"]
         ]
+        claims = await self.project_claims(found["room"]["project"])
+        if claims:  # only where there are some: the answer is otherwise as it was
+            found["claims"] = claims
         return _bounded(found)
 
 
@@ -170,10 +190,14 @@ def _bounded(found: dict[str, Any]) -> dict[str, Any]:
         "omitted": {"statuses": 0, "agents": 0, "unread": 0, "recent": 0},
         "complete": True,
     }
+    if "claims" in found:
+        answer["omitted"]["claims"] = 0
     # Each drop takes off the item and its comma; the margin covers the counts
     # in `omitted` growing a digit and `complete` turning false.
     total, target = _size(answer), HANDOFF_MAX_BYTES - 64
     for key, end in _DROP_ORDER:
+        if key not in answer:
+            continue
         items = answer[key]
         while total > target and items:
             total -= _size(items.pop(end)) + (1 if items else 0)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatnut import validation as check
 from chatnut.errors import NotFound
 from chatnut.hub import Event
+from chatnut.service.budget import chunk_of, fitting, newest_fitting, read_forward
 from chatnut.service.common import ServiceCore
 from chatnut.service.receipts import ack_flag, with_receipts
 
@@ -93,21 +95,39 @@ class MessageRules(ServiceCore):
         message_type: str | None,
         addressed_to: str | None = None,
     ) -> dict[str, Any]:
-        """A page after since_id, and `next_since_id`: the last id it scanned."""
-        return await self.store.read_page(
-            room_id,
-            after=since_id or 0,
-            limit=limit,
-            message_type=message_type,
-            addressed_to=addressed_to,
+        """A page after since_id within the answer budget, and `next_since_id`: the
+        last id it scanned."""
+
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            return await self.store.read_page(
+                room_id,
+                after=after,
+                limit=count,
+                message_type=message_type,
+                addressed_to=addressed_to,
+            )
+
+        return await self._within_budget(fetch, since_id or 0, limit)
+
+    async def _within_budget(
+        self, fetch: Callable[[int, int], Awaitable[dict[str, Any]]], after: int, limit: int
+    ) -> dict[str, Any]:
+        return await read_forward(
+            fetch, after, limit, self.max_answer_bytes, chunk_of(self.max_message_bytes)
         )
 
     async def read_every_room_after(self, since_id: int, limit: int) -> dict[str, Any]:
         """Messages of every room after a global id (the browser's one shared feed)."""
         check.integer("since_id", since_id, minimum=0)
         check.limit(limit)
-        messages, has_more = await self.store.message_page(None, limit=limit, after=since_id)
-        return {"messages": messages, "has_more": has_more}
+
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            messages, has_more = await self.store.message_page(None, limit=count, after=after)
+            last = messages[-1]["id"] if messages else after
+            return {"messages": messages, "has_more": has_more, "next_since_id": last}
+
+        page = await self._within_budget(fetch, since_id, limit)
+        return {"messages": page["messages"], "has_more": page["has_more"]}
 
     async def newest_message_id(self) -> int:
         return await self.store.newest_message_id()
@@ -120,10 +140,13 @@ class MessageRules(ServiceCore):
         if before_id is not None:
             check.integer("before_id", before_id, minimum=1)
 
+        # One chunk at most: a page going backwards ends at its oldest message.
+        count = min(limit, chunk_of(self.max_message_bytes))
         messages, has_more = await self.store.message_page(
-            room_id, limit=limit, before=before_id, newest=True
+            room_id, limit=count, before=before_id, newest=True
         )
-        return {"messages": messages, "has_more": has_more}
+        messages, cut = newest_fitting(messages, self.max_answer_bytes)
+        return {"messages": messages, "has_more": has_more or cut}
 
     async def wait_for_messages(
         self,
@@ -183,8 +206,10 @@ class MessageRules(ServiceCore):
                 }
             if any(e.kind == "room" for e in events):
                 raise NotFound(f"Room {room_id!r} was deleted while waiting")
-            messages = await with_receipts(self.store, [e.data for e in events][:limit], name)
-            has_more = sub.overflowed or len(events) > limit
+            messages = [e.data for e in events][:limit]
+            kept = fitting(messages, self.max_answer_bytes, some=True)
+            has_more = sub.overflowed or len(events) > limit or kept < len(messages)
+            messages = await with_receipts(self.store, messages[:kept], name)
             return {
                 "messages": messages,
                 "has_more": has_more,

@@ -10,9 +10,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-
-from chatnut.store import is_url
 
 BATCH_ROWS = 1000
 
@@ -70,12 +67,3 @@ class Tables(ABC):
 
     @abstractmethod
     async def rollback(self) -> None: ...
-
-
-def printable(location: str) -> str:
-    """A database name fit to print: a URL without its password."""
-    parts = urlsplit(location)
-    if not is_url(location) or parts.password is None:
-        return location
-    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
