@@ -144,6 +144,13 @@ def test_every_link_between_the_pages_leads_somewhere(page: Path) -> None:
             assert anchor in _anchors(linked.read_text()), f"{page.name}: no #{anchor}"
 
 
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: p.name)
+def test_no_page_has_a_section_twice(page: Path) -> None:
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+    headings = re.findall(r"^#+ .+$", text, flags=re.MULTILINE)
+    assert len(headings) == len(set(headings)), page.name
+
+
 def test_no_page_cites_documents_the_reader_does_not_have() -> None:
     for page in [*_pages(), ROOT / "skills" / "chatnut" / "SKILL.md"]:
         text = page.read_text()
