@@ -162,3 +162,25 @@ async def test_a_room_deleted_while_its_cursor_moves_is_not_found_or_gone(
     for result in results[1:]:
         assert isinstance(result, dict | NotFound), result
     assert await a.store.room(room) is None
+
+
+async def test_a_move_that_reads_a_directed_message_stamps_its_receipt(
+    two: tuple[Worker, Worker],
+) -> None:
+    """The side path writes nothing when the move would stamp receipts: the move is
+    made under the lock instead, with its `receipt` event, heard by every store."""
+    a, b = two
+    room = await make_room(a.store, "receipts")
+    plain = await post(a.store, room, "for everyone")
+    assert (await a.store.mark_read(room, "dev", plain))["last_read_message_id"] == plain
+    directed = await a.store.post_message(
+        room, "lead", "for dev", "message", None, reply_to=None, mentioned=(), to=["dev"]
+    )
+    cursor = await a.store.mark_read(room, "dev", directed["id"])
+    assert cursor["last_read_message_id"] == directed["id"]
+    receipts = await a.store.receipts([directed["id"]])
+    assert receipts[directed["id"]]["dev"]["read_at"] is not None
+    await until(lambda: any(e.kind == "receipt" for e in b.heard))
+    await until(
+        lambda: [c["last_read_message_id"] for c in b.of("read")] == [plain, directed["id"]]
+    )

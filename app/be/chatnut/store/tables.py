@@ -55,6 +55,10 @@ class Tables(ABC):
     async def begin_write(self) -> None: ...
 
     @abstractmethod
+    async def clear(self, table: str) -> None:
+        """Delete every row of `table` (in the write transaction)."""
+
+    @abstractmethod
     async def write(
         self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
     ) -> None: ...

@@ -64,9 +64,10 @@ from chatnut.store.postgres.driver import (
     unavailable,
 )
 from chatnut.store.postgres.events import EventStream
+from chatnut.store.postgres.identities import Identities
 from chatnut.store.postgres.migrate import migrate
 from chatnut.store.postgres.parked import Key, ParkedBoard
-from chatnut.store.postgres.receipts import Receipts
+from chatnut.store.postgres.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.side_stream import CHANNEL as SIDE_CHANNEL
 from chatnut.store.postgres.side_stream import SideStream
@@ -98,7 +99,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
+class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
     def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
         self.url = url
         self.location = safe_location(url)
@@ -217,13 +218,14 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
         self,
         kind: str,
         room_id: str,
-        fn: Callable[[Any], Awaitable[Row]],
+        fn: Callable[[Any], Awaitable[Row | None]],
         *,
         one_statement: bool = False,
-    ) -> Row:
+    ) -> Row | None:
         """A cursor or a status: its own short transaction, off the write lock
         (side_stream.py says why), announced to every process as it commits. A
-        `one_statement` write is its own transaction and announces itself."""
+        `one_statement` write is its own transaction and announces itself; one
+        that answers None wrote nothing, and nothing is published."""
         try:
             async with self._pool.acquire() as conn:
                 if one_statement:
@@ -231,7 +233,8 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
                 else:
                     async with conn.transaction():
                         row = await fn(conn)
-                        await self._side.announce(conn, kind, room_id, row)
+                        if row is not None:
+                            await self._side.announce(conn, kind, room_id, row)
         except ChatnutError:
             raise
         except Exception as exc:
@@ -240,7 +243,8 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
             if type(exc).__name__ == "ForeignKeyViolationError":
                 raise errors.room_missing(room_id) from None  # deleted meanwhile
             raise
-        self._side.committed(kind, room_id, row)
+        if row is not None:
+            self._side.committed(kind, room_id, row)
         return row
 
     async def _room_or_missing(self, conn: Any, room_id: str) -> Row:
@@ -377,12 +381,23 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        principal: str | None = None,
     ) -> Row:
         assert self._events is not None and self._posts is not None
         meta = None if metadata is None else json.dumps(metadata, ensure_ascii=False)
         addressed = list(to)
         row = await self._posts.post(
-            (room_id, sender, content, message_type, meta, reply_to, list(mentioned), addressed)
+            (
+                room_id,
+                sender,
+                content,
+                message_type,
+                meta,
+                reply_to,
+                list(mentioned),
+                addressed,
+                principal,
+            )
         )
         outcome = row["outcome"]
         if outcome == "missing":
@@ -404,6 +419,8 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
         }
         if addressed:
             message["to"] = addressed
+        if principal:
+            message["principal"] = principal
         audience = frozenset(row["audience"] or ())
         await self._events.committed(row["seq"], Event("message", room_id, message, audience))
         return {**message, "mentions": json.loads(row["mentions"])}
@@ -444,13 +461,47 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
         return int(await self._read(lambda conn: conn.fetchval(q.NEWEST_VISIBLE_ID)))
 
     async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
-        async def write(conn: Any) -> Row:
-            cursor = await self._side.move_cursor(conn, room_id, reader, message_id, now_iso())
-            if cursor is None:
-                raise errors.room_missing(room_id)
-            return cursor
+        moved = await self._write_receipt(
+            "read",
+            room_id,
+            lambda conn: self._side.move_cursor(conn, room_id, reader, message_id, now_iso()),
+            one_statement=True,
+        )
+        if moved is not None:
+            return moved
+        # The move would stamp directed messages read: their `receipt` events go
+        # through the events table, in order with the posts, so under the lock.
 
-        return await self._write_receipt("read", room_id, write, one_statement=True)
+        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
+            await self._room_or_missing(conn, room_id)
+            # A cursor past the newest message would silently swallow future posts
+            # as "read"; "mark everything read" (a huge id) stops at the newest one.
+            target = min(message_id, int(await conn.fetchval(q.NEWEST_MESSAGE_ID)))
+            # What the cursor's trigger is about to stamp read, for the receipt event.
+            unread, more = await unread_receipts(conn, room_id, reader, target)
+            stands = await conn.fetchval(
+                """
+                INSERT INTO read_cursors AS c (room_id, reader, last_read_message_id, updated_at)
+                VALUES ($1, $2, $3, $4)
+                ON CONFLICT (room_id, reader) DO UPDATE SET
+                    last_read_message_id = greatest(c.last_read_message_id,
+                                                    excluded.last_read_message_id),
+                    updated_at = CASE WHEN excluded.last_read_message_id
+                                           > c.last_read_message_id
+                                      THEN excluded.updated_at ELSE c.updated_at END
+                RETURNING last_read_message_id
+                """,
+                room_id,
+                reader,
+                target,
+                now_iso(),
+            )
+            cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": int(stands)}
+            stamped = await receipt_events(conn, unread, more) if unread else []
+            return cursor, [("read", room_id, cursor), *stamped]
+
+        cursor: Row = await self._write(write)
+        return cursor
 
     # -- search and counts --------------------------------------------------
 

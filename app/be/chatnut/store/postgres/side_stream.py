@@ -26,7 +26,9 @@ is on disk within a fraction of a second, in WAL order, so a crash of the
 database itself may take back the last cursor moves — a few messages unread
 again — but never a post, a status or a room change. A cursor move is also
 one statement (MOVE_CURSOR), one round trip, since pages send many. A status
-is rare and an agent's word: it keeps the synchronous commit. `python -m
+is rare and an agent's word: it keeps the synchronous commit. A cursor move
+that would stamp directed messages read is not made here (MOVE_CURSOR says
+why). `python -m
 bench.pg_read_cursors` measures posts/s with 20 pages marking read;
 docs/benchmarks.md has the figures before and after.
 """
@@ -38,6 +40,7 @@ import logging
 import uuid
 from typing import Any
 
+from chatnut import errors
 from chatnut.hub import Event
 from chatnut.store.base import OnCommit
 
@@ -48,18 +51,26 @@ NOTIFY = "SELECT pg_notify($1, $2)"
 KINDS = frozenset({"read", "status"})
 
 # A cursor's move in one statement, one round trip (pages send many): forward
-# only, never past the newest message id handed out (a cursor beyond it would
-# swallow future posts as "read"; "mark everything read" sends a huge id), in
-# a room that exists (no row: not found), announced as announce() would, and
-# committed without waiting for its flush. $1 room, $2 reader, $3 id, $4 time,
-# $5 channel, $6 source.
+# only, never past the newest message this statement can see (a cursor beyond
+# it would swallow as "read" a post still committing), in a room that exists,
+# announced as announce() would, and committed without waiting for its flush.
+# A move that would stamp directed messages read (their receipts) writes
+# nothing here and says so (`stamps`): their `receipt` events are ordered with
+# the posts, so that move is made under the write lock instead.
+# $1 room, $2 reader, $3 id, $4 time, $5 channel, $6 source.
 MOVE_CURSOR = """
 WITH target AS (
-    SELECT least($3::bigint, CASE WHEN is_called THEN last_value ELSE 0 END) AS id
-    FROM message_ids
+    SELECT least($3::bigint, coalesce((SELECT max(id) FROM messages), 0)) AS id
+), pending AS (
+    SELECT EXISTS (
+        SELECT 1 FROM receipts x, target
+        WHERE x.room_id = $1::text AND x.name = lower(btrim($2::text))
+          AND x.message_id <= target.id AND x.read_at IS NULL
+    ) AS stamps
 ), moved AS (
     INSERT INTO read_cursors AS c (room_id, reader, last_read_message_id, updated_at)
-    SELECT r.id, $2::text, target.id, $4::text FROM rooms r, target WHERE r.id = $1::text
+    SELECT r.id, $2::text, target.id, $4::text FROM rooms r, target, pending
+    WHERE r.id = $1::text AND NOT pending.stamps
     ON CONFLICT (room_id, reader) DO UPDATE SET
         last_read_message_id = greatest(c.last_read_message_id,
                                         excluded.last_read_message_id),
@@ -67,14 +78,17 @@ WITH target AS (
                           THEN excluded.updated_at ELSE c.updated_at END
     RETURNING last_read_message_id
 )
-SELECT m.last_read_message_id,
-       set_config('synchronous_commit', 'off', true),
-       pg_notify($5::text, json_build_object(
+SELECT p.stamps,
+       EXISTS (SELECT 1 FROM rooms WHERE id = $1::text) AS found,
+       m.last_read_message_id AS stands,
+       CASE WHEN m.last_read_message_id IS NOT NULL
+            THEN set_config('synchronous_commit', 'off', true) END AS unsynced,
+       CASE WHEN m.last_read_message_id IS NOT NULL THEN pg_notify($5::text, json_build_object(
            'from', $6::text, 'kind', 'read', 'room', $1::text,
            'data', json_build_object('room_id', $1::text, 'reader', $2::text,
                                      'last_read_message_id', m.last_read_message_id)
-       )::text)
-FROM moved m
+       )::text) END AS notified
+FROM pending p LEFT JOIN moved m ON true
 """
 
 
@@ -88,13 +102,17 @@ class SideStream:
     async def move_cursor(
         self, conn: Any, room_id: str, reader: str, message_id: int, at: str
     ) -> dict[str, Any] | None:
-        """The cursor where it now stands, or None when the room does not exist."""
+        """The cursor where it now stands; None when the move would stamp
+        receipts (nothing written: the caller moves it under the write lock)."""
         row = await conn.fetchrow(
             MOVE_CURSOR, room_id, reader, message_id, at, CHANNEL, self.source
         )
-        if row is None:
+        if row["stamps"]:
             return None
-        return {"room_id": room_id, "reader": reader, "last_read_message_id": int(row[0])}
+        if not row["found"]:
+            raise errors.room_missing(room_id)
+        stands = int(row["stands"])
+        return {"room_id": room_id, "reader": reader, "last_read_message_id": stands}
 
     async def announce(self, conn: Any, kind: str, room_id: str, data: dict[str, Any]) -> None:
         """In the writing transaction: tell every process once it commits."""
