@@ -24,6 +24,7 @@ from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
 from chatnut.claims_api import router as claims_router
 from chatnut.connections import connection_bound
+from chatnut.disconnect import ClientLeft, unless_client_leaves
 from chatnut.feeds.slots import StreamSlots
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
@@ -63,7 +64,7 @@ BODY_OVERHEAD_BYTES = 64 * 1024
 
 
 def is_team_server(settings: Settings) -> bool:
-    """Several processes or hosts may serve this database's clients (SPEC §12)."""
+    """Several processes or hosts may serve this database's clients (a team server)."""
     return settings.workers > 1 or bool(settings.allowed_hosts) or settings.public_url is not None
 
 
@@ -161,14 +162,11 @@ async def _auto_archive(service: ChatService, hours: float) -> None:
 
 
 async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) -> None:
-    """Run an MCP request, cancelling it the moment its client disconnects.
+    """Run an MCP request, cancelling it the moment its client disconnects (a
+    parked `wait_for_messages` otherwise holds on until its own timeout).
 
-    With stateless JSON answers nothing else notices a client that gave up on a
-    parked `wait_for_messages` (Esc in Claude Code drops the request; a
-    `notifications/cancelled` arrives as a separate request that cannot reach
-    it): the wait would hold its subscription until its own timeout. The body
-    was read whole by BodyLimit (security/limits.py), so after handing it over, the real
-    `receive` has nothing left to say but `http.disconnect`: watch for it.
+    BodyLimit (security/limits.py) has read the body whole, so after handing it
+    over the real `receive` is left to the one watcher (disconnect.py).
     """
     first = await receive()
     if first["type"] != "http.request" or first.get("more_body", False):
@@ -179,7 +177,6 @@ async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) 
 
         await app(scope, passthrough, send)
         return
-    gone = anyio.Event()
     handed = False
 
     async def app_receive() -> Any:
@@ -187,20 +184,10 @@ async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) 
         if not handed:
             handed = True
             return first
-        await gone.wait()
-        return {"type": "http.disconnect"}
+        await anyio.sleep_forever()  # the watcher cancels the request when the client leaves
 
-    async with anyio.create_task_group() as group:
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone.set()
-            group.cancel_scope.cancel()
-
-        group.start_soon(watch)
-        await app(scope, app_receive, send)
-        group.cancel_scope.cancel()
+    with contextlib.suppress(ClientLeft):
+        await unless_client_leaves(receive, app(scope, app_receive, send))
 
 
 class _McpEndpoint:
@@ -320,7 +307,8 @@ def mcp_http_options() -> dict[str, Any]:
 
     return {
         "streamable_http_path": "/",
-        # Stateless: no session a restart could invalidate (SPEC §5).
+        # Stateless: no session a restart could invalidate (clients such as Claude
+        # Code do not start a new one after a 404 for a stale session id).
         "stateless_http": True,
         # Plain JSON answers: one round trip, nothing to keep open per call.
         "json_response": True,

@@ -35,7 +35,7 @@ class Event:
     room_id: str
     data: dict[str, Any]
     # A message's addressees (its `to` and registered @mentions, lower-cased):
-    # what a wait with `addressed_to` and the inbox wake on (SPEC §13).
+    # what a wait with `addressed_to` and the inbox wake on.
     audience: frozenset[str] = frozenset()
 
 

@@ -1,4 +1,4 @@
-"""Message content → safe HTML for the web page (SPEC §7).
+"""Message content → safe HTML for the web page.
 
 Rendered on the server, once per message version, when a stream or a page
 first needs it — never on the posting path, and never in what MCP returns.

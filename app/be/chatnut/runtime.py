@@ -64,7 +64,8 @@ def write_runtime_files(port_file: Path, pid_file: Path, port: int) -> None:
 
 
 def make_home_private(home: Path, db_path: Path) -> None:
-    """Home 0700, and every file in it (and the database's) 0600 (SPEC §9).
+    """Home 0700, and every file in it (and the database's) 0600: other local users
+    must not read chats, tokens or the log.
 
     New files are private by the process umask; this tightens what an older
     chatnut, or the usual 022 umask, left readable to every local user.

@@ -1,8 +1,9 @@
 """Every setting of the server, declared once.
 
 Each entry names its environment variable, its `chatnut serve` flag, its
-default and its help text; the CLI parser and the README's table are both
-derived from `SETTINGS`, so they cannot drift apart. Precedence: flag, then
+default and its help text; the CLI parser and docs/configuration.md (written
+by `python -m chatnut.settings_doc`) are both derived from `SETTINGS`, so they
+cannot drift apart. Precedence: flag, then
 environment, then default.
 """
 
@@ -44,6 +45,9 @@ class Setting:
     # "serve": a flag of `chatnut serve`; "client": of the terminal commands
     # that talk to a server (status, tail, post, rooms, export, the bridge...).
     scope: str = "serve"
+    # How the docs show the default when the value alone would not say it
+    # (None standing for "beside the home", 0 standing for "automatic").
+    shown_default: str | None = None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -63,6 +67,7 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "Where server.port and server.pid go (default: $CHATNUT_HOME); "
         "the original chatnut's name, still honoured.",
+        shown_default="`$CHATNUT_HOME`",
     ),
     Setting(
         "db",
@@ -74,6 +79,7 @@ SETTINGS: tuple[Setting, ...] = (
         "CHAT_DB_PATH is the original chatnut's name, still honoured), "
         "or a postgresql:// URL.",
         "PATH|URL",
+        shown_default="`$CHATNUT_HOME/chatnut.db`",
     ),
     Setting(
         "host",
@@ -190,6 +196,7 @@ SETTINGS: tuple[Setting, ...] = (
         parse_non_negative_int,
         "Most open connections; past it the longest-idle one is closed "
         "(0: as many as the open-file limit allows, at most 16384).",
+        shown_default="`0` (automatic)",
     ),
     Setting(
         "max_unauthenticated_connections",
@@ -250,6 +257,7 @@ SETTINGS: tuple[Setting, ...] = (
         parse_non_negative,
         "Archive live rooms idle for this many hours; 0 (default) never does.",
         "H",
+        shown_default="`0` (off)",
     ),
     Setting(
         "open_browser",

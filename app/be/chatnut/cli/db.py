@@ -17,8 +17,9 @@ import anyio
 
 from chatnut.client.endpoint import CliError
 from chatnut.store import StoreOpenError
-from chatnut.store.copy import Copied, CopyError, copy_database
+from chatnut.store.copy import Copied, copy_database
 from chatnut.store.location import printable
+from chatnut.store.tables import CopyError
 
 
 def copy(source: str, destination: str) -> list[Copied]:

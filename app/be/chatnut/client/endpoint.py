@@ -1,9 +1,10 @@
 """Where the running server is, and how the CLI and the bridge talk to it.
 
-The local server is reached on 127.0.0.1 only (SPEC §9): the port comes
+The local server is reached on 127.0.0.1 only (a
+proxy on the way would see the token): the port comes
 from server.port when a server holds this home's lock (with `--port 0` that
 file is the truth), otherwise from the port setting. A remote (team) server
-is reached only when named (`--url` / `CHATNUT_URL`, SPEC §12). With a token configured,
+is reached only when named (`--url` / `CHATNUT_URL`). With a token configured,
 every request carries `Authorization: Bearer`. Plain urllib: the CLI needs
 no HTTP library of its own.
 

@@ -59,7 +59,7 @@ class FeedSpec:
     # The room feed reports its room's archive/deletion itself; the combined
     # feed leaves that to its sidebar deltas.
     room_events: bool = False
-    # Only the messages addressed to this (lower-cased) name (SPEC §13).
+    # Only the messages addressed to this (lower-cased) name: `chatnut tail --to`.
     addressed_to: str | None = None
     # Who follows it: a token scoped to projects hears of their rooms only.
     caller: Caller = ANYONE

@@ -101,7 +101,7 @@ class ServiceCore:
         )
 
     def seen(self, room_id: str, name: str) -> None:
-        """Note that `name` just made a call on this room (SPEC §13 presence)."""
+        """Note that `name` just made a call on this room (for presence)."""
         self.presence.note(room_id, name, now_iso())
 
     async def with_presence(

@@ -1,4 +1,4 @@
-"""Coordination for agent teams (SPEC §13): the inbox across rooms, handoffs, presence.
+"""Coordination for agent teams: the inbox across rooms, handoffs, presence.
 
 Directed posts and the `addressed_to` filter live with posting and reading
 (messages.py); this module holds what spans a room or several: one inbox for

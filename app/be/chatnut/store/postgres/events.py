@@ -1,7 +1,8 @@
 """Committed changes of every process, delivered to this process's hub in commit order.
 
-Every write appends a row to `events` (seq from `event_seqs`, taken under
-the write lock, so seq order is commit order) and NOTIFYs a small payload
+Every write under the write lock (all but cursors and statuses, which have
+their own stream: side_stream.py) appends a row to `events` (seq from
+`event_seqs`, taken under the write lock, so seq order is commit order) and NOTIFYs a small payload
 (seq, kind, room, id — never the body). This process publishes each event
 exactly once, in seq order, by one rule: an event is published only when
 every event before it has been, tracked by `published` (the last seq handed
@@ -31,6 +32,7 @@ import heapq
 import itertools
 import json
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chatnut.hub import Event
@@ -59,8 +61,16 @@ def event_from_row(row: Any) -> Event | None:
 
 
 class EventStream:
-    def __init__(self, pool: Any, connect: Any, on_commit: OnCommit | None) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        connect: Any,
+        on_commit: OnCommit | None,
+        also_listen: Mapping[str, Callable[..., None]] | None = None,
+    ) -> None:
         self.pool = pool
+        # Other channels heard on the same connection (side_stream.py's stream).
+        self.also_listen = dict(also_listen or {})
         self.connect = connect  # () -> a new asyncpg connection (for LISTEN)
         self.on_commit = on_commit
         self.published = 0
@@ -158,6 +168,8 @@ class EventStream:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._notified)
+                for channel, callback in self.also_listen.items():
+                    await conn.add_listener(channel, callback)
                 self._listening.set()
                 if backoff > BACKOFF_FIRST_S:
                     log.info("listening for other processes' commits again")
