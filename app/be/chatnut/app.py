@@ -18,11 +18,13 @@ import anyio
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from chatnut import __version__
+from chatnut import __version__, metrics
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
+from chatnut.health import HealthEndpoints, MetricsListener, metrics_route
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
+from chatnut.requests import RequestObserver
 from chatnut.resources import web_ui_dir
 from chatnut.security import AllowedNames, Scope, SecurityMiddleware, is_loopback, send_error
 from chatnut.service import ChatService
@@ -32,6 +34,7 @@ from chatnut.signed import SignedLinks, SignedSessions
 from chatnut.signin import OneTimeLinks, Sessions
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
+from chatnut.tokens import SharedTokens
 from chatnut.update_check import UpdateChecker
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,11 @@ class ServerState:
         self.settings = settings
         self.port = port
         self.hub = Hub()
+        # The shared tokens, replaced in place by a reload (tokens.py).
+        self.tokens = SharedTokens(settings.tokens)
+        # Set when this process is on its way out (a reload replacing it, or a
+        # stop): /readyz says `stopping`, so balancers move on first.
+        self.draining = False
         self.links = OneTimeLinks()
         self.sessions = Sessions()
         if settings.token is not None and is_team_server(settings):
@@ -101,6 +109,12 @@ class ServerState:
             return base + self.links.mint(target)
         # ping's web_url is the bare base, as the original's.
         return base if room_id is None else base + target
+
+    async def readiness(self) -> str | None:
+        """None when this process can serve; else the one word /readyz answers."""
+        if self.draining or self.hub.closed:
+            return "stopping"
+        return await self.store.readiness()
 
     def _room_created(self, url: str) -> None:
         if self.settings.open_browser and has_display():
@@ -224,11 +238,13 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
                 _auto_archive(state.service, settings.auto_archive_hours)
             )
         presence = asyncio.create_task(_save_presence(state.service))
+        metrics.started()
+        sampler = asyncio.create_task(metrics.sample(state.store.pool_usage))
         try:
             async with mcp.session_manager.run():
                 yield
         finally:
-            for task in (archiver, presence):
+            for task in (archiver, presence, sampler):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -251,6 +267,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(sidebar_router)
+    app.include_router(metrics_route)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
     app.add_middleware(
@@ -262,7 +279,13 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
         max_message_bytes=settings.max_message_bytes,
         allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
+        tokens=state.tokens,
     )
+    metrics_port = settings.metrics_listen[1] if settings.metrics_listen else None
+    app.add_middleware(MetricsListener, port=metrics_port)
+    app.add_middleware(HealthEndpoints, readiness=state.readiness)
+    # Outermost: every request is counted (and logged), refusals included.
+    app.add_middleware(RequestObserver, log_requests=settings.log_format == "json")
     return app
 
 

@@ -28,6 +28,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from chatnut import metrics
+
 # Generous: a busy client may open a connection and only get round to using it
 # seconds later; the connection cap, not this, is what stops a flood.
 HEADER_SECONDS = 30.0
@@ -81,11 +83,14 @@ class GuardedHttp(HttpToolsProtocol):
     def _too_slow(self) -> None:
         self._header_deadline = None
         if not self.transport.is_closing():
+            metrics.CONNECTIONS_EVICTED.inc()
             self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        metrics.CONNECTIONS.inc()
         if len(self.connections) > self.max_connections and not self._make_room():
+            metrics.refused("too_many_connections")
             transport.close()
             return
         self._arm()
@@ -99,6 +104,7 @@ class GuardedHttp(HttpToolsProtocol):
         if not idle:
             return False
         oldest = min(idle, key=lambda c: c._idle_since or 0.0)
+        metrics.CONNECTIONS_EVICTED.inc()
         oldest.transport.close()
         self.connections.discard(oldest)
         return True
@@ -128,6 +134,7 @@ class GuardedHttp(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        metrics.CONNECTIONS.dec()
         super().connection_lost(exc)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -20,6 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, Tool
 from pydantic import ValidationError
 
+from chatnut import metrics, requests
 from chatnut.errors import ChatnutError
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,27 @@ class ChatnutMCP(MCPServer):
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         tool = self._tool_manager.get_tool(name)
+        # A name no tool has is counted as "unknown": label values stay a known set.
+        observed = name if tool is not None else "unknown"
+        began = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await self._checked_call(tool, name, arguments, context)
+            outcome = "ok"
+        finally:
+            metrics.MCP_CALLS.labels(observed, outcome).inc()
+            metrics.MCP_CALL_SECONDS.labels(observed).observe(time.perf_counter() - began)
+            requests.note_tool(observed, outcome)
+        if isinstance(result, CallToolResult) and result.structured_content is not None:
+            # The text mirror of the result, compact as the original's: the SDK
+            # indents it, and agents pay for every space in context.
+            text = json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
+            result.content = [TextContent(type="text", text=text)]
+        return result
+
+    async def _checked_call(
+        self, tool: Any, name: str, arguments: dict[str, Any], context: Any
+    ) -> Any:
         if tool is not None:
             valid = list(tool.parameters.get("properties", {}))
             unknown = sorted(set(arguments) - set(valid))
@@ -132,7 +155,7 @@ class ChatnutMCP(MCPServer):
                     f" valid: {', '.join(valid) or '(none)'}"
                 )
         try:
-            result = await super().call_tool(name, arguments, context)
+            return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, ChatnutError):
@@ -140,9 +163,3 @@ class ChatnutMCP(MCPServer):
             if isinstance(cause, ValidationError):
                 raise ToolError(describe_validation_error(cause)) from cause
             raise
-        if isinstance(result, CallToolResult) and result.structured_content is not None:
-            # The text mirror of the result, compact as the original's: the SDK
-            # indents it, and agents pay for every space in context.
-            text = json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
-            result.content = [TextContent(type="text", text=text)]
-        return result

@@ -37,8 +37,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 
+from chatnut import metrics
 from chatnut.errors import error_body
 from chatnut.signin import LINK_PATH, SESSION_COOKIE, OneTimeLinks, Sessions, safe_next
+from chatnut.tokens import SharedTokens
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -94,6 +96,7 @@ async def send_error(
     message: str,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
+    metrics.refused(code)
     body = json.dumps(error_body(code, message)).encode()
     await send(
         {
@@ -143,8 +146,10 @@ class SecurityMiddleware:
         allowed: AllowedNames | None = None,
         sessions: Sessions | None = None,
         max_message_bytes: int | None = None,
+        tokens: SharedTokens | None = None,
     ) -> None:
         self.app = app
+        self.tokens = tokens
         self.configured_host = configured_host.lower()
         self.allowed = allowed or AllowedNames()
         self.token = token
@@ -161,11 +166,15 @@ class SecurityMiddleware:
             return True
         return name == self.configured_host and self.configured_host not in {"0.0.0.0", "::"}
 
-    def _authorized(self, headers: dict[bytes, bytes]) -> bool:
+    def _token_matches(self, presented: bytes) -> bool:
+        if self.tokens is not None:  # several at once, replaced by a reload (tokens.py)
+            return self.tokens.matches(presented)
         assert self.token is not None
-        expected = self.token.encode()
+        return hmac.compare_digest(presented, self.token.encode())
+
+    def _authorized(self, headers: dict[bytes, bytes]) -> bool:
         auth = headers.get(b"authorization", b"")
-        if auth[:7].lower() == b"bearer " and hmac.compare_digest(auth[7:].strip(), expected):
+        if auth[:7].lower() == b"bearer " and self._token_matches(auth[7:].strip()):
             return True
         for part in headers.get(b"cookie", b"").split(b";"):
             name, _, value = part.strip().partition(b"=")
@@ -269,6 +278,7 @@ class SecurityMiddleware:
             return
         # Over MCP the refusal is a JSON-RPC error (the official clients show its
         # message; a REST-shaped body reads "Server returned an error response").
+        metrics.refused("body_too_large")
         if self.max_message_bytes is not None:
             message += f" (a message's content may hold at most {self.max_message_bytes} bytes)"
         answer = {

@@ -18,7 +18,9 @@ from chatnut.setting_values import (
     parse_bool,
     parse_durability,
     parse_host_names,
+    parse_log_format,
     parse_message_bytes,
+    parse_metrics_listen,
     parse_non_negative,
     parse_non_negative_int,
     parse_port,
@@ -27,6 +29,7 @@ from chatnut.setting_values import (
     parse_server_url,
     parse_workers,
 )
+from chatnut.tokens import file_tokens, split_tokens
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,9 @@ SETTINGS: tuple[Setting, ...] = (
         "--token",
         None,
         str,
-        "Bearer token required on /mcp/ and /api/ when set. A flag shows in `ps`: "
-        "prefer CHATNUT_TOKEN or --token-file.",
+        "Bearer token required on /mcp/ and /api/ when set; several, comma separated, are "
+        "all accepted (rotation; the first is the one sent and signed with). A flag shows "
+        "in `ps`: prefer CHATNUT_TOKEN or --token-file.",
         "TOKEN",
     ),
     Setting(
@@ -109,7 +113,8 @@ SETTINGS: tuple[Setting, ...] = (
         "--token-file",
         None,
         str,
-        "Read the token from this file (its first line), when no token is given.",
+        "Read the token from this file when no token is given: one per line, all accepted "
+        "(blank lines and # comments skipped); `chatnut reload` reads it again.",
         "PATH",
     ),
     Setting(
@@ -232,6 +237,26 @@ SETTINGS: tuple[Setting, ...] = (
         "Where init_room(team_name=...) looks for team directories.",
     ),
     Setting(
+        "log_format",
+        ("CHATNUT_LOG_FORMAT",),
+        "--log-format",
+        "text",
+        parse_log_format,
+        "text: the log as lines for people; json: one JSON object per line, and one line "
+        "per request or tool call (time, pid, request id, route or tool, status, duration).",
+        "FORMAT",
+    ),
+    Setting(
+        "metrics_listen",
+        ("CHATNUT_METRICS_LISTEN",),
+        "--metrics-listen",
+        None,
+        parse_metrics_listen,
+        "Also serve GET /metrics, without the token, on this loopback address "
+        "(127.0.0.1:9108); /metrics on the main port needs the token.",
+        "HOST:PORT",
+    ),
+    Setting(
         "log_level",
         ("CHATNUT_LOG_LEVEL",),
         "--log-level",
@@ -251,6 +276,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     token: str | None = None
+    # Accepted besides `token` (a rotation in progress): the rest of the list.
+    extra_tokens: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     public_url: str | None = None
     workers: int = 1
@@ -265,6 +292,13 @@ class Settings:
     update_check: bool = True
     teams_dir: Path = field(default_factory=lambda: Path("~/.claude/teams").expanduser())
     log_level: str = "info"
+    log_format: str = "text"
+    metrics_listen: tuple[str, int] | None = None
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """Every shared token accepted; the first is the one sent and signed with."""
+        return () if self.token is None else (self.token, *self.extra_tokens)
 
     @property
     def database(self) -> Path | str:
@@ -334,18 +368,23 @@ def load_settings(
         if setting.name in _PATH_SETTINGS and value is not None and not _is_url(value):
             value = Path(value).expanduser()
         values[setting.name] = value
-    if values.get("token") is None and values.get("token_file") is not None:
-        values["token"] = _read_token(values["token_file"])
+    if values.get("token") is not None:
+        listed = split_tokens(values["token"])
+        if not listed:
+            raise ValueError("the token is empty")
+        values["token"], values["extra_tokens"] = listed[0], listed[1:]
+    elif values.get("token_file") is not None:
+        listed = _read_tokens(values["token_file"])
+        values["token"], values["extra_tokens"] = listed[0], listed[1:]
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
 
 
-def _read_token(path: Path) -> str:
+def _read_tokens(path: Path) -> tuple[str, ...]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        tokens = file_tokens(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"--token-file: cannot read {path}: {exc}") from None
-    token = lines[0].strip() if lines else ""
-    if not token:
-        raise ValueError(f"--token-file: {path} is empty")
-    return token
+    if not tokens:
+        raise ValueError(f"--token-file: {path} is empty (no token line in it)")
+    return tokens

@@ -131,6 +131,10 @@ def _server_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     status = commands.add_parser("status", help="is the server running? port, pid, db, counts")
     status.add_argument("--json", action="store_true")
     commands.add_parser("stop", help="stop the running server (SIGTERM) and wait")
+    commands.add_parser(
+        "reload",
+        help="reread the settings (token file) and replace the workers one at a time (SIGHUP)",
+    )
     logs = commands.add_parser("logs", help="show the server log")
     logs.add_argument("-n", "--lines", type=int, default=50, help="last N lines (0: all)")
     logs.add_argument("-f", "--follow", action="store_true")

@@ -63,6 +63,11 @@ def do_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def do_reload(args: argparse.Namespace) -> int:
+    print(server.reload(settings_from(args)))
+    return 0
+
+
 def do_logs(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     sys.stdout.writelines(logs.log_lines(settings, args.lines))

@@ -21,11 +21,14 @@ from typing import Any
 
 from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
 from chatnut.files import private_dir
+from chatnut.reload import read_reloaded
 from chatnut.runtime import read_int
 from chatnut.settings import Settings
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
+# Each worker in turn: a new one starts (up to a minute), the old one finishes (15 s).
+RELOAD_TIMEOUT = 600.0
 POLL_SECONDS = 0.05
 
 
@@ -105,6 +108,39 @@ def stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> str:
         time.sleep(POLL_SECONDS)
     remove_stale_files(settings)
     return f"stopped chatnut server (pid {pid})"
+
+
+def reload(settings: Settings, timeout: float = RELOAD_TIMEOUT) -> str:
+    """SIGHUP to the running server, then wait until it says how its reload went."""
+    if settings.url is not None:
+        raise CliError(
+            f"`chatnut reload` reloads this machine's server; {settings.url} is reloaded on"
+            " its own host"
+        )
+    if not server_alive(settings):
+        raise CliError(f"no chatnut server is running for {settings.home}")
+    pid = read_int(settings.pid_file)
+    if pid is None:
+        raise CliError(f"a server holds {settings.lock_file} but wrote no pid file yet; retry")
+    before, _ = read_reloaded(settings)
+    workers = _worker_pids(settings)
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while (found := read_reloaded(settings))[0] <= before:
+        if not server_alive(settings):
+            raise CliError(f"the server (pid {pid}) stopped during the reload")
+        if time.monotonic() > deadline:
+            raise CliError(f"the server (pid {pid}) did not finish reloading in {timeout:.0f}s")
+        time.sleep(POLL_SECONDS)
+    outcome = found[1]
+    if outcome != "ok":
+        raise CliError(f"reload {outcome}")
+    if workers:
+        now = " ".join(str(p) for p in _worker_pids(settings))
+        return (
+            f"reloaded chatnut server (pid {pid}): workers {' '.join(map(str, workers))} -> {now}"
+        )
+    return f"reloaded chatnut server (pid {pid})"
 
 
 @contextlib.contextmanager

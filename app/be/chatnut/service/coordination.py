@@ -13,6 +13,7 @@ import json
 from contextlib import nullcontext
 from typing import Any
 
+from chatnut import metrics
 from chatnut import validation as check
 from chatnut.hub import ALL_ROOMS, Event
 from chatnut.service.messages import MessageRules
@@ -105,6 +106,7 @@ class CoordinationRules(MessageRules):
                     sub.drain()
                     page = await read()
                     if page["messages"]:
+                        metrics.woke(page["messages"])
                         break
             if note_presence:
                 self.seen(INBOX, name)

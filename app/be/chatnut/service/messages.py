@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from chatnut import metrics
 from chatnut import validation as check
 from chatnut.errors import NotFound
 from chatnut.hub import Event
@@ -44,6 +45,7 @@ class MessageRules(ServiceCore):
             to=addressed,
         )
         self.seen(room_id, sender)
+        metrics.POSTS.inc()
         return result
 
     def _check_read(
@@ -178,6 +180,7 @@ class MessageRules(ServiceCore):
             if any(e.kind == "room" for e in events):
                 raise NotFound(f"Room {room_id!r} was deleted while waiting")
             messages = [e.data for e in events][:limit]
+            metrics.woke(messages)
             has_more = sub.overflowed or len(events) > limit
             return {
                 "messages": messages,

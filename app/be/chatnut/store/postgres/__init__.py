@@ -58,7 +58,7 @@ from chatnut.store.postgres.driver import (
     unavailable,
 )
 from chatnut.store.postgres.events import EventStream
-from chatnut.store.postgres.migrate import migrate
+from chatnut.store.postgres.migrate import migrate, newest_version
 from chatnut.store.postgres.parked import Key, ParkedBoard
 from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.team import Team
@@ -73,6 +73,7 @@ LISTEN_APPLICATION = "chatnut-listen"  # how the LISTEN connection shows in pg_s
 CONNECT_TIMEOUT_S = 5
 COMMAND_TIMEOUT_S = 30
 EMIT = "SELECT chatnut_emit($1, $2, $3)"
+SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM chatnut_migrations"
 
 # A write: given the connection (in a transaction, holding the write lock),
 # returns its value and the events to publish after the commit.
@@ -152,6 +153,23 @@ class PostgresStore(Views, Search, Team, Store):
 
     async def check(self) -> None:
         await self._read(lambda conn: conn.fetchval("SELECT 1"))
+
+    async def readiness(self) -> str | None:
+        try:
+            version = await self._read(lambda conn: conn.fetchval(SCHEMA_VERSION))
+        except Exception:
+            return "database"
+        if version != newest_version():
+            return "migrations"
+        if self._events is None or not self._events.connected:
+            return "listen"
+        return None
+
+    def pool_usage(self) -> tuple[int, int]:
+        if self._pool is None:
+            return 0, 0
+        total = self._pool.get_size()
+        return total - self._pool.get_idle_size(), total
 
     # -- parked waits of every process (parked.py) ----------------------------
 

@@ -33,6 +33,7 @@ import json
 import logging
 from typing import Any
 
+from chatnut import metrics
 from chatnut.hub import Event
 from chatnut.store.base import OnCommit
 from chatnut.store.postgres import queries as q
@@ -71,6 +72,7 @@ class EventStream:
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
         self._closed = False
+        self.connected = False  # LISTEN is in place now (readiness)
 
     async def start(self, conn: Any) -> None:
         """Begin after everything committed so far; listen from now on."""
@@ -132,6 +134,7 @@ class EventStream:
         self._catching_up = asyncio.create_task(self._catch_up(), name="chatnut-catch-up")
 
     async def _catch_up(self) -> None:
+        metrics.CATCH_UPS.inc()
         while True:
             self._again = False
             try:
@@ -158,7 +161,10 @@ class EventStream:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._notified)
+                if self._listening.is_set():
+                    metrics.LISTEN_RECONNECTS.inc()
                 self._listening.set()
+                self.connected = True
                 if backoff > BACKOFF_FIRST_S:
                     log.info("listening for other processes' commits again")
                 backoff = BACKOFF_FIRST_S
@@ -170,6 +176,7 @@ class EventStream:
                 if not self._closed:
                     log.warning("lost the database's notifications (%s); retrying", exc)
             finally:
+                self.connected = False
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         conn.terminate()

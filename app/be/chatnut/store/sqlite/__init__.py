@@ -20,6 +20,7 @@ from chatnut.store.base import OnCommit, Row, SearchFilter, Store
 from chatnut.store.sqlite import coordination
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
+from chatnut.store.sqlite.migrate import current_version, newest_version
 from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
 from chatnut.store.sqlite.views import Views
@@ -72,6 +73,16 @@ class SqliteStore(Views, Store):
 
     async def check(self) -> None:
         await self.engine.read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def readiness(self) -> str | None:
+        try:
+            version = await self.engine.read(current_version)
+        except Exception:
+            return "database"
+        return None if version == newest_version() else "migrations"
+
+    def pool_usage(self) -> tuple[int, int]:
+        return self.engine.pool_usage()
 
     # -- rooms --------------------------------------------------------------
 
