@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from chatnut import __version__, metrics
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
-from chatnut.health import HealthEndpoints, MetricsListener, metrics_route
+from chatnut.health import HealthEndpoints, MetricsListener, bounded_readiness, metrics_route
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.requests import RequestObserver
@@ -239,7 +239,9 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
             )
         presence = asyncio.create_task(_save_presence(state.service))
         metrics.started()
-        sampler = asyncio.create_task(metrics.sample(state.store.pool_usage))
+        sampler = asyncio.create_task(
+            metrics.sample(state.store.pool_usage, lambda: bounded_readiness(state.readiness))
+        )
         try:
             async with mcp.session_manager.run():
                 yield

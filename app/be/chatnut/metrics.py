@@ -202,6 +202,12 @@ CONNECTIONS_EVICTED = Declared(
     "chatnut_connections_evicted",
     "Connections closed to make room (over the cap) or for sending headers too slowly.",
 )
+READY = Declared(
+    Gauge,
+    "chatnut_ready",
+    "1 while every worker would answer /readyz with 200, else 0 (sampled every second).",
+    multiprocess_mode="livemin",
+)
 BUILD_INFO = Declared(
     Gauge,
     "chatnut_build_info",
@@ -260,8 +266,9 @@ def process_gone(pid: int) -> None:
             mp.mark_process_dead(pid)
 
 
-async def sample(pool_usage: Any) -> None:
-    """Every second: the event loop's lag and the pools' connections (in use, total)."""
+async def sample(pool_usage: Any, readiness: Any) -> None:
+    """Every second: the event loop's lag, the pools' connections (in use, total) and
+    whether this process is ready (`readiness()`: None when it is)."""
     loop = asyncio.get_running_loop()
     while True:
         before = loop.time()
@@ -271,6 +278,10 @@ async def sample(pool_usage: Any) -> None:
             in_use, total = pool_usage()
             POOL_CONNECTIONS.labels("in_use").set(in_use)
             POOL_CONNECTIONS.labels("total").set(total)
+        try:
+            READY.set(1 if await readiness() is None else 0)
+        except Exception:
+            READY.set(0)
 
 
 def woke(messages: list[dict[str, Any]]) -> None:
