@@ -35,7 +35,7 @@ from chatnut.runtime import (
 )
 from chatnut.security import is_loopback
 from chatnut.settings import Settings, load_settings
-from chatnut.store import shared_by_processes
+from chatnut.store import shared_by_processes, shown
 
 log = logging.getLogger("chatnut")
 
@@ -260,7 +260,10 @@ def serve(overrides: dict[str, Any]) -> int:
             def ready() -> None:
                 write_runtime_files(settings.port_file, settings.pid_file, port)
                 log.info(
-                    "chatnut ready on http://%s:%d (db %s)", settings.host, port, settings.database
+                    "chatnut ready on http://%s:%d (db %s)",
+                    settings.host,
+                    port,
+                    shown(settings.database),
                 )
 
             return 0 if run_server(settings, sockets, port, ready, reread) else 1
