@@ -83,13 +83,15 @@ class ServerState:
             # Links and sessions that any worker or host checks for itself (signed.py).
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
-        self.updates = UpdateChecker(enabled=settings.update_check)
+        self.updates = UpdateChecker(enabled=settings.update_check, url=settings.update_url)
         # The one place the backend is chosen: from the database's path or URL.
         self.store = open_store(
             settings.database,
             durability=settings.durability,
             on_commit=self.hub.publish,
             owner={"pid": os.getpid(), "port": port},
+            on_resync=self.hub.resync,
+            keep_events=(settings.events_keep_seconds, settings.events_keep_rows),
         )
         self.service = ChatService(
             self.store,
@@ -230,7 +232,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
             raise
         if applied:
             log.info("database %s migrated: %s", state.store.location, ", ".join(applied))
-        if settings.update_check:
+        if state.updates.enabled:
             state.updates.refresh_in_background()
         archiver = None
         if settings.auto_archive_hours > 0:

@@ -41,6 +41,13 @@ def parse_non_negative(text: str) -> float:
     return value
 
 
+def parse_positive_float(text: str) -> float:
+    value = float(text)
+    if not 0.1 <= value <= 1e9:  # NaN fails too
+        raise ValueError(f"must be 0.1..1000000000, got {text}")
+    return value
+
+
 def parse_positive_int(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 2**31 - 1:

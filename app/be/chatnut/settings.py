@@ -18,12 +18,14 @@ from chatnut.setting_values import (
     parse_bool,
     parse_durability,
     parse_host_names,
+    parse_http_url,
     parse_log_format,
     parse_message_bytes,
     parse_metrics_listen,
     parse_non_negative,
     parse_non_negative_int,
     parse_port,
+    parse_positive_float,
     parse_positive_int,
     parse_public_url,
     parse_server_url,
@@ -226,7 +228,17 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         True,
         parse_bool,
-        "Check the package index for a newer chatnut in the background (for ping).",
+        "Check CHATNUT_UPDATE_URL for a newer release in the background (for ping).",
+    ),
+    Setting(
+        "update_url",
+        ("CHATNUT_UPDATE_URL",),
+        None,
+        None,
+        parse_http_url,
+        "Where this chatnut's releases are listed (JSON in the package index's shape, "
+        "/pypi/<name>/json); unset: no update check (the public index's `chatnut` is "
+        "another project).",
     ),
     Setting(
         "teams_dir",
@@ -255,6 +267,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Also serve GET /metrics, without the token, on this loopback address "
         "(127.0.0.1:9108); /metrics on the main port needs the token.",
         "HOST:PORT",
+    ),
+    Setting(
+        "events_keep_seconds",
+        ("CHATNUT_EVENTS_KEEP_SECONDS",),
+        None,
+        3600.0,
+        parse_positive_float,
+        "PostgreSQL: events are kept this long for processes that were away, pruned every "
+        "minute (or every half of this, if shorter) by one process at a time.",
+    ),
+    Setting(
+        "events_keep_rows",
+        ("CHATNUT_EVENTS_KEEP_ROWS",),
+        None,
+        100_000,
+        parse_positive_int,
+        "PostgreSQL: at most this many events are kept, however young.",
     ),
     Setting(
         "log_level",
@@ -290,8 +319,11 @@ class Settings:
     auto_archive_hours: float = 0.0
     open_browser: bool = True
     update_check: bool = True
+    update_url: str | None = None
     teams_dir: Path = field(default_factory=lambda: Path("~/.claude/teams").expanduser())
     log_level: str = "info"
+    events_keep_seconds: float = 3600.0
+    events_keep_rows: int = 100_000
     log_format: str = "text"
     metrics_listen: tuple[str, int] | None = None
 

@@ -91,10 +91,19 @@ def _count(status: str) -> int:
 
 
 class PostgresStore(Views, Search, Team, Store):
-    def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_commit: OnCommit | None = None,
+        on_resync: Callable[[], None] | None = None,
+        keep_events: tuple[float, int] = (3600.0, 100_000),
+    ) -> None:
         self.url = url
         self.location = safe_location(url)
         self.on_commit = on_commit
+        self.on_resync = on_resync
+        self.keep_events = keep_events
         self._pool: Any = None
         self._events: EventStream | None = None
         self._posts: PostBatcher | None = None
@@ -113,7 +122,9 @@ class PostgresStore(Views, Search, Team, Store):
                 command_timeout=COMMAND_TIMEOUT_S,
                 server_settings={"application_name": "chatnut", "jit": "off"},
             )
-            self._events = EventStream(self._pool, self._connect, self.on_commit)
+            self._events = EventStream(
+                self._pool, self._connect, self.on_commit, self.on_resync, self.keep_events
+            )
             self._posts = PostBatcher(self._pool)
             async with self._pool.acquire() as conn:
                 applied = await migrate(conn, self.location)
