@@ -21,7 +21,13 @@ from starlette.staticfiles import StaticFiles
 from chatnut import __version__, metrics
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
-from chatnut.health import HealthEndpoints, MetricsListener, bounded_readiness, metrics_route
+from chatnut.health import (
+    Draining,
+    HealthEndpoints,
+    MetricsListener,
+    bounded_readiness,
+    metrics_route,
+)
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.requests import RequestObserver
@@ -288,6 +294,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     metrics_port = settings.metrics_listen[1] if settings.metrics_listen else None
     app.add_middleware(MetricsListener, port=metrics_port)
     app.add_middleware(HealthEndpoints, readiness=state.readiness)
+    app.add_middleware(Draining, draining=lambda: state.draining)
     # Outermost: every request is counted (and logged), refusals included.
     app.add_middleware(RequestObserver, log_requests=settings.log_format == "json")
     return app

@@ -83,6 +83,29 @@ class HealthEndpoints:
         await _text(send, 200 if reason is None else 503, reason or "ready", head)
 
 
+class Draining:
+    """While this process is on its way out (a reload replacing it), every answer says
+    `Connection: close`: its clients open their next request on a fresh connection,
+    which a serving worker may take, instead of finding theirs closed under them."""
+
+    def __init__(self, app: Any, *, draining: Callable[[], bool]) -> None:
+        self.app = app
+        self.draining = draining
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not self.draining():
+            await self.app(scope, receive, send)
+            return
+
+        async def closing(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers") or [] if h[0] != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, closing)
+
+
 class MetricsListener:
     """The `--metrics-listen` socket: `/metrics` without a token, to loopback names only.
 

@@ -40,6 +40,10 @@ class InstanceLock:
             raise AlreadyRunning(str(self.path)) from None
         self._handle = handle
 
+    def fileno(self) -> int | None:
+        """The locked file's descriptor (a process exec'd with it keeps the lock)."""
+        return None if self._handle is None else self._handle.fileno()
+
     def release(self) -> None:
         if self._handle is not None:
             with contextlib.suppress(OSError):

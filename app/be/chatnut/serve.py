@@ -18,7 +18,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import uvicorn
 
@@ -36,6 +36,7 @@ from chatnut.runtime import (
 from chatnut.security import is_loopback
 from chatnut.settings import Settings, load_settings
 from chatnut.store import shared_by_processes, shown
+from chatnut.worker import exec_worker
 
 log = logging.getLogger("chatnut")
 
@@ -112,9 +113,16 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
+            loop = asyncio.get_running_loop()
             if self.chatnut_reread is not None:
-                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._reload)
+                loop.add_signal_handler(signal.SIGHUP, self._reload)
+            # A reload's first word to a worker it replaces: answer with
+            # `Connection: close` and `/readyz` 503 from now on; SIGTERM follows.
+            loop.add_signal_handler(signal.SIGUSR1, self._drain)
             self.chatnut_ready()
+
+    def _drain(self) -> None:
+        self.chatnut_state.draining = True
 
     def _reload(self) -> None:
         """One process (no supervisor to replace it): take what can change in place."""
@@ -255,7 +263,10 @@ def serve(overrides: dict[str, Any]) -> int:
                 def worker(current: Settings, ready: Callable[[], None]) -> int:
                     return 0 if run_server(current, sockets, port, ready) else 1
 
-                return supervise(settings, sock, port, worker, reread)
+                def fresh_worker(ready_fd: int, parent: int) -> NoReturn:
+                    exec_worker(overrides, sockets, port, ready_fd, parent, lock.fileno())
+
+                return supervise(settings, sock, port, worker, reread, fresh_worker)
 
             def ready() -> None:
                 write_runtime_files(settings.port_file, settings.pid_file, port)

@@ -19,7 +19,10 @@ safe as the first time. It:
   SIGKILL), removes the runtime files and exits — so `chatnut stop`, which
   signals server.pid, stops the whole server;
 * on SIGHUP (`chatnut reload`), reads the settings again and replaces the
-  workers one at a time (reload.py): a new worker starts and serves before
+  workers one at a time (reload.py). A replacement is a fresh interpreter
+  (worker.py, exec'd after the fork, handed the sockets), so it runs the
+  code installed now: a reload is also how an upgrade is picked up. It
+  starts and serves before
   the old one it replaces is told to stop, and the old one finishes what it
   is answering (its parked waits return early, empty; their clients wait
   again) — so the server never has fewer than N workers serving.
@@ -41,6 +44,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 from chatnut import metrics
 from chatnut.files import write_file
@@ -57,12 +61,18 @@ STOP_TIMEOUT_SECONDS = 15.0
 YOUNG_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 10.0
 ORPHAN_CHECK_SECONDS = 1.0
+# How long a worker a reload replaces answers with `Connection: close` before it is
+# told to stop: long enough for busy clients to move, short enough not to matter.
+DRAIN_SECONDS = 1.5
 
 # run_worker(settings, ready) runs a worker's server until it stops and returns
 # its exit code; it calls ready() once the server accepts connections.
 WorkerMain = Callable[[Settings, Callable[[], None]], int]
 # Reads the settings again, as `chatnut serve` did (a reload); ValueError if bad.
 Reread = Callable[[], Settings]
+# exec_worker(ready_fd, parent_pid) replaces a forked child with a fresh
+# interpreter running one worker (worker.py); it never returns.
+ExecWorker = Callable[[int, int], NoReturn]
 
 
 class _Worker:
@@ -81,8 +91,10 @@ class Supervisor:
         count: int,
         run_worker: WorkerMain,
         reread: Reread | None = None,
+        exec_worker: ExecWorker | None = None,
     ) -> None:
         self.settings = settings
+        self.exec_worker = exec_worker
         self.port = port
         self.count = count
         self.run_worker = run_worker
@@ -98,7 +110,8 @@ class Supervisor:
 
     # -- forking -----------------------------------------------------------
 
-    def _spawn(self, slot: int) -> None:
+    def _spawn(self, slot: int, fresh: bool = False) -> None:
+        """Fork a worker for `slot`; `fresh`: one that loads the code anew (a reload)."""
         ready_read, ready_write = os.pipe()
         parent = os.getpid()
         pid = os.fork()
@@ -110,9 +123,13 @@ class Supervisor:
                 os.close(self.wake_write)
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
                     signal.signal(sig, signal.SIG_DFL)
-                # A reload is the parent's business (a hangup of the terminal too).
+                # A reload is the parent's business (a hangup of the terminal too);
+                # SIGUSR1 (drain) is handled once the worker serves.
                 signal.signal(signal.SIGHUP, signal.SIG_IGN)
+                signal.signal(signal.SIGUSR1, signal.SIG_IGN)
                 signal.set_wakeup_fd(-1)
+                if fresh and self.exec_worker is not None:
+                    self.exec_worker(ready_write, parent)
                 _watch_parent(parent)
 
                 def ready() -> None:
@@ -301,6 +318,7 @@ class Supervisor:
                 self._reloaded("failed: a new worker did not start; see the log")
                 return
             self.retiring.add(worker.pid)
+            self._drain(worker.pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker.pid, signal.SIGTERM)
             self._wait_gone(worker.pid)
@@ -309,7 +327,7 @@ class Supervisor:
 
     def _spawn_ready(self, slot: int) -> int | None:
         """Start a worker for `slot` beside the running one; its pid once it serves."""
-        self._spawn(slot)
+        self._spawn(slot, fresh=True)
         fresh = max((w for w in self.workers.values() if w.slot == slot), key=lambda w: w.started)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while fresh.ready_fd is not None:
@@ -333,6 +351,16 @@ class Supervisor:
                 os.close(fresh.ready_fd)
                 fresh.ready_fd = None
         return fresh.pid
+
+    def _drain(self, pid: int) -> None:
+        """Tell a worker it is leaving, then give its busy clients time to hear it: each
+        answer it sends now closes its connection, so they move on without a failure."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGUSR1)
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline and pid in self.workers and not self.stopping:
+            self._drain_wakeups(max(deadline - time.monotonic(), 0.0))
+            self._reap_during_reload()
 
     def _wait_gone(self, pid: int) -> None:
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
@@ -406,7 +434,8 @@ def supervise(
     port: int,
     run_worker: WorkerMain,
     reread: Reread | None = None,
+    exec_worker: ExecWorker | None = None,
 ) -> int:
     """Run `settings.workers` workers on `sock` until told to stop; the exit code."""
     del sock  # inherited by every fork; named so the caller keeps it open meanwhile
-    return Supervisor(settings, port, settings.workers, run_worker, reread).run()
+    return Supervisor(settings, port, settings.workers, run_worker, reread, exec_worker).run()
