@@ -84,8 +84,8 @@ def make_home_private(home: Path, db_path: Path) -> None:
                 path.chmod(stat.S_IMODE(info.st_mode) & 0o700)
 
 
-def remove_runtime_files(port_file: Path, pid_file: Path) -> None:
+def remove_runtime_files(port_file: Path, pid_file: Path, *others: Path) -> None:
     # Only remove what is ours: a newer server may have replaced the files.
     if read_int(pid_file) == os.getpid():
-        port_file.unlink(missing_ok=True)
-        pid_file.unlink(missing_ok=True)
+        for path in (*others, port_file, pid_file):
+            path.unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 import uvicorn
 
 from chatnut import metrics
+from chatnut.files import write_file
 from chatnut.reload import RELOADED_FILE, note_reload, reload_problem
 from chatnut.requests import JsonFormatter
 from chatnut.runtime import (
@@ -155,7 +156,7 @@ class _Server(uvicorn.Server):
             await super().shutdown(sockets=sockets)
         finally:
             s = self.chatnut_settings
-            remove_runtime_files(s.port_file, s.pid_file)
+            remove_runtime_files(s.port_file, s.pid_file, s.db_file)
 
 
 def is_postgres(settings: Settings) -> bool:
@@ -246,6 +247,8 @@ def serve(overrides: dict[str, Any]) -> int:
                 sock.close()
                 return fail(f"cannot listen for metrics on {host}:{metrics_port}: {exc}")
         configure_logging(settings)
+        # Which database this server serves, for `backup` on its host (no password).
+        write_file(settings.db_file, shown(settings.database) + "\n")
         # Until the server listens for it, a reload request must not end the process.
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         (settings.run_dir or settings.home).joinpath(RELOADED_FILE).unlink(missing_ok=True)
@@ -282,5 +285,6 @@ def serve(overrides: dict[str, Any]) -> int:
             for each in sockets:
                 each.close()
             remove_runtime_files(settings.port_file, settings.pid_file)
+            settings.db_file.unlink(missing_ok=True)
     finally:
         lock.release()

@@ -356,6 +356,11 @@ class Settings:
         return (self.run_dir or self.home) / "server.workers"
 
     @property
+    def db_file(self) -> Path:
+        """The running server's database (without a password), for commands on its host."""
+        return (self.run_dir or self.home) / "server.db"
+
+    @property
     def lock_file(self) -> Path:
         return self.home / "server.lock"
 

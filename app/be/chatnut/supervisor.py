@@ -220,8 +220,9 @@ class Supervisor:
             return 0
         finally:
             self._stop_all()
-            remove_runtime_files(self.settings.port_file, self.settings.pid_file)
-            self.settings.workers_file.unlink(missing_ok=True)
+            s = self.settings
+            remove_runtime_files(s.port_file, s.pid_file, s.db_file)
+            s.workers_file.unlink(missing_ok=True)
 
     def _wait_until_ready(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

@@ -48,8 +48,9 @@ def do_status(args: argparse.Namespace) -> int:
     if not alive:
         print(f"chatnut is not running (home {facts['home']}, db {facts['db_path']})")
         return 1
-    print(f"chatnut {facts['version']} is running at {facts['url']}")
-    for key in ("pid", "port", "workers", "db_path", "home", "rooms", "messages"):
+    version = f" {facts['version']}" if facts.get("version") else ""
+    print(f"chatnut{version} is running at {facts['url']}")
+    for key in ("pid", "port", "workers", "db_path", "home", "rooms", "messages", "ready", "note"):
         if key in facts:
             value = facts[key]
             if key == "workers" and isinstance(value, list):
@@ -192,14 +193,19 @@ def do_export(args: argparse.Namespace) -> int:
 
 def do_backup(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    if is_url(settings.database):
+    database: str | Path = settings.database
+    if getattr(args, "db", None) is None and settings.url is None:
+        # The running server's database, not the setting's default: on a team
+        # server's host they differ (its --db was given to `chatnut serve`).
+        database = server.running_database(settings) or database
+    if is_url(database):
         from chatnut.cli import db
 
-        print(db.pg_dump(str(settings.database), Path(args.path)))
+        print(db.pg_dump(str(database), Path(args.path)))
         return 0
-    counts = data.backup(settings.db_path, Path(args.path))
+    counts = data.backup(Path(database), Path(args.path))
     print(
-        f"backed up {settings.db_path} to {args.path}: {counts['rooms']} rooms, "
+        f"backed up {database} to {args.path}: {counts['rooms']} rooms, "
         f"{counts['messages']} messages (open it with `chatnut serve --db {args.path}`)"
     )
     return 0

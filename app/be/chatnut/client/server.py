@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.client.endpoint import CliError, Endpoint, Unauthorized, locate, server_alive
 from chatnut.files import private_dir
 from chatnut.reload import read_reloaded
 from chatnut.runtime import read_int
@@ -36,7 +36,7 @@ def remove_stale_files(settings: Settings) -> list[Path]:
     """Port/pid files left by a server that died without cleaning up."""
     if server_alive(settings):
         return []
-    runtime = (settings.port_file, settings.pid_file, settings.workers_file)
+    runtime = (settings.port_file, settings.pid_file, settings.workers_file, settings.db_file)
     stale = [p for p in runtime if p.exists()]
     for path in stale:
         path.unlink(missing_ok=True)
@@ -60,10 +60,37 @@ def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
     if workers:  # --workers N: server.pid is the supervising parent, these serve
         facts["workers"] = workers
     facts["url"] = endpoint.base
-    answer = endpoint.call("GET", "/api/status")
+    try:
+        answer = endpoint.call("GET", "/api/status")
+    except Unauthorized:
+        # On the server's own host the runtime files say most of it; only the
+        # counts need the token.
+        facts["db_path"] = running_database(settings)
+        facts["ready"] = _readiness(endpoint)
+        facts["note"] = "rooms and messages need the token (CHATNUT_TOKEN)"
+        return True, facts
     for key in ("version", "db_path", "rooms", "messages"):
         facts[key] = answer.get(key)
     return True, facts
+
+
+def running_database(settings: Settings) -> str | None:
+    """The database the server running on this home serves (its password left out)."""
+    if not server_alive(settings):
+        return None
+    try:
+        return settings.db_file.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _readiness(endpoint: Endpoint) -> str:
+    """/readyz's word (it needs no token): `ready`, or why not."""
+    try:
+        with endpoint.open("GET", "/readyz", accept="text/plain") as response:
+            return str(response.read().decode().strip())
+    except CliError as exc:
+        return str(exc)
 
 
 def _worker_pids(settings: Settings) -> list[int]:
