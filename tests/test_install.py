@@ -160,6 +160,30 @@ def test_dry_run_prints_the_exact_content_and_writes_nothing(
     assert snapshot(user_home) == {}
 
 
+def test_install_says_a_line_per_file_and_the_diff_only_when_asked(
+    user_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for client in ("gemini", "codex"):
+        (user_home / f".{client}").mkdir()
+    assert run("install", "--client", "gemini") == 0
+    out = capsys.readouterr().out
+    changes = [line for line in out.splitlines() if line.startswith(("create ", "change "))]
+    # settings, the rules section, the skill and its rules: one line each
+    assert len(changes) == 4
+    rules = f"create {user_home}/.gemini/GEMINI.md"
+    lines = PROTOCOL.count("\n")
+    assert any(line.startswith(rules) and line.endswith(" -0 lines") for line in changes)
+    assert "@@" not in out and "+++" not in out  # no diff
+    assert len(out.splitlines()) < 10
+    assert snapshot(user_home)  # and it was written
+
+    assert run("install", "--client", "codex", "-v") == 0
+    verbose = capsys.readouterr().out
+    assert "@@" in verbose and f"+++ {user_home}/.codex/AGENTS.md" in verbose
+    assert len(verbose.splitlines()) > lines  # the whole rules diff
+    assert "change(s) made" in verbose
+
+
 CODEX_CONFIG = """# my codex settings
 model = "o4"
 

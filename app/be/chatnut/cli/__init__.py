@@ -67,7 +67,10 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="user: for every project (default); project: this directory only",
         )
         sub.add_argument(
-            "--dry-run", action="store_true", help="show what would change; write nothing"
+            "--dry-run", action="store_true", help="show what would change (diffs); write nothing"
+        )
+        sub.add_argument(
+            "-v", "--verbose", action="store_true", help="show each file's diff, not one line"
         )
         sub.add_argument(
             "--service",

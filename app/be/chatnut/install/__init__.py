@@ -1,9 +1,11 @@
 """`chatnut install` / `chatnut uninstall`: plan every change, show it, then make it.
 
 The plan is computed from the files as they are, so a second run finds
-nothing to do and says so; `--dry-run` prints the plan (diffs, commands,
-token masked) and stops. One client's unreadable config is reported and
-skipped without blocking the others.
+nothing to do and says so; each change is one line (file, why, lines added
+and removed), `--dry-run` prints the plan in full (diffs, commands, token
+masked) and stops, `-v` prints the diffs and makes the changes. One
+client's unreadable config is reported and skipped without blocking the
+others.
 """
 
 from __future__ import annotations
@@ -125,8 +127,11 @@ def _run(args: argparse.Namespace, settings: Settings, installing: bool) -> int:
         print(
             f"MCP URL: {target.url}" + (" (with the bearer token header)" if target.token else "")
         )
+    # A line per file; the whole diff only when asked for (five clients' rules
+    # would otherwise be hundreds of lines on every install).
+    full = args.dry_run or getattr(args, "verbose", False)
     for change in pending:
-        sys.stdout.write(change.show(target.token))
+        sys.stdout.write(change.show(target.token) if full else change.summary(target.token))
     if args.dry_run:
         print(f"dry run: {len(pending)} change(s) shown, nothing written")
         return 1 if failures else 0
