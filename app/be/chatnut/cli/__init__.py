@@ -28,6 +28,8 @@ def _add_setting_flags(
     for setting in SETTINGS:
         if setting.flag is None or setting.scope != scope:
             continue
+        if setting.flag in parser._option_string_actions:  # the command's own (install --port)
+            continue
         envs = " / ".join(setting.env)
         default = "" if setting.default in (None, ()) else f" Default: {setting.default}."
         parser.add_argument(
@@ -78,6 +80,8 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="the login service instead (systemd user unit on Linux, launchd agent on macOS)",
         )
         sub.add_argument("--port", type=int, help="port to register (default: the port setting)")
+        # With --service: the server the unit runs, as `chatnut serve` takes it.
+        _add_setting_flags(sub)
 
 
 def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -230,16 +230,28 @@ def do_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def install_settings(args: argparse.Namespace) -> Settings:
+    """The settings `install` works with: the client's, plus the serve flags given
+    (what `--service` writes into the unit)."""
+    from chatnut.settings import SETTINGS
+
+    given = {s.name: getattr(args, s.name, None) for s in SETTINGS}
+    try:
+        return load_settings(given)
+    except ValueError as exc:
+        raise CliError(f"bad setting: {exc}") from None
+
+
 def do_install(args: argparse.Namespace) -> int:
     from chatnut.install import run_install
 
-    return run_install(args, settings_from(args))
+    return run_install(args, install_settings(args))
 
 
 def do_uninstall(args: argparse.Namespace) -> int:
     from chatnut.install import run_uninstall
 
-    return run_uninstall(args, settings_from(args))
+    return run_uninstall(args, install_settings(args))
 
 
 def do_bridge(args: argparse.Namespace) -> Any:

@@ -20,6 +20,7 @@ from chatnut.client.endpoint import LOOPBACK, CliError, Endpoint, running_port
 from chatnut.install.clients import PLANS, Target, missing_mark
 from chatnut.install.edits import Change, FileEdit, InstallError
 from chatnut.install.service import service_plan
+from chatnut.install.team_service import needs_system_unit, system_service_plan
 from chatnut.resources import skill_dir
 from chatnut.security import is_loopback
 from chatnut.settings import Settings
@@ -91,6 +92,17 @@ def make_target(args: argparse.Namespace, settings: Settings, installing: bool) 
 
 
 def _plan(args: argparse.Namespace, settings: Settings, target: Target) -> tuple[list[Change], int]:
+    if args.service and target.platform != "darwin" and needs_system_unit(settings):
+        token_file = getattr(args, "token_file", None) or target.env.get("CHATNUT_TOKEN_FILE")
+        plan = system_service_plan(
+            settings,
+            sys.executable,
+            target.env,
+            installing=target.installing,
+            dry_run=args.dry_run,
+            token_file=token_file,
+        )
+        return plan, 0
     if args.service:
         return service_plan(target, settings), 0
     names = list(PLANS) if args.client == "all" else [args.client]
