@@ -54,6 +54,7 @@ async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:
             "list_agents",
             "check_inbox",
             "get_handoff",
+            "ack_message",
         ]
     )
     by_name = {t.name: t for t in tools}
@@ -70,7 +71,7 @@ async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:
         "get_handoff",
     ):
         assert by_name[name].annotations is not None and by_name[name].annotations.read_only_hint
-    for name in ("post_message", "init_room", "delete_room", "clear_room"):
+    for name in ("post_message", "init_room", "delete_room", "clear_room", "ack_message"):
         assert by_name[name].annotations is not None
         assert not by_name[name].annotations.read_only_hint
     schema = by_name["read_messages"].input_schema

@@ -60,12 +60,12 @@ async def test_a_newer_schema_is_refused_naming_both_versions(tmp_path: Path) ->
     path = tmp_path / "chatnut.db"
     await make_database(path)
     with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO chatnut_migrations VALUES (9, 'from_the_future', '2030-01-01')")
+        conn.execute("INSERT INTO chatnut_migrations VALUES (99, 'from_the_future', '2030-01-01')")
     conn.close()
     before = fingerprint(path)
     with pytest.raises(StoreOpenError) as caught:
         await SqliteStore(path).open()
-    assert f"schema version 9, newer than this chatnut ({NEWEST}); upgrade chatnut" in str(
+    assert f"schema version 99, newer than this chatnut ({NEWEST}); upgrade chatnut" in str(
         caught.value
     )
     assert fingerprint(path) == before
@@ -73,7 +73,7 @@ async def test_a_newer_schema_is_refused_naming_both_versions(tmp_path: Path) ->
 
     done = refused_start(tmp_path / "home", path)
     assert done.returncode != 0
-    one_line_saying(done.stderr, "schema version 9", "upgrade chatnut")
+    one_line_saying(done.stderr, "schema version 99", "upgrade chatnut")
     assert "must be able to write" not in done.stderr
     assert fingerprint(path) == before
 

@@ -30,6 +30,7 @@ from chatnut.health import (
 )
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
+from chatnut.receipts_api import router as receipts_router
 from chatnut.requests import RequestObserver
 from chatnut.resources import web_ui_dir
 from chatnut.security import AllowedNames, Scope, SecurityMiddleware, is_loopback, send_error
@@ -278,6 +279,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(stream_router)
     app.include_router(sidebar_router)
     app.include_router(metrics_route)
+    app.include_router(receipts_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
     app.add_middleware(

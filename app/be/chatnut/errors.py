@@ -82,6 +82,16 @@ def room_still_live(room: dict[str, Any]) -> InvalidInput:
     )
 
 
+def message_missing(message_id: int, room_id: str) -> NotFound:
+    return NotFound(f"Message {message_id} is not in room {room_id!r}")
+
+
+def not_addressee(name: str, message_id: int) -> InvalidInput:
+    return InvalidInput(
+        f"{name!r} is not in the `to` of message {message_id}: only its addressees ack it"
+    )
+
+
 class TooManyWaits(ChatnutError):
     """The cap on parked waits (per room or in total) is reached."""
 

@@ -80,6 +80,11 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="the login service instead (systemd user unit on Linux, launchd agent on macOS)",
         )
         sub.add_argument("--port", type=int, help="port to register (default: the port setting)")
+        sub.add_argument(
+            "--agent",
+            metavar="NAME",
+            help="Claude Code: register the stdio bridge as NAME's push channel instead of the URL",
+        )
         # With --service: the server the unit runs, as `chatnut serve` takes it.
         _add_setting_flags(sub)
 
@@ -180,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
     # flag's default is "absent" so it cannot undo one given before the command.
     _add_setting_flags(parser, "client")
+    parser.add_argument(
+        "--agent",
+        metavar="NAME",
+        help="push NAME's messages into the session as a Claude Code channel (the stdio bridge)",
+    )
     for name in CLIENT_COMMANDS:
         _add_setting_flags(commands.choices[name], "client", argparse.SUPPRESS)
     return parser

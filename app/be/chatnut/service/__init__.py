@@ -18,10 +18,11 @@ from chatnut import __version__
 from chatnut import validation as check
 from chatnut.hub import Hub
 from chatnut.service.common import now_iso
-from chatnut.service.coordination import CoordinationRules
+from chatnut.service.delivery import DeliveryRules
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
+from chatnut.service.receipts import ReceiptRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
 from chatnut.store.base import Store
@@ -29,7 +30,7 @@ from chatnut.store.base import Store
 __all__ = ["ChatService", "now_iso"]
 
 
-class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRules):
+class ChatService(DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRules, PageRules):
     def __init__(
         self,
         store: Store,

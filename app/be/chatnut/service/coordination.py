@@ -18,6 +18,7 @@ from chatnut import validation as check
 from chatnut.hub import ALL_ROOMS, Event
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
+from chatnut.service.receipts import awaiting_for, with_receipts
 
 HANDOFF_MAX_BYTES = 24 * 1024  # the whole answer, as compact UTF-8 JSON
 # A message body in a handoff: at most 2000 characters and 4 KB as JSON (so a
@@ -91,7 +92,7 @@ class CoordinationRules(MessageRules):
             if note_presence:
                 self.seen(INBOX, name)
             if page["messages"] or seconds == 0 or newest:
-                return {**page, "timed_out": not page["messages"]}
+                return await self._inbox_answer(page, name, note_presence)
             deadline = asyncio.get_running_loop().time() + seconds
             parked = self.presence.parked(INBOX, name) if note_presence else nullcontext()
             # Counted with the room waits (the server's total cap); each name's
@@ -112,7 +113,17 @@ class CoordinationRules(MessageRules):
                 self.seen(INBOX, name)
             if not page["messages"]:
                 page = await read()  # how far it looked, as of now
-            return {**page, "timed_out": not page["messages"]}
+            return await self._inbox_answer(page, name, note_presence)
+
+    async def _inbox_answer(self, page: dict[str, Any], name: str, by_name: bool) -> dict[str, Any]:
+        """The page with receipts (stamped delivered when `name` itself asked) and,
+        when there are any, the messages still awaiting `name`'s ack."""
+        messages = await with_receipts(self.store, page["messages"], name if by_name else None)
+        answer = {**page, "messages": messages, "timed_out": not messages}
+        awaiting = await awaiting_for(self.store, name, None)
+        if awaiting:
+            answer["awaiting_ack"] = awaiting
+        return answer
 
     # -- the handoff ----------------------------------------------------------
 
@@ -126,6 +137,14 @@ class CoordinationRules(MessageRules):
         found = await self.store.handoff(room_id, reader, recent)
         if note_presence:
             self.seen(room_id, reader)
+        name = reader.strip().lower()
+        for key in ("unread", "recent"):
+            found[key] = await with_receipts(
+                self.store, found[key], name if note_presence else None
+            )
+        awaiting = await awaiting_for(self.store, name, room_id)
+        if awaiting:
+            found["awaiting_ack"] = awaiting
         saved = found.pop("saved")
         names = {str(r["sender"]).strip().lower() for r in found["statuses"]}
         names |= {str(r["agent_name"]).strip().lower() for r in found["agents"]}

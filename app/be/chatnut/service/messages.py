@@ -11,6 +11,7 @@ from chatnut import validation as check
 from chatnut.errors import NotFound
 from chatnut.hub import Event
 from chatnut.service.common import ServiceCore
+from chatnut.service.receipts import ack_flag, with_receipts
 
 
 class MessageRules(ServiceCore):
@@ -23,6 +24,7 @@ class MessageRules(ServiceCore):
         reply_to: int | None = None,
         metadata: dict[str, Any] | None = None,
         to: str | list[str] | None = None,
+        ack_required: bool = False,
     ) -> dict[str, Any]:
         check.room_id(room_id)
         check.text("sender", sender, max_chars=check.MAX_SENDER)
@@ -32,6 +34,8 @@ class MessageRules(ServiceCore):
             check.integer("reply_to", reply_to, minimum=1)
         addressed = check.recipients(to)
         meta = dict(metadata or {})
+        if ack_flag(ack_required, addressed):
+            meta["ack_required"] = True  # stored with the message: its receipts read it
         if reply_to is not None:
             meta["reply_to"] = reply_to
         result = await self.store.post_message(
@@ -80,7 +84,8 @@ class MessageRules(ServiceCore):
         page = await self._read_after(room_id, since_id, limit, message_type, name)
         if name is not None and note_presence:
             self.seen(room_id, name)
-        return page
+        delivered_to = name if note_presence else None
+        return {**page, "messages": await with_receipts(self.store, page["messages"], delivered_to)}
 
     async def _read_after(
         self,
@@ -155,7 +160,8 @@ class MessageRules(ServiceCore):
             if name is not None:
                 self.seen(room_id, name)
             if backlog["messages"] or seconds == 0:
-                return {**backlog, "timed_out": not backlog["messages"]}
+                messages = await with_receipts(self.store, backlog["messages"], name)
+                return {**backlog, "messages": messages, "timed_out": not messages}
             presence = self.presence.parked(room_id, name) if name else contextlib.nullcontext()
             with self._parked(room_id), presence:
                 try:
@@ -170,7 +176,8 @@ class MessageRules(ServiceCore):
             if sub.resynced:  # this process missed events: the answer comes from the tables
                 page = await self._read_after(room_id, since_id, limit, message_type, name)
                 metrics.woke(page["messages"])
-                return {**page, "timed_out": not page["messages"]}
+                messages = await with_receipts(self.store, page["messages"], name)
+                return {**page, "messages": messages, "timed_out": not messages}
             looked = max(scanned, backlog["next_since_id"])
             if not events:
                 # Timed out, or the server is stopping: answer now rather than be
@@ -183,7 +190,7 @@ class MessageRules(ServiceCore):
                 }
             if any(e.kind == "room" for e in events):
                 raise NotFound(f"Room {room_id!r} was deleted while waiting")
-            messages = [e.data for e in events][:limit]
+            messages = await with_receipts(self.store, [e.data for e in events][:limit], name)
             metrics.woke(messages)
             has_more = sub.overflowed or len(events) > limit
             return {

@@ -279,6 +279,50 @@ class Store(ABC):
         on their inbox by another live process, as that process last published."""
         return set()
 
+    # -- receipts of directed messages, and push ------------------------------
+
+    @abstractmethod
+    async def receipts(self, message_ids: Sequence[int]) -> dict[int, dict[str, Row]]:
+        """{message id: {name: {delivered_at, read_at, acked_at}}} for the `to` names of
+        these messages (messages with no `to` are absent)."""
+
+    @abstractmethod
+    async def mark_delivered(self, name: str, message_ids: Sequence[int]) -> None:
+        """Stamp delivered_at, the first time only, on `name`'s receipts of these
+        messages (ids it has no receipt for are ignored). Publishes nothing."""
+
+    @abstractmethod
+    async def ack_message(self, room_id: str, message_id: int, name: str) -> Row:
+        """Stamp acked_at (first time only; delivered_at too when unset): {room_id,
+        message_id, agent_name, delivered_at, read_at, acked_at}. Raises NotFound
+        (room, or no such message in it), InvalidInput (`name` is not in its `to`)."""
+
+    @abstractmethod
+    async def awaiting_acks(
+        self, *, room_id: str | None, name: str | None, limit: int
+    ) -> list[Row]:
+        """Receipts of ack_required messages not acked yet, oldest first, in one room
+        or (by name) every live room: {message_id, room_id, name, sender, created_at,
+        delivered_at, read_at, preview}. Raises NotFound for a missing room."""
+
+    @abstractmethod
+    async def delivery_lease(
+        self, name: str, holder: str, *, now: float, until: float, start_id: int
+    ) -> int | None:
+        """Take or renew the right to push `name`'s messages until `until` (epoch
+        seconds) when it is free, expired or already `holder`'s: the id of the last
+        message pushed to `name` (a name seen for the first time starts at
+        `start_id`). None while another holder's lease runs."""
+
+    @abstractmethod
+    async def delivery_advance(self, name: str, holder: str, through: int) -> bool:
+        """Move `name`'s push cursor forward (never back) to `through` if `holder`
+        still holds the lease; whether it does."""
+
+    @abstractmethod
+    async def delivery_release(self, name: str, holder: str) -> None:
+        """Give up `holder`'s lease (a bridge shutting down), so another may push at once."""
+
     # -- the web page at scale (SPEC §7) ------------------------------------
 
     @abstractmethod

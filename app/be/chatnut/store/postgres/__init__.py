@@ -60,6 +60,7 @@ from chatnut.store.postgres.driver import (
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.migrate import migrate, newest_version
 from chatnut.store.postgres.parked import Key, ParkedBoard
+from chatnut.store.postgres.receipts import Receipts
 from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.team import Team
 from chatnut.store.postgres.views import Views
@@ -90,7 +91,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Search, Team, Store):
+class PostgresStore(Views, Search, Team, Receipts, Store):
     def __init__(
         self,
         url: str,
