@@ -10,6 +10,7 @@ connections, and remove them on a clean exit (SIGTERM, SIGINT).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import logging.handlers
@@ -247,8 +248,11 @@ def serve(overrides: dict[str, Any]) -> int:
                 sock.close()
                 return fail(f"cannot listen for metrics on {host}:{metrics_port}: {exc}")
         configure_logging(settings)
-        # Which database this server serves, for `backup` on its host (no password).
-        write_file(settings.db_file, shown(settings.database) + "\n")
+        # Which database this server serves, for `backup` on its host (no password);
+        # a convenience, so a run directory it cannot write is no reason to stop.
+        with contextlib.suppress(OSError):
+            settings.db_file.parent.mkdir(parents=True, exist_ok=True)
+            write_file(settings.db_file, shown(settings.database) + "\n")
         # Until the server listens for it, a reload request must not end the process.
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         (settings.run_dir or settings.home).joinpath(RELOADED_FILE).unlink(missing_ok=True)
