@@ -19,8 +19,12 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from chatnut import __version__, metrics
+from chatnut.admin_api import router as admin_router
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
+from chatnut.claims_api import router as claims_router
+from chatnut.connections import connection_bound
+from chatnut.feeds.slots import StreamSlots
 from chatnut.health import (
     Draining,
     HealthEndpoints,
@@ -33,12 +37,22 @@ from chatnut.mcp_tools import build_mcp
 from chatnut.receipts_api import router as receipts_router
 from chatnut.requests import RequestObserver
 from chatnut.resources import web_ui_dir
-from chatnut.security import AllowedNames, Scope, SecurityMiddleware, is_loopback, send_error
+from chatnut.security import (
+    AllowedNames,
+    Authentication,
+    BodyLimit,
+    HostAndOrigin,
+    PageHeaders,
+    Scope,
+    is_loopback,
+    send_error,
+)
 from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.sidebar_api import router as sidebar_router
 from chatnut.signed import SignedLinks, SignedSessions
-from chatnut.signin import OneTimeLinks, Sessions
+from chatnut.signin import OneTimeLinks, Sessions, session_cookie
+from chatnut.signin_api import router as signin_router
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
 from chatnut.tokens import SharedTokens
@@ -91,11 +105,15 @@ class ServerState:
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
         self.updates = UpdateChecker(enabled=settings.update_check, url=settings.update_url)
+        self.streams = StreamSlots(
+            settings.max_streams or connection_bound(settings.max_connections) // 2,
+            settings.max_streams_per_client,
+        )
         # The one place the backend is chosen: from the database's path or URL.
         self.store = open_store(
             settings.database,
             durability=settings.durability,
-            on_commit=self.hub.publish,
+            on_commit=self._committed,
             owner={"pid": os.getpid(), "port": port},
             on_resync=self.hub.resync,
             keep_events=(settings.events_keep_seconds, settings.events_keep_rows),
@@ -104,6 +122,7 @@ class ServerState:
             self.store,
             self.hub,
             max_message_bytes=settings.max_message_bytes,
+            max_answer_bytes=settings.max_answer_bytes,
             max_waits=(settings.max_waits_per_room, settings.max_waits),
             teams_dir=settings.teams_dir,
             web_url=self.web_url,
@@ -111,13 +130,25 @@ class ServerState:
             version_info=self.updates.info,
         )
 
+    def _committed(self, events: list[Any]) -> None:
+        # A revoked token leaves the lookup cache before anyone hears of it.
+        self.service.tokens_cache.heard(events)
+        self.hub.publish(events)
+
     def web_url(self, room_id: str | None) -> str:
+        """The page's plain address (of a room). Never a sign-in link: init_room's and
+        ping's answers land in agents' transcripts; links come from `chatnut open`."""
         base = web_base(self.settings, self.port)
-        target = "/" if room_id is None else f"/?room={room_id}"
-        if self.settings.token is not None:
-            return base + self.links.mint(target)
         # ping's web_url is the bare base, as the original's.
-        return base if room_id is None else base + target
+        return base if room_id is None else f"{base}/?room={room_id}"
+
+    def signin_url(self, target: str) -> str:
+        """A one-time sign-in link to `target` (a path of this server); the plain page
+        address when there is nothing to sign in to."""
+        base = web_base(self.settings, self.port)
+        if self.settings.token is None:
+            return base + target
+        return base + self.links.mint(target)
 
     async def readiness(self) -> str | None:
         """None when this process can serve; else the one word /readyz answers."""
@@ -157,7 +188,7 @@ async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) 
     parked `wait_for_messages` (Esc in Claude Code drops the request; a
     `notifications/cancelled` arrives as a separate request that cannot reach
     it): the wait would hold its subscription until its own timeout. The body
-    was read whole by SecurityMiddleware, so after handing it over, the real
+    was read whole by BodyLimit (security/limits.py), so after handing it over, the real
     `receive` has nothing left to say but `http.disconnect`: watch for it.
     """
     first = await receive()
@@ -279,19 +310,31 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(stream_router)
     app.include_router(sidebar_router)
     app.include_router(metrics_route)
+    app.include_router(admin_router)
+    app.include_router(signin_router)
     app.include_router(receipts_router)
+    app.include_router(claims_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
+    # The guards, innermost first (the last one added runs first).
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
+    app.add_middleware(PageHeaders)
     app.add_middleware(
-        SecurityMiddleware,
-        configured_host=settings.host,
-        token=settings.token,
-        links=state.links,
-        sessions=state.sessions,
+        BodyLimit,
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
         max_message_bytes=settings.max_message_bytes,
+    )
+    app.add_middleware(
+        Authentication,
+        token=settings.token,
+        sessions=state.sessions,
+        tokens=state.service.tokens_cache,
+        cookie=session_cookie(settings.public_url),
+        shared=state.tokens,
+    )
+    app.add_middleware(
+        HostAndOrigin,
+        configured_host=settings.host,
         allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
-        tokens=state.tokens,
     )
     metrics_port = settings.metrics_listen[1] if settings.metrics_listen else None
     app.add_middleware(MetricsListener, port=metrics_port)
@@ -311,6 +354,6 @@ def mcp_http_options() -> dict[str, Any]:
         "stateless_http": True,
         # Plain JSON answers: one round trip, nothing to keep open per call.
         "json_response": True,
-        # Host/Origin are checked, stricter, by SecurityMiddleware for every route.
+        # Host/Origin are checked, stricter, by HostAndOrigin for every route.
         "transport_security": TransportSecuritySettings(enable_dns_rebinding_protection=False),
     }

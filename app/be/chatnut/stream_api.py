@@ -18,9 +18,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 
 from chatnut import validation as check
-from chatnut.api import service_of
+from chatnut.api import caller_of, service_of
 from chatnut.errors import InvalidInput
 from chatnut.feeds.feed import EVERY_ROOM, FeedSpec, feed
+from chatnut.feeds.slots import StreamSlots, client_of
 from chatnut.feeds.wire import EventStream
 
 router = APIRouter(prefix="/api")
@@ -32,6 +33,13 @@ ResumeQuery = Annotated[
 ]
 ResumeHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
 Html = Annotated[bool, Query(description="add each message's rendered `html`")]
+
+
+def _stream(request: Request, spec: FeedSpec) -> EventStream:
+    """The feed as a stream, in one of the capped stream slots (or a 429)."""
+    slots: StreamSlots = request.app.state.chatnut.streams
+    release = slots.take(client_of(request))
+    return EventStream(feed(service_of(request), spec), release)
 
 
 def _check_sidebar(project: str | None, reader: str | None) -> None:
@@ -67,9 +75,17 @@ async def room_stream(
     service = service_of(request)
     after = _resume_point(last_event_id_header, last_event_id) or 0
     name = None if addressed_to is None else check.addressee("addressed_to", addressed_to)
-    await service.get_room(room_id)  # a missing room is a 404, not an empty stream
-    spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True, addressed_to=name)
-    return EventStream(feed(service, spec))
+    caller = caller_of(request)
+    await service.get_room(room_id, caller=caller)  # a missing room: a 404, not an empty stream
+    spec = FeedSpec(
+        room_id=room_id,
+        after_id=after,
+        html=html,
+        room_events=True,
+        addressed_to=name,
+        caller=caller,
+    )
+    return _stream(request, spec)
 
 
 @router.get("/stream/rooms", summary="Sidebar feed (SSE): a snapshot, then one delta per change")
@@ -78,8 +94,11 @@ async def sidebar_stream(
 ) -> EventStream:
     service = service_of(request)
     _check_sidebar(project, reader)
-    spec = FeedSpec(sidebar=True, project=project, reader=reader)
-    return EventStream(feed(service, spec))
+    caller = caller_of(request)
+    service.reading_as(reader, caller)
+    project = service.scoped_project(project, caller)
+    spec = FeedSpec(sidebar=True, project=project, reader=reader, caller=caller)
+    return _stream(request, spec)
 
 
 @router.get("/stream", summary="Combined feed (SSE) for the browser: sidebar + room events")
@@ -96,11 +115,20 @@ async def tab_stream(
 ) -> EventStream:
     service = service_of(request)
     _check_sidebar(project, reader)
+    caller = caller_of(request)
+    service.reading_as(reader, caller)
+    project = service.scoped_project(project, caller)
     after = _resume_point(last_event_id_header, last_event_id)
     if room is not None and room != EVERY_ROOM:
-        await service.get_room(room)
+        await service.get_room(room, caller=caller)
         after = after or 0
     spec = FeedSpec(
-        room_id=room, after_id=after, sidebar=True, project=project, reader=reader, html=html
+        room_id=room,
+        after_id=after,
+        sidebar=True,
+        project=project,
+        reader=reader,
+        html=html,
+        caller=caller,
     )
-    return EventStream(feed(service, spec))
+    return _stream(request, spec)

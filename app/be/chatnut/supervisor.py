@@ -51,7 +51,7 @@ from chatnut.files import write_file
 from chatnut.reload import note_reload, reload_problem
 from chatnut.runtime import remove_runtime_files, write_runtime_files
 from chatnut.settings import Settings
-from chatnut.store import shown
+from chatnut.store.location import printable
 
 log = logging.getLogger("chatnut")
 
@@ -212,7 +212,7 @@ class Supervisor:
                 "chatnut ready on http://%s:%d (db %s; %d workers, pids %s)",
                 s.host,
                 self.port,
-                shown(s.database),
+                printable(s.database),
                 self.count,
                 " ".join(str(pid) for pid in sorted(self.workers)),
             )

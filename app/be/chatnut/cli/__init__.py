@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from chatnut import __version__
+from chatnut.cli.guard import add_guard
 from chatnut.settings import SETTINGS
 
 CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
@@ -19,7 +20,7 @@ CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
 
 # The commands that talk to a server, local or (with --url) remote.
 CLIENT_COMMANDS: tuple[str, ...] = ("status", "stop", "tail", "post", "rooms", "open", "export")
-CLIENT_COMMANDS += ("prune", "install", "uninstall")
+CLIENT_COMMANDS += ("prune", "install", "uninstall", "token")
 
 
 def _add_setting_flags(
@@ -84,6 +85,12 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "--agent",
             metavar="NAME",
             help="Claude Code: register the stdio bridge as NAME's push channel instead of the URL",
+        )
+        sub.add_argument(
+            "--token-env",
+            metavar="VAR",
+            help="write a reference to the environment variable VAR where each client"
+            " supports one, never the token itself (e.g. an agent's own token)",
         )
         # With --service: the server the unit runs, as `chatnut serve` takes it.
         _add_setting_flags(sub)
@@ -182,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_install(commands)
     _server_commands(commands)
     _room_commands(commands)
+    add_guard(commands)
+    from chatnut.cli import tokens
+
+    token_verbs = tokens.add_parser(commands)
     # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
     # flag's default is "absent" so it cannot undo one given before the command.
     _add_setting_flags(parser, "client")
@@ -192,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name in CLIENT_COMMANDS:
         _add_setting_flags(commands.choices[name], "client", argparse.SUPPRESS)
+    for verb in token_verbs:
+        _add_setting_flags(verb, "client", argparse.SUPPRESS)
     return parser
 
 

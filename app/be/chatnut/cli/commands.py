@@ -17,6 +17,7 @@ from typing import Any
 
 from chatnut import validation
 from chatnut.cli import data, logs, rooms
+from chatnut.cli.guard import do_guard as do_guard  # `chatnut guard`, dispatched by name
 from chatnut.client import server
 from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
 from chatnut.errors import InvalidInput
@@ -242,6 +243,12 @@ def install_settings(args: argparse.Namespace) -> Settings:
         return load_settings(given)
     except ValueError as exc:
         raise CliError(f"bad setting: {exc}") from None
+
+
+def do_token(args: argparse.Namespace) -> int:
+    from chatnut.cli import tokens
+
+    return tokens.run(args, settings_from(args))
 
 
 def do_install(args: argparse.Namespace) -> int:

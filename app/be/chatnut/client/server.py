@@ -24,6 +24,7 @@ from chatnut.files import private_dir
 from chatnut.reload import read_reloaded
 from chatnut.runtime import read_int
 from chatnut.settings import Settings
+from chatnut.store.location import printable
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
@@ -52,7 +53,7 @@ def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
     if stale:
         facts["removed_stale_files"] = [str(p) for p in stale]
     if not server_alive(settings):
-        facts["db_path"] = str(settings.db_path)
+        facts["db_path"] = printable(settings.database)
         return False, facts
     endpoint = locate(settings)
     facts.update(pid=read_int(settings.pid_file), port=read_int(settings.port_file))

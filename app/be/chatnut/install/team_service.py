@@ -26,7 +26,8 @@ from typing import Any
 
 from chatnut.install.edits import Change, Command, FileEdit, InstallError, read_text
 from chatnut.settings import SETTINGS, Settings
-from chatnut.store import is_url, shown
+from chatnut.store import is_url
+from chatnut.store.location import printable
 
 SYSTEM_UNIT_DIR = Path("/etc/systemd/system")
 UNIT = "chatnut.service"
@@ -73,7 +74,7 @@ def unit_environment(
             value is None or value == getattr(defaults, setting.name)
         ):
             continue
-        kept[setting.env[0]] = shown(value) if setting.name == "db" else _text(value)
+        kept[setting.env[0]] = printable(value) if setting.name == "db" else _text(value)
     if token_file:
         kept["CHATNUT_TOKEN_FILE"] = str(Path(token_file).expanduser().absolute())
     if env.get("PGPASSFILE"):
@@ -89,7 +90,7 @@ def refusal(settings: Settings, token_file: str | None) -> str | None:
             " local user): give it as --token-file PATH, or as CHATNUT_TOKEN in"
             f" {ENVIRONMENT_FILE} (root's, 0600)"
         )
-    if is_url(settings.database) and shown(settings.database) != str(settings.database):
+    if is_url(settings.database) and printable(settings.database) != str(settings.database):
         return (
             "a team server's unit never holds the database password: leave it out of the URL"
             " and give it to libpq (a ~/.pgpass line with PGPASSFILE, or PGPASSWORD in"

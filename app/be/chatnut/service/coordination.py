@@ -15,7 +15,12 @@ from typing import Any
 
 from chatnut import metrics
 from chatnut import validation as check
+from chatnut.errors import Revoked
 from chatnut.hub import ALL_ROOMS, Event
+from chatnut.principals import ANYONE, Caller
+from chatnut.service.budget import chunk_of, newest_fitting
+from chatnut.service.claims import ClaimRules
+from chatnut.service.identities import REVOKED
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
 from chatnut.service.receipts import awaiting_for, with_receipts
@@ -28,8 +33,15 @@ SUMMARY_CUT = 4000
 BYTES_PER_CHAR = 2
 MAX_RECENT = 100
 # Dropped first when the answer is over its size, in this order: the oldest of
-# the recent messages, the newest unread ones, the oldest statuses, agents.
-_DROP_ORDER = (("recent", 0), ("unread", -1), ("statuses", -1), ("agents", -1))
+# the recent messages, the newest unread ones, the newest claims, the oldest
+# statuses, agents.
+_DROP_ORDER = (
+    ("recent", 0),
+    ("unread", -1),
+    ("claims", -1),
+    ("statuses", -1),
+    ("agents", -1),
+)
 
 
 def _size(value: Any) -> int:
@@ -49,12 +61,14 @@ def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
     return {**message, "content": content, "truncated": True}
 
 
-class CoordinationRules(MessageRules):
+class CoordinationRules(MessageRules, ClaimRules):
     async def save_presence(self) -> int:
         """Write the presence times noted since the last save; returns how many."""
         rows = self.presence.take_unsaved()
         if rows:
             await self.store.save_presence(rows)
+        # Tokens' last-used times ride the same timer (each at most once a minute).
+        await self.tokens_cache.save_uses()
         return len(rows)
 
     # -- the inbox ------------------------------------------------------------
@@ -68,16 +82,31 @@ class CoordinationRules(MessageRules):
         *,
         note_presence: bool = True,
         newest: bool = False,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """`newest` (the web page's view, never waits): the newest `limit` after
         since_id instead of the oldest; `has_more` then says older ones exist."""
         name = check.addressee("agent_name", agent_name)
+        caller.acting_as(name)
         check.integer("since_id", since_id, minimum=0)
         check.limit(limit)
         seconds = check.wait_timeout(timeout)
 
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            page = await self.store.inbox_page(name, after=after, limit=count, newest=newest)
+            if caller.scoped:  # another project's rooms are not there for it
+                page["messages"] = [
+                    m for m in page["messages"] if caller.sees(m["room"]["project"])
+                ]
+            return page
+
         async def read() -> dict[str, Any]:
-            return await self.store.inbox_page(name, after=since_id, limit=limit, newest=newest)
+            if not newest:
+                return await self._within_budget(fetch, since_id, limit)
+            # The newest ones first: one chunk, the oldest of it left out if over.
+            page = await fetch(since_id, min(limit, chunk_of(self.max_message_bytes)))
+            messages, cut = newest_fitting(page["messages"], self.max_answer_bytes)
+            return {**page, "messages": messages, "has_more": page["has_more"] or cut}
 
         def for_me(event: Event) -> bool:
             return (
@@ -92,12 +121,16 @@ class CoordinationRules(MessageRules):
             if note_presence:
                 self.seen(INBOX, name)
             if page["messages"] or seconds == 0 or newest:
-                return await self._inbox_answer(page, name, note_presence)
+                return await self._inbox_answer(page, name, note_presence, caller)
             deadline = asyncio.get_running_loop().time() + seconds
             parked = self.presence.parked(INBOX, name) if note_presence else nullcontext()
             # Counted with the room waits (the server's total cap); each name's
             # inbox is capped like one room.
-            with self._parked(f"inbox:{name}"), parked:
+            with (
+                self._parked(f"inbox:{name}"),
+                parked,
+                self.tokens_cache.watch(caller, sub.close) as watch,
+            ):
                 while not sub.closed:
                     try:
                         async with asyncio.timeout_at(deadline):
@@ -109,18 +142,25 @@ class CoordinationRules(MessageRules):
                     if page["messages"]:
                         metrics.woke(page["messages"])
                         break
+            if watch.revoked:
+                raise Revoked(REVOKED)
             if note_presence:
                 self.seen(INBOX, name)
             if not page["messages"]:
                 page = await read()  # how far it looked, as of now
-            return await self._inbox_answer(page, name, note_presence)
+            return await self._inbox_answer(page, name, note_presence, caller)
 
-    async def _inbox_answer(self, page: dict[str, Any], name: str, by_name: bool) -> dict[str, Any]:
+    async def _inbox_answer(
+        self, page: dict[str, Any], name: str, by_name: bool, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         """The page with receipts (stamped delivered when `name` itself asked) and,
         when there are any, the messages still awaiting `name`'s ack."""
         messages = await with_receipts(self.store, page["messages"], name if by_name else None)
         answer = {**page, "messages": messages, "timed_out": not messages}
         awaiting = await awaiting_for(self.store, name, None)
+        visible = await self.visible_rooms(caller)
+        if visible is not None:
+            awaiting = [a for a in awaiting if a["room_id"] in visible]
         if awaiting:
             answer["awaiting_ack"] = awaiting
         return answer
@@ -128,10 +168,18 @@ class CoordinationRules(MessageRules):
     # -- the handoff ----------------------------------------------------------
 
     async def get_handoff(
-        self, room_id: str, reader: str, recent: int = 20, *, note_presence: bool = True
+        self,
+        room_id: str,
+        reader: str,
+        recent: int = 20,
+        *,
+        note_presence: bool = True,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         check.room_id(room_id)
-        check.text("reader", reader, max_chars=check.MAX_SENDER)
+        check.person("reader", reader)
+        caller.acting_as(reader)
+        await self.in_scope(room_id, caller)
         check.integer("recent", recent, minimum=0, maximum=MAX_RECENT)
 
         found = await self.store.handoff(room_id, reader, recent)
@@ -155,6 +203,9 @@ class CoordinationRules(MessageRules):
         found["agents"] = [
             self._present(room_id, r, "agent_name", saved, elsewhere) for r in found["agents"]
         ]
+        claims = await self.project_claims(found["room"]["project"])
+        if claims:  # only where there are some: the answer is otherwise as it was
+            found["claims"] = claims
         return _bounded(found)
 
 
@@ -172,10 +223,14 @@ def _bounded(found: dict[str, Any]) -> dict[str, Any]:
         "omitted": {"statuses": 0, "agents": 0, "unread": 0, "recent": 0},
         "complete": True,
     }
+    if "claims" in found:
+        answer["omitted"]["claims"] = 0
     # Each drop takes off the item and its comma; the margin covers the counts
     # in `omitted` growing a digit and `complete` turning false.
     total, target = _size(answer), HANDOFF_MAX_BYTES - 64
     for key, end in _DROP_ORDER:
+        if key not in answer:
+            continue
         items = answer[key]
         while total > target and items:
             total -= _size(items.pop(end)) + (1 if items else 0)

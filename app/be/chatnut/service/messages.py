@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatnut import metrics
 from chatnut import validation as check
-from chatnut.errors import NotFound
+from chatnut.errors import NotFound, Revoked
 from chatnut.hub import Event
+from chatnut.principals import ANYONE, Caller
+from chatnut.service.budget import chunk_of, fitting, newest_fitting, read_forward
 from chatnut.service.common import ServiceCore
+from chatnut.service.identities import REVOKED
 from chatnut.service.receipts import ack_flag, with_receipts
 
 
@@ -25,9 +29,16 @@ class MessageRules(ServiceCore):
         metadata: dict[str, Any] | None = None,
         to: str | list[str] | None = None,
         ack_required: bool = False,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
+        """`metadata` comes from the transport (the REST routes' `source`), never
+        from the caller."""
         check.room_id(room_id)
-        check.text("sender", sender, max_chars=check.MAX_SENDER)
+        check.person("sender", sender)
+        caller.needs("member", "posting")
+        caller.acting_as(sender)
+        await self.in_scope(room_id, caller)
         check.content(content, self.max_message_bytes)
         check.choice("message_type", message_type, check.MESSAGE_TYPES)
         if reply_to is not None:
@@ -47,6 +58,7 @@ class MessageRules(ServiceCore):
             reply_to=reply_to,
             mentioned=check.mentioned_names(content),
             to=addressed,
+            principal=caller.principal,
         )
         self.seen(room_id, sender)
         metrics.POSTS.inc()
@@ -77,12 +89,16 @@ class MessageRules(ServiceCore):
         addressed_to: str | None = None,
         *,
         note_presence: bool = True,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """`note_presence=False`: an onlooker's read (REST, feeds), where the name
-        is a filter, not the caller — it must not make that name look present."""
+        is a filter, not the caller — it must not make that name look present.
+        Reading is not acting as anyone: a principal reading what is addressed
+        to another name reads it as a filter, and that name is not marked present."""
         name = self._check_read(room_id, since_id, limit, message_type, addressed_to)
+        await self.in_scope(room_id, caller)
         page = await self._read_after(room_id, since_id, limit, message_type, name)
-        if name is not None and note_presence:
+        if name is not None and note_presence and caller.owns(name):
             self.seen(room_id, name)
         delivered_to = name if note_presence else None
         return {**page, "messages": await with_receipts(self.store, page["messages"], delivered_to)}
@@ -95,37 +111,66 @@ class MessageRules(ServiceCore):
         message_type: str | None,
         addressed_to: str | None = None,
     ) -> dict[str, Any]:
-        """A page after since_id, and `next_since_id`: the last id it scanned."""
-        return await self.store.read_page(
-            room_id,
-            after=since_id or 0,
-            limit=limit,
-            message_type=message_type,
-            addressed_to=addressed_to,
+        """A page after since_id within the answer budget, and `next_since_id`: the
+        last id it scanned."""
+
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            return await self.store.read_page(
+                room_id,
+                after=after,
+                limit=count,
+                message_type=message_type,
+                addressed_to=addressed_to,
+            )
+
+        return await self._within_budget(fetch, since_id or 0, limit)
+
+    async def _within_budget(
+        self, fetch: Callable[[int, int], Awaitable[dict[str, Any]]], after: int, limit: int
+    ) -> dict[str, Any]:
+        return await read_forward(
+            fetch, after, limit, self.max_answer_bytes, chunk_of(self.max_message_bytes)
         )
 
-    async def read_every_room_after(self, since_id: int, limit: int) -> dict[str, Any]:
-        """Messages of every room after a global id (the browser's one shared feed)."""
+    async def read_every_room_after(
+        self, since_id: int, limit: int, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
+        """Messages of every room after a global id (the browser's one shared feed);
+        a scoped caller's of its projects' rooms (the page may then be short)."""
         check.integer("since_id", since_id, minimum=0)
         check.limit(limit)
-        messages, has_more = await self.store.message_page(None, limit=limit, after=since_id)
-        return {"messages": messages, "has_more": has_more}
+
+        visible = await self.visible_rooms(caller)
+
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            messages, has_more = await self.store.message_page(None, limit=count, after=after)
+            last = messages[-1]["id"] if messages else after
+            if visible is not None:
+                messages = [m for m in messages if m["room_id"] in visible]
+            return {"messages": messages, "has_more": has_more, "next_since_id": last}
+
+        page = await self._within_budget(fetch, since_id, limit)
+        return {"messages": page["messages"], "has_more": page["has_more"]}
 
     async def newest_message_id(self) -> int:
         return await self.store.newest_message_id()
 
     async def read_messages_before(
-        self, room_id: str, before_id: int | None, limit: int
+        self, room_id: str, before_id: int | None, limit: int, *, caller: Caller = ANYONE
     ) -> dict[str, Any]:
         """The newest page below before_id (REST paging backwards, for the web UI)."""
         self._check_read(room_id, None, limit, None)
+        await self.in_scope(room_id, caller)
         if before_id is not None:
             check.integer("before_id", before_id, minimum=1)
 
+        # One chunk at most: a page going backwards ends at its oldest message.
+        count = min(limit, chunk_of(self.max_message_bytes))
         messages, has_more = await self.store.message_page(
-            room_id, limit=limit, before=before_id, newest=True
+            room_id, limit=count, before=before_id, newest=True
         )
-        return {"messages": messages, "has_more": has_more}
+        messages, cut = newest_fitting(messages, self.max_answer_bytes)
+        return {"messages": messages, "has_more": has_more or cut}
 
     async def wait_for_messages(
         self,
@@ -135,9 +180,14 @@ class MessageRules(ServiceCore):
         limit: int = 100,
         message_type: str | None = None,
         addressed_to: str | None = None,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         name = self._check_read(room_id, since_id, limit, message_type, addressed_to)
+        if name is not None:
+            caller.acting_as(name)  # a named wait records that name's presence
         seconds = check.wait_timeout(timeout)
+        await self.in_scope(room_id, caller)
         scanned = since_id  # the newest message this wait has seen, wanted or not
 
         def wanted(event: Event) -> bool:
@@ -163,7 +213,11 @@ class MessageRules(ServiceCore):
                 messages = await with_receipts(self.store, backlog["messages"], name)
                 return {**backlog, "messages": messages, "timed_out": not messages}
             presence = self.presence.parked(room_id, name) if name else contextlib.nullcontext()
-            with self._parked(room_id), presence:
+            with (
+                self._parked(room_id),
+                presence,
+                self.tokens_cache.watch(caller, sub.close) as watch,
+            ):
                 try:
                     async with asyncio.timeout(seconds):
                         await sub.wait()
@@ -171,6 +225,8 @@ class MessageRules(ServiceCore):
                     events = []
                 else:
                     events = sub.drain()
+            if watch.revoked:
+                raise Revoked(REVOKED)
             if name is not None:
                 self.seen(room_id, name)
             if sub.resynced:  # this process missed events: the answer comes from the tables
@@ -190,9 +246,11 @@ class MessageRules(ServiceCore):
                 }
             if any(e.kind == "room" for e in events):
                 raise NotFound(f"Room {room_id!r} was deleted while waiting")
-            messages = await with_receipts(self.store, [e.data for e in events][:limit], name)
+            messages = [e.data for e in events][:limit]
+            kept = fitting(messages, self.max_answer_bytes, some=True)
+            has_more = sub.overflowed or len(events) > limit or kept < len(messages)
+            messages = await with_receipts(self.store, messages[:kept], name)
             metrics.woke(messages)
-            has_more = sub.overflowed or len(events) > limit
             return {
                 "messages": messages,
                 "has_more": has_more,
@@ -201,11 +259,13 @@ class MessageRules(ServiceCore):
             }
 
     async def mark_read(
-        self, room_id: str, reader: str, last_read_message_id: int
+        self, room_id: str, reader: str, last_read_message_id: int, *, caller: Caller = ANYONE
     ) -> dict[str, Any]:
         check.room_id(room_id)
-        check.text("reader", reader, max_chars=check.MAX_SENDER)
+        check.person("reader", reader)
+        caller.acting_as(reader)
         check.integer("last_read_message_id", last_read_message_id, minimum=0)
+        await self.in_scope(room_id, caller)
 
         result = await self.store.mark_read(room_id, reader, last_read_message_id)
         self.seen(room_id, reader)

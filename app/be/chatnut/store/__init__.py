@@ -14,27 +14,13 @@ from typing import Any
 
 from chatnut.store.base import OnCommit, Store, StoreOpenError
 
-__all__ = ["Store", "StoreOpenError", "is_url", "open_store", "shared_by_processes", "shown"]
+__all__ = ["Store", "StoreOpenError", "is_url", "open_store", "shared_by_processes"]
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 
 def is_url(location: str | Path) -> bool:
     return str(location).startswith(URL_SCHEMES)
-
-
-def shown(location: str | Path) -> str:
-    """The database's name as logs, ping and /api/status may show it: a URL without its
-    password, in any form it was given."""
-    text = str(location)
-    if not is_url(text):
-        return text
-    scheme, _, rest = text.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at:
-        return text
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}@{host}" if user else f"{scheme}://{host}"
 
 
 def shared_by_processes(location: str | Path) -> bool:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatnut.hub import Event
+from chatnut.store.claim_rows import Judge
 
 # Handed every committed event, in commit order (the app wires it to Hub.publish).
 OnCommit = Callable[[list[Event]], None]
@@ -163,6 +164,7 @@ class Store(ABC):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        principal: str | None = None,
     ) -> Row:
         """Store a message in a live room; the message plus `mentions` [{name, task_id}]
         of the registered agents among `mentioned` (lower-cased), sorted by name.
@@ -170,6 +172,8 @@ class Store(ABC):
         `to` (lower-cased names, SPEC §13) is stored and returned as `to`; the
         message is addressed to those and to the registered agents it mentions
         (its event's `audience`, what addressed reads and the inbox find).
+        `principal`: whose token posted it, stored and returned as `principal`
+        (None: the shared token; the message then has no such field).
         Raises NotFound, RoomArchived, or InvalidInput when reply_to is not a
         message of this room. Publishes message. Ids increase in commit order.
         """
@@ -224,16 +228,21 @@ class Store(ABC):
     # -- the team -----------------------------------------------------------
 
     @abstractmethod
-    async def set_status(self, room_id: str, sender: str, status: str) -> Row:
-        """Raises NotFound, RoomArchived. Publishes status."""
+    async def set_status(
+        self, room_id: str, sender: str, status: str, *, principal: str | None = None
+    ) -> Row:
+        """Raises NotFound, RoomArchived. Publishes status. `principal`: whose token
+        set it, on the row as `principal` (absent for None), as for messages."""
 
     @abstractmethod
     async def statuses(self, room_id: str) -> list[Row]:
         """Newest first. Raises NotFound."""
 
     @abstractmethod
-    async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> Row:
-        """Raises NotFound, RoomArchived. Publishes agent."""
+    async def register_agent(
+        self, room_id: str, agent_name: str, task_id: str, *, principal: str | None = None
+    ) -> Row:
+        """Raises NotFound, RoomArchived. Publishes agent. `principal` as set_status's."""
 
     @abstractmethod
     async def agents(self, room_id: str) -> list[Row]:
@@ -347,9 +356,76 @@ class Store(ABC):
         counts of `room_ids` for the reader, from one snapshot."""
 
     @abstractmethod
-    async def catch_up(self, reader: str) -> int:
-        """Move the reader's cursor in every room to its newest message; rooms moved.
-        Publishes nothing (the page calls it before opening its feed)."""
+    async def catch_up(
+        self, reader: str, *, project: str | None = None, first_visit: bool = False
+    ) -> int:
+        """Move the reader's cursor in every room (of `project`) to its newest
+        message; rooms moved. Publishes a "read" event per room moved, for the
+        reader's open pages. `first_visit`: only a reader with no cursor at all
+        moves (a name that has read before keeps its place on every device), and
+        nothing is published (the page asks before opening its feed)."""
+
+    # -- claims on files and tasks ------------------------------------------
+
+    @abstractmethod
+    async def claim(self, claim: Row, judge: Judge, max_live: int) -> Row:
+        """Grant or renew `claim` {claim_id, holder, paths, task, exclusive, note,
+        room_id, created_at (now), expires_at} in its room's project, in one step.
+
+        The room must be live (NotFound, RoomArchived). The project's live claims
+        go to `judge`, which returns the conflicts and whether they block.
+        Blocked: nothing is written, {claim_id: None, granted: False, conflicts}.
+        Else expired claims are swept, and the holder's live claim with the same paths and
+        task is renewed (its id kept; exclusive, note, expires_at replaced), or
+        `claim` is stored — Conflict past `max_live` in the project — and the
+        answer is {claim_id, granted: True, conflicts, claim (as stored)}.
+        Publishes nothing."""
+
+    @abstractmethod
+    async def release_claims(
+        self,
+        room_id: str,
+        holder: str,
+        claim_id: str | None,
+        paths: Sequence[str] | None,
+        now: str,
+    ) -> Row:
+        """End the holder's live claims in the room's project (all, or claim_id's),
+        or with `paths` take those patterns out of them (a claim left with no path
+        and no task ends): {released: [ids], trimmed: [ids]}. Raises NotFound (room,
+        or a claim_id that is not live there) and Conflict (another holder's)."""
+
+    @abstractmethod
+    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Row]:
+        """Claims not expired at `now`, of one project or of all, oldest first."""
+
+    # -- principals and tokens ------------------------------------------------
+
+    @abstractmethod
+    async def add_token(self, principal: Row, token: Row) -> Row:
+        """Create the principal {name, kind, role, projects (list or None), owner}, or
+        update one of that name (and enable it again), and give it the token {id,
+        secret_hash, prefix, created_at, expires_at}: the principal as stored."""
+
+    @abstractmethod
+    async def tokens(self) -> list[Row]:
+        """Every token, oldest first: {id, principal, prefix, kind, role, projects, owner,
+        created_at, expires_at, last_used_at, revoked_at} (never a secret or a hash)."""
+
+    @abstractmethod
+    async def revoke_tokens(self, id_or_name: str, at: str) -> list[Row]:
+        """Revoke the token with this id, or every live token of the principal of this
+        name; the tokens revoked (as `tokens` lists them). Publishes revoked {tokens}
+        (room id ""), on every process that shares the database."""
+
+    @abstractmethod
+    async def token_owner(self, hashed: str) -> Row | None:
+        """The principal of the token with this secret hash, with the token's
+        {token_id, expires_at, revoked_at}; None for an unknown hash."""
+
+    @abstractmethod
+    async def save_token_uses(self, rows: Sequence[tuple[str, str]]) -> None:
+        """Upsert (token id, last used at); a time never moves back. Publishes nothing."""
 
     # -- search and counts --------------------------------------------------
 

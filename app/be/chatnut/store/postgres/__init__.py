@@ -51,6 +51,7 @@ from chatnut.store.base import (
 )
 from chatnut.store.postgres import queries as q
 from chatnut.store.postgres.batch import PostBatcher
+from chatnut.store.postgres.claims import Claims
 from chatnut.store.postgres.driver import (
     is_outage,
     require_driver,
@@ -58,6 +59,7 @@ from chatnut.store.postgres.driver import (
     unavailable,
 )
 from chatnut.store.postgres.events import EventStream
+from chatnut.store.postgres.identities import Identities
 from chatnut.store.postgres.migrate import migrate, newest_version
 from chatnut.store.postgres.parked import Key, ParkedBoard
 from chatnut.store.postgres.receipts import Receipts
@@ -91,7 +93,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Search, Team, Receipts, Store):
+class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
     def __init__(
         self,
         url: str,
@@ -362,12 +364,23 @@ class PostgresStore(Views, Search, Team, Receipts, Store):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        principal: str | None = None,
     ) -> Row:
         assert self._events is not None and self._posts is not None
         meta = None if metadata is None else json.dumps(metadata, ensure_ascii=False)
         addressed = list(to)
         row = await self._posts.post(
-            (room_id, sender, content, message_type, meta, reply_to, list(mentioned), addressed)
+            (
+                room_id,
+                sender,
+                content,
+                message_type,
+                meta,
+                reply_to,
+                list(mentioned),
+                addressed,
+                principal,
+            )
         )
         outcome = row["outcome"]
         if outcome == "missing":
@@ -389,6 +402,8 @@ class PostgresStore(Views, Search, Team, Receipts, Store):
         }
         if addressed:
             message["to"] = addressed
+        if principal:
+            message["principal"] = principal
         audience = frozenset(row["audience"] or ())
         await self._events.committed(row["seq"], Event("message", room_id, message, audience))
         return {**message, "mentions": json.loads(row["mentions"])}

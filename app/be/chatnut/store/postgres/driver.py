@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from chatnut.errors import StorageUnavailable
-from chatnut.store import shown
 from chatnut.store.base import StoreOpenError
+from chatnut.store.location import printable
 
 INSTALL = "pip install 'chatnut[postgres]'"
 
@@ -59,4 +59,4 @@ def unavailable(exc: BaseException) -> StorageUnavailable:
 
 def safe_location(url: str) -> str:
     """The URL without its password, for logs, ping and /api/status."""
-    return shown(url)
+    return printable(url)

@@ -19,7 +19,9 @@ from chatnut.hub import Event
 from chatnut.store.base import OnCommit, Row, SearchFilter, Store
 from chatnut.store.sqlite import coordination
 from chatnut.store.sqlite import queries as q
+from chatnut.store.sqlite.claims import Claims
 from chatnut.store.sqlite.engine import Engine
+from chatnut.store.sqlite.identities import Identities
 from chatnut.store.sqlite.migrate import current_version, newest_version
 from chatnut.store.sqlite.receipts import Receipts
 from chatnut.store.sqlite.search import search as search_messages
@@ -53,7 +55,7 @@ def room_event(room: Row, action: str) -> Event:
     return Event("room", room["id"], {"action": action, "room": room})
 
 
-class SqliteStore(Views, Receipts, Store):
+class SqliteStore(Views, Receipts, Claims, Identities, Store):
     def __init__(
         self,
         path: Path,
@@ -189,6 +191,7 @@ class SqliteStore(Views, Receipts, Store):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        principal: str | None = None,
     ) -> Row:
         names, addressed = list(mentioned), list(to)
 
@@ -213,6 +216,7 @@ class SqliteStore(Views, Receipts, Store):
                 metadata,
                 addressed,
                 audience,
+                principal,
             )
             if audience:
                 coordination.add_recipients(conn, message["id"], room_id, audience)
@@ -267,10 +271,12 @@ class SqliteStore(Views, Receipts, Store):
 
     # -- the team -----------------------------------------------------------
 
-    async def set_status(self, room_id: str, sender: str, status: str) -> Row:
+    async def set_status(
+        self, room_id: str, sender: str, status: str, *, principal: str | None = None
+    ) -> Row:
         def write(conn: sqlite3.Connection) -> Write:
             _live(room_or_missing(conn, room_id), "updating status")
-            row = q.upsert_status(conn, room_id, sender, status, now_iso())
+            row = q.upsert_status(conn, room_id, sender, status, now_iso(), principal)
             return row, [Event("status", room_id, row)]
 
         row: Row = await self.engine.write(write)
@@ -279,10 +285,12 @@ class SqliteStore(Views, Receipts, Store):
     async def statuses(self, room_id: str) -> list[Row]:
         return await self._rows_of_room(room_id, q.statuses)
 
-    async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> Row:
+    async def register_agent(
+        self, room_id: str, agent_name: str, task_id: str, *, principal: str | None = None
+    ) -> Row:
         def write(conn: sqlite3.Connection) -> Write:
             _live(room_or_missing(conn, room_id), "registering agents")
-            row = q.upsert_agent(conn, room_id, agent_name, task_id, now_iso())
+            row = q.upsert_agent(conn, room_id, agent_name, task_id, now_iso(), principal)
             return row, [Event("agent", room_id, row)]
 
         row: Row = await self.engine.write(write)
