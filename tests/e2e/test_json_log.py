@@ -49,6 +49,13 @@ def test_every_line_parses_and_no_secret_is_logged(home: Path, database_url: str
     try:
         room = tool(process.url, "init_room", auth, project="ops", name="logs")
         tool(process.url, "post_message", auth, room_id=room["id"], sender="a", content="hi")
+        # A principal's own token: its calls are logged under its name, never its secret.
+        made = httpx.post(
+            f"{process.url}/api/admin/tokens", json={"name": "rita"}, headers=auth, timeout=30
+        ).json()
+        own = made["token"]
+        rita = {"authorization": f"Bearer {own}"}
+        tool(process.url, "post_message", rita, room_id=room["id"], sender="rita", content="me")
         bad = httpx.post(
             f"{process.url}/mcp/",
             json={
@@ -82,7 +89,7 @@ def test_every_line_parses_and_no_secret_is_logged(home: Path, database_url: str
     for text in (logged, stderr):
         for line in text.splitlines():
             json.loads(line)  # every line parses
-        for secret in (TOKEN, code, session, PASSWORD):
+        for secret in (TOKEN, code, session, PASSWORD, own):
             assert secret not in text
     lines = [json.loads(line) for line in logged.splitlines()]
     for line in lines:
@@ -90,6 +97,7 @@ def test_every_line_parses_and_no_secret_is_logged(home: Path, database_url: str
     requests = [line for line in lines if line["logger"] == "chatnut.access"]
     calls = {(r.get("tool"), r.get("outcome")) for r in requests if r["route"] == "/mcp"}
     assert {("init_room", "ok"), ("post_message", "ok"), ("read_messages", "error")} <= calls
+    assert any(r.get("principal") == "rita" and r.get("tool") == "post_message" for r in requests)
     traced = [r for r in requests if r["request_id"] == "trace-42"]
     assert [(t["route"], t["status"]) for t in traced] == [("/api/rooms", 200)]
     assert any(r["status"] == 401 for r in requests)

@@ -65,6 +65,14 @@ def note_principal(name: str) -> None:
         note.principal = name
 
 
+def _principal(scope: Any) -> str | None:
+    """The principal the authentication step found (its name, never its token)."""
+    caller = (scope.get("state") or {}).get("caller")
+    identity = getattr(caller, "identity", None)
+    name = getattr(identity, "principal", None)
+    return name if isinstance(name, str) else None
+
+
 def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
     for key, value in headers:
         if key == REQUEST_ID_HEADER and _SAFE_ID.fullmatch(value):
@@ -133,8 +141,9 @@ class RequestObserver:
                 if note.tool is not None:
                     fields["tool"] = note.tool
                     fields["outcome"] = note.outcome
-                if note.principal is not None:
-                    fields["principal"] = note.principal
+                principal = note.principal or _principal(scope)
+                if principal is not None:
+                    fields["principal"] = principal
                 log.info("request", extra={"chatnut": fields})
 
 
