@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatnut import validation as check
 from chatnut.api import _while_connected, caller_of, service_of
+from chatnut.errors import InvalidInput
 from chatnut.service.delivery import MAX_HOLDER, MAX_POLL_S
-from chatnut.service.receipts import DEFAULT_OVERDUE_S, MAX_AWAITING
+from chatnut.service.receipts import DEFAULT_OVERDUE_S, MAX_AWAITING, MAX_RECEIPT_IDS
 
 router = APIRouter(prefix="/api")
 
@@ -54,6 +55,21 @@ async def receipts(request: Request, room_id: str, message_id: int) -> dict[str,
     return await service_of(request).message_receipts(
         room_id, message_id, caller=caller_of(request)
     )
+
+
+@router.get("/rooms/{room_id}/receipts", summary="Receipts of several messages of a room")
+async def room_receipts(
+    request: Request,
+    room_id: str,
+    ids: Annotated[str, Query(max_length=MAX_RECEIPT_IDS * 17, description="1,2,3")],
+) -> dict[str, Any]:
+    """{room_id, receipts: {message id: {name: {delivered_at, read_at, acked_at}}}} for
+    those of `ids` (comma-separated, at most 500) that are this room's directed messages."""
+    try:
+        wanted = [int(part) for part in ids.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput("ids must be message ids separated by commas") from None
+    return await service_of(request).room_receipts(room_id, wanted)
 
 
 @router.post("/rooms/{room_id}/messages/{message_id}/ack", summary="Acknowledge a message")

@@ -41,7 +41,9 @@ SIDEBAR_KINDS = frozenset({"message", "cleared", "room"})
 # itself come with it, and again at most once a second after changes.
 SNAPSHOT_ROOMS = 100
 TOTALS_EVERY_SECONDS = 1.0
-ROOM_KINDS = frozenset({"message", "status", "agent", "cleared"})
+# `receipt`: a directed message's receipts changed (delivered, read, acked). It
+# has no id: a resumed page reads the receipts it shows again.
+ROOM_KINDS = frozenset({"message", "status", "agent", "cleared", "receipt"})
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from chatnut.store.base import Store
 AWAITING_IN_RESULTS = 10
 MAX_AWAITING = 500
 DEFAULT_OVERDUE_S = 600
+MAX_RECEIPT_IDS = 500
 
 
 async def with_receipts(
@@ -90,6 +91,17 @@ class ReceiptRules(ServiceCore):
         check.integer("message_id", message_id, minimum=1)
         found = await self.store.receipts([message_id])
         return {"room_id": room_id, "message_id": message_id, "receipts": found.get(message_id, {})}
+
+    async def room_receipts(self, room_id: str, message_ids: Sequence[int]) -> dict[str, Any]:
+        """The receipts of several of a room's messages at once: what a page reads
+        for the directed messages it shows (on opening, and again on resuming)."""
+        await self.require_room(room_id)
+        if len(message_ids) > MAX_RECEIPT_IDS:
+            raise InvalidInput(f"ask for at most {MAX_RECEIPT_IDS} message ids at once")
+        for i in message_ids:
+            check.integer("message id", i, minimum=1)
+        found = await self.store.receipts(sorted(set(message_ids)), room_id)
+        return {"room_id": room_id, "receipts": {str(k): v for k, v in found.items()}}
 
     async def awaiting_acks(
         self,

@@ -41,6 +41,8 @@ Row = dict[str, Any]
 SEARCH_HIT_CAP = 1000
 SEARCH_MESSAGE_LIMIT = 20
 SEARCH_ROOM_LIMIT = 20
+# At most this many receipts in one `receipt` event (the newest; `more` says so).
+RECEIPT_EVENT_ROWS = 200
 PREVIEW_CHARS = 200  # of the last message, in room lists (cut by the database)
 
 
@@ -289,21 +291,31 @@ class Store(ABC):
         return set()
 
     # -- receipts of directed messages, and push ------------------------------
+    #
+    # Every stamp (delivered, read by a cursor move, acked) publishes one
+    # `receipt` event per room in the same commit: {room_id, receipts:
+    # [{message_id, name, delivered_at, read_at, acked_at}], more}. A cursor
+    # passing many messages at once lists the newest RECEIPT_EVENT_ROWS rows
+    # and sets `more`: a page then reads the receipts it shows again.
 
     @abstractmethod
-    async def receipts(self, message_ids: Sequence[int]) -> dict[int, dict[str, Row]]:
+    async def receipts(
+        self, message_ids: Sequence[int], room_id: str | None = None
+    ) -> dict[int, dict[str, Row]]:
         """{message id: {name: {delivered_at, read_at, acked_at}}} for the `to` names of
-        these messages (messages with no `to` are absent)."""
+        these messages (messages with no `to`, or not in `room_id` if given, are absent)."""
 
     @abstractmethod
     async def mark_delivered(self, name: str, message_ids: Sequence[int]) -> None:
         """Stamp delivered_at, the first time only, on `name`'s receipts of these
-        messages (ids it has no receipt for are ignored). Publishes nothing."""
+        messages (ids it has no receipt for are ignored). Publishes a `receipt`
+        event per room whose receipts changed (see `RECEIPT_EVENT_ROWS`)."""
 
     @abstractmethod
     async def ack_message(self, room_id: str, message_id: int, name: str) -> Row:
         """Stamp acked_at (first time only; delivered_at too when unset): {room_id,
-        message_id, agent_name, delivered_at, read_at, acked_at}. Raises NotFound
+        message_id, agent_name, delivered_at, read_at, acked_at}, and publishes a
+        `receipt` event when something changed. Raises NotFound
         (room, or no such message in it), InvalidInput (`name` is not in its `to`)."""
 
     @abstractmethod

@@ -103,3 +103,22 @@ def token_dict(row: Any) -> dict[str, Any]:
         "last_used_at": row["last_used_at"],
         "revoked_at": row["revoked_at"],
     }
+
+
+RECEIPT_STAMPS = ("delivered_at", "read_at", "acked_at")
+RECEIPT_EVENT_COLUMNS = "message_id, name, room_id, delivered_at, read_at, acked_at"
+
+
+def receipt_changes(rows: Any, more: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """The `receipt` events of freshly stamped receipt rows: one (room id, data)
+    per room, data {room_id, receipts: [{message_id, name, stamps…}], more}."""
+    by_room: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        item = {"message_id": int(row["message_id"]), "name": row["name"]}
+        by_room.setdefault(row["room_id"], []).append(
+            {**item, **{s: row[s] for s in RECEIPT_STAMPS}}
+        )
+    return [
+        (room_id, {"room_id": room_id, "receipts": items, "more": more})
+        for room_id, items in by_room.items()
+    ]

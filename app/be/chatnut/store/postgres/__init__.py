@@ -62,7 +62,7 @@ from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.identities import Identities
 from chatnut.store.postgres.migrate import migrate, newest_version
 from chatnut.store.postgres.parked import Key, ParkedBoard
-from chatnut.store.postgres.receipts import Receipts
+from chatnut.store.postgres.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.team import Team
 from chatnut.store.postgres.views import Views
@@ -449,6 +449,8 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
             # A cursor past the newest message would silently swallow future posts
             # as "read"; "mark everything read" (a huge id) stops at the newest one.
             target = min(message_id, int(await conn.fetchval(q.NEWEST_MESSAGE_ID)))
+            # What the cursor's trigger is about to stamp read, for the receipt event.
+            unread, more = await unread_receipts(conn, room_id, reader, target)
             stands = await conn.fetchval(
                 """
                 INSERT INTO read_cursors AS c (room_id, reader, last_read_message_id, updated_at)
@@ -467,7 +469,8 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
                 now_iso(),
             )
             cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": int(stands)}
-            return cursor, [("read", room_id, cursor)]
+            stamped = await receipt_events(conn, unread, more) if unread else []
+            return cursor, [("read", room_id, cursor), *stamped]
 
         cursor: Row = await self._write(write)
         return cursor

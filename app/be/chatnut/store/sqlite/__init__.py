@@ -23,7 +23,7 @@ from chatnut.store.sqlite.claims import Claims
 from chatnut.store.sqlite.engine import Engine
 from chatnut.store.sqlite.identities import Identities
 from chatnut.store.sqlite.migrate import current_version, newest_version
-from chatnut.store.sqlite.receipts import Receipts
+from chatnut.store.sqlite.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
 from chatnut.store.sqlite.views import Views
@@ -262,9 +262,12 @@ class SqliteStore(Views, Receipts, Claims, Identities, Store):
             # A cursor past the newest message would silently swallow future posts
             # as "read"; "mark everything read" (a huge id) stops at the newest one.
             target = min(message_id, q.max_message_id(conn))
+            # What the cursor's trigger is about to stamp read, for the receipt event.
+            unread, more = unread_receipts(conn, room_id, reader, target)
             stands = q.advance_cursor(conn, room_id, reader, target, now_iso())
             cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": stands}
-            return cursor, [Event("read", room_id, cursor)]
+            stamped = receipt_events(conn, unread, more) if unread and stands >= target else []
+            return cursor, [Event("read", room_id, cursor), *stamped]
 
         cursor: Row = await self.engine.write(write)
         return cursor
