@@ -18,7 +18,7 @@ import anyio
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from chatnut import __version__
+from chatnut import __version__, metrics
 from chatnut.admin_api import router as admin_router
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
@@ -26,9 +26,17 @@ from chatnut.claims_api import router as claims_router
 from chatnut.connections import connection_bound
 from chatnut.disconnect import ClientLeft, unless_client_leaves
 from chatnut.feeds.slots import StreamSlots
+from chatnut.health import (
+    Draining,
+    HealthEndpoints,
+    MetricsListener,
+    bounded_readiness,
+    metrics_route,
+)
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.receipts_api import router as receipts_router
+from chatnut.requests import RequestObserver
 from chatnut.resources import web_ui_dir
 from chatnut.security import (
     AllowedNames,
@@ -49,6 +57,7 @@ from chatnut.signin_api import router as signin_router
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
 from chatnut.throttle import AuthThrottle
+from chatnut.tokens import SharedTokens
 from chatnut.update_check import UpdateChecker
 
 log = logging.getLogger(__name__)
@@ -86,13 +95,18 @@ class ServerState:
         self.settings = settings
         self.port = port
         self.hub = Hub()
+        # The shared tokens, replaced in place by a reload (tokens.py).
+        self.tokens = SharedTokens(settings.tokens)
+        # Set when this process is on its way out (a reload replacing it, or a
+        # stop): /readyz says `stopping`, so balancers move on first.
+        self.draining = False
         self.links = OneTimeLinks()
         self.sessions = Sessions()
         if settings.token is not None and is_team_server(settings):
             # Links and sessions that any worker or host checks for itself (signed.py).
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
-        self.updates = UpdateChecker(enabled=settings.update_check)
+        self.updates = UpdateChecker(enabled=settings.update_check, url=settings.update_url)
         self.streams = StreamSlots(
             settings.max_streams or connection_bound(settings.max_connections) // 2,
             settings.max_streams_per_client,
@@ -103,6 +117,8 @@ class ServerState:
             durability=settings.durability,
             on_commit=self._committed,
             owner={"pid": os.getpid(), "port": port},
+            on_resync=self.hub.resync,
+            keep_events=(settings.events_keep_seconds, settings.events_keep_rows),
         )
         self.service = ChatService(
             self.store,
@@ -135,6 +151,12 @@ class ServerState:
         if self.settings.token is None:
             return base + target
         return base + self.links.mint(target)
+
+    async def readiness(self) -> str | None:
+        """None when this process can serve; else the one word /readyz answers."""
+        if self.draining or self.hub.closed:
+            return "stopping"
+        return await self.store.readiness()
 
     def _room_created(self, url: str) -> None:
         if self.settings.open_browser and has_display():
@@ -236,7 +258,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
             raise
         if applied:
             log.info("database %s migrated: %s", state.store.location, ", ".join(applied))
-        if settings.update_check:
+        if state.updates.enabled:
             state.updates.refresh_in_background()
         archiver = None
         if settings.auto_archive_hours > 0:
@@ -244,11 +266,15 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
                 _auto_archive(state.service, settings.auto_archive_hours)
             )
         presence = asyncio.create_task(_save_presence(state.service))
+        metrics.started()
+        sampler = asyncio.create_task(
+            metrics.sample(state.store.pool_usage, lambda: bounded_readiness(state.readiness))
+        )
         try:
             async with mcp.session_manager.run():
                 yield
         finally:
-            for task in (archiver, presence):
+            for task in (archiver, presence, sampler):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -271,6 +297,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(sidebar_router)
+    app.include_router(metrics_route)
     app.include_router(admin_router)
     app.include_router(signin_router)
     app.include_router(receipts_router)
@@ -293,12 +320,19 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         throttle=AuthThrottle()
         if is_team_server(settings) or not is_loopback(settings.host)
         else None,
+        shared=state.tokens,
     )
     app.add_middleware(
         HostAndOrigin,
         configured_host=settings.host,
         allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
     )
+    metrics_port = settings.metrics_listen[1] if settings.metrics_listen else None
+    app.add_middleware(MetricsListener, port=metrics_port)
+    app.add_middleware(HealthEndpoints, readiness=state.readiness)
+    app.add_middleware(Draining, draining=lambda: state.draining)
+    # Outermost: every request is counted (and logged), refusals included.
+    app.add_middleware(RequestObserver, log_requests=settings.log_format == "json")
     return app
 
 

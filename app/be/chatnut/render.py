@@ -42,6 +42,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from chatnut import metrics
+
 CODE_CSS_CLASS = "hl"
 PYGMENTS_STYLE = "monokai"
 # A 64 KB code block or page of Markdown renders in well under this; the
@@ -230,6 +232,7 @@ def render_markdown(content: str, budget: float = RENDER_BUDGET_SECONDS) -> str:
                 budget,
             )
             html = plain_html(content)
+            metrics.RENDER_FALLBACKS.inc()
         finally:
             _deadline.at = float("inf")
         _cache.put(content, html)

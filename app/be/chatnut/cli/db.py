@@ -58,6 +58,7 @@ def pg_dump(url: str, target: Path) -> str:
         capture_output=True,
         text=True,
         check=False,
+        umask=0o077,  # the dump holds every chat: this user's only, as the README promises
     )
     if done.returncode != 0:
         target.unlink(missing_ok=True)

@@ -159,6 +159,10 @@ class Endpoint:
             return raw.decode("utf-8")
 
 
+class Unauthorized(CliError):
+    """The server wants a token this command was not given."""
+
+
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)
     return str(reason if reason is not None else exc)
@@ -174,7 +178,7 @@ def _http_error(exc: urllib.error.HTTPError) -> CliError:
     if unrouted and message in {"Not Found", "Method Not Allowed"}:
         return NotServed(f"this server does not have {exc.url} (an older chatnut?)")
     if exc.code == 401:
-        return CliError(f"{message} — set CHATNUT_TOKEN to the server's token")
+        return Unauthorized(f"{message} — set CHATNUT_TOKEN to the server's token")
     return CliError(message)
 
 

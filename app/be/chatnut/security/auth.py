@@ -21,7 +21,6 @@ past the limit, every call for data from it is answered 429 for a while.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,6 +30,7 @@ from chatnut.connections import TRUST_HOOK
 from chatnut.security.asgi import ASGIApp, Receive, Scope, Send, guarded, holds_data, send_error
 from chatnut.signin import SESSION_COOKIE, Sessions
 from chatnut.throttle import AuthThrottle
+from chatnut.tokens import SharedTokens
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,14 @@ class Authentication:
         tokens: Any = None,
         throttle: AuthThrottle | None = None,
         cookie: str = SESSION_COOKIE,
+        shared: SharedTokens | None = None,
     ) -> None:
         self.app = app
         self.token = token
+        # Every shared token accepted (a rotation: several), replaced by a reload.
+        self.shared = (
+            shared if shared is not None else SharedTokens(() if token is None else (token,))
+        )
         self.sessions = sessions or Sessions()
         self.tokens = tokens  # service.identities.Tokens: principals' own tokens
         self.throttle = throttle  # None: a loopback-only server, every client is local
@@ -89,9 +94,7 @@ class Authentication:
         if self.token is None:
             return OPEN
         auth = headers.get(b"authorization", b"")
-        if auth[:7].lower() == b"bearer " and hmac.compare_digest(
-            auth[7:].strip(), self.token.encode()
-        ):
+        if auth[:7].lower() == b"bearer " and self.shared.matches(auth[7:].strip()):
             return Caller("bearer")
         for part in headers.get(b"cookie", b"").split(b";"):
             name, _, value = part.strip().partition(b"=")

@@ -13,6 +13,7 @@ import json
 from contextlib import nullcontext
 from typing import Any
 
+from chatnut import metrics
 from chatnut import validation as check
 from chatnut.errors import Revoked
 from chatnut.hub import ALL_ROOMS, Event
@@ -139,6 +140,7 @@ class CoordinationRules(MessageRules, ClaimRules):
                     sub.drain()
                     page = await read()
                     if page["messages"]:
+                        metrics.woke(page["messages"])
                         break
             if watch.revoked:
                 raise Revoked(REVOKED)

@@ -92,6 +92,17 @@ class Store(ABC):
     async def check(self) -> None:
         """One trivial read: raises StorageUnavailable when the database does not answer."""
 
+    @abstractmethod
+    async def readiness(self) -> str | None:
+        """None when this process can serve; else one word saying why not: `database`
+        (it does not answer), `migrations` (its schema is not this code's), `listen`
+        (PostgreSQL: other processes' commits would not reach this one). Never raises;
+        the caller bounds how long it may take."""
+
+    @abstractmethod
+    def pool_usage(self) -> tuple[int, int]:
+        """Database connections (in use, total) of this process, for the metrics."""
+
     # -- rooms --------------------------------------------------------------
 
     @abstractmethod

@@ -65,7 +65,7 @@ from chatnut.store.postgres.driver import (
 )
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.identities import Identities
-from chatnut.store.postgres.migrate import migrate
+from chatnut.store.postgres.migrate import migrate, newest_version
 from chatnut.store.postgres.parked import Key, ParkedBoard
 from chatnut.store.postgres.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.postgres.search import Search
@@ -83,6 +83,7 @@ LISTEN_APPLICATION = "chatnut-listen"  # how the LISTEN connection shows in pg_s
 CONNECT_TIMEOUT_S = 5
 COMMAND_TIMEOUT_S = 30
 EMIT = "SELECT chatnut_emit($1, $2, $3)"
+SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM chatnut_migrations"
 
 # A write: given the connection (in a transaction, holding the write lock),
 # returns its value and the events to publish after the commit.
@@ -100,10 +101,19 @@ def _count(status: str) -> int:
 
 
 class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
-    def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_commit: OnCommit | None = None,
+        on_resync: Callable[[], None] | None = None,
+        keep_events: tuple[float, int] = (3600.0, 100_000),
+    ) -> None:
         self.url = url
         self.location = safe_location(url)
         self.on_commit = on_commit
+        self.on_resync = on_resync
+        self.keep_events = keep_events
         self._pool: Any = None
         self._events: EventStream | None = None
         self._posts: PostBatcher | None = None
@@ -128,6 +138,8 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
                 self._connect,
                 self.on_commit,
                 also_listen={SIDE_CHANNEL: self._side.notified},
+                on_resync=self.on_resync,
+                keep=self.keep_events,
             )
             self._posts = PostBatcher(self._pool)
             async with self._pool.acquire() as conn:
@@ -168,6 +180,23 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
 
     async def check(self) -> None:
         await self._read(lambda conn: conn.fetchval("SELECT 1"))
+
+    async def readiness(self) -> str | None:
+        try:
+            version = await self._read(lambda conn: conn.fetchval(SCHEMA_VERSION))
+        except Exception:
+            return "database"
+        if version != newest_version():
+            return "migrations"
+        if self._events is None or not self._events.connected:
+            return "listen"
+        return None
+
+    def pool_usage(self) -> tuple[int, int]:
+        if self._pool is None:
+            return 0, 0
+        total = self._pool.get_size()
+        return total - self._pool.get_idle_size(), total
 
     # -- parked waits of every process (parked.py) ----------------------------
 

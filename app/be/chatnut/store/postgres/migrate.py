@@ -42,6 +42,11 @@ def available_migrations() -> list[Migration]:
     return found
 
 
+def newest_version() -> int:
+    """The schema version this code migrates to."""
+    return max((m.version for m in available_migrations()), default=0)
+
+
 async def migrate(conn: Any, location: str) -> list[str]:
     """Apply pending migrations on `conn` (an asyncpg connection); names applied."""
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)

@@ -88,6 +88,9 @@ class ReaderPool:
     def clear(self) -> None:
         self._free.clear()
 
+    def free_count(self) -> int:
+        return len(self._free)
+
     def give(self, conn: Connection) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()

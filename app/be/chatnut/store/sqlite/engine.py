@@ -239,6 +239,10 @@ class Engine:
         if self._lock is not None:
             self._lock.release()
 
+    def pool_usage(self) -> tuple[int, int]:
+        """Readers busy and open (the writer and the checkpointer are always there)."""
+        return len(self._readers) - self._idle.free_count(), len(self._readers)
+
     async def read(self, fn: ReadFn[T]) -> T:
         conn = await self._idle.take()
         try:

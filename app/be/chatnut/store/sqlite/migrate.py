@@ -73,6 +73,11 @@ def available_migrations() -> list[Migration]:
     return found
 
 
+def newest_version() -> int:
+    """The schema version this code migrates to."""
+    return max((m.version for m in available_migrations()), default=0)
+
+
 def current_version(conn: sqlite3.Connection) -> int:
     has_table = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chatnut_migrations'"
