@@ -96,6 +96,12 @@ class NewMessage(_Body):
     # Who typed it: the page ("web") or `chatnut post` ("cli"); stored in metadata.source.
     source: Literal["web", "cli"] = "web"
     ack_required: bool = Field(default=False, description="each `to` name is asked to ack")
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=check.MAX_IDEMPOTENCY_KEY,
+        description="the client's id for this post: a retry with it returns the first post",
+    )
 
 
 class ReadCursor(_Body):
@@ -215,6 +221,7 @@ async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, An
         metadata={"source": body.source},
         to=body.to,
         ack_required=body.ack_required,
+        idempotency_key=body.idempotency_key,
     )
 
 

@@ -49,6 +49,16 @@ def text(name: str, value: Any, *, max_chars: int, allow_blank: bool = False) ->
     return value
 
 
+MAX_IDEMPOTENCY_KEY = 100
+
+
+def idempotency_key(value: Any) -> str | None:
+    """A post's retry key: any non-blank text of at most 100 characters, or None."""
+    if value is None:
+        return None
+    return text("idempotency_key", value, max_chars=MAX_IDEMPOTENCY_KEY)
+
+
 def optional_text(name: str, value: Any, *, max_chars: int) -> str | None:
     if value is None:
         return None

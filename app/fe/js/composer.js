@@ -8,6 +8,11 @@
 import { api, enc } from "./api.js";
 import { $, h } from "./dom.js";
 
+// 128 random bits as hex (crypto.randomUUID needs a secure context; a team
+// server may be reached over plain http).
+const randomKey = () =>
+  Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+
 const NAME_KEY = "chatnut.name";
 const MAX_SUGGESTIONS = 8;
 
@@ -96,10 +101,16 @@ export class Composer {
     localStorage.setItem(NAME_KEY, sender);
     $("send").disabled = true;
     $("retry").hidden = true;
-    const body = { sender, content };
+    // One key per draft: sending the same draft again after an error (the
+    // Retry button) cannot post it twice if the first try did land.
+    if (!this.pending || this.pending.content !== content || this.pending.roomId !== this.roomId()) {
+      this.pending = { content, roomId: this.roomId(), key: `web-${randomKey()}` };
+    }
+    const body = { sender, content, idempotency_key: this.pending.key };
     if (this.replyTo) body.reply_to = this.replyTo.id;
     try {
       await api(`/rooms/${enc(this.roomId())}/messages`, { method: "POST", body });
+      this.pending = null;
       this.draft.value = "";
       this._grow();
       this.setReply(null);

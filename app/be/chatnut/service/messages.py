@@ -26,9 +26,13 @@ class MessageRules(ServiceCore):
         metadata: dict[str, Any] | None = None,
         to: str | list[str] | None = None,
         ack_required: bool = False,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
+        """With `idempotency_key`, a retry (same key, sender and room, within a day)
+        returns the first try's message instead of posting it again."""
         check.room_id(room_id)
         check.text("sender", sender, max_chars=check.MAX_SENDER)
+        key = check.idempotency_key(idempotency_key)
         check.content(content, self.max_message_bytes)
         check.choice("message_type", message_type, check.MESSAGE_TYPES)
         if reply_to is not None:
@@ -48,6 +52,7 @@ class MessageRules(ServiceCore):
             reply_to=reply_to,
             mentioned=check.mentioned_names(content),
             to=addressed,
+            idempotency_key=key,
         )
         self.seen(room_id, sender)
         return result

@@ -61,7 +61,9 @@ async def migrate(conn: Any, location: str) -> list[str]:
                 f" chatnut ({newest}); upgrade chatnut (pip install --upgrade chatnut)"
             )
         applied = []
-        for migration in (m for m in known if m.version > version):
+        # Every one not applied yet, also one numbered below the newest applied.
+        done = {row[0] for row in await conn.fetch("SELECT version FROM chatnut_migrations")}
+        for migration in (m for m in known if m.version not in done):
             async with conn.transaction():
                 await conn.execute(migration.path.read_text())
                 await conn.execute(
