@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint browser postgres clients bench clean
+.PHONY: serve test check lint browser postgres clients bench clean
 
 $(BIN)/chatnut: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,27 @@ $(BIN)/chatnut: pyproject.toml
 serve: $(BIN)/chatnut
 	$(BIN)/chatnut serve
 
-lint: $(BIN)/chatnut
+lint: $(BIN)/chatnut node_modules
 	$(BIN)/ruff check app/be tests data bench
 	$(BIN)/ruff format --check app/be tests data bench
 	$(BIN)/mypy
+	node_modules/.bin/biome check app/fe/js
+	node_modules/.bin/tsc -p tsconfig.json
+
+# The web UI's JavaScript checkers (Biome, TypeScript's checker) and axe-core
+# for the accessibility tests, at the versions package-lock.json pins.
+node_modules: package.json package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's npm for the web UI's checks"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+		else \
+			echo "the web UI's checks need npm: sudo apt-get install npm" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	npm ci --no-audit --no-fund
+	touch $@
 
 browser:
 	@if [ -z "$$CHATNUT_CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1; then \
@@ -60,12 +77,20 @@ clients: $(BIN)/chatnut
 			exit 1; \
 		fi; \
 	fi
-	$(BIN)/python -m tests.clients
+	$(BIN)/python -m tests.clients.npm
 
-# Two processes, a whole file each (module fixtures are set up once), and the
-# slowest tests named at the end so a growing suite shows where its time goes.
+# Two processes, a whole file each (module fixtures are set up once), every test
+# bounded in time (pyproject.toml), and the slowest tests and files named at the
+# end so a growing suite shows where its time goes.
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
+
 test: lint browser postgres clients
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
+	$(PYTEST)
+
+# The fast lane, to run constantly: lint, types and every test that needs nothing
+# from outside the repository (no Chromium, no PostgreSQL, no npm client).
+check: lint
+	$(PYTEST) -m "not browser and not postgres and not clients"
 
 # Ours beside the original chatnut 0.4.2 (installed into .bench/ on first use)
 # and the SDK's empty tool; prints the tables and writes them to .bench/latest.md.
@@ -75,4 +100,4 @@ bench: $(BIN)/chatnut postgres
 	$(BIN)/python -m bench.pg_ceiling | tee .bench/pg_ceiling.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from chatnut import __version__
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
+from chatnut.claims_api import router as claims_router
 from chatnut.connections import connection_bound
 from chatnut.feeds.slots import StreamSlots
 from chatnut.hub import Hub
@@ -271,6 +272,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(sidebar_router)
     app.include_router(signin_router)
     app.include_router(receipts_router)
+    app.include_router(claims_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     # The guards, innermost first (the last one added runs first).
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)

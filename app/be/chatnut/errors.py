@@ -97,3 +97,21 @@ class TooManyWaits(ChatnutError):
 
     code = "too_many_waits"
     http_status = 429
+
+
+def claim_missing(claim_id: str, project: str) -> NotFound:
+    return NotFound(
+        f"claim {claim_id!r} is not a live claim in project {project!r} (expired or released?)"
+        " — list_claims shows the live ones"
+    )
+
+
+def claim_of_another(claim_id: str, holder: str) -> Conflict:
+    return Conflict(f"claim {claim_id!r} is held by {holder!r}; only its holder can release it")
+
+
+def too_many_claims(project: str, limit: int) -> Conflict:
+    return Conflict(
+        f"project {project!r} holds {limit} live claims (the limit); release some"
+        " or wait for them to expire"
+    )

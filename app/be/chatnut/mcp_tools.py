@@ -1,4 +1,4 @@
-"""The 19 MCP tools of the agent contract (SPEC §5, §13): typed wrappers over ChatService.
+"""The 22 MCP tools of the agent contract (SPEC §5, §13): typed wrappers over ChatService.
 
 Parameter names, defaults and result shapes are the original chatnut 0.4.x's,
 so existing skills and prompts keep working. Limits are in the input schemas
@@ -151,6 +151,7 @@ class StatusSeen(Status, Seen):
 
 class TeamStatus(TypedDict):
     statuses: list[StatusSeen]
+    claims: NotRequired[list[dict[str, Any]]]
 
 
 class Agent(TypedDict):
@@ -205,6 +206,7 @@ class Handoff(TypedDict):
     omitted: dict[str, int]
     complete: bool
     awaiting_ack: NotRequired[list[Part]]
+    claims: NotRequired[list[Part]]
 
 
 # -- parameter types (limits visible in the input schema) ----------------------
@@ -423,4 +425,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
             room_id, message_id, agent_name
         )
 
+    from chatnut.mcp_claims import add_claim_tools  # it takes its parameter types from here
+
+    add_claim_tools(mcp, service)
     return mcp

@@ -20,6 +20,11 @@ Reader = Annotated[str | None, Query(max_length=check.MAX_SENDER)]
 class CatchUp(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reader: str = Field(min_length=1, max_length=check.MAX_SENDER)
+    # Only this project's rooms ("Mark all read" on a project).
+    project: str | None = Field(default=None, min_length=1, max_length=check.MAX_NAME)
+    # The page's first visit in a browser: a name that already has cursors
+    # (read on another device) keeps them.
+    first_visit: bool = False
 
 
 @router.get("/sidebar", summary="One page of room summaries, newest activity first")
@@ -49,6 +54,8 @@ async def sidebar_totals(request: Request, reader: Reader = None) -> dict[str, A
     return await service_of(request).sidebar_totals(reader)
 
 
-@router.post("/catch-up", summary="Mark every room read for a reader (a first visit)")
+@router.post("/catch-up", summary="Mark every room (of a project) read for a reader")
 async def catch_up(request: Request, body: CatchUp) -> dict[str, Any]:
-    return await service_of(request).catch_up(body.reader)
+    return await service_of(request).catch_up(
+        body.reader, project=body.project, first_visit=body.first_visit
+    )

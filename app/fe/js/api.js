@@ -1,7 +1,23 @@
+// @ts-check
 // JSON over /api/. Errors arrive as {"error": {"code", "message"}}; they are
 // thrown as Error(message) so callers can show the server's own words.
 
+/** An error the server answered with; `status` is its HTTP status. */
+class ApiError extends Error {
+  /** @param {string} message @param {number} status */
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * @param {string} path
+ * @param {{method?: string, body?: unknown}} [options]
+ */
+
 export async function api(path, { method = "GET", body } = {}) {
+  /** @type {RequestInit & {headers: Record<string, string>}} */
   const init = { method, headers: { accept: "application/json" } };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
@@ -16,9 +32,7 @@ export async function api(path, { method = "GET", body } = {}) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const message = data?.error?.message || `request failed (${response.status})`;
-    const error = new Error(message);
-    error.status = response.status;
-    throw error;
+    throw new ApiError(message, response.status);
   }
   return data;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // A human joins the conversation: Enter sends, Shift+Enter is a new line, the
 // name is remembered in this browser. The post comes back through the feed
 // like everyone else's, so it is never shown twice. The draft grows with its
@@ -6,30 +7,35 @@
 // draft and offers a retry.
 
 import { api, enc } from "./api.js";
-import { $, h } from "./dom.js";
+import { $, closest, h } from "./dom.js";
+import { draftOf, saveDraft } from "./drafts.js";
 
 // 128 random bits as hex (crypto.randomUUID needs a secure context; a team
 // server may be reached over plain http).
-const randomKey = () =>
-  Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+const randomKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 
 const NAME_KEY = "chatnut.name";
 const MAX_SUGGESTIONS = 8;
+const sendButton = () => /** @type {HTMLButtonElement} */ ($("send"));
 
 export function senderName() {
   return localStorage.getItem(NAME_KEY) || "human";
 }
 
 export class Composer {
-  constructor({ roomId, names }) {
+  constructor({ roomId, names, onSent, onDraft }) {
     this.roomId = roomId;
+    this.onSent = onSent; // (roomId, message) — the server took it
+    this.onDraft = onDraft; // (roomId) — the room's having a draft changed
     this.names = names; // () -> names to offer after "@"
-    this.form = $("composer");
-    this.draft = $("draft");
-    this.sender = $("sender");
+    this.form = /** @type {HTMLFormElement} */ ($("composer"));
+    this.draft = /** @type {HTMLTextAreaElement} */ ($("draft"));
+    this.sender = /** @type {HTMLInputElement} */ ($("sender"));
     this.note = $("composer-note");
     this.suggest = $("mention-list");
     this.replyTo = null;
+    /** @type {{content: string, roomId: string, key: string} | null} the draft being sent, and its idempotency key */
+    this.pending = null;
     this.closedWhy = "";
     this.offline = false;
     this.shownWhy = "";
@@ -39,13 +45,14 @@ export class Composer {
       if (name) localStorage.setItem(NAME_KEY, name);
     });
     this.draft.addEventListener("input", () => {
+      this._keep();
       this._grow();
       this._offer();
     });
     this.draft.addEventListener("keydown", (event) => this._key(event));
     this.draft.addEventListener("blur", () => setTimeout(() => this._hideSuggestions(), 150));
     this.suggest.addEventListener("mousedown", (event) => {
-      const option = event.target.closest("[role=option]");
+      const option = closest(event, "[role=option]");
       if (!option) return;
       event.preventDefault();
       this._complete(option.dataset.name);
@@ -56,6 +63,17 @@ export class Composer {
     });
     $("reply-cancel").addEventListener("click", () => this.setReply(null));
     $("retry").addEventListener("click", () => this.send());
+  }
+
+  // Another room opened: its own draft comes back (or an empty box).
+  openRoom(roomId) {
+    this.draft.value = draftOf(roomId);
+    this._hideSuggestions();
+    this._grow();
+  }
+
+  _keep(roomId = this.roomId(), text = this.draft.value) {
+    if (roomId && saveDraft(roomId, text)) this.onDraft(roomId);
   }
 
   // Archived (why given) or open; offline closes it too, with its own reason.
@@ -73,7 +91,7 @@ export class Composer {
     const why = this.closedWhy || (this.offline ? "Offline: the server cannot be reached. Your draft is kept; sending resumes when it is back." : "");
     if (why === this.shownWhy) return; // unchanged: write nothing (called on every room delta)
     this.shownWhy = why;
-    for (const el of [this.draft, this.sender, $("send")]) el.disabled = Boolean(why);
+    for (const el of [this.draft, this.sender, sendButton()]) el.disabled = Boolean(why);
     if (why) this._say(why);
     else if (this.note.dataset.kind === "closed") this._say("");
     this.note.dataset.kind = why ? "closed" : "";
@@ -99,27 +117,32 @@ export class Composer {
       return;
     }
     localStorage.setItem(NAME_KEY, sender);
-    $("send").disabled = true;
+    sendButton().disabled = true;
     $("retry").hidden = true;
     // One key per draft: sending the same draft again after an error (the
     // Retry button) cannot post it twice if the first try did land.
-    if (!this.pending || this.pending.content !== content || this.pending.roomId !== this.roomId()) {
-      this.pending = { content, roomId: this.roomId(), key: `web-${randomKey()}` };
+    const roomId = this.roomId();
+    if (!this.pending || this.pending.content !== content || this.pending.roomId !== roomId) {
+      this.pending = { content, roomId, key: `web-${randomKey()}` };
     }
     const body = { sender, content, idempotency_key: this.pending.key };
     if (this.replyTo) body.reply_to = this.replyTo.id;
     try {
-      await api(`/rooms/${enc(this.roomId())}/messages`, { method: "POST", body });
+      const message = await api(`/rooms/${enc(roomId)}/messages`, { method: "POST", body });
       this.pending = null;
-      this.draft.value = "";
-      this._grow();
-      this.setReply(null);
-      this._say("");
+      this.onSent(roomId, message);
+      this._keep(roomId, "");
+      if (this.roomId() === roomId) {
+        this.draft.value = "";
+        this._grow();
+        this.setReply(null);
+        this._say("");
+      }
     } catch (error) {
       this._say(`Not sent: ${error.message}. Your draft is kept.`, true);
       $("retry").hidden = false;
     } finally {
-      $("send").disabled = Boolean(this.closedWhy || this.offline);
+      sendButton().disabled = Boolean(this.closedWhy || this.offline);
       this.draft.focus();
     }
   }
@@ -141,18 +164,19 @@ export class Composer {
     const word = this._word();
     if (word === null) return this._hideSuggestions();
     const lower = word.toLowerCase();
-    const found = this.names().filter((n) => n.toLowerCase().startsWith(lower) && n !== word).slice(0, MAX_SUGGESTIONS);
+    const found = this.names()
+      .filter((n) => n.toLowerCase().startsWith(lower) && n !== word)
+      .slice(0, MAX_SUGGESTIONS);
     if (!found.length) return this._hideSuggestions();
-    this.suggest.replaceChildren(...found.map((name, i) =>
-      h("li", { role: "option", id: `mention-${i}`, "data-name": name, "aria-selected": String(i === 0) }, `@${name}`)));
+    this.suggest.replaceChildren(
+      ...found.map((name, i) => h("li", { role: "option", id: `mention-${i}`, "data-name": name, "aria-selected": String(i === 0) }, `@${name}`)),
+    );
     this.suggest.hidden = false;
-    this.draft.setAttribute("aria-expanded", "true");
     this.draft.setAttribute("aria-activedescendant", "mention-0");
   }
 
   _hideSuggestions() {
     this.suggest.hidden = true;
-    this.draft.setAttribute("aria-expanded", "false");
     this.draft.removeAttribute("aria-activedescendant");
   }
 
@@ -160,7 +184,9 @@ export class Composer {
     const options = [...this.suggest.children];
     const at = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
     const next = (at + step + options.length) % options.length;
-    options.forEach((o, i) => o.setAttribute("aria-selected", String(i === next)));
+    options.forEach((o, i) => {
+      o.setAttribute("aria-selected", String(i === next));
+    });
     this.draft.setAttribute("aria-activedescendant", options[next].id);
   }
 
@@ -172,6 +198,7 @@ export class Composer {
     this.draft.value = `${before}${name} ${after}`;
     const caret = before.length + name.length + 1;
     this.draft.setSelectionRange(caret, caret);
+    this._keep();
     this._hideSuggestions();
     this._grow();
   }
@@ -186,7 +213,7 @@ export class Composer {
       if (event.key === "Enter" || event.key === "Tab") {
         event.preventDefault();
         const chosen = this.suggest.querySelector("[aria-selected=true]");
-        this._complete(chosen.dataset.name);
+        this._complete(/** @type {HTMLElement} */ (chosen).dataset.name);
         return;
       }
       if (event.key === "Escape") {

@@ -1,10 +1,11 @@
+// @ts-check
 // SPEC §13 on the page: who a message is addressed to ("→ alice"), summaries
 // styled apart and the latest one pinned above the room, a presence dot per
 // agent, and a "mentions & directed" view of one name across rooms.
 // Everything goes in as text (h() / textContent), never as HTML.
 
 import { api, enc } from "./api.js";
-import { $, colourClass, h, timeAgo } from "./dom.js";
+import { $, closest, colourClass, h, timeAgo } from "./dom.js";
 
 const ACTIVE_MS = 5 * 60 * 1000; // seen this recently: a filled dot
 const PRESENCE_EVERY_MS = 15000;
@@ -42,11 +43,12 @@ function presenceState(name) {
 // A dot that keeps itself current: every dot for a name is updated in place.
 export function presenceDot(name) {
   const [state, title] = presenceState(name);
-  return h("span", { class: "presence", "data-presence": name.toLowerCase(), "data-state": state, title, "aria-label": title });
+  return h("span", { class: "presence", role: "img", "data-presence": name.toLowerCase(), "data-state": state, title, "aria-label": title });
 }
 
 function refreshDots() {
   for (const dot of document.querySelectorAll("[data-presence]")) {
+    if (!(dot instanceof HTMLElement)) continue;
     const [state, title] = presenceState(dot.dataset.presence);
     dot.dataset.state = state;
     dot.title = title;
@@ -75,17 +77,19 @@ export class PresenceBar {
   async refresh() {
     const roomId = this.roomId;
     if (!roomId || document.visibilityState !== "visible") return;
-    const [agents, statuses] = await Promise.all([
-      api(`/rooms/${enc(roomId)}/agents`),
-      api(`/rooms/${enc(roomId)}/statuses`),
-    ]).catch(() => [null, null]);
+    const [agents, statuses] = await Promise.all([api(`/rooms/${enc(roomId)}/agents`), api(`/rooms/${enc(roomId)}/statuses`)]).catch(() => [
+      null,
+      null,
+    ]);
     if (!agents || roomId !== this.roomId) return;
     for (const row of [...agents.agents, ...statuses.statuses]) {
       presence.set((row.agent_name ?? row.sender).toLowerCase(), row);
     }
-    this.bar.replaceChildren(...agents.agents.map((a) =>
-      h("span", { class: "agent-chip" }, presenceDot(a.agent_name),
-        h("b", { class: colourClass(a.agent_name) }, a.agent_name))));
+    this.bar.replaceChildren(
+      ...agents.agents.map((a) =>
+        h("span", { class: "agent-chip" }, presenceDot(a.agent_name), h("b", { class: colourClass(a.agent_name) }, a.agent_name)),
+      ),
+    );
     refreshDots();
   }
 
@@ -106,7 +110,7 @@ export class SummaryPin {
     this.shownId = 0;
     this.pin = h("aside", { id: "latest-summary", class: "latest-summary", hidden: true, "aria-label": "Latest summary" });
     this.pin.addEventListener("click", (event) => {
-      const jump = event.target.closest("[data-summary]");
+      const jump = closest(event, "[data-summary]");
       if (jump) this.onJump(this.roomId, Number(jump.dataset.summary));
     });
     ($("messages").closest(".room-body") ?? $("messages")).before(this.pin);
@@ -130,11 +134,17 @@ export class SummaryPin {
     this.shownId = m.id;
     const cut = m.truncated ? " (cut — open it for the whole text)" : "";
     this.pin.replaceChildren(
-      h("header", {},
-        h("span", { class: "tag summary-tag" }, "latest summary"), " ",
-        h("b", { class: colourClass(m.sender) }, m.sender), " ",
-        h("time", { datetime: m.created_at, title: m.created_at }, timeAgo(m.created_at)), " ",
-        h("button", { type: "button", class: "link", "data-summary": m.id }, `#${m.id}${cut}`)),
+      h(
+        "header",
+        {},
+        h("span", { class: "tag summary-tag" }, "latest summary"),
+        " ",
+        h("b", { class: colourClass(m.sender) }, m.sender),
+        " ",
+        h("time", { datetime: m.created_at, title: m.created_at }, timeAgo(m.created_at)),
+        " ",
+        h("button", { type: "button", class: "link", "data-summary": m.id }, `#${m.id}${cut}`),
+      ),
       h("div", { class: "summary-text" }, m.content),
     );
     this.pin.hidden = false;
@@ -150,7 +160,7 @@ export class InboxView {
     this.defaultName = defaultName;
     this.name = null;
     this.form = $("inbox-form");
-    this.input = $("inbox-name");
+    this.input = /** @type {HTMLInputElement} */ ($("inbox-name"));
     this.results = $("inbox-results");
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -158,7 +168,7 @@ export class InboxView {
     });
     $("inbox-open").addEventListener("click", () => this.open());
     this.results.addEventListener("click", (event) => {
-      const hit = event.target.closest("a[data-room]");
+      const hit = closest(event, "a[data-room]");
       if (!hit || event.ctrlKey || event.metaKey || event.shiftKey) return;
       event.preventDefault();
       this.onOpen(hit.dataset.room, Number(hit.dataset.msg));
@@ -181,18 +191,42 @@ export class InboxView {
     this.name = name;
     $("inbox-title").textContent = `Mentions & directed: ${name}`;
     let page;
+    let mentioned;
     try {
-      page = await api(`/inbox?agent_name=${enc(name)}&limit=${INBOX_PAGE}&newest=true`);
+      // Sent `to` the name (the server's inbox), and @name in the text (a
+      // search): both are addressed to this reader.
+      [page, mentioned] = await Promise.all([
+        api(`/inbox?agent_name=${enc(name)}&limit=${INBOX_PAGE}&newest=true`),
+        api(`/search?${new URLSearchParams({ q: `@${name}` })}`).catch(() => null),
+      ]);
     } catch (error) {
       this.results.replaceChildren(h("p", { class: "notice" }, `Cannot read it: ${error.message}`));
       return;
     }
     if (name !== this.name) return;
-    const hits = page.messages.reverse().map((m) => this._hit(m));
-    this.results.replaceChildren(
-      ...(hits.length ? hits : [h("p", { class: "notice" }, `Nothing addressed to ${name} in a live room.`)]),
-      page.has_more ? h("p", { class: "notice" }, `The newest ${INBOX_PAGE} are shown.`) : null,
-    );
+    const messages = [...page.messages, ...this._mentions(mentioned, name, page.messages)];
+    messages.sort((a, b) => b.id - a.id);
+    const hits = messages.slice(0, INBOX_PAGE).map((m) => this._hit(m));
+    this.results.replaceChildren(...(hits.length ? hits : [h("p", { class: "notice" }, `Nothing addressed to ${name} in a live room.`)]));
+    if (page.has_more || messages.length > INBOX_PAGE) this.results.append(h("p", { class: "notice" }, `The newest ${INBOX_PAGE} are shown.`));
+  }
+
+  // Search hits that @name the reader (not a longer name that starts the
+  // same), as inbox messages, less those the inbox has already.
+  _mentions(result, name, already) {
+    if (!result) return [];
+    const have = new Set(already.map((m) => m.id));
+    const exact = new RegExp(`@${name.replace(/[^\p{L}\p{N}_-]/gu, "")}(?![\\p{L}\\p{N}_-])`, "iu");
+    return result.messages
+      .filter((m) => !have.has(m.id) && exact.test(m.snippet) && m.sender.toLowerCase() !== name.toLowerCase())
+      .map((m) => ({
+        id: m.id,
+        sender: m.sender,
+        created_at: m.created_at,
+        content: m.snippet,
+        to: [],
+        room: { id: m.room_id, ...result.room_names[m.room_id] },
+      }));
   }
 
   // A live post addressed to the name (or @mentioning it) shows at the top.
@@ -205,8 +239,11 @@ export class InboxView {
 
   _hit(m) {
     const where = `${m.room.project}/${m.room.name} · ${m.sender}${m.to?.length ? ` → ${m.to.join(", ")}` : ""} · ${timeAgo(m.created_at)} · #${m.id}`;
-    return h("a", { class: `hit${messageClass(m)}`, href: `/?room=${enc(m.room.id)}&msg=${m.id}`, "data-room": m.room.id, "data-msg": m.id },
+    return h(
+      "a",
+      { class: `hit${messageClass(m)}`, href: `/?room=${enc(m.room.id)}&msg=${m.id}`, "data-room": m.room.id, "data-msg": m.id },
       h("div", { class: "where" }, where),
-      h("div", { class: "snippet" }, m.content.length > 300 ? `${m.content.slice(0, 300)}…` : m.content));
+      h("div", { class: "snippet" }, m.content.length > 300 ? `${m.content.slice(0, 300)}…` : m.content),
+    );
   }
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Small DOM helpers. Text always goes in as text (textContent/append of
 // strings); the only HTML the page inserts is the server renderer's `html`.
 
@@ -18,6 +19,16 @@ export function h(tag, props = {}, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
+/**
+ * The element at or above an event's target that matches `selector`, if any.
+ * @param {Event} event
+ * @param {string} selector
+ * @returns {HTMLElement | null}
+ */
+export function closest(event, selector) {
+  return event.target instanceof Element ? event.target.closest(selector) : null;
+}
+
 // Writes only a change: an equal write still dirties layout, and a layout read
 // after it (a scroll handler's) would then be forced.
 export function setText(el, text) {
@@ -28,9 +39,14 @@ export function setAttr(el, name, value) {
   if (el.getAttribute(name) !== value) el.setAttribute(name, value);
 }
 
+/** @type {[Intl.RelativeTimeFormatUnit, number][]} */
 const UNITS = [
-  ["year", 31536000], ["month", 2592000], ["week", 604800],
-  ["day", 86400], ["hour", 3600], ["minute", 60],
+  ["year", 31536000],
+  ["month", 2592000],
+  ["week", 604800],
+  ["day", 86400],
+  ["hour", 3600],
+  ["minute", 60],
 ];
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
@@ -89,7 +105,11 @@ export class Palette {
 }
 
 export function initials(name) {
-  const words = name.replace(/[^\p{L}\p{N}]+/gu, " ").trim().split(" ").filter(Boolean);
+  const words = name
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim()
+    .split(" ")
+    .filter(Boolean);
   if (!words.length) return "?";
   if (words.length === 1) {
     // agent1, agent2: the number tells them apart, not "AG" twice.

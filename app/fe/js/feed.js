@@ -1,3 +1,4 @@
+// @ts-check
 // The browser's one event stream (SPEC §6), shared by every tab.
 //
 // Browsers allow six HTTP/1.1 connections per host across all tabs, so a

@@ -1,3 +1,4 @@
+// @ts-check
 // The keyboard: Ctrl/Cmd+K room switcher, Alt+↑/↓ previous/next room,
 // Alt+Shift+↑/↓ previous/next room with unread, `/` search, `?` this help,
 // Esc closes what is open.
@@ -30,11 +31,11 @@ export function bindKeys({ switcher, closeDrawer, closeSearch, current, rooms, u
       $("search").focus();
     } else if (event.key === "?" && !typing) {
       event.preventDefault();
-      $("help").showModal();
+      /** @type {HTMLDialogElement} */ ($("help")).showModal();
     } else if (event.key === "Escape") {
       closeDrawer();
       closeSearch();
     }
   });
-  $("help-open").addEventListener("click", () => $("help").showModal());
+  $("help-open").addEventListener("click", () => /** @type {HTMLDialogElement} */ ($("help")).showModal());
 }

@@ -1,12 +1,14 @@
+// @ts-check
 // The page: wires the sidebar, the open room, the composer, search and the
 // tab's one feed together, and keeps the address bar in step (?room=, ?msg=).
 
 import { api, enc } from "./api.js";
 import { Composer, senderName } from "./composer.js";
 import { InboxView, PresenceBar, SummaryPin } from "./coordination.js";
-import { $ } from "./dom.js";
+import { $, closest } from "./dom.js";
 import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
+import { forReader, MentionMarks } from "./mentions.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
 import { RoomView } from "./room.js";
 import { SearchView } from "./search.js";
@@ -21,14 +23,25 @@ let currentRoom = null;
 let failedRoom = null; // a room that could not open (an outage): retried on reconnect
 let emptyShown = null;
 
-const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName() });
+const mentions = new MentionMarks(senderName);
+const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMarkRead: (project) => markAllRead(project), mentions });
 const room = new RoomView({
   onRead: markRead,
   onReply: (target) => composer.setReply(target),
   onWatch: (watching) => sidebar.watch(watching ? currentRoom : null),
   onTeam: () => team.render(),
+  reader: senderName,
 });
-const composer = new Composer({ roomId: () => currentRoom, names: () => room.names() });
+const composer = new Composer({
+  roomId: () => currentRoom,
+  names: () => room.names(),
+  // Your own message is never unread: the cursor moves past it at once.
+  onSent: (roomId, message) => {
+    room.sent(roomId);
+    markRead(roomId, message.id);
+  },
+  onDraft: (roomId) => sidebar.refreshRow(roomId),
+});
 const team = new TeamPanel({ room });
 const notifier = new MentionNotifier({
   name: senderName,
@@ -39,7 +52,7 @@ const searchView = new SearchView({
   projects: () => sidebar.totals.projects.map((p) => p.project),
   onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
 });
-const switcher = new Switcher({ onOpen: (roomId) => openRoom(roomId), reader: senderName });
+const switcher = new Switcher({ onOpen: (roomId) => openRoom(roomId), reader: senderName, mentioned: (id) => mentions.has(id) });
 const presenceBar = new PresenceBar();
 const summaryPin = new SummaryPin({ onJump: (roomId, id) => openRoom(roomId, { focus: id }) });
 const inbox = new InboxView({
@@ -69,7 +82,7 @@ function closeDrawer() {
 
 function updateTitle() {
   const unread = sidebar.totalUnread();
-  const name = currentRoom ? sidebar.rooms.get(currentRoom)?.name ?? room.room?.name : null;
+  const name = currentRoom ? (sidebar.rooms.get(currentRoom)?.name ?? room.room?.name) : null;
   const title = `${unread ? `(${unread}) ` : ""}${name ? `${name} · ` : ""}chatnut`;
   if (document.title !== title) document.title = title; // a write costs even when equal
   const empty = sidebar.totals.live + sidebar.totals.archived === 0 && feed.state === "live";
@@ -101,6 +114,10 @@ function handle(name, data) {
       }
       break;
     case "message":
+      if (!(data.room_id === currentRoom && room.watching()) && forReader(data, senderName())) {
+        mentions.note(data);
+        sidebar.refreshRow(data.room_id);
+      }
       room.add(data);
       notifier.message(data, data.room_id === currentRoom && room.watching());
       presenceBar.message(data);
@@ -152,7 +169,9 @@ function sendRead(roomId, state) {
   api(`/rooms/${enc(roomId)}/read`, {
     method: "POST",
     body: { reader: senderName(), last_read_message_id: id },
-  }).catch(() => { state.sent = 0; }); // told again with the next message seen
+  }).catch(() => {
+    state.sent = 0;
+  }); // told again with the next message seen
 }
 
 function say(text) {
@@ -175,6 +194,7 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
   sidebar.select(roomId);
   sidebar.watch(null);
   composer.setReply(null);
+  composer.openRoom(roomId);
   show("room-view");
   // A linked message's window is asked for beside the summary (a deep link
   // saves a round trip); if the summary fails, its error is the one shown.
@@ -224,7 +244,7 @@ function search(query) {
 
 function wire() {
   $("sidebar").addEventListener("click", (event) => {
-    const link = event.target.closest("a[data-room]");
+    const link = closest(event, "a[data-room]");
     if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
     event.preventDefault();
     openRoom(link.dataset.room);
@@ -235,7 +255,7 @@ function wire() {
   });
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const query = $("search").value.trim();
+    const query = /** @type {HTMLInputElement} */ ($("search")).value.trim();
     if (query) search(query);
   });
   $("close-search").addEventListener("click", () => show(currentRoom ? "room-view" : "welcome"));
@@ -274,25 +294,37 @@ function wire() {
   $("mcp-url").textContent = `${location.origin}/mcp/`;
 }
 
-// A first visit under a name starts every cursor at "now": the page does not
-// greet anyone with thousands of old messages as unread. Rooms created later
-// count from their first message until opened.
+// A name's first visit starts every cursor at "now": the page does not greet
+// anyone with thousands of old messages as unread. Rooms created later count
+// from their first message until opened. Read state belongs to the name on
+// the server: a name that has cursors already (read in another browser) keeps
+// them, which the server decides (`first_visit`).
 async function catchUpFirstVisit(reader) {
   if (localStorage.getItem(STARTED_KEY + reader)) return;
   try {
-    await api("/catch-up", { method: "POST", body: { reader } });
+    await api("/catch-up", { method: "POST", body: { reader, first_visit: true } });
     localStorage.setItem(STARTED_KEY + reader, new Date().toISOString());
   } catch {
     // Not reachable now: the counts stay as they are, and the next visit tries again.
   }
 }
 
+// "Mark all read", everywhere or in one project: the reader's own action. The
+// name's open pages (this one too) hear each room's new cursor on their feed.
+function markAllRead(project = null) {
+  const body = project ? { reader: senderName(), project } : { reader: senderName() };
+  api("/catch-up", { method: "POST", body }).catch((error) => say(`Not marked read: ${error.message}.`));
+}
+
 setupTheme();
 wire();
-fromAddress();
 // A first visit shows its first rows while the catch-up runs, without
-// counts (they would be the old ones it is about to clear); the feed's
-// snapshot, which starts after it, brings them.
+// counts (they may be the old ones it is about to clear); the feed's
+// snapshot, which starts after it, brings them. A deep link opens after it
+// too, so the room's cursor is the one the catch-up leaves.
 const firstVisit = !localStorage.getItem(STARTED_KEY + senderName());
 sidebar.prefill({ counts: !firstVisit });
-catchUpFirstVisit(senderName()).then(() => feed.start(senderName()));
+const caughtUp = catchUpFirstVisit(senderName());
+if (firstVisit) caughtUp.then(fromAddress);
+else fromAddress();
+caughtUp.then(() => feed.start(senderName()));

@@ -1,3 +1,4 @@
+// @ts-check
 // The room view's message items: one <li> per message (avatar, header with
 // times and id, addressees, reply quote, rendered body, actions), with day
 // separators and consecutive lines of one sender grouped. `view` is the
@@ -7,7 +8,8 @@
 import { api, enc } from "./api.js";
 import { addressees, messageClass, messageExtras } from "./coordination.js";
 import { clockTime, dayLabel, fullTime, h, initials, localDay, plainText, timeAgo } from "./dom.js";
-import { decorateCode, mentionChips } from "./message_parts.js";
+import { forReader } from "./mentions.js";
+import { decorateCode, isLong, mentionChips, showMore } from "./message_parts.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 
@@ -19,12 +21,16 @@ export function buildItems(messages, prev, view) {
   for (const m of messages) {
     const day = localDay(m.created_at);
     if (!last || last.day !== day) {
-      out.push(h("li", { class: "day", role: "separator", "data-day": day }, dayLabel(m.created_at)));
+      out.push(h("li", { class: "day", "data-day": day }, dayLabel(m.created_at)));
       last = null;
     }
-    const grouped = Boolean(last) && last.sender === m.sender && last.type === m.message_type
-      && m.message_type !== "system" && !m.metadata?.reply_to
-      && Date.parse(m.created_at) - Number(last.ts) < GROUP_MS;
+    const grouped =
+      Boolean(last) &&
+      last.sender === m.sender &&
+      last.type === m.message_type &&
+      m.message_type !== "system" &&
+      !m.metadata?.reply_to &&
+      Date.parse(m.created_at) - Number(last.ts) < GROUP_MS;
     const item = messageItem(m, grouped, view);
     out.push(item);
     last = item.dataset;
@@ -45,9 +51,13 @@ export function rejoin(first) {
   }
   if (!item?.classList.contains("message")) return;
   const prev = item.previousElementSibling;
-  const grouped = prev?.classList.contains("message") && prev.dataset.sender === item.dataset.sender
-    && prev.dataset.type === item.dataset.type && item.dataset.type !== "system" && !item.dataset.reply
-    && Number(item.dataset.ts) - Number(prev.dataset.ts) < GROUP_MS;
+  const grouped =
+    prev?.classList.contains("message") &&
+    prev.dataset.sender === item.dataset.sender &&
+    prev.dataset.type === item.dataset.type &&
+    item.dataset.type !== "system" &&
+    !item.dataset.reply &&
+    Number(item.dataset.ts) - Number(prev.dataset.ts) < GROUP_MS;
   item.classList.toggle("grouped", Boolean(grouped));
 }
 
@@ -57,14 +67,16 @@ function messageItem(m, grouped, view) {
   const body = h("div", { class: "body" });
   if (m.html === undefined) body.textContent = m.content;
   else body.innerHTML = m.html; // the server renderer's output: escaped, no raw HTML
-  mentionChips(body, view.agents);
-  decorateCode(body);
+  const reader = view.reader();
+  mentionChips(body, view.agents, reader);
+  const long = !decorateCode(body) && isLong(m.content);
+  if (long) body.classList.add("collapsed");
   const replyTo = m.metadata?.reply_to;
   const link = `/?room=${enc(m.room_id)}&msg=${m.id}`;
   const item = h(
     "li",
     {
-      class: `message${system ? " system" : ""}${messageClass(m)}${grouped ? " grouped" : ""}`,
+      class: `message${system ? " system" : ""}${messageClass(m)}${grouped ? " grouped" : ""}${forReader(m, reader) ? " for-me" : ""}`,
       "data-id": m.id,
       "data-sender": m.sender,
       "data-type": m.message_type,
@@ -87,9 +99,13 @@ function messageItem(m, grouped, view) {
     addressees(m),
     replyTo ? quoteOf(replyTo, view) : null,
     body,
-    h("div", { class: "msg-actions" },
+    long ? showMore() : null,
+    h(
+      "div",
+      { class: "msg-actions" },
       h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}` }, "Reply"),
-      h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}` }, "Copy link")),
+      h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}` }, "Copy link"),
+    ),
   );
   return item;
 }
@@ -127,8 +143,12 @@ export function copyText(text, button, done) {
   navigator.clipboard?.writeText(text).then(
     () => {
       button.textContent = done;
-      setTimeout(() => { button.textContent = label; }, 1500);
+      setTimeout(() => {
+        button.textContent = label;
+      }, 1500);
     },
-    () => { button.textContent = "Copy failed"; },
+    () => {
+      button.textContent = "Copy failed";
+    },
   );
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // What the user chooses once and the page remembers: the theme, and desktop
 // notifications for @mentions (asked for only when turned on).
 
@@ -58,8 +59,7 @@ export class MentionNotifier {
     if (!this.on || watching) return;
     const me = this.name().toLowerCase();
     if (message.sender.toLowerCase() === me) return;
-    const named = [...message.content.matchAll(/(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_-]+)/gu)]
-      .some((m) => m[2].toLowerCase() === me);
+    const named = [...message.content.matchAll(/(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_-]+)/gu)].some((m) => m[2].toLowerCase() === me);
     if (!named) return;
     const note = new Notification(`${message.sender} in ${this.roomName(message.room_id)}`, {
       body: message.content.slice(0, 200),

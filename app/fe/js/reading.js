@@ -1,3 +1,4 @@
+// @ts-check
 // Where the reader is in the open room, and what they have seen.
 //
 // Pinned: the reader follows the newest message (at the bottom of the live
@@ -32,7 +33,13 @@ export class Reading {
     // per frame at most, when layout is clean: nothing writes the DOM outside
     // animation frames) tell whether the bottom is reached.
     scroller.addEventListener("scroll", () => this._scrolled(), { passive: true });
-    scroller.addEventListener("wheel", (event) => { if (event.deltaY < 0) this.unpin(); }, { passive: true });
+    scroller.addEventListener(
+      "wheel",
+      (event) => {
+        if (event.deltaY < 0) this.unpin();
+      },
+      { passive: true },
+    );
     scroller.addEventListener("touchmove", () => this.unpin(), { passive: true });
     scroller.addEventListener("keydown", (event) => {
       if (["ArrowUp", "PageUp", "Home"].includes(event.key)) this.unpin();
@@ -41,7 +48,13 @@ export class Reading {
       if (event.target === scroller) this.unpin(); // the scrollbar
     });
     for (const kind of ["wheel", "touchstart", "keydown", "pointerdown"]) {
-      scroller.addEventListener(kind, () => { this.anchor = null; }, { passive: true });
+      scroller.addEventListener(
+        kind,
+        () => {
+          this.anchor = null;
+        },
+        { passive: true },
+      );
     }
     // Heights settle as off-screen messages come into view (content-visibility):
     // a pinned reader stays at the bottom, a shown message stays where it was put.
@@ -64,8 +77,7 @@ export class Reading {
   }
 
   watching() {
-    return this.window.roomId() !== null && this.pinned && this.window.atLiveEnd()
-      && document.visibilityState === "visible";
+    return this.window.roomId() !== null && this.pinned && this.window.atLiveEnd() && document.visibilityState === "visible";
   }
 
   // To the newest message, following it from now on.
@@ -91,7 +103,9 @@ export class Reading {
     this.anchor = { el, block };
     el.scrollIntoView({ block });
     clearTimeout(this.anchorTimer);
-    this.anchorTimer = setTimeout(() => { this.anchor = null; }, HOLD_MS);
+    this.anchorTimer = setTimeout(() => {
+      this.anchor = null;
+    }, HOLD_MS);
     this.checkRead();
   }
 
@@ -153,7 +167,8 @@ export class Reading {
   showUnreadAfter(cursor) {
     const first = [...this.list.querySelectorAll("li.message")].find((li) => Number(li.dataset.id) > cursor);
     if (!first) return false;
-    this.divider = h("li", { class: "divider", role: "separator", "aria-label": "New messages" }, h("span", {}, "New"));
+    // A list item like the day lines (an <ol> holds only list items): its text says it.
+    this.divider = h("li", { class: "divider" }, h("span", {}, "New"), h("span", { class: "sr-only" }, " messages"));
     first.before(this.divider);
     first.classList.remove("grouped");
     this.hold(this.divider, "start");

@@ -1,3 +1,4 @@
+// @ts-check
 // The open room: a window of its messages, never the whole room.
 //
 // It opens on the newest page, on a window around the first unread message
@@ -9,7 +10,7 @@
 
 import { api, enc } from "./api.js";
 import { presenceDot } from "./coordination.js";
-import { $, AGES_EVERY_MS, Palette, countedUnread, fullTime, h, plainText, refreshAges, setAttr, setText } from "./dom.js";
+import { $, AGES_EVERY_MS, countedUnread, fullTime, h, Palette, plainText, refreshAges, setAttr, setText } from "./dom.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
 import { Reading } from "./reading.js";
 
@@ -19,8 +20,9 @@ const MAX_IN_PAGE = 500;
 const ANNOUNCE_MS = 4000;
 
 export class RoomView {
-  constructor({ onRead, onReply, onWatch, onTeam }) {
+  constructor({ onRead, onReply, onWatch, onTeam, reader }) {
     this.onReply = onReply; // ({id, sender, excerpt})
+    this.reader = reader; // () -> the reader's name: their own messages are never news
     this.onTeam = onTeam; // () — agents or statuses changed
     this.room = null;
     this.agents = new Map();
@@ -44,13 +46,16 @@ export class RoomView {
     this._reset();
     $("pill").addEventListener("click", () => this.jumpToNewest());
     this.list.addEventListener("click", (event) => this._clicked(event));
-    const edges = new IntersectionObserver((entries) => {
-      for (const entry of entries) {
-        if (!entry.isIntersecting) continue;
-        if (entry.target.id === "older") this.loadOlder();
-        else this.loadNewer();
-      }
-    }, { root: this.scroller, rootMargin: "600px 0px 600px 0px" });
+    const edges = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) {
+          if (!entry.isIntersecting) continue;
+          if (entry.target.id === "older") this.loadOlder();
+          else this.loadNewer();
+        }
+      },
+      { root: this.scroller, rootMargin: "600px 0px 600px 0px" },
+    );
     edges.observe($("older"));
     edges.observe($("newer"));
     setInterval(() => this._refreshTimes(), AGES_EVERY_MS);
@@ -125,10 +130,10 @@ export class RoomView {
   async refreshTeam() {
     if (!this.room) return;
     const roomId = this.room.id;
-    const [statuses, agents] = await Promise.all([
-      api(`/rooms/${enc(roomId)}/statuses`),
-      api(`/rooms/${enc(roomId)}/agents`),
-    ]).catch(() => [null, null]);
+    const [statuses, agents] = await Promise.all([api(`/rooms/${enc(roomId)}/statuses`), api(`/rooms/${enc(roomId)}/agents`)]).catch(() => [
+      null,
+      null,
+    ]);
     if (!statuses || this.room?.id !== roomId) return;
     for (const a of agents.agents) this.agents.set(a.agent_name, a);
     this.statuses(statuses.statuses);
@@ -161,7 +166,7 @@ export class RoomView {
       // scrolling (loadNewer), which takes these from here.
       if (this.beyond.length < MAX_IN_PAGE) this.beyond.push(message);
       else this.beyond = [];
-      this.reading.setUnseen(this.reading.unseen + 1);
+      if (message.sender !== this.reader()) this.reading.setUnseen(this.reading.unseen + 1);
       return;
     }
     this.incoming.push(message);
@@ -183,8 +188,15 @@ export class RoomView {
       this.reading.seen();
       this._announce(batch);
     } else {
-      this.reading.setUnseen(this.reading.unseen + batch.length);
+      const reader = this.reader();
+      const news = batch.filter((m) => m.sender !== reader).length;
+      if (news) this.reading.setUnseen(this.reading.unseen + news);
     }
+  }
+
+  // The reader sent a message here: to the bottom, where it lands.
+  sent(roomId) {
+    if (this.room?.id === roomId) this.jumpToNewest();
   }
 
   // -- paging ------------------------------------------------------------------
@@ -288,7 +300,7 @@ export class RoomView {
     // Separators left at the new edge go too; a grouped first line gets its header.
     const edge = () => (side === "top" ? this.list.firstElementChild : this.list.lastElementChild);
     while (edge() && !edge().classList.contains("message")) edge().remove();
-    const ids = [...this.list.querySelectorAll("li.message")].map((li) => Number(li.dataset.id));
+    const ids = [...this.list.querySelectorAll("li.message")].map((li) => Number(/** @type {HTMLElement} */ (li).dataset.id));
     if (side === "top") {
       this.oldestId = ids[0];
       this.hasOlder = true;
@@ -340,6 +352,14 @@ export class RoomView {
       copyText(new URL(copyLink.dataset.copyLink, location.href).href, copyLink, "Link copied");
       return;
     }
+    const expand = event.target.closest("button[data-expand]");
+    if (expand) {
+      const open = expand.getAttribute("aria-expanded") !== "true";
+      expand.previousElementSibling.classList.toggle("collapsed", !open);
+      expand.setAttribute("aria-expanded", String(open));
+      expand.textContent = open ? "Show less" : "Show more";
+      return;
+    }
     const copyCode = event.target.closest("button[data-copy-code]");
     if (copyCode) {
       copyText(copyCode.parentElement.nextElementSibling.textContent, copyCode, "Copied");
@@ -374,14 +394,20 @@ export class RoomView {
 
   // Names for @-autocomplete: registered agents first, then recent senders.
   names() {
-    const recent = [...this.list.querySelectorAll("li.message")].slice(-200).map((li) => li.dataset.sender);
+    const recent = [...this.list.querySelectorAll("li.message")].slice(-200).map((li) => /** @type {HTMLElement} */ (li).dataset.sender);
     return [...new Set([...this.agents.keys(), ...recent.reverse()])];
   }
 
   _statusBar() {
     const chips = [...this.statusRows.values()].map((s) =>
-      h("span", { class: "status-chip", title: fullTime(s.updated_at) },
-        presenceDot(s.sender), h("b", { class: this.palette.colour(s.sender) }, s.sender), ": ", s.status),
+      h(
+        "span",
+        { class: "status-chip", title: fullTime(s.updated_at) },
+        presenceDot(s.sender),
+        h("b", { class: this.palette.colour(s.sender) }, s.sender),
+        ": ",
+        s.status,
+      ),
     );
     $("statusbar").replaceChildren(...chips);
     this.onTeam?.();

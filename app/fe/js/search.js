@@ -1,3 +1,4 @@
+// @ts-check
 // Search across rooms: matching room names, per-room hit counts (a click
 // narrows to that room), then message snippets with the query highlighted,
 // 20 at a time with "More results" until every hit is reachable (each page
@@ -5,7 +6,10 @@
 // and can be cleared. A hit opens its room around the message.
 
 import { api, enc } from "./api.js";
-import { $, AGES_EVERY_MS, fullTime, h, highlighted, refreshAges, timeAgo } from "./dom.js";
+import { $, AGES_EVERY_MS, closest, fullTime, h, highlighted, refreshAges, timeAgo } from "./dom.js";
+
+/** A filter field of the search form. */
+const field = (id) => /** @type {HTMLInputElement | HTMLSelectElement} */ ($(id));
 
 export class SearchView {
   constructor({ projects, onOpen }) {
@@ -18,12 +22,12 @@ export class SearchView {
     setInterval(() => refreshAges($("search-results").querySelectorAll("time.ago")), AGES_EVERY_MS);
     $("search-filters").addEventListener("submit", (event) => {
       event.preventDefault();
-      const to = $("sf-before").value;
+      const to = field("sf-before").value;
       this.filters = {
         ...this.filters,
-        project: $("sf-project").value || undefined,
-        sender: $("sf-sender").value.trim() || undefined,
-        after: $("sf-after").value || undefined,
+        project: field("sf-project").value || undefined,
+        sender: field("sf-sender").value.trim() || undefined,
+        after: field("sf-after").value || undefined,
         // "To" is a whole day: the filter ends before the next one.
         before: to ? new Date(Date.parse(to) + 86400000).toISOString().slice(0, 10) : undefined,
         to: to || undefined,
@@ -31,7 +35,7 @@ export class SearchView {
       this._load();
     });
     $("search-view").addEventListener("click", (event) => {
-      const clear = event.target.closest("button[data-clear]");
+      const clear = closest(event, "button[data-clear]");
       if (clear) {
         const key = clear.dataset.clear;
         delete this.filters[key];
@@ -40,18 +44,18 @@ export class SearchView {
         this._load();
         return;
       }
-      const narrow = event.target.closest("button[data-room-filter]");
+      const narrow = closest(event, "button[data-room-filter]");
       if (narrow) {
         this.filters.room_id = narrow.dataset.roomFilter;
         this._load();
         return;
       }
-      const more = event.target.closest("#search-more");
+      const more = closest(event, "#search-more");
       if (more) {
         this._load(Number(more.dataset.beforeId));
         return;
       }
-      const hit = event.target.closest("a.hit[data-room]");
+      const hit = closest(event, "a.hit[data-room]");
       if (hit && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
         event.preventDefault();
         this.onOpen(hit.dataset.room, hit.dataset.msg ? Number(hit.dataset.msg) : null);
@@ -68,11 +72,13 @@ export class SearchView {
 
   _showForm() {
     const select = $("sf-project");
-    select.replaceChildren(h("option", { value: "" }, "Any project"),
-      ...this.projects().map((p) => h("option", { value: p, selected: p === this.filters.project }, p)));
-    $("sf-sender").value = this.filters.sender || "";
-    $("sf-after").value = this.filters.after || "";
-    $("sf-before").value = this.filters.to || "";
+    select.replaceChildren(
+      h("option", { value: "" }, "Any project"),
+      ...this.projects().map((p) => h("option", { value: p, selected: p === this.filters.project }, p)),
+    );
+    field("sf-sender").value = this.filters.sender || "";
+    field("sf-after").value = this.filters.after || "";
+    field("sf-before").value = this.filters.to || "";
   }
 
   // beforeId: the oldest hit shown, for the next page; none for the first.
@@ -98,28 +104,39 @@ export class SearchView {
     Object.assign(this.names, result.room_names);
     const hits = result.messages.map((m) => this._hit(m));
     const oldest = result.messages.at(-1)?.id;
-    const more = result.has_more && oldest
-      ? h("button", { type: "button", id: "search-more", class: "more", "data-before-id": oldest }, "More results")
-      : null;
+    const more =
+      result.has_more && oldest ? h("button", { type: "button", id: "search-more", class: "more", "data-before-id": oldest }, "More results") : null;
     if (beforeId) {
       $("search-more")?.remove();
       view.append(...hits, ...(more ? [more] : []));
       return;
     }
     const rooms = result.rooms.map((room) =>
-      h("a", { class: "hit", href: `/?room=${enc(room.id)}`, "data-room": room.id },
+      h(
+        "a",
+        { class: "hit", href: `/?room=${enc(room.id)}`, "data-room": room.id },
         h("div", {}, highlighted(room.name, this.query)),
-        h("div", { class: "where" }, `${room.project} · ${room.status}`)));
+        h("div", { class: "where" }, `${room.project} · ${room.status}`),
+      ),
+    );
     const perRoom = result.message_rooms.map((r) =>
-      h("button", { type: "button", class: "room-count", "data-room-filter": r.room_id, title: "Only this room" },
-        `${this._roomName(r.room_id)} (${r.match_count})`));
+      h(
+        "button",
+        { type: "button", class: "room-count", "data-room-filter": r.room_id, title: "Only this room" },
+        `${this._roomName(r.room_id)} (${r.match_count})`,
+      ),
+    );
     const total = `${result.total}${result.capped ? "+" : ""}`;
-    view.replaceChildren(...[
-      rooms.length ? h("h2", {}, "Rooms") : null, ...rooms,
-      h("h2", {}, result.total ? `Messages (${total} match${result.total === 1 ? "" : "es"})` : "No messages match"),
-      perRoom.length > 1 ? h("div", { class: "room-counts", "aria-label": "Matches per room" }, perRoom) : null,
-      ...hits, more,
-    ].filter(Boolean));
+    view.replaceChildren(
+      ...[
+        rooms.length ? h("h2", {}, "Rooms") : null,
+        ...rooms,
+        h("h2", {}, result.total ? `Messages (${total} match${result.total === 1 ? "" : "es"})` : "No messages match"),
+        perRoom.length > 1 ? h("div", { class: "room-counts", "aria-label": "Matches per room" }, perRoom) : null,
+        ...hits,
+        more,
+      ].filter(Boolean),
+    );
   }
 
   _roomName(id) {
@@ -136,16 +153,35 @@ export class SearchView {
       before: () => `to ${this.filters.to}`,
     };
     const active = Object.keys(labels).filter((k) => this.filters[k]);
-    $("search-active").replaceChildren(...(active.length ? ["Filtered by: ", ...active.map((k) =>
-      h("span", { class: "filter-chip" }, labels[k](this.filters[k]),
-        h("button", { type: "button", "data-clear": k, "aria-label": `Clear ${labels[k](this.filters[k])}` }, "×")))] : []));
+    $("search-active").replaceChildren(
+      ...(active.length
+        ? [
+            "Filtered by: ",
+            ...active.map((k) =>
+              h(
+                "span",
+                { class: "filter-chip" },
+                labels[k](this.filters[k]),
+                h("button", { type: "button", "data-clear": k, "aria-label": `Clear ${labels[k](this.filters[k])}` }, "×"),
+              ),
+            ),
+          ]
+        : []),
+    );
   }
 
   _hit(m) {
-    return h("a", { class: "hit", href: `/?room=${enc(m.room_id)}&msg=${m.id}`, "data-room": m.room_id, "data-msg": m.id },
-      h("div", { class: "where" }, `${this._roomName(m.room_id)} · ${m.sender} · `,
+    return h(
+      "a",
+      { class: "hit", href: `/?room=${enc(m.room_id)}&msg=${m.id}`, "data-room": m.room_id, "data-msg": m.id },
+      h(
+        "div",
+        { class: "where" },
+        `${this._roomName(m.room_id)} · ${m.sender} · `,
         h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
-        ` · #${m.id}`),
-      h("div", {}, highlighted(m.snippet, this.query)));
+        ` · #${m.id}`,
+      ),
+      h("div", {}, highlighted(m.snippet, this.query)),
+    );
   }
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The room list, grouped by project, newest activity first, a page at a time.
 //
 // The page never holds every room: the feed's snapshot brings the newest
@@ -8,7 +9,8 @@
 // text, not a new element), so a room that gets a post keeps keyboard focus.
 
 import { api, enc } from "./api.js";
-import { $, AGES_EVERY_MS, countedUnread, h, plainText, refreshAges, setAttr, setText, timeAgo } from "./dom.js";
+import { $, AGES_EVERY_MS, closest, countedUnread, h, plainText, refreshAges, setAttr, setText, timeAgo } from "./dom.js";
+import { hasDraft } from "./drafts.js";
 
 const PAGE = 50;
 const COLLAPSED_KEY = "chatnut.collapsed";
@@ -27,9 +29,11 @@ function before(a, b) {
 }
 
 export class Sidebar {
-  constructor({ onChange, reader }) {
+  constructor({ onChange, reader, onMarkRead, mentions }) {
     this.reader = reader;
+    this.mentions = mentions; // MentionMarks: rooms with unread for the reader
     this.onChange = onChange;
+    this.onMarkRead = onMarkRead; // (project | null)
     this.rooms = new Map(); // id -> summary, only the rooms loaded
     this.rows = new Map(); // id -> <li>
     this.groups = new Map(); // project -> {el, list, more, head}
@@ -52,17 +56,20 @@ export class Sidebar {
       this.collapsed = new Set();
     }
     $("project-filter").addEventListener("change", (event) => {
-      this.project = event.target.value;
+      this.project = /** @type {HTMLSelectElement} */ (event.target).value;
       this._applyFilter();
     });
     $("unread-only").addEventListener("click", () => this.setUnreadOnly(!this.unreadOnly));
     $("archived-toggle").addEventListener("click", () => this._toggleArchived());
     $("live-rooms").addEventListener("click", (event) => {
-      const head = event.target.closest("button[data-group]");
+      const head = closest(event, "button[data-group]");
       if (head) this._toggleGroup(head.dataset.group);
-      const more = event.target.closest("button[data-more]");
+      const more = closest(event, "button[data-more]");
       if (more) this._more(more.dataset.more);
+      const mark = closest(event, "button[data-mark]");
+      if (mark) this.onMarkRead(mark.dataset.mark);
     });
+    $("mark-all-read").addEventListener("click", () => this.onMarkRead(null));
     $("archived-more").addEventListener("click", () => this._moreArchived());
     setInterval(() => this._refreshTimes(), AGES_EVERY_MS);
   }
@@ -81,13 +88,22 @@ export class Sidebar {
     const query = new URLSearchParams({ limit: "100", status: "all" });
     if (reader) query.set("reader", reader);
     const totals = api(`/sidebar/totals?${reader ? `reader=${enc(reader)}` : ""}`);
-    api(`/sidebar?${query}`).then((page) => {
-      if (this.fed) return;
-      this.snapshot({ rooms: page.rooms }, { fromFeed: false });
-      totals.then((t) => { if (!this.fed) this.setTotals(t); }, () => {});
-    }, () => {}); // the feed brings them anyway
+    api(`/sidebar?${query}`).then(
+      (page) => {
+        if (this.fed) return;
+        this.snapshot({ rooms: page.rooms }, { fromFeed: false });
+        totals.then(
+          (t) => {
+            if (!this.fed) this.setTotals(t);
+          },
+          () => {},
+        );
+      },
+      () => {},
+    ); // the feed brings them anyway
   }
 
+  /** @param {{rooms: any[], totals?: any}} snapshot */
   snapshot({ rooms, totals }, { fromFeed = true } = {}) {
     this.fed ||= fromFeed;
     cancelAnimationFrame(this.frame);
@@ -147,6 +163,12 @@ export class Sidebar {
     this.onChange();
   }
 
+  // A row says again what it shows (its draft mark, say).
+  refreshRow(id) {
+    const room = this.rooms.get(id);
+    if (room) this._fill(this.rows.get(id), room);
+  }
+
   unreadOf(room) {
     return room?.id === this.watched ? 0 : countedUnread(room);
   }
@@ -168,8 +190,9 @@ export class Sidebar {
 
   // Rows in the order they are shown, for Alt+↑/↓.
   visibleRooms() {
-    return [...$("live-rooms").querySelectorAll(".room-list:not([hidden]) > li:not(.hidden-by-filter) a[data-room]")]
-      .map((a) => a.dataset.room);
+    return [...$("live-rooms").querySelectorAll(".room-list:not([hidden]) > li:not(.hidden-by-filter) a[data-room]")].map(
+      (a) => /** @type {HTMLElement} */ (a).dataset.room,
+    );
   }
 
   // -- applying changes, once per frame ---------------------------------------
@@ -180,7 +203,7 @@ export class Sidebar {
 
   _flush() {
     this.frame = 0;
-    const focused = document.activeElement;
+    const focused = /** @type {HTMLElement | null} */ (document.activeElement);
     for (const [id, room] of this.queue) {
       if (room === null) this._drop(id);
       else this._apply(room);
@@ -250,9 +273,16 @@ export class Sidebar {
   }
 
   _row(room) {
-    const link = h("a", { href: `/?room=${enc(room.id)}`, "data-room": room.id },
-      h("span", { class: "name" }), h("span", { class: "badge" }), h("span", { class: "preview" }),
-      h("time", { class: "when" }));
+    const link = h(
+      "a",
+      { href: `/?room=${enc(room.id)}`, "data-room": room.id },
+      h("span", { class: "name" }),
+      h("span", { class: "draft-mark", hidden: true }, h("span", { "aria-hidden": "true" }, "✎ "), "draft"),
+      h("span", { class: "badge", "aria-hidden": "true" }),
+      h("span", { class: "preview" }),
+      h("time", { class: "when" }),
+      h("span", { class: "sr-only" }),
+    );
     const row = h("li", { "data-id": room.id }, link);
     this.rows.set(room.id, row);
     this._fill(row, room);
@@ -263,16 +293,23 @@ export class Sidebar {
   _fill(row, room) {
     if (!row) return;
     const link = row.firstElementChild;
-    const [name, badge, preview, when] = link.children;
+    // The row's name is what it shows (name, draft, preview, age), then in
+    // words what the eye gets from the group and the badge.
+    const [name, draftMark, badge, preview, when, spoken] = link.children;
     const unread = this.unreadOf(room);
+    const draft = hasDraft(room.id);
+    if (!countedUnread(room)) this.mentions.clear(room.id, activity(room));
+    const mentioned = unread > 0 && this.mentions.has(room.id);
     setText(name, room.name);
-    setText(badge, unread ? String(unread) : "");
+    setHidden(draftMark, !draft);
+    setText(badge, unread ? `${mentioned ? "@" : ""}${unread}` : "");
+    if (badge.classList.contains("mention") !== mentioned) badge.classList.toggle("mention", mentioned);
     if (badge.hidden !== !unread) badge.hidden = !unread;
     const last = room.last_message;
     setText(preview, last ? `${last.sender}: ${plainText(last.preview, 90) || "…"}` : "no messages yet");
     setAttr(when, "datetime", last?.created_at || "");
     setText(when, last ? timeAgo(last.created_at) : "");
-    setAttr(link, "aria-label", `${room.name}, ${room.project}${unread ? `, ${unread} unread` : ""}`);
+    setText(spoken, `in ${room.project}${unread ? `, ${unread} unread` : ""}${mentioned ? ", mentions you" : ""}`);
     if (room.id === this.current) setAttr(link, "aria-current", "page");
     if (row.classList.contains("unread") !== unread > 0) row.classList.toggle("unread", unread > 0);
   }
@@ -283,17 +320,35 @@ export class Sidebar {
     let group = this.groups.get(project);
     if (group) return group;
     const collapsed = this.collapsed.has(project);
-    const head = h("button", { type: "button", class: "group-head", "data-group": project, "aria-expanded": String(!collapsed) },
-      h("span", { class: "group-name" }, project), h("span", { class: "count" }), h("span", { class: "badge" }));
+    const head = h(
+      "button",
+      { type: "button", class: "group-head", "data-group": project, "aria-expanded": String(!collapsed) },
+      h("span", { class: "group-name" }, project),
+      h("span", { class: "count", "aria-hidden": "true" }),
+      h("span", { class: "badge", "aria-hidden": "true" }),
+      h("span", { class: "sr-only" }),
+    );
+    const mark = h(
+      "button",
+      {
+        type: "button",
+        class: "mark-read icon",
+        "data-mark": project,
+        "aria-label": `Mark ${project} read`,
+        title: `Mark every room in ${project} read`,
+        hidden: true,
+      },
+      "✓",
+    );
     const list = h("ul", { class: "room-list", hidden: collapsed });
     const more = h("button", { type: "button", class: "more", "data-more": project, hidden: true }, "Show more");
-    const el = h("li", { class: "group", "data-project": project }, head, list, more);
-    group = { el, list, more, head };
+    const el = h("li", { class: "group", "data-project": project }, h("div", { class: "group-bar" }, head, mark), list, more);
+    group = { el, list, more, head, mark };
     this.groups.set(project, group);
     // Groups in name order.
     const container = $("live-rooms");
-    let next = container.firstElementChild;
-    while (next && next.dataset.project.localeCompare(project) < 0) next = next.nextElementSibling;
+    let next = /** @type {HTMLElement | null} */ (container.firstElementChild);
+    while (next && next.dataset.project.localeCompare(project) < 0) next = /** @type {HTMLElement | null} */ (next.nextElementSibling);
     container.insertBefore(el, next);
     return group;
   }
@@ -376,19 +431,21 @@ export class Sidebar {
     for (const p of t.projects) if (p.live && !this.groups.has(p.project) && !this.unreadOnly) this._group(p.project);
     for (const [project, group] of this.groups) {
       const pt = this._projectTotals(project);
-      const [, count, badge] = group.head.children;
+      const [, count, badge, spoken] = group.head.children;
       setText(count, String(pt.live));
       const watchedHere = this.rooms.get(this.watched)?.project === project;
       const unread = Math.max(0, pt.unread - (watchedHere ? this.shares.get(this.watched) || 0 : 0));
       setText(badge, unread ? String(unread) : "");
       setHidden(badge, !unread);
-      setAttr(group.head, "aria-label", `${project}, ${pt.live} rooms${unread ? `, ${unread} unread` : ""}`);
+      setHidden(group.mark, !unread);
+      setText(spoken, `${pt.live} room${pt.live === 1 ? "" : "s"}${unread ? `, ${unread} unread` : ""}`);
       setHidden(group.more, !this._hasMore(project) || group.list.hidden);
       setHidden(group.el, Boolean(this.project && project !== this.project) || (!pt.live && !group.list.childElementCount));
     }
     setText($("live-count"), String(this.project ? this._projectTotals(this.project).live : t.live));
     setText($("archived-count"), String(this.project ? this._projectTotals(this.project).archived : t.archived));
     setHidden($("archived-more"), !this.archivedMore || $("archived-rooms").hidden);
+    setHidden($("mark-all-read"), !this.totalUnread());
     this._projects();
     this.onChange();
   }
@@ -408,6 +465,7 @@ export class Sidebar {
 
   _applyFilter() {
     for (const row of $("archived-rooms").children) {
+      if (!(row instanceof HTMLElement)) continue;
       row.classList.toggle("hidden-by-filter", Boolean(this.project) && this.rooms.get(row.dataset.id)?.project !== this.project);
     }
     this._render();

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from chatnut import __version__
+from chatnut.cli.guard import add_guard
 from chatnut.settings import SETTINGS
 
 CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_install(commands)
     _server_commands(commands)
     _room_commands(commands)
+    add_guard(commands)
     # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
     # flag's default is "absent" so it cannot undo one given before the command.
     _add_setting_flags(parser, "client")

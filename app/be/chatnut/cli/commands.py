@@ -17,6 +17,7 @@ from typing import Any
 
 from chatnut import validation
 from chatnut.cli import data, logs, rooms
+from chatnut.cli.guard import do_guard as do_guard  # `chatnut guard`, dispatched by name
 from chatnut.client import server
 from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
 from chatnut.errors import InvalidInput

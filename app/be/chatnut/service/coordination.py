@@ -16,6 +16,7 @@ from typing import Any
 from chatnut import validation as check
 from chatnut.hub import ALL_ROOMS, Event
 from chatnut.service.budget import chunk_of, newest_fitting
+from chatnut.service.claims import ClaimRules
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
 from chatnut.service.receipts import awaiting_for, with_receipts
@@ -28,8 +29,15 @@ SUMMARY_CUT = 4000
 BYTES_PER_CHAR = 2
 MAX_RECENT = 100
 # Dropped first when the answer is over its size, in this order: the oldest of
-# the recent messages, the newest unread ones, the oldest statuses, agents.
-_DROP_ORDER = (("recent", 0), ("unread", -1), ("statuses", -1), ("agents", -1))
+# the recent messages, the newest unread ones, the newest claims, the oldest
+# statuses, agents.
+_DROP_ORDER = (
+    ("recent", 0),
+    ("unread", -1),
+    ("claims", -1),
+    ("statuses", -1),
+    ("agents", -1),
+)
 
 
 def _size(value: Any) -> int:
@@ -49,7 +57,7 @@ def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
     return {**message, "content": content, "truncated": True}
 
 
-class CoordinationRules(MessageRules):
+class CoordinationRules(MessageRules, ClaimRules):
     async def save_presence(self) -> int:
         """Write the presence times noted since the last save; returns how many."""
         rows = self.presence.take_unsaved()
@@ -162,6 +170,9 @@ class CoordinationRules(MessageRules):
         found["agents"] = [
             self._present(room_id, r, "agent_name", saved, elsewhere) for r in found["agents"]
         ]
+        claims = await self.project_claims(found["room"]["project"])
+        if claims:  # only where there are some: the answer is otherwise as it was
+            found["claims"] = claims
         return _bounded(found)
 
 
@@ -179,10 +190,14 @@ def _bounded(found: dict[str, Any]) -> dict[str, Any]:
         "omitted": {"statuses": 0, "agents": 0, "unread": 0, "recent": 0},
         "complete": True,
     }
+    if "claims" in found:
+        answer["omitted"]["claims"] = 0
     # Each drop takes off the item and its comma; the margin covers the counts
     # in `omitted` growing a digit and `complete` turning false.
     total, target = _size(answer), HANDOFF_MAX_BYTES - 64
     for key, end in _DROP_ORDER:
+        if key not in answer:
+            continue
         items = answer[key]
         while total > target and items:
             total -= _size(items.pop(end)) + (1 if items else 0)

@@ -95,13 +95,16 @@ class PageRules(ServiceCore):
         where = SearchFilter(project, room_id, sender, after, before, offset, before_id)
         return await self.store.search_page(query, where)
 
-    async def catch_up(self, reader: str) -> dict[str, Any]:
-        """Mark every room read for `reader` up to its newest message (a first visit)."""
+    async def catch_up(
+        self, reader: str, *, project: str | None = None, first_visit: bool = False
+    ) -> dict[str, Any]:
+        """Mark every room (of `project`) read for `reader` up to its newest message:
+        "Mark all read", or a first visit, which only starts a name that has no
+        cursor yet at "now"."""
         check.text("reader", reader, max_chars=check.MAX_SENDER)
-
-        # No event: the page calls this before it opens its feed, whose
-        # snapshot then already counts from here.
-        return {"reader": reader, "rooms": await self.store.catch_up(reader)}
+        check.optional_text("project", project, max_chars=check.MAX_NAME)
+        moved = await self.store.catch_up(reader, project=project, first_visit=first_visit)
+        return {"reader": reader, "rooms": moved}
 
 
 def _iso_date(value: str) -> bool:

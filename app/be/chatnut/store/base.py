@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chatnut.hub import Event
+from chatnut.store.claim_rows import Judge
 
 # Handed every committed event, in commit order (the app wires it to Hub.publish).
 OnCommit = Callable[[list[Event]], None]
@@ -354,9 +355,48 @@ class Store(ABC):
         counts of `room_ids` for the reader, from one snapshot."""
 
     @abstractmethod
-    async def catch_up(self, reader: str) -> int:
-        """Move the reader's cursor in every room to its newest message; rooms moved.
-        Publishes nothing (the page calls it before opening its feed)."""
+    async def catch_up(
+        self, reader: str, *, project: str | None = None, first_visit: bool = False
+    ) -> int:
+        """Move the reader's cursor in every room (of `project`) to its newest
+        message; rooms moved. Publishes a "read" event per room moved, for the
+        reader's open pages. `first_visit`: only a reader with no cursor at all
+        moves (a name that has read before keeps its place on every device), and
+        nothing is published (the page asks before opening its feed)."""
+
+    # -- claims on files and tasks ------------------------------------------
+
+    @abstractmethod
+    async def claim(self, claim: Row, judge: Judge, max_live: int) -> Row:
+        """Grant or renew `claim` {claim_id, holder, paths, task, exclusive, note,
+        room_id, created_at (now), expires_at} in its room's project, in one step.
+
+        The room must be live (NotFound, RoomArchived). Expired claims are swept;
+        the project's live claims go to `judge`, which returns the conflicts and
+        whether they block. Blocked: nothing is written, {claim_id: None, granted:
+        False, conflicts}. Else the holder's live claim with the same paths and
+        task is renewed (its id kept; exclusive, note, expires_at replaced), or
+        `claim` is stored — Conflict past `max_live` in the project — and the
+        answer is {claim_id, granted: True, conflicts, claim (as stored)}.
+        Publishes nothing."""
+
+    @abstractmethod
+    async def release_claims(
+        self,
+        room_id: str,
+        holder: str,
+        claim_id: str | None,
+        paths: Sequence[str] | None,
+        now: str,
+    ) -> Row:
+        """End the holder's live claims in the room's project (all, or claim_id's),
+        or with `paths` take those patterns out of them (a claim left with no path
+        and no task ends): {released: [ids], trimmed: [ids]}. Raises NotFound (room,
+        or a claim_id that is not live there) and Conflict (another holder's)."""
+
+    @abstractmethod
+    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Row]:
+        """Claims not expired at `now`, of one project or of all, oldest first."""
 
     # -- search and counts --------------------------------------------------
 

@@ -52,6 +52,7 @@ from chatnut.store.base import (
 from chatnut.store.postgres import idempotency
 from chatnut.store.postgres import queries as q
 from chatnut.store.postgres.batch import PostBatcher
+from chatnut.store.postgres.claims import Claims
 from chatnut.store.postgres.driver import (
     is_outage,
     require_driver,
@@ -91,7 +92,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Search, Team, Receipts, Store):
+class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
     def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
         self.url = url
         self.location = safe_location(url)

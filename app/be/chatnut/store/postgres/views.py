@@ -98,8 +98,13 @@ async def _presence_of(conn: Any, room_id: str, names: list[str]) -> dict[str, s
     return {r[0]: r[1] for r in rows}
 
 
+def _cursor(room_id: str, reader: str, cursor: int) -> dict[str, Any]:
+    return {"room_id": room_id, "reader": reader, "last_read_message_id": int(cursor)}
+
+
 class Views:
     _read: Callable[..., Awaitable[Any]]
+    _write: Callable[..., Awaitable[Any]]
 
     async def _snapshot(self, fn: Callable[[Any], Awaitable[T]]) -> T:
         async def read(conn: Any) -> T:
@@ -374,20 +379,39 @@ class Views:
 
         return await self._snapshot(read)
 
-    async def catch_up(self, reader: str) -> int:
-        status = await self._read(
-            lambda conn: conn.execute(
+    async def catch_up(
+        self, reader: str, *, project: str | None = None, first_visit: bool = False
+    ) -> int:
+        async def move(conn: Any) -> list[Any]:
+            rows: list[Any] = await conn.fetch(
                 """
                 INSERT INTO read_cursors AS c (room_id, reader, last_read_message_id, updated_at)
                 SELECT s.room_id, $1, s.last_message_id, $2 FROM room_stats s
                 WHERE s.last_message_id IS NOT NULL
+                  AND ($3::text IS NULL OR s.room_id IN (SELECT id FROM rooms WHERE project = $3))
+                  AND NOT ($4 AND EXISTS (SELECT 1 FROM read_cursors WHERE reader = $1))
                 ON CONFLICT (room_id, reader) DO UPDATE SET
                     last_read_message_id = excluded.last_read_message_id,
                     updated_at = excluded.updated_at
                 WHERE excluded.last_read_message_id > c.last_read_message_id
+                RETURNING room_id, last_read_message_id
                 """,
                 reader,
                 now_iso(),
+                project,
+                first_visit,
             )
-        )
-        return int(str(status).rsplit(" ", 1)[-1])
+            return rows
+
+        if first_visit:  # the page asks before opening its feed: nobody to tell
+            return len(await self._read(move))
+
+        async def write(conn: Any) -> tuple[int, list[Any]]:
+            rows = await move(conn)
+            return len(rows), [
+                ("read", r["room_id"], _cursor(r["room_id"], reader, r["last_read_message_id"]))
+                for r in rows
+            ]
+
+        moved: int = await self._write(write)
+        return moved

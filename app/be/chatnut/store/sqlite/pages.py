@@ -174,18 +174,25 @@ def unread_of_rooms(conn: sqlite3.Connection, reader: str, room_ids: list[str]) 
     return counts
 
 
-def catch_up(conn: sqlite3.Connection, reader: str, now: str) -> int:
-    """Move the reader's cursor in every room to its newest message; returns rooms moved."""
-    cur = conn.execute(
+def catch_up(
+    conn: sqlite3.Connection, reader: str, now: str, project: str | None, first_visit: bool
+) -> list[tuple[str, int]]:
+    """Move the reader's cursor in every room (of `project`) to its newest message;
+    returns (room id, cursor) of the rooms moved. `first_visit`: nothing moves
+    when the reader already has a cursor anywhere (it keeps its place)."""
+    rows = conn.execute(
         """
         INSERT INTO read_cursors (room_id, reader, last_read_message_id, updated_at)
-        SELECT s.room_id, ?, s.last_message_id, ? FROM room_stats s
+        SELECT s.room_id, ?1, s.last_message_id, ?2 FROM room_stats s
         WHERE s.last_message_id IS NOT NULL
+          AND (?3 IS NULL OR s.room_id IN (SELECT id FROM rooms WHERE project = ?3))
+          AND NOT (?4 AND EXISTS (SELECT 1 FROM read_cursors WHERE reader = ?1))
         ON CONFLICT (room_id, reader) DO UPDATE SET
             last_read_message_id = excluded.last_read_message_id,
             updated_at = excluded.updated_at
         WHERE excluded.last_read_message_id > read_cursors.last_read_message_id
+        RETURNING room_id, last_read_message_id
         """,
-        (reader, now),
-    )
-    return cur.rowcount
+        (reader, now, project, first_visit),
+    ).fetchall()
+    return [(row[0], int(row[1])) for row in rows]

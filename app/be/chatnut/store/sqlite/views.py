@@ -15,6 +15,7 @@ from typing import Any
 
 from chatnut import errors
 from chatnut.clock import now_iso
+from chatnut.hub import Event
 from chatnut.store.sqlite import coordination, pages
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
@@ -27,6 +28,11 @@ def _room(conn: sqlite3.Connection, room_id: str) -> Row:
     if room is None:
         raise errors.room_missing(room_id)
     return room
+
+
+def _read_event(room_id: str, reader: str, cursor: int) -> Event:
+    data = {"room_id": room_id, "reader": reader, "last_read_message_id": cursor}
+    return Event("read", room_id, data)
 
 
 class Views:
@@ -185,9 +191,14 @@ class Views:
         totals: tuple[list[Row], dict[str, int]] = await self.engine.read(read)
         return totals
 
-    async def catch_up(self, reader: str) -> int:
+    async def catch_up(
+        self, reader: str, *, project: str | None = None, first_visit: bool = False
+    ) -> int:
         def write(conn: sqlite3.Connection) -> tuple[int, list[Any]]:
-            return pages.catch_up(conn, reader, now_iso()), []
+            moved = pages.catch_up(conn, reader, now_iso(), project, first_visit)
+            if first_visit:  # the page asks before opening its feed: nobody to tell
+                return len(moved), []
+            return len(moved), [_read_event(room_id, reader, cursor) for room_id, cursor in moved]
 
         moved: int = await self.engine.write(write)
         return moved

@@ -1,0 +1,68 @@
+"""The composer in a real Chromium: a recipient picker sets `to`; on a phone
+the status chips keep their words whole, the name field is not in the
+composer, and Enter on a touch keyboard is a new line (Send sends)."""
+
+from __future__ import annotations
+
+import pytest
+from mcp import Client
+from playwright.async_api import Browser, Page, expect
+
+from tests.helpers import ServerProcess
+from tests.test_web_ui import agent, browser, call, open_room, page, watched, watched_page
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+__all__ = ["agent", "browser", "page", "watched"]  # fixtures shared with test_web_ui
+
+
+async def team_room(agent: Client) -> str:
+    room = await call(agent, "init_room", project="demo", name="team")
+    for name in ("dev", "qa"):
+        await call(agent, "register_agent", room_id=room["id"], agent_name=name, task_id="t")
+    await call(agent, "update_status", room_id=room["id"], sender="infra", status="rolling out v2")
+    await call(agent, "post_message", room_id=room["id"], sender="lead", content="plan?")
+    return str(room["id"])
+
+
+async def test_the_recipient_picker_sets_to(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room = await team_room(agent)
+    await open_room(page, server, room)
+    picker = page.get_by_role("combobox", name="Send to")
+    await picker.focus()
+    names = await page.locator("#to-names option").evaluate_all("os => os.map(o => o.value)")
+    assert {"dev", "qa", "lead"} <= set(names)
+    await picker.fill("dev, qa")
+    await page.locator("#draft").fill("please review")
+    await page.locator("#draft").press("Enter")
+    sent = page.locator("li.message", has_text="please review")
+    await expect(sent.locator(".to")).to_contain_text("dev")
+    last = (await call(agent, "read_messages", room_id=room))["messages"][-1]
+    assert (last["content"], last["to"]) == ("please review", ["dev", "qa"])
+    await expect(picker).to_have_value("")  # addressing is for one message
+
+
+async def test_on_a_phone_chips_stay_whole_the_name_is_elsewhere_and_enter_is_a_new_line(
+    browser: Browser, server: ServerProcess, agent: Client
+) -> None:
+    room = await team_room(agent)
+    phone = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+    async with watched_page(browser, server, **phone) as (page, _):
+        await open_room(page, server, room)
+        chip_name = page.locator(".status-chip b", has_text="infra")
+        await expect(chip_name).to_be_visible()
+        # One line: "infra" is not broken letter by letter.
+        lines = await chip_name.evaluate("b => b.getClientRects().length")
+        height = await chip_name.evaluate("b => b.getBoundingClientRect().height")
+        assert lines == 1 and height < 30, (lines, height)
+        await expect(page.locator("#composer #sender")).to_have_count(0)
+        draft = page.locator("#draft")
+        await draft.fill("first line")
+        await draft.press("Enter")
+        await draft.press_sequentially("second line")
+        await expect(draft).to_have_value("first line\nsecond line")
+        await page.get_by_role("button", name="Send", exact=True).click()
+        await expect(page.locator("li.message", has_text="second line")).to_be_visible()
+        messages = (await call(agent, "read_messages", room_id=room))["messages"]
+        assert messages[-1]["content"] == "first line\nsecond line"
