@@ -61,6 +61,10 @@ def configure_logging(settings: Settings) -> None:
     console.setFormatter(fmt)
     root = logging.getLogger()
     root.handlers[:] = [file_handler, console]
+    # Said after the line that says why (the database, the driver): nothing more.
+    logging.getLogger("uvicorn.error").addFilter(
+        lambda record: record.getMessage() != "Application startup failed. Exiting."
+    )
     root.setLevel(level)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     # The SDK logs "Terminating session: None" at INFO for every stateless

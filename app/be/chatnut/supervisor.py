@@ -99,6 +99,9 @@ class Supervisor:
                         os.close(ready_write)
 
                 code = self.run_worker(ready)
+            except SystemExit as exc:
+                # uvicorn's exit after a start-up it has already explained.
+                code = exc.code if isinstance(exc.code, int) else 1
             except BaseException:
                 log.exception("worker %d failed", slot)
             finally:
