@@ -60,6 +60,8 @@ def configure_logging(settings: Settings) -> None:
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(fmt)
     root = logging.getLogger()
+    if not settings.log_stderr:
+        console.setLevel(logging.ERROR)  # only why it fails, for whoever started it
     root.handlers[:] = [file_handler, console]
     # Said after the line that says why (the database, the driver): nothing more.
     logging.getLogger("uvicorn.error").addFilter(

@@ -284,6 +284,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Log level of the server log.",
         "LEVEL",
     ),
+    Setting(
+        "log_stderr",
+        ("CHATNUT_LOG_STDERR",),
+        None,
+        True,
+        parse_bool,
+        "Write the log to stderr too; 0: only errors (a server the bridge or the CLI "
+        "starts in the background: its stderr then holds just why it failed).",
+    ),
 )
 
 
@@ -314,6 +323,7 @@ class Settings:
     update_check: bool = True
     teams_dir: Path = field(default_factory=lambda: Path("~/.claude/teams").expanduser())
     log_level: str = "info"
+    log_stderr: bool = True
 
     @property
     def database(self) -> Path | str:
