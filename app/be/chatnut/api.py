@@ -114,6 +114,12 @@ class NewMessage(_Body):
     # from how the post came (caller_of), whatever a body claims.
     source: Literal["web", "cli"] = "web"
     ack_required: bool = Field(default=False, description="each `to` name is asked to ack")
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=check.MAX_IDEMPOTENCY_KEY,
+        description="the client's id for this post: a retry with it returns the first post",
+    )
 
 
 class ReadCursor(_Body):
@@ -247,6 +253,7 @@ async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, An
         to=body.to,
         caller=caller,
         ack_required=body.ack_required,
+        idempotency_key=body.idempotency_key,
     )
 
 

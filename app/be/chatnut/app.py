@@ -25,6 +25,7 @@ from chatnut.browser import has_display, open_in_background
 from chatnut.claims_api import router as claims_router
 from chatnut.connections import connection_bound
 from chatnut.disconnect import ClientLeft, unless_client_leaves
+from chatnut.errors import StorageUnavailable
 from chatnut.feeds.slots import StreamSlots
 from chatnut.health import (
     Draining,
@@ -107,6 +108,7 @@ class ServerState:
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
         self.updates = UpdateChecker(enabled=settings.update_check, url=settings.update_url)
+        self.startup_error = ""  # why the store would not open, when it would not
         self.streams = StreamSlots(
             settings.max_streams or connection_bound(settings.max_connections) // 2,
             settings.max_streams_per_client,
@@ -168,6 +170,8 @@ async def _save_presence(service: ChatService) -> None:
         await asyncio.sleep(SAVE_PRESENCE_EVERY_SECONDS)
         try:
             await service.save_presence()
+        except StorageUnavailable as exc:  # expected while the database restarts
+            log.warning("saving presence failed: %s", exc.message)
         except Exception:
             log.exception("saving presence failed")
 
@@ -178,6 +182,8 @@ async def _auto_archive(service: ChatService, hours: float) -> None:
             archived = await service.archive_idle_rooms(hours)
             if archived:
                 log.info("auto-archived %d idle room(s)", len(archived))
+        except StorageUnavailable as exc:
+            log.warning("auto-archive pass failed: %s", exc.message)
         except Exception:
             log.exception("auto-archive pass failed")
         await asyncio.sleep(AUTO_ARCHIVE_EVERY_SECONDS)
@@ -210,6 +216,32 @@ async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) 
 
     with contextlib.suppress(ClientLeft):
         await unless_client_leaves(receive, app(scope, app_receive, send))
+
+
+class _OneLineStartup:
+    """A start-up refused for an expected reason fails in that one line.
+
+    Starlette reports a failed start-up to uvicorn with the whole traceback as
+    the message, which uvicorn logs: 60 to 90 lines around the one that says
+    what is wrong (the database is down, its password is wrong, its driver is
+    missing). For those, the message is the line itself.
+    """
+
+    def __init__(self, app: Any, state: ServerState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "lifespan.startup.failed" and self.state.startup_error:
+                message = {**message, "message": self.state.startup_error}
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 class _McpEndpoint:
@@ -253,8 +285,9 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         try:
             applied = await state.store.open()
         except StoreOpenError as exc:
-            # One line a user can act on, before uvicorn's traceback and exit.
-            log.error("%s", exc)
+            # An expected fault (database down, bad credentials, no driver): the
+            # one line a user can act on is all that is printed (_OneLineStartup).
+            state.startup_error = str(exc)
             raise
         if applied:
             log.info("database %s migrated: %s", state.store.location, ", ".join(applied))
@@ -304,6 +337,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(claims_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     # The guards, innermost first (the last one added runs first).
+    app.add_middleware(_OneLineStartup, state=state)
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
     app.add_middleware(PageHeaders)
     app.add_middleware(

@@ -247,6 +247,14 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         ] = None,
         to: list[str] | str | None = None,
         ack_required: bool = False,
+        idempotency_key: Annotated[
+            str | None,
+            Field(
+                max_length=check.MAX_IDEMPOTENCY_KEY,
+                description="Your id for this post (e.g. a UUID); a retry with the same key"
+                " returns the first post instead of posting twice",
+            ),
+        ] = None,
     ) -> PostedMessage:
         """Post to a room. Returns the message and the registered agents it @mentions."""
         return await service.post_message(  # type: ignore[return-value]
@@ -257,6 +265,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
             reply_to,
             to=to,
             ack_required=ack_required,
+            idempotency_key=idempotency_key,
             caller=caller(),
         )
 

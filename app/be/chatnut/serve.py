@@ -68,7 +68,13 @@ def configure_logging(settings: Settings) -> None:
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(fmt)
     root = logging.getLogger()
+    if not settings.log_stderr:
+        console.setLevel(logging.ERROR)  # only why it fails, for whoever started it
     root.handlers[:] = [file_handler, console]
+    # Said after the line that says why (the database, the driver): nothing more.
+    logging.getLogger("uvicorn.error").addFilter(
+        lambda record: record.getMessage() != "Application startup failed. Exiting."
+    )
     root.setLevel(level)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     # The SDK logs "Terminating session: None" at INFO for every stateless
@@ -319,8 +325,8 @@ def serve(overrides: dict[str, Any]) -> int:
                 def worker(current: Settings, ready: Callable[[], None]) -> int:
                     return 0 if run_server(current, sockets, port, ready) else 1
 
-                def fresh_worker(ready_fd: int, parent: int) -> NoReturn:
-                    exec_worker(overrides, sockets, port, ready_fd, parent, lock.fileno())
+                def fresh_worker(ready_fd: int, parent: int, log_fd: int) -> NoReturn:
+                    exec_worker(overrides, sockets, port, ready_fd, parent, lock.fileno(), log_fd)
 
                 return supervise(settings, sock, port, worker, reread, fresh_worker)
 

@@ -346,6 +346,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Log level of the server log.",
         "LEVEL",
     ),
+    Setting(
+        "log_stderr",
+        ("CHATNUT_LOG_STDERR",),
+        None,
+        True,
+        parse_bool,
+        "Write the log to stderr too; 0: only errors (a server the bridge or the CLI "
+        "starts in the background: its stderr then holds just why it failed).",
+    ),
 )
 
 
@@ -383,6 +392,7 @@ class Settings:
     events_keep_rows: int = 100_000
     log_format: str = "text"
     metrics_listen: tuple[str, int] | None = None
+    log_stderr: bool = True
 
     @property
     def tokens(self) -> tuple[str, ...]:

@@ -48,6 +48,7 @@ from typing import NoReturn
 
 from chatnut import metrics
 from chatnut.files import write_file
+from chatnut.log_relay import Relay, send_to_parent
 from chatnut.reload import note_reload, reload_problem
 from chatnut.runtime import remove_runtime_files, write_runtime_files
 from chatnut.settings import Settings
@@ -70,9 +71,10 @@ DRAIN_SECONDS = 1.5
 WorkerMain = Callable[[Settings, Callable[[], None]], int]
 # Reads the settings again, as `chatnut serve` did (a reload); ValueError if bad.
 Reread = Callable[[], Settings]
-# exec_worker(ready_fd, parent_pid) replaces a forked child with a fresh
-# interpreter running one worker (worker.py); it never returns.
-ExecWorker = Callable[[int, int], NoReturn]
+# exec_worker(ready_fd, parent_pid, log_fd) replaces a forked child with a fresh
+# interpreter running one worker (worker.py), its log lines still sent to the
+# parent through log_fd; it never returns.
+ExecWorker = Callable[[int, int, int], NoReturn]
 
 
 class _Worker:
@@ -107,18 +109,24 @@ class Supervisor:
         self.failures: dict[int, int] = {}  # slot -> deaths in a row while young
         self.stopping = False
         self.wake_read, self.wake_write = os.pipe()
+        self.logs = Relay()  # the workers' log lines: this process writes the file
 
     # -- forking -----------------------------------------------------------
 
     def _spawn(self, slot: int, fresh: bool = False) -> None:
         """Fork a worker for `slot`; `fresh`: one that loads the code anew (a reload)."""
         ready_read, ready_write = os.pipe()
+        log_read, log_write = os.pipe()
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the parent's code
             code = 1
             try:
                 os.close(ready_read)
+                os.close(log_read)
+                for fd in self.logs.fds():  # the other workers' pipes
+                    os.close(fd)
+                send_to_parent(log_write)
                 os.close(self.wake_read)
                 os.close(self.wake_write)
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
@@ -129,7 +137,7 @@ class Supervisor:
                 signal.signal(signal.SIGUSR1, signal.SIG_IGN)
                 signal.set_wakeup_fd(-1)
                 if fresh and self.exec_worker is not None:
-                    self.exec_worker(ready_write, parent)
+                    self.exec_worker(ready_write, parent, log_write)
                 _watch_parent(parent)
 
                 def ready() -> None:
@@ -138,12 +146,17 @@ class Supervisor:
                         os.close(ready_write)
 
                 code = self.run_worker(self.settings, ready)
+            except SystemExit as exc:
+                # uvicorn's exit after a start-up it has already explained.
+                code = exc.code if isinstance(exc.code, int) else 1
             except BaseException:
                 log.exception("worker %d failed", slot)
             finally:
                 logging.shutdown()
                 os._exit(code)
         os.close(ready_write)
+        os.close(log_write)
+        self.logs.add(log_read)
         self.workers[pid] = _Worker(slot, pid, ready_read)
         self._write_workers_file()
 
@@ -170,11 +183,21 @@ class Supervisor:
         # A handler (not SIG_DFL) so that a child's death writes to the wake-up fd.
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
 
+    def _select(self, fds: list[int], timeout: float | None) -> list[int]:
+        """Wait for any of `fds`, the wake-up pipe or a worker's log line; log lines
+        are written (by this process) and the wake-up drained on the way."""
+        logs = self.logs.fds()
+        readable, _, _ = select.select([self.wake_read, *fds, *logs], [], [], timeout)
+        for fd in readable:
+            if fd == self.wake_read:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(fd, 4096)
+            elif fd in logs:
+                self.logs.read(fd)
+        return [fd for fd in readable if fd in fds]
+
     def _drain_wakeups(self, timeout: float | None) -> None:
-        readable, _, _ = select.select([self.wake_read], [], [], timeout)
-        if readable:
-            with contextlib.suppress(BlockingIOError):
-                os.read(self.wake_read, 4096)
+        self._select([], timeout)
 
     def _reap(self) -> list[tuple[_Worker, int]]:
         dead = []
@@ -242,12 +265,7 @@ class Supervisor:
             if left <= 0:
                 log.error("the workers were not ready within %.0fs", START_TIMEOUT_SECONDS)
                 return False
-            readable, _, _ = select.select([self.wake_read, *waiting], [], [], left)
-            for fd in readable:
-                if fd == self.wake_read:
-                    with contextlib.suppress(BlockingIOError):
-                        os.read(fd, 4096)
-                    continue
+            for fd in self._select(list(waiting), left):
                 worker = waiting.pop(fd)
                 os.read(fd, 1)
                 os.close(fd)
@@ -403,6 +421,7 @@ class Supervisor:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
         self.workers.clear()
+        self.logs.close()  # what the workers wrote last
         signal.set_wakeup_fd(-1)
 
 

@@ -50,6 +50,16 @@ def text(name: str, value: Any, *, max_chars: int, allow_blank: bool = False) ->
     return value
 
 
+MAX_IDEMPOTENCY_KEY = 100
+
+
+def idempotency_key(value: Any) -> str | None:
+    """A post's retry key: any non-blank text of at most 100 characters, or None."""
+    if value is None:
+        return None
+    return text("idempotency_key", value, max_chars=MAX_IDEMPOTENCY_KEY)
+
+
 def visible(name: str, value: str) -> str:
     """Refuse invisible format characters (Unicode category Cf: bidi controls, zero-width
     spaces and joiners) in a name: they make one name look like another on a page."""

@@ -29,11 +29,11 @@ def exec_worker(
     ready_fd: int,
     parent: int,
     lock_fd: int | None,
+    log_fd: int | None = None,
 ) -> NoReturn:
     """Replace this (forked) process with a fresh worker; never returns."""
     kept = [s.fileno() for s in sockets] + [ready_fd]
-    if lock_fd is not None:
-        kept.append(lock_fd)
+    kept += [fd for fd in (lock_fd, log_fd) if fd is not None]
     for fd in kept:
         os.set_inheritable(fd, True)
     spec = {
@@ -43,12 +43,14 @@ def exec_worker(
         "ready": ready_fd,
         "parent": parent,
         "lock": lock_fd,
+        "log": log_fd,
     }
     env = {**os.environ, SPEC_ENV: json.dumps(spec, default=str)}
     os.execve(sys.executable, [sys.executable, "-m", "chatnut.worker"], env)
 
 
 def main() -> int:
+    from chatnut.log_relay import send_to_parent
     from chatnut.serve import configure_logging, run_server
     from chatnut.settings import load_settings
     from chatnut.supervisor import _watch_parent
@@ -56,6 +58,9 @@ def main() -> int:
     spec = json.loads(os.environ.pop(SPEC_ENV))
     settings = load_settings(spec["overrides"])
     configure_logging(settings)
+    if spec.get("log") is not None:
+        # Like a forked worker: the supervisor alone writes the log file.
+        send_to_parent(spec["log"])
     _watch_parent(spec["parent"])
     sockets = [socket.socket(fileno=fd) for fd in spec["sockets"]]
     ready_fd = spec["ready"]

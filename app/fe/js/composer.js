@@ -10,6 +10,10 @@ import { api, enc } from "./api.js";
 import { $, closest, h } from "./dom.js";
 import { draftOf, saveDraft } from "./drafts.js";
 
+// 128 random bits as hex (crypto.randomUUID needs a secure context; a team
+// server may be reached over plain http).
+const randomKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+
 const NAME_KEY = "chatnut.name";
 const MAX_SUGGESTIONS = 8;
 const sendButton = () => /** @type {HTMLButtonElement} */ ($("send"));
@@ -30,6 +34,8 @@ export class Composer {
     this.note = $("composer-note");
     this.suggest = $("mention-list");
     this.replyTo = null;
+    /** @type {{content: string, roomId: string, key: string} | null} the draft being sent, and its idempotency key */
+    this.pending = null;
     this.closedWhy = "";
     this.offline = false;
     this.shownWhy = "";
@@ -113,11 +119,17 @@ export class Composer {
     localStorage.setItem(NAME_KEY, sender);
     sendButton().disabled = true;
     $("retry").hidden = true;
-    const body = { sender, content };
-    if (this.replyTo) body.reply_to = this.replyTo.id;
+    // One key per draft: sending the same draft again after an error (the
+    // Retry button) cannot post it twice if the first try did land.
     const roomId = this.roomId();
+    if (!this.pending || this.pending.content !== content || this.pending.roomId !== roomId) {
+      this.pending = { content, roomId, key: `web-${randomKey()}` };
+    }
+    const body = { sender, content, idempotency_key: this.pending.key };
+    if (this.replyTo) body.reply_to = this.replyTo.id;
     try {
       const message = await api(`/rooms/${enc(roomId)}/messages`, { method: "POST", body });
+      this.pending = null;
       this.onSent(roomId, message);
       this._keep(roomId, "");
       if (this.roomId() === roomId) {

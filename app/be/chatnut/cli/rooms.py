@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+import uuid
 from typing import Any
 
 from chatnut.client.endpoint import CliError, Endpoint, NotServed, quote
@@ -94,8 +95,21 @@ def post(
         body["to"] = to
     if message_type != "message":
         body["message_type"] = message_type
-    posted: dict[str, Any] = endpoint.call("POST", f"/api/rooms/{quote(room_id)}/messages", body)
+    # One key per post: when the first try's outcome is unknown (the connection
+    # dropped, the database went away mid-commit), the one retry is stored once.
+    body["idempotency_key"] = f"cli-{uuid.uuid4()}"
+    path = f"/api/rooms/{quote(room_id)}/messages"
+    try:
+        posted: dict[str, Any] = endpoint.call("POST", path, body)
+    except CliError as exc:
+        if not any(sign in str(exc) for sign in UNKNOWN_OUTCOME):
+            raise
+        posted = endpoint.call("POST", path, body)
     return posted
+
+
+# What a post's error says when it may or may not have been stored.
+UNKNOWN_OUTCOME = ("may or may not have been saved", "no chatnut server answers", "unavailable")
 
 
 def export(endpoint: Endpoint, room_id: str, fmt: str) -> str:

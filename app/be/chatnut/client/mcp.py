@@ -12,6 +12,7 @@ so a loopback call never goes through `HTTP(S)_PROXY` (see endpoint.py).
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -71,4 +72,26 @@ def call_tool(endpoint: Endpoint, name: str, arguments: dict[str, Any]) -> dict[
     except CliError:
         raise
     except Exception as exc:
-        raise CliError(f"MCP call {name} to {endpoint.mcp_url} failed: {exc}") from None
+        cause = innermost(exc)
+        if isinstance(cause, CliError):
+            raise cause from None
+        raise CliError(f"MCP call {name} to {endpoint.mcp_url} failed: {why(cause)}") from None
+
+
+def innermost(exc: BaseException) -> BaseException:
+    """What went wrong, out of the task groups that carry it ("unhandled errors in
+    a TaskGroup (1 sub-exception)" says nothing)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def why(exc: BaseException) -> str:
+    """One line for an expected fault: a certificate not trusted reads as `status`
+    says it ("CERTIFICATE_VERIFY_FAILED: self-signed certificate")."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"{seen.reason}: {seen.verify_message}"
+        seen = seen.__cause__ or seen.__context__
+    return " ".join(str(exc).split()) or type(exc).__name__

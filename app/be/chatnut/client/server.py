@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -183,6 +184,34 @@ def _start_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+START_ERRORS = "serve.err"
+# `2026-01-01 12:00:00,000 [pid] ERROR logger.name: ` before a logged line.
+LOG_PREFIX = re.compile(r"^\S+ \S+ (\[\d+\] )?[A-Z]+ [\w.]+: ")
+
+
+def open_private(path: Path) -> Any:
+    """A file for this user only, emptied, never through a planted link."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    return os.fdopen(fd, "w")
+
+
+def why_serve_failed(settings: Settings, code: int) -> str:
+    """One line: the reason `chatnut serve` gave (its last line), or where to look."""
+    try:
+        said = (settings.home / START_ERRORS).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        said = []
+    reason = LOG_PREFIX.sub("", said[-1]).removeprefix("chatnut: ") if said else ""
+    if reason:
+        return f"`chatnut serve` could not start: {reason}"
+    where = (
+        f"see {settings.log_file}"
+        if settings.log_file.exists()
+        else "run `chatnut serve` in a terminal to see why"
+    )
+    return f"`chatnut serve` exited with code {code} before it was ready; {where}"
+
+
 def serve_command() -> list[str]:
     return [sys.executable, "-m", "chatnut", "serve"]
 
@@ -198,21 +227,24 @@ def ensure_running(settings: Settings, timeout: float = START_TIMEOUT) -> Endpoi
         started = None
         if not server_alive(settings):
             remove_stale_files(settings)
-            started = subprocess.Popen(
-                serve_command(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,  # it logs to chatnut.log in its home
-                start_new_session=True,  # outlives the bridge and its client
-                close_fds=True,
-            )
+            # Its log goes to chatnut.log only; its stderr, to a file of its own,
+            # then holds nothing but why it could not start (a taken port, a
+            # database it cannot use), which is what we say if it does not.
+            errors = open_private(settings.home / START_ERRORS)
+            with errors:
+                started = subprocess.Popen(
+                    serve_command(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                    env={**os.environ, "CHATNUT_LOG_STDERR": "0"},
+                    start_new_session=True,  # outlives the bridge and its client
+                    close_fds=True,
+                )
         deadline = time.monotonic() + timeout
         while not (server_alive(settings) and settings.port_file.exists()):
             if started is not None and started.poll() is not None:
-                raise CliError(
-                    f"`chatnut serve` exited with code {started.returncode} before it was "
-                    f"ready; see {settings.log_file} (or run it in a terminal to see why)"
-                )
+                raise CliError(why_serve_failed(settings, started.returncode))
             if time.monotonic() > deadline:
                 raise CliError(
                     f"started `chatnut serve` but it was not ready within {timeout:.0f}s; "

@@ -29,13 +29,17 @@ class MessageRules(ServiceCore):
         metadata: dict[str, Any] | None = None,
         to: str | list[str] | None = None,
         ack_required: bool = False,
+        idempotency_key: str | None = None,
         *,
         caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """`metadata` comes from the transport (the REST routes' `source`), never
-        from the caller."""
+        from the caller. With `idempotency_key`, a retry (same key, sender and
+        room, within a day) returns the first try's message instead of posting
+        it again."""
         check.room_id(room_id)
         check.person("sender", sender)
+        key = check.idempotency_key(idempotency_key)
         caller.needs("member", "posting")
         caller.acting_as(sender)
         await self.in_scope(room_id, caller)
@@ -58,6 +62,7 @@ class MessageRules(ServiceCore):
             reply_to=reply_to,
             mentioned=check.mentioned_names(content),
             to=addressed,
+            idempotency_key=key,
             principal=caller.principal,
         )
         self.seen(room_id, sender)

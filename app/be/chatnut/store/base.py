@@ -27,6 +27,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chatnut.hub import Event
@@ -35,6 +36,17 @@ from chatnut.store.claim_rows import Judge
 # Handed every committed event, in commit order (the app wires it to Hub.publish).
 OnCommit = Callable[[list[Event]], None]
 Row = dict[str, Any]
+
+# How long a post's idempotency key is remembered: a retry within a day of the
+# first try returns the first try's message.
+IDEMPOTENCY_SECONDS = 24 * 3600
+
+
+def idempotency_cutoff() -> str:
+    """Keys stored before this time (UTC ISO 8601) are forgotten."""
+    then = datetime.now(UTC) - timedelta(seconds=IDEMPOTENCY_SECONDS)
+    return then.isoformat(timespec="milliseconds")
+
 
 # A search looks at no more than this many of the newest hits: enough for any
 # human or agent to act on, and what keeps a common term as fast as a rare one.
@@ -166,6 +178,7 @@ class Store(ABC):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        idempotency_key: str | None = None,
         principal: str | None = None,
     ) -> Row:
         """Store a message in a live room; the message plus `mentions` [{name, task_id}]
@@ -178,6 +191,11 @@ class Store(ABC):
         (None: the shared token; the message then has no such field).
         Raises NotFound, RoomArchived, or InvalidInput when reply_to is not a
         message of this room. Publishes message. Ids increase in commit order.
+
+        With `idempotency_key`: when this sender already posted with this key in
+        this room within IDEMPOTENCY_SECONDS, that message (and its mentions) is
+        returned instead, nothing is stored or published — also when the first
+        post was made by another process on the same database.
         """
 
     @abstractmethod

@@ -54,6 +54,7 @@ from chatnut.store.base import (
     Store,
     StoreOpenError,
 )
+from chatnut.store.postgres import idempotency
 from chatnut.store.postgres import queries as q
 from chatnut.store.postgres.batch import PostBatcher
 from chatnut.store.postgres.claims import Claims
@@ -410,25 +411,30 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        idempotency_key: str | None = None,
         principal: str | None = None,
     ) -> Row:
         assert self._events is not None and self._posts is not None
         meta = None if metadata is None else json.dumps(metadata, ensure_ascii=False)
         addressed = list(to)
-        row = await self._posts.post(
-            (
-                room_id,
-                sender,
-                content,
-                message_type,
-                meta,
-                reply_to,
-                list(mentioned),
-                addressed,
-                principal,
-            )
+        args = (
+            room_id,
+            sender,
+            content,
+            message_type,
+            meta,
+            reply_to,
+            list(mentioned),
+            addressed,
+            principal,
         )
+        row = await self._posts.post((*args, idempotency_key))
         outcome = row["outcome"]
+        if outcome == "replay":  # a retry: the first try's message, nothing new
+            first: Row = await idempotency.first_message(
+                self._pool, row["message_id"], room_id, list(mentioned)
+            )
+            return first
         if outcome == "missing":
             raise errors.room_missing(room_id)
         room = {"name": row["room_name"], "project": row["room_project"]}

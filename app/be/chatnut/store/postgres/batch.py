@@ -32,6 +32,7 @@ from typing import Any
 
 from chatnut import metrics
 from chatnut.errors import ChatnutError, StorageUnavailable
+from chatnut.store.postgres import idempotency
 from chatnut.store.postgres.driver import is_outage, unavailable
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ Job = tuple[Sequence[Any], "asyncio.Future[Any]"]
 
 INTERRUPTED = (
     "the server stopped while this post was being committed: it may or may not"
-    " have been saved; read the room before posting it again"
+    " have been saved; post it again with the same idempotency_key (it is then"
+    " stored once), or read the room before posting it again"
 )
 NOT_SENT = "the server is stopping: this post was not saved; post it again"
 
@@ -122,4 +124,11 @@ class PostBatcher:
 
     async def _run(self, batch: list[Job]) -> list[Any]:
         async with self._pool.acquire() as conn, conn.transaction():
-            return [await conn.fetchrow(POST, *args) for args, _ in batch]
+            return [await self._one(conn, args) for args, _ in batch]
+
+    async def _one(self, conn: Any, args: Sequence[Any]) -> Any:
+        """One post's row; the last argument is its idempotency key (or None)."""
+        *post, key = args
+        if key is None:
+            return await conn.fetchrow(POST, *post)
+        return await idempotency.post_once(conn, POST, tuple(post), key)

@@ -13,6 +13,7 @@ postgresql:// URL is refused in one line that says what to install.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from chatnut.errors import StorageUnavailable
@@ -25,6 +26,25 @@ try:
     import asyncpg
 except ImportError:  # pragma: no cover - exercised by a subprocess test
     asyncpg = None
+
+
+class OneLineOutages(logging.Filter):
+    """The driver's own warnings about an outage (its pool reconnecting while the
+    database restarts) as one line each, not a traceback each."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and is_outage(record.exc_info[1]):
+            text = " ".join(str(record.exc_info[1]).split()) or type(record.exc_info[1]).__name__
+            record.msg = f"{record.getMessage()} ({text})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+# A filter on a logger sees only that logger's own records: the pool's too.
+for _name in ("asyncpg", "asyncpg.pool", "asyncpg.connection"):
+    logging.getLogger(_name).addFilter(OneLineOutages())
 
 
 def require_driver() -> Any:

@@ -17,7 +17,7 @@ from chatnut import errors
 from chatnut.clock import now_iso
 from chatnut.hub import Event
 from chatnut.store.base import OnCommit, Row, SearchFilter, Store
-from chatnut.store.sqlite import coordination
+from chatnut.store.sqlite import coordination, idempotency
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.claims import Claims
 from chatnut.store.sqlite.engine import Engine
@@ -191,12 +191,22 @@ class SqliteStore(Views, Receipts, Claims, Identities, Store):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        idempotency_key: str | None = None,
         principal: str | None = None,
     ) -> Row:
         names, addressed = list(mentioned), list(to)
 
         def write(conn: sqlite3.Connection) -> Write:
-            _live(room_or_missing(conn, room_id), "posting")
+            room = room_or_missing(conn, room_id)
+            if idempotency_key is not None:
+                first = idempotency.first_message(conn, room_id, sender, idempotency_key)
+                if first is not None:  # a retry: the first try's message, nothing new
+                    known = q.agents_named(conn, room_id, names)
+                    return {
+                        **first,
+                        "mentions": [{"name": n, "task_id": known[n]} for n in sorted(known)],
+                    }, []
+            _live(room, "posting")
             if reply_to is not None and not q.message_in_room(conn, room_id, reply_to):
                 raise errors.reply_outside(reply_to, room_id)
             registered = q.agents_named(conn, room_id, names)
@@ -220,6 +230,8 @@ class SqliteStore(Views, Receipts, Claims, Identities, Store):
             )
             if audience:
                 coordination.add_recipients(conn, message["id"], room_id, audience)
+            if idempotency_key is not None:
+                idempotency.remember(conn, room_id, sender, idempotency_key, message["id"])
             event = Event("message", room_id, message, frozenset(audience))
             return {**message, "mentions": mentions}, [event]
 
