@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint browser postgres clients bench clean
+.PHONY: serve test check lint browser postgres clients bench clean
 
 $(BIN)/chatnut: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,12 +77,20 @@ clients: $(BIN)/chatnut
 			exit 1; \
 		fi; \
 	fi
-	$(BIN)/python -m tests.clients
+	$(BIN)/python -m tests.clients.npm
 
-# Two processes, a whole file each (module fixtures are set up once), and the
-# slowest tests named at the end so a growing suite shows where its time goes.
+# Two processes, a whole file each (module fixtures are set up once), every test
+# bounded in time (pyproject.toml), and the slowest tests and files named at the
+# end so a growing suite shows where its time goes.
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
+
 test: lint browser postgres clients
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
+	$(PYTEST)
+
+# The fast lane, to run constantly: lint, types and every test that needs nothing
+# from outside the repository (no Chromium, no PostgreSQL, no npm client).
+check: lint
+	$(PYTEST) -m "not browser and not postgres and not clients"
 
 # Ours beside the original chatnut 0.4.2 (installed into .bench/ on first use)
 # and the SDK's empty tool; prints the tables and writes them to .bench/latest.md.

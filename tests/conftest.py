@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,12 +41,58 @@ os.environ["CHATNUT_OPEN_BROWSER"] = "0"
 os.environ["CHATNUT_UPDATE_CHECK"] = "0"
 
 
+# A test run started in the background (`make test &`, nohup, some CI runners)
+# inherits SIGINT ignored, and so would every `chatnut` process the tests start:
+# the tests that stop a follower or a server with SIGINT, as a user's Ctrl-C
+# does, would then wait on a process that never hears it. The children get the
+# default disposition back when this process handles the signal itself.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 # anyio's pytest plugin (not pytest-asyncio): it runs an async fixture's setup and
 # teardown in the same task, which the MCP client's cancel scopes require.
-# Async test modules say `pytestmark = pytest.mark.anyio`.
-@pytest.fixture
+# Async test modules say `pytestmark = pytest.mark.anyio`. One event loop for the
+# session, so that a fixture may outlive one test (the web UI's shared Chromium).
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# -- lanes ------------------------------------------------------------------------
+# `make check` runs everything but these three, which need something from outside
+# the repository: Chromium, a PostgreSQL server, the agent clients from npm.
+LANES = {"browser": "web_ui", "clients": "clients"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker, folder in LANES.items():
+            if item.path.parent.name == folder:
+                item.add_marker(marker)
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("backend") == "postgres"
+        if on_postgres or "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker("postgres")
+
+
+@pytest.fixture
+def user_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user's home of the test's own (HOME, an empty PATH, Linux) for `chatnut install`."""
+    home = tmp_path / "user"
+    home.mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("CHATNUT_HOME", str(home / ".chatnut"))
+    for name in ("XDG_CONFIG_HOME", "CODEX_HOME", "CHATNUT_TOKEN", "CHATNUT_PORT", "CHATNUT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.chdir(project)
+    return home
 
 
 @pytest.fixture(scope="session")
@@ -190,7 +239,7 @@ async def token_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def team_server(home: Path, postgres_url: str) -> Iterator[Callable[[int], ServerProcess]]:
     """Starts `chatnut serve --workers N` on a PostgreSQL database of its own (the
-    team server, SPEC §12); stopped after the test."""
+    team server); stopped after the test."""
     started: list[ServerProcess] = []
 
     def start(workers: int) -> ServerProcess:
@@ -218,3 +267,23 @@ def server(home: Path, database_url: str | None) -> Iterator[ServerProcess]:
     process.start()
     yield process
     process.stop()
+
+
+# -- where the time goes ----------------------------------------------------------
+# At the end of a run, the files that took longest (setup, call and teardown of
+# all their tests, summed), so a growing suite shows which file to split or share.
+FILE_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    path = report.nodeid.split("::", 1)[0]
+    FILE_SECONDS[path] = FILE_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FILE_SECONDS or hasattr(terminalreporter.config, "workerinput"):
+        return
+    slowest = sorted(FILE_SECONDS.items(), key=lambda item: -item[1])[:12]
+    terminalreporter.write_sep("=", "slowest files (seconds, summed over their tests)")
+    for path, seconds in slowest:
+        terminalreporter.write_line(f"{seconds:8.1f}  {path}")

@@ -160,3 +160,15 @@ def waiting_by_name(
         {a["agent_name"]: a["waiting"] for a in handoff["agents"]},
         {s["sender"]: s["waiting"] for s in handoff["statuses"]},
     ]
+
+
+def interrupt(proc: subprocess.Popen[str], timeout: float = 15) -> int:
+    """Stop a follower as a user's Ctrl-C does, bounded: SIGINT, then SIGKILL if it
+    has not ended within `timeout` (which fails the test: it should have)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+        raise AssertionError(f"{proc.args!r} ignored SIGINT for {timeout} s") from None

@@ -95,6 +95,7 @@ class NewMessage(_Body):
     )
     # Who typed it: the page ("web") or `chatnut post` ("cli"); stored in metadata.source.
     source: Literal["web", "cli"] = "web"
+    ack_required: bool = Field(default=False, description="each `to` name is asked to ack")
 
 
 class ReadCursor(_Body):
@@ -213,6 +214,7 @@ async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, An
         body.reply_to,
         metadata={"source": body.source},
         to=body.to,
+        ack_required=body.ack_required,
     )
 
 

@@ -21,15 +21,29 @@ from starlette.staticfiles import StaticFiles
 from chatnut import __version__
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
+from chatnut.claims_api import router as claims_router
+from chatnut.connections import connection_bound
+from chatnut.feeds.slots import StreamSlots
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
+from chatnut.receipts_api import router as receipts_router
 from chatnut.resources import web_ui_dir
-from chatnut.security import AllowedNames, Scope, SecurityMiddleware, is_loopback, send_error
+from chatnut.security import (
+    AllowedNames,
+    Authentication,
+    BodyLimit,
+    HostAndOrigin,
+    PageHeaders,
+    Scope,
+    is_loopback,
+    send_error,
+)
 from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.sidebar_api import router as sidebar_router
 from chatnut.signed import SignedLinks, SignedSessions
 from chatnut.signin import OneTimeLinks, Sessions
+from chatnut.signin_api import router as signin_router
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
 from chatnut.update_check import UpdateChecker
@@ -76,6 +90,10 @@ class ServerState:
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
         self.updates = UpdateChecker(enabled=settings.update_check)
+        self.streams = StreamSlots(
+            settings.max_streams or connection_bound(settings.max_connections) // 2,
+            settings.max_streams_per_client,
+        )
         # The one place the backend is chosen: from the database's path or URL.
         self.store = open_store(
             settings.database,
@@ -87,6 +105,7 @@ class ServerState:
             self.store,
             self.hub,
             max_message_bytes=settings.max_message_bytes,
+            max_answer_bytes=settings.max_answer_bytes,
             max_waits=(settings.max_waits_per_room, settings.max_waits),
             teams_dir=settings.teams_dir,
             web_url=self.web_url,
@@ -134,7 +153,7 @@ async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) 
     parked `wait_for_messages` (Esc in Claude Code drops the request; a
     `notifications/cancelled` arrives as a separate request that cannot reach
     it): the wait would hold its subscription until its own timeout. The body
-    was read whole by SecurityMiddleware, so after handing it over, the real
+    was read whole by BodyLimit (security/limits.py), so after handing it over, the real
     `receive` has nothing left to say but `http.disconnect`: watch for it.
     """
     first = await receive()
@@ -251,16 +270,22 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(sidebar_router)
+    app.include_router(signin_router)
+    app.include_router(receipts_router)
+    app.include_router(claims_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
+    # The guards, innermost first (the last one added runs first).
     app.add_middleware(_McpEndpoint, mcp_app=mcp_app)
+    app.add_middleware(PageHeaders)
     app.add_middleware(
-        SecurityMiddleware,
-        configured_host=settings.host,
-        token=settings.token,
-        links=state.links,
-        sessions=state.sessions,
+        BodyLimit,
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
         max_message_bytes=settings.max_message_bytes,
+    )
+    app.add_middleware(Authentication, token=settings.token, sessions=state.sessions)
+    app.add_middleware(
+        HostAndOrigin,
+        configured_host=settings.host,
         allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
     )
     return app
@@ -275,6 +300,6 @@ def mcp_http_options() -> dict[str, Any]:
         "stateless_http": True,
         # Plain JSON answers: one round trip, nothing to keep open per call.
         "json_response": True,
-        # Host/Origin are checked, stricter, by SecurityMiddleware for every route.
+        # Host/Origin are checked, stricter, by HostAndOrigin for every route.
         "transport_security": TransportSecuritySettings(enable_dns_rebinding_protection=False),
     }

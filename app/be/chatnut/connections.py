@@ -1,20 +1,29 @@
-"""Slow and idle clients cannot hold the server (SPEC §9).
+"""Slow, idle and unauthenticated clients cannot hold the server.
 
 uvicorn times out an idle keep-alive connection, but not one that never
 finishes its request headers: 1 100 half-open connections used up every file
 descriptor, and trickled headers held a connection for as long as the client
-liked. `GuardedHttp` is uvicorn's httptools protocol plus three bounds:
+liked. `GuardedHttp` is uvicorn's httptools protocol plus these bounds:
 
 * headers must be complete within HEADER_SECONDS of a request's first byte
-  (or of the connection, for a client that sends nothing), else the
-  connection is closed;
+  (or of the connection, or of the last answer), else the connection is
+  closed;
 * request headers are at most MAX_HEADER_BYTES (httptools has no limit);
-* at most `max_connections` connections are open: past that, the connection
-  that has been idle longest — waiting for headers or between keep-alive
-  requests, never one being answered (a stream, a parked wait) — is closed to
-  make room; with none idle, the new one is closed.
+* a connection is *trusted* once one of its requests authenticated (the
+  authentication guard calls the `chatnut.trust` hook in the request's
+  scope; on a server without a token every request does). Until then it is
+  a stranger's, and strangers share their own smaller cap
+  (`max_untrusted`) and a per-address cap (`max_untrusted_per_address`):
+  past either, a stranger's connection is closed to make room, even one
+  being answered — first those whose request was already answered (a
+  flood's refused requests), then the oldest. A flood without the token
+  churns only its own slots;
+* at most `max_connections` connections are open: past that, a stranger's
+  connection goes first, then the one idle longest — waiting for headers or
+  between keep-alive requests, never a trusted one being answered (a
+  stream, a parked wait); with none of those, the new one is closed.
 
-Request bodies get their own deadline in SecurityMiddleware (BODY_SECONDS).
+Request bodies get their own deadline in security/limits.py (BODY_SECONDS).
 The process raises its open-file limit to the hard limit at start, so the
 connection bound, not the descriptor table, is what a flood meets.
 """
@@ -24,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -36,6 +45,8 @@ MAX_HEADER_BYTES = 64 * 1024
 # the listening socket, worker pipes.
 RESERVED_FILES = 256
 MOST_CONNECTIONS = 16_384
+# The scope key of the hook the authentication guard calls.
+TRUST_HOOK = "chatnut.trust"
 
 
 def raise_file_limit() -> int:
@@ -58,14 +69,90 @@ def connection_bound(configured: int) -> int:
     return min(configured, room) if configured else min(room, MOST_CONNECTIONS)
 
 
+def untrusted_bounds(total: int, configured: int = 0, per_address: int = 0) -> tuple[int, int]:
+    """The strangers' caps: (all of them, from one address); 0 means the default.
+
+    By default strangers get a quarter of the connections (at least 16, at most
+    half), and one address a sixteenth of that (at least 8: a browser's first
+    visit opens about six at once).
+    """
+    strangers = configured or min(max(16, total // 4), max(1, total // 2))
+    strangers = min(strangers, total)
+    one_address = per_address or max(8, strangers // 16)
+    return strangers, min(one_address, strangers)
+
+
+class Pool:
+    """Connections in the order they are to be closed: those already answered
+    (they had their say, and a flood's refused requests end up here) before
+    those still waiting for theirs, each oldest first."""
+
+    def __init__(self) -> None:
+        self.answered: dict[GuardedHttp, None] = {}
+        self.waiting: dict[GuardedHttp, None] = {}
+
+    def __len__(self) -> int:
+        return len(self.answered) + len(self.waiting)
+
+    def first(self) -> GuardedHttp | None:
+        return next(iter(self.answered), None) or next(iter(self.waiting), None)
+
+    def discard(self, connection: GuardedHttp) -> None:
+        self.answered.pop(connection, None)
+        self.waiting.pop(connection, None)
+
+
+class Strangers:
+    """The open connections no request has authenticated yet: all, and per address."""
+
+    def __init__(self) -> None:
+        self.all = Pool()
+        self.by_address: dict[str, Pool] = {}
+
+    def _pools(self, connection: GuardedHttp) -> tuple[Pool, Pool]:
+        return self.all, self.by_address.setdefault(connection.address, Pool())
+
+    def add(self, connection: GuardedHttp) -> None:
+        for pool in self._pools(connection):
+            pool.waiting[connection] = None
+
+    def answered(self, connection: GuardedHttp) -> None:
+        if connection in self.all.waiting:
+            for pool in self._pools(connection):
+                del pool.waiting[connection]
+                pool.answered[connection] = None
+
+    def remove(self, connection: GuardedHttp) -> None:
+        if connection in self.all.waiting or connection in self.all.answered:
+            for pool in self._pools(connection):
+                pool.discard(connection)
+            if not self.by_address[connection.address]:
+                del self.by_address[connection.address]
+
+    def first(self, address: str | None = None) -> GuardedHttp | None:
+        """The stranger to close first (of one address, or of all)."""
+        pool = self.all if address is None else self.by_address.get(address)
+        return pool.first() if pool is not None else None
+
+    def count(self, address: str | None = None) -> int:
+        pool = self.all if address is None else self.by_address.get(address)
+        return len(pool) if pool is not None else 0
+
+
 class GuardedHttp(HttpToolsProtocol):
-    max_connections = 1000  # set per server by `guarded_http`
+    # Set per server by `guarded_http`.
+    max_connections: ClassVar[int] = 1000
+    max_untrusted: ClassVar[int] = 250
+    max_untrusted_per_address: ClassVar[int] = 16
+    strangers: ClassVar[Strangers] = Strangers()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_deadline: asyncio.TimerHandle | None = None
         self._header_bytes = 0
         self._idle_since: float | None = time.monotonic()
+        self.trusted = False
+        self.address = ""
 
     # -- idle / header phase ---------------------------------------------------
 
@@ -85,12 +172,32 @@ class GuardedHttp(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.max_connections and not self._make_room():
-            transport.close()
-            return
+        self.address = self.client[0] if self.client else ""
+        self.strangers.add(self)
         self._arm()
+        # A stranger past a strangers' cap pushes out another stranger: one
+        # already answered before one still waiting, the oldest first.
+        if self.strangers.count(self.address) > self.max_untrusted_per_address:
+            self._evict(self.strangers.first(self.address))
+        if self.strangers.count() > self.max_untrusted:
+            self._evict(self.strangers.first())
+        if len(self.connections) > self.max_connections and not self._make_room():
+            self._evict(self)
+
+    def _evict(self, connection: GuardedHttp | None) -> None:
+        if connection is None:
+            return
+        connection._disarm()
+        connection.transport.close()
+        # Counted out now: the transport tells connection_lost only later.
+        self.connections.discard(connection)
+        self.strangers.remove(connection)
 
     def _make_room(self) -> bool:
+        stranger = self.strangers.first()
+        if stranger is not None and stranger is not self:
+            self._evict(stranger)
+            return True
         idle = [
             c
             for c in self.connections
@@ -98,10 +205,14 @@ class GuardedHttp(HttpToolsProtocol):
         ]
         if not idle:
             return False
-        oldest = min(idle, key=lambda c: c._idle_since or 0.0)
-        oldest.transport.close()
-        self.connections.discard(oldest)
+        self._evict(min(idle, key=lambda c: c._idle_since or 0.0))
         return True
+
+    def trust(self) -> None:
+        """A request on this connection authenticated: it is no stranger's any more."""
+        if not self.trusted:
+            self.trusted = True
+            self.strangers.remove(self)
 
     def data_received(self, data: bytes) -> None:
         in_head = self._idle_since is not None
@@ -114,6 +225,8 @@ class GuardedHttp(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        scope = cast(dict[str, Any], self.scope)
+        scope.setdefault("extensions", {})[TRUST_HOOK] = self.trust
         self._arm()
 
     def on_headers_complete(self) -> None:
@@ -124,13 +237,33 @@ class GuardedHttp(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        self.strangers.answered(self)
         self._idle_since = time.monotonic()  # uvicorn's keep-alive timer runs now
+        # uvicorn's keep-alive timer stops at every byte, also the bytes of a body
+        # left unread by an early answer: the header deadline bounds those.
+        if not self.transport.is_closing():
+            self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self.strangers.remove(self)
         super().connection_lost(exc)
 
 
-def guarded_http(max_connections: int) -> type[GuardedHttp]:
-    """The protocol class for one server, with its connection cap."""
-    return type("GuardedHttp", (GuardedHttp,), {"max_connections": max_connections})
+def guarded_http(
+    max_connections: int, max_untrusted: int = 0, max_untrusted_per_address: int = 0
+) -> type[GuardedHttp]:
+    """The protocol class for one server, with its connection caps."""
+    strangers, per_address = untrusted_bounds(
+        max_connections, max_untrusted, max_untrusted_per_address
+    )
+    return type(
+        "GuardedHttp",
+        (GuardedHttp,),
+        {
+            "max_connections": max_connections,
+            "max_untrusted": strangers,
+            "max_untrusted_per_address": per_address,
+            "strangers": Strangers(),
+        },
+    )

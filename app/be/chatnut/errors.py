@@ -82,8 +82,36 @@ def room_still_live(room: dict[str, Any]) -> InvalidInput:
     )
 
 
+def message_missing(message_id: int, room_id: str) -> NotFound:
+    return NotFound(f"Message {message_id} is not in room {room_id!r}")
+
+
+def not_addressee(name: str, message_id: int) -> InvalidInput:
+    return InvalidInput(
+        f"{name!r} is not in the `to` of message {message_id}: only its addressees ack it"
+    )
+
+
 class TooManyWaits(ChatnutError):
     """The cap on parked waits (per room or in total) is reached."""
 
     code = "too_many_waits"
     http_status = 429
+
+
+def claim_missing(claim_id: str, project: str) -> NotFound:
+    return NotFound(
+        f"claim {claim_id!r} is not a live claim in project {project!r} (expired or released?)"
+        " — list_claims shows the live ones"
+    )
+
+
+def claim_of_another(claim_id: str, holder: str) -> Conflict:
+    return Conflict(f"claim {claim_id!r} is held by {holder!r}; only its holder can release it")
+
+
+def too_many_claims(project: str, limit: int) -> Conflict:
+    return Conflict(
+        f"project {project!r} holds {limit} live claims (the limit); release some"
+        " or wait for them to expire"
+    )

@@ -1,4 +1,4 @@
-"""The 18 MCP tools of the agent contract (SPEC §5, §13): typed wrappers over ChatService.
+"""The 22 MCP tools of the agent contract (SPEC §5, §13): typed wrappers over ChatService.
 
 Parameter names, defaults and result shapes are the original chatnut 0.4.x's,
 so existing skills and prompts keep working. Limits are in the input schemas
@@ -33,6 +33,7 @@ class Message(TypedDict):
     created_at: str
     metadata: dict[str, Any] | None
     to: NotRequired[list[str]]
+    receipts: NotRequired[dict[str, Any]]
 
 
 class Mention(TypedDict):
@@ -150,6 +151,7 @@ class StatusSeen(Status, Seen):
 
 class TeamStatus(TypedDict):
     statuses: list[StatusSeen]
+    claims: NotRequired[list[dict[str, Any]]]
 
 
 class Agent(TypedDict):
@@ -180,6 +182,16 @@ class Inbox(TypedDict):
     has_more: bool
     next_since_id: int
     timed_out: bool
+    awaiting_ack: NotRequired[list[Part]]
+
+
+class Ack(TypedDict):
+    room_id: str
+    message_id: int
+    agent_name: str
+    delivered_at: str | None
+    read_at: str | None
+    acked_at: str
 
 
 class Handoff(TypedDict):
@@ -193,6 +205,8 @@ class Handoff(TypedDict):
     next_since_id: int
     omitted: dict[str, int]
     complete: bool
+    awaiting_ack: NotRequired[list[Part]]
+    claims: NotRequired[list[Part]]
 
 
 # -- parameter types (limits visible in the input schema) ----------------------
@@ -234,10 +248,11 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
             NoBool,
         ] = None,
         to: list[str] | str | None = None,
+        ack_required: bool = False,
     ) -> PostedMessage:
         """Post to a room. Returns the message and the registered agents it @mentions."""
         return await service.post_message(  # type: ignore[return-value]
-            room_id, sender, content, message_type, reply_to, to=to
+            room_id, sender, content, message_type, reply_to, to=to, ack_required=ack_required
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -384,4 +399,18 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         """Catch up on a room in one answer under 24 KB. Call first when resuming."""
         return await service.get_handoff(room_id, reader, recent)  # type: ignore[return-value]
 
+    @mcp.tool(annotations=WRITES)
+    async def ack_message(
+        room_id: RoomId,
+        message_id: Annotated[int, Field(ge=1, le=check.MAX_ID), NoBool],
+        agent_name: Sender,
+    ) -> Ack:
+        """Acknowledge a message addressed to you (idempotent)."""
+        return await service.ack_message(  # type: ignore[return-value]
+            room_id, message_id, agent_name
+        )
+
+    from chatnut.mcp_claims import add_claim_tools  # it takes its parameter types from here
+
+    add_claim_tools(mcp, service)
     return mcp

@@ -10,6 +10,7 @@ connections, and remove them on a clean exit (SIGTERM, SIGINT).
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import logging.handlers
 import os
@@ -30,9 +31,9 @@ from chatnut.runtime import (
     remove_runtime_files,
     write_runtime_files,
 )
-from chatnut.security import is_loopback
 from chatnut.settings import Settings, load_settings
 from chatnut.store import shared_by_processes
+from chatnut.store.location import printable
 
 log = logging.getLogger("chatnut")
 
@@ -67,8 +68,18 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
 
 
-def bind(host: str, port: int) -> socket.socket:
+def resolve(host: str, port: int) -> tuple[socket.AddressFamily, Any]:
+    """The address `host` names, as bind would use it (IPv6 for a literal with ':')."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    found = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+    return found[0][0], found[0][4]
+
+
+def bind(
+    host: str, port: int, address: tuple[socket.AddressFamily, Any] | None = None
+) -> socket.socket:
+    """Listen on `address` (the one checked), else on what `host` resolves to."""
+    family, sockaddr = address or resolve(host, port)
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Inherited by every accepted connection. Without it, a response written in
@@ -76,13 +87,20 @@ def bind(host: str, port: int) -> socket.socket:
     # a request on Linux.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        sock.bind((host, port))
+        sock.bind(sockaddr)
     except OSError:
         sock.close()
         raise
     sock.listen(2048)
     sock.setblocking(False)
     return sock
+
+
+def loopback_address(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
 
 
 class _Server(uvicorn.Server):
@@ -132,8 +150,12 @@ def run_server(
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
-        # Header deadline, header size and connection cap (connections.py).
-        http=guarded_http(connection_bound(settings.max_connections)),
+        # Header deadline, header size and connection caps (connections.py).
+        http=guarded_http(
+            connection_bound(settings.max_connections),
+            settings.max_unauthenticated_connections,
+            settings.max_unauthenticated_per_address,
+        ),
     )
     server = _Server(config, settings, app.state.chatnut.hub, on_ready)
     # uvicorn's own runner: it picks the configured event loop (uvloop when
@@ -147,9 +169,20 @@ def serve(overrides: dict[str, Any]) -> int:
         settings = load_settings(overrides)
     except ValueError as exc:
         return fail(f"bad setting: {exc}", 2)
-    if not is_loopback(settings.host) and not settings.token:
+    # By the address the name stands for, not by the name: `x.localhost` may
+    # well be mapped to a public address.
+    try:
+        address = resolve(settings.host, settings.port)
+    except OSError as exc:
+        return fail(f"cannot listen on {settings.host}:{settings.port}: {exc}")
+    if not loopback_address(address[1][0]) and not settings.token:
+        shown = (
+            settings.host
+            if settings.host == address[1][0]
+            else f"{settings.host} ({address[1][0]})"
+        )
         return fail(
-            f"refusing to bind {settings.host}: anything but loopback needs a token "
+            f"refusing to bind {shown}: anything but loopback needs a token "
             "(--token or CHATNUT_TOKEN), or anyone on the network could read every chat",
             2,
         )
@@ -177,7 +210,7 @@ def serve(overrides: dict[str, Any]) -> int:
         )
     try:
         try:
-            sock = bind(settings.host, settings.port)
+            sock = bind(settings.host, settings.port, address)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 return fail(
@@ -201,7 +234,10 @@ def serve(overrides: dict[str, Any]) -> int:
             def ready() -> None:
                 write_runtime_files(settings.port_file, settings.pid_file, port)
                 log.info(
-                    "chatnut ready on http://%s:%d (db %s)", settings.host, port, settings.database
+                    "chatnut ready on http://%s:%d (db %s)",
+                    settings.host,
+                    port,
+                    printable(settings.database),
                 )
 
             return 0 if run_server(settings, sock, port, ready) else 1

@@ -174,6 +174,15 @@ SETTINGS: tuple[Setting, ...] = (
         "N",
     ),
     Setting(
+        "max_answer_bytes",
+        ("CHATNUT_MAX_ANSWER_BYTES",),
+        None,
+        1024 * 1024,
+        parse_positive_int,
+        "Most message content one answer carries (a read stops early with has_more); "
+        "at least one message is always returned.",
+    ),
+    Setting(
         "max_connections",
         ("CHATNUT_MAX_CONNECTIONS",),
         None,
@@ -181,6 +190,41 @@ SETTINGS: tuple[Setting, ...] = (
         parse_non_negative_int,
         "Most open connections; past it the longest-idle one is closed "
         "(0: as many as the open-file limit allows, at most 16384).",
+    ),
+    Setting(
+        "max_unauthenticated_connections",
+        ("CHATNUT_MAX_UNAUTHENTICATED_CONNECTIONS",),
+        None,
+        0,
+        parse_non_negative_int,
+        "Most connections no request has authenticated on yet; past it the oldest is closed "
+        "(0: a quarter of the connection cap, at least 16, at most half).",
+    ),
+    Setting(
+        "max_unauthenticated_per_address",
+        ("CHATNUT_MAX_UNAUTHENTICATED_PER_ADDRESS",),
+        None,
+        0,
+        parse_non_negative_int,
+        "Most unauthenticated connections from one client address; past it that address's "
+        "oldest is closed (0: a sixteenth of the unauthenticated cap, at least 8).",
+    ),
+    Setting(
+        "max_streams",
+        ("CHATNUT_MAX_STREAMS",),
+        None,
+        0,
+        parse_non_negative_int,
+        "Most event streams open at once; more are refused (429) "
+        "(0: half the connection cap, so the rest stay for short requests).",
+    ),
+    Setting(
+        "max_streams_per_client",
+        ("CHATNUT_MAX_STREAMS_PER_CLIENT",),
+        None,
+        16,
+        parse_positive_int,
+        "Most event streams one client (a browser session, else an address) may hold open.",
     ),
     Setting(
         "max_waits_per_room",
@@ -257,7 +301,12 @@ class Settings:
     url: str | None = None
     durability: str = "normal"
     max_message_bytes: int = 65536
+    max_answer_bytes: int = 1024 * 1024
     max_connections: int = 0
+    max_unauthenticated_connections: int = 0
+    max_unauthenticated_per_address: int = 0
+    max_streams: int = 0
+    max_streams_per_client: int = 16
     max_waits_per_room: int = 1000
     max_waits: int = 10000
     auto_archive_hours: float = 0.0

@@ -1,6 +1,6 @@
 """Sign-in links and browser sessions that every worker and host of a team server accepts.
 
-A one-page server keeps its links and sessions in memory (security.py). A
+A one-page server keeps its links and sessions in memory (signin.py). A
 team server cannot: init_room on worker A hands out a link the browser may
 redeem on worker B, through a load balancer, on another host, and every
 later request of that page lands anywhere. So here a link code and a session
@@ -54,7 +54,12 @@ class _Signer:
         return f"{payload}.{self._mac(payload)}"
 
     def expiry(self, value: str) -> float | None:
-        """When `value` expires, if it is one of ours and has not; else None."""
+        """When `value` expires, if it is one of ours and has not; else None.
+
+        Ours are ASCII: anything else (a cookie or code of other characters) is
+        simply not ours, never an error."""
+        if not value.isascii():
+            return None
         payload, _, mac = value.rpartition(".")
         expires, _, nonce = payload.partition(".")
         if not (expires.isdigit() and nonce and mac):

@@ -21,6 +21,7 @@ from chatnut import validation as check
 from chatnut.api import service_of
 from chatnut.errors import InvalidInput
 from chatnut.feeds.feed import EVERY_ROOM, FeedSpec, feed
+from chatnut.feeds.slots import StreamSlots, client_of
 from chatnut.feeds.wire import EventStream
 
 router = APIRouter(prefix="/api")
@@ -32,6 +33,13 @@ ResumeQuery = Annotated[
 ]
 ResumeHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
 Html = Annotated[bool, Query(description="add each message's rendered `html`")]
+
+
+def _stream(request: Request, spec: FeedSpec) -> EventStream:
+    """The feed as a stream, in one of the capped stream slots (or a 429)."""
+    slots: StreamSlots = request.app.state.chatnut.streams
+    release = slots.take(client_of(request))
+    return EventStream(feed(service_of(request), spec), release)
 
 
 def _check_sidebar(project: str | None, reader: str | None) -> None:
@@ -69,17 +77,16 @@ async def room_stream(
     name = None if addressed_to is None else check.addressee("addressed_to", addressed_to)
     await service.get_room(room_id)  # a missing room is a 404, not an empty stream
     spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True, addressed_to=name)
-    return EventStream(feed(service, spec))
+    return _stream(request, spec)
 
 
 @router.get("/stream/rooms", summary="Sidebar feed (SSE): a snapshot, then one delta per change")
 async def sidebar_stream(
     request: Request, project: Project = None, reader: Reader = None
 ) -> EventStream:
-    service = service_of(request)
     _check_sidebar(project, reader)
     spec = FeedSpec(sidebar=True, project=project, reader=reader)
-    return EventStream(feed(service, spec))
+    return _stream(request, spec)
 
 
 @router.get("/stream", summary="Combined feed (SSE) for the browser: sidebar + room events")
@@ -103,4 +110,4 @@ async def tab_stream(
     spec = FeedSpec(
         room_id=room, after_id=after, sidebar=True, project=project, reader=reader, html=html
     )
-    return EventStream(feed(service, spec))
+    return _stream(request, spec)

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from chatnut.files import write_file
 from chatnut.runtime import remove_runtime_files, write_runtime_files
 from chatnut.settings import Settings
+from chatnut.store.location import printable
 
 log = logging.getLogger("chatnut")
 
@@ -167,7 +168,7 @@ class Supervisor:
                 "chatnut ready on http://%s:%d (db %s; %d workers, pids %s)",
                 s.host,
                 self.port,
-                s.database,
+                printable(s.database),
                 self.count,
                 " ".join(str(pid) for pid in sorted(self.workers)),
             )

@@ -173,3 +173,11 @@ def recipients(value: Any) -> list[str]:
 def addressee(name: str, value: Any) -> str:
     """A name to look messages up for (addressed_to, agent_name of the inbox): lower-cased."""
     return text(name, value, max_chars=MAX_SENDER).strip().lower()
+
+
+def agent(value: Any) -> str:
+    """`--agent NAME` (the push channel's name): as agents register, lower-cased."""
+    name = text("--agent", value, max_chars=MAX_SENDER).strip().lower()
+    if not AGENT_NAME.match(name):
+        raise InvalidInput(f"--agent must be letters, digits, _ or -, got {value!r}")
+    return name

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from chatnut import __version__
+from chatnut.cli.guard import add_guard
 from chatnut.settings import SETTINGS
 
 CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
@@ -75,6 +76,11 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="the login service instead (systemd user unit on Linux, launchd agent on macOS)",
         )
         sub.add_argument("--port", type=int, help="port to register (default: the port setting)")
+        sub.add_argument(
+            "--agent",
+            metavar="NAME",
+            help="Claude Code: register the stdio bridge as NAME's push channel instead of the URL",
+        )
 
 
 def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -166,9 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_install(commands)
     _server_commands(commands)
     _room_commands(commands)
+    add_guard(commands)
     # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
     # flag's default is "absent" so it cannot undo one given before the command.
     _add_setting_flags(parser, "client")
+    parser.add_argument(
+        "--agent",
+        metavar="NAME",
+        help="push NAME's messages into the session as a Claude Code channel (the stdio bridge)",
+    )
     for name in CLIENT_COMMANDS:
         _add_setting_flags(commands.choices[name], "client", argparse.SUPPRESS)
     return parser

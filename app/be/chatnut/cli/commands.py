@@ -15,9 +15,12 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
+from chatnut import validation
 from chatnut.cli import data, logs, rooms
+from chatnut.cli.guard import do_guard as do_guard  # `chatnut guard`, dispatched by name
 from chatnut.client import server
 from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
+from chatnut.errors import InvalidInput
 from chatnut.files import UnsafePath, create_file, write_file
 from chatnut.settings import Settings, load_settings
 from chatnut.store import is_url
@@ -234,4 +237,9 @@ def do_uninstall(args: argparse.Namespace) -> int:
 def do_bridge(args: argparse.Namespace) -> Any:
     from chatnut.bridge import run_bridge
 
-    return run_bridge(settings_from(args))
+    try:
+        agent = None if args.agent is None else validation.agent(args.agent)
+    except InvalidInput as exc:
+        print(f"chatnut: {exc}", file=sys.stderr)
+        return 2
+    return run_bridge(settings_from(args), agent)

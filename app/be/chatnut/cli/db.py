@@ -17,7 +17,8 @@ import anyio
 
 from chatnut.client.endpoint import CliError
 from chatnut.store import StoreOpenError
-from chatnut.store.copy import Copied, CopyError, copy_database, printable
+from chatnut.store.copy import Copied, CopyError, copy_database
+from chatnut.store.location import printable
 
 
 def copy(source: str, destination: str) -> list[Copied]:

@@ -23,6 +23,7 @@ from chatnut.client.endpoint import CliError, Endpoint, locate, server_alive
 from chatnut.files import private_dir
 from chatnut.runtime import read_int
 from chatnut.settings import Settings
+from chatnut.store.location import printable
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
@@ -49,7 +50,7 @@ def status(settings: Settings) -> tuple[bool, dict[str, Any]]:
     if stale:
         facts["removed_stale_files"] = [str(p) for p in stale]
     if not server_alive(settings):
-        facts["db_path"] = str(settings.db_path)
+        facts["db_path"] = printable(settings.database)
         return False, facts
     endpoint = locate(settings)
     facts.update(pid=read_int(settings.pid_file), port=read_int(settings.port_file))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sse_starlette.sse import EventSourceResponse, SendTimeoutError
@@ -43,7 +44,8 @@ class EventStream(EventSourceResponse):
     client that stopped reading is logged as what it is, not as a server error.
     """
 
-    def __init__(self, content: Any) -> None:
+    def __init__(self, content: Any, release: Callable[[], None] | None = None) -> None:
+        self.release = release  # the stream's slot (feeds/slots.py), given back at the end
         super().__init__(
             content,
             ping=KEEPALIVE_SECONDS,
@@ -57,3 +59,6 @@ class EventStream(EventSourceResponse):
         except SendTimeoutError:
             client = scope.get("client")
             log.info("dropped an event stream that stopped reading: %s", client)
+        finally:
+            if self.release is not None:
+                self.release()

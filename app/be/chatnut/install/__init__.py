@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from chatnut import validation
 from chatnut.client.endpoint import LOOPBACK, CliError, Endpoint, running_port
+from chatnut.errors import InvalidInput
 from chatnut.install.clients import PLANS, Target, missing_mark
 from chatnut.install.edits import Change, FileEdit, InstallError
 from chatnut.install.service import service_plan
@@ -69,10 +71,38 @@ def remote_notes(settings: Settings) -> list[str]:
     return notes
 
 
+def bridge_command(agent: str, settings: Settings) -> list[str]:
+    """The stdio bridge for `agent`, run by this interpreter (PATH need not find chatnut)."""
+    command = [sys.executable, "-m", "chatnut", "--agent", agent]
+    if settings.url is not None:
+        command += ["--url", settings.url]
+    return command
+
+
+def bridge_environment(port: int | None) -> dict[str, str]:
+    """Where this home's server is, when it is not the default home or port."""
+    env = {}
+    if os.environ.get("CHATNUT_HOME"):
+        env["CHATNUT_HOME"] = os.environ["CHATNUT_HOME"]
+    if port is not None:
+        env["CHATNUT_PORT"] = str(port)
+    return env
+
+
 def make_target(args: argparse.Namespace, settings: Settings, installing: bool) -> Target:
     files = skill_dir()
     if args.service and settings.url is not None:
         raise InstallError("--service runs a local server; --url registers a remote one")
+    agent = getattr(args, "agent", None)
+    if agent is not None:
+        if args.client != "claude" or args.service:
+            raise InstallError(
+                "--agent registers a Claude Code channel: use it with --client claude"
+            )
+        try:
+            agent = validation.agent(agent)
+        except InvalidInput as exc:
+            raise InstallError(str(exc)) from None
     return Target(
         home=Path.home(),
         cwd=Path.cwd(),
@@ -85,6 +115,8 @@ def make_target(args: argparse.Namespace, settings: Settings, installing: bool) 
         protocol=(files / "chatnut-protocol.md").read_text(encoding="utf-8"),
         installing=installing,
         notes=remote_notes(settings) if installing else [],
+        bridge=None if agent is None else bridge_command(agent, settings),
+        bridge_env=bridge_environment(args.port),
     )
 
 

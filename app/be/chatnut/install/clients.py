@@ -15,6 +15,7 @@ Formats follow each client's documentation (SPEC §8):
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,10 @@ class Target:
     protocol: str
     installing: bool = True
     notes: list[str] = field(default_factory=list)
+    # `--agent NAME`: Claude Code gets the stdio bridge (this command, pushing
+    # NAME's messages as a channel) instead of the URL; `bridge_env` is its env.
+    bridge: list[str] | None = None
+    bridge_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def user(self) -> bool:
@@ -91,6 +96,18 @@ def _with_front_matter(front: str, body: str) -> str:
     return f"---\n{front.strip()}\n---\n\n{body}"
 
 
+def _claude_entry(t: Target) -> dict[str, Any] | None:
+    if t.bridge is None:
+        return t.entry(env_reference=not t.user, type="http", url=t.url)
+    if not t.installing:
+        return None
+    env = dict(t.bridge_env)
+    if t.token:
+        env[TOKEN_ENV] = f"${{{TOKEN_ENV}}}" if not t.user else t.token
+    entry: dict[str, Any] = {"type": "stdio", "command": t.bridge[0], "args": t.bridge[1:]}
+    return {**entry, "env": env} if env else entry
+
+
 def claude(t: Target) -> list[Change]:
     root = t.home / ".claude" if t.user else t.cwd / ".claude"
     config, keys = (t.home / ".claude.json", ("mcpServers", NAME))
@@ -98,9 +115,9 @@ def claude(t: Target) -> list[Change]:
         config = t.cwd / ".mcp.json"
         t.note_env_reference("claude")  # Claude Code expands ${VAR} in .mcp.json
     changes: list[Change] = []
+    wanted = _claude_entry(t)
     if shutil.which("claude", path=t.env.get("PATH")):
         current = json_value(config, keys)
-        wanted = t.entry(env_reference=not t.user, type="http", url=t.url)
         same = isinstance(current, dict) and all(
             current.get(k) == v for k, v in (wanted or {}).items()
         )
@@ -110,15 +127,22 @@ def claude(t: Target) -> list[Change]:
                     ["claude", "mcp", "remove", "--scope", t.scope, NAME], "replace the old entry"
                 )
             )
-        if wanted is not None and not same:
+        if wanted is not None and not same and t.bridge is not None:
+            argv = ["claude", "mcp", "add-json", "--scope", t.scope, NAME, json.dumps(wanted)]
+            changes.append(Command(argv, "register the stdio bridge as a channel with Claude Code"))
+        elif wanted is not None and not same:
             header = [f"{k}: {v}" for k, v in t.headers(env_reference=not t.user).items()]
             header = ["--header", *header] if header else []
             argv = ["claude", "mcp", "add", "--transport", "http", "--scope", t.scope, NAME, t.url]
             changes.append(Command([*argv, *header], "register the MCP server with Claude Code"))
     else:
         why = "Claude Code's MCP servers (its CLI is not on PATH)"
-        entry = t.entry(env_reference=not t.user, type="http", url=t.url)
-        changes.append(json_entry(config, keys, entry, why))
+        changes.append(json_entry(config, keys, wanted, why))
+    if t.bridge is not None and t.installing:
+        t.notes.append(
+            "push: start Claude Code with `claude --dangerously-load-development-channels"
+            f" server:{NAME}` (channels are a research preview) to get the channel events"
+        )
     changes.append(
         whole_file(root / "rules" / PROTOCOL, t.protocol, t.installing, "protocol rules")
     )

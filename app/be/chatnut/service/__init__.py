@@ -17,11 +17,13 @@ from typing import Any
 from chatnut import __version__
 from chatnut import validation as check
 from chatnut.hub import Hub
+from chatnut.service.budget import DEFAULT_ANSWER_BYTES
 from chatnut.service.common import now_iso
-from chatnut.service.coordination import CoordinationRules
+from chatnut.service.delivery import DeliveryRules
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
+from chatnut.service.receipts import ReceiptRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
 from chatnut.store.base import Store
@@ -29,7 +31,7 @@ from chatnut.store.base import Store
 __all__ = ["ChatService", "now_iso"]
 
 
-class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRules):
+class ChatService(DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRules, PageRules):
     def __init__(
         self,
         store: Store,
@@ -37,6 +39,7 @@ class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRul
         *,
         db_path: Path | str | None = None,
         max_message_bytes: int = 65536,
+        max_answer_bytes: int = DEFAULT_ANSWER_BYTES,
         max_waits: tuple[int, int] = (1000, 10_000),  # parked waits: per room, in total
         teams_dir: Path | None = None,
         web_url: Callable[[str | None], str] = lambda room_id: "",
@@ -48,6 +51,7 @@ class ChatService(CoordinationRules, MessageRules, RoomRules, TeamRules, PageRul
         # What ping and /api/status call the database (never a URL's password).
         self.db_path = str(db_path) if db_path is not None else store.location
         self.max_message_bytes = max_message_bytes
+        self.max_answer_bytes = max_answer_bytes
         self.teams_dir = teams_dir
         self.web_url = web_url
         self.on_room_created = on_room_created

@@ -25,6 +25,7 @@ class ServiceCore:
     hub: Hub
     db_path: str
     max_message_bytes: int
+    max_answer_bytes: int  # what one answer's messages may hold (service/budget.py)
     teams_dir: Path | None
     web_url: Callable[[str | None], str]
     on_room_created: Callable[[str], None] | None

@@ -15,8 +15,11 @@ from typing import Any
 
 from chatnut import validation as check
 from chatnut.hub import ALL_ROOMS, Event
+from chatnut.service.budget import chunk_of, newest_fitting
+from chatnut.service.claims import ClaimRules
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
+from chatnut.service.receipts import awaiting_for, with_receipts
 
 HANDOFF_MAX_BYTES = 24 * 1024  # the whole answer, as compact UTF-8 JSON
 # A message body in a handoff: at most 2000 characters and 4 KB as JSON (so a
@@ -26,8 +29,15 @@ SUMMARY_CUT = 4000
 BYTES_PER_CHAR = 2
 MAX_RECENT = 100
 # Dropped first when the answer is over its size, in this order: the oldest of
-# the recent messages, the newest unread ones, the oldest statuses, agents.
-_DROP_ORDER = (("recent", 0), ("unread", -1), ("statuses", -1), ("agents", -1))
+# the recent messages, the newest unread ones, the newest claims, the oldest
+# statuses, agents.
+_DROP_ORDER = (
+    ("recent", 0),
+    ("unread", -1),
+    ("claims", -1),
+    ("statuses", -1),
+    ("agents", -1),
+)
 
 
 def _size(value: Any) -> int:
@@ -47,7 +57,7 @@ def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
     return {**message, "content": content, "truncated": True}
 
 
-class CoordinationRules(MessageRules):
+class CoordinationRules(MessageRules, ClaimRules):
     async def save_presence(self) -> int:
         """Write the presence times noted since the last save; returns how many."""
         rows = self.presence.take_unsaved()
@@ -74,8 +84,16 @@ class CoordinationRules(MessageRules):
         check.limit(limit)
         seconds = check.wait_timeout(timeout)
 
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            return await self.store.inbox_page(name, after=after, limit=count, newest=newest)
+
         async def read() -> dict[str, Any]:
-            return await self.store.inbox_page(name, after=since_id, limit=limit, newest=newest)
+            if not newest:
+                return await self._within_budget(fetch, since_id, limit)
+            # The newest ones first: one chunk, the oldest of it left out if over.
+            page = await fetch(since_id, min(limit, chunk_of(self.max_message_bytes)))
+            messages, cut = newest_fitting(page["messages"], self.max_answer_bytes)
+            return {**page, "messages": messages, "has_more": page["has_more"] or cut}
 
         def for_me(event: Event) -> bool:
             return (
@@ -90,7 +108,7 @@ class CoordinationRules(MessageRules):
             if note_presence:
                 self.seen(INBOX, name)
             if page["messages"] or seconds == 0 or newest:
-                return {**page, "timed_out": not page["messages"]}
+                return await self._inbox_answer(page, name, note_presence)
             deadline = asyncio.get_running_loop().time() + seconds
             parked = self.presence.parked(INBOX, name) if note_presence else nullcontext()
             # Counted with the room waits (the server's total cap); each name's
@@ -110,7 +128,17 @@ class CoordinationRules(MessageRules):
                 self.seen(INBOX, name)
             if not page["messages"]:
                 page = await read()  # how far it looked, as of now
-            return {**page, "timed_out": not page["messages"]}
+            return await self._inbox_answer(page, name, note_presence)
+
+    async def _inbox_answer(self, page: dict[str, Any], name: str, by_name: bool) -> dict[str, Any]:
+        """The page with receipts (stamped delivered when `name` itself asked) and,
+        when there are any, the messages still awaiting `name`'s ack."""
+        messages = await with_receipts(self.store, page["messages"], name if by_name else None)
+        answer = {**page, "messages": messages, "timed_out": not messages}
+        awaiting = await awaiting_for(self.store, name, None)
+        if awaiting:
+            answer["awaiting_ack"] = awaiting
+        return answer
 
     # -- the handoff ----------------------------------------------------------
 
@@ -124,6 +152,14 @@ class CoordinationRules(MessageRules):
         found = await self.store.handoff(room_id, reader, recent)
         if note_presence:
             self.seen(room_id, reader)
+        name = reader.strip().lower()
+        for key in ("unread", "recent"):
+            found[key] = await with_receipts(
+                self.store, found[key], name if note_presence else None
+            )
+        awaiting = await awaiting_for(self.store, name, room_id)
+        if awaiting:
+            found["awaiting_ack"] = awaiting
         saved = found.pop("saved")
         names = {str(r["sender"]).strip().lower() for r in found["statuses"]}
         names |= {str(r["agent_name"]).strip().lower() for r in found["agents"]}
@@ -134,6 +170,9 @@ class CoordinationRules(MessageRules):
         found["agents"] = [
             self._present(room_id, r, "agent_name", saved, elsewhere) for r in found["agents"]
         ]
+        claims = await self.project_claims(found["room"]["project"])
+        if claims:  # only where there are some: the answer is otherwise as it was
+            found["claims"] = claims
         return _bounded(found)
 
 
@@ -151,10 +190,14 @@ def _bounded(found: dict[str, Any]) -> dict[str, Any]:
         "omitted": {"statuses": 0, "agents": 0, "unread": 0, "recent": 0},
         "complete": True,
     }
+    if "claims" in found:
+        answer["omitted"]["claims"] = 0
     # Each drop takes off the item and its comma; the margin covers the counts
     # in `omitted` growing a digit and `complete` turning false.
     total, target = _size(answer), HANDOFF_MAX_BYTES - 64
     for key, end in _DROP_ORDER:
+        if key not in answer:
+            continue
         items = answer[key]
         while total > target and items:
             total -= _size(items.pop(end)) + (1 if items else 0)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatnut import validation as check
 from chatnut.errors import NotFound
 from chatnut.hub import Event
+from chatnut.service.budget import chunk_of, fitting, newest_fitting, read_forward
 from chatnut.service.common import ServiceCore
+from chatnut.service.receipts import ack_flag, with_receipts
 
 
 class MessageRules(ServiceCore):
@@ -22,6 +25,7 @@ class MessageRules(ServiceCore):
         reply_to: int | None = None,
         metadata: dict[str, Any] | None = None,
         to: str | list[str] | None = None,
+        ack_required: bool = False,
     ) -> dict[str, Any]:
         check.room_id(room_id)
         check.text("sender", sender, max_chars=check.MAX_SENDER)
@@ -31,6 +35,8 @@ class MessageRules(ServiceCore):
             check.integer("reply_to", reply_to, minimum=1)
         addressed = check.recipients(to)
         meta = dict(metadata or {})
+        if ack_flag(ack_required, addressed):
+            meta["ack_required"] = True  # stored with the message: its receipts read it
         if reply_to is not None:
             meta["reply_to"] = reply_to
         result = await self.store.post_message(
@@ -78,7 +84,8 @@ class MessageRules(ServiceCore):
         page = await self._read_after(room_id, since_id, limit, message_type, name)
         if name is not None and note_presence:
             self.seen(room_id, name)
-        return page
+        delivered_to = name if note_presence else None
+        return {**page, "messages": await with_receipts(self.store, page["messages"], delivered_to)}
 
     async def _read_after(
         self,
@@ -88,21 +95,39 @@ class MessageRules(ServiceCore):
         message_type: str | None,
         addressed_to: str | None = None,
     ) -> dict[str, Any]:
-        """A page after since_id, and `next_since_id`: the last id it scanned."""
-        return await self.store.read_page(
-            room_id,
-            after=since_id or 0,
-            limit=limit,
-            message_type=message_type,
-            addressed_to=addressed_to,
+        """A page after since_id within the answer budget, and `next_since_id`: the
+        last id it scanned."""
+
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            return await self.store.read_page(
+                room_id,
+                after=after,
+                limit=count,
+                message_type=message_type,
+                addressed_to=addressed_to,
+            )
+
+        return await self._within_budget(fetch, since_id or 0, limit)
+
+    async def _within_budget(
+        self, fetch: Callable[[int, int], Awaitable[dict[str, Any]]], after: int, limit: int
+    ) -> dict[str, Any]:
+        return await read_forward(
+            fetch, after, limit, self.max_answer_bytes, chunk_of(self.max_message_bytes)
         )
 
     async def read_every_room_after(self, since_id: int, limit: int) -> dict[str, Any]:
         """Messages of every room after a global id (the browser's one shared feed)."""
         check.integer("since_id", since_id, minimum=0)
         check.limit(limit)
-        messages, has_more = await self.store.message_page(None, limit=limit, after=since_id)
-        return {"messages": messages, "has_more": has_more}
+
+        async def fetch(after: int, count: int) -> dict[str, Any]:
+            messages, has_more = await self.store.message_page(None, limit=count, after=after)
+            last = messages[-1]["id"] if messages else after
+            return {"messages": messages, "has_more": has_more, "next_since_id": last}
+
+        page = await self._within_budget(fetch, since_id, limit)
+        return {"messages": page["messages"], "has_more": page["has_more"]}
 
     async def newest_message_id(self) -> int:
         return await self.store.newest_message_id()
@@ -115,10 +140,13 @@ class MessageRules(ServiceCore):
         if before_id is not None:
             check.integer("before_id", before_id, minimum=1)
 
+        # One chunk at most: a page going backwards ends at its oldest message.
+        count = min(limit, chunk_of(self.max_message_bytes))
         messages, has_more = await self.store.message_page(
-            room_id, limit=limit, before=before_id, newest=True
+            room_id, limit=count, before=before_id, newest=True
         )
-        return {"messages": messages, "has_more": has_more}
+        messages, cut = newest_fitting(messages, self.max_answer_bytes)
+        return {"messages": messages, "has_more": has_more or cut}
 
     async def wait_for_messages(
         self,
@@ -153,7 +181,8 @@ class MessageRules(ServiceCore):
             if name is not None:
                 self.seen(room_id, name)
             if backlog["messages"] or seconds == 0:
-                return {**backlog, "timed_out": not backlog["messages"]}
+                messages = await with_receipts(self.store, backlog["messages"], name)
+                return {**backlog, "messages": messages, "timed_out": not messages}
             presence = self.presence.parked(room_id, name) if name else contextlib.nullcontext()
             with self._parked(room_id), presence:
                 try:
@@ -178,7 +207,9 @@ class MessageRules(ServiceCore):
             if any(e.kind == "room" for e in events):
                 raise NotFound(f"Room {room_id!r} was deleted while waiting")
             messages = [e.data for e in events][:limit]
-            has_more = sub.overflowed or len(events) > limit
+            kept = fitting(messages, self.max_answer_bytes, some=True)
+            has_more = sub.overflowed or len(events) > limit or kept < len(messages)
+            messages = await with_receipts(self.store, messages[:kept], name)
             return {
                 "messages": messages,
                 "has_more": has_more,

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatnut.hub import Event
+from chatnut.store.claim_rows import Judge
 
 # Handed every committed event, in commit order (the app wires it to Hub.publish).
 OnCommit = Callable[[list[Event]], None]
@@ -268,6 +269,50 @@ class Store(ABC):
         on their inbox by another live process, as that process last published."""
         return set()
 
+    # -- receipts of directed messages, and push ------------------------------
+
+    @abstractmethod
+    async def receipts(self, message_ids: Sequence[int]) -> dict[int, dict[str, Row]]:
+        """{message id: {name: {delivered_at, read_at, acked_at}}} for the `to` names of
+        these messages (messages with no `to` are absent)."""
+
+    @abstractmethod
+    async def mark_delivered(self, name: str, message_ids: Sequence[int]) -> None:
+        """Stamp delivered_at, the first time only, on `name`'s receipts of these
+        messages (ids it has no receipt for are ignored). Publishes nothing."""
+
+    @abstractmethod
+    async def ack_message(self, room_id: str, message_id: int, name: str) -> Row:
+        """Stamp acked_at (first time only; delivered_at too when unset): {room_id,
+        message_id, agent_name, delivered_at, read_at, acked_at}. Raises NotFound
+        (room, or no such message in it), InvalidInput (`name` is not in its `to`)."""
+
+    @abstractmethod
+    async def awaiting_acks(
+        self, *, room_id: str | None, name: str | None, limit: int
+    ) -> list[Row]:
+        """Receipts of ack_required messages not acked yet, oldest first, in one room
+        or (by name) every live room: {message_id, room_id, name, sender, created_at,
+        delivered_at, read_at, preview}. Raises NotFound for a missing room."""
+
+    @abstractmethod
+    async def delivery_lease(
+        self, name: str, holder: str, *, now: float, until: float, start_id: int
+    ) -> int | None:
+        """Take or renew the right to push `name`'s messages until `until` (epoch
+        seconds) when it is free, expired or already `holder`'s: the id of the last
+        message pushed to `name` (a name seen for the first time starts at
+        `start_id`). None while another holder's lease runs."""
+
+    @abstractmethod
+    async def delivery_advance(self, name: str, holder: str, through: int) -> bool:
+        """Move `name`'s push cursor forward (never back) to `through` if `holder`
+        still holds the lease; whether it does."""
+
+    @abstractmethod
+    async def delivery_release(self, name: str, holder: str) -> None:
+        """Give up `holder`'s lease (a bridge shutting down), so another may push at once."""
+
     # -- the web page at scale (SPEC §7) ------------------------------------
 
     @abstractmethod
@@ -300,6 +345,40 @@ class Store(ABC):
         reader's open pages. `first_visit`: only a reader with no cursor at all
         moves (a name that has read before keeps its place on every device), and
         nothing is published (the page asks before opening its feed)."""
+
+    # -- claims on files and tasks ------------------------------------------
+
+    @abstractmethod
+    async def claim(self, claim: Row, judge: Judge, max_live: int) -> Row:
+        """Grant or renew `claim` {claim_id, holder, paths, task, exclusive, note,
+        room_id, created_at (now), expires_at} in its room's project, in one step.
+
+        The room must be live (NotFound, RoomArchived). Expired claims are swept;
+        the project's live claims go to `judge`, which returns the conflicts and
+        whether they block. Blocked: nothing is written, {claim_id: None, granted:
+        False, conflicts}. Else the holder's live claim with the same paths and
+        task is renewed (its id kept; exclusive, note, expires_at replaced), or
+        `claim` is stored — Conflict past `max_live` in the project — and the
+        answer is {claim_id, granted: True, conflicts, claim (as stored)}.
+        Publishes nothing."""
+
+    @abstractmethod
+    async def release_claims(
+        self,
+        room_id: str,
+        holder: str,
+        claim_id: str | None,
+        paths: Sequence[str] | None,
+        now: str,
+    ) -> Row:
+        """End the holder's live claims in the room's project (all, or claim_id's),
+        or with `paths` take those patterns out of them (a claim left with no path
+        and no task ends): {released: [ids], trimmed: [ids]}. Raises NotFound (room,
+        or a claim_id that is not live there) and Conflict (another holder's)."""
+
+    @abstractmethod
+    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Row]:
+        """Claims not expired at `now`, of one project or of all, oldest first."""
 
     # -- search and counts --------------------------------------------------
 

@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from chatnut.store import is_url
 
@@ -89,15 +88,6 @@ class Tables(ABC):
 
     @abstractmethod
     async def rollback(self) -> None: ...
-
-
-def printable(location: str) -> str:
-    """A database name fit to print: a URL without its password."""
-    parts = urlsplit(location)
-    if not is_url(location) or parts.password is None:
-        return location
-    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def tables_for(location: str | Path) -> Tables:

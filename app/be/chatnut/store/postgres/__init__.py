@@ -51,6 +51,7 @@ from chatnut.store.base import (
 )
 from chatnut.store.postgres import queries as q
 from chatnut.store.postgres.batch import PostBatcher
+from chatnut.store.postgres.claims import Claims
 from chatnut.store.postgres.driver import (
     is_outage,
     require_driver,
@@ -60,6 +61,7 @@ from chatnut.store.postgres.driver import (
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.migrate import migrate
 from chatnut.store.postgres.parked import Key, ParkedBoard
+from chatnut.store.postgres.receipts import Receipts
 from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.team import Team
 from chatnut.store.postgres.views import Views
@@ -89,7 +91,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Search, Team, Store):
+class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
     def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
         self.url = url
         self.location = safe_location(url)

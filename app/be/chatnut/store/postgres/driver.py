@@ -17,6 +17,7 @@ from typing import Any
 
 from chatnut.errors import StorageUnavailable
 from chatnut.store.base import StoreOpenError
+from chatnut.store.location import printable
 
 INSTALL = "pip install 'chatnut[postgres]'"
 
@@ -58,9 +59,4 @@ def unavailable(exc: BaseException) -> StorageUnavailable:
 
 def safe_location(url: str) -> str:
     """The URL without its password, for logs, ping and /api/status."""
-    scheme, _, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}@{host}" if user else f"{scheme}://{host}"
+    return printable(url)

@@ -19,7 +19,9 @@ from chatnut.hub import Event
 from chatnut.store.base import OnCommit, Row, SearchFilter, Store
 from chatnut.store.sqlite import coordination
 from chatnut.store.sqlite import queries as q
+from chatnut.store.sqlite.claims import Claims
 from chatnut.store.sqlite.engine import Engine
+from chatnut.store.sqlite.receipts import Receipts
 from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
 from chatnut.store.sqlite.views import Views
@@ -51,7 +53,7 @@ def room_event(room: Row, action: str) -> Event:
     return Event("room", room["id"], {"action": action, "room": room})
 
 
-class SqliteStore(Views, Store):
+class SqliteStore(Views, Receipts, Claims, Store):
     def __init__(
         self,
         path: Path,

@@ -1,0 +1,115 @@
+"""Receipts of directed messages: delivered, read, acked, per name in a message's `to`.
+
+Delivered: the message was handed to that name — by a read or wait filtered
+by `addressed_to` with its name, `check_inbox`, `get_handoff`, or its push
+channel. Read: that name's read cursor passed it (the store stamps it when the
+cursor moves). Acked: the name called `ack_message`. A message posted with
+`ack_required` is listed as awaiting each of its `to` names' acks until they
+do; an onlooker (REST) sees who is overdue after a time it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from chatnut import validation as check
+from chatnut.errors import InvalidInput
+from chatnut.service.common import ServiceCore
+from chatnut.store.base import Store
+
+# Awaiting-ack lists in tool results stay short (an inbox or a 24 KB handoff);
+# REST pages up to MAX_AWAITING.
+AWAITING_IN_RESULTS = 10
+MAX_AWAITING = 500
+DEFAULT_OVERDUE_S = 600
+
+
+async def with_receipts(
+    store: Store, messages: Sequence[dict[str, Any]], delivered_to: str | None
+) -> list[dict[str, Any]]:
+    """The messages, each one with a `to` carrying `receipts` {name: {delivered_at,
+    read_at, acked_at}}; those addressed to `delivered_to` are stamped delivered
+    first. New dicts: a message may be an event's, shared with other subscribers."""
+    directed = [m["id"] for m in messages if m.get("to")]
+    if not directed:
+        return list(messages)
+    found = await store.receipts(directed)
+    if delivered_to is not None:
+        fresh = [
+            i
+            for i in directed
+            if found.get(i, {}).get(delivered_to, {"delivered_at": 1})["delivered_at"] is None
+        ]
+        if fresh:
+            await store.mark_delivered(delivered_to, fresh)
+            found = await store.receipts(directed)
+    return [{**m, "receipts": found.get(m["id"], {})} if m.get("to") else m for m in messages]
+
+
+def awaiting_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """What a tool result lists per message awaiting the caller's ack: short."""
+    return {k: row[k] for k in ("message_id", "room_id", "sender", "created_at")}
+
+
+async def awaiting_for(store: Store, name: str, room_id: str | None) -> list[dict[str, Any]]:
+    """The first messages still awaiting `name`'s ack (in one room, or every live room)."""
+    rows = await store.awaiting_acks(room_id=room_id, name=name, limit=AWAITING_IN_RESULTS)
+    return [awaiting_entry(r) for r in rows]
+
+
+def ack_flag(value: Any, addressed: list[str]) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"ack_required must be true or false, got {value!r}")
+    if value and not addressed:
+        raise InvalidInput("ack_required needs `to`: the names whose acks are awaited")
+    return value
+
+
+class ReceiptRules(ServiceCore):
+    async def ack_message(self, room_id: str, message_id: int, agent_name: str) -> dict[str, Any]:
+        check.room_id(room_id)
+        check.integer("message_id", message_id, minimum=1)
+        name = check.addressee("agent_name", agent_name)
+        receipt = await self.store.ack_message(room_id, message_id, name)
+        self.seen(room_id, name)
+        return receipt
+
+    async def message_receipts(self, room_id: str, message_id: int) -> dict[str, Any]:
+        await self.require_room(room_id)
+        check.integer("message_id", message_id, minimum=1)
+        found = await self.store.receipts([message_id])
+        return {"room_id": room_id, "message_id": message_id, "receipts": found.get(message_id, {})}
+
+    async def awaiting_acks(
+        self,
+        *,
+        room_id: str | None = None,
+        name: str | None = None,
+        overdue_after: float = DEFAULT_OVERDUE_S,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """Per room (optionally one name's) or per name across live rooms, each with
+        `overdue`: posted more than `overdue_after` seconds ago and still not acked."""
+        if room_id is not None:
+            check.room_id(room_id)
+        who = None if name is None else check.addressee("name", name)
+        if room_id is None and who is None:
+            raise InvalidInput("name a room or a name to list what awaits acks")
+        if isinstance(overdue_after, bool) or not isinstance(overdue_after, int | float):
+            raise InvalidInput(f"overdue_after must be seconds, got {overdue_after!r}")
+        if not 0 <= overdue_after <= 30 * 86400:
+            raise InvalidInput(f"overdue_after must be 0 to 2592000 seconds, got {overdue_after}")
+        check.integer("limit", limit, minimum=1, maximum=MAX_AWAITING)
+        rows = await self.store.awaiting_acks(room_id=room_id, name=who, limit=limit)
+        now = datetime.now(UTC)
+        awaiting = [
+            {
+                **r,
+                "overdue": (now - datetime.fromisoformat(r["created_at"])).total_seconds()
+                > overdue_after,
+            }
+            for r in rows
+        ]
+        return {"overdue_after": overdue_after, "awaiting": awaiting}
