@@ -9,10 +9,9 @@ from mcp import Client
 from playwright.async_api import Browser, Page, expect
 
 from tests.helpers import ServerProcess
-from tests.test_web_ui import agent, browser, call, open_room, page, watched, watched_page
+from tests.web_ui.pages import call, open_room, watched_page
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-__all__ = ["agent", "browser", "page", "watched"]  # fixtures shared with test_web_ui
 
 
 async def team_room(agent: Client) -> str:

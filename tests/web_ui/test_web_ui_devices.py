@@ -10,19 +10,9 @@ from mcp import Client
 from playwright.async_api import Browser, Page, expect
 
 from tests.helpers import ServerProcess
-from tests.test_web_ui import (
-    agent,
-    browser,
-    call,
-    open_home,
-    page,
-    room_with,
-    watched,
-    watched_page,
-)
+from tests.web_ui.pages import call, open_home, room_with, watched_page
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-__all__ = ["agent", "browser", "page", "watched"]  # fixtures shared with test_web_ui
 
 
 async def unread_of(server: ServerProcess, reader: str = "human") -> dict[str, int]:

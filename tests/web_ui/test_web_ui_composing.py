@@ -13,10 +13,9 @@ from mcp import Client
 from playwright.async_api import Page, expect
 
 from tests.helpers import ServerProcess
-from tests.test_web_ui import agent, browser, call, open_room, page, room_with, watched
+from tests.web_ui.pages import call, open_room, room_with
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-__all__ = ["agent", "browser", "page", "watched"]  # fixtures shared with test_web_ui
 
 
 async def unread_for(server: ServerProcess, room: str, reader: str = "human") -> int:

@@ -8,10 +8,9 @@ from mcp import Client
 from playwright.async_api import Browser, expect
 
 from tests.helpers import ServerProcess
-from tests.test_web_ui import agent, browser, call, room_with, watched_page
+from tests.web_ui.pages import call, room_with, watched_page
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-__all__ = ["agent", "browser"]  # fixtures shared with test_web_ui
 
 CODE = "\n".join(f"line_{i} = {i}" for i in range(120))
 LOG = "\n\n".join(f"log line {i}: all is well" for i in range(400))

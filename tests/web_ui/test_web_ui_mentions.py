@@ -11,10 +11,9 @@ from mcp import Client
 from playwright.async_api import Page, expect
 
 from tests.helpers import ServerProcess
-from tests.test_web_ui import agent, browser, call, open_home, page, room_with, watched
+from tests.web_ui.pages import call, open_home, room_with
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-__all__ = ["agent", "browser", "page", "watched"]  # fixtures shared with test_web_ui
 
 
 async def test_a_mention_of_the_reader_is_addressed_highlighted_and_badged(

@@ -13,12 +13,11 @@ from mcp import Client
 from playwright.async_api import Browser, Page, expect
 
 from tests.helpers import ServerProcess
-from tests.test_web_ui import agent, browser, call, watched_page
+from tests.web_ui.pages import call, watched_page
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-__all__ = ["agent", "browser"]  # fixtures shared with test_web_ui
 
-AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # Twelve senders: every one of the twelve sender colours is on screen.
 SENDERS = [f"agent-{i}" for i in range(12)] + ["infra", "qa"]
 
