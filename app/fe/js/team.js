@@ -65,16 +65,23 @@ export class TeamPanel {
     const { claims } = await api(`/claims?room_id=${enc(roomId)}`).catch(() => ({ claims: [] }));
     const { palette } = this.room;
     const items = claims.map((c) =>
-      h("li", {},
-        h("b", { class: palette.colour(c.holder) }, c.holder), " ",
+      h(
+        "li",
+        {},
+        h("b", { class: palette.colour(c.holder) }, c.holder),
+        " ",
         h("code", {}, c.paths.join(" ") || "—"),
         c.task ? h("span", { class: "muted" }, ` task ${c.task}`) : null,
         c.exclusive ? null : h("span", { class: "muted" }, " (shared)"),
-        c.note ? ` — ${c.note}` : null, " ",
+        c.note ? ` — ${c.note}` : null,
+        " ",
         h("span", { class: "muted" }, "until "),
-        h("time", { datetime: c.expires_at, title: fullTime(c.expires_at) }, fullTime(c.expires_at))));
+        h("time", { datetime: c.expires_at, title: fullTime(c.expires_at) }, fullTime(c.expires_at)),
+      ),
+    );
     section.replaceChildren(
       h("h2", {}, `Claims (${items.length})`),
-      items.length ? h("ul", {}, items) : h("p", { class: "muted" }, "No file or task claimed in this project."));
+      items.length ? h("ul", {}, items) : h("p", { class: "muted" }, "No file or task claimed in this project."),
+    );
   }
 }
