@@ -11,6 +11,7 @@
 import { api, enc } from "./api.js";
 import { presenceDot } from "./coordination.js";
 import { $, AGES_EVERY_MS, countedUnread, fullTime, h, Palette, plainText, refreshAges, setAttr, setText } from "./dom.js";
+import { forReader } from "./mentions.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
 import { Reading } from "./reading.js";
 
@@ -18,6 +19,8 @@ const PAGE = 100;
 const WINDOW = 200; // around a linked message
 const MAX_IN_PAGE = 500;
 const ANNOUNCE_MS = 4000;
+const SHORT_BURST = 3; // up to this many new messages are read in full
+const SPOKEN_CHARS = 300;
 
 export class RoomView {
   constructor({ onRead, onReply, onWatch, onTeam, reader }) {
@@ -75,6 +78,8 @@ export class RoomView {
     clearTimeout(this.announceTimer); // another room's news is not this one's
     this.announceTimer = null;
     this.announced = 0;
+    this.spoken = []; // the first messages of the burst being counted
+    this.forMe = []; // the burst's messages for the reader
     this.lastAnnounce = 0;
   }
 
@@ -430,9 +435,16 @@ export class RoomView {
   // The screen reader hears new messages at the bottom, a few seconds apart:
   // what arrives meanwhile is counted and said when the pause is over, so the
   // end of a burst is never left unsaid.
+  // What the live region says: a short burst in full; a longer one counted,
+  // with the messages for the reader still in full (a few, at most).
   _announce(batch) {
     this.announced += batch.length;
     this.announcedFrom = batch[batch.length - 1].sender;
+    const reader = this.reader();
+    for (const m of batch) {
+      if (this.spoken.length < SHORT_BURST) this.spoken.push(m);
+      if (this.forMe.length < SHORT_BURST && forReader(m, reader)) this.forMe.push(m);
+    }
     if (this.announceTimer) return;
     const wait = Math.max(0, this.lastAnnounce + ANNOUNCE_MS - Date.now());
     this.announceTimer = setTimeout(() => this._say(), wait);
@@ -442,8 +454,17 @@ export class RoomView {
     this.announceTimer = null;
     const count = this.announced;
     if (!count) return;
-    $("announce").textContent = `${count} new message${count === 1 ? "" : "s"}, latest from ${this.announcedFrom}`;
+    const said = (m) => `${m.sender}: ${plainText(m.content, SPOKEN_CHARS)}`;
+    let text;
+    if (count <= SHORT_BURST) text = this.spoken.map(said).join(". ");
+    else {
+      text = `${count} new messages, latest from ${this.announcedFrom}`;
+      for (const m of this.forMe) text += `. For you, from ${said(m)}`;
+    }
+    $("announce").textContent = text;
     this.announced = 0;
+    this.spoken = [];
+    this.forMe = [];
     this.lastAnnounce = Date.now();
   }
 
