@@ -49,6 +49,13 @@ export class RoomView {
     this._reset();
     $("pill").addEventListener("click", () => this.jumpToNewest());
     this.list.addEventListener("click", (event) => this._clicked(event));
+    // The list is one Tab stop (the "rover": the message last focused, else the
+    // first unread or the newest); ↑/↓ move between messages; inside the
+    // focused message Tab walks its links and actions.
+    this.rover = null;
+    this.list.addEventListener("keydown", (event) => this._arrow(event));
+    this.list.addEventListener("focusin", (event) => this._entered(event));
+    this.list.addEventListener("focusout", (event) => this._left(event));
     const edges = new IntersectionObserver(
       (entries) => {
         for (const entry of entries) {
@@ -115,10 +122,64 @@ export class RoomView {
     const arrived = this.pending;
     this.pending = null;
     for (const message of arrived) this.add(message);
-    if (focus) return this._show(focus);
-    if (firstUnread && this.reading.showUnreadAfter(cursor)) return true;
+    if (focus) {
+      const shown = this._show(focus);
+      this._rove(this.element(focus));
+      return shown;
+    }
+    if (firstUnread && this.reading.showUnreadAfter(cursor)) {
+      this._rove(this.reading.divider?.nextElementSibling);
+      return true;
+    }
     this.reading.toEnd();
+    this._rove(null);
     return true;
+  }
+
+  // -- the keyboard ----------------------------------------------------------------
+
+  /** Make `li` (else the newest message) the list's one Tab stop. */
+  _rove(li, focus = false) {
+    const target = li?.isConnected && li.classList.contains("message") ? li : this.list.querySelector("li.message:last-of-type");
+    if (!target) return;
+    if (this.rover && this.rover !== target) this.rover.tabIndex = -1;
+    this.rover = target;
+    target.tabIndex = 0;
+    if (focus) {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  _arrow(event) {
+    if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+    const li = event.target;
+    if (!li.matches?.("li.message")) return;
+    event.preventDefault();
+    const step = event.key === "ArrowUp" ? "previousElementSibling" : "nextElementSibling";
+    let next = li[step];
+    while (next && !next.classList.contains("message")) next = next[step];
+    if (next) this._rove(next, true);
+  }
+
+  _controls(li) {
+    return li.querySelectorAll("a, button");
+  }
+
+  _entered(event) {
+    const li = event.target.closest?.("li.message");
+    if (!li) return;
+    if (li !== this.rover || !this.rover.isConnected) this._rove(li);
+    if (li.dataset.open) return;
+    li.dataset.open = "1";
+    for (const el of this._controls(li)) el.tabIndex = 0;
+  }
+
+  _left(event) {
+    const li = event.target.closest?.("li.message");
+    if (!li || li.contains(event.relatedTarget)) return;
+    delete li.dataset.open;
+    for (const el of this._controls(li)) el.tabIndex = -1;
   }
 
   // A page answered by `around` or by the newest-page read.
