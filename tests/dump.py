@@ -4,9 +4,9 @@
 on PostgreSQL, each sequence's position) of its rows in a fixed order: two
 dumps are equal exactly when no row was added, removed or changed.
 
-`presence` and the parked waits are left out: they are saved by timers (app.py,
-store/postgres/parked.py), on their own clocks, from what callers did earlier,
-so they may change between any two dumps.
+`presence`, tokens' last-used times and the parked waits are left out: they
+are saved by timers (app.py, store/postgres/parked.py), on their own clocks,
+from what callers did earlier, so they may change between any two dumps.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-SKIPPED = {"presence", "parked_workers", "parked_waits"}
+SKIPPED = {"presence", "token_uses", "parked_workers", "parked_waits"}
 
 
 def sqlite_dump(path: Path | str) -> dict[str, str]:

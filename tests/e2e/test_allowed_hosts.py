@@ -105,16 +105,32 @@ async def test_public_url_is_the_address_given_out(settings: Settings) -> None:
         client.headers["authorization"] = "Bearer s3cret"
         service = app.state.service
         room = await service.init_room(project="p", name="n")
-        link = urlsplit(room["web_url"])
+        # init_room and ping give the plain page address; `chatnut open` the sign-in.
+        assert room["web_url"] == f"https://chat.example.com/?room={room['id']}"
+        assert (await service.ping())["web_url"] == "https://chat.example.com"
+        minted = await client.post("/api/signin-link", json={"next": f"/?room={room['id']}"})
+        link = urlsplit(minted.json()["url"])
         assert (link.scheme, link.netloc, link.path) == ("https", "chat.example.com", "/auth/link")
-        pinged = urlsplit((await service.ping())["web_url"])
-        assert (pinged.scheme, pinged.netloc) == ("https", "chat.example.com")
         # The link works when the browser comes through the proxy under that name,
         # and the proxy's origin may then call the API.
         headers = {"host": "chat.example.com", "origin": "https://chat.example.com"}
         signed_in = await client.get(f"{link.path}?{link.query}", headers=headers)
         assert signed_in.status_code == 303
         assert signed_in.headers["location"] == f"/?room={room['id']}"
+        # Behind https: only ever sent over TLS, and only by this exact host.
+        cookie = signed_in.headers["set-cookie"]
+        assert cookie.startswith("__Host-chatnut_session=") and "; Secure" in cookie
+        assert "Path=/" in cookie and "Domain" not in cookie
+        client.cookies.clear()
+        listed = await client.get(
+            "/api/rooms",
+            headers={
+                "host": "chat.example.com",
+                "authorization": "",
+                "cookie": cookie.split(";")[0],
+            },
+        )
+        assert listed.status_code == 200, listed.text
         created = await client.post(
             "/api/rooms", json={"project": "p", "name": "m"}, headers=headers
         )
@@ -236,7 +252,10 @@ async def test_sign_in_on_a_team_server_works_across_workers(
         _client(elsewhere) as other,
     ):
         room = await worker_a.state.service.init_room(project="p", name="n")
-        link = urlsplit(room["web_url"])
+        minted = await a.post(
+            "/api/signin-link", json={}, headers={"authorization": "Bearer s3cret"}
+        )
+        link = urlsplit(minted.json()["url"])
         target = f"{link.path}?{link.query}"
         assert "s3cret" not in target
         signed_in = await b.get(target)

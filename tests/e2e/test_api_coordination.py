@@ -37,7 +37,7 @@ async def test_post_to_and_read_addressed_pages(api: httpx.AsyncClient) -> None:
     mine = await post(api, room, "for dev", to="Dev")
     await post(api, room, "noise")
     last = await post(api, room, "summary", to=["dev", "qa"], message_type="summary")
-    assert mine["to"] == ["dev"] and mine["metadata"] == {"source": "web"}
+    assert mine["to"] == ["dev"] and mine["metadata"] == {"source": "cli"}
     page = (await api.get(f"/api/rooms/{room}/messages?addressed_to=DEV&limit=1")).json()
     assert [m["id"] for m in page["messages"]] == [mine["id"]]
     assert page["has_more"] is True and page["next_since_id"] == mine["id"]

@@ -48,7 +48,7 @@ def bridge_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 async def test_bridge_starts_the_server_and_forwards_tools(bridge_home: Path) -> None:
     async with Client(bridge_params(bridge_home), mode="legacy") as client:
         tools = {t.name for t in (await client.list_tools()).tools}
-        assert len(tools) == 19 and {"post_message", "wait_for_messages"} <= tools
+        assert len(tools) == 22 and {"post_message", "wait_for_messages"} <= tools
         room = await client.call_tool("init_room", {"project": "p", "name": "bridged"})
         assert not room.is_error
         room_id = room.structured_content["id"]

@@ -24,7 +24,11 @@ def fresh_link(server: ServerProcess, name: str = "n") -> tuple[str, dict[str, l
     room = httpx.post(
         f"{server.url}/api/rooms", json={"project": "p", "name": name}, headers=BEARER
     ).json()
-    link = urlsplit(room["web_url"])
+    assert room["web_url"] == f"{server.url}/?room={room['id']}"  # never a sign-in link
+    minted = httpx.post(
+        f"{server.url}/api/signin-link", json={"next": f"/?room={room['id']}"}, headers=BEARER
+    )
+    link = urlsplit(minted.json()["url"])
     return link.path, parse_qs(link.query)
 
 

@@ -23,3 +23,16 @@ async def make_room(
     assert response.status_code == 200, response.text
     room: dict[str, Any] = response.json()
     return room
+
+
+async def post(api: httpx.AsyncClient, room: str, content: str) -> int:
+    answer = await api.post(f"/api/rooms/{room}/messages", json={"sender": "a", "content": content})
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["id"])
+
+
+async def sidebar(api: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
+    answer = await api.get("/api/sidebar", params=params)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body

@@ -40,15 +40,22 @@ async def test_room_lifecycle_over_rest(api: httpx.AsyncClient) -> None:
     again = await make_room(api)
     assert again["id"] == room["id"]
     rid = room["id"]
+    # metadata.source is how the post came: a browser marks its fetches
+    # (Sec-Fetch-Site); a script sends no such header, whatever its body says.
+    page = {"sec-fetch-site": "same-origin"}
     posted = (
-        await api.post(f"/api/rooms/{rid}/messages", json={"sender": "human", "content": "hi @dev"})
+        await api.post(
+            f"/api/rooms/{rid}/messages",
+            json={"sender": "human", "content": "hi @dev"},
+            headers=page,
+        )
     ).json()
     assert posted["metadata"] == {"source": "web"}
     reply = await api.post(
         f"/api/rooms/{rid}/messages",
-        json={"sender": "dev", "content": "yes", "reply_to": posted["id"]},
+        json={"sender": "dev", "content": "yes", "reply_to": posted["id"], "source": "web"},
     )
-    assert reply.json()["metadata"] == {"source": "web", "reply_to": posted["id"]}
+    assert reply.json()["metadata"] == {"source": "cli", "reply_to": posted["id"]}
 
     listed = (await api.get("/api/rooms", params={"reader": "human"})).json()["rooms"]
     assert len(listed) == 1

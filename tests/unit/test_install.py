@@ -115,9 +115,13 @@ def test_token_is_registered_as_a_header_and_masked_in_dry_run(
     assert run("install", "--client", "claude", "--dry-run") == 0
     out = capsys.readouterr().out
     assert "s3cret-token-value" not in out
-    assert "--header 'Authorization: Bearer ****'" in out
+    # Never in a child's argv (`ps` shows it): the config is written, owner-only.
+    assert "--header" not in out
+    assert f"claude: wrote the token itself into {user_home}/.claude.json (owner-only" in out
     assert not (user_home / "claude-argv.log").exists()
     assert run("install", "--client", "claude") == 0
+    assert not (user_home / "claude-argv.log").exists()
+    assert stat.S_IMODE((user_home / ".claude.json").stat().st_mode) == 0o600
     entry = json.loads((user_home / ".claude.json").read_text())["mcpServers"]["chatnut"]
     assert entry == {
         "type": "http",
@@ -366,3 +370,67 @@ def test_macos_service_writes_a_launchd_agent(
         ["launchctl", "bootout", f"gui/{uid}/io.chatnut.server"],
         ["launchctl", "bootstrap", f"gui/{uid}", str(plist)],
     ]
+
+
+def test_token_env_writes_each_clients_reference_and_never_the_token(
+    user_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATNUT_TOKEN", "team-admin-token")
+    monkeypatch.setenv("ALICE_TOKEN", "cnt_alices-own-token")
+    fake_tool(user_home, "claude", FAKE_CLAUDE)
+    for client in ("claude", "codex", "gemini", "cursor", "vscode"):
+        assert (
+            run("install", "--client", client, "--url", REMOTE, "--token-env", "ALICE_TOKEN") == 0
+        )
+    out = capsys.readouterr().out
+    calls = [json.loads(line) for line in (user_home / "claude-argv.log").read_text().splitlines()]
+    assert calls == [
+        [
+            *("mcp", "add", "--transport", "http", "--scope", "user", "chatnut", REMOTE),
+            *("--header", "Authorization: Bearer ${ALICE_TOKEN}"),
+        ]
+    ]
+    codex = tomllib.loads((user_home / ".codex/config.toml").read_text())
+    assert codex["mcp_servers"]["chatnut"] == {"url": REMOTE, "bearer_token_env_var": "ALICE_TOKEN"}
+    gemini = json.loads((user_home / ".gemini/settings.json").read_text())
+    assert gemini["mcpServers"]["chatnut"]["headers"] == {"Authorization": "Bearer ${ALICE_TOKEN}"}
+    for path, keys in (
+        (".cursor/mcp.json", ("mcpServers",)),
+        (".config/Code/User/mcp.json", ("servers",)),
+    ):
+        entry = json.loads((user_home / path).read_text())[keys[0]]["chatnut"]
+        assert entry["headers"] == {"Authorization": "Bearer ${env:ALICE_TOKEN}"}
+    for client in ("codex", "gemini", "cursor", "vscode"):
+        assert f"set ALICE_TOKEN where {client} runs" in out
+    written = "".join(p.read_text() for p in user_home.rglob("*") if p.is_file())
+    assert "cnt_alices-own-token" not in written and "team-admin-token" not in written
+    assert run("install", "--client", "cursor", "--token-env", "not a name") == 1
+    assert "--token-env must name an environment variable" in capsys.readouterr().err
+
+
+def test_project_scope_never_writes_a_token(
+    user_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "repo"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("CHATNUT_TOKEN", "team-admin-token")
+    for client in ("claude", "codex", "gemini", "cursor", "vscode"):
+        assert run("install", "--client", client, "--scope", "project", "--url", REMOTE) == 0
+    written = {p: p.read_text() for p in project.rglob("*") if p.is_file()}
+    assert written and not any("team-admin-token" in text for text in written.values())
+    gemini = json.loads((project / ".gemini/settings.json").read_text())
+    assert gemini["mcpServers"]["chatnut"]["headers"] == {
+        "Authorization": "Bearer ${CHATNUT_TOKEN}"
+    }
+    cursor = json.loads((project / ".cursor/mcp.json").read_text())
+    assert cursor["mcpServers"]["chatnut"]["headers"] == {
+        "Authorization": "Bearer ${env:CHATNUT_TOKEN}"
+    }
+    vscode = json.loads((project / ".vscode/mcp.json").read_text())
+    assert vscode["servers"]["chatnut"]["headers"] == {
+        "Authorization": "Bearer ${env:CHATNUT_TOKEN}"
+    }

@@ -9,8 +9,7 @@ import pytest
 
 from chatnut.hub import ALL_ROOMS
 from chatnut.service import ChatService
-from tests.unit.rest import assert_error, make_room
-from tests.unit.test_sidebar_api import post, sidebar
+from tests.unit.rest import assert_error, make_room, post, sidebar
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 

@@ -118,7 +118,11 @@ async def test_one_time_link_sets_the_cookie_once(token_api: httpx.AsyncClient) 
     room: dict[str, Any] = (
         await token_api.post("/api/rooms", json={"project": "p", "name": "n"}, headers=auth)
     ).json()
-    link = urlsplit(room["web_url"])
+    assert room["web_url"] == f"http://127.0.0.1:8123/?room={room['id']}"  # no sign-in
+    minted = await token_api.post(
+        "/api/signin-link", json={"next": f"/?room={room['id']}"}, headers=auth
+    )
+    link = urlsplit(minted.json()["url"])
     assert link.path == "/auth/link"
     assert parse_qs(link.query)["next"] == [f"/?room={room['id']}"]
     first = await token_api.get(f"{link.path}?{link.query}")

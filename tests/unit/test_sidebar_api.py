@@ -11,22 +11,9 @@ import httpx
 import pytest
 
 from chatnut.store.base import SEARCH_HIT_CAP
-from tests.unit.rest import assert_error, make_room
+from tests.unit.rest import assert_error, make_room, post, sidebar
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
-
-
-async def post(api: httpx.AsyncClient, room: str, content: str) -> int:
-    answer = await api.post(f"/api/rooms/{room}/messages", json={"sender": "a", "content": content})
-    assert answer.status_code == 200, answer.text
-    return int(answer.json()["id"])
-
-
-async def sidebar(api: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
-    answer = await api.get("/api/sidebar", params=params)
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 async def test_a_window_around_an_id_is_centred_and_says_what_lies_beyond(

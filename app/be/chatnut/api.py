@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from chatnut import __version__
 from chatnut import validation as check
 from chatnut.errors import ChatnutError, error_body
+from chatnut.principals import Caller, caller_in
 from chatnut.render import with_html_async
 from chatnut.service import ChatService
 
@@ -33,6 +34,22 @@ EXPORT_PAGE = 1000
 def service_of(request: Request) -> ChatService:
     service: ChatService = request.app.state.service
     return service
+
+
+def caller_of(request: Request) -> Caller:
+    """Who is calling (authentication put it in the scope) and through what: the
+    web page, or a terminal (`chatnut` commands, scripts). Decided by the server
+    from how the request came, never from what it says about itself."""
+    return caller_in(request.scope).as_transport(transport_of(request))
+
+
+def transport_of(request: Request) -> str:
+    # Browsers mark every fetch with Sec-Fetch-Site and the signed-in page
+    # carries its session cookie; terminals and scripts send neither.
+    headers = request.headers
+    if "sec-fetch-site" in headers or "chatnut_session" in headers.get("cookie", ""):
+        return "web"
+    return "cli"
 
 
 def _one_line(exc: RequestValidationError) -> str:
@@ -93,7 +110,8 @@ class NewMessage(_Body):
     to: list[str] | str | None = Field(
         default=None, description="addressee name(s); a string is a list of one"
     )
-    # Who typed it: the page ("web") or `chatnut post` ("cli"); stored in metadata.source.
+    # Accepted from older clients and ignored: the server sets metadata.source
+    # from how the post came (caller_of), whatever a body claims.
     source: Literal["web", "cli"] = "web"
     ack_required: bool = Field(default=False, description="each `to` name is asked to ack")
 
@@ -125,21 +143,24 @@ RoomStatus = Literal["live", "archived", "all"]
 @router.get("/status", summary="Health check")
 async def status(request: Request) -> dict[str, Any]:
     service = service_of(request)
-    return {
+    answer: dict[str, Any] = {
         "status": "ok",
         "version": __version__,
         "db_path": str(service.db_path),
-        **await service.stats(),
-        "waiters": service.hub.subscriber_count(),
-        # The process that answered: with --workers N, one of the workers (the
-        # waiters above are that worker's).
-        "pid": os.getpid(),
     }
+    if not caller_of(request).scoped:
+        # Whole-server counts say something of every project: not for a scoped token.
+        answer.update(await service.stats())
+        answer["waiters"] = service.hub.subscriber_count()
+    # The process that answered: with --workers N, one of the workers (the
+    # waiters above are that worker's).
+    answer["pid"] = os.getpid()
+    return answer
 
 
 @router.get("/projects", summary="Project names")
 async def projects(request: Request) -> dict[str, Any]:
-    return await service_of(request).list_projects()
+    return await service_of(request).list_projects(caller=caller_of(request))
 
 
 @router.get("/rooms", summary="Rooms with counts, last message and unread count")
@@ -149,14 +170,16 @@ async def rooms(
     status: RoomStatus = "all",
     reader: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
 ) -> dict[str, Any]:
-    summaries = await service_of(request).room_summaries(project, status, reader)
+    summaries = await service_of(request).room_summaries(
+        project, status, reader, caller=caller_of(request)
+    )
     return {"rooms": summaries}
 
 
 @router.post("/rooms", status_code=200, summary="Create a room (idempotent, like init_room)")
 async def create_room(request: Request, body: NewRoom) -> dict[str, Any]:
     return await service_of(request).init_room(
-        body.project, body.name, body.branch, body.description
+        body.project, body.name, body.branch, body.description, caller=caller_of(request)
     )
 
 
@@ -167,7 +190,7 @@ async def room(
     reader: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
 ) -> dict[str, Any]:
     """With `reader`: its `unread_count` and `last_read_message_id` too."""
-    return await service_of(request).get_room(room_id, reader)
+    return await service_of(request).get_room(room_id, reader, caller=caller_of(request))
 
 
 @router.get("/rooms/{room_id}/messages", summary="Page through a room's messages")
@@ -191,14 +214,21 @@ async def messages(
     read_messages; forward pages carry `next_since_id`.
     `html=true` adds the page's safe rendering of each message (cached, never stored)."""
     service = service_of(request)
+    caller = caller_of(request)
     if around is not None:
-        page = await service.read_messages_around(room_id, around, limit)
+        page = await service.read_messages_around(room_id, around, limit, caller=caller)
     elif since_id is not None or addressed_to is not None:
         page = await service.read_messages(
-            room_id, since_id, limit, message_type, addressed_to, note_presence=False
+            room_id,
+            since_id,
+            limit,
+            message_type,
+            addressed_to,
+            note_presence=False,
+            caller=caller,
         )
     else:
-        page = await service.read_messages_before(room_id, before_id, limit)
+        page = await service.read_messages_before(room_id, before_id, limit, caller=caller)
     if html:
         page["messages"] = await with_html_async(page["messages"])
     return page
@@ -206,56 +236,64 @@ async def messages(
 
 @router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web or cli)")
 async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, Any]:
+    caller = caller_of(request)
     return await service_of(request).post_message(
         room_id,
         body.sender,
         body.content,
         body.message_type,
         body.reply_to,
-        metadata={"source": body.source},
+        metadata={"source": caller.transport},
         to=body.to,
+        caller=caller,
         ack_required=body.ack_required,
     )
 
 
 @router.post("/rooms/{room_id}/read", summary="Move a reader's cursor forward")
 async def mark_read(request: Request, room_id: str, body: ReadCursor) -> dict[str, Any]:
-    return await service_of(request).mark_read(room_id, body.reader, body.last_read_message_id)
+    return await service_of(request).mark_read(
+        room_id, body.reader, body.last_read_message_id, caller=caller_of(request)
+    )
 
 
 @router.post("/rooms/{room_id}/archive", summary="Archive a room")
 async def archive(request: Request, room_id: str) -> dict[str, Any]:
-    return await service_of(request).archive_room_by_id(room_id)
+    return await service_of(request).archive_room_by_id(room_id, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/clear", summary="Delete every message of a room")
 async def clear(request: Request, room_id: str) -> dict[str, Any]:
-    return await service_of(request).clear_room_by_id(room_id)
+    return await service_of(request).clear_room_by_id(room_id, caller=caller_of(request))
 
 
 @router.delete("/rooms/{room_id}", summary="Delete an archived room and all it holds")
 async def delete(request: Request, room_id: str) -> dict[str, Any]:
-    return await service_of(request).delete_room(room_id)
+    return await service_of(request).delete_room(room_id, caller=caller_of(request))
 
 
 @router.get("/rooms/{room_id}/statuses", summary="Team status of a room")
 async def statuses(request: Request, room_id: str) -> dict[str, Any]:
-    return await service_of(request).get_team_status(room_id)
+    return await service_of(request).get_team_status(room_id, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/statuses", summary="Set a sender's status")
 async def set_status(request: Request, room_id: str, body: NewStatus) -> dict[str, Any]:
-    return await service_of(request).update_status(room_id, body.sender, body.status)
+    return await service_of(request).update_status(
+        room_id, body.sender, body.status, caller=caller_of(request)
+    )
 
 
 @router.get("/rooms/{room_id}/agents", summary="Registered agents of a room")
 async def agents(request: Request, room_id: str) -> dict[str, Any]:
-    return await service_of(request).list_agents(room_id)
+    return await service_of(request).list_agents(room_id, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/agents", summary="Register an agent for @mentions")
 async def register(request: Request, room_id: str, body: NewAgent) -> dict[str, Any]:
-    return await service_of(request).register_agent(room_id, body.agent_name, body.task_id)
+    return await service_of(request).register_agent(
+        room_id, body.agent_name, body.task_id, caller=caller_of(request)
+    )
 
 
 # The reads below name someone as a filter (a human looking at "mentions of
@@ -269,7 +307,9 @@ async def handoff(
     recent: Annotated[int, Query(ge=0, le=100)] = 20,
 ) -> dict[str, Any]:
     """get_handoff: the room, team, latest summary, the reader's unread and the newest."""
-    return await service_of(request).get_handoff(room_id, reader, recent, note_presence=False)
+    return await service_of(request).get_handoff(
+        room_id, reader, recent, note_presence=False, caller=caller_of(request)
+    )
 
 
 @router.get("/inbox", summary="Messages addressed to a name in every live room")
@@ -285,7 +325,13 @@ async def inbox(
 ) -> dict[str, Any]:
     """check_inbox: oldest first, each message with its `room`; `timeout` long-polls."""
     work = service_of(request).check_inbox(
-        agent_name, since_id, timeout, limit, note_presence=False, newest=newest
+        agent_name,
+        since_id,
+        timeout,
+        limit,
+        note_presence=False,
+        newest=newest,
+        caller=caller_of(request),
     )
     if timeout <= 0 or newest:
         return await work
@@ -336,6 +382,7 @@ async def search(
         before=before or None,
         offset=offset,
         before_id=before_id,
+        caller=caller_of(request),
     )
 
 
@@ -353,12 +400,13 @@ async def export(
     request: Request, room_id: str, format: Literal["md", "json"] = "md"
 ) -> StreamingResponse:
     service = service_of(request)
-    room = await service.get_room(room_id)
+    caller = caller_of(request)
+    room = await service.get_room(room_id, caller=caller)
 
     async def pages() -> AsyncIterator[list[dict[str, Any]]]:
         since = 0
         while True:
-            page = await service.read_messages(room_id, since, EXPORT_PAGE)
+            page = await service.read_messages(room_id, since, EXPORT_PAGE, caller=caller)
             if page["messages"]:
                 yield page["messages"]
                 since = page["messages"][-1]["id"]

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from chatnut import __version__
+from chatnut.admin_api import router as admin_router
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
 from chatnut.claims_api import router as claims_router
@@ -42,7 +43,7 @@ from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.sidebar_api import router as sidebar_router
 from chatnut.signed import SignedLinks, SignedSessions
-from chatnut.signin import OneTimeLinks, Sessions
+from chatnut.signin import OneTimeLinks, Sessions, session_cookie
 from chatnut.signin_api import router as signin_router
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
@@ -98,7 +99,7 @@ class ServerState:
         self.store = open_store(
             settings.database,
             durability=settings.durability,
-            on_commit=self.hub.publish,
+            on_commit=self._committed,
             owner={"pid": os.getpid(), "port": port},
         )
         self.service = ChatService(
@@ -113,13 +114,25 @@ class ServerState:
             version_info=self.updates.info,
         )
 
+    def _committed(self, events: list[Any]) -> None:
+        # A revoked token leaves the lookup cache before anyone hears of it.
+        self.service.tokens_cache.heard(events)
+        self.hub.publish(events)
+
     def web_url(self, room_id: str | None) -> str:
+        """The page's plain address (of a room). Never a sign-in link: init_room's and
+        ping's answers land in agents' transcripts; links come from `chatnut open`."""
         base = web_base(self.settings, self.port)
-        target = "/" if room_id is None else f"/?room={room_id}"
-        if self.settings.token is not None:
-            return base + self.links.mint(target)
         # ping's web_url is the bare base, as the original's.
-        return base if room_id is None else base + target
+        return base if room_id is None else f"{base}/?room={room_id}"
+
+    def signin_url(self, target: str) -> str:
+        """A one-time sign-in link to `target` (a path of this server); the plain page
+        address when there is nothing to sign in to."""
+        base = web_base(self.settings, self.port)
+        if self.settings.token is None:
+            return base + target
+        return base + self.links.mint(target)
 
     def _room_created(self, url: str) -> None:
         if self.settings.open_browser and has_display():
@@ -270,6 +283,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(sidebar_router)
+    app.include_router(admin_router)
     app.include_router(signin_router)
     app.include_router(receipts_router)
     app.include_router(claims_router)
@@ -282,7 +296,13 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
         max_message_bytes=settings.max_message_bytes,
     )
-    app.add_middleware(Authentication, token=settings.token, sessions=state.sessions)
+    app.add_middleware(
+        Authentication,
+        token=settings.token,
+        sessions=state.sessions,
+        tokens=state.service.tokens_cache,
+        cookie=session_cookie(settings.public_url),
+    )
     app.add_middleware(
         HostAndOrigin,
         configured_host=settings.host,

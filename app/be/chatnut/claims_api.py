@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from chatnut import validation as check
-from chatnut.api import service_of
+from chatnut.api import caller_of, service_of
 from chatnut.guard.report import refusal_text
 from chatnut.service.claims import (
     MAX_CHECKED_PATHS,
@@ -59,19 +59,28 @@ async def claims(
     room_id: Annotated[str | None, Query(max_length=64)] = None,
     project: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
 ) -> dict[str, Any]:
-    return await service_of(request).list_claims(room_id, project)
+    return await service_of(request).list_claims(room_id, project, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/claims", summary="Claim files or a task (granted or not)")
 async def claim(request: Request, room_id: str, body: NewClaim) -> dict[str, Any]:
     return await service_of(request).claim(
-        room_id, body.agent_name, body.paths, body.task, body.ttl_s, body.exclusive, body.note
+        room_id,
+        body.agent_name,
+        body.paths,
+        body.task,
+        body.ttl_s,
+        body.exclusive,
+        body.note,
+        caller=caller_of(request),
     )
 
 
 @router.post("/rooms/{room_id}/claims/release", summary="End claims, one claim, or some paths")
 async def release(request: Request, room_id: str, body: Release) -> dict[str, Any]:
-    return await service_of(request).release(room_id, body.agent_name, body.claim_id, body.paths)
+    return await service_of(request).release(
+        room_id, body.agent_name, body.claim_id, body.paths, caller=caller_of(request)
+    )
 
 
 @router.post("/claims/check", summary="Which of these files others claim exclusively (git guard)")
@@ -81,7 +90,9 @@ async def check_paths(
     """Reads only; a POST because a commit's file list is too long for a URL.
     `format=text`: the lines of the refusal to print (two a claim in the way),
     empty when nothing is."""
-    found = await service_of(request).check_paths(body.project, body.agent_name, body.paths)
+    found = await service_of(request).check_paths(
+        body.project, body.agent_name, body.paths, caller=caller_of(request)
+    )
     if format == "text":
         return PlainTextResponse(refusal_text(found["conflicts"]))
     return found

@@ -39,6 +39,20 @@ class RoomArchived(ChatnutError):
     http_status = 409
 
 
+class Forbidden(ChatnutError):
+    """The caller's token may not do this (another name, a higher role)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class Revoked(ChatnutError):
+    """The caller's token was revoked (or its principal disabled) while it waited."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
 class Conflict(ChatnutError):
     code = "conflict"
     http_status = 409

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -21,8 +22,24 @@ from mcp_types import CallToolResult, TextContent, Tool
 from pydantic import ValidationError
 
 from chatnut.errors import ChatnutError
+from chatnut.principals import ANYONE, Caller, caller_in
 
 log = logging.getLogger(__name__)
+
+# Who made the tools/call being run: set from the HTTP request's scope (where
+# authentication put it) for the length of the call, read by each tool.
+_CALLER: ContextVar[Caller] = ContextVar("chatnut_caller", default=ANYONE)
+
+
+def caller() -> Caller:
+    return _CALLER.get()
+
+
+def _caller_of(context: Any) -> Caller:
+    request_context = getattr(context, "_request_context", None)
+    request = getattr(request_context, "request", None)
+    scope = getattr(request, "scope", None)
+    return ANYONE if scope is None else caller_in(scope)
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -131,6 +148,7 @@ class ChatnutMCP(MCPServer):
                     f"{name} has no argument(s) {', '.join(map(repr, unknown))};"
                     f" valid: {', '.join(valid) or '(none)'}"
                 )
+        bound = _CALLER.set(_caller_of(context).as_transport("mcp"))
         try:
             result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -140,6 +158,8 @@ class ChatnutMCP(MCPServer):
             if isinstance(cause, ValidationError):
                 raise ToolError(describe_validation_error(cause)) from cause
             raise
+        finally:
+            _CALLER.reset(bound)
         if isinstance(result, CallToolResult) and result.structured_content is not None:
             # The text mirror of the result, compact as the original's: the SDK
             # indents it, and agents pay for every space in context.

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import StrictBool, WithJsonSchema
 
-from chatnut.mcp_calls import ChatnutMCP
+from chatnut.mcp_calls import ChatnutMCP, caller
 from chatnut.mcp_tools import READ_ONLY, WRITES, NoBool
 from chatnut.service import ChatService
 
@@ -36,7 +36,9 @@ def add_claim_tools(mcp: ChatnutMCP, service: ChatService) -> None:
         exclusive: StrictBool = True,
         note: Text = None,
     ) -> dict[str, Any]:
-        return await service.claim(room_id, agent_name, paths, task, ttl_s, exclusive, note)
+        return await service.claim(
+            room_id, agent_name, paths, task, ttl_s, exclusive, note, caller=caller()
+        )
 
     @mcp.tool(annotations=WRITES, description="End your claims: all, claim_id's, or these paths.")
     async def release(
@@ -45,10 +47,10 @@ def add_claim_tools(mcp: ChatnutMCP, service: ChatService) -> None:
         claim_id: Text = None,
         paths: Annotated[Patterns | None, WithJsonSchema({"type": ["array", "null"]})] = None,
     ) -> dict[str, Any]:
-        return await service.release(room_id, agent_name, claim_id, paths)
+        return await service.release(room_id, agent_name, claim_id, paths, caller=caller())
 
     @mcp.tool(
         annotations=READ_ONLY, description="Live claims of a room's project, a project, or all."
     )
     async def list_claims(room_id: Text = None, project: Text = None) -> dict[str, Any]:
-        return await service.list_claims(room_id, project)
+        return await service.list_claims(room_id, project, caller=caller())

@@ -18,7 +18,7 @@ from typing_extensions import TypedDict
 
 from chatnut import __version__
 from chatnut import validation as check
-from chatnut.mcp_calls import ChatnutMCP
+from chatnut.mcp_calls import ChatnutMCP, caller
 from chatnut.service import ChatService
 
 # -- result shapes (typing_extensions.TypedDict: pydantic needs it on Python < 3.12) --
@@ -33,6 +33,7 @@ class Message(TypedDict):
     created_at: str
     metadata: dict[str, Any] | None
     to: NotRequired[list[str]]
+    principal: NotRequired[str]
     receipts: NotRequired[dict[str, Any]]
 
 
@@ -138,6 +139,7 @@ class Status(TypedDict):
     sender: str
     status: str
     updated_at: str
+    principal: NotRequired[str]
 
 
 class Seen(TypedDict):
@@ -159,6 +161,7 @@ class Agent(TypedDict):
     agent_name: str
     task_id: str
     registered_at: str
+    principal: NotRequired[str]
 
 
 class AgentSeen(Agent, Seen):
@@ -252,7 +255,14 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> PostedMessage:
         """Post to a room. Returns the message and the registered agents it @mentions."""
         return await service.post_message(  # type: ignore[return-value]
-            room_id, sender, content, message_type, reply_to, to=to, ack_required=ack_required
+            room_id,
+            sender,
+            content,
+            message_type,
+            reply_to,
+            to=to,
+            ack_required=ack_required,
+            caller=caller(),
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -265,7 +275,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> Messages:
         """Read messages oldest first, after since_id if given."""
         return await service.read_messages(  # type: ignore[return-value]
-            room_id, since_id, limit, message_type, addressed_to
+            room_id, since_id, limit, message_type, addressed_to, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -279,7 +289,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> WaitedMessages:
         """Block until messages after since_id arrive (or timeout). Use instead of polling."""
         return await service.wait_for_messages(  # type: ignore[return-value]
-            room_id, since_id, timeout, limit, message_type, addressed_to
+            room_id, since_id, timeout, limit, message_type, addressed_to, caller=caller()
         )
 
     @mcp.tool(annotations=WRITES)
@@ -292,7 +302,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> InitializedRoom:
         """Create a room, or return the existing one with this project and name."""
         return await service.init_room(  # type: ignore[return-value]
-            project, name, branch, description, team_name
+            project, name, branch, description, team_name, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -301,22 +311,22 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         status: Literal["live", "archived", "all"] = "live",
     ) -> Rooms:
         """List rooms, optionally of one project."""
-        return await service.list_rooms(project, status)  # type: ignore[return-value]
+        return await service.list_rooms(project, status, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=WRITES)
     async def archive_room(project: Project, name: RoomName) -> Archived:
         """Archive a room: read-only from then on, messages kept."""
-        return await service.archive_room(project, name)  # type: ignore[return-value]
+        return await service.archive_room(project, name, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=DESTROYS)
     async def delete_room(room_id: RoomId) -> Deleted:
         """Delete an archived room and all its messages, for good."""
-        return await service.delete_room(room_id)  # type: ignore[return-value]
+        return await service.delete_room(room_id, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=DESTROYS)
     async def clear_room(project: Project, name: RoomName) -> Cleared:
         """Delete every message in a room."""
-        return await service.clear_room(project, name)  # type: ignore[return-value]
+        return await service.clear_room(project, name, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=WRITES)
     async def mark_read(
@@ -326,7 +336,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> ReadCursor:
         """Move a reader's cursor forward (never back)."""
         return await service.mark_read(  # type: ignore[return-value]
-            room_id, reader, last_read_message_id
+            room_id, reader, last_read_message_id, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -335,12 +345,12 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         project: Annotated[str | None, Field(max_length=check.MAX_NAME)] = None,
     ) -> SearchResult:
         """Search room names and message text (substring, case-insensitive)."""
-        return await service.search(query, project)  # type: ignore[return-value]
+        return await service.search(query, project, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_projects() -> Projects:
         """List project names."""
-        return await service.list_projects()  # type: ignore[return-value]
+        return await service.list_projects(caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=READ_ONLY)
     async def ping() -> Pong:
@@ -354,12 +364,12 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         status: Annotated[str, Field(min_length=1, max_length=check.MAX_STATUS)],
     ) -> Status:
         """Set your current status in a room."""
-        return await service.update_status(room_id, sender, status)  # type: ignore[return-value]
+        return await service.update_status(room_id, sender, status, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_team_status(room_id: RoomId) -> TeamStatus:
         """Current status of everyone in a room."""
-        return await service.get_team_status(room_id)  # type: ignore[return-value]
+        return await service.get_team_status(room_id, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=WRITES)
     async def register_agent(
@@ -372,13 +382,13 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> Agent:
         """Register an agent for @mentions (case-insensitive, re-registering updates)."""
         return await service.register_agent(  # type: ignore[return-value]
-            room_id, agent_name, task_id
+            room_id, agent_name, task_id, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_agents(room_id: RoomId) -> Agents:
         """Agents registered in a room."""
-        return await service.list_agents(room_id)  # type: ignore[return-value]
+        return await service.list_agents(room_id, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=READ_ONLY)
     async def check_inbox(
@@ -389,7 +399,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> Inbox:
         """Messages for agent_name in every live room, oldest first."""
         return await service.check_inbox(  # type: ignore[return-value]
-            agent_name, since_id, timeout, limit
+            agent_name, since_id, timeout, limit, caller=caller()
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -397,7 +407,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         room_id: RoomId, reader: Sender, recent: Annotated[int, Field(ge=0, le=100), NoBool] = 20
     ) -> Handoff:
         """Catch up on a room in one answer under 24 KB. Call first when resuming."""
-        return await service.get_handoff(room_id, reader, recent)  # type: ignore[return-value]
+        return await service.get_handoff(room_id, reader, recent, caller=caller())  # type: ignore[return-value]
 
     @mcp.tool(annotations=WRITES)
     async def ack_message(
@@ -407,7 +417,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
     ) -> Ack:
         """Acknowledge a message addressed to you (idempotent)."""
         return await service.ack_message(  # type: ignore[return-value]
-            room_id, message_id, agent_name
+            room_id, message_id, agent_name, caller=caller()
         )
 
     from chatnut.mcp_claims import add_claim_tools  # it takes its parameter types from here

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatnut import validation as check
-from chatnut.api import _while_connected, service_of
+from chatnut.api import _while_connected, caller_of, service_of
+from chatnut.errors import InvalidInput
 from chatnut.service.delivery import MAX_HOLDER, MAX_POLL_S
-from chatnut.service.receipts import DEFAULT_OVERDUE_S, MAX_AWAITING
+from chatnut.service.receipts import DEFAULT_OVERDUE_S, MAX_AWAITING, MAX_RECEIPT_IDS
 
 router = APIRouter(prefix="/api")
 
@@ -51,12 +52,31 @@ class PushRelease(_Body):
 @router.get("/rooms/{room_id}/messages/{message_id}/receipts", summary="A message's receipts")
 async def receipts(request: Request, room_id: str, message_id: int) -> dict[str, Any]:
     """{name: {delivered_at, read_at, acked_at}} for each name in the message's `to`."""
-    return await service_of(request).message_receipts(room_id, message_id)
+    return await service_of(request).message_receipts(
+        room_id, message_id, caller=caller_of(request)
+    )
+
+
+@router.get("/rooms/{room_id}/receipts", summary="Receipts of several messages of a room")
+async def room_receipts(
+    request: Request,
+    room_id: str,
+    ids: Annotated[str, Query(max_length=MAX_RECEIPT_IDS * 17, description="1,2,3")],
+) -> dict[str, Any]:
+    """{room_id, receipts: {message id: {name: {delivered_at, read_at, acked_at}}}} for
+    those of `ids` (comma-separated, at most 500) that are this room's directed messages."""
+    try:
+        wanted = [int(part) for part in ids.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput("ids must be message ids separated by commas") from None
+    return await service_of(request).room_receipts(room_id, wanted)
 
 
 @router.post("/rooms/{room_id}/messages/{message_id}/ack", summary="Acknowledge a message")
 async def ack(request: Request, room_id: str, message_id: int, body: AckBody) -> dict[str, Any]:
-    return await service_of(request).ack_message(room_id, message_id, body.agent_name)
+    return await service_of(request).ack_message(
+        room_id, message_id, body.agent_name, caller=caller_of(request)
+    )
 
 
 @router.get("/rooms/{room_id}/awaiting-acks", summary="Messages of a room still awaiting acks")
@@ -68,7 +88,11 @@ async def room_awaiting(
     limit: Limit = 100,
 ) -> dict[str, Any]:
     return await service_of(request).awaiting_acks(
-        room_id=room_id, name=name, overdue_after=overdue_after, limit=limit
+        room_id=room_id,
+        name=name,
+        overdue_after=overdue_after,
+        limit=limit,
+        caller=caller_of(request),
     )
 
 
@@ -80,23 +104,31 @@ async def name_awaiting(
     limit: Limit = 100,
 ) -> dict[str, Any]:
     return await service_of(request).awaiting_acks(
-        name=name, overdue_after=overdue_after, limit=limit
+        name=name, overdue_after=overdue_after, limit=limit, caller=caller_of(request)
     )
 
 
 @router.post("/push/{agent_name}/next", summary="A channel bridge's long-poll for what to push")
 async def push_next(request: Request, agent_name: str, body: PushNext) -> Any:
     work = service_of(request).push_next(
-        agent_name, body.holder, after=body.after, timeout=body.timeout
+        agent_name,
+        body.holder,
+        after=body.after,
+        timeout=body.timeout,
+        caller=caller_of(request),
     )
     return await _while_connected(request, work)
 
 
 @router.post("/push/{agent_name}/done", summary="Confirm what a channel bridge pushed")
 async def push_done(request: Request, agent_name: str, body: PushDone) -> dict[str, Any]:
-    return await service_of(request).push_done(agent_name, body.holder, body.through, body.pushed)
+    return await service_of(request).push_done(
+        agent_name, body.holder, body.through, body.pushed, caller=caller_of(request)
+    )
 
 
 @router.post("/push/{agent_name}/release", summary="A channel bridge lets go of its name")
 async def push_release(request: Request, agent_name: str, body: PushRelease) -> dict[str, Any]:
-    return await service_of(request).push_release(agent_name, body.holder)
+    return await service_of(request).push_release(
+        agent_name, body.holder, caller=caller_of(request)
+    )

@@ -164,6 +164,9 @@ def run_server(
     return server.started
 
 
+MIN_TOKEN_CHARS = 32  # a shared token served beyond loopback
+
+
 def serve(overrides: dict[str, Any]) -> int:
     try:
         settings = load_settings(overrides)
@@ -184,6 +187,19 @@ def serve(overrides: dict[str, Any]) -> int:
         return fail(
             f"refusing to bind {shown}: anything but loopback needs a token "
             "(--token or CHATNUT_TOKEN), or anyone on the network could read every chat",
+            2,
+        )
+    if (
+        not loopback_address(address[1][0])
+        and settings.token
+        and len(settings.token) < MIN_TOKEN_CHARS
+    ):
+        # A short token on the network is guessed, not stolen.
+        return fail(
+            f"refusing to bind {settings.host} with a {len(settings.token)}-character token:"
+            f" on the network the shared token needs at least {MIN_TOKEN_CHARS} characters"
+            f" (generate one: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'),"
+            " and each agent or person can have its own: `chatnut token create NAME`",
             2,
         )
     # Everything the server creates (database, WAL, log, migration copies) is

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatnut import validation as check
-from chatnut.api import service_of
+from chatnut.api import caller_of, service_of
 from chatnut.service.pages import SIDEBAR_MAX_PAGE
 
 router = APIRouter(prefix="/api")
@@ -46,16 +46,20 @@ async def sidebar(
         name_contains=q or None,
         offset=offset,
         limit=limit,
+        caller=caller_of(request),
     )
 
 
 @router.get("/sidebar/totals", summary="Rooms and unread messages per project, and overall")
 async def sidebar_totals(request: Request, reader: Reader = None) -> dict[str, Any]:
-    return await service_of(request).sidebar_totals(reader)
+    return await service_of(request).sidebar_totals(reader, caller=caller_of(request))
 
 
 @router.post("/catch-up", summary="Mark every room (of a project) read for a reader")
 async def catch_up(request: Request, body: CatchUp) -> dict[str, Any]:
     return await service_of(request).catch_up(
-        body.reader, project=body.project, first_visit=body.first_visit
+        body.reader,
+        project=body.project,
+        first_visit=body.first_visit,
+        caller=caller_of(request),
     )

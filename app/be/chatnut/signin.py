@@ -15,6 +15,9 @@ import time
 from urllib.parse import quote
 
 SESSION_COOKIE = "chatnut_session"
+# Under an https public URL: sent only over TLS, and (the __Host- prefix) only
+# ever set by this exact host for the whole site, never by a sibling subdomain.
+SECURE_SESSION_COOKIE = "__Host-chatnut_session"
 LINK_PATH = "/auth/link"
 LINK_TTL_SECONDS = 600
 MAX_OPEN_LINKS = 10_000  # every init_room/ping mints one; the oldest unused go first
@@ -87,3 +90,14 @@ class Sessions:
 def safe_next(path: str) -> str:
     """Where to send the browser after sign-in: `path` if it stays on this server."""
     return path if LOCAL_PATH.fullmatch(path) else "/"
+
+
+def session_cookie(public_url: str | None) -> str:
+    """The session cookie's name: `__Host-` prefixed when the page is served over https."""
+    secure = public_url is not None and public_url.lower().startswith("https://")
+    return SECURE_SESSION_COOKIE if secure else SESSION_COOKIE
+
+
+def cookie_header(name: str, session: str, max_age: int) -> str:
+    attributes = "; Secure" if name == SECURE_SESSION_COOKIE else ""
+    return f"{name}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{attributes}"

@@ -7,9 +7,10 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from chatnut.errors import error_body
-from chatnut.signin import LINK_PATH, SESSION_COOKIE, safe_next
+from chatnut.signin import LINK_PATH, cookie_header, safe_next, session_cookie
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -33,8 +34,17 @@ async def redeem_link(request: Request, code: str = "", next: str = "/") -> Resp
             ),
             status_code=401,
         )
-    cookie = (
-        f"{SESSION_COOKIE}={state.sessions.open()}; HttpOnly; SameSite=Strict; Path=/;"
-        f" Max-Age={int(state.sessions.ttl)}"
-    )
+    name = session_cookie(state.settings.public_url)
+    cookie = cookie_header(name, state.sessions.open(), int(state.sessions.ttl))
     return Response(status_code=303, headers={"location": safe_next(next), "set-cookie": cookie})
+
+
+class LinkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    next: str = Field(default="/", max_length=2000, description="a path of this server")
+
+
+@router.post("/api/signin-link", summary="A one-time sign-in link for the web page")
+async def signin_link(request: Request, body: LinkRequest) -> dict[str, str]:
+    """What `chatnut open` prints: a link that signs a browser in once (10 minutes)."""
+    return {"url": request.app.state.chatnut.signin_url(safe_next(body.next))}

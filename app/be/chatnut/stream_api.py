@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 
 from chatnut import validation as check
-from chatnut.api import service_of
+from chatnut.api import caller_of, service_of
 from chatnut.errors import InvalidInput
 from chatnut.feeds.feed import EVERY_ROOM, FeedSpec, feed
 from chatnut.feeds.slots import StreamSlots, client_of
@@ -75,8 +75,16 @@ async def room_stream(
     service = service_of(request)
     after = _resume_point(last_event_id_header, last_event_id) or 0
     name = None if addressed_to is None else check.addressee("addressed_to", addressed_to)
-    await service.get_room(room_id)  # a missing room is a 404, not an empty stream
-    spec = FeedSpec(room_id=room_id, after_id=after, html=html, room_events=True, addressed_to=name)
+    caller = caller_of(request)
+    await service.get_room(room_id, caller=caller)  # a missing room: a 404, not an empty stream
+    spec = FeedSpec(
+        room_id=room_id,
+        after_id=after,
+        html=html,
+        room_events=True,
+        addressed_to=name,
+        caller=caller,
+    )
     return _stream(request, spec)
 
 
@@ -84,8 +92,12 @@ async def room_stream(
 async def sidebar_stream(
     request: Request, project: Project = None, reader: Reader = None
 ) -> EventStream:
+    service = service_of(request)
     _check_sidebar(project, reader)
-    spec = FeedSpec(sidebar=True, project=project, reader=reader)
+    caller = caller_of(request)
+    service.reading_as(reader, caller)
+    project = service.scoped_project(project, caller)
+    spec = FeedSpec(sidebar=True, project=project, reader=reader, caller=caller)
     return _stream(request, spec)
 
 
@@ -103,11 +115,20 @@ async def tab_stream(
 ) -> EventStream:
     service = service_of(request)
     _check_sidebar(project, reader)
+    caller = caller_of(request)
+    service.reading_as(reader, caller)
+    project = service.scoped_project(project, caller)
     after = _resume_point(last_event_id_header, last_event_id)
     if room is not None and room != EVERY_ROOM:
-        await service.get_room(room)
+        await service.get_room(room, caller=caller)
         after = after or 0
     spec = FeedSpec(
-        room_id=room, after_id=after, sidebar=True, project=project, reader=reader, html=html
+        room_id=room,
+        after_id=after,
+        sidebar=True,
+        project=project,
+        reader=reader,
+        html=html,
+        caller=caller,
     )
     return _stream(request, spec)

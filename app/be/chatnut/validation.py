@@ -8,6 +8,7 @@ and the REST models advertise the same numbers the service enforces.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from chatnut.errors import InvalidInput
@@ -47,6 +48,23 @@ def text(name: str, value: Any, *, max_chars: int, allow_blank: bool = False) ->
     if problem:
         raise InvalidInput(f"{name} {problem}")
     return value
+
+
+def visible(name: str, value: str) -> str:
+    """Refuse invisible format characters (Unicode category Cf: bidi controls, zero-width
+    spaces and joiners) in a name: they make one name look like another on a page."""
+    for ch in value:
+        if unicodedata.category(ch) == "Cf":
+            raise InvalidInput(
+                f"{name} holds the invisible format character U+{ord(ch):04X}"
+                f" ({unicodedata.name(ch, 'unnamed')}); names must be visible text"
+            )
+    return value
+
+
+def person(name: str, value: Any) -> str:
+    """A name someone speaks or reads as (sender, reader): visible text within the limit."""
+    return visible(name, text(name, value, max_chars=MAX_SENDER))
 
 
 def optional_text(name: str, value: Any, *, max_chars: int) -> str | None:
@@ -122,7 +140,7 @@ def wait_timeout(value: Any) -> float:
 
 def agent_name(value: Any) -> str:
     """The registered form: stripped and lower-cased, like the original."""
-    text("agent_name", value, max_chars=MAX_SENDER)
+    person("agent_name", value)
     value = value.strip()
     if not AGENT_NAME.match(value):
         raise InvalidInput(
@@ -166,13 +184,13 @@ def recipients(value: Any) -> list[str]:
         raise InvalidInput(f"to has {len(names)} names; the limit is {MAX_RECIPIENTS}")
     seen: dict[str, None] = {}
     for name in names:
-        seen.setdefault(text("to", name, max_chars=MAX_SENDER).strip().lower(), None)
+        seen.setdefault(person("to", name).strip().lower(), None)
     return list(seen)
 
 
 def addressee(name: str, value: Any) -> str:
     """A name to look messages up for (addressed_to, agent_name of the inbox): lower-cased."""
-    return text(name, value, max_chars=MAX_SENDER).strip().lower()
+    return person(name, value).strip().lower()
 
 
 def agent(value: Any) -> str:

@@ -25,7 +25,9 @@ export function messageExtras(m) {
 // "→ alice, bob" on a line of its own, so it shows on grouped messages too.
 export function addressees(m) {
   if (!m.to?.length) return null;
-  return h("div", { class: "to", title: "addressed to (everyone still sees it)" }, `→ ${m.to.join(", ")}`);
+  // data-to: the names, for the receipt marks (receipts.js) drawn under this line.
+  const names = JSON.stringify(m.to);
+  return h("div", { class: "to", title: "addressed to (everyone still sees it)", "data-to": names }, `→ ${m.to.join(", ")}`);
 }
 
 // -- presence -------------------------------------------------------------------
@@ -211,8 +213,9 @@ export class SummaryPin {
 // -- mentions & directed: one name across rooms --------------------------------
 
 export class InboxView {
-  constructor({ show, onOpen, defaultName }) {
+  constructor({ show, onOpen, defaultName, onName }) {
     this.show = show; // () => shows the view
+    this.onName = onName; // (name) => the view now shows this name
     this.onOpen = onOpen; // (roomId, messageId)
     this.defaultName = defaultName;
     this.name = null;
@@ -246,6 +249,7 @@ export class InboxView {
   async load(name) {
     if (!name) return;
     this.name = name;
+    this.onName?.(name);
     $("inbox-title").textContent = `Mentions & directed: ${name}`;
     let page;
     let mentioned;

@@ -10,6 +10,7 @@ import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
 import { forReader, MentionMarks } from "./mentions.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
+import { ReceiptMarks } from "./receipts.js";
 import { RoomView } from "./room.js";
 import { SearchView } from "./search.js";
 import { Sidebar } from "./sidebar.js";
@@ -59,7 +60,9 @@ const inbox = new InboxView({
   show: () => show("inbox-view"),
   onOpen: (roomId, id) => openRoom(roomId, { focus: id }),
   defaultName: senderName,
+  onName: (name) => receipts.nameShown(name),
 });
+const receipts = new ReceiptMarks({ roomId: () => currentRoom, onOpen: (roomId, id) => openRoom(roomId, { focus: id }) });
 const feed = new SharedFeed({
   onEvent: handle,
   onState: (state) => {
@@ -123,6 +126,10 @@ function handle(name, data) {
       presenceBar.message(data);
       summaryPin.message(data);
       inbox.message(data);
+      receipts.message(data);
+      break;
+    case "receipt":
+      receipts.receipt(data);
       break;
     case "status":
       room.status(data);
@@ -135,6 +142,7 @@ function handle(name, data) {
       break;
     case "ready":
       room.refreshTeam(); // statuses are not replayed after a reconnect: fetch them
+      receipts.ready(); // nor are receipts: read those shown again
       if (failedRoom) openRoom(failedRoom, { push: false });
       break;
   }
@@ -191,6 +199,7 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
   }
   currentRoom = roomId;
   failedRoom = null;
+  receipts.roomOpened(roomId);
   sidebar.select(roomId);
   sidebar.watch(null);
   composer.setReply(null);

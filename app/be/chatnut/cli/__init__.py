@@ -20,7 +20,7 @@ CLIENTS = ("claude", "codex", "gemini", "cursor", "vscode", "all")
 
 # The commands that talk to a server, local or (with --url) remote.
 CLIENT_COMMANDS: tuple[str, ...] = ("status", "stop", "tail", "post", "rooms", "open", "export")
-CLIENT_COMMANDS += ("prune", "install", "uninstall")
+CLIENT_COMMANDS += ("prune", "install", "uninstall", "token")
 
 
 def _add_setting_flags(
@@ -80,6 +80,12 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "--agent",
             metavar="NAME",
             help="Claude Code: register the stdio bridge as NAME's push channel instead of the URL",
+        )
+        sub.add_argument(
+            "--token-env",
+            metavar="VAR",
+            help="write a reference to the environment variable VAR where each client"
+            " supports one, never the token itself (e.g. an agent's own token)",
         )
 
 
@@ -173,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     _server_commands(commands)
     _room_commands(commands)
     add_guard(commands)
+    from chatnut.cli import tokens
+
+    token_verbs = tokens.add_parser(commands)
     # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
     # flag's default is "absent" so it cannot undo one given before the command.
     _add_setting_flags(parser, "client")
@@ -183,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name in CLIENT_COMMANDS:
         _add_setting_flags(commands.choices[name], "client", argparse.SUPPRESS)
+    for verb in token_verbs:
+        _add_setting_flags(verb, "client", argparse.SUPPRESS)
     return parser
 
 

@@ -222,6 +222,12 @@ def do_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def do_token(args: argparse.Namespace) -> int:
+    from chatnut.cli import tokens
+
+    return tokens.run(args, settings_from(args))
+
+
 def do_install(args: argparse.Namespace) -> int:
     from chatnut.install import run_install
 

@@ -11,7 +11,7 @@ import re
 import urllib.parse
 from typing import Any
 
-from chatnut.client.endpoint import CliError, Endpoint, quote
+from chatnut.client.endpoint import CliError, Endpoint, NotServed, quote
 from chatnut.client.mcp import call_tool
 
 ROOM_ID = re.compile(
@@ -103,14 +103,33 @@ def export(endpoint: Endpoint, room_id: str, fmt: str) -> str:
 
 
 def page_url(endpoint: Endpoint, room_id: str | None) -> str:
-    """The web page (of a room). With a token, a one-time sign-in link from the server."""
+    """The web page (of a room). With a token, a one-time sign-in link from the server
+    (a person's token signs that person in)."""
     target = "/" if room_id is None else f"/?room={room_id}"
     if not endpoint.token:
+        if endpoint.remote and _needs_token(endpoint):
+            raise CliError(
+                f"{endpoint.base} needs a token to sign in: set CHATNUT_TOKEN (a person's"
+                " own token, from `chatnut token create NAME --kind person`)"
+            )
         return endpoint.base + target
-    # Only the server mints sign-in links; ping hands one out (for "/"). The code
-    # is what signs in; `next` is just where the server redirects afterwards.
+    # Only the server mints sign-in links. The code is what signs in; `next` is
+    # just where the server redirects afterwards.
+    try:
+        link: dict[str, Any] = endpoint.call("POST", "/api/signin-link", {"next": target})
+        return str(link["url"])
+    except NotServed:
+        pass  # an older server: its ping hands one out (for "/")
     web_url = str(call_tool(endpoint, "ping", {})["web_url"])
     parts = urllib.parse.urlsplit(web_url)
     query = dict(urllib.parse.parse_qsl(parts.query))
     query["next"] = target
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def _needs_token(endpoint: Endpoint) -> bool:
+    try:
+        endpoint.call("GET", "/api/status")
+    except CliError as exc:
+        return "Authorization" in str(exc) or "token" in str(exc)
+    return False

@@ -13,12 +13,17 @@ bearer token included — and could not reach 127.0.0.1 on this machine
 anyway. urllib's default opener honours the environment's proxies, so those
 requests go through an opener with an empty proxy table. A remote server
 *is* the outside world: its requests honour the environment's proxies.
+
+Never a redirect: a 3xx would send the bearer token on to whatever host it
+names, so it is an error that says where it pointed. And a token sent over
+plain http to another machine is warned about, once.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,13 +37,48 @@ LOOPBACK = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
 
 
-# No ProxyHandler entries: direct connections only, whatever the environment says.
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-ENVIRONMENT = urllib.request.build_opener()
-
-
 class CliError(Exception):
     """A failure to report in one line and exit non-zero."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> None:
+        raise CliError(redirect_refusal(req.full_url, code, newurl))
+
+
+def redirect_refusal(url: str, code: int, target: str) -> str:
+    return (
+        f"{url} answered {code}, redirecting to {target}; chatnut does not follow a"
+        " redirect with the token: give that address itself (--url) if you trust it"
+    )
+
+
+# No ProxyHandler entries: direct connections only, whatever the environment says.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
+ENVIRONMENT = urllib.request.build_opener(_NoRedirects())
+_warned_plain: set[str] = set()
+
+
+def warn_plain_http(base: str, token: str | None) -> None:
+    """Say once per host that a token is about to cross the network unencrypted."""
+    parts = urllib.parse.urlsplit(base)
+    host = parts.hostname or ""
+    if not token or parts.scheme != "http" or host in _warned_plain or _is_loopback(host):
+        return
+    _warned_plain.add(host)
+    print(
+        f"chatnut: warning: sending the token to {host} over plain http; anyone on the"
+        " path can read it (use an https:// URL)",
+        file=sys.stderr,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    from chatnut.security import is_loopback
+
+    return is_loopback(host)
 
 
 class NotServed(CliError):
@@ -92,6 +132,8 @@ class Endpoint:
         if data is not None:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(self.base + path, data, headers, method=method)
+        if self.remote:
+            warn_plain_http(self.base, self.token)
         try:
             return (ENVIRONMENT if self.remote else DIRECT).open(request, timeout=timeout)
         except urllib.error.HTTPError as exc:
@@ -127,7 +169,8 @@ def _http_error(exc: urllib.error.HTTPError) -> CliError:
         code, message = error["code"], error["message"]
     except (ValueError, KeyError, TypeError):
         code, message = "http_error", f"HTTP {exc.code}"
-    if exc.code == 404 and code == "not_found" and message == "Not Found":
+    unrouted = (exc.code, code) in {(404, "not_found"), (405, "method_not_allowed")}
+    if unrouted and message in {"Not Found", "Method Not Allowed"}:
         return NotServed(f"this server does not have {exc.url} (an older chatnut?)")
     if exc.code == 401:
         return CliError(f"{message} — set CHATNUT_TOKEN to the server's token")

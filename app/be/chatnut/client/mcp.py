@@ -20,7 +20,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from chatnut.client.endpoint import CliError, Endpoint
+from chatnut.client.endpoint import CliError, Endpoint, warn_plain_http
 
 # What the SDK's transports use: a response may be a long-held stream (a
 # parked wait_for_messages answers after up to 60 s).
@@ -28,7 +28,10 @@ TIMEOUT = httpx2.Timeout(30.0, read=300.0)
 
 
 def http_client(endpoint: Endpoint) -> httpx2.AsyncClient:
-    """Pooled connections to the server: direct to the local one, never through a proxy."""
+    """Pooled connections to the server: direct to the local one, never through a proxy.
+    Redirects are not followed (httpx's default): the token stays with this server."""
+    if endpoint.remote:
+        warn_plain_http(endpoint.base, endpoint.token)
     return httpx2.AsyncClient(
         headers=endpoint.headers(), timeout=TIMEOUT, trust_env=endpoint.remote
     )

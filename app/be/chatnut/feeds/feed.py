@@ -25,6 +25,7 @@ from typing import Any
 from chatnut.errors import NotFound
 from chatnut.feeds.wire import encode, retry_hint
 from chatnut.hub import ALL_ROOMS, Event, Subscription
+from chatnut.principals import ANYONE, Caller
 from chatnut.render import with_html, with_html_async
 from chatnut.service import ChatService
 
@@ -39,7 +40,9 @@ SIDEBAR_KINDS = frozenset({"message", "cleared", "room"})
 # itself come with it, and again at most once a second after changes.
 SNAPSHOT_ROOMS = 100
 TOTALS_EVERY_SECONDS = 1.0
-ROOM_KINDS = frozenset({"message", "status", "agent", "cleared"})
+# `receipt`: a directed message's receipts changed (delivered, read, acked). It
+# has no id: a resumed page reads the receipts it shows again.
+ROOM_KINDS = frozenset({"message", "status", "agent", "cleared", "receipt"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class FeedSpec:
     room_events: bool = False
     # Only the messages addressed to this (lower-cased) name (SPEC §13).
     addressed_to: str | None = None
+    # Who follows it: a token scoped to projects hears of their rooms only.
+    caller: Caller = ANYONE
 
 
 # One encoding per live message however many streams carry it. Small, as each
@@ -82,12 +87,28 @@ class _Feed:
         self.finished = False
         self.totals_due: float | None = None  # loop time when changed totals go out
         self.totals_rooms: set[str] = set()  # changed since the last totals
+        # A scoped caller's rooms (None: every room), grown as its projects get rooms.
+        self.visible: set[str] | None = None
+
+    def _visible(self, event: Event) -> bool:
+        if self.visible is None:
+            return True
+        if event.kind == "room":
+            room = event.data["room"]
+            if not self.spec.caller.sees(room["project"]):
+                return False
+            if event.data["action"] == "created":
+                self.visible.add(room["id"])
+            return True
+        return event.room_id in self.visible
 
     def in_room(self, event: Event) -> bool:
         return self.spec.room_id == EVERY_ROOM or event.room_id == self.spec.room_id
 
     def accepts(self, event: Event) -> bool:
         spec = self.spec
+        if not self._visible(event):
+            return False
         if (
             spec.addressed_to is not None
             and event.kind == "message"
@@ -110,7 +131,9 @@ class _Feed:
         while True:
             try:
                 if room_id == EVERY_ROOM:
-                    page = await self.service.read_every_room_after(self.last_sent, BACKLOG_BATCH)
+                    page = await self.service.read_every_room_after(
+                        self.last_sent, BACKLOG_BATCH, caller=self.spec.caller
+                    )
                 else:
                     page = await self.service.read_messages(
                         room_id,
@@ -118,6 +141,7 @@ class _Feed:
                         BACKLOG_BATCH,
                         addressed_to=self.spec.addressed_to,
                         note_presence=False,
+                        caller=self.spec.caller,
                     )
             except NotFound:
                 yield self._gone(room_id)
@@ -168,7 +192,7 @@ class _Feed:
                 changed[event.room_id] = None
         for room_id in changed:
             rows = await self.service.room_summaries(
-                self.spec.project, "all", self.spec.reader, room_id=room_id
+                self.spec.project, "all", self.spec.reader, room_id=room_id, caller=self.spec.caller
             )
             if rows:  # none: another project's room, or deleted since
                 yield encode("room", rows[0])
@@ -179,7 +203,8 @@ class _Feed:
     async def totals(self) -> bytes:
         self.totals_due = None
         rooms, self.totals_rooms = sorted(self.totals_rooms), set()
-        return encode("totals", await self.service.sidebar_totals(self.spec.reader, rooms))
+        totals = await self.service.sidebar_totals(self.spec.reader, rooms, caller=self.spec.caller)
+        return encode("totals", totals)
 
     async def _wait(self, sub: Subscription) -> bytes | None:
         """Wait for events; changed totals go out when due, even if none come."""
@@ -224,19 +249,28 @@ class _Feed:
 async def feed(service: ChatService, spec: FeedSpec) -> AsyncIterator[bytes]:
     """The bytes of one event stream, until the client leaves or the server stops."""
     state = _Feed(service, spec)
+    state.visible = await service.visible_rooms(spec.caller)
     topic = ALL_ROOMS if spec.sidebar or spec.room_id == EVERY_ROOM else spec.room_id
     assert topic is not None
     capacity = SIDEBAR_BUFFER if spec.sidebar else ROOM_BUFFER
     yield retry_hint()
-    with service.hub.subscribe(topic, capacity=capacity, accept=state.accepts) as sub:
+    with (
+        service.hub.subscribe(topic, capacity=capacity, accept=state.accepts) as sub,
+        # A revoked token's stream ends at once (follow() stops on a closed sub).
+        service.tokens_cache.watch(spec.caller, sub.close),
+    ):
         if spec.sidebar:
             # Two independent reads, side by side on the store's readers: the
             # first rows of a page load wait for the slower one, not for both.
             page, totals = await asyncio.gather(
                 service.sidebar_page(
-                    spec.reader, project=spec.project, status="all", limit=SNAPSHOT_ROOMS
+                    spec.reader,
+                    project=spec.project,
+                    status="all",
+                    limit=SNAPSHOT_ROOMS,
+                    caller=spec.caller,
                 ),
-                service.sidebar_totals(spec.reader),
+                service.sidebar_totals(spec.reader, caller=spec.caller),
             )
             snapshot = {"rooms": page["rooms"], "has_more": page["has_more"], "totals": totals}
             yield encode("snapshot", snapshot)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 
 from chatnut.errors import ChatnutError
-from chatnut.signin import SESSION_COOKIE
+from chatnut.signin import SECURE_SESSION_COOKIE, SESSION_COOKIE
 
 DEFAULT_PER_CLIENT = 16
 
@@ -61,7 +61,7 @@ class StreamSlots:
 
 def client_of(request: Request) -> str:
     """Whose stream this is: a browser's session, else the address it comes from."""
-    session = request.cookies.get(SESSION_COOKIE)
+    session = request.cookies.get(SESSION_COOKIE) or request.cookies.get(SECURE_SESSION_COOKIE)
     if session:
         return f"session:{session}"
     return f"address:{request.client.host if request.client else ''}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,13 +53,29 @@ def answer_note(url: str, token: str | None) -> str | None:
     return None
 
 
-def remote_notes(settings: Settings) -> list[str]:
+TOKEN_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+
+
+def token_variable(value: str | None) -> str | None:
+    if value is not None and not TOKEN_VARIABLE.match(value):
+        raise InstallError(
+            f"--token-env must name an environment variable (letters, digits, _), got {value!r}"
+        )
+    return value
+
+
+def remote_notes(settings: Settings, token_env: str | None = None) -> list[str]:
     """What a user registering a remote server should know before a client tries it."""
     if settings.url is None:
         return []
     host = urlsplit(settings.url).hostname or ""
     notes = []
-    if not settings.token:
+    if token_env is not None and not os.environ.get(token_env):
+        notes.append(
+            f"note: {token_env} is not set in this shell: the clients will send what it"
+            " holds where they run (set it there to the agent's own token)"
+        )
+    elif token_env is None and not settings.token:
         notes.append(
             "note: no CHATNUT_TOKEN is set, so no Authorization header is registered;"
             " a team server (bound beyond loopback) refuses calls without one"
@@ -103,18 +120,21 @@ def make_target(args: argparse.Namespace, settings: Settings, installing: bool) 
             agent = validation.agent(agent)
         except InvalidInput as exc:
             raise InstallError(str(exc)) from None
+    token_env = token_variable(getattr(args, "token_env", None))
+    token = settings.token if token_env is None else os.environ.get(token_env)
     return Target(
         home=Path.home(),
         cwd=Path.cwd(),
         scope=args.scope,
         platform=sys.platform,
         url=mcp_url(settings, args.port),
-        token=settings.token,
+        token=token,
+        token_env=token_env,
         env=dict(os.environ),
         skill=(files / "SKILL.md").read_text(encoding="utf-8"),
         protocol=(files / "chatnut-protocol.md").read_text(encoding="utf-8"),
         installing=installing,
-        notes=remote_notes(settings) if installing else [],
+        notes=remote_notes(settings, token_env) if installing else [],
         bridge=None if agent is None else bridge_command(agent, settings),
         bridge_env=bridge_environment(args.port),
     )
@@ -155,7 +175,8 @@ def _run(args: argparse.Namespace, settings: Settings, installing: bool) -> int:
         return 1 if failures else 0
     if installing and not args.service:
         print(
-            f"MCP URL: {target.url}" + (" (with the bearer token header)" if target.token else "")
+            f"MCP URL: {target.url}"
+            + (" (with the bearer token header)" if target.authenticated else "")
         )
     for change in pending:
         sys.stdout.write(change.show(target.token))

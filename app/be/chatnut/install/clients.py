@@ -11,6 +11,15 @@ Formats follow each client's documentation (SPEC §8):
 * VS Code: `servers` entry `{"type": "http", "url"}` in the user profile's `mcp.json`
   (Linux `~/.config/Code/User`, macOS `~/Library/Application Support/Code/User`) or
   `.vscode/mcp.json`; instructions files `*.instructions.md`.
+
+The token. Each client that can read it from the environment is given a
+reference instead of the secret (`--token-env VAR`, and always in a project
+config, the file people commit): Claude Code and Gemini CLI expand `${VAR}`,
+Cursor and VS Code `${env:VAR}`, Codex reads `bearer_token_env_var`. A user
+config without `--token-env` holds the token itself, written owner-only
+(0600), and the notes say so per client. A token never goes into a child
+process's arguments (where `ps` shows it): Claude Code then gets its JSON
+config written directly instead of `claude mcp add --header`.
 """
 
 from __future__ import annotations
@@ -47,34 +56,63 @@ class Target:
     # NAME's messages as a channel) instead of the URL; `bridge_env` is its env.
     bridge: list[str] | None = None
     bridge_env: dict[str, str] = field(default_factory=dict)
+    # `--token-env VAR`: every config names VAR instead of holding the token.
+    token_env: str | None = None
 
     @property
     def user(self) -> bool:
         return self.scope == "user"
 
-    def headers(self, env_reference: bool = False) -> dict[str, str]:
-        """The bearer header; `env_reference`: as `${CHATNUT_TOKEN}`, for a client that
-        expands it, so a project file (the one people commit) carries no token."""
-        if not self.token:
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.token or self.token_env)
+
+    @property
+    def by_reference(self) -> bool:
+        """The token goes in as a reference to an environment variable, not itself."""
+        return self.token_env is not None or not self.user
+
+    @property
+    def variable(self) -> str:
+        return self.token_env or TOKEN_ENV
+
+    def headers(self, style: str = "${VAR}") -> dict[str, str]:
+        """The bearer header: by reference (`style` is how the client spells one:
+        `${VAR}` or `${env:VAR}`) where that is the rule, else the token itself."""
+        if not self.authenticated:
             return {}
-        return {"Authorization": f"Bearer ${{{TOKEN_ENV}}}" if env_reference else self.bearer}
+        if self.by_reference:
+            return {"Authorization": "Bearer " + style.replace("VAR", self.variable)}
+        return {"Authorization": self.bearer}
 
     @property
     def bearer(self) -> str:
         return f"Bearer {self.token}"
 
-    def entry(self, env_reference: bool = False, **fields: Any) -> dict[str, Any] | None:
+    def entry(
+        self, client: str, path: Path, style: str = "${VAR}", **fields: Any
+    ) -> dict[str, Any] | None:
         """Our server entry in a JSON config (None when uninstalling)."""
         if not self.installing:
             return None
-        headers = self.headers(env_reference)
+        headers = self.headers(style)
+        if headers:
+            self.note_token(client, path)
         return {**fields, **({"headers": headers} if headers else {})}
 
-    def note_env_reference(self, client: str) -> None:
-        if self.token and self.installing:
+    def note_token(self, client: str, path: Path) -> None:
+        """Say plainly where the token went for this client."""
+        if not self.authenticated or not self.installing:
+            return
+        if self.by_reference:
             self.notes.append(
-                f"{client}: the project config names the token as ${TOKEN_ENV} instead of"
-                f" holding it; set {TOKEN_ENV} where {client} runs"
+                f"{client}: {path} names the token as {self.variable} instead of holding it;"
+                f" set {self.variable} where {client} runs"
+            )
+        else:
+            self.notes.append(
+                f"{client}: wrote the token itself into {path} (owner-only, 0600);"
+                " `--token-env VAR` writes a reference to an environment variable instead"
             )
 
     def text(self, content: str) -> str | None:
@@ -96,14 +134,16 @@ def _with_front_matter(front: str, body: str) -> str:
     return f"---\n{front.strip()}\n---\n\n{body}"
 
 
-def _claude_entry(t: Target) -> dict[str, Any] | None:
+def _claude_entry(t: Target, config: Path) -> dict[str, Any] | None:
+    # Claude Code expands ${VAR} in its MCP configs' headers and env.
     if t.bridge is None:
-        return t.entry(env_reference=not t.user, type="http", url=t.url)
+        return t.entry("claude", config, type="http", url=t.url)
     if not t.installing:
         return None
     env = dict(t.bridge_env)
-    if t.token:
-        env[TOKEN_ENV] = f"${{{TOKEN_ENV}}}" if not t.user else t.token
+    if t.authenticated:
+        t.note_token("claude", config)
+        env[TOKEN_ENV] = f"${{{t.variable}}}" if t.by_reference else str(t.token)
     entry: dict[str, Any] = {"type": "stdio", "command": t.bridge[0], "args": t.bridge[1:]}
     return {**entry, "env": env} if env else entry
 
@@ -113,10 +153,12 @@ def claude(t: Target) -> list[Change]:
     config, keys = (t.home / ".claude.json", ("mcpServers", NAME))
     if not t.user:
         config = t.cwd / ".mcp.json"
-        t.note_env_reference("claude")  # Claude Code expands ${VAR} in .mcp.json
     changes: list[Change] = []
-    wanted = _claude_entry(t)
-    if shutil.which("claude", path=t.env.get("PATH")):
+    wanted = _claude_entry(t, config)
+    # Its CLI would take the token in its arguments: with a literal token the
+    # config is written here instead.
+    literal = t.authenticated and not t.by_reference
+    if shutil.which("claude", path=t.env.get("PATH")) and not literal:
         current = json_value(config, keys)
         same = isinstance(current, dict) and all(
             current.get(k) == v for k, v in (wanted or {}).items()
@@ -131,12 +173,14 @@ def claude(t: Target) -> list[Change]:
             argv = ["claude", "mcp", "add-json", "--scope", t.scope, NAME, json.dumps(wanted)]
             changes.append(Command(argv, "register the stdio bridge as a channel with Claude Code"))
         elif wanted is not None and not same:
-            header = [f"{k}: {v}" for k, v in t.headers(env_reference=not t.user).items()]
+            header = [f"{k}: {v}" for k, v in t.headers().items()]
             header = ["--header", *header] if header else []
             argv = ["claude", "mcp", "add", "--transport", "http", "--scope", t.scope, NAME, t.url]
             changes.append(Command([*argv, *header], "register the MCP server with Claude Code"))
     else:
-        why = "Claude Code's MCP servers (its CLI is not on PATH)"
+        why = "Claude Code's MCP servers"
+        why += " (never through its CLI's arguments with a token)" if literal else ""
+        why += "" if literal else " (its CLI is not on PATH)"
         changes.append(json_entry(config, keys, wanted, why))
     if t.bridge is not None and t.installing:
         t.notes.append(
@@ -155,11 +199,11 @@ def codex(t: Target) -> list[Change]:
     values: dict[str, Any] | None = None
     if t.installing:
         values = {"url": t.url}
-        if t.token and not t.user:
-            values["bearer_token_env_var"] = TOKEN_ENV  # Codex reads the token from there
-            t.note_env_reference("codex")
-        elif t.token:
+        if t.authenticated and t.by_reference:
+            values["bearer_token_env_var"] = t.variable  # Codex reads the token from there
+        elif t.authenticated:
             values["http_headers"] = t.headers()
+        t.note_token("codex", config)
     agents = codex_home / "AGENTS.md" if t.user else t.cwd / "AGENTS.md"
     skills = codex_home / "skills" if t.user else t.cwd / ".codex" / "skills"
     return [
@@ -176,7 +220,7 @@ def gemini(t: Target) -> list[Change]:
         json_entry(
             root / "settings.json",
             ("mcpServers", NAME),
-            t.entry(httpUrl=t.url),
+            t.entry("gemini", root / "settings.json", httpUrl=t.url),
             "Gemini CLI's MCP servers",
         ),
         markdown_section(rules, t.text(t.protocol), "protocol rules for Gemini CLI"),
@@ -188,7 +232,10 @@ def cursor(t: Target) -> list[Change]:
     root = t.home / ".cursor" if t.user else t.cwd / ".cursor"
     changes: list[Change] = [
         json_entry(
-            root / "mcp.json", ("mcpServers", NAME), t.entry(url=t.url), "Cursor's MCP servers"
+            root / "mcp.json",
+            ("mcpServers", NAME),
+            t.entry("cursor", root / "mcp.json", "${env:VAR}", url=t.url),
+            "Cursor's MCP servers",
         )
     ]
     if t.user:
@@ -224,7 +271,10 @@ def vscode(t: Target) -> list[Change]:
     rule = _with_front_matter('applyTo: "**"', t.protocol)
     return [
         json_entry(
-            config, ("servers", NAME), t.entry(type="http", url=t.url), "VS Code's MCP servers"
+            config,
+            ("servers", NAME),
+            t.entry("vscode", config, "${env:VAR}", type="http", url=t.url),
+            "VS Code's MCP servers",
         ),
         whole_file(
             instructions / "chatnut-protocol.instructions.md",

@@ -8,6 +8,13 @@ the server is a loopback one and everyone who reaches it is trusted.
 The result is a `Caller` in the request's scope (`scope["state"]["caller"]`,
 which routes read as `request.state.caller`): the transports hand it on to
 the service rather than re-reading headers.
+
+A principal's own token (`cnt_…`, principals.py) is resolved to that
+principal, whether or not a shared token is configured: `identity` then says
+whose it is, its role and its projects. The shared token, a session cookie
+and an open server are the admin's `ANYONE`. Credentials shown and refused
+count against the client's address (throttle.py): past the limit, every call
+for data from it is answered 429 for a while.
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from chatnut import principals
 from chatnut.connections import TRUST_HOOK
 from chatnut.security.asgi import ASGIApp, Receive, Scope, Send, guarded, holds_data, send_error
 from chatnut.signin import SESSION_COOKIE, Sessions
+from chatnut.throttle import AuthThrottle
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,7 @@ class Caller:
     """
 
     how: How
+    identity: principals.Caller = principals.ANYONE
 
     @property
     def authenticated(self) -> bool:
@@ -57,11 +67,21 @@ class Authentication:
     """Put the caller into the scope; refuse an unauthenticated call for data (401)."""
 
     def __init__(
-        self, app: ASGIApp, *, token: str | None, sessions: Sessions | None = None
+        self,
+        app: ASGIApp,
+        *,
+        token: str | None,
+        sessions: Sessions | None = None,
+        tokens: Any = None,
+        throttle: AuthThrottle | None = None,
+        cookie: str = SESSION_COOKIE,
     ) -> None:
         self.app = app
         self.token = token
         self.sessions = sessions or Sessions()
+        self.tokens = tokens  # service.identities.Tokens: principals' own tokens
+        self.throttle = throttle or AuthThrottle()
+        self.cookie = cookie.encode()
 
     def resolve(self, headers: dict[bytes, bytes]) -> Caller:
         if self.token is None:
@@ -73,9 +93,21 @@ class Authentication:
             return Caller("bearer")
         for part in headers.get(b"cookie", b"").split(b";"):
             name, _, value = part.strip().partition(b"=")
-            if name == SESSION_COOKIE.encode() and self.session_valid(value):
+            if name == self.cookie and self.session_valid(value):
                 return Caller("session")
         return ANONYMOUS
+
+    async def principal(self, headers: dict[bytes, bytes]) -> Caller | None:
+        """A principal's own token: its Caller, ANONYMOUS when refused; None when
+        the request shows none (then the shared token and cookies decide)."""
+        auth = headers.get(b"authorization", b"")
+        secret = auth[7:].strip() if auth[:7].lower() == b"bearer " else b""
+        if self.tokens is None or not secret.startswith(principals.TOKEN_PREFIX.encode()):
+            return None
+        if not secret.isascii():
+            return ANONYMOUS
+        identity = await self.tokens.caller(secret.decode("ascii"), "mcp")
+        return ANONYMOUS if identity is None else Caller("bearer", identity)
 
     def session_valid(self, value: bytes) -> bool:
         # A session id is ASCII: other bytes are a forged or mangled cookie, refused
@@ -89,7 +121,24 @@ class Authentication:
         if not guarded(scope):
             await self.app(scope, receive, send)
             return
-        caller = self.resolve(dict(scope.get("headers") or []))
+        headers = dict(scope.get("headers") or [])
+        address = (scope.get("client") or ("",))[0] or ""
+        data = holds_data(scope.get("path", ""))
+        left = self.throttle.blocked_for(address)
+        if data and left > 0:
+            await send_error(
+                send,
+                429,
+                "too_many_failures",
+                f"too many failed authentications from this address; try again in {left:.0f} s",
+                [(b"retry-after", str(int(left) + 1).encode())],
+            )
+            return
+        caller = await self.principal(headers)
+        if caller is None:
+            caller = self.resolve(headers)
+        if not caller.authenticated and data and _shows_credentials(headers, self.cookie):
+            self.throttle.failed(address)
         scope.setdefault("state", {})["caller"] = caller
         if caller.authenticated:
             # The connection stops being a stranger's (connections.py): one
@@ -97,13 +146,34 @@ class Authentication:
             trust = scope.get("extensions", {}).get(TRUST_HOOK)
             if trust is not None:
                 trust()
-        if not caller.authenticated and holds_data(scope.get("path", "")):
+        if not caller.authenticated and data:
+            refused = _principal_token(headers)
             await send_error(
                 send,
                 401,
                 "unauthorized",
-                "this server needs 'Authorization: Bearer <token>'",
-                [(b"www-authenticate", b"Bearer")],
+                "this token is unknown, revoked or expired"
+                if refused
+                else "this server needs 'Authorization: Bearer <token>'",
+                [(b"www-authenticate", b'Bearer error="invalid_token"' if refused else b"Bearer")],
             )
             return
         await self.app(scope, receive, send)
+
+
+def _principal_token(headers: dict[bytes, bytes]) -> bool:
+    auth = headers.get(b"authorization", b"")
+    return auth[:7].lower() == b"bearer " and auth[7:].strip().startswith(
+        principals.TOKEN_PREFIX.encode()
+    )
+
+
+def _shows_credentials(headers: dict[bytes, bytes], cookie: bytes) -> bool:
+    """A bearer header or our session cookie was sent (and refused): a guess, or a
+    stale one. A request that shows none (a page before sign-in) is not counted."""
+    if headers.get(b"authorization", b"").strip():
+        return True
+    return any(
+        part.strip().partition(b"=")[0] == cookie
+        for part in headers.get(b"cookie", b"").split(b";")
+    )

@@ -17,21 +17,25 @@ from typing import Any
 from chatnut import __version__
 from chatnut import validation as check
 from chatnut.hub import Hub
+from chatnut.principals import ANYONE, Caller
 from chatnut.service.budget import DEFAULT_ANSWER_BYTES
 from chatnut.service.common import now_iso
 from chatnut.service.delivery import DeliveryRules
+from chatnut.service.identities import IdentityRules, Tokens
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
 from chatnut.service.receipts import ReceiptRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
-from chatnut.store.base import Store
+from chatnut.store.base import SEARCH_MESSAGE_LIMIT, SEARCH_ROOM_LIMIT, Store
 
 __all__ = ["ChatService", "now_iso"]
 
 
-class ChatService(DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRules, PageRules):
+class ChatService(
+    DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRules, PageRules, IdentityRules
+):
     def __init__(
         self,
         store: Store,
@@ -59,18 +63,36 @@ class ChatService(DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRule
         self.parked_waits = {}
         self.max_waits_per_room, self.max_waits = max_waits
         self.presence = Presence()
+        self.tokens_cache = Tokens(store)
         # Other processes on the same database see who is parked here (SPEC §12).
         self.presence.on_change = store.share_parked(self.presence.parked_keys)
 
     # -- search, projects, health ---------------------------------------------
 
-    async def search(self, query: str, project: str | None = None) -> dict[str, Any]:
+    async def search(
+        self, query: str, project: str | None = None, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         check.text("query", query, max_chars=check.MAX_QUERY)
         check.optional_text("project", project, max_chars=check.MAX_NAME)
-        return await self.store.search(query, project)
+        if project is not None or caller.projects is None:
+            return await self.store.search(query, self.unseen_as_none(project, caller))
+        # A scoped caller's search: each of its projects, merged as one search ranks.
+        found = [await self.store.search(query, p) for p in sorted(caller.projects)]
+        rooms = sorted(
+            (r for f in found for r in f["rooms"]), key=lambda r: r["created_at"], reverse=True
+        )[:SEARCH_ROOM_LIMIT]
+        counts = sorted(
+            (m for f in found for m in f["message_rooms"]),
+            key=lambda m: (-m["match_count"], m["room_id"]),
+        )[:SEARCH_ROOM_LIMIT]
+        messages = sorted((m for f in found for m in f["messages"]), key=lambda m: -m["id"])[
+            :SEARCH_MESSAGE_LIMIT
+        ]
+        return {"rooms": rooms, "message_rooms": counts, "messages": messages}
 
-    async def list_projects(self) -> dict[str, Any]:
-        return {"projects": await self.store.list_projects()}
+    async def list_projects(self, *, caller: Caller = ANYONE) -> dict[str, Any]:
+        projects = await self.store.list_projects()
+        return {"projects": [p for p in projects if caller.sees(p)]}
 
     async def ping(self) -> dict[str, Any]:
         await self.store.check()

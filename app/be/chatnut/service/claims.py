@@ -22,6 +22,8 @@ from typing import Any
 from chatnut import validation as check
 from chatnut.errors import InvalidInput
 from chatnut.globs import Glob, GlobError, any_overlap, parse
+from chatnut.principals import ANYONE, Caller
+from chatnut.service.common import NO_PROJECT
 from chatnut.service.team import TeamRules
 from chatnut.store.claim_rows import Judge, Row
 
@@ -114,9 +116,9 @@ def _judge(holder: str, patterns: list[str], task: str | None, exclusive: bool) 
 
 
 class ClaimRules(TeamRules):
-    async def get_team_status(self, room_id: str) -> dict[str, Any]:
+    async def get_team_status(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
         """The statuses, and the project's live claims when there are any."""
-        result = await super().get_team_status(room_id)
+        result = await super().get_team_status(room_id, caller=caller)
         claims = await self.project_claims((await self.require_room(room_id))["project"])
         if claims:
             result["claims"] = claims
@@ -131,9 +133,14 @@ class ClaimRules(TeamRules):
         ttl_s: int = 900,
         exclusive: bool = True,
         note: str | None = None,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         check.room_id(room_id)
         holder = check.agent_name(agent_name)
+        caller.needs("member", "claiming")
+        caller.acting_as(holder)
+        await self.in_scope(room_id, caller)
         patterns = _patterns("paths", paths, allow_empty=True)
         task = _task(task)
         if not patterns and not task:
@@ -166,9 +173,14 @@ class ClaimRules(TeamRules):
         agent_name: str,
         claim_id: str | None = None,
         paths: Any = None,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         check.room_id(room_id)
         holder = check.agent_name(agent_name)
+        caller.needs("member", "releasing claims")
+        caller.acting_as(holder)
+        await self.in_scope(room_id, caller)
         if claim_id is not None:
             claim_id = check.text("claim_id", claim_id, max_chars=64).strip()
         patterns = None if paths is None else _patterns("paths", paths, allow_empty=False)
@@ -179,10 +191,16 @@ class ClaimRules(TeamRules):
         return result
 
     async def list_claims(
-        self, room_id: str | None = None, project: str | None = None
+        self, room_id: str | None = None, project: str | None = None, *, caller: Caller = ANYONE
     ) -> dict[str, Any]:
         check.optional_text("project", project, max_chars=check.MAX_NAME)
+        if room_id is None and caller.scoped:  # only its projects' claims exist for it
+            if project is None:
+                return {"claims": await self._scoped_claims(caller)}
+            if not caller.sees(project):
+                return {"claims": []}
         if room_id is not None:
+            await self.in_scope(room_id, caller)
             room = await self.require_room(room_id)
             if project is not None and project != room["project"]:
                 raise InvalidInput(
@@ -191,15 +209,28 @@ class ClaimRules(TeamRules):
             project = room["project"]
         return {"claims": await self.project_claims(project, MAX_LISTED)}
 
+    async def _scoped_claims(self, caller: Caller) -> list[Row]:
+        found: list[Row] = []
+        for project in sorted(caller.projects or ()):
+            found += await self.project_claims(project, MAX_LISTED)
+        return found
+
     async def project_claims(self, project: str | None, limit: int = MAX_SHOWN) -> list[Row]:
         return await self.store.live_claims(project, _iso(datetime.now(UTC)), limit)
 
     async def check_paths(
-        self, project: str, agent_name: str | None, paths: Sequence[Any]
+        self,
+        project: str,
+        agent_name: str | None,
+        paths: Sequence[Any],
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """The git guard's question: which of these files (relative to the repository
         root) fall under another holder's live exclusive claim in the project."""
         project = check.text("project", project, max_chars=check.MAX_NAME)
+        if not caller.sees(project):
+            project = NO_PROJECT  # another project's claims do not exist for it
         me = None if agent_name is None else check.agent_name(agent_name)
         if not isinstance(paths, list) or len(paths) > MAX_CHECKED_PATHS:
             raise InvalidInput(f"paths must be a list of at most {MAX_CHECKED_PATHS} file paths")

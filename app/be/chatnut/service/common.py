@@ -10,12 +10,17 @@ from typing import Any
 
 from chatnut import validation as check
 from chatnut.clock import now_iso
-from chatnut.errors import TooManyWaits, room_missing
+from chatnut.errors import InvalidInput, TooManyWaits, named_room_missing, room_missing
 from chatnut.hub import Hub
+from chatnut.principals import Caller
+from chatnut.service.identities import Tokens
 from chatnut.service.presence import Presence
 from chatnut.store.base import Store
 
 __all__ = ["ServiceCore", "now_iso", "room_missing"]
+
+
+NO_PROJECT = ""
 
 
 class ServiceCore:
@@ -34,6 +39,7 @@ class ServiceCore:
     max_waits_per_room: int
     max_waits: int
     presence: Presence
+    tokens_cache: Tokens
 
     async def require_room(self, room_id: str) -> dict[str, Any]:
         check.room_id(room_id)
@@ -41,6 +47,58 @@ class ServiceCore:
         if room is None:
             raise room_missing(room_id)
         return room
+
+    # -- project scopes: another project's rooms do not exist for a scoped caller --
+
+    async def in_scope(self, room_id: str, caller: Caller) -> None:
+        """Raise exactly what an unknown room raises when the room is another project's."""
+        if not caller.scoped:
+            return
+        check.room_id(room_id)
+        room = await self.store.room(room_id)
+        if room is None or not caller.sees(room["project"]):
+            raise room_missing(room_id)
+
+    async def visible_rooms(self, caller: Caller) -> set[str] | None:
+        """The ids of the rooms a scoped caller sees (None: every room)."""
+        if caller.projects is None:
+            return None
+        rooms = await self.store.list_rooms(None, "all")
+        return {r["id"] for r in rooms if r["project"] in caller.projects}
+
+    @staticmethod
+    def reading_as(reader: str | None, caller: Caller) -> None:
+        """A read counted for a reader (unread counts, a feed's cursor) is that
+        reader's own: a principal's token reads only as itself."""
+        check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
+        if reader is not None and reader.strip():  # a blank reader counts for no one
+            caller.acting_as(check.visible("reader", reader))
+
+    @staticmethod
+    def unseen_as_none(project: str | None, caller: Caller) -> str | None:
+        """A project the caller cannot see, as a project no room is in: a read of it
+        then answers exactly as for a project that does not exist (project names
+        are never empty)."""
+        return NO_PROJECT if project is not None and not caller.sees(project) else project
+
+    @staticmethod
+    def named_in_scope(project: str, name: str, caller: Caller) -> None:
+        if not caller.sees(project):
+            raise named_room_missing(project, name)
+
+    @staticmethod
+    def scoped_project(project: str | None, caller: Caller) -> str | None:
+        """The one project a scoped caller's paged read is about (the pages are
+        counted by the database, so they cannot be filtered afterwards)."""
+        if not caller.scoped or project is not None:
+            return project
+        assert caller.projects is not None
+        if len(caller.projects) == 1:
+            return next(iter(caller.projects))
+        raise InvalidInput(
+            f"this token sees the projects {', '.join(sorted(caller.projects))}: name one"
+            " (project=…)"
+        )
 
     def seen(self, room_id: str, name: str) -> None:
         """Note that `name` just made a call on this room (SPEC §13 presence)."""

@@ -14,9 +14,12 @@ from contextlib import nullcontext
 from typing import Any
 
 from chatnut import validation as check
+from chatnut.errors import Revoked
 from chatnut.hub import ALL_ROOMS, Event
+from chatnut.principals import ANYONE, Caller
 from chatnut.service.budget import chunk_of, newest_fitting
 from chatnut.service.claims import ClaimRules
+from chatnut.service.identities import REVOKED
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
 from chatnut.service.receipts import awaiting_for, with_receipts
@@ -63,6 +66,8 @@ class CoordinationRules(MessageRules, ClaimRules):
         rows = self.presence.take_unsaved()
         if rows:
             await self.store.save_presence(rows)
+        # Tokens' last-used times ride the same timer (each at most once a minute).
+        await self.tokens_cache.save_uses()
         return len(rows)
 
     # -- the inbox ------------------------------------------------------------
@@ -76,16 +81,23 @@ class CoordinationRules(MessageRules, ClaimRules):
         *,
         note_presence: bool = True,
         newest: bool = False,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """`newest` (the web page's view, never waits): the newest `limit` after
         since_id instead of the oldest; `has_more` then says older ones exist."""
         name = check.addressee("agent_name", agent_name)
+        caller.acting_as(name)
         check.integer("since_id", since_id, minimum=0)
         check.limit(limit)
         seconds = check.wait_timeout(timeout)
 
         async def fetch(after: int, count: int) -> dict[str, Any]:
-            return await self.store.inbox_page(name, after=after, limit=count, newest=newest)
+            page = await self.store.inbox_page(name, after=after, limit=count, newest=newest)
+            if caller.scoped:  # another project's rooms are not there for it
+                page["messages"] = [
+                    m for m in page["messages"] if caller.sees(m["room"]["project"])
+                ]
+            return page
 
         async def read() -> dict[str, Any]:
             if not newest:
@@ -108,12 +120,16 @@ class CoordinationRules(MessageRules, ClaimRules):
             if note_presence:
                 self.seen(INBOX, name)
             if page["messages"] or seconds == 0 or newest:
-                return await self._inbox_answer(page, name, note_presence)
+                return await self._inbox_answer(page, name, note_presence, caller)
             deadline = asyncio.get_running_loop().time() + seconds
             parked = self.presence.parked(INBOX, name) if note_presence else nullcontext()
             # Counted with the room waits (the server's total cap); each name's
             # inbox is capped like one room.
-            with self._parked(f"inbox:{name}"), parked:
+            with (
+                self._parked(f"inbox:{name}"),
+                parked,
+                self.tokens_cache.watch(caller, sub.close) as watch,
+            ):
                 while not sub.closed:
                     try:
                         async with asyncio.timeout_at(deadline):
@@ -124,18 +140,25 @@ class CoordinationRules(MessageRules, ClaimRules):
                     page = await read()
                     if page["messages"]:
                         break
+            if watch.revoked:
+                raise Revoked(REVOKED)
             if note_presence:
                 self.seen(INBOX, name)
             if not page["messages"]:
                 page = await read()  # how far it looked, as of now
-            return await self._inbox_answer(page, name, note_presence)
+            return await self._inbox_answer(page, name, note_presence, caller)
 
-    async def _inbox_answer(self, page: dict[str, Any], name: str, by_name: bool) -> dict[str, Any]:
+    async def _inbox_answer(
+        self, page: dict[str, Any], name: str, by_name: bool, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         """The page with receipts (stamped delivered when `name` itself asked) and,
         when there are any, the messages still awaiting `name`'s ack."""
         messages = await with_receipts(self.store, page["messages"], name if by_name else None)
         answer = {**page, "messages": messages, "timed_out": not messages}
         awaiting = await awaiting_for(self.store, name, None)
+        visible = await self.visible_rooms(caller)
+        if visible is not None:
+            awaiting = [a for a in awaiting if a["room_id"] in visible]
         if awaiting:
             answer["awaiting_ack"] = awaiting
         return answer
@@ -143,10 +166,18 @@ class CoordinationRules(MessageRules, ClaimRules):
     # -- the handoff ----------------------------------------------------------
 
     async def get_handoff(
-        self, room_id: str, reader: str, recent: int = 20, *, note_presence: bool = True
+        self,
+        room_id: str,
+        reader: str,
+        recent: int = 20,
+        *,
+        note_presence: bool = True,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         check.room_id(room_id)
-        check.text("reader", reader, max_chars=check.MAX_SENDER)
+        check.person("reader", reader)
+        caller.acting_as(reader)
+        await self.in_scope(room_id, caller)
         check.integer("recent", recent, minimum=0, maximum=MAX_RECENT)
 
         found = await self.store.handoff(room_id, reader, recent)

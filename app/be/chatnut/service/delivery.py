@@ -18,6 +18,7 @@ from typing import Any
 
 from chatnut import validation as check
 from chatnut.errors import InvalidInput
+from chatnut.principals import ANYONE, Caller
 from chatnut.service.coordination import CoordinationRules
 
 LEASE_S = 10.0
@@ -36,13 +37,20 @@ def _holder(value: Any) -> str:
 
 class DeliveryRules(CoordinationRules):
     async def push_next(
-        self, agent_name: str, holder: str, *, after: int = 0, timeout: float = MAX_POLL_S
+        self,
+        agent_name: str,
+        holder: str,
+        *,
+        after: int = 0,
+        timeout: float = MAX_POLL_S,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """The next messages to push to `agent_name`, after its delivery cursor (or
         after `after`, the bridge's own unconfirmed position, when further on):
         {held, messages, next_since_id, has_more}. `held` false: another bridge
         holds the lease, nothing is returned."""
         name = check.addressee("agent_name", agent_name)
+        caller.acting_as(name)  # a push channel moves that name's delivery cursor
         who = _holder(holder)
         check.integer("after", after, minimum=0)
         seconds = min(check.wait_timeout(timeout), MAX_POLL_S)
@@ -54,7 +62,7 @@ class DeliveryRules(CoordinationRules):
         if cursor is None:
             return {"held": False, "messages": [], "next_since_id": after, "has_more": False}
         page = await self.check_inbox(
-            name, max(cursor, after), seconds, PUSH_PAGE, note_presence=False
+            name, max(cursor, after), seconds, PUSH_PAGE, note_presence=False, caller=caller
         )
         mine = [m for m in page["messages"] if str(m["sender"]).strip().lower() != name]
         return {
@@ -65,12 +73,19 @@ class DeliveryRules(CoordinationRules):
         }
 
     async def push_done(
-        self, agent_name: str, holder: str, through: int, pushed: list[int]
+        self,
+        agent_name: str,
+        holder: str,
+        through: int,
+        pushed: list[int],
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """Confirm that everything up to `through` was handled and `pushed` were
         pushed: the cursor moves there, those are stamped delivered. {advanced}:
         false when this holder lost the lease (then it stamps nothing)."""
         name = check.addressee("agent_name", agent_name)
+        caller.acting_as(name)
         who = _holder(holder)
         check.integer("through", through, minimum=0)
         if not isinstance(pushed, list) or len(pushed) > 1000:
@@ -82,7 +97,10 @@ class DeliveryRules(CoordinationRules):
             await self.store.mark_delivered(name, pushed)
         return {"advanced": advanced}
 
-    async def push_release(self, agent_name: str, holder: str) -> dict[str, Any]:
+    async def push_release(
+        self, agent_name: str, holder: str, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         name = check.addressee("agent_name", agent_name)
+        caller.acting_as(name)
         await self.store.delivery_release(name, _holder(holder))
         return {"released": True}

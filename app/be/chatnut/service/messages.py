@@ -8,10 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatnut import validation as check
-from chatnut.errors import NotFound
+from chatnut.errors import NotFound, Revoked
 from chatnut.hub import Event
+from chatnut.principals import ANYONE, Caller
 from chatnut.service.budget import chunk_of, fitting, newest_fitting, read_forward
 from chatnut.service.common import ServiceCore
+from chatnut.service.identities import REVOKED
 from chatnut.service.receipts import ack_flag, with_receipts
 
 
@@ -26,9 +28,16 @@ class MessageRules(ServiceCore):
         metadata: dict[str, Any] | None = None,
         to: str | list[str] | None = None,
         ack_required: bool = False,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
+        """`metadata` comes from the transport (the REST routes' `source`), never
+        from the caller."""
         check.room_id(room_id)
-        check.text("sender", sender, max_chars=check.MAX_SENDER)
+        check.person("sender", sender)
+        caller.needs("member", "posting")
+        caller.acting_as(sender)
+        await self.in_scope(room_id, caller)
         check.content(content, self.max_message_bytes)
         check.choice("message_type", message_type, check.MESSAGE_TYPES)
         if reply_to is not None:
@@ -48,6 +57,7 @@ class MessageRules(ServiceCore):
             reply_to=reply_to,
             mentioned=check.mentioned_names(content),
             to=addressed,
+            principal=caller.principal,
         )
         self.seen(room_id, sender)
         return result
@@ -77,12 +87,16 @@ class MessageRules(ServiceCore):
         addressed_to: str | None = None,
         *,
         note_presence: bool = True,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """`note_presence=False`: an onlooker's read (REST, feeds), where the name
-        is a filter, not the caller — it must not make that name look present."""
+        is a filter, not the caller — it must not make that name look present.
+        Reading is not acting as anyone: a principal reading what is addressed
+        to another name reads it as a filter, and that name is not marked present."""
         name = self._check_read(room_id, since_id, limit, message_type, addressed_to)
+        await self.in_scope(room_id, caller)
         page = await self._read_after(room_id, since_id, limit, message_type, name)
-        if name is not None and note_presence:
+        if name is not None and note_presence and caller.owns(name):
             self.seen(room_id, name)
         delivered_to = name if note_presence else None
         return {**page, "messages": await with_receipts(self.store, page["messages"], delivered_to)}
@@ -116,14 +130,21 @@ class MessageRules(ServiceCore):
             fetch, after, limit, self.max_answer_bytes, chunk_of(self.max_message_bytes)
         )
 
-    async def read_every_room_after(self, since_id: int, limit: int) -> dict[str, Any]:
-        """Messages of every room after a global id (the browser's one shared feed)."""
+    async def read_every_room_after(
+        self, since_id: int, limit: int, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
+        """Messages of every room after a global id (the browser's one shared feed);
+        a scoped caller's of its projects' rooms (the page may then be short)."""
         check.integer("since_id", since_id, minimum=0)
         check.limit(limit)
+
+        visible = await self.visible_rooms(caller)
 
         async def fetch(after: int, count: int) -> dict[str, Any]:
             messages, has_more = await self.store.message_page(None, limit=count, after=after)
             last = messages[-1]["id"] if messages else after
+            if visible is not None:
+                messages = [m for m in messages if m["room_id"] in visible]
             return {"messages": messages, "has_more": has_more, "next_since_id": last}
 
         page = await self._within_budget(fetch, since_id, limit)
@@ -133,10 +154,11 @@ class MessageRules(ServiceCore):
         return await self.store.newest_message_id()
 
     async def read_messages_before(
-        self, room_id: str, before_id: int | None, limit: int
+        self, room_id: str, before_id: int | None, limit: int, *, caller: Caller = ANYONE
     ) -> dict[str, Any]:
         """The newest page below before_id (REST paging backwards, for the web UI)."""
         self._check_read(room_id, None, limit, None)
+        await self.in_scope(room_id, caller)
         if before_id is not None:
             check.integer("before_id", before_id, minimum=1)
 
@@ -156,9 +178,14 @@ class MessageRules(ServiceCore):
         limit: int = 100,
         message_type: str | None = None,
         addressed_to: str | None = None,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         name = self._check_read(room_id, since_id, limit, message_type, addressed_to)
+        if name is not None:
+            caller.acting_as(name)  # a named wait records that name's presence
         seconds = check.wait_timeout(timeout)
+        await self.in_scope(room_id, caller)
         scanned = since_id  # the newest message this wait has seen, wanted or not
 
         def wanted(event: Event) -> bool:
@@ -184,7 +211,11 @@ class MessageRules(ServiceCore):
                 messages = await with_receipts(self.store, backlog["messages"], name)
                 return {**backlog, "messages": messages, "timed_out": not messages}
             presence = self.presence.parked(room_id, name) if name else contextlib.nullcontext()
-            with self._parked(room_id), presence:
+            with (
+                self._parked(room_id),
+                presence,
+                self.tokens_cache.watch(caller, sub.close) as watch,
+            ):
                 try:
                     async with asyncio.timeout(seconds):
                         await sub.wait()
@@ -192,6 +223,8 @@ class MessageRules(ServiceCore):
                     events = []
                 else:
                     events = sub.drain()
+            if watch.revoked:
+                raise Revoked(REVOKED)
             if name is not None:
                 self.seen(room_id, name)
             looked = max(scanned, backlog["next_since_id"])
@@ -218,11 +251,13 @@ class MessageRules(ServiceCore):
             }
 
     async def mark_read(
-        self, room_id: str, reader: str, last_read_message_id: int
+        self, room_id: str, reader: str, last_read_message_id: int, *, caller: Caller = ANYONE
     ) -> dict[str, Any]:
         check.room_id(room_id)
-        check.text("reader", reader, max_chars=check.MAX_SENDER)
+        check.person("reader", reader)
+        caller.acting_as(reader)
         check.integer("last_read_message_id", last_read_message_id, minimum=0)
+        await self.in_scope(room_id, caller)
 
         result = await self.store.mark_read(room_id, reader, last_read_message_id)
         self.seen(room_id, reader)

@@ -8,6 +8,7 @@ from typing import Any
 
 from chatnut import validation as check
 from chatnut.errors import InvalidInput
+from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
 from chatnut.store.base import SEARCH_HIT_CAP, SearchFilter
 
@@ -15,12 +16,15 @@ SIDEBAR_MAX_PAGE = 500
 
 
 class PageRules(ServiceCore):
-    async def read_messages_around(self, room_id: str, around: int, limit: int) -> dict[str, Any]:
+    async def read_messages_around(
+        self, room_id: str, around: int, limit: int, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         """A window of a room centred on a message id (a deep link, a search hit,
         the first unread), with whether older and newer messages remain."""
         check.room_id(room_id)
         check.integer("around", around, minimum=1)
         check.limit(limit)
+        await self.in_scope(room_id, caller)
 
         messages, has_older, has_newer = await self.store.message_window(room_id, around, limit)
         return {"messages": messages, "has_older": has_older, "has_newer": has_newer}
@@ -35,13 +39,17 @@ class PageRules(ServiceCore):
         name_contains: str | None = None,
         offset: int = 0,
         limit: int = 100,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
-        check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
+        self.reading_as(reader, caller)
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         check.choice("status", status, check.ROOM_STATUSES)
         check.optional_text("q", name_contains, max_chars=check.MAX_NAME)
         check.integer("offset", offset, minimum=0)
         check.integer("limit", limit, minimum=1, maximum=SIDEBAR_MAX_PAGE)
+        project = self.scoped_project(project, caller)
+        if project is not None and not caller.sees(project):
+            return {"rooms": [], "has_more": False, "offset": offset}
         rooms, has_more = await self.store.sidebar_page(
             reader,
             project=project,
@@ -54,13 +62,21 @@ class PageRules(ServiceCore):
         return {"rooms": rooms, "has_more": has_more, "offset": offset}
 
     async def sidebar_totals(
-        self, reader: str | None = None, room_ids: list[str] | None = None
+        self,
+        reader: str | None = None,
+        room_ids: list[str] | None = None,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """Per-project totals, and the unread of `room_ids` counted in the same
         read, so a page can take one room's share out of the total exactly."""
-        check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
-
-        projects, rooms = await self.store.sidebar_totals(reader, room_ids or [])
+        self.reading_as(reader, caller)
+        wanted = room_ids or []
+        visible = await self.visible_rooms(caller)
+        if visible is not None:
+            wanted = [r for r in wanted if r in visible]
+        projects, rooms = await self.store.sidebar_totals(reader, wanted)
+        projects = [p for p in projects if caller.sees(p["project"])]
         total = {
             key: sum(p[key] for p in projects)
             for key in ("live", "archived", "unread", "unread_rooms")
@@ -78,6 +94,7 @@ class PageRules(ServiceCore):
         before: str | None = None,
         offset: int = 0,
         before_id: int | None = None,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """Search with the page's filters, a page of hits at a time: `offset`
         within the newest SEARCH_HIT_CAP, `before_id` for the hits past them."""
@@ -92,18 +109,34 @@ class PageRules(ServiceCore):
         check.integer("offset", offset, minimum=0, maximum=SEARCH_HIT_CAP)
         if before_id is not None:
             check.integer("before_id", before_id, minimum=1)
+        project = self.unseen_as_none(self.scoped_project(project, caller), caller)
+        if room_id is not None:
+            await self.in_scope(room_id, caller)
         where = SearchFilter(project, room_id, sender, after, before, offset, before_id)
         return await self.store.search_page(query, where)
 
     async def catch_up(
-        self, reader: str, *, project: str | None = None, first_visit: bool = False
+        self,
+        reader: str,
+        *,
+        project: str | None = None,
+        first_visit: bool = False,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """Mark every room (of `project`) read for `reader` up to its newest message:
         "Mark all read", or a first visit, which only starts a name that has no
-        cursor yet at "now"."""
-        check.text("reader", reader, max_chars=check.MAX_SENDER)
+        cursor yet at "now". A scoped reader's reaches its projects' rooms only."""
+        check.person("reader", reader)
+        caller.acting_as(reader)
         check.optional_text("project", project, max_chars=check.MAX_NAME)
-        moved = await self.store.catch_up(reader, project=project, first_visit=first_visit)
+        if caller.projects is None:
+            moved = await self.store.catch_up(reader, project=project, first_visit=first_visit)
+            return {"reader": reader, "rooms": moved}
+        projects = sorted(caller.projects) if project is None else [project]
+        moved = 0
+        for each in projects:
+            if caller.sees(each):
+                moved += await self.store.catch_up(reader, project=each, first_visit=first_visit)
         return {"reader": reader, "rooms": moved}
 
 

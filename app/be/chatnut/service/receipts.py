@@ -16,6 +16,7 @@ from typing import Any
 
 from chatnut import validation as check
 from chatnut.errors import InvalidInput
+from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
 from chatnut.store.base import Store
 
@@ -24,6 +25,7 @@ from chatnut.store.base import Store
 AWAITING_IN_RESULTS = 10
 MAX_AWAITING = 500
 DEFAULT_OVERDUE_S = 600
+MAX_RECEIPT_IDS = 500
 
 
 async def with_receipts(
@@ -68,19 +70,38 @@ def ack_flag(value: Any, addressed: list[str]) -> bool:
 
 
 class ReceiptRules(ServiceCore):
-    async def ack_message(self, room_id: str, message_id: int, agent_name: str) -> dict[str, Any]:
+    async def ack_message(
+        self, room_id: str, message_id: int, agent_name: str, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         check.room_id(room_id)
         check.integer("message_id", message_id, minimum=1)
         name = check.addressee("agent_name", agent_name)
+        caller.needs("member", "acknowledging a message")
+        caller.acting_as(name)
+        await self.in_scope(room_id, caller)
         receipt = await self.store.ack_message(room_id, message_id, name)
         self.seen(room_id, name)
         return receipt
 
-    async def message_receipts(self, room_id: str, message_id: int) -> dict[str, Any]:
+    async def message_receipts(
+        self, room_id: str, message_id: int, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
+        await self.in_scope(room_id, caller)
         await self.require_room(room_id)
         check.integer("message_id", message_id, minimum=1)
         found = await self.store.receipts([message_id])
         return {"room_id": room_id, "message_id": message_id, "receipts": found.get(message_id, {})}
+
+    async def room_receipts(self, room_id: str, message_ids: Sequence[int]) -> dict[str, Any]:
+        """The receipts of several of a room's messages at once: what a page reads
+        for the directed messages it shows (on opening, and again on resuming)."""
+        await self.require_room(room_id)
+        if len(message_ids) > MAX_RECEIPT_IDS:
+            raise InvalidInput(f"ask for at most {MAX_RECEIPT_IDS} message ids at once")
+        for i in message_ids:
+            check.integer("message id", i, minimum=1)
+        found = await self.store.receipts(sorted(set(message_ids)), room_id)
+        return {"room_id": room_id, "receipts": {str(k): v for k, v in found.items()}}
 
     async def awaiting_acks(
         self,
@@ -89,6 +110,7 @@ class ReceiptRules(ServiceCore):
         name: str | None = None,
         overdue_after: float = DEFAULT_OVERDUE_S,
         limit: int = 100,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         """Per room (optionally one name's) or per name across live rooms, each with
         `overdue`: posted more than `overdue_after` seconds ago and still not acked."""
@@ -102,7 +124,12 @@ class ReceiptRules(ServiceCore):
         if not 0 <= overdue_after <= 30 * 86400:
             raise InvalidInput(f"overdue_after must be 0 to 2592000 seconds, got {overdue_after}")
         check.integer("limit", limit, minimum=1, maximum=MAX_AWAITING)
+        if room_id is not None:
+            await self.in_scope(room_id, caller)
         rows = await self.store.awaiting_acks(room_id=room_id, name=who, limit=limit)
+        visible = await self.visible_rooms(caller)
+        if visible is not None:
+            rows = [r for r in rows if r["room_id"] in visible]
         now = datetime.now(UTC)
         awaiting = [
             {

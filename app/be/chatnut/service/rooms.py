@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chatnut import validation as check
+from chatnut.errors import Forbidden
+from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore, now_iso, room_missing
 
 log = logging.getLogger(__name__)
@@ -22,8 +24,16 @@ class RoomRules(ServiceCore):
         branch: str | None = None,
         description: str | None = None,
         team_name: str | None = None,
+        *,
+        caller: Caller = ANYONE,
     ) -> dict[str, Any]:
         self._check_named(project, name)
+        caller.needs("member", "creating a room")
+        if not caller.sees(project):
+            raise Forbidden(
+                f"this token is {caller.principal}'s, for the projects"
+                f" {', '.join(sorted(caller.projects or ()))}; it cannot make rooms in {project}"
+            )
         check.optional_text("branch", branch, max_chars=check.MAX_NAME)
         check.optional_text("description", description, max_chars=check.MAX_DESCRIPTION)
         check.team_name(team_name)
@@ -64,10 +74,13 @@ class RoomRules(ServiceCore):
             temp.unlink(missing_ok=True)
             log.warning("could not write %s: %s", target, exc)
 
-    async def list_rooms(self, project: str | None = None, status: str = "live") -> dict[str, Any]:
+    async def list_rooms(
+        self, project: str | None = None, status: str = "live", *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         check.choice("status", status, check.ROOM_STATUSES)
-        return {"rooms": await self.store.list_rooms(project, status)}
+        rooms = await self.store.list_rooms(self.unseen_as_none(project, caller), status)
+        return {"rooms": [r for r in rooms if caller.sees(r["project"])]}
 
     async def room_summaries(
         self,
@@ -75,16 +88,24 @@ class RoomRules(ServiceCore):
         status: str = "all",
         reader: str | None = None,
         room_id: str | None = None,
+        *,
+        caller: Caller = ANYONE,
     ) -> list[dict[str, Any]]:
         """Rooms with counts, last message and unread count (REST and the sidebar)."""
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         check.choice("status", status, check.ROOM_STATUSES)
-        check.optional_text("reader", reader, max_chars=check.MAX_SENDER)
-        return await self.store.room_summaries(project, status, reader, room_id)
+        self.reading_as(reader, caller)
+        project = self.unseen_as_none(project, caller)
+        rows = await self.store.room_summaries(project, status, reader, room_id)
+        return [r for r in rows if caller.sees(r["project"])]
 
-    async def get_room(self, room_id: str, reader: str | None = None) -> dict[str, Any]:
+    async def get_room(
+        self, room_id: str, reader: str | None = None, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         check.room_id(room_id)
-        rows = await self.room_summaries(status="all", reader=reader, room_id=room_id)
+        rows = await self.room_summaries(
+            status="all", reader=reader, room_id=room_id, caller=caller
+        )
         if not rows:
             raise room_missing(room_id)
         return rows[0]
@@ -94,30 +115,52 @@ class RoomRules(ServiceCore):
         check.text("project", project, max_chars=check.MAX_NAME)
         check.text("name", name, max_chars=check.MAX_NAME)
 
-    async def archive_room(self, project: str, name: str) -> dict[str, Any]:
+    async def archive_room(
+        self, project: str, name: str, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         self._check_named(project, name)
+        caller.needs("member", "archiving a room")
+        self.named_in_scope(project, name, caller)
         room = await self.store.archive_room(project, name)
+        if caller.principal is not None:
+            log.info("room %s archived by %s", room["id"], caller.principal)
         return {
             "name": room["name"],
             "project": room["project"],
             "archived_at": room["archived_at"],
         }
 
-    async def archive_room_by_id(self, room_id: str) -> dict[str, Any]:
+    async def archive_room_by_id(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+        caller.needs("member", "archiving a room")
+        await self.in_scope(room_id, caller)
         room = await self.require_room(room_id)
-        return await self.archive_room(room["project"], room["name"])
+        return await self.archive_room(room["project"], room["name"], caller=caller)
 
-    async def delete_room(self, room_id: str) -> dict[str, Any]:
+    async def delete_room(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
         check.room_id(room_id)
-        return await self.store.delete_room(room_id)
+        caller.needs("admin", "deleting a room")
+        await self.in_scope(room_id, caller)
+        deleted = await self.store.delete_room(room_id)
+        if caller.principal is not None:
+            log.info("room %s deleted by %s", room_id, caller.principal)
+        return deleted
 
-    async def clear_room(self, project: str, name: str) -> dict[str, Any]:
+    async def clear_room(
+        self, project: str, name: str, *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         self._check_named(project, name)
-        return await self.store.clear_room(project, name)
+        caller.needs("admin", "clearing a room")
+        self.named_in_scope(project, name, caller)
+        cleared = await self.store.clear_room(project, name)
+        if caller.principal is not None:
+            log.info("room %s cleared by %s", cleared["room_id"], caller.principal)
+        return cleared
 
-    async def clear_room_by_id(self, room_id: str) -> dict[str, Any]:
+    async def clear_room_by_id(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+        caller.needs("admin", "clearing a room")
+        await self.in_scope(room_id, caller)
         room = await self.require_room(room_id)
-        return await self.clear_room(room["project"], room["name"])
+        return await self.clear_room(room["project"], room["name"], caller=caller)
 
     async def archive_idle_rooms(self, idle_hours: float) -> list[str]:
         """Archive live rooms with no activity for idle_hours (only if the user configured it)."""

@@ -41,6 +41,8 @@ Row = dict[str, Any]
 SEARCH_HIT_CAP = 1000
 SEARCH_MESSAGE_LIMIT = 20
 SEARCH_ROOM_LIMIT = 20
+# At most this many receipts in one `receipt` event (the newest; `more` says so).
+RECEIPT_EVENT_ROWS = 200
 PREVIEW_CHARS = 200  # of the last message, in room lists (cut by the database)
 
 
@@ -153,6 +155,7 @@ class Store(ABC):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        principal: str | None = None,
     ) -> Row:
         """Store a message in a live room; the message plus `mentions` [{name, task_id}]
         of the registered agents among `mentioned` (lower-cased), sorted by name.
@@ -160,6 +163,8 @@ class Store(ABC):
         `to` (lower-cased names, SPEC §13) is stored and returned as `to`; the
         message is addressed to those and to the registered agents it mentions
         (its event's `audience`, what addressed reads and the inbox find).
+        `principal`: whose token posted it, stored and returned as `principal`
+        (None: the shared token; the message then has no such field).
         Raises NotFound, RoomArchived, or InvalidInput when reply_to is not a
         message of this room. Publishes message. Ids increase in commit order.
         """
@@ -214,16 +219,21 @@ class Store(ABC):
     # -- the team -----------------------------------------------------------
 
     @abstractmethod
-    async def set_status(self, room_id: str, sender: str, status: str) -> Row:
-        """Raises NotFound, RoomArchived. Publishes status."""
+    async def set_status(
+        self, room_id: str, sender: str, status: str, *, principal: str | None = None
+    ) -> Row:
+        """Raises NotFound, RoomArchived. Publishes status. `principal`: whose token
+        set it, on the row as `principal` (absent for None), as for messages."""
 
     @abstractmethod
     async def statuses(self, room_id: str) -> list[Row]:
         """Newest first. Raises NotFound."""
 
     @abstractmethod
-    async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> Row:
-        """Raises NotFound, RoomArchived. Publishes agent."""
+    async def register_agent(
+        self, room_id: str, agent_name: str, task_id: str, *, principal: str | None = None
+    ) -> Row:
+        """Raises NotFound, RoomArchived. Publishes agent. `principal` as set_status's."""
 
     @abstractmethod
     async def agents(self, room_id: str) -> list[Row]:
@@ -270,21 +280,31 @@ class Store(ABC):
         return set()
 
     # -- receipts of directed messages, and push ------------------------------
+    #
+    # Every stamp (delivered, read by a cursor move, acked) publishes one
+    # `receipt` event per room in the same commit: {room_id, receipts:
+    # [{message_id, name, delivered_at, read_at, acked_at}], more}. A cursor
+    # passing many messages at once lists the newest RECEIPT_EVENT_ROWS rows
+    # and sets `more`: a page then reads the receipts it shows again.
 
     @abstractmethod
-    async def receipts(self, message_ids: Sequence[int]) -> dict[int, dict[str, Row]]:
+    async def receipts(
+        self, message_ids: Sequence[int], room_id: str | None = None
+    ) -> dict[int, dict[str, Row]]:
         """{message id: {name: {delivered_at, read_at, acked_at}}} for the `to` names of
-        these messages (messages with no `to` are absent)."""
+        these messages (messages with no `to`, or not in `room_id` if given, are absent)."""
 
     @abstractmethod
     async def mark_delivered(self, name: str, message_ids: Sequence[int]) -> None:
         """Stamp delivered_at, the first time only, on `name`'s receipts of these
-        messages (ids it has no receipt for are ignored). Publishes nothing."""
+        messages (ids it has no receipt for are ignored). Publishes a `receipt`
+        event per room whose receipts changed (see `RECEIPT_EVENT_ROWS`)."""
 
     @abstractmethod
     async def ack_message(self, room_id: str, message_id: int, name: str) -> Row:
         """Stamp acked_at (first time only; delivered_at too when unset): {room_id,
-        message_id, agent_name, delivered_at, read_at, acked_at}. Raises NotFound
+        message_id, agent_name, delivered_at, read_at, acked_at}, and publishes a
+        `receipt` event when something changed. Raises NotFound
         (room, or no such message in it), InvalidInput (`name` is not in its `to`)."""
 
     @abstractmethod
@@ -353,10 +373,10 @@ class Store(ABC):
         """Grant or renew `claim` {claim_id, holder, paths, task, exclusive, note,
         room_id, created_at (now), expires_at} in its room's project, in one step.
 
-        The room must be live (NotFound, RoomArchived). Expired claims are swept;
-        the project's live claims go to `judge`, which returns the conflicts and
-        whether they block. Blocked: nothing is written, {claim_id: None, granted:
-        False, conflicts}. Else the holder's live claim with the same paths and
+        The room must be live (NotFound, RoomArchived). The project's live claims
+        go to `judge`, which returns the conflicts and whether they block.
+        Blocked: nothing is written, {claim_id: None, granted: False, conflicts}.
+        Else expired claims are swept, and the holder's live claim with the same paths and
         task is renewed (its id kept; exclusive, note, expires_at replaced), or
         `claim` is stored — Conflict past `max_live` in the project — and the
         answer is {claim_id, granted: True, conflicts, claim (as stored)}.
@@ -379,6 +399,34 @@ class Store(ABC):
     @abstractmethod
     async def live_claims(self, project: str | None, now: str, limit: int) -> list[Row]:
         """Claims not expired at `now`, of one project or of all, oldest first."""
+
+    # -- principals and tokens ------------------------------------------------
+
+    @abstractmethod
+    async def add_token(self, principal: Row, token: Row) -> Row:
+        """Create the principal {name, kind, role, projects (list or None), owner}, or
+        update one of that name (and enable it again), and give it the token {id,
+        secret_hash, prefix, created_at, expires_at}: the principal as stored."""
+
+    @abstractmethod
+    async def tokens(self) -> list[Row]:
+        """Every token, oldest first: {id, principal, prefix, kind, role, projects, owner,
+        created_at, expires_at, last_used_at, revoked_at} (never a secret or a hash)."""
+
+    @abstractmethod
+    async def revoke_tokens(self, id_or_name: str, at: str) -> list[Row]:
+        """Revoke the token with this id, or every live token of the principal of this
+        name; the tokens revoked (as `tokens` lists them). Publishes revoked {tokens}
+        (room id ""), on every process that shares the database."""
+
+    @abstractmethod
+    async def token_owner(self, hashed: str) -> Row | None:
+        """The principal of the token with this secret hash, with the token's
+        {token_id, expires_at, revoked_at}; None for an unknown hash."""
+
+    @abstractmethod
+    async def save_token_uses(self, rows: Sequence[tuple[str, str]]) -> None:
+        """Upsert (token id, last used at); a time never moves back. Publishes nothing."""
 
     # -- search and counts --------------------------------------------------
 

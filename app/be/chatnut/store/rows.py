@@ -11,7 +11,9 @@ import json
 from typing import Any
 
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
-MESSAGE_COLUMNS = "id, room_id, sender, content, message_type, created_at, metadata, recipients"
+MESSAGE_COLUMNS = (
+    "id, room_id, sender, content, message_type, created_at, metadata, recipients, principal"
+)
 
 
 def parse_metadata(text: str | None) -> dict[str, Any] | None:
@@ -39,6 +41,14 @@ def room_dict(row: Any) -> dict[str, Any]:
     }
 
 
+def with_principal(row: Any) -> dict[str, Any]:
+    """A status or registration row; `principal` only where a principal's token wrote it."""
+    found = dict(row)
+    if found.get("principal") is None:
+        found.pop("principal", None)
+    return found
+
+
 def message_dict(row: Any) -> dict[str, Any]:
     message: dict[str, Any] = {
         "id": row["id"],
@@ -53,4 +63,62 @@ def message_dict(row: Any) -> dict[str, Any]:
     # exactly the original's.
     if row["recipients"]:
         message["to"] = json.loads(row["recipients"])
+    # Only a message posted with a principal's token says whose it was.
+    if row["principal"]:
+        message["principal"] = row["principal"]
     return message
+
+
+# -- principals and tokens: never the secret, nor its hash, in what is handed out
+
+TOKEN_COLUMNS = (
+    "t.id, t.principal, t.prefix, t.created_at, t.expires_at, t.revoked_at,"
+    " p.kind, p.role, p.projects, p.owner"
+)
+
+
+def principal_dict(row: Any) -> dict[str, Any]:
+    return {
+        "name": row["name"],
+        "kind": row["kind"],
+        "role": row["role"],
+        "projects": None if row["projects"] is None else json.loads(row["projects"]),
+        "owner": row["owner"],
+        "created_at": row["created_at"],
+        "disabled_at": row["disabled_at"],
+    }
+
+
+def token_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "principal": row["principal"],
+        "prefix": row["prefix"],
+        "kind": row["kind"],
+        "role": row["role"],
+        "projects": None if row["projects"] is None else json.loads(row["projects"]),
+        "owner": row["owner"],
+        "created_at": row["created_at"],
+        "expires_at": row["expires_at"],
+        "last_used_at": row["last_used_at"],
+        "revoked_at": row["revoked_at"],
+    }
+
+
+RECEIPT_STAMPS = ("delivered_at", "read_at", "acked_at")
+RECEIPT_EVENT_COLUMNS = "message_id, name, room_id, delivered_at, read_at, acked_at"
+
+
+def receipt_changes(rows: Any, more: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """The `receipt` events of freshly stamped receipt rows: one (room id, data)
+    per room, data {room_id, receipts: [{message_id, name, stamps…}], more}."""
+    by_room: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        item = {"message_id": int(row["message_id"]), "name": row["name"]}
+        by_room.setdefault(row["room_id"], []).append(
+            {**item, **{s: row[s] for s in RECEIPT_STAMPS}}
+        )
+    return [
+        (room_id, {"room_id": room_id, "receipts": items, "more": more})
+        for room_id, items in by_room.items()
+    ]

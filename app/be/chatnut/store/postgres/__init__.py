@@ -59,9 +59,10 @@ from chatnut.store.postgres.driver import (
     unavailable,
 )
 from chatnut.store.postgres.events import EventStream
+from chatnut.store.postgres.identities import Identities
 from chatnut.store.postgres.migrate import migrate
 from chatnut.store.postgres.parked import Key, ParkedBoard
-from chatnut.store.postgres.receipts import Receipts
+from chatnut.store.postgres.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.team import Team
 from chatnut.store.postgres.views import Views
@@ -91,7 +92,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
+class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
     def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
         self.url = url
         self.location = safe_location(url)
@@ -334,12 +335,23 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        principal: str | None = None,
     ) -> Row:
         assert self._events is not None and self._posts is not None
         meta = None if metadata is None else json.dumps(metadata, ensure_ascii=False)
         addressed = list(to)
         row = await self._posts.post(
-            (room_id, sender, content, message_type, meta, reply_to, list(mentioned), addressed)
+            (
+                room_id,
+                sender,
+                content,
+                message_type,
+                meta,
+                reply_to,
+                list(mentioned),
+                addressed,
+                principal,
+            )
         )
         outcome = row["outcome"]
         if outcome == "missing":
@@ -361,6 +373,8 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
         }
         if addressed:
             message["to"] = addressed
+        if principal:
+            message["principal"] = principal
         audience = frozenset(row["audience"] or ())
         await self._events.committed(row["seq"], Event("message", room_id, message, audience))
         return {**message, "mentions": json.loads(row["mentions"])}
@@ -406,6 +420,8 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
             # A cursor past the newest message would silently swallow future posts
             # as "read"; "mark everything read" (a huge id) stops at the newest one.
             target = min(message_id, int(await conn.fetchval(q.NEWEST_MESSAGE_ID)))
+            # What the cursor's trigger is about to stamp read, for the receipt event.
+            unread, more = await unread_receipts(conn, room_id, reader, target)
             stands = await conn.fetchval(
                 """
                 INSERT INTO read_cursors AS c (room_id, reader, last_read_message_id, updated_at)
@@ -424,7 +440,8 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Store):
                 now_iso(),
             )
             cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": int(stands)}
-            return cursor, [("read", room_id, cursor)]
+            stamped = await receipt_events(conn, unread, more) if unread else []
+            return cursor, [("read", room_id, cursor), *stamped]
 
         cursor: Row = await self._write(write)
         return cursor

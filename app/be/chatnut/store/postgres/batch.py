@@ -35,7 +35,7 @@ from chatnut.store.postgres.driver import is_outage, unavailable
 
 log = logging.getLogger(__name__)
 
-POST = "SELECT * FROM chatnut_post($1, $2, $3, $4, $5, $6, $7, $8)"
+POST = "SELECT * FROM chatnut_post($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 MAX_BATCH = 64  # bounds how long one batch holds the lock (a round trip each)
 
 Job = tuple[Sequence[Any], "asyncio.Future[Any]"]

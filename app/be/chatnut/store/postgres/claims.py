@@ -49,11 +49,11 @@ class Claims:
             room = await self._room_or_missing(conn, claim["room_id"])
             if room["status"] != "live":
                 raise errors.room_archived(room, "claiming")
-            await conn.execute("DELETE FROM claims WHERE expires_at <= $1", now)
             rows = await _live(conn, room["project"], now, max_live + 1)
             conflicts, blocked = judge(rows)
-            if blocked:
+            if blocked:  # an answer, and nothing written
                 return {"claim_id": None, "granted": False, "conflicts": conflicts}, []
+            await conn.execute("DELETE FROM claims WHERE expires_at <= $1", now)
             before = renewed(rows, claim)
             if before is not None:
                 await conn.execute(

@@ -26,7 +26,7 @@ M_COLUMNS = ", ".join("m." + c for c in MESSAGE_COLUMNS.split(", "))
 EVENTS_AFTER = """
     SELECT e.seq, e.kind, e.room_id, e.data,
            m.id, m.sender, m.content, m.message_type, m.created_at, m.metadata,
-           m.recipients, m.addressees
+           m.recipients, m.addressees, m.principal
     FROM events e LEFT JOIN messages m ON m.id = e.message_id
     WHERE e.seq > $1 ORDER BY e.seq LIMIT $2
 """
@@ -42,11 +42,11 @@ NEWEST_MESSAGE_ID = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM 
 NEWEST_VISIBLE_ID = "SELECT coalesce(max(id), 0) FROM messages"
 # A room's statuses (most recently updated first) and registered agents (by name).
 STATUSES = (
-    "SELECT room_id, sender, status, updated_at FROM room_status WHERE room_id = $1"
+    "SELECT room_id, sender, status, updated_at, principal FROM room_status WHERE room_id = $1"
     " ORDER BY updated_at DESC, sender"
 )
 AGENTS = (
-    "SELECT room_id, agent_name, task_id, registered_at FROM agent_registry"
+    "SELECT room_id, agent_name, task_id, registered_at, principal FROM agent_registry"
     " WHERE room_id = $1 ORDER BY agent_name"
 )
 ARCHIVE = "UPDATE rooms SET status = 'archived', archived_at = $1 WHERE id = $2"

@@ -1,9 +1,10 @@
 """Receipts of directed messages and the push cursors, on PostgreSQL.
 
 The receipt rows are made and stamped `read_at` by triggers
-(migrations/0007_receipts_and_delivery.sql). None of these writes assigns an
-id or publishes an event, so none takes the write lock: each is one statement,
-atomic on its own, and several workers may run them side by side.
+(migrations/0007_receipts_and_delivery.sql). A stamp publishes a `receipt`
+event for its room, so it is written under the write lock (event seq order is
+commit order) and only when there is something to stamp; reads and the push
+cursor's writes publish nothing and take no lock.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 
 from chatnut import errors
 from chatnut.clock import now_iso
-from chatnut.store.base import PREVIEW_CHARS
+from chatnut.store.base import PREVIEW_CHARS, RECEIPT_EVENT_ROWS
 from chatnut.store.postgres import queries as q
+from chatnut.store.rows import RECEIPT_EVENT_COLUMNS, receipt_changes
 
 Row = dict[str, Any]
 STAMPS = ("delivered_at", "read_at", "acked_at")
@@ -25,18 +27,55 @@ _AWAITING = f"""
 """
 
 
+PendingEvent = tuple[str, str, dict[str, Any]]
+
+
+async def receipt_events(conn: Any, keys: Sequence[tuple[int, str]], more: bool = False) -> Any:
+    """`receipt` events for these (message id, name) receipts as they stand now."""
+    rows = await conn.fetch(
+        f"SELECT {RECEIPT_EVENT_COLUMNS} FROM receipts"
+        " WHERE (message_id, name) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))"
+        " ORDER BY message_id DESC",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    return [("receipt", room_id, data) for room_id, data in receipt_changes(rows, more)]
+
+
+async def unread_receipts(
+    conn: Any, room_id: str, reader: str, through: int
+) -> tuple[list[tuple[int, str]], bool]:
+    """The receipts a cursor move to `through` is about to stamp read (the newest
+    RECEIPT_EVENT_ROWS of them, and whether there are more), by the partial index."""
+    rows = await conn.fetch(
+        "SELECT message_id, name FROM receipts WHERE room_id = $1 AND name = lower(btrim($2))"
+        " AND message_id <= $3 AND read_at IS NULL ORDER BY message_id DESC LIMIT $4",
+        room_id,
+        reader,
+        through,
+        RECEIPT_EVENT_ROWS + 1,
+    )
+    keys = [(int(r["message_id"]), r["name"]) for r in rows]
+    return keys[:RECEIPT_EVENT_ROWS], len(keys) > RECEIPT_EVENT_ROWS
+
+
 class Receipts:
     _read: Callable[..., Awaitable[Any]]
+    _write: Callable[..., Awaitable[Any]]
 
-    async def receipts(self, message_ids: Sequence[int]) -> dict[int, dict[str, Row]]:
+    async def receipts(
+        self, message_ids: Sequence[int], room_id: str | None = None
+    ) -> dict[int, dict[str, Row]]:
         found: dict[int, dict[str, Row]] = {}
         if not message_ids:
             return found
         rows = await self._read(
             lambda conn: conn.fetch(
                 "SELECT message_id, name, delivered_at, read_at, acked_at FROM receipts"
-                ' WHERE message_id = ANY ($1::bigint[]) ORDER BY message_id, name COLLATE "C"',
+                " WHERE message_id = ANY ($1::bigint[]) AND ($2::text IS NULL OR room_id = $2)"
+                ' ORDER BY message_id, name COLLATE "C"',
                 list(message_ids),
+                room_id,
             )
         )
         for row in rows:
@@ -46,31 +85,54 @@ class Receipts:
     async def mark_delivered(self, name: str, message_ids: Sequence[int]) -> None:
         if not message_ids:
             return
-        await self._read(
-            lambda conn: conn.execute(
-                "UPDATE receipts SET delivered_at = $1 WHERE name = $2"
-                " AND message_id = ANY ($3::bigint[]) AND delivered_at IS NULL",
-                now_iso(),
+        ids = list(message_ids)
+        fresh = await self._read(
+            lambda conn: conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM receipts WHERE name = $1"
+                " AND message_id = ANY ($2::bigint[]) AND delivered_at IS NULL)",
                 name,
-                list(message_ids),
+                ids,
             )
         )
+        if not fresh:  # the common case takes no lock
+            return
+
+        async def write(conn: Any) -> tuple[None, list[PendingEvent]]:
+            rows = await conn.fetch(
+                "UPDATE receipts SET delivered_at = $1 WHERE name = $2"
+                " AND message_id = ANY ($3::bigint[]) AND delivered_at IS NULL"
+                " RETURNING message_id",
+                now_iso(),
+                name,
+                ids,
+            )
+            keys = [(int(r["message_id"]), name) for r in rows]
+            return None, (await receipt_events(conn, keys)) if keys else []
+
+        await self._write(write)
 
     async def ack_message(self, room_id: str, message_id: int, name: str) -> Row:
-        async def write(conn: Any) -> Any:
+        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
             stamp = now_iso()
-            row = await conn.fetchrow(
-                "UPDATE receipts SET acked_at = coalesce(acked_at, $1),"
-                " delivered_at = coalesce(delivered_at, $1)"
-                " WHERE message_id = $2 AND name = $3 AND room_id = $4"
-                " RETURNING delivered_at, read_at, acked_at",
+            changed = await conn.fetchrow(
+                "UPDATE receipts SET acked_at = $1, delivered_at = coalesce(delivered_at, $1)"
+                " WHERE message_id = $2 AND name = $3 AND room_id = $4 AND acked_at IS NULL"
+                " RETURNING 1",
                 stamp,
                 message_id,
                 name,
                 room_id,
             )
+            row = await conn.fetchrow(
+                "SELECT delivered_at, read_at, acked_at FROM receipts"
+                " WHERE message_id = $1 AND name = $2 AND room_id = $3",
+                message_id,
+                name,
+                room_id,
+            )
             if row is not None:
-                return row
+                events = await receipt_events(conn, [(message_id, name)]) if changed else []
+                return row, events
             if await conn.fetchrow(q.ROOM_BY_ID, room_id) is None:
                 raise errors.room_missing(room_id)
             found = await conn.fetchval(
@@ -80,7 +142,7 @@ class Receipts:
                 raise errors.message_missing(message_id, room_id)
             raise errors.not_addressee(name, message_id)
 
-        row = await self._read(write)
+        row = await self._write(write)
         receipt = {s: row[s] for s in STAMPS}
         return {"room_id": room_id, "message_id": message_id, "agent_name": name, **receipt}
 

@@ -31,6 +31,7 @@ class PostgresTables(Tables):
         self.location = printable(url)
         self._conn: Any = None
         self._transaction: Any = None
+        self._booleans: dict[str, set[str]] = {}
 
     @property
     def conn(self) -> Any:
@@ -110,7 +111,29 @@ class PostgresTables(Tables):
     async def write(
         self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
     ) -> None:
+        # SQLite keeps a boolean as 0/1; the binary COPY wants a bool.
+        flags = await self._boolean_columns(table)
+        if flags:
+            at = [i for i, c in enumerate(columns) if c in flags]
+            rows = [
+                tuple(bool(v) if i in at and v is not None else v for i, v in enumerate(row))
+                for row in rows
+            ]
         await self.conn.copy_records_to_table(table, records=rows, columns=list(columns))
+
+    async def _boolean_columns(self, table: str) -> set[str]:
+        found = self._booleans.get(table)
+        if found is None:
+            names = await self.conn.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+                " current_schema() AND table_name = $1 AND data_type = 'boolean'",
+                table,
+            )
+            found = self._booleans[table] = {r["column_name"] for r in names}
+        return found
+
+    async def clear(self, table: str) -> None:
+        await self.conn.execute(f"DELETE FROM {_quote(table)}")
 
     async def set_message_id_high_water(self, value: int) -> None:
         # setval(.., false) for 0: the next id is then 1, as on a new database.

@@ -9,6 +9,7 @@ from typing import Any
 from chatnut import errors
 from chatnut.clock import now_iso
 from chatnut.store.postgres import queries as q
+from chatnut.store.rows import with_principal
 
 Row = dict[str, Any]
 PendingEvent = tuple[str, str, dict[str, Any]]
@@ -19,26 +20,30 @@ class Team:
     _write: Callable[..., Awaitable[Any]]
     _room_or_missing: Callable[[Any, str], Awaitable[Row]]
 
-    async def set_status(self, room_id: str, sender: str, status: str) -> Row:
+    async def set_status(
+        self, room_id: str, sender: str, status: str, *, principal: str | None = None
+    ) -> Row:
         return await self._upsert(
             room_id,
             "updating status",
             "room_status",
             "status",
-            {"sender": sender, "status": status},
+            {"sender": sender, "status": status, "principal": principal},
             "updated_at",
         )
 
     async def statuses(self, room_id: str) -> list[Row]:
         return await self._rows_of_room(room_id, q.STATUSES)
 
-    async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> Row:
+    async def register_agent(
+        self, room_id: str, agent_name: str, task_id: str, *, principal: str | None = None
+    ) -> Row:
         return await self._upsert(
             room_id,
             "registering agents",
             "agent_registry",
             "agent",
-            {"agent_name": agent_name, "task_id": task_id},
+            {"agent_name": agent_name, "task_id": task_id, "principal": principal},
             "registered_at",
         )
 
@@ -51,7 +56,7 @@ class Team:
         doing: str,
         table: str,
         kind: str,
-        values: dict[str, str],
+        values: dict[str, str | None],
         stamp: str,
     ) -> Row:
         """One row per (room, first of `values`) in a live room: insert it, or replace
@@ -65,7 +70,9 @@ class Team:
             room = await self._room_or_missing(conn, room_id)
             if room["status"] != "live":
                 raise errors.room_archived(room, doing)
-            row = {"room_id": room_id, **values, stamp: now_iso()}
+            stamped = {"room_id": room_id, **values, stamp: now_iso()}
+            principal = stamped.pop("principal", None)
+            row = {**stamped, "principal": principal}
             columns = ", ".join(row)
             places = ", ".join(f"${n}" for n in range(1, len(row) + 1))
             updates = ", ".join(f"{c} = excluded.{c}" for c in [*rest, stamp])
@@ -74,7 +81,8 @@ class Team:
                 f" ON CONFLICT (room_id, {key}) DO UPDATE SET {updates}",
                 *row.values(),
             )
-            return row, [(kind, room_id, row)]
+            shown = with_principal(row)
+            return shown, [(kind, room_id, shown)]
 
         row: Row = await self._write(write)
         return row
@@ -84,4 +92,4 @@ class Team:
             await self._room_or_missing(conn, room_id)
             return await conn.fetch(sql, room_id)
 
-        return [dict(r) for r in await self._read(read)]
+        return [with_principal(r) for r in await self._read(read)]

@@ -21,7 +21,8 @@ from chatnut.store.sqlite import coordination
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.claims import Claims
 from chatnut.store.sqlite.engine import Engine
-from chatnut.store.sqlite.receipts import Receipts
+from chatnut.store.sqlite.identities import Identities
+from chatnut.store.sqlite.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
 from chatnut.store.sqlite.views import Views
@@ -53,7 +54,7 @@ def room_event(room: Row, action: str) -> Event:
     return Event("room", room["id"], {"action": action, "room": room})
 
 
-class SqliteStore(Views, Receipts, Claims, Store):
+class SqliteStore(Views, Receipts, Claims, Identities, Store):
     def __init__(
         self,
         path: Path,
@@ -179,6 +180,7 @@ class SqliteStore(Views, Receipts, Claims, Store):
         reply_to: int | None,
         mentioned: Sequence[str],
         to: Sequence[str] = (),
+        principal: str | None = None,
     ) -> Row:
         names, addressed = list(mentioned), list(to)
 
@@ -203,6 +205,7 @@ class SqliteStore(Views, Receipts, Claims, Store):
                 metadata,
                 addressed,
                 audience,
+                principal,
             )
             if audience:
                 coordination.add_recipients(conn, message["id"], room_id, audience)
@@ -248,19 +251,24 @@ class SqliteStore(Views, Receipts, Claims, Store):
             # A cursor past the newest message would silently swallow future posts
             # as "read"; "mark everything read" (a huge id) stops at the newest one.
             target = min(message_id, q.max_message_id(conn))
+            # What the cursor's trigger is about to stamp read, for the receipt event.
+            unread, more = unread_receipts(conn, room_id, reader, target)
             stands = q.advance_cursor(conn, room_id, reader, target, now_iso())
             cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": stands}
-            return cursor, [Event("read", room_id, cursor)]
+            stamped = receipt_events(conn, unread, more) if unread and stands >= target else []
+            return cursor, [Event("read", room_id, cursor), *stamped]
 
         cursor: Row = await self.engine.write(write)
         return cursor
 
     # -- the team -----------------------------------------------------------
 
-    async def set_status(self, room_id: str, sender: str, status: str) -> Row:
+    async def set_status(
+        self, room_id: str, sender: str, status: str, *, principal: str | None = None
+    ) -> Row:
         def write(conn: sqlite3.Connection) -> Write:
             _live(room_or_missing(conn, room_id), "updating status")
-            row = q.upsert_status(conn, room_id, sender, status, now_iso())
+            row = q.upsert_status(conn, room_id, sender, status, now_iso(), principal)
             return row, [Event("status", room_id, row)]
 
         row: Row = await self.engine.write(write)
@@ -269,10 +277,12 @@ class SqliteStore(Views, Receipts, Claims, Store):
     async def statuses(self, room_id: str) -> list[Row]:
         return await self._rows_of_room(room_id, q.statuses)
 
-    async def register_agent(self, room_id: str, agent_name: str, task_id: str) -> Row:
+    async def register_agent(
+        self, room_id: str, agent_name: str, task_id: str, *, principal: str | None = None
+    ) -> Row:
         def write(conn: sqlite3.Connection) -> Write:
             _live(room_or_missing(conn, room_id), "registering agents")
-            row = q.upsert_agent(conn, room_id, agent_name, task_id, now_iso())
+            row = q.upsert_agent(conn, room_id, agent_name, task_id, now_iso(), principal)
             return row, [Event("agent", room_id, row)]
 
         row: Row = await self.engine.write(write)

@@ -52,11 +52,11 @@ class Claims:
             room = _room(conn, claim["room_id"])
             if room["status"] != "live":
                 raise errors.room_archived(room, "claiming")
-            conn.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
             rows = _live(conn, room["project"], now, max_live + 1)
             conflicts, blocked = judge(rows)
-            if blocked:
+            if blocked:  # an answer, and nothing written
                 return {"claim_id": None, "granted": False, "conflicts": conflicts}, []
+            conn.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
             before = renewed(rows, claim)
             if before is not None:
                 conn.execute(

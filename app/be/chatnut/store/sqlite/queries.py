@@ -18,6 +18,7 @@ from chatnut.store.rows import MESSAGE_COLUMNS as MESSAGE_COLUMNS
 from chatnut.store.rows import ROOM_COLUMNS as ROOM_COLUMNS
 from chatnut.store.rows import message_dict as message_dict
 from chatnut.store.rows import room_dict as room_dict
+from chatnut.store.rows import with_principal
 
 # -- rooms ------------------------------------------------------------------
 
@@ -183,11 +184,12 @@ def insert_message(
     metadata: dict[str, Any] | None,
     recipients: list[str] | None = None,
     addressees: list[str] | None = None,
+    principal: str | None = None,
 ) -> dict[str, Any]:
     """`recipients`: the `to` names; `addressees`: those and the registered @mentions."""
     cur = conn.execute(
         "INSERT INTO messages (room_id, sender, content, message_type, created_at, metadata,"
-        " recipients, addressees) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " recipients, addressees, principal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             room_id,
             sender,
@@ -197,6 +199,7 @@ def insert_message(
             None if metadata is None else json.dumps(metadata, ensure_ascii=False),
             json.dumps(recipients, ensure_ascii=False) if recipients else None,
             json.dumps(addressees, ensure_ascii=False) if addressees else None,
+            principal,
         ),
     )
     message: dict[str, Any] = {
@@ -210,6 +213,8 @@ def insert_message(
     }
     if recipients:
         message["to"] = recipients
+    if principal:
+        message["principal"] = principal
     return message
 
 
@@ -300,53 +305,68 @@ def advance_cursor(
 
 
 def upsert_status(
-    conn: sqlite3.Connection, room_id: str, sender: str, status: str, now: str
+    conn: sqlite3.Connection,
+    room_id: str,
+    sender: str,
+    status: str,
+    now: str,
+    principal: str | None = None,
 ) -> dict[str, Any]:
     conn.execute(
         """
-        INSERT INTO room_status (room_id, sender, status, updated_at) VALUES (?, ?, ?, ?)
+        INSERT INTO room_status (room_id, sender, status, updated_at, principal)
+        VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (room_id, sender) DO UPDATE SET
-            status = excluded.status, updated_at = excluded.updated_at
+            status = excluded.status, updated_at = excluded.updated_at,
+            principal = excluded.principal
         """,
-        (room_id, sender, status, now),
+        (room_id, sender, status, now, principal),
     )
-    return {"room_id": room_id, "sender": sender, "status": status, "updated_at": now}
+    row = {"room_id": room_id, "sender": sender, "status": status, "updated_at": now}
+    return with_principal({**row, "principal": principal})
 
 
 def statuses(conn: sqlite3.Connection, room_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT room_id, sender, status, updated_at FROM room_status WHERE room_id = ?"
-        " ORDER BY updated_at DESC, sender",
+        "SELECT room_id, sender, status, updated_at, principal FROM room_status"
+        " WHERE room_id = ? ORDER BY updated_at DESC, sender",
         (room_id,),
     ).fetchall()
-    return [dict(r) for r in rows]
+    return [with_principal(r) for r in rows]
 
 
 # -- agent registrations ----------------------------------------------------
 
 
 def upsert_agent(
-    conn: sqlite3.Connection, room_id: str, agent_name: str, task_id: str, now: str
+    conn: sqlite3.Connection,
+    room_id: str,
+    agent_name: str,
+    task_id: str,
+    now: str,
+    principal: str | None = None,
 ) -> dict[str, Any]:
     conn.execute(
         """
-        INSERT INTO agent_registry (room_id, agent_name, task_id, registered_at)
-        VALUES (?, ?, ?, ?)
+        INSERT INTO agent_registry (room_id, agent_name, task_id, registered_at, principal)
+        VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (room_id, agent_name) DO UPDATE SET
-            task_id = excluded.task_id, registered_at = excluded.registered_at
+            task_id = excluded.task_id, registered_at = excluded.registered_at,
+            principal = excluded.principal
         """,
-        (room_id, agent_name, task_id, now),
+        (room_id, agent_name, task_id, now, principal),
     )
-    return {"room_id": room_id, "agent_name": agent_name, "task_id": task_id, "registered_at": now}
+    row = {"room_id": room_id, "agent_name": agent_name, "task_id": task_id, "registered_at": now}
+    return with_principal({**row, "principal": principal})
 
 
 def agents(conn: sqlite3.Connection, room_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT room_id, agent_name, task_id, registered_at FROM agent_registry"
+        "SELECT room_id, agent_name, task_id, registered_at, principal FROM agent_registry"
         " WHERE room_id = ? ORDER BY agent_name",
         (room_id,),
     ).fetchall()
-    return [dict(r) for r in rows]
+    return [with_principal(r) for r in rows]
 
 
 def agents_named(conn: sqlite3.Connection, room_id: str, names: list[str]) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 The receipt rows themselves are made and stamped `read_at` by triggers
 (migrations/0009_receipts_and_delivery.sql); this mixin reads them and stamps
-delivery and acks. Every write runs on the engine's single writer.
+delivery and acks. Every write runs on the engine's single writer, and every
+stamp publishes a `receipt` event for its room in the same commit.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 from chatnut import errors
 from chatnut.clock import now_iso
-from chatnut.store.base import PREVIEW_CHARS, Row
+from chatnut.hub import Event
+from chatnut.store.base import PREVIEW_CHARS, RECEIPT_EVENT_ROWS, Row
+from chatnut.store.rows import RECEIPT_EVENT_COLUMNS, receipt_changes
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
 
@@ -29,26 +32,62 @@ def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
-def receipts_of(conn: sqlite3.Connection, message_ids: Sequence[int]) -> dict[int, dict[str, Row]]:
+def receipts_of(
+    conn: sqlite3.Connection, message_ids: Sequence[int], room_id: str | None = None
+) -> dict[int, dict[str, Row]]:
     found: dict[int, dict[str, Row]] = {}
     if not message_ids:
         return found
+    in_room = "" if room_id is None else " AND room_id = ?"
     rows = conn.execute(
         f"SELECT message_id, name, {', '.join(STAMPS)} FROM receipts"
-        f" WHERE message_id IN ({_marks(message_ids)}) ORDER BY message_id, name",
-        list(message_ids),
+        f" WHERE message_id IN ({_marks(message_ids)}){in_room} ORDER BY message_id, name",
+        [*message_ids, *([] if room_id is None else [room_id])],
     ).fetchall()
     for row in rows:
         found.setdefault(row["message_id"], {})[row["name"]] = {s: row[s] for s in STAMPS}
     return found
 
 
+def receipt_events(
+    conn: sqlite3.Connection, keys: Sequence[tuple[int, str]], more: bool = False
+) -> list[Event]:
+    """`receipt` events for these (message id, name) receipts as they stand now."""
+    rows = [
+        conn.execute(
+            f"SELECT {RECEIPT_EVENT_COLUMNS} FROM receipts WHERE message_id = ? AND name = ?",
+            key,
+        ).fetchone()
+        for key in keys
+    ]
+    changes = receipt_changes([r for r in rows if r is not None], more)
+    return [Event("receipt", room_id, data) for room_id, data in changes]
+
+
+def unread_receipts(
+    conn: sqlite3.Connection, room_id: str, reader: str, through: int
+) -> tuple[list[tuple[int, str]], bool]:
+    """The receipts a cursor move to `through` is about to stamp read (the newest
+    RECEIPT_EVENT_ROWS of them, and whether there are more), by the partial index."""
+    rows = conn.execute(
+        "SELECT message_id, name FROM receipts WHERE room_id = ? AND name = lower(trim(?))"
+        " AND message_id <= ? AND read_at IS NULL ORDER BY message_id DESC LIMIT ?",
+        (room_id, reader, through, RECEIPT_EVENT_ROWS + 1),
+    ).fetchall()
+    keys = [(int(r["message_id"]), r["name"]) for r in rows]
+    return keys[:RECEIPT_EVENT_ROWS], len(keys) > RECEIPT_EVENT_ROWS
+
+
 class Receipts:
     engine: Engine
 
-    async def receipts(self, message_ids: Sequence[int]) -> dict[int, dict[str, Row]]:
+    async def receipts(
+        self, message_ids: Sequence[int], room_id: str | None = None
+    ) -> dict[int, dict[str, Row]]:
         ids = list(message_ids)
-        found: dict[int, dict[str, Row]] = await self.engine.read(lambda c: receipts_of(c, ids))
+        found: dict[int, dict[str, Row]] = await self.engine.read(
+            lambda c: receipts_of(c, ids, room_id)
+        )
         return found
 
     async def mark_delivered(self, name: str, message_ids: Sequence[int]) -> None:
@@ -57,12 +96,20 @@ class Receipts:
             return
 
         def write(conn: sqlite3.Connection) -> tuple[None, list[Any]]:
+            fresh = conn.execute(
+                f"SELECT message_id FROM receipts WHERE name = ?"
+                f" AND message_id IN ({_marks(ids)}) AND delivered_at IS NULL",
+                [name, *ids],
+            ).fetchall()
+            if not fresh:
+                return None, []
+            keys = [(int(r["message_id"]), name) for r in fresh]
             conn.execute(
                 f"UPDATE receipts SET delivered_at = ? WHERE name = ?"
-                f" AND message_id IN ({_marks(ids)}) AND delivered_at IS NULL",
-                [now_iso(), name, *ids],
+                f" AND message_id IN ({_marks(keys)}) AND delivered_at IS NULL",
+                [now_iso(), name, *(k[0] for k in keys)],
             )
-            return None, []
+            return None, receipt_events(conn, keys)
 
         await self.engine.write(write)
 
@@ -73,11 +120,11 @@ class Receipts:
             if not q.message_in_room(conn, room_id, message_id):
                 raise errors.message_missing(message_id, room_id)
             stamp = now_iso()
-            conn.execute(
-                "UPDATE receipts SET acked_at = coalesce(acked_at, ?),"
-                " delivered_at = coalesce(delivered_at, ?) WHERE message_id = ? AND name = ?",
+            changed = conn.execute(
+                "UPDATE receipts SET acked_at = ?, delivered_at = coalesce(delivered_at, ?)"
+                " WHERE message_id = ? AND name = ? AND acked_at IS NULL",
                 (stamp, stamp, message_id, name),
-            )
+            ).rowcount
             row = conn.execute(
                 f"SELECT {', '.join(STAMPS)} FROM receipts WHERE message_id = ? AND name = ?",
                 (message_id, name),
@@ -85,7 +132,9 @@ class Receipts:
             if row is None:
                 raise errors.not_addressee(name, message_id)
             receipt = {s: row[s] for s in STAMPS}
-            return {"room_id": room_id, "message_id": message_id, "agent_name": name, **receipt}, []
+            events = receipt_events(conn, [(message_id, name)]) if changed else []
+            answer = {"room_id": room_id, "message_id": message_id, "agent_name": name}
+            return {**answer, **receipt}, events
 
         receipt: Row = await self.engine.write(write)
         return receipt

@@ -99,6 +99,9 @@ class SqliteTables(Tables):
         marks = ", ".join("?" for _ in columns)
         self.conn.executemany(f"INSERT INTO {_quote(table)} ({listed}) VALUES ({marks})", rows)
 
+    async def clear(self, table: str) -> None:
+        self.conn.execute(f"DELETE FROM {_quote(table)}")
+
     async def set_message_id_high_water(self, value: int) -> None:
         # AUTOINCREMENT keeps its high-water mark in sqlite_sequence; inserting
         # explicit ids moved it to the largest copied id, the source's may be higher.

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.helpers import ServerProcess, worker_pids
-from tests.team import close_all, pinned_clients
+from tests.team.workers import close_all, pinned_clients
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 

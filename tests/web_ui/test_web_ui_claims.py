@@ -8,10 +8,9 @@ from mcp import Client
 from playwright.async_api import Page, expect
 
 from tests.helpers import ServerProcess
-from tests.test_web_ui import agent, browser, call, open_room, page, watched
+from tests.web_ui.pages import call, open_room
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-__all__ = ["agent", "browser", "page", "watched"]  # fixtures shared with test_web_ui
 
 EVIL = '<img src=x onerror="window.__pwned = 7">'
 

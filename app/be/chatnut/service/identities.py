@@ -1,0 +1,203 @@
+"""Principals and their tokens: making, listing and revoking them, and telling a
+token's caller from its secret on every call.
+
+A lookup is cached for LOOKUP_TTL seconds: an agent's every call then costs a
+hash and a dict lookup, not a database read. The cache never outlives a
+revocation by more than that: a revocation this process hears (its own, or
+another process's through the store's events) drops the tokens at once, and
+one made where no event reaches us (a `chatnut token revoke` on the SQLite
+file beside a running server) is seen at the next lookup.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from chatnut import principals as rules
+from chatnut import validation as check
+from chatnut.clock import now_iso
+from chatnut.errors import InvalidInput, NotFound
+from chatnut.hub import Event
+from chatnut.principals import ANYONE, Caller, caller_of
+from chatnut.store.base import Store
+
+LOOKUP_TTL = 0.5  # seconds a token lookup is trusted without asking the database
+MAX_CACHED = 10_000
+USE_SAVED_EVERY = 60.0  # seconds: a token's last-used time is coarse on purpose
+
+
+@dataclass
+class _Known:
+    token_id: str | None  # None: not a live token (unknown, revoked, expired, disabled)
+    caller: Caller | None
+    expires_at: str | None
+    fetched: float
+
+
+@dataclass(eq=False)
+class Watch:
+    """What a waiting call or an open stream of one token is told when it is revoked."""
+
+    close: Callable[[], None]
+    revoked: bool = False
+
+    def end(self) -> None:
+        self.revoked = True
+        self.close()
+
+
+REVOKED = "this token was revoked while the call waited"
+
+
+class Tokens:
+    """The token cache, the waits and streams open per token, and the last-used
+    times waiting to be saved."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._watches: dict[str, set[Watch]] = {}
+        self._known: dict[str, _Known] = {}
+        self._used_at: dict[str, float] = {}
+        self._unsaved: dict[str, str] = {}
+
+    async def caller(self, secret: str, transport: str) -> Caller | None:
+        """The caller this secret speaks for, or None when it is no live token."""
+        hashed = rules.secret_hash(secret)
+        now = time.monotonic()
+        known = self._known.get(hashed)
+        if known is None or now - known.fetched > LOOKUP_TTL:
+            known = await self._look_up(hashed, now)
+        if known.caller is None or known.token_id is None:
+            return None
+        if known.expires_at is not None and known.expires_at <= now_iso():
+            return None
+        self._note_use(known.token_id, now)
+        return known.caller.as_transport(transport)
+
+    async def _look_up(self, hashed: str, now: float) -> _Known:
+        row = await self.store.token_owner(hashed)
+        if row is None or row["revoked_at"] is not None or row["disabled_at"] is not None:
+            known = _Known(None, None, None, now)
+        else:
+            known = _Known(row["token_id"], caller_of(row), row["expires_at"], now)
+        if len(self._known) >= MAX_CACHED:
+            self._known.clear()
+        self._known[hashed] = known
+        return known
+
+    def _note_use(self, token_id: str, now: float) -> None:
+        saved = self._used_at.get(token_id)
+        if saved is None or now - saved >= USE_SAVED_EVERY:
+            self._used_at[token_id] = now
+            self._unsaved[token_id] = now_iso()
+
+    def heard(self, events: Sequence[Event]) -> None:
+        """The moment this process hears of a revocation: drop the tokens from the
+        cache, and end their parked waits and open streams."""
+        for event in events:
+            if event.kind == "revoked":
+                gone = set(event.data["tokens"])
+                for hashed, known in list(self._known.items()):
+                    if known.token_id in gone:
+                        del self._known[hashed]
+                for token_id in gone:
+                    for watch in self._watches.pop(token_id, set()):
+                        watch.end()
+
+    @contextmanager
+    def watch(self, caller: Caller, close: Callable[[], None]) -> Iterator[Watch]:
+        """While held, a revocation of the caller's token calls `close`."""
+        watch = Watch(close)
+        if caller.token is None:
+            yield watch
+            return
+        self._watches.setdefault(caller.token, set()).add(watch)
+        try:
+            yield watch
+        finally:
+            held = self._watches.get(caller.token)
+            if held is not None:
+                held.discard(watch)
+                if not held:
+                    del self._watches[caller.token]
+
+    async def save_uses(self) -> int:
+        rows = list(self._unsaved.items())
+        self._unsaved.clear()
+        if rows:
+            await self.store.save_token_uses(rows)
+        return len(rows)
+
+
+class IdentityRules:
+    store: Store
+    tokens_cache: Tokens
+
+    async def create_token(
+        self,
+        name: str,
+        *,
+        kind: str = "agent",
+        role: str = "member",
+        projects: Sequence[str] = (),
+        expires: str | None = None,
+        owner: str | None = None,
+        caller: Caller = ANYONE,
+    ) -> dict[str, Any]:
+        """A new token for `name` (made, or updated to these settings): its secret, once."""
+        caller.needs("admin", "managing tokens")
+        principal = {
+            "name": rules.principal_name(name),
+            "kind": check.choice("kind", kind, rules.KINDS),
+            "role": check.choice("role", role, rules.ROLES),
+            "projects": sorted(
+                {check.text("project", p, max_chars=check.MAX_NAME) for p in projects}
+            )
+            or None,
+            "owner": None if owner is None else rules.principal_name(owner),
+        }
+        secret = rules.new_secret()
+        token = {
+            "id": "tok_" + secrets.token_hex(5),
+            "secret_hash": rules.secret_hash(secret),
+            "prefix": secret[: rules.SHOWN_CHARS],
+            "created_at": now_iso(),
+            "expires_at": rules.expiry(expires),
+        }
+        stored = await self.store.add_token(principal, token)
+        return {
+            "token": secret,
+            "id": token["id"],
+            "prefix": token["prefix"],
+            "principal": stored["name"],
+            "kind": stored["kind"],
+            "role": stored["role"],
+            "projects": stored["projects"],
+            "owner": stored["owner"],
+            "created_at": token["created_at"],
+            "expires_at": token["expires_at"],
+        }
+
+    async def list_tokens(self, *, caller: Caller = ANYONE) -> dict[str, Any]:
+        caller.needs("admin", "managing tokens")
+        return {"tokens": await self.store.tokens()}
+
+    async def revoke_tokens(self, id_or_name: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+        """Revoke one token by id, or every live token of a name."""
+        caller.needs("admin", "managing tokens")
+        target = check.text("id or name", id_or_name, max_chars=check.MAX_SENDER).strip()
+        revoked = await self.store.revoke_tokens(target, now_iso())
+        if not revoked:
+            known = {t["id"] for t in await self.store.tokens()}
+            known |= {t["principal"] for t in await self.store.tokens()}
+            if target in known:
+                raise InvalidInput(f"{target!r} has no live token left to revoke")
+            raise NotFound(
+                f"no token has the id or name {target!r}; `chatnut token list` shows them"
+            )
+        return {"revoked": revoked}
