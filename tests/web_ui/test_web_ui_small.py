@@ -34,3 +34,22 @@ async def test_unread_only_counts_the_rooms_it_shows(
     await expect(page.locator("#live-rooms .room-list a[data-room]")).to_have_count(1)
     await expect(head.locator(".count")).to_have_text("1")
     await expect(page.locator("#live-count")).to_have_text("1")
+
+
+async def test_search_snippets_are_plain_text_cut_at_word_edges(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    words = "alphabetagammadelta " * 4 + "the **important** needle is in `main.py` today"
+    content = words + " zetaetathetaiota" * 10
+    room = await room_with(agent, "searched", [content])
+    await open_home(page, server)
+    await page.locator("#search").fill("needle")
+    await page.locator("#search").press("Enter")
+    hit = page.locator(f'#search-results a.hit[data-room="{room}"] div').last
+    await expect(hit).to_contain_text("needle")
+    text = (await hit.text_content()) or ""
+    assert "**" not in text and "`" not in text, text
+    assert "the important needle is in main.py today" in text, text
+    whole = set(content.replace("`", " ").replace("*", " ").split())
+    first, last = text.removeprefix("… ").split()[0], text.removesuffix(" …").split()[-1]
+    assert first in whole and last in whole, text
