@@ -53,3 +53,24 @@ async def test_search_snippets_are_plain_text_cut_at_word_edges(
     whole = set(content.replace("`", " ").replace("*", " ").split())
     first, last = text.removeprefix("… ").split()[0], text.removesuffix(" …").split()[-1]
     assert first in whole and last in whole, text
+
+
+async def test_the_hover_toolbar_is_whole_at_the_top_of_the_list(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room = await room_with(agent, "hover", [f"line {i}\n\nmore\n\nmore" for i in range(30)])
+    await open_home(page, server)
+    await page.locator(f'#live-rooms a[data-room="{room}"]').click()
+    first = page.locator("#message-list li.message").first
+    await page.locator("#messages").hover()
+    await page.mouse.wheel(0, -20000)
+    await expect(first).to_be_in_viewport()
+    # A message whose top is at the top edge of the list, as scrolling leaves one.
+    target = page.locator("#message-list li.message").nth(5)
+    await target.evaluate("li => li.scrollIntoView({ block: 'start' })")
+    await target.hover()
+    toolbar = target.locator(".msg-actions")
+    await expect(toolbar).to_be_visible()
+    top = await page.eval_on_selector("#messages", "s => s.getBoundingClientRect().top")
+    box = await toolbar.bounding_box()
+    assert box is not None and box["y"] >= top, (box, top)
