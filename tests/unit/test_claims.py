@@ -7,12 +7,14 @@ back after it).
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 
 from chatnut.service import ChatService
 from chatnut.service import claims as claim_rules
+from chatnut.service.coordination import HANDOFF_MAX_BYTES
 from tests.mcp_client import CheckedClient, new_room
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
@@ -237,3 +239,16 @@ async def test_concurrent_exclusive_claims_grant_exactly_one(service: ChatServic
     )
     assert sum(a["granted"] for a in answers) == 1
     assert len((await service.list_claims(room))["claims"]) == 1
+
+
+async def test_many_big_claims_keep_the_handoff_under_its_size(mcp: CheckedClient) -> None:
+    room = await new_room(mcp)
+    for n in range(4):  # each about 13 KB of patterns
+        paths = [f"area{n}/{'d' * 180}/{k}/**" for k in range(64)]
+        assert (await claim(mcp, room, f"agent{n}", paths))["granted"]
+    handoff = await mcp.ok("get_handoff", room_id=room, reader="lead")
+    size = len(json.dumps(handoff, ensure_ascii=False, separators=(",", ":")).encode())
+    assert size <= HANDOFF_MAX_BYTES
+    assert handoff["omitted"]["claims"] >= 2 and handoff["complete"] is False
+    assert len(handoff["claims"]) + handoff["omitted"]["claims"] == 4
+    assert [c["holder"] for c in handoff["claims"]] == ["agent0"]  # the newest go first
