@@ -311,7 +311,7 @@ async def test_inputs_reach_3_to_1_and_new_messages_are_announced(
             )
             assert contrast(border, behind) >= 3, (selector, border, behind)
         await call(agent, "post_message", room_id=room, sender="bot", content="news")
-        await expect(page.locator("#announce")).to_have_text("1 new message, latest from bot")
+        await expect(page.locator("#announce")).to_have_text("bot: news")
 
 
 async def test_a_room_that_failed_during_an_outage_opens_on_reconnect(

@@ -31,6 +31,11 @@ export class Composer {
     this.form = /** @type {HTMLFormElement} */ ($("composer"));
     this.draft = /** @type {HTMLTextAreaElement} */ ($("draft"));
     this.sender = /** @type {HTMLInputElement} */ ($("sender"));
+    this.to = /** @type {HTMLInputElement} */ ($("to"));
+    // The picker offers the room's agents and recent senders when it is used.
+    this.to.addEventListener("focus", () => {
+      $("to-names").replaceChildren(...this.names().map((name) => h("option", { value: name })));
+    });
     this.note = $("composer-note");
     this.suggest = $("mention-list");
     this.replyTo = null;
@@ -91,7 +96,7 @@ export class Composer {
     const why = this.closedWhy || (this.offline ? "Offline: the server cannot be reached. Your draft is kept; sending resumes when it is back." : "");
     if (why === this.shownWhy) return; // unchanged: write nothing (called on every room delta)
     this.shownWhy = why;
-    for (const el of [this.draft, this.sender, sendButton()]) el.disabled = Boolean(why);
+    for (const el of [this.draft, this.to, sendButton()]) el.disabled = Boolean(why);
     if (why) this._say(why);
     else if (this.note.dataset.kind === "closed") this._say("");
     this.note.dataset.kind = why ? "closed" : "";
@@ -125,8 +130,14 @@ export class Composer {
     if (!this.pending || this.pending.content !== content || this.pending.roomId !== roomId) {
       this.pending = { content, roomId, key: `web-${randomKey()}` };
     }
+    /** @type {Record<string, unknown>} */
     const body = { sender, content, idempotency_key: this.pending.key };
     if (this.replyTo) body.reply_to = this.replyTo.id;
+    const to = this.to.value
+      .split(/[\s,]+/)
+      .map((name) => name.replace(/^@/, ""))
+      .filter(Boolean);
+    if (to.length) body.to = to;
     try {
       const message = await api(`/rooms/${enc(roomId)}/messages`, { method: "POST", body });
       this.pending = null;
@@ -134,6 +145,7 @@ export class Composer {
       this._keep(roomId, "");
       if (this.roomId() === roomId) {
         this.draft.value = "";
+        this.to.value = ""; // addressing is for one message
         this._grow();
         this.setReply(null);
         this._say("");
@@ -222,7 +234,8 @@ export class Composer {
         return;
       }
     }
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    // On a touch screen Enter is a new line (as on a phone's keyboard): Send sends.
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !matchMedia("(pointer: coarse)").matches) {
       event.preventDefault();
       this.form.requestSubmit();
     } else if (event.key === "Escape" && this.replyTo) {

@@ -5,7 +5,7 @@
 // Everything goes in as text (h() / textContent), never as HTML.
 
 import { api, enc } from "./api.js";
-import { $, closest, colourClass, h, timeAgo } from "./dom.js";
+import { $, closest, colourClass, h, plainText, timeAgo } from "./dom.js";
 
 const ACTIVE_MS = 5 * 60 * 1000; // seen this recently: a filled dot
 const PRESENCE_EVERY_MS = 15000;
@@ -105,6 +105,17 @@ export class PresenceBar {
 
 // -- the latest summary, pinned above the messages ----------------------------
 
+const SUMMARY_OPEN_KEY = "chatnut.summary-open"; // room ids whose summary is open
+
+/** @returns {Set<string>} */
+function openSummaries() {
+  try {
+    return new Set(JSON.parse(localStorage.getItem(SUMMARY_OPEN_KEY) || "[]"));
+  } catch {
+    return new Set();
+  }
+}
+
 export class SummaryPin {
   constructor({ onJump }) {
     this.onJump = onJump; // (roomId, messageId)
@@ -114,7 +125,9 @@ export class SummaryPin {
     this.pin.addEventListener("click", (event) => {
       const jump = closest(event, "[data-summary]");
       if (jump) this.onJump(this.roomId, Number(jump.dataset.summary));
+      if (closest(event, "[data-summary-toggle]")) this._toggle();
     });
+    this.shown = null;
     ($("messages").closest(".room-body") ?? $("messages")).before(this.pin);
   }
 
@@ -131,10 +144,17 @@ export class SummaryPin {
     if (m.room_id === this.roomId && m.message_type === "summary") this.show(m);
   }
 
+  // One line (its start, in plain text) until opened; opened, the summary
+  // rendered like a message. Open or not is remembered per room.
   show(m) {
     if (m.id < this.shownId) return;
     this.shownId = m.id;
-    const cut = m.truncated ? " (cut — open it for the whole text)" : "";
+    this.shown = m;
+    const open = openSummaries().has(this.roomId);
+    const body = h("div", { class: "summary-text body", hidden: !open });
+    if (m.html !== undefined)
+      body.innerHTML = m.html; // the server renderer's output
+    else body.textContent = m.content;
     this.pin.replaceChildren(
       h(
         "header",
@@ -145,11 +165,48 @@ export class SummaryPin {
         " ",
         h("time", { datetime: m.created_at, title: m.created_at }, timeAgo(m.created_at)),
         " ",
-        h("button", { type: "button", class: "link", "data-summary": m.id }, `#${m.id}${cut}`),
+        h("button", { type: "button", class: "link", "data-summary": m.id }, `#${m.id}`),
+        h("span", { class: "summary-line", hidden: open }, plainText(m.content, 200)),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "summary-toggle",
+            "data-summary-toggle": "",
+            "aria-expanded": String(open),
+            "aria-label": open ? "Hide the summary" : "Show the summary",
+          },
+          open ? "Hide" : "Show",
+        ),
       ),
-      h("div", { class: "summary-text" }, m.content),
+      body,
     );
     this.pin.hidden = false;
+    if (open) this._render(m, body);
+  }
+
+  // The handoff's summary is raw (and may be cut): the whole message, rendered.
+  async _render(m, body) {
+    if (m.html !== undefined) return;
+    const roomId = this.roomId;
+    const page = await api(`/rooms/${enc(roomId)}/messages?around=${m.id}&limit=1&html=true`).catch(() => null);
+    const full = page?.messages.find((x) => x.id === m.id);
+    if (!full || roomId !== this.roomId || this.shown !== m) return;
+    m.html = full.html;
+    body.innerHTML = full.html;
+  }
+
+  _toggle() {
+    const open = openSummaries();
+    if (open.has(this.roomId)) open.delete(this.roomId);
+    else open.add(this.roomId);
+    try {
+      localStorage.setItem(SUMMARY_OPEN_KEY, JSON.stringify([...open].slice(-500)));
+    } catch {
+      // Storage refused: the choice lasts for this visit.
+    }
+    this.shownId = 0;
+    if (this.shown) this.show(this.shown);
   }
 }
 

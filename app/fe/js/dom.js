@@ -117,7 +117,9 @@ export function initials(name) {
     if (number && number.index > 0) return (words[0][0] + number[0]).toUpperCase();
     return words[0].slice(0, 2).toUpperCase();
   }
-  return (words[0][0] + words[1][0]).toUpperCase();
+  // agent-1, agent-10: a number is kept whole (two digits), not cut to its first.
+  const second = /^\d{1,2}$/.test(words[1]) ? words[1] : words[1][0];
+  return (words[0][0] + second).toUpperCase();
 }
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });

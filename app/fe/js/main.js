@@ -333,7 +333,8 @@ wire();
 // too, so the room's cursor is the one the catch-up leaves.
 const firstVisit = !localStorage.getItem(STARTED_KEY + senderName());
 sidebar.prefill({ counts: !firstVisit });
-const caughtUp = catchUpFirstVisit(senderName());
-if (firstVisit) caughtUp.then(fromAddress);
-else fromAddress();
-caughtUp.then(() => feed.start(senderName()));
+if (!firstVisit) fromAddress();
+catchUpFirstVisit(senderName()).then(() => {
+  if (firstVisit) fromAddress(); // the room is asked for first, as on a return visit
+  feed.start(senderName());
+});

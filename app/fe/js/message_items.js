@@ -67,6 +67,8 @@ function messageItem(m, grouped, view) {
   const body = h("div", { class: "body" });
   if (m.html === undefined) body.textContent = m.content;
   else body.innerHTML = m.html; // the server renderer's output: escaped, no raw HTML
+  // A message is one Tab stop (room.js): its links are reached from it.
+  if (m.html?.includes("<a")) for (const a of body.querySelectorAll("a")) a.tabIndex = -1;
   const reader = view.reader();
   mentionChips(body, view.agents, reader);
   const long = !decorateCode(body) && isLong(m.content);
@@ -83,6 +85,7 @@ function messageItem(m, grouped, view) {
       "data-ts": Date.parse(m.created_at),
       "data-day": localDay(m.created_at),
       "data-reply": replyTo || null,
+      tabindex: "-1",
     },
     h("span", { class: `avatar ${colour}`, "aria-hidden": "true" }, initials(m.sender)),
     h("time", { class: "gutter", datetime: m.created_at, title: fullTime(m.created_at) }, clockTime(m.created_at)),
@@ -94,7 +97,7 @@ function messageItem(m, grouped, view) {
       m.metadata?.source === "web" ? h("span", { class: "tag" }, "human") : null,
       ...messageExtras(m),
       h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
-      h("a", { class: "msg-id", href: link, title: "Link to this message" }, `#${m.id}`),
+      h("a", { class: "msg-id", href: link, title: "Link to this message", tabindex: "-1" }, `#${m.id}`),
     ),
     addressees(m),
     replyTo ? quoteOf(replyTo, view) : null,
@@ -103,8 +106,8 @@ function messageItem(m, grouped, view) {
     h(
       "div",
       { class: "msg-actions" },
-      h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}` }, "Reply"),
-      h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}` }, "Copy link"),
+      h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}`, tabindex: "-1" }, "Reply"),
+      h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}`, tabindex: "-1" }, "Copy link"),
     ),
   );
   return item;
@@ -113,7 +116,7 @@ function messageItem(m, grouped, view) {
 // The parent as a one-line quote when it is in the page; always a jump.
 function quoteOf(parentId, view) {
   const parent = view.element(parentId);
-  const quote = h("button", { type: "button", class: "quote", "data-jump": parentId, title: `Show #${parentId}` });
+  const quote = h("button", { type: "button", class: "quote", "data-jump": parentId, title: `Show #${parentId}`, tabindex: "-1" });
   if (parent) quote.textContent = `↳ ${parent.dataset.sender}: ${plainText(parent.querySelector(".body").textContent, 120)}`;
   else {
     quote.textContent = `↳ message #${parentId}`;

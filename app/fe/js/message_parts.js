@@ -55,7 +55,7 @@ function lineCount(text) {
 
 /** A "Show more" for the element just before it (room.js toggles it). */
 export function showMore() {
-  return h("button", { type: "button", class: "show-more", "data-expand": "", "aria-expanded": "false" }, "Show more");
+  return h("button", { type: "button", class: "show-more", "data-expand": "", "aria-expanded": "false", tabindex: "-1" }, "Show more");
 }
 
 /** A message whose text is long (and not already shortened by its code blocks). */
@@ -79,7 +79,7 @@ export function decorateCode(body) {
         "div",
         { class: "code-head" },
         h("span", { class: "lang" }, lang),
-        h("button", { type: "button", "data-copy-code": "", "aria-label": `Copy ${lang} code` }, "Copy"),
+        h("button", { type: "button", "data-copy-code": "", "aria-label": `Copy ${lang} code`, tabindex: "-1" }, "Copy"),
       ),
     );
   }

@@ -11,6 +11,7 @@
 import { api, enc } from "./api.js";
 import { presenceDot } from "./coordination.js";
 import { $, AGES_EVERY_MS, countedUnread, fullTime, h, Palette, plainText, refreshAges, setAttr, setText } from "./dom.js";
+import { forReader } from "./mentions.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
 import { Reading } from "./reading.js";
 
@@ -18,6 +19,8 @@ const PAGE = 100;
 const WINDOW = 200; // around a linked message
 const MAX_IN_PAGE = 500;
 const ANNOUNCE_MS = 4000;
+const SHORT_BURST = 3; // up to this many new messages are read in full
+const SPOKEN_CHARS = 300;
 
 export class RoomView {
   constructor({ onRead, onReply, onWatch, onTeam, reader }) {
@@ -46,6 +49,13 @@ export class RoomView {
     this._reset();
     $("pill").addEventListener("click", () => this.jumpToNewest());
     this.list.addEventListener("click", (event) => this._clicked(event));
+    // The list is one Tab stop (the "rover": the message last focused, else the
+    // first unread or the newest); ↑/↓ move between messages; inside the
+    // focused message Tab walks its links and actions.
+    this.rover = null;
+    this.list.addEventListener("keydown", (event) => this._arrow(event));
+    this.list.addEventListener("focusin", (event) => this._entered(event));
+    this.list.addEventListener("focusout", (event) => this._left(event));
     const edges = new IntersectionObserver(
       (entries) => {
         for (const entry of entries) {
@@ -75,6 +85,8 @@ export class RoomView {
     clearTimeout(this.announceTimer); // another room's news is not this one's
     this.announceTimer = null;
     this.announced = 0;
+    this.spoken = []; // the first messages of the burst being counted
+    this.forMe = []; // the burst's messages for the reader
     this.lastAnnounce = 0;
   }
 
@@ -110,10 +122,64 @@ export class RoomView {
     const arrived = this.pending;
     this.pending = null;
     for (const message of arrived) this.add(message);
-    if (focus) return this._show(focus);
-    if (firstUnread && this.reading.showUnreadAfter(cursor)) return true;
+    if (focus) {
+      const shown = this._show(focus);
+      this._rove(this.element(focus));
+      return shown;
+    }
+    if (firstUnread && this.reading.showUnreadAfter(cursor)) {
+      this._rove(this.reading.divider?.nextElementSibling);
+      return true;
+    }
     this.reading.toEnd();
+    this._rove(null);
     return true;
+  }
+
+  // -- the keyboard ----------------------------------------------------------------
+
+  /** Make `li` (else the newest message) the list's one Tab stop. */
+  _rove(li, focus = false) {
+    const target = li?.isConnected && li.classList.contains("message") ? li : this.list.querySelector("li.message:last-of-type");
+    if (!target) return;
+    if (this.rover && this.rover !== target) this.rover.tabIndex = -1;
+    this.rover = target;
+    target.tabIndex = 0;
+    if (focus) {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  _arrow(event) {
+    if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+    const li = event.target;
+    if (!li.matches?.("li.message")) return;
+    event.preventDefault();
+    const step = event.key === "ArrowUp" ? "previousElementSibling" : "nextElementSibling";
+    let next = li[step];
+    while (next && !next.classList.contains("message")) next = next[step];
+    if (next) this._rove(next, true);
+  }
+
+  _controls(li) {
+    return li.querySelectorAll("a, button");
+  }
+
+  _entered(event) {
+    const li = event.target.closest?.("li.message");
+    if (!li) return;
+    if (li !== this.rover || !this.rover.isConnected) this._rove(li);
+    if (li.dataset.open) return;
+    li.dataset.open = "1";
+    for (const el of this._controls(li)) el.tabIndex = 0;
+  }
+
+  _left(event) {
+    const li = event.target.closest?.("li.message");
+    if (!li || li.contains(event.relatedTarget)) return;
+    delete li.dataset.open;
+    for (const el of this._controls(li)) el.tabIndex = -1;
   }
 
   // A page answered by `around` or by the newest-page read.
@@ -430,9 +496,16 @@ export class RoomView {
   // The screen reader hears new messages at the bottom, a few seconds apart:
   // what arrives meanwhile is counted and said when the pause is over, so the
   // end of a burst is never left unsaid.
+  // What the live region says: a short burst in full; a longer one counted,
+  // with the messages for the reader still in full (a few, at most).
   _announce(batch) {
     this.announced += batch.length;
     this.announcedFrom = batch[batch.length - 1].sender;
+    const reader = this.reader();
+    for (const m of batch) {
+      if (this.spoken.length < SHORT_BURST) this.spoken.push(m);
+      if (this.forMe.length < SHORT_BURST && forReader(m, reader)) this.forMe.push(m);
+    }
     if (this.announceTimer) return;
     const wait = Math.max(0, this.lastAnnounce + ANNOUNCE_MS - Date.now());
     this.announceTimer = setTimeout(() => this._say(), wait);
@@ -442,8 +515,17 @@ export class RoomView {
     this.announceTimer = null;
     const count = this.announced;
     if (!count) return;
-    $("announce").textContent = `${count} new message${count === 1 ? "" : "s"}, latest from ${this.announcedFrom}`;
+    const said = (m) => `${m.sender}: ${plainText(m.content, SPOKEN_CHARS)}`;
+    let text;
+    if (count <= SHORT_BURST) text = this.spoken.map(said).join(". ");
+    else {
+      text = `${count} new messages, latest from ${this.announcedFrom}`;
+      for (const m of this.forMe) text += `. For you, from ${said(m)}`;
+    }
+    $("announce").textContent = text;
     this.announced = 0;
+    this.spoken = [];
+    this.forMe = [];
     this.lastAnnounce = Date.now();
   }
 

@@ -6,7 +6,23 @@
 // and can be cleared. A hit opens its room around the message.
 
 import { api, enc } from "./api.js";
-import { $, AGES_EVERY_MS, closest, fullTime, h, highlighted, refreshAges, timeAgo } from "./dom.js";
+import { $, AGES_EVERY_MS, closest, fullTime, h, highlighted, plainText, refreshAges, timeAgo } from "./dom.js";
+
+// The server's snippet is a window of the raw Markdown, cut anywhere: shown
+// as plain text, without the words the window cut in half (unless the query
+// is in one).
+function readable(snippet, query) {
+  const lead = snippet.startsWith("…");
+  const tail = snippet.endsWith("…") && snippet.length > 1;
+  let text = snippet.slice(lead ? 1 : 0, tail ? -1 : undefined);
+  const want = query.toLowerCase();
+  const keeps = (cut) => !cut || cut.toLowerCase().includes(want);
+  const first = lead ? (/^\S*\s+/.exec(text)?.[0] ?? "") : "";
+  if (!keeps(first)) text = text.slice(first.length);
+  const last = tail ? (/\s+\S*$/.exec(text)?.[0] ?? "") : "";
+  if (!keeps(last)) text = text.slice(0, text.length - last.length);
+  return `${lead ? "… " : ""}${plainText(text, 400)}${tail ? " …" : ""}`;
+}
 
 /** A filter field of the search form. */
 const field = (id) => /** @type {HTMLInputElement | HTMLSelectElement} */ ($(id));
@@ -181,7 +197,7 @@ export class SearchView {
         h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
         ` · #${m.id}`,
       ),
-      h("div", {}, highlighted(m.snippet, this.query)),
+      h("div", {}, highlighted(readable(m.snippet, this.query), this.query)),
     );
   }
 }

@@ -432,17 +432,20 @@ export class Sidebar {
     for (const [project, group] of this.groups) {
       const pt = this._projectTotals(project);
       const [, count, badge, spoken] = group.head.children;
-      setText(count, String(pt.live));
+      const rooms = this.unreadOnly ? pt.unread_rooms : pt.live;
+      setText(count, String(rooms));
       const watchedHere = this.rooms.get(this.watched)?.project === project;
       const unread = Math.max(0, pt.unread - (watchedHere ? this.shares.get(this.watched) || 0 : 0));
       setText(badge, unread ? String(unread) : "");
       setHidden(badge, !unread);
       setHidden(group.mark, !unread);
-      setText(spoken, `${pt.live} room${pt.live === 1 ? "" : "s"}${unread ? `, ${unread} unread` : ""}`);
+      setText(spoken, `${rooms} room${rooms === 1 ? "" : "s"}${unread ? `, ${unread} unread` : ""}`);
       setHidden(group.more, !this._hasMore(project) || group.list.hidden);
       setHidden(group.el, Boolean(this.project && project !== this.project) || (!pt.live && !group.list.childElementCount));
     }
-    setText($("live-count"), String(this.project ? this._projectTotals(this.project).live : t.live));
+    // "Unread only" counts the rooms it shows.
+    const shown = this.project ? this._projectTotals(this.project) : t;
+    setText($("live-count"), String(this.unreadOnly ? shown.unread_rooms : shown.live));
     setText($("archived-count"), String(this.project ? this._projectTotals(this.project).archived : t.archived));
     setHidden($("archived-more"), !this.archivedMore || $("archived-rooms").hidden);
     setHidden($("mark-all-read"), !this.totalUnread());
