@@ -257,6 +257,20 @@ async def run(args: argparse.Namespace, work: Path) -> list[Table]:
     from tests.postgres import start_server
 
     tables: list[Table] = []
+    summary = Table(
+        f"A team's day, every configuration: {args.agents} agents, {args.seconds:.0f} s each",
+        COMMAND_LINE,
+        [
+            "backend",
+            "workers",
+            "calls",
+            "calls/s",
+            "errors",
+            "chatnut CPU ms/call",
+            "PostgreSQL CPU ms/call",
+            "load average (1, 5, 15 min) after",
+        ],
+    )
     parts = ["sqlite", "postgres"] if args.only is None else [args.only]
     pg = start_server(fsync=True) if "postgres" in parts else None
     try:
@@ -275,9 +289,29 @@ async def run(args: argparse.Namespace, work: Path) -> list[Table]:
                     server.stop()
                 tables.append(day_table(name, workers, r, args))
                 print(tables[-1].markdown(), flush=True)
+                errors = sum(len(t["errors"]) for t in r["tools"].values())
+                summary.add(
+                    name,
+                    workers,
+                    r["calls"],
+                    num(r["calls"] / r["elapsed"], 0),
+                    errors + len(r["trips"]["errors"]),
+                    num(r["cpu_ms"], 2),
+                    num(r["pg_cpu_ms"], 2),
+                    load_average(),
+                )
     finally:
         if pg is not None:
             pg.close()
+    if summary.rows:
+        summary.notes.append(
+            "Errors: failed calls of every tool and of the round-trip probe (target 0). "
+            "CPU: user + system from /proc of every chatnut worker (and every PostgreSQL "
+            f"process), over the run, per call. Cores: {os.cpu_count()}, shared with the "
+            "agents' client processes."
+        )
+        tables.append(summary)
+        print(summary.markdown(), flush=True)
     if args.only in (None, "agent-mail"):
         tables.append(await comparison(args, work))
         print(tables[-1].markdown(), flush=True)

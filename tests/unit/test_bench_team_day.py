@@ -68,3 +68,17 @@ def test_conditions_name_the_load_and_the_cores() -> None:
     text = team_day.conditions()
     assert "Load average (1, 5, 15 min):" in text
     assert f"cores: {__import__('os').cpu_count()}" in text
+
+
+def test_agent_mail_answers_are_unwrapped_and_refusals_raised() -> None:
+    from types import SimpleNamespace
+
+    from bench.agent_mail import _data
+
+    listed = SimpleNamespace(is_error=False, structured_content={"result": [{"subject": "hi"}]})
+    assert _data(listed) == [{"subject": "hi"}]
+    one = SimpleNamespace(is_error=False, structured_content={"id": 3, "result": "x"})
+    assert _data(one) == {"id": 3, "result": "x"}
+    refused = SimpleNamespace(is_error=True, content=[SimpleNamespace(text="no such agent")])
+    with pytest.raises(RuntimeError, match="no such agent"):
+        _data(refused)
