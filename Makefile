@@ -9,13 +9,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test check lint browser postgres clients bench clean
+.PHONY: serve test check lint docs constraints browser postgres clients bench clean
 
-$(BIN)/chatnut: pyproject.toml
+# constraints.txt pins every dependency to the version the suite last passed
+# with, so a fresh machine (and CI) gets exactly those; `make constraints`
+# rewrites it from .venv (docs/contributing.md says when and how).
+$(BIN)/chatnut: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
+
+constraints:
+	@test -x $(BIN)/python || { echo "no .venv: make .venv/bin/chatnut first" >&2; exit 1; }
+	@{ echo "# What the tests last passed with: pip freeze of .venv, without chatnut."; \
+	   echo "# Installed with: pip install -c constraints.txt -e .[test] (make does)."; \
+	   echo "# Refresh: docs/contributing.md, Dependencies."; \
+	   $(BIN)/python -m pip freeze --exclude-editable | grep -iv '^chatnut[=@ ]'; } > constraints.txt
 
 serve: $(BIN)/chatnut
 	$(BIN)/chatnut serve
@@ -41,6 +51,10 @@ node_modules: package.json package-lock.json
 	fi
 	npm ci --no-audit --no-fund
 	touch $@
+
+# docs/configuration.md is written from the settings table (a test compares them).
+docs: $(BIN)/chatnut
+	$(BIN)/python -m chatnut.settings_doc > docs/configuration.md
 
 browser:
 	@if [ -z "$$CHATNUT_CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1; then \
@@ -98,6 +112,7 @@ bench: $(BIN)/chatnut postgres
 	$(BIN)/python -m bench --out .bench/latest.md
 	$(BIN)/python -m bench.team --out .bench/team.md
 	$(BIN)/python -m bench.pg_ceiling | tee .bench/pg_ceiling.md
+	$(BIN)/python -m bench.pg_read_cursors | tee .bench/pg_read_cursors.md
 	$(BIN)/python -m bench.team_day --out .bench/team_day.md
 
 clean:

@@ -1,7 +1,7 @@
 """`python -m bench`: ours beside the original chatnut 0.4.2 and the SDK's empty tool.
 
-Runs every benchmark of issue #6 in one process, interleaving the systems,
-prints one table per benchmark plus the SPEC §11 verdicts, and writes them as
+Runs every benchmark in one process, interleaving the systems, prints one
+table per benchmark plus the verdicts against the targets (docs/design.md), and writes them as
 Markdown (--out). See docs/benchmarks.md for how to read them.
 """
 

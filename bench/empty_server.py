@@ -1,4 +1,5 @@
-"""The official MCP SDK serving one empty tool: the cost of the stack itself (SPEC §11).
+"""The official MCP SDK serving one empty tool: the cost of the stack itself,
+which no server built on it can go below.
 
 Stateless with JSON answers, as chatnut serves /mcp/. The tool takes
 post_message's three arguments (so the request and its validation are the same

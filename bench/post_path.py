@@ -8,9 +8,8 @@ Three measures of `post_message` on one database:
   the batching writer buys;
 * MCP: the real `chatnut serve` and the official MCP client, sequential.
 
-Used to compare store implementations (issue 13 item 21: before and after
-leaving aiosqlite's private API; issue 10: asyncpg against psycopg on
-PostgreSQL). Prints one Markdown table.
+Used to compare store implementations (before and after
+leaving aiosqlite's private API; asyncpg against psycopg on PostgreSQL). Prints one Markdown table.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ class Verdict:
 
 
 def verdict_table(verdicts: list[Verdict], command: str) -> Table:
-    table = Table("SPEC §11 targets", command, ["target", "measured", "verdict"])
+    table = Table("Targets", command, ["target", "measured", "verdict"])
     for v in verdicts:
         table.add(v.target, v.measured, v.word)
     return table

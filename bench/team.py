@@ -1,6 +1,6 @@
 """`python -m bench.team`: the team server (PostgreSQL, --workers N) beside SQLite.
 
-One run, the same client code for every configuration (SPEC §12):
+One run, the same client code for every configuration:
 * sequential post_message p50/p99, SQLite and PostgreSQL on one worker;
 * 32 concurrent sessions (4 client processes): posts/s with SQLite and with
   PostgreSQL on 1, 2 and 4 workers, plus the CPU each post cost in the chatnut
@@ -305,7 +305,7 @@ async def run(args: argparse.Namespace, pg: PostgresServer, work: Path) -> list[
             ms(pct(values, 99)),
             ratio(pct(values, 50), pct(lat_sqlite, 50)),
         )
-    seq.notes.append("Target (SPEC §12): PostgreSQL p50 ≤ 1.5 × SQLite's on one worker.")
+    seq.notes.append("Target: PostgreSQL p50 ≤ 1.5 × SQLite's on one worker.")
     tables.append(seq)
 
     # Throughput, 32 sessions.
@@ -399,7 +399,7 @@ async def run(args: argparse.Namespace, pg: PostgresServer, work: Path) -> list[
             len(fan["errors"]),
         )
     wake_table.notes.append(
-        "Target (SPEC §12): p99 ≤ 50 ms with 100 waiters on loopback. p50 is the median "
+        "Target: p99 ≤ 50 ms with 100 waiters on loopback. p50 is the median "
         "of the runs' medians, p99 the worst run's. The post goes through the same port, "
         "so it lands on one worker and wakes the others through PostgreSQL NOTIFY. "
         "Post acked: when its own answer came back. CPU: user + system from /proc, "

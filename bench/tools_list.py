@@ -1,4 +1,4 @@
-"""The size of the `tools/list` answer agents pay for in context (SPEC §5, §13).
+"""The size of the `tools/list` answer agents pay for in context.
 
 Prints the tool count and the answer's size as compact JSON (what goes over
 the wire) and as `json.dumps` writes it (what tests/test_mcp_tools.py bounds).

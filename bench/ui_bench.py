@@ -1,4 +1,4 @@
-"""The web page at a team's scale, measured in the real browser (SPEC §11, issue 11).
+"""The web page at a team's scale, measured in the real browser.
 
     .venv/bin/python bench/ui_bench.py [--rooms 2000] [--big 10000] [--sidebar-rooms 10000]
                                        [--seconds 15] [--rate 20] [--runs 3]

@@ -98,6 +98,8 @@ MCP_AS_BOB: list[tuple[str, dict[str, Any]]] = [
     ("wait_for_messages", {"since_id": 0, "addressed_to": "bob", "timeout": 0}),
     ("check_inbox", {"agent_name": "bob"}),
     ("ack_message", {"message_id": 1, "agent_name": "bob"}),
+    ("claim", {"agent_name": "bob", "paths": ["src/"]}),
+    ("release", {"agent_name": "bob"}),
 ]
 REST_AS_BOB: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/rooms/{room}/messages", {"sender": "bob", "content": "I am bob"}),
@@ -117,6 +119,8 @@ REST_AS_BOB: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/push/bob/next", {"holder": "h1", "timeout": 0}),
     ("POST", "/api/push/bob/done", {"holder": "h1", "through": 1}),
     ("POST", "/api/push/bob/release", {"holder": "h1"}),
+    ("POST", "/api/rooms/{room}/claims", {"agent_name": "bob", "paths": ["src/"]}),
+    ("POST", "/api/rooms/{room}/claims/release", {"agent_name": "bob"}),
 ]
 REFUSAL = "this token is alice-claude's; it cannot act as bob"
 
@@ -184,6 +188,13 @@ async def test_roles_refuse_what_they_do_not_allow_naming_the_role(team: Team) -
             assert "needs the admin role" in answer.json()["error"]["message"]
         refused = http.post("/api/admin/tokens", json={"name": "mallory", "role": "admin"})
         assert refused.status_code == 403
+        # A sign-in link would open the page with the admin's rights: not for a member.
+        link = http.post("/api/signin-link", json={})
+        assert link.status_code == 403
+        assert link.json()["error"]["message"] == (
+            "a sign-in link opens the web page with the admin's rights;"
+            " this token is alice-claude's (member)"
+        )
     with team.rest(team.rita) as http:
         answer = http.post(
             f"/api/rooms/{room}/read", json={"reader": "rita", "last_read_message_id": 1}

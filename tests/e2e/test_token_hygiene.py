@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from chatnut.client import endpoint
@@ -103,3 +104,30 @@ def test_a_token_over_plain_http_to_another_host_is_warned_about_once(
     err = capsys.readouterr().err
     assert err.count("warning") == 1
     assert "sending the token to chat.example.com over plain http" in err
+
+
+def test_failed_authentication_is_throttled_per_address(home: Path) -> None:
+    # Reachable by others (here through a proxy's name), so guesses are counted;
+    # a loopback-only server's clients are all local and are not.
+    server = ServerProcess(
+        home, extra_args=["--allow-host", "chat.example.com"], env={"CHATNUT_TOKEN": SECRET}
+    )
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            for guess in range(10):
+                answer = http.get("/api/rooms", headers={"authorization": f"Bearer guess-{guess}"})
+                assert answer.status_code == 401
+            # The eleventh, even with the right token, waits out the minute.
+            refused = http.get("/api/rooms", headers={"authorization": f"Bearer {SECRET}"})
+            assert refused.status_code == 429
+            assert refused.json()["error"]["code"] == "too_many_failures"
+            assert 50 <= int(refused.headers["retry-after"]) <= 61
+            # A guess with a made-up principal token counts the same way.
+            assert http.get("/mcp/", headers={"authorization": "Bearer cnt_x"}).status_code == 429
+            # The page itself (no data) is still served.
+            assert http.get("/").status_code == 200
+        logged = [line for line in server.output if "failed authentications from" in line]
+        assert len(logged) == 1 and "127.0.0.1" in logged[0]
+    finally:
+        server.stop()

@@ -57,7 +57,7 @@ def main() -> int:
     port = sock.getsockname()[1]
     configure_logging(settings)
 
-    def worker(ready: Callable[[], None]) -> int:
+    def worker(current: Settings, ready: Callable[[], None]) -> int:
         if mode == "fail-start":
             return 3
         config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=False)

@@ -3,6 +3,7 @@ merges that keep the user's settings, backups, idempotence, dry runs, both OSes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import plistlib
@@ -144,6 +145,30 @@ def test_dry_run_prints_the_exact_content_and_writes_nothing(
     assert f'+    "chatnut": {{\n+      "url": "{URL}"\n+    }}' in out
     assert "nothing written" in out
     assert snapshot(user_home) == {}
+
+
+def test_install_says_a_line_per_file_and_the_diff_only_when_asked(
+    user_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for client in ("gemini", "codex"):
+        (user_home / f".{client}").mkdir()
+    assert run("install", "--client", "gemini") == 0
+    out = capsys.readouterr().out
+    changes = [line for line in out.splitlines() if line.startswith(("create ", "change "))]
+    # settings, the rules section, the skill and its rules: one line each
+    assert len(changes) == 4
+    rules = f"create {user_home}/.gemini/GEMINI.md"
+    lines = PROTOCOL.count("\n")
+    assert any(line.startswith(rules) and line.endswith(" -0 lines") for line in changes)
+    assert "@@" not in out and "+++" not in out  # no diff
+    assert len(out.splitlines()) < 10
+    assert snapshot(user_home)  # and it was written
+
+    assert run("install", "--client", "codex", "-v") == 0
+    verbose = capsys.readouterr().out
+    assert "@@" in verbose and f"+++ {user_home}/.codex/AGENTS.md" in verbose
+    assert len(verbose.splitlines()) > lines  # the whole rules diff
+    assert "change(s) made" in verbose
 
 
 CODEX_CONFIG = """# my codex settings
@@ -370,6 +395,84 @@ def test_macos_service_writes_a_launchd_agent(
         ["launchctl", "bootout", f"gui/{uid}/io.chatnut.server"],
         ["launchctl", "bootstrap", f"gui/{uid}", str(plist)],
     ]
+
+
+TEAM_FLAGS = [
+    "--db", "postgresql://chatnut@db.internal/chatnut",
+    "--workers", "4",
+    "--host", "0.0.0.0",
+    "--allow-host", "chat.example.com",
+    "--allow-host", "chat2.example.com",
+    "--public-url", "https://chat.example.com",
+    "--log-format", "json",
+    "--metrics-listen", "127.0.0.1:9108",
+    "--max-message-bytes", "100000",
+    "--auto-archive-hours", "48",
+    "--durability", "full",
+]  # fmt: skip
+
+
+def test_a_team_servers_service_is_a_system_unit_keeping_every_setting_and_no_secret(
+    user_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chatnut.settings import load_settings
+
+    tokens = tmp_path / "tokens"
+    tokens.write_text("team-token-abcdef0123456789\n")
+    flags = [*TEAM_FLAGS, "--token-file", str(tokens)]
+    assert run("install", "--service", *flags, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "create /etc/systemd/system/chatnut.service (systemd system unit)" in out
+    assert "+After=network-online.target postgresql.service" in out
+    assert "+ExecReload=/bin/kill -HUP $MAINPID" in out
+    assert "+WantedBy=multi-user.target" in out
+    assert "team-token-abcdef0123456789" not in out
+    assert "run systemctl enable --now chatnut.service" in out
+    assert "nothing written" in out
+    environment = dict(
+        line.removeprefix('+Environment="').removesuffix('"').split("=", 1)
+        for line in out.splitlines()
+        if line.startswith('+Environment="')
+    )
+    # The unit's server is the one the flags described: every setting survives.
+    from_unit = load_settings({}, environment)
+    expected = load_settings(
+        {
+            "db": "postgresql://chatnut@db.internal/chatnut",
+            "workers": "4",
+            "host": "0.0.0.0",
+            "allowed_hosts": ["chat.example.com", "chat2.example.com"],
+            "public_url": "https://chat.example.com",
+            "log_format": "json",
+            "metrics_listen": "127.0.0.1:9108",
+            "max_message_bytes": "100000",
+            "auto_archive_hours": "48",
+            "durability": "full",
+            "token_file": str(tokens),
+        },
+        # The suite turns the update check off; the unit keeps that too.
+        {"CHATNUT_HOME": environment["CHATNUT_HOME"], "CHATNUT_UPDATE_CHECK": "0"},
+    )
+    assert from_unit == dataclasses.replace(expected, open_browser=False)
+    assert from_unit.token == "team-token-abcdef0123456789"  # read from the file at start
+
+
+def test_a_team_servers_service_refuses_an_inline_secret(
+    user_home: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHATNUT_TOKEN", "inline-token-0123456789")
+    assert run("install", "--service", *TEAM_FLAGS, "--dry-run") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "never holds the token" in err and "--token-file" in err
+    monkeypatch.delenv("CHATNUT_TOKEN")
+    with_password = ["--db", "postgresql://chatnut:hunter2@db.internal/chatnut", "--workers", "2"]
+    assert run("install", "--service", *with_password, "--dry-run") == 1
+    err = capsys.readouterr().err
+    assert "never holds the database password" in err and "hunter2" not in err
+    assert snapshot(user_home) == {}
 
 
 def test_token_env_writes_each_clients_reference_and_never_the_token(

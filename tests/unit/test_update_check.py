@@ -74,3 +74,11 @@ def test_disabled_never_asks() -> None:
     assert checker.info() == {}
     checker.refresh_in_background()
     assert checker._running is False
+
+
+def test_without_a_url_of_its_own_there_is_no_check() -> None:
+    """The public index's `chatnut` is another project: no URL, no answer at all."""
+    checker = UpdateChecker(enabled=True, url=None)
+    assert checker.enabled is False
+    assert checker.info() == {}
+    assert checker._running is False

@@ -1,4 +1,4 @@
-"""REST routes under /api/ (SPEC §6): thin HTTP wrappers over ChatService.
+"""REST routes under /api/: thin HTTP wrappers over ChatService.
 
 Bodies and query parameters are typed so the OpenAPI schema at /api/docs
 shows their limits; the service checks them again (it is the one judge), and
@@ -7,7 +7,6 @@ every failure leaves as the one JSON error shape (see `install_error_handlers`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable
@@ -21,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chatnut import __version__
 from chatnut import validation as check
+from chatnut.disconnect import ClientLeft, unless_client_leaves
 from chatnut.errors import ChatnutError, error_body
 from chatnut.principals import Caller, caller_in
 from chatnut.render import with_html_async
@@ -341,22 +341,10 @@ async def inbox(
 async def _while_connected(request: Request, work: Awaitable[dict[str, Any]]) -> Any:
     """Run a long-poll until it answers or its client hangs up: a dropped client's
     wait (and its hub subscription) is released at once, not after its timeout."""
-    answer = asyncio.ensure_future(work)
-
-    async def hung_up() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-
-    gone = asyncio.ensure_future(hung_up())
     try:
-        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (answer, gone):
-            if not task.done():
-                task.cancel()
-    if not answer.done() or answer.cancelled():
+        return await unless_client_leaves(request.receive, work)
+    except ClientLeft:
         return Response(status_code=499)  # nobody is listening any more
-    return answer.result()
 
 
 @router.get("/search", summary="Search room names and message content")

@@ -18,16 +18,25 @@ import anyio
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from chatnut import __version__
+from chatnut import __version__, metrics
 from chatnut.admin_api import router as admin_router
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
 from chatnut.claims_api import router as claims_router
 from chatnut.connections import connection_bound
+from chatnut.disconnect import ClientLeft, unless_client_leaves
 from chatnut.feeds.slots import StreamSlots
+from chatnut.health import (
+    Draining,
+    HealthEndpoints,
+    MetricsListener,
+    bounded_readiness,
+    metrics_route,
+)
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.receipts_api import router as receipts_router
+from chatnut.requests import RequestObserver
 from chatnut.resources import web_ui_dir
 from chatnut.security import (
     AllowedNames,
@@ -47,6 +56,8 @@ from chatnut.signin import OneTimeLinks, Sessions, session_cookie
 from chatnut.signin_api import router as signin_router
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
+from chatnut.throttle import AuthThrottle
+from chatnut.tokens import SharedTokens
 from chatnut.update_check import UpdateChecker
 
 log = logging.getLogger(__name__)
@@ -62,7 +73,7 @@ BODY_OVERHEAD_BYTES = 64 * 1024
 
 
 def is_team_server(settings: Settings) -> bool:
-    """Several processes or hosts may serve this database's clients (SPEC §12)."""
+    """Several processes or hosts may serve this database's clients (a team server)."""
     return settings.workers > 1 or bool(settings.allowed_hosts) or settings.public_url is not None
 
 
@@ -84,13 +95,18 @@ class ServerState:
         self.settings = settings
         self.port = port
         self.hub = Hub()
+        # The shared tokens, replaced in place by a reload (tokens.py).
+        self.tokens = SharedTokens(settings.tokens)
+        # Set when this process is on its way out (a reload replacing it, or a
+        # stop): /readyz says `stopping`, so balancers move on first.
+        self.draining = False
         self.links = OneTimeLinks()
         self.sessions = Sessions()
         if settings.token is not None and is_team_server(settings):
             # Links and sessions that any worker or host checks for itself (signed.py).
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
-        self.updates = UpdateChecker(enabled=settings.update_check)
+        self.updates = UpdateChecker(enabled=settings.update_check, url=settings.update_url)
         self.streams = StreamSlots(
             settings.max_streams or connection_bound(settings.max_connections) // 2,
             settings.max_streams_per_client,
@@ -101,6 +117,8 @@ class ServerState:
             durability=settings.durability,
             on_commit=self._committed,
             owner={"pid": os.getpid(), "port": port},
+            on_resync=self.hub.resync,
+            keep_events=(settings.events_keep_seconds, settings.events_keep_rows),
         )
         self.service = ChatService(
             self.store,
@@ -134,6 +152,12 @@ class ServerState:
             return base + target
         return base + self.links.mint(target)
 
+    async def readiness(self) -> str | None:
+        """None when this process can serve; else the one word /readyz answers."""
+        if self.draining or self.hub.closed:
+            return "stopping"
+        return await self.store.readiness()
+
     def _room_created(self, url: str) -> None:
         if self.settings.open_browser and has_display():
             open_in_background(url)
@@ -160,14 +184,11 @@ async def _auto_archive(service: ChatService, hours: float) -> None:
 
 
 async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) -> None:
-    """Run an MCP request, cancelling it the moment its client disconnects.
+    """Run an MCP request, cancelling it the moment its client disconnects (a
+    parked `wait_for_messages` otherwise holds on until its own timeout).
 
-    With stateless JSON answers nothing else notices a client that gave up on a
-    parked `wait_for_messages` (Esc in Claude Code drops the request; a
-    `notifications/cancelled` arrives as a separate request that cannot reach
-    it): the wait would hold its subscription until its own timeout. The body
-    was read whole by BodyLimit (security/limits.py), so after handing it over, the real
-    `receive` has nothing left to say but `http.disconnect`: watch for it.
+    BodyLimit (security/limits.py) has read the body whole, so after handing it
+    over the real `receive` is left to the one watcher (disconnect.py).
     """
     first = await receive()
     if first["type"] != "http.request" or first.get("more_body", False):
@@ -178,7 +199,6 @@ async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) 
 
         await app(scope, passthrough, send)
         return
-    gone = anyio.Event()
     handed = False
 
     async def app_receive() -> Any:
@@ -186,20 +206,10 @@ async def _until_client_leaves(app: Any, scope: Scope, receive: Any, send: Any) 
         if not handed:
             handed = True
             return first
-        await gone.wait()
-        return {"type": "http.disconnect"}
+        await anyio.sleep_forever()  # the watcher cancels the request when the client leaves
 
-    async with anyio.create_task_group() as group:
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone.set()
-            group.cancel_scope.cancel()
-
-        group.start_soon(watch)
-        await app(scope, app_receive, send)
-        group.cancel_scope.cancel()
+    with contextlib.suppress(ClientLeft):
+        await unless_client_leaves(receive, app(scope, app_receive, send))
 
 
 class _McpEndpoint:
@@ -248,7 +258,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
             raise
         if applied:
             log.info("database %s migrated: %s", state.store.location, ", ".join(applied))
-        if settings.update_check:
+        if state.updates.enabled:
             state.updates.refresh_in_background()
         archiver = None
         if settings.auto_archive_hours > 0:
@@ -256,11 +266,15 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
                 _auto_archive(state.service, settings.auto_archive_hours)
             )
         presence = asyncio.create_task(_save_presence(state.service))
+        metrics.started()
+        sampler = asyncio.create_task(
+            metrics.sample(state.store.pool_usage, lambda: bounded_readiness(state.readiness))
+        )
         try:
             async with mcp.session_manager.run():
                 yield
         finally:
-            for task in (archiver, presence):
+            for task in (archiver, presence, sampler):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -283,6 +297,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(sidebar_router)
+    app.include_router(metrics_route)
     app.include_router(admin_router)
     app.include_router(signin_router)
     app.include_router(receipts_router)
@@ -302,12 +317,22 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         sessions=state.sessions,
         tokens=state.service.tokens_cache,
         cookie=session_cookie(settings.public_url),
+        throttle=AuthThrottle()
+        if is_team_server(settings) or not is_loopback(settings.host)
+        else None,
+        shared=state.tokens,
     )
     app.add_middleware(
         HostAndOrigin,
         configured_host=settings.host,
         allowed=AllowedNames(settings.allowed_hosts, settings.public_url),
     )
+    metrics_port = settings.metrics_listen[1] if settings.metrics_listen else None
+    app.add_middleware(MetricsListener, port=metrics_port)
+    app.add_middleware(HealthEndpoints, readiness=state.readiness)
+    app.add_middleware(Draining, draining=lambda: state.draining)
+    # Outermost: every request is counted (and logged), refusals included.
+    app.add_middleware(RequestObserver, log_requests=settings.log_format == "json")
     return app
 
 
@@ -316,7 +341,8 @@ def mcp_http_options() -> dict[str, Any]:
 
     return {
         "streamable_http_path": "/",
-        # Stateless: no session a restart could invalidate (SPEC §5).
+        # Stateless: no session a restart could invalidate (clients such as Claude
+        # Code do not start a new one after a 404 for a stale session id).
         "stateless_http": True,
         # Plain JSON answers: one round trip, nothing to keep open per call.
         "json_response": True,

@@ -37,6 +37,8 @@ from typing import Any, ClassVar, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from chatnut import metrics
+
 # Generous: a busy client may open a connection and only get round to using it
 # seconds later; the connection cap, not this, is what stops a flood.
 HEADER_SECONDS = 30.0
@@ -168,10 +170,12 @@ class GuardedHttp(HttpToolsProtocol):
     def _too_slow(self) -> None:
         self._header_deadline = None
         if not self.transport.is_closing():
+            metrics.CONNECTIONS_EVICTED.inc()
             self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        metrics.CONNECTIONS.inc()
         self.address = self.client[0] if self.client else ""
         self.strangers.add(self)
         self._arm()
@@ -182,12 +186,14 @@ class GuardedHttp(HttpToolsProtocol):
         if self.strangers.count() > self.max_untrusted:
             self._evict(self.strangers.first())
         if len(self.connections) > self.max_connections and not self._make_room():
+            metrics.refused("too_many_connections")
             self._evict(self)
 
     def _evict(self, connection: GuardedHttp | None) -> None:
         if connection is None:
             return
         connection._disarm()
+        metrics.CONNECTIONS_EVICTED.inc()
         connection.transport.close()
         # Counted out now: the transport tells connection_lost only later.
         self.connections.discard(connection)
@@ -246,6 +252,7 @@ class GuardedHttp(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        metrics.CONNECTIONS.dec()
         self.strangers.remove(self)
         super().connection_lost(exc)
 

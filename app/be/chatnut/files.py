@@ -1,4 +1,6 @@
-"""Writing files without following links someone else planted (SPEC §9).
+"""Writing files without following links someone else planted:
+a link where a config or a backup goes would redirect our write onto any file
+the user can write.
 
 A repository can ship `AGENTS.md.chatnut-backup -> ~/.bashrc`, a shared
 directory can hold a dangling link where `chatnut export -o` or `backup` is

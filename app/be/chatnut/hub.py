@@ -35,7 +35,7 @@ class Event:
     room_id: str
     data: dict[str, Any]
     # A message's addressees (its `to` and registered @mentions, lower-cased):
-    # what a wait with `addressed_to` and the inbox wake on (SPEC §13).
+    # what a wait with `addressed_to` and the inbox wake on.
     audience: frozenset[str] = frozenset()
 
 
@@ -49,6 +49,9 @@ class Subscription:
     buffer: deque[Event] = field(default_factory=deque)
     overflowed: bool = False
     closed: bool = False  # the server is shutting down: stop waiting
+    # This process missed events (pruned before it read them): what the buffer
+    # holds may have holes; the tables are the truth.
+    resynced: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def deliver(self, event: Event) -> None:
@@ -85,6 +88,14 @@ class Hub:
         for subs in tuple(self._topics.values()):
             for sub in tuple(subs):
                 sub.close()
+
+    def resync(self) -> None:
+        """Every subscriber missed something: streams end (their clients resume with
+        Last-Event-ID, from the tables), waits read their answer from the tables."""
+        for subs in tuple(self._topics.values()):
+            for sub in tuple(subs):
+                sub.overflowed = sub.resynced = True
+                sub._wake.set()
 
     def subscriber_count(self, topic: str | None = None) -> int:
         if topic is not None:

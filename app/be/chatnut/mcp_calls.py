@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from contextvars import ContextVar
 from typing import Any
 
@@ -21,6 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, Tool
 from pydantic import ValidationError
 
+from chatnut import metrics, requests
 from chatnut.errors import ChatnutError
 from chatnut.principals import ANYONE, Caller, caller_in
 
@@ -140,6 +142,27 @@ class ChatnutMCP(MCPServer):
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         tool = self._tool_manager.get_tool(name)
+        # A name no tool has is counted as "unknown": label values stay a known set.
+        observed = name if tool is not None else "unknown"
+        began = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await self._checked_call(tool, name, arguments, context)
+            outcome = "ok"
+        finally:
+            metrics.MCP_CALLS.labels(observed, outcome).inc()
+            metrics.MCP_CALL_SECONDS.labels(observed).observe(time.perf_counter() - began)
+            requests.note_tool(observed, outcome)
+        if isinstance(result, CallToolResult) and result.structured_content is not None:
+            # The text mirror of the result, compact as the original's: the SDK
+            # indents it, and agents pay for every space in context.
+            text = json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
+            result.content = [TextContent(type="text", text=text)]
+        return result
+
+    async def _checked_call(
+        self, tool: Any, name: str, arguments: dict[str, Any], context: Any
+    ) -> Any:
         if tool is not None:
             valid = list(tool.parameters.get("properties", {}))
             unknown = sorted(set(arguments) - set(valid))
@@ -150,7 +173,7 @@ class ChatnutMCP(MCPServer):
                 )
         bound = _CALLER.set(_caller_of(context).as_transport("mcp"))
         try:
-            result = await super().call_tool(name, arguments, context)
+            return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, ChatnutError):
@@ -160,9 +183,3 @@ class ChatnutMCP(MCPServer):
             raise
         finally:
             _CALLER.reset(bound)
-        if isinstance(result, CallToolResult) and result.structured_content is not None:
-            # The text mirror of the result, compact as the original's: the SDK
-            # indents it, and agents pay for every space in context.
-            text = json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
-            result.content = [TextContent(type="text", text=text)]
-        return result

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import StrictBool, WithJsonSchema
 
 from chatnut.mcp_calls import ChatnutMCP, caller
-from chatnut.mcp_tools import READ_ONLY, WRITES, NoBool
+from chatnut.mcp_params import READ_ONLY, WRITES, NoBool
 from chatnut.service import ChatService
 
 Text = Annotated[str | None, WithJsonSchema({"type": ["string", "null"]})]

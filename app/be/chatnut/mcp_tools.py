@@ -1,4 +1,5 @@
-"""The 22 MCP tools of the agent contract (SPEC §5, §13): typed wrappers over ChatService.
+"""The 22 MCP tools of the agent contract (the original 16, and the ones to
+coordinate, acknowledge and claim): typed wrappers over ChatService.
 
 Parameter names, defaults and result shapes are the original chatnut 0.4.x's,
 so existing skills and prompts keep working. Limits are in the input schemas
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from mcp_types import ToolAnnotations
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from chatnut import __version__
 from chatnut import validation as check
 from chatnut.mcp_calls import ChatnutMCP, caller
+from chatnut.mcp_claims import add_claim_tools
+from chatnut.mcp_params import DESTROYS, READ_ONLY, WRITES, NoBool
 from chatnut.service import ChatService
 
 # -- result shapes (typing_extensions.TypedDict: pydantic needs it on Python < 3.12) --
@@ -175,7 +177,7 @@ class Agents(TypedDict):
 # The inbox's and the handoff's parts are the shapes other tools return
 # (messages, with `room` in the inbox and `truncated` in the handoff), declared
 # as plain objects: their full schemas again would cost every agent ~2.5 KB of
-# context in tools/list (SPEC §13 keeps its growth under 3 KB). SKILL.md
+# context in tools/list (the two new tools cost under 3 KB together). SKILL.md
 # describes each field.
 Part = dict[str, Any]
 
@@ -219,16 +221,9 @@ Project = Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)]
 RoomName = Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)]
 Sender = Annotated[str, Field(min_length=1, max_length=check.MAX_SENDER)]
 MessageType = Literal["message", "system", "summary"]
-# Booleans are refused before pydantic's lax mode turns `true` into 1; every
-# id is bounded, so 2**63 is a one-line refusal naming the parameter.
-NoBool = BeforeValidator(check.not_boolean)
 SinceId = Annotated[int, Field(ge=0, le=check.MAX_ID), NoBool]
 Limit = Annotated[int, Field(ge=1, le=check.MAX_LIMIT), NoBool]
 AddressedTo = Annotated[str | None, Field(max_length=check.MAX_SENDER)]
-
-READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-DESTROYS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
 
 
 def build_mcp(service: ChatService) -> ChatnutMCP:
@@ -419,8 +414,6 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         return await service.ack_message(  # type: ignore[return-value]
             room_id, message_id, agent_name, caller=caller()
         )
-
-    from chatnut.mcp_claims import add_claim_tools  # it takes its parameter types from here
 
     add_claim_tools(mcp, service)
     return mcp

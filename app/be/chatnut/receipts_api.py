@@ -69,7 +69,7 @@ async def room_receipts(
         wanted = [int(part) for part in ids.split(",") if part.strip()]
     except ValueError:
         raise InvalidInput("ids must be message ids separated by commas") from None
-    return await service_of(request).room_receipts(room_id, wanted)
+    return await service_of(request).room_receipts(room_id, wanted, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/messages/{message_id}/ack", summary="Acknowledge a message")

@@ -1,4 +1,4 @@
-"""Message content → safe HTML for the web page (SPEC §7).
+"""Message content → safe HTML for the web page.
 
 Rendered on the server, once per message version, when a stream or a page
 first needs it — never on the posting path, and never in what MCP returns.
@@ -41,6 +41,8 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
+
+from chatnut import metrics
 
 CODE_CSS_CLASS = "hl"
 PYGMENTS_STYLE = "monokai"
@@ -230,6 +232,7 @@ def render_markdown(content: str, budget: float = RENDER_BUDGET_SECONDS) -> str:
                 budget,
             )
             html = plain_html(content)
+            metrics.RENDER_FALLBACKS.inc()
         finally:
             _deadline.at = float("inf")
         _cache.put(content, html)

@@ -40,6 +40,10 @@ class InstanceLock:
             raise AlreadyRunning(str(self.path)) from None
         self._handle = handle
 
+    def fileno(self) -> int | None:
+        """The locked file's descriptor (a process exec'd with it keeps the lock)."""
+        return None if self._handle is None else self._handle.fileno()
+
     def release(self) -> None:
         if self._handle is not None:
             with contextlib.suppress(OSError):
@@ -64,7 +68,8 @@ def write_runtime_files(port_file: Path, pid_file: Path, port: int) -> None:
 
 
 def make_home_private(home: Path, db_path: Path) -> None:
-    """Home 0700, and every file in it (and the database's) 0600 (SPEC §9).
+    """Home 0700, and every file in it (and the database's) 0600: other local users
+    must not read chats, tokens or the log.
 
     New files are private by the process umask; this tightens what an older
     chatnut, or the usual 022 umask, left readable to every local user.
@@ -80,8 +85,8 @@ def make_home_private(home: Path, db_path: Path) -> None:
                 path.chmod(stat.S_IMODE(info.st_mode) & 0o700)
 
 
-def remove_runtime_files(port_file: Path, pid_file: Path) -> None:
+def remove_runtime_files(port_file: Path, pid_file: Path, *others: Path) -> None:
     # Only remove what is ours: a newer server may have replaced the files.
     if read_int(pid_file) == os.getpid():
-        port_file.unlink(missing_ok=True)
-        pid_file.unlink(missing_ok=True)
+        for path in (*others, port_file, pid_file):
+            path.unlink(missing_ok=True)

@@ -9,20 +9,25 @@ connections, and remove them on a clean exit (SIGTERM, SIGINT).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import ipaddress
 import logging
 import logging.handlers
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import uvicorn
 
-from chatnut.connections import connection_bound, guarded_http
-from chatnut.hub import Hub
+from chatnut import metrics
+from chatnut.files import write_file
+from chatnut.reload import RELOADED_FILE, note_reload, reload_problem
+from chatnut.requests import JsonFormatter
 from chatnut.runtime import (
     AlreadyRunning,
     InstanceLock,
@@ -34,6 +39,7 @@ from chatnut.runtime import (
 from chatnut.settings import Settings, load_settings
 from chatnut.store import shared_by_processes
 from chatnut.store.location import printable
+from chatnut.worker import exec_worker
 
 log = logging.getLogger("chatnut")
 
@@ -53,6 +59,8 @@ def configure_logging(settings: Settings) -> None:
     # With workers, every line says which process wrote it (they share the log).
     process = " [%(process)d]" if settings.workers > 1 else ""
     fmt = logging.Formatter(f"%(asctime)s{process} %(levelname)s %(name)s: %(message)s")
+    if settings.log_format == "json":
+        fmt = JsonFormatter()
     file_handler = logging.handlers.RotatingFileHandler(
         settings.log_file, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )
@@ -107,19 +115,57 @@ class _Server(uvicorn.Server):
     """uvicorn, plus `on_ready` called the moment it accepts connections."""
 
     def __init__(
-        self, config: uvicorn.Config, settings: Settings, hub: Hub, on_ready: Callable[[], None]
+        self,
+        config: uvicorn.Config,
+        settings: Settings,
+        state: Any,
+        on_ready: Callable[[], None],
+        reread: Callable[[], Settings] | None = None,
     ) -> None:
         super().__init__(config)
         self.chatnut_settings = settings
-        self.chatnut_hub = hub
+        self.chatnut_state = state
+        self.chatnut_hub = state.hub
         self.chatnut_ready = on_ready
+        self.chatnut_reread = reread
+        self.chatnut_reloads = 0
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
+            loop = asyncio.get_running_loop()
+            if self.chatnut_reread is not None:
+                loop.add_signal_handler(signal.SIGHUP, self._reload)
+            # A reload's first word to a worker it replaces: answer with
+            # `Connection: close` and `/readyz` 503 from now on; SIGTERM follows.
+            loop.add_signal_handler(signal.SIGUSR1, self._drain)
             self.chatnut_ready()
 
+    def _drain(self) -> None:
+        self.chatnut_state.draining = True
+
+    def _reload(self) -> None:
+        """One process (no supervisor to replace it): take what can change in place."""
+        assert self.chatnut_reread is not None
+        self.chatnut_reloads += 1
+        try:
+            fresh = self.chatnut_reread()
+            problem = reload_problem(self.chatnut_settings, fresh)
+        except ValueError as exc:
+            problem = str(exc)
+        if problem is not None:
+            log.error("reload refused, nothing changed: %s", problem)
+            note_reload(self.chatnut_settings, self.chatnut_reloads, f"refused: {problem}")
+            return
+        self.chatnut_state.tokens.replace(fresh.tokens)
+        logging.getLogger().setLevel(getattr(logging, fresh.log_level.upper(), logging.INFO))
+        self.chatnut_settings = fresh
+        log.info("reloaded: %d token(s) accepted", len(fresh.tokens))
+        note_reload(fresh, self.chatnut_reloads, "ok")
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Balancers asking /readyz hear `stopping` while in-flight calls finish.
+        self.chatnut_state.draining = True
         # Long waits would otherwise hold the shutdown for its whole grace period
         # and then be cut off; woken now, they answer `timed_out` at once.
         self.chatnut_hub.close()
@@ -129,7 +175,7 @@ class _Server(uvicorn.Server):
             await super().shutdown(sockets=sockets)
         finally:
             s = self.chatnut_settings
-            remove_runtime_files(s.port_file, s.pid_file)
+            remove_runtime_files(s.port_file, s.pid_file, s.db_file)
 
 
 def is_postgres(settings: Settings) -> bool:
@@ -137,10 +183,16 @@ def is_postgres(settings: Settings) -> bool:
 
 
 def run_server(
-    settings: Settings, sock: socket.socket, port: int, on_ready: Callable[[], None]
+    settings: Settings,
+    sockets: list[socket.socket],
+    port: int,
+    on_ready: Callable[[], None],
+    reread: Callable[[], Settings] | None = None,
 ) -> bool:
-    """One uvicorn server on `sock` until it is told to stop; False if it never started."""
+    """One uvicorn server on `sockets` (the port's, and the metrics listener's when
+    there is one) until it is told to stop; False if it never started."""
     from chatnut.app import create_app
+    from chatnut.connections import connection_bound, guarded_http
 
     app = create_app(settings, port)
     config = uvicorn.Config(
@@ -157,10 +209,10 @@ def run_server(
             settings.max_unauthenticated_per_address,
         ),
     )
-    server = _Server(config, settings, app.state.chatnut.hub, on_ready)
+    server = _Server(config, settings, app.state.chatnut, on_ready, reread)
     # uvicorn's own runner: it picks the configured event loop (uvloop when
     # installed, as it is with chatnut; asyncio.run would not).
-    server.run(sockets=[sock])
+    server.run(sockets=sockets)
     return server.started
 
 
@@ -236,16 +288,41 @@ def serve(overrides: dict[str, Any]) -> int:
                 )
             return fail(f"cannot listen on {settings.host}:{settings.port}: {exc}")
         port = sock.getsockname()[1]
+        sockets = [sock]
+        if settings.metrics_listen is not None:
+            host, metrics_port = settings.metrics_listen
+            try:
+                sockets.append(bind(host, metrics_port))
+            except OSError as exc:
+                sock.close()
+                return fail(f"cannot listen for metrics on {host}:{metrics_port}: {exc}")
         configure_logging(settings)
+        # Which database this server serves, for `backup` on its host (no password);
+        # a convenience, so a run directory it cannot write is no reason to stop.
+        with contextlib.suppress(OSError):
+            settings.db_file.parent.mkdir(parents=True, exist_ok=True)
+            write_file(settings.db_file, printable(settings.database) + "\n")
+        # Until the server listens for it, a reload request must not end the process.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        (settings.run_dir or settings.home).joinpath(RELOADED_FILE).unlink(missing_ok=True)
+
+        def reread() -> Settings:
+            return load_settings(overrides)
+
         try:
             if settings.workers > 1:
+                # Every worker's values in files a scrape reads together (metrics.py).
+                metrics.use_directory((settings.run_dir or settings.home) / "metrics")
                 import chatnut.app  # noqa: F401 — imported once, shared by every fork
                 from chatnut.supervisor import supervise
 
-                def worker(ready: Callable[[], None]) -> int:
-                    return 0 if run_server(settings, sock, port, ready) else 1
+                def worker(current: Settings, ready: Callable[[], None]) -> int:
+                    return 0 if run_server(current, sockets, port, ready) else 1
 
-                return supervise(settings, sock, port, worker)
+                def fresh_worker(ready_fd: int, parent: int) -> NoReturn:
+                    exec_worker(overrides, sockets, port, ready_fd, parent, lock.fileno())
+
+                return supervise(settings, sock, port, worker, reread, fresh_worker)
 
             def ready() -> None:
                 write_runtime_files(settings.port_file, settings.pid_file, port)
@@ -256,9 +333,11 @@ def serve(overrides: dict[str, Any]) -> int:
                     printable(settings.database),
                 )
 
-            return 0 if run_server(settings, sock, port, ready) else 1
+            return 0 if run_server(settings, sockets, port, ready, reread) else 1
         finally:
-            sock.close()
+            for each in sockets:
+                each.close()
             remove_runtime_files(settings.port_file, settings.pid_file)
+            settings.db_file.unlink(missing_ok=True)
     finally:
         lock.release()

@@ -41,6 +41,13 @@ def parse_non_negative(text: str) -> float:
     return value
 
 
+def parse_positive_float(text: str) -> float:
+    value = float(text)
+    if not 0.1 <= value <= 1e9:  # NaN fails too
+        raise ValueError(f"must be 0.1..1000000000, got {text}")
+    return value
+
+
 def parse_positive_int(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 2**31 - 1:
@@ -133,3 +140,27 @@ def parse_workers(text: str) -> int:
     if value > 64:
         raise ValueError(f"at most 64 workers, got {value}")
     return value
+
+
+def parse_log_format(text: str) -> str:
+    if text not in {"text", "json"}:
+        raise ValueError(f"expected 'text' or 'json', got {text!r}")
+    return text
+
+
+def parse_metrics_listen(text: str) -> tuple[str, int]:
+    """`127.0.0.1:9108` or `[::1]:9108`: a loopback address, as the listener needs no token."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9108, got {text!r}")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"{host!r} is not a loopback address: the metrics listener has no token, so it"
+            " listens on 127.0.0.1 or ::1 only (use /metrics with the token elsewhere)"
+        )
+    return host, int(port)

@@ -1,8 +1,9 @@
 """Every setting of the server, declared once.
 
 Each entry names its environment variable, its `chatnut serve` flag, its
-default and its help text; the CLI parser and the README's table are both
-derived from `SETTINGS`, so they cannot drift apart. Precedence: flag, then
+default and its help text; the CLI parser and docs/configuration.md (written
+by `python -m chatnut.settings_doc`) are both derived from `SETTINGS`, so they
+cannot drift apart. Precedence: flag, then
 environment, then default.
 """
 
@@ -18,15 +19,20 @@ from chatnut.setting_values import (
     parse_bool,
     parse_durability,
     parse_host_names,
+    parse_http_url,
+    parse_log_format,
     parse_message_bytes,
+    parse_metrics_listen,
     parse_non_negative,
     parse_non_negative_int,
     parse_port,
+    parse_positive_float,
     parse_positive_int,
     parse_public_url,
     parse_server_url,
     parse_workers,
 )
+from chatnut.tokens import file_tokens, split_tokens
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,9 @@ class Setting:
     # "serve": a flag of `chatnut serve`; "client": of the terminal commands
     # that talk to a server (status, tail, post, rooms, export, the bridge...).
     scope: str = "serve"
+    # How the docs show the default when the value alone would not say it
+    # (None standing for "beside the home", 0 standing for "automatic").
+    shown_default: str | None = None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -63,6 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "Where server.port and server.pid go (default: $CHATNUT_HOME); "
         "the original chatnut's name, still honoured.",
+        shown_default="`$CHATNUT_HOME`",
     ),
     Setting(
         "db",
@@ -74,6 +84,7 @@ SETTINGS: tuple[Setting, ...] = (
         "CHAT_DB_PATH is the original chatnut's name, still honoured), "
         "or a postgresql:// URL.",
         "PATH|URL",
+        shown_default="`$CHATNUT_HOME/chatnut.db`",
     ),
     Setting(
         "host",
@@ -99,8 +110,9 @@ SETTINGS: tuple[Setting, ...] = (
         "--token",
         None,
         str,
-        "Bearer token required on /mcp/ and /api/ when set. A flag shows in `ps`: "
-        "prefer CHATNUT_TOKEN or --token-file.",
+        "Bearer token required on /mcp/ and /api/ when set; several, comma separated, are "
+        "all accepted (rotation; the first is the one sent and signed with). A flag shows "
+        "in `ps`: prefer CHATNUT_TOKEN or --token-file.",
         "TOKEN",
     ),
     Setting(
@@ -109,7 +121,8 @@ SETTINGS: tuple[Setting, ...] = (
         "--token-file",
         None,
         str,
-        "Read the token from this file (its first line), when no token is given.",
+        "Read the token from this file when no token is given: one per line, all accepted "
+        "(blank lines and # comments skipped); `chatnut reload` reads it again.",
         "PATH",
     ),
     Setting(
@@ -190,6 +203,7 @@ SETTINGS: tuple[Setting, ...] = (
         parse_non_negative_int,
         "Most open connections; past it the longest-idle one is closed "
         "(0: as many as the open-file limit allows, at most 16384).",
+        shown_default="`0` (automatic)",
     ),
     Setting(
         "max_unauthenticated_connections",
@@ -250,6 +264,7 @@ SETTINGS: tuple[Setting, ...] = (
         parse_non_negative,
         "Archive live rooms idle for this many hours; 0 (default) never does.",
         "H",
+        shown_default="`0` (off)",
     ),
     Setting(
         "open_browser",
@@ -265,7 +280,17 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         True,
         parse_bool,
-        "Check the package index for a newer chatnut in the background (for ping).",
+        "Check CHATNUT_UPDATE_URL for a newer release in the background (for ping).",
+    ),
+    Setting(
+        "update_url",
+        ("CHATNUT_UPDATE_URL",),
+        None,
+        None,
+        parse_http_url,
+        "Where this chatnut's releases are listed (JSON in the package index's shape, "
+        "/pypi/<name>/json); unset: no update check (the public index's `chatnut` is "
+        "another project).",
     ),
     Setting(
         "teams_dir",
@@ -274,6 +299,43 @@ SETTINGS: tuple[Setting, ...] = (
         "~/.claude/teams",
         str,
         "Where init_room(team_name=...) looks for team directories.",
+    ),
+    Setting(
+        "log_format",
+        ("CHATNUT_LOG_FORMAT",),
+        "--log-format",
+        "text",
+        parse_log_format,
+        "text: the log as lines for people; json: one JSON object per line, and one line "
+        "per request or tool call (time, pid, request id, route or tool, status, duration).",
+        "FORMAT",
+    ),
+    Setting(
+        "metrics_listen",
+        ("CHATNUT_METRICS_LISTEN",),
+        "--metrics-listen",
+        None,
+        parse_metrics_listen,
+        "Also serve GET /metrics, without the token, on this loopback address "
+        "(127.0.0.1:9108); /metrics on the main port needs the token.",
+        "HOST:PORT",
+    ),
+    Setting(
+        "events_keep_seconds",
+        ("CHATNUT_EVENTS_KEEP_SECONDS",),
+        None,
+        3600.0,
+        parse_positive_float,
+        "PostgreSQL: events are kept this long for processes that were away, pruned every "
+        "minute (or every half of this, if shorter) by one process at a time.",
+    ),
+    Setting(
+        "events_keep_rows",
+        ("CHATNUT_EVENTS_KEEP_ROWS",),
+        None,
+        100_000,
+        parse_positive_int,
+        "PostgreSQL: at most this many events are kept, however young.",
     ),
     Setting(
         "log_level",
@@ -295,6 +357,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     token: str | None = None
+    # Accepted besides `token` (a rotation in progress): the rest of the list.
+    extra_tokens: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     public_url: str | None = None
     workers: int = 1
@@ -312,8 +376,18 @@ class Settings:
     auto_archive_hours: float = 0.0
     open_browser: bool = True
     update_check: bool = True
+    update_url: str | None = None
     teams_dir: Path = field(default_factory=lambda: Path("~/.claude/teams").expanduser())
     log_level: str = "info"
+    events_keep_seconds: float = 3600.0
+    events_keep_rows: int = 100_000
+    log_format: str = "text"
+    metrics_listen: tuple[str, int] | None = None
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """Every shared token accepted; the first is the one sent and signed with."""
+        return () if self.token is None else (self.token, *self.extra_tokens)
 
     @property
     def database(self) -> Path | str:
@@ -337,6 +411,11 @@ class Settings:
     def workers_file(self) -> Path:
         """The worker pids of a `--workers N` server (server.pid is their parent)."""
         return (self.run_dir or self.home) / "server.workers"
+
+    @property
+    def db_file(self) -> Path:
+        """The running server's database (without a password), for commands on its host."""
+        return (self.run_dir or self.home) / "server.db"
 
     @property
     def lock_file(self) -> Path:
@@ -383,18 +462,23 @@ def load_settings(
         if setting.name in _PATH_SETTINGS and value is not None and not _is_url(value):
             value = Path(value).expanduser()
         values[setting.name] = value
-    if values.get("token") is None and values.get("token_file") is not None:
-        values["token"] = _read_token(values["token_file"])
+    if values.get("token") is not None:
+        listed = split_tokens(values["token"])
+        if not listed:
+            raise ValueError("the token is empty")
+        values["token"], values["extra_tokens"] = listed[0], listed[1:]
+    elif values.get("token_file") is not None:
+        listed = _read_tokens(values["token_file"])
+        values["token"], values["extra_tokens"] = listed[0], listed[1:]
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
 
 
-def _read_token(path: Path) -> str:
+def _read_tokens(path: Path) -> tuple[str, ...]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        tokens = file_tokens(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"--token-file: cannot read {path}: {exc}") from None
-    token = lines[0].strip() if lines else ""
-    if not token:
-        raise ValueError(f"--token-file: {path} is empty")
-    return token
+    if not tokens:
+        raise ValueError(f"--token-file: {path} is empty (no token line in it)")
+    return tokens

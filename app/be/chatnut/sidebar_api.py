@@ -1,4 +1,4 @@
-"""REST routes for the page's sidebar at scale (SPEC §7): one page of rooms at
+"""REST routes for the page's sidebar at a team's scale: one page of rooms at
 a time, the totals the page cannot add up itself, and a reader's first visit."""
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatnut.errors import error_body
+from chatnut.errors import Forbidden, error_body
+from chatnut.principals import caller_in
 from chatnut.signin import LINK_PATH, cookie_header, safe_next, session_cookie
 
 log = logging.getLogger(__name__)
@@ -46,5 +47,13 @@ class LinkRequest(BaseModel):
 
 @router.post("/api/signin-link", summary="A one-time sign-in link for the web page")
 async def signin_link(request: Request, body: LinkRequest) -> dict[str, str]:
-    """What `chatnut open` prints: a link that signs a browser in once (10 minutes)."""
+    """What `chatnut open` prints: a link that signs a browser in once (10 minutes).
+    The session it opens has the admin's rights, so only the admin's keys mint one:
+    the shared token, or an admin principal's that is scoped to no project."""
+    caller = caller_in(request.scope)
+    if caller.principal is not None and (caller.role != "admin" or caller.scoped):
+        raise Forbidden(
+            "a sign-in link opens the web page with the admin's rights; this token is"
+            f" {caller.principal}'s ({caller.role}{', scoped' if caller.scoped else ''})"
+        )
     return {"url": request.app.state.chatnut.signin_url(safe_next(body.next))}

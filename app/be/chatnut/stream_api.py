@@ -1,4 +1,4 @@
-"""The SSE routes (SPEC §6): room feed, sidebar feed, and the combined feed the page uses.
+"""The SSE routes: room feed, sidebar feed, and the combined feed the page uses.
 
 The resume point of a room part is the `Last-Event-ID` header that
 EventSource sends by itself when it reconnects; `?last_event_id=N` serves the

@@ -17,7 +17,15 @@ safe as the first time. It:
   so a database that refuses every start does not become a fork loop);
 * on SIGTERM/SIGINT, passes SIGTERM to every worker, waits for them (then
   SIGKILL), removes the runtime files and exits — so `chatnut stop`, which
-  signals server.pid, stops the whole server.
+  signals server.pid, stops the whole server;
+* on SIGHUP (`chatnut reload`), reads the settings again and replaces the
+  workers one at a time (reload.py). A replacement is a fresh interpreter
+  (worker.py, exec'd after the fork, handed the sockets), so it runs the
+  code installed now: a reload is also how an upgrade is picked up. It
+  starts and serves before
+  the old one it replaces is told to stop, and the old one finishes what it
+  is answering (its parked waits return early, empty; their clients wait
+  again) — so the server never has fewer than N workers serving.
 
 The home's lock (runtime.InstanceLock) is inherited by the workers: the
 kernel releases it only when the last process of the server is gone, which
@@ -36,8 +44,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
+from chatnut import metrics
 from chatnut.files import write_file
+from chatnut.reload import note_reload, reload_problem
 from chatnut.runtime import remove_runtime_files, write_runtime_files
 from chatnut.settings import Settings
 from chatnut.store.location import printable
@@ -50,10 +61,18 @@ STOP_TIMEOUT_SECONDS = 15.0
 YOUNG_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 10.0
 ORPHAN_CHECK_SECONDS = 1.0
+# How long a worker a reload replaces answers with `Connection: close` before it is
+# told to stop: long enough for busy clients to move, short enough not to matter.
+DRAIN_SECONDS = 1.5
 
-# run_worker(ready) runs a worker's server until it stops and returns its exit
-# code; it calls ready() once the server accepts connections.
-WorkerMain = Callable[[Callable[[], None]], int]
+# run_worker(settings, ready) runs a worker's server until it stops and returns
+# its exit code; it calls ready() once the server accepts connections.
+WorkerMain = Callable[[Settings, Callable[[], None]], int]
+# Reads the settings again, as `chatnut serve` did (a reload); ValueError if bad.
+Reread = Callable[[], Settings]
+# exec_worker(ready_fd, parent_pid) replaces a forked child with a fresh
+# interpreter running one worker (worker.py); it never returns.
+ExecWorker = Callable[[int, int], NoReturn]
 
 
 class _Worker:
@@ -65,11 +84,24 @@ class _Worker:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, port: int, count: int, run_worker: WorkerMain) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        port: int,
+        count: int,
+        run_worker: WorkerMain,
+        reread: Reread | None = None,
+        exec_worker: ExecWorker | None = None,
+    ) -> None:
         self.settings = settings
+        self.exec_worker = exec_worker
         self.port = port
         self.count = count
         self.run_worker = run_worker
+        self.reread = reread
+        self.reload_asked = False
+        self.reloads = 0
+        self.retiring: set[int] = set()  # pids told to stop by a reload: not restarted
         self.workers: dict[int, _Worker] = {}  # by pid
         self.pending: dict[int, float] = {}  # slot -> when to restart it
         self.failures: dict[int, int] = {}  # slot -> deaths in a row while young
@@ -78,7 +110,8 @@ class Supervisor:
 
     # -- forking -----------------------------------------------------------
 
-    def _spawn(self, slot: int) -> None:
+    def _spawn(self, slot: int, fresh: bool = False) -> None:
+        """Fork a worker for `slot`; `fresh`: one that loads the code anew (a reload)."""
         ready_read, ready_write = os.pipe()
         parent = os.getpid()
         pid = os.fork()
@@ -90,7 +123,13 @@ class Supervisor:
                 os.close(self.wake_write)
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
                     signal.signal(sig, signal.SIG_DFL)
+                # A reload is the parent's business (a hangup of the terminal too);
+                # SIGUSR1 (drain) is handled once the worker serves.
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
+                signal.signal(signal.SIGUSR1, signal.SIG_IGN)
                 signal.set_wakeup_fd(-1)
+                if fresh and self.exec_worker is not None:
+                    self.exec_worker(ready_write, parent)
                 _watch_parent(parent)
 
                 def ready() -> None:
@@ -98,7 +137,7 @@ class Supervisor:
                         os.write(ready_write, b"r")
                         os.close(ready_write)
 
-                code = self.run_worker(ready)
+                code = self.run_worker(self.settings, ready)
             except BaseException:
                 log.exception("worker %d failed", slot)
             finally:
@@ -122,8 +161,12 @@ class Supervisor:
         def stop(signum: int, frame: object) -> None:
             self.stopping = True
 
+        def reload(signum: int, frame: object) -> None:
+            self.reload_asked = True
+
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
         # A handler (not SIG_DFL) so that a child's death writes to the wake-up fd.
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
 
@@ -143,6 +186,7 @@ class Supervisor:
             if pid == 0:
                 break
             worker = self.workers.pop(pid, None)
+            metrics.process_gone(pid)
             if worker is not None:
                 if worker.ready_fd is not None:
                     os.close(worker.ready_fd)
@@ -176,8 +220,9 @@ class Supervisor:
             return 0
         finally:
             self._stop_all()
-            remove_runtime_files(self.settings.port_file, self.settings.pid_file)
-            self.settings.workers_file.unlink(missing_ok=True)
+            s = self.settings
+            remove_runtime_files(s.port_file, s.pid_file, s.db_file)
+            s.workers_file.unlink(missing_ok=True)
 
     def _wait_until_ready(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -211,6 +256,10 @@ class Supervisor:
 
     def _supervise(self) -> None:
         while not self.stopping:
+            if self.reload_asked:
+                self.reload_asked = False
+                self._reload()
+                continue
             now = time.monotonic()
             for slot, when in list(self.pending.items()):
                 if when <= now:
@@ -220,6 +269,9 @@ class Supervisor:
             timeout = min((w - now for w in self.pending.values()), default=None)
             self._drain_wakeups(None if timeout is None else max(timeout, 0.0))
             for worker, status in self._reap():
+                if worker.pid in self.retiring:
+                    self.retiring.discard(worker.pid)
+                    continue
                 lived = time.monotonic() - worker.started
                 deaths = self.failures.get(worker.slot, 0) + 1 if lived < YOUNG_SECONDS else 0
                 self.failures[worker.slot] = deaths
@@ -237,6 +289,103 @@ class Supervisor:
                 if worker.ready_fd is not None and _readable(worker.ready_fd):
                     os.close(worker.ready_fd)
                     worker.ready_fd = None
+
+    # -- reload ---------------------------------------------------------------
+
+    def _reload(self) -> None:
+        """Replace every worker, one at a time, with one started from fresh settings."""
+        if self.reread is not None:
+            try:
+                fresh = self.reread()
+            except ValueError as exc:
+                log.error("reload refused, the workers keep running as they were: %s", exc)
+                self._reloaded(f"refused: {exc}")
+                return
+            problem = reload_problem(self.settings, fresh)
+            if problem is not None:
+                log.error("reload refused, the workers keep running as they were: %s", problem)
+                self._reloaded(f"refused: {problem}")
+                return
+            self.settings = fresh
+        old = sorted(self.workers.values(), key=lambda w: w.slot)
+        log.info("reloading: replacing %d workers one at a time", len(old))
+        for worker in old:
+            if self.stopping:
+                return
+            if worker.pid not in self.workers:  # died meanwhile: restarted as usual
+                continue
+            new_pid = self._spawn_ready(worker.slot)
+            if new_pid is None:
+                self._reloaded("failed: a new worker did not start; see the log")
+                return
+            self.retiring.add(worker.pid)
+            self._drain(worker.pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGTERM)
+            self._wait_gone(worker.pid)
+            log.info("worker %d replaced (pid %d -> %d)", worker.slot, worker.pid, new_pid)
+        self._reloaded("ok")
+
+    def _spawn_ready(self, slot: int) -> int | None:
+        """Start a worker for `slot` beside the running one; its pid once it serves."""
+        self._spawn(slot, fresh=True)
+        fresh = max((w for w in self.workers.values() if w.slot == slot), key=lambda w: w.started)
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while fresh.ready_fd is not None:
+            if self.stopping or fresh.pid not in self.workers:
+                log.error("the new worker %d (pid %d) did not start", slot, fresh.pid)
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.error("the new worker %d was not ready within %.0fs", slot, left)
+                self.retiring.add(fresh.pid)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(fresh.pid, signal.SIGTERM)
+                return None
+            readable, _, _ = select.select([self.wake_read, fresh.ready_fd], [], [], left)
+            if self.wake_read in readable:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self.wake_read, 4096)
+                self._reap_during_reload()
+            if fresh.ready_fd in readable:
+                os.read(fresh.ready_fd, 1)
+                os.close(fresh.ready_fd)
+                fresh.ready_fd = None
+        return fresh.pid
+
+    def _drain(self, pid: int) -> None:
+        """Tell a worker it is leaving, then give its busy clients time to hear it: each
+        answer it sends now closes its connection, so they move on without a failure."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGUSR1)
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline and pid in self.workers and not self.stopping:
+            self._drain_wakeups(max(deadline - time.monotonic(), 0.0))
+            self._reap_during_reload()
+
+    def _wait_gone(self, pid: int) -> None:
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while pid in self.workers and time.monotonic() < deadline and not self.stopping:
+            self._drain_wakeups(0.1)
+            self._reap_during_reload()
+        if pid in self.workers:
+            log.warning("worker pid %d did not stop in time; killing it", pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _reap_during_reload(self) -> None:
+        for worker, status in self._reap():
+            if worker.pid in self.retiring:
+                self.retiring.discard(worker.pid)
+            else:  # an unrelated death: restarted by the main loop
+                log.warning(
+                    "worker %d (pid %d) died (%s)", worker.slot, worker.pid, _describe(status)
+                )
+                self.pending[worker.slot] = time.monotonic()
+
+    def _reloaded(self, outcome: str) -> None:
+        self.reloads += 1
+        note_reload(self.settings, self.reloads, outcome)
 
     def _stop_all(self) -> None:
         for pid in self.workers:
@@ -280,7 +429,14 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="chatnut-parent-watch", daemon=True).start()
 
 
-def supervise(settings: Settings, sock: socket.socket, port: int, run_worker: WorkerMain) -> int:
+def supervise(
+    settings: Settings,
+    sock: socket.socket,
+    port: int,
+    run_worker: WorkerMain,
+    reread: Reread | None = None,
+    exec_worker: ExecWorker | None = None,
+) -> int:
     """Run `settings.workers` workers on `sock` until told to stop; the exit code."""
     del sock  # inherited by every fork; named so the caller keeps it open meanwhile
-    return Supervisor(settings, port, settings.workers, run_worker).run()
+    return Supervisor(settings, port, settings.workers, run_worker, reread, exec_worker).run()

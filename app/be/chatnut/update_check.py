@@ -1,4 +1,12 @@
-"""Is there a newer chatnut on the package index? Asked in the background, cached, never awaited.
+"""Is there a newer release of this chatnut? Asked in the background, cached, never awaited.
+
+The public package index's `chatnut` is another project (the original 0.4.x
+this one grew from), so asking it would report its releases as ours
+(`"latest": "0.4.2"`). This project's releases are wherever its operator
+publishes them: `CHATNUT_UPDATE_URL` names a JSON answer in the package
+index's shape (`{"releases": {"0.6.0": [...]}}`, what `/pypi/<name>/json`
+serves on a private index). Without one there is no check, and `ping` says
+nothing about updates.
 
 `ping` reports `latest` and `update_available` only once an answer is in the
 cache; a call never waits for the network, and an offline machine simply
@@ -20,7 +28,6 @@ from chatnut import __version__
 
 log = logging.getLogger(__name__)
 
-INDEX_URL = "https://pypi.org/pypi/chatnut/json"
 TIMEOUT_SECONDS = 3.0
 REFRESH_SECONDS = 6 * 3600
 
@@ -43,9 +50,10 @@ def newest_release(payload: dict[str, Any]) -> Version | None:
 
 
 class UpdateChecker:
-    def __init__(self, enabled: bool, url: str = INDEX_URL, current: str = __version__) -> None:
-        self.enabled = enabled
-        self.url = url
+    def __init__(self, enabled: bool, url: str | None, current: str = __version__) -> None:
+        # No place to ask (the default): no check at all, rather than someone else's answer.
+        self.enabled = enabled and url is not None
+        self.url = url or ""
         self.current = Version(current)
         self._latest: Version | None = None
         self._checked_at = 0.0

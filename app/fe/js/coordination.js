@@ -1,5 +1,5 @@
 // @ts-check
-// SPEC §13 on the page: who a message is addressed to ("→ alice"), summaries
+// Coordination on the page: who a message is addressed to ("→ alice"), summaries
 // styled apart and the latest one pinned above the room, a presence dot per
 // agent, and a "mentions & directed" view of one name across rooms.
 // Everything goes in as text (h() / textContent), never as HTML.

@@ -1,5 +1,5 @@
 // @ts-check
-// The browser's one event stream (SPEC §6), shared by every tab.
+// The browser's one event stream, shared by every tab.
 //
 // Browsers allow six HTTP/1.1 connections per host across all tabs, so a
 // stream per tab would stall the seventh tab. Instead the tabs elect a leader

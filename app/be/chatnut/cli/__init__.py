@@ -29,6 +29,8 @@ def _add_setting_flags(
     for setting in SETTINGS:
         if setting.flag is None or setting.scope != scope:
             continue
+        if setting.flag in parser._option_string_actions:  # the command's own (install --port)
+            continue
         envs = " / ".join(setting.env)
         default = "" if setting.default in (None, ()) else f" Default: {setting.default}."
         parser.add_argument(
@@ -68,7 +70,10 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="user: for every project (default); project: this directory only",
         )
         sub.add_argument(
-            "--dry-run", action="store_true", help="show what would change; write nothing"
+            "--dry-run", action="store_true", help="show what would change (diffs); write nothing"
+        )
+        sub.add_argument(
+            "-v", "--verbose", action="store_true", help="show each file's diff, not one line"
         )
         sub.add_argument(
             "--service",
@@ -87,6 +92,8 @@ def _add_install(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="write a reference to the environment variable VAR where each client"
             " supports one, never the token itself (e.g. an agent's own token)",
         )
+        # With --service: the server the unit runs, as `chatnut serve` takes it.
+        _add_setting_flags(sub)
 
 
 def _room_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -143,6 +150,10 @@ def _server_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     status = commands.add_parser("status", help="is the server running? port, pid, db, counts")
     status.add_argument("--json", action="store_true")
     commands.add_parser("stop", help="stop the running server (SIGTERM) and wait")
+    commands.add_parser(
+        "reload",
+        help="reread the settings (token file) and replace the workers one at a time (SIGHUP)",
+    )
     logs = commands.add_parser("logs", help="show the server log")
     logs.add_argument("-n", "--lines", type=int, default=50, help="last N lines (0: all)")
     logs.add_argument("-f", "--follow", action="store_true")

@@ -51,8 +51,9 @@ def do_status(args: argparse.Namespace) -> int:
     if not alive:
         print(f"chatnut is not running (home {facts['home']}, db {facts['db_path']})")
         return 1
-    print(f"chatnut {facts['version']} is running at {facts['url']}")
-    for key in ("pid", "port", "workers", "db_path", "home", "rooms", "messages"):
+    version = f" {facts['version']}" if facts.get("version") else ""
+    print(f"chatnut{version} is running at {facts['url']}")
+    for key in ("pid", "port", "workers", "db_path", "home", "rooms", "messages", "ready", "note"):
         if key in facts:
             value = facts[key]
             if key == "workers" and isinstance(value, list):
@@ -63,6 +64,11 @@ def do_status(args: argparse.Namespace) -> int:
 
 def do_stop(args: argparse.Namespace) -> int:
     print(server.stop(settings_from(args)))
+    return 0
+
+
+def do_reload(args: argparse.Namespace) -> int:
+    print(server.reload(settings_from(args)))
     return 0
 
 
@@ -190,14 +196,19 @@ def do_export(args: argparse.Namespace) -> int:
 
 def do_backup(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    if is_url(settings.database):
+    database: str | Path = settings.database
+    if getattr(args, "db", None) is None and settings.url is None:
+        # The running server's database, not the setting's default: on a team
+        # server's host they differ (its --db was given to `chatnut serve`).
+        database = server.running_database(settings) or database
+    if is_url(database):
         from chatnut.cli import db
 
-        print(db.pg_dump(str(settings.database), Path(args.path)))
+        print(db.pg_dump(str(database), Path(args.path)))
         return 0
-    counts = data.backup(settings.db_path, Path(args.path))
+    counts = data.backup(Path(database), Path(args.path))
     print(
-        f"backed up {settings.db_path} to {args.path}: {counts['rooms']} rooms, "
+        f"backed up {database} to {args.path}: {counts['rooms']} rooms, "
         f"{counts['messages']} messages (open it with `chatnut serve --db {args.path}`)"
     )
     return 0
@@ -222,6 +233,18 @@ def do_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def install_settings(args: argparse.Namespace) -> Settings:
+    """The settings `install` works with: the client's, plus the serve flags given
+    (what `--service` writes into the unit)."""
+    from chatnut.settings import SETTINGS
+
+    given = {s.name: getattr(args, s.name, None) for s in SETTINGS}
+    try:
+        return load_settings(given)
+    except ValueError as exc:
+        raise CliError(f"bad setting: {exc}") from None
+
+
 def do_token(args: argparse.Namespace) -> int:
     from chatnut.cli import tokens
 
@@ -231,13 +254,13 @@ def do_token(args: argparse.Namespace) -> int:
 def do_install(args: argparse.Namespace) -> int:
     from chatnut.install import run_install
 
-    return run_install(args, settings_from(args))
+    return run_install(args, install_settings(args))
 
 
 def do_uninstall(args: argparse.Namespace) -> int:
     from chatnut.install import run_uninstall
 
-    return run_uninstall(args, settings_from(args))
+    return run_uninstall(args, install_settings(args))
 
 
 def do_bridge(args: argparse.Namespace) -> Any:

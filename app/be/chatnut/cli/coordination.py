@@ -1,4 +1,5 @@
-"""`chatnut handoff ROOM` and `chatnut inbox NAME`: SPEC §13 for a human at a terminal.
+"""`chatnut handoff ROOM` and `chatnut inbox NAME`: an agent's catch-up and
+inbox, for a human at a terminal.
 
 Both read the REST API (`/api/rooms/{id}/handoff`, `/api/inbox`), which never
 marks the named reader present: a human looking at an agent's inbox is not

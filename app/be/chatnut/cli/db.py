@@ -17,8 +17,9 @@ import anyio
 
 from chatnut.client.endpoint import CliError
 from chatnut.store import StoreOpenError
-from chatnut.store.copy import Copied, CopyError, copy_database
+from chatnut.store.copy import Copied, copy_database
 from chatnut.store.location import printable
+from chatnut.store.tables import CopyError
 
 
 def copy(source: str, destination: str) -> list[Copied]:
@@ -57,6 +58,7 @@ def pg_dump(url: str, target: Path) -> str:
         capture_output=True,
         text=True,
         check=False,
+        umask=0o077,  # the dump holds every chat: this user's only, as the README promises
     )
     if done.returncode != 0:
         target.unlink(missing_ok=True)

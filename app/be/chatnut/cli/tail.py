@@ -1,6 +1,6 @@
 """`chatnut tail ROOM`: a room, live, in a terminal.
 
-It follows the room's SSE feed (`GET /api/rooms/{id}/stream`, SPEC §6),
+It follows the room's SSE feed (`GET /api/rooms/{id}/stream`),
 resuming after a dropped connection with Last-Event-ID, and falls back to
 MCP `wait_for_messages` — a long-poll woken by the post itself — against a
 server that has no feed. Either way every message with an id above the last

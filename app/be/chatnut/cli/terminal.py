@@ -1,4 +1,5 @@
-"""Output to a terminal shows control characters, never obeys them (SPEC §9).
+"""Output to a terminal shows control characters, never obeys them:
+a message must not be able to rewrite the screen, the title or the clipboard.
 
 A message is data: printed raw, `ESC ] 52` writes the clipboard, `\r`
 rewrites a line to fake an approval, OSC 0 sets the window title, bidi

@@ -1,9 +1,10 @@
 """Where the running server is, and how the CLI and the bridge talk to it.
 
-The local server is reached on 127.0.0.1 only (SPEC §9): the port comes
+The local server is reached on 127.0.0.1 only (a
+proxy on the way would see the token): the port comes
 from server.port when a server holds this home's lock (with `--port 0` that
 file is the truth), otherwise from the port setting. A remote (team) server
-is reached only when named (`--url` / `CHATNUT_URL`, SPEC §12). With a token configured,
+is reached only when named (`--url` / `CHATNUT_URL`). With a token configured,
 every request carries `Authorization: Bearer`. Plain urllib: the CLI needs
 no HTTP library of its own.
 
@@ -158,6 +159,10 @@ class Endpoint:
             return raw.decode("utf-8")
 
 
+class Unauthorized(CliError):
+    """The server wants a token this command was not given."""
+
+
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)
     return str(reason if reason is not None else exc)
@@ -173,7 +178,7 @@ def _http_error(exc: urllib.error.HTTPError) -> CliError:
     if unrouted and message in {"Not Found", "Method Not Allowed"}:
         return NotServed(f"this server does not have {exc.url} (an older chatnut?)")
     if exc.code == 401:
-        return CliError(f"{message} — set CHATNUT_TOKEN to the server's token")
+        return Unauthorized(f"{message} — set CHATNUT_TOKEN to the server's token")
     return CliError(message)
 
 

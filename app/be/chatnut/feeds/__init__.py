@@ -1,2 +1,2 @@
-"""Server-Sent Event feeds (SPEC §6): the room feed, the sidebar feed and the
+"""Server-Sent Event feeds: the room feed, the sidebar feed and the
 combined feed a browser tab uses, all driven by the hub, never by polling."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from chatnut import metrics
 from chatnut.errors import NotFound
 from chatnut.feeds.wire import encode, retry_hint
 from chatnut.hub import ALL_ROOMS, Event, Subscription
@@ -59,7 +60,7 @@ class FeedSpec:
     # The room feed reports its room's archive/deletion itself; the combined
     # feed leaves that to its sidebar deltas.
     room_events: bool = False
-    # Only the messages addressed to this (lower-cased) name (SPEC §13).
+    # Only the messages addressed to this (lower-cased) name: `chatnut tail --to`.
     addressed_to: str | None = None
     # Who follows it: a token scoped to projects hears of their rooms only.
     caller: Caller = ANYONE
@@ -223,6 +224,11 @@ class _Feed:
 
     async def follow(self, sub: Subscription) -> AsyncIterator[bytes]:
         while not self.finished:
+            if sub.resynced:
+                # This process missed events: sending what the buffer holds could
+                # move the client's Last-Event-ID past a hole. It resumes from the
+                # tables instead, where nothing is missing.
+                return
             events = sub.drain()
             if not events:
                 if sub.closed or sub.overflowed:
@@ -254,37 +260,41 @@ async def feed(service: ChatService, spec: FeedSpec) -> AsyncIterator[bytes]:
     assert topic is not None
     capacity = SIDEBAR_BUFFER if spec.sidebar else ROOM_BUFFER
     yield retry_hint()
-    with (
-        service.hub.subscribe(topic, capacity=capacity, accept=state.accepts) as sub,
-        # A revoked token's stream ends at once (follow() stops on a closed sub).
-        service.tokens_cache.watch(spec.caller, sub.close),
-    ):
-        if spec.sidebar:
-            # Two independent reads, side by side on the store's readers: the
-            # first rows of a page load wait for the slower one, not for both.
-            page, totals = await asyncio.gather(
-                service.sidebar_page(
-                    spec.reader,
-                    project=spec.project,
-                    status="all",
-                    limit=SNAPSHOT_ROOMS,
-                    caller=spec.caller,
-                ),
-                service.sidebar_totals(spec.reader, caller=spec.caller),
-            )
-            snapshot = {"rooms": page["rooms"], "has_more": page["has_more"], "totals": totals}
-            yield encode("snapshot", snapshot)
-        if spec.room_id == EVERY_ROOM and spec.after_id is None:
-            # From now on: anything committed after this read is in the buffer.
-            state.last_sent = await service.newest_message_id()
-        elif spec.room_id is not None:
-            async for chunk in state.backlog():
+    metrics.SSE_STREAMS.inc()
+    try:
+        with (
+            service.hub.subscribe(topic, capacity=capacity, accept=state.accepts) as sub,
+            # A revoked token's stream ends at once (follow() stops on a closed sub).
+            service.tokens_cache.watch(spec.caller, sub.close),
+        ):
+            if spec.sidebar:
+                # Two independent reads, side by side on the store's readers: the
+                # first rows of a page load wait for the slower one, not for both.
+                page, totals = await asyncio.gather(
+                    service.sidebar_page(
+                        spec.reader,
+                        project=spec.project,
+                        status="all",
+                        limit=SNAPSHOT_ROOMS,
+                        caller=spec.caller,
+                    ),
+                    service.sidebar_totals(spec.reader, caller=spec.caller),
+                )
+                snapshot = {"rooms": page["rooms"], "has_more": page["has_more"], "totals": totals}
+                yield encode("snapshot", snapshot)
+            if spec.room_id == EVERY_ROOM and spec.after_id is None:
+                # From now on: anything committed after this read is in the buffer.
+                state.last_sent = await service.newest_message_id()
+            elif spec.room_id is not None:
+                async for chunk in state.backlog():
+                    yield chunk
+                if state.finished:
+                    return
+            # `ready` carries the resume point as its id too, so a browser that
+            # reconnects before any message arrives still resumes from here.
+            ready = {"room_id": spec.room_id, "last_event_id": state.last_sent}
+            yield encode("ready", ready, state.last_sent)
+            async for chunk in state.follow(sub):
                 yield chunk
-            if state.finished:
-                return
-        # `ready` carries the resume point as its id too, so a browser that
-        # reconnects before any message arrives still resumes from here.
-        ready = {"room_id": spec.room_id, "last_event_id": state.last_sent}
-        yield encode("ready", ready, state.last_sent)
-        async for chunk in state.follow(sub):
-            yield chunk
+    finally:
+        metrics.SSE_STREAMS.dec()

@@ -1,9 +1,11 @@
 """`chatnut install` / `chatnut uninstall`: plan every change, show it, then make it.
 
 The plan is computed from the files as they are, so a second run finds
-nothing to do and says so; `--dry-run` prints the plan (diffs, commands,
-token masked) and stops. One client's unreadable config is reported and
-skipped without blocking the others.
+nothing to do and says so; each change is one line (file, why, lines added
+and removed), `--dry-run` prints the plan in full (diffs, commands, token
+masked) and stops, `-v` prints the diffs and makes the changes. One
+client's unreadable config is reported and skipped without blocking the
+others.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from chatnut.errors import InvalidInput
 from chatnut.install.clients import PLANS, Target, missing_mark
 from chatnut.install.edits import Change, FileEdit, InstallError
 from chatnut.install.service import service_plan
+from chatnut.install.team_service import needs_system_unit, system_service_plan
 from chatnut.resources import skill_dir
 from chatnut.security import is_loopback
 from chatnut.settings import Settings
@@ -141,6 +144,17 @@ def make_target(args: argparse.Namespace, settings: Settings, installing: bool) 
 
 
 def _plan(args: argparse.Namespace, settings: Settings, target: Target) -> tuple[list[Change], int]:
+    if args.service and target.platform != "darwin" and needs_system_unit(settings):
+        token_file = getattr(args, "token_file", None) or target.env.get("CHATNUT_TOKEN_FILE")
+        plan = system_service_plan(
+            settings,
+            sys.executable,
+            target.env,
+            installing=target.installing,
+            dry_run=args.dry_run,
+            token_file=token_file,
+        )
+        return plan, 0
     if args.service:
         return service_plan(target, settings), 0
     names = list(PLANS) if args.client == "all" else [args.client]
@@ -178,8 +192,11 @@ def _run(args: argparse.Namespace, settings: Settings, installing: bool) -> int:
             f"MCP URL: {target.url}"
             + (" (with the bearer token header)" if target.authenticated else "")
         )
+    # A line per file; the whole diff only when asked for (five clients' rules
+    # would otherwise be hundreds of lines on every install).
+    full = args.dry_run or getattr(args, "verbose", False)
     for change in pending:
-        sys.stdout.write(change.show(target.token))
+        sys.stdout.write(change.show(target.token) if full else change.summary(target.token))
     if args.dry_run:
         print(f"dry run: {len(pending)} change(s) shown, nothing written")
         return 1 if failures else 0

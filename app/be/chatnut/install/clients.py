@@ -1,6 +1,7 @@
 """Where each agent client keeps its MCP servers, rules and skills, and our entry in each.
 
-Formats follow each client's documentation (SPEC §8):
+Formats follow each client's own documentation, so a client reads our entry as it
+reads one it wrote itself:
 * Claude Code: `claude mcp add --transport http --scope user chatnut URL` when its CLI
   is on PATH, else the `mcpServers` entry `{"type": "http", "url"}` in `~/.claude.json`
   (project scope: `.mcp.json`); rules in `~/.claude/rules/`, skills in `~/.claude/skills/`.

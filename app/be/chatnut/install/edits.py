@@ -68,6 +68,20 @@ class FileEdit:
         lines = [line if line.endswith("\n") else line + "\n" for line in diff]
         return f"{label} {self.path} ({self.why})\n" + mask("".join(lines), secret)
 
+    def summary(self, secret: str | None) -> str:
+        """One line: what happens to the file, and how many lines (the diff: --dry-run, -v)."""
+        if self.after is None:
+            return f"delete {self.path} ({self.why})\n"
+        before = (self.before or "").splitlines()
+        after = self.after.splitlines()
+        added = removed = 0
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after).get_opcodes():
+            if tag != "equal":
+                removed += i2 - i1
+                added += j2 - j1
+        label = "create" if self.before is None else "change"
+        return mask(f"{label} {self.path} ({self.why}): +{added} -{removed} lines\n", secret)
+
     @property
     def backup_path(self) -> Path:
         return self.path.with_name(self.path.name + BACKUP_SUFFIX)
@@ -121,6 +135,9 @@ class Command:
 
     def show(self, secret: str | None) -> str:
         return f"run {mask(shlex.join(self.argv), secret)} ({self.why})\n"
+
+    def summary(self, secret: str | None) -> str:
+        return self.show(secret)
 
     def check(self, project: Path | None) -> None:
         pass  # the client's own command writes its own files

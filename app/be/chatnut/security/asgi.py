@@ -6,6 +6,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from chatnut import metrics
 from chatnut.errors import error_body
 
 Scope = MutableMapping[str, Any]
@@ -59,4 +60,5 @@ async def send_error(
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """The one JSON error shape, sent straight from a guard."""
+    metrics.refused(code)
     await send_json(send, status, error_body(code, message), headers)

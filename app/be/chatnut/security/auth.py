@@ -13,13 +13,14 @@ A principal's own token (`cnt_…`, principals.py) is resolved to that
 principal, whether or not a shared token is configured: `identity` then says
 whose it is, its role and its projects. The shared token, a session cookie
 and an open server are the admin's `ANYONE`. Credentials shown and refused
-count against the client's address (throttle.py): past the limit, every call
-for data from it is answered 429 for a while.
+count against the client's address (throttle.py) on a server others can reach
+(bound beyond loopback, or behind a proxy: --allow-host, --public-url; there
+the proxy's address is every remote client's, so the proxy should limit too):
+past the limit, every call for data from it is answered 429 for a while.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -29,6 +30,7 @@ from chatnut.connections import TRUST_HOOK
 from chatnut.security.asgi import ASGIApp, Receive, Scope, Send, guarded, holds_data, send_error
 from chatnut.signin import SESSION_COOKIE, Sessions
 from chatnut.throttle import AuthThrottle
+from chatnut.tokens import SharedTokens
 
 log = logging.getLogger(__name__)
 
@@ -75,21 +77,24 @@ class Authentication:
         tokens: Any = None,
         throttle: AuthThrottle | None = None,
         cookie: str = SESSION_COOKIE,
+        shared: SharedTokens | None = None,
     ) -> None:
         self.app = app
         self.token = token
+        # Every shared token accepted (a rotation: several), replaced by a reload.
+        self.shared = (
+            shared if shared is not None else SharedTokens(() if token is None else (token,))
+        )
         self.sessions = sessions or Sessions()
         self.tokens = tokens  # service.identities.Tokens: principals' own tokens
-        self.throttle = throttle or AuthThrottle()
+        self.throttle = throttle  # None: a loopback-only server, every client is local
         self.cookie = cookie.encode()
 
     def resolve(self, headers: dict[bytes, bytes]) -> Caller:
         if self.token is None:
             return OPEN
         auth = headers.get(b"authorization", b"")
-        if auth[:7].lower() == b"bearer " and hmac.compare_digest(
-            auth[7:].strip(), self.token.encode()
-        ):
+        if auth[:7].lower() == b"bearer " and self.shared.matches(auth[7:].strip()):
             return Caller("bearer")
         for part in headers.get(b"cookie", b"").split(b";"):
             name, _, value = part.strip().partition(b"=")
@@ -124,7 +129,7 @@ class Authentication:
         headers = dict(scope.get("headers") or [])
         address = (scope.get("client") or ("",))[0] or ""
         data = holds_data(scope.get("path", ""))
-        left = self.throttle.blocked_for(address)
+        left = 0.0 if self.throttle is None else self.throttle.blocked_for(address)
         if data and left > 0:
             await send_error(
                 send,
@@ -137,7 +142,12 @@ class Authentication:
         caller = await self.principal(headers)
         if caller is None:
             caller = self.resolve(headers)
-        if not caller.authenticated and data and _shows_credentials(headers, self.cookie):
+        if (
+            self.throttle is not None
+            and not caller.authenticated
+            and data
+            and _shows_credentials(headers, self.cookie)
+        ):
             self.throttle.failed(address)
         scope.setdefault("state", {})["caller"] = caller
         if caller.authenticated:

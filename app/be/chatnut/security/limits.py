@@ -19,6 +19,7 @@ from typing import Any
 
 import anyio
 
+from chatnut import metrics
 from chatnut.security.asgi import (
     ASGIApp,
     Message,
@@ -100,6 +101,7 @@ class BodyLimit:
             return
         # Over MCP the refusal is a JSON-RPC error (the official clients show its
         # message; a REST-shaped body reads "Server returned an error response").
+        metrics.refused("body_too_large")
         if self.max_message_bytes is not None:
             message += f" (a message's content may hold at most {self.max_message_bytes} bytes)"
         answer = {

@@ -1,4 +1,4 @@
-"""The rules of chatnut (SPEC §5), in one place, for every transport.
+"""The rules of chatnut, in one place, for every transport.
 
 MCP tools, REST routes and the CLI all call this class, so they cannot
 disagree. Methods take plain values, check them (validation.py), read through
@@ -64,7 +64,8 @@ class ChatService(
         self.max_waits_per_room, self.max_waits = max_waits
         self.presence = Presence()
         self.tokens_cache = Tokens(store)
-        # Other processes on the same database see who is parked here (SPEC §12).
+        # Other processes on the same database see who is parked here (a team
+        # server's workers and hosts answer `waiting` alike).
         self.presence.on_change = store.share_parked(self.presence.parked_keys)
 
     # -- search, projects, health ---------------------------------------------

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from chatnut import metrics
 from chatnut import validation as check
 from chatnut.clock import now_iso
 from chatnut.errors import InvalidInput, TooManyWaits, named_room_missing, room_missing
@@ -101,7 +102,7 @@ class ServiceCore:
         )
 
     def seen(self, room_id: str, name: str) -> None:
-        """Note that `name` just made a call on this room (SPEC §13 presence)."""
+        """Note that `name` just made a call on this room (for presence)."""
         self.presence.note(room_id, name, now_iso())
 
     async def with_presence(
@@ -140,19 +141,24 @@ class ServiceCore:
         up; a disconnected client's wait ends at once anyway (app.py)."""
         in_room = self.parked_waits.get(room_id, 0)
         if in_room >= self.max_waits_per_room:
+            metrics.refused(TooManyWaits.code)
             raise TooManyWaits(
                 f"{in_room} waits are already parked on room {room_id!r} (the limit is"
                 f" {self.max_waits_per_room}); use fewer concurrent waits or read_messages"
             )
         if sum(self.parked_waits.values()) >= self.max_waits:
+            metrics.refused(TooManyWaits.code)
             raise TooManyWaits(
                 f"{self.max_waits} waits are already parked on this server (the limit);"
                 " retry shortly or use read_messages"
             )
         self.parked_waits[room_id] = in_room + 1
+        gauge = metrics.PARKED.labels("inbox" if room_id.startswith("inbox:") else "wait")
+        gauge.inc()
         try:
             yield
         finally:
+            gauge.dec()
             left = self.parked_waits[room_id] - 1
             if left:
                 self.parked_waits[room_id] = left

@@ -1,4 +1,4 @@
-"""Coordination for agent teams (SPEC §13): the inbox across rooms, handoffs, presence.
+"""Coordination for agent teams: the inbox across rooms, handoffs, presence.
 
 Directed posts and the `addressed_to` filter live with posting and reading
 (messages.py); this module holds what spans a room or several: one inbox for
@@ -13,6 +13,7 @@ import json
 from contextlib import nullcontext
 from typing import Any
 
+from chatnut import metrics
 from chatnut import validation as check
 from chatnut.errors import Revoked
 from chatnut.hub import ALL_ROOMS, Event
@@ -139,6 +140,7 @@ class CoordinationRules(MessageRules, ClaimRules):
                     sub.drain()
                     page = await read()
                     if page["messages"]:
+                        metrics.woke(page["messages"])
                         break
             if watch.revoked:
                 raise Revoked(REVOKED)

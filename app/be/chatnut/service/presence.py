@@ -1,4 +1,4 @@
-"""Presence (SPEC §13): when a name last made a call on a room, and whether it
+"""Presence: when a name last made a call on a room, and whether it
 is parked in a named wait right now.
 
 Held in memory, where every call notes it for free; the times are also saved

@@ -92,9 +92,12 @@ class ReceiptRules(ServiceCore):
         found = await self.store.receipts([message_id])
         return {"room_id": room_id, "message_id": message_id, "receipts": found.get(message_id, {})}
 
-    async def room_receipts(self, room_id: str, message_ids: Sequence[int]) -> dict[str, Any]:
+    async def room_receipts(
+        self, room_id: str, message_ids: Sequence[int], *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
         """The receipts of several of a room's messages at once: what a page reads
         for the directed messages it shows (on opening, and again on resuming)."""
+        await self.in_scope(room_id, caller)
         await self.require_room(room_id)
         if len(message_ids) > MAX_RECEIPT_IDS:
             raise InvalidInput(f"ask for at most {MAX_RECEIPT_IDS} message ids at once")

@@ -8,6 +8,7 @@ backend it is on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,22 @@ def open_store(
     on_commit: OnCommit | None = None,
     durability: str = "normal",
     owner: dict[str, Any] | None = None,
+    on_resync: Callable[[], None] | None = None,
+    keep_events: tuple[float, int] = (3600.0, 100_000),
 ) -> Store:
     """The store for a path or URL (not opened yet: `await store.open()`).
 
     `owner` ({"port": ...}) is what a second server on the same SQLite file is
-    told about the first.
+    told about the first. Shared by processes (PostgreSQL): `on_resync` is
+    called when this process finds it missed events (they were pruned before
+    it read them), `keep_events` (seconds, rows) bounds the events kept.
     """
     if is_url(location):
         from chatnut.store.postgres import PostgresStore  # the optional extra's driver
 
-        return PostgresStore(str(location), on_commit=on_commit)
+        return PostgresStore(
+            str(location), on_commit=on_commit, on_resync=on_resync, keep_events=keep_events
+        )
     from chatnut.store.sqlite import SqliteStore
 
     return SqliteStore(Path(location), durability=durability, on_commit=on_commit, owner=owner)

@@ -92,6 +92,17 @@ class Store(ABC):
     async def check(self) -> None:
         """One trivial read: raises StorageUnavailable when the database does not answer."""
 
+    @abstractmethod
+    async def readiness(self) -> str | None:
+        """None when this process can serve; else one word saying why not: `database`
+        (it does not answer), `migrations` (its schema is not this code's), `listen`
+        (PostgreSQL: other processes' commits would not reach this one). Never raises;
+        the caller bounds how long it may take."""
+
+    @abstractmethod
+    def pool_usage(self) -> tuple[int, int]:
+        """Database connections (in use, total) of this process, for the metrics."""
+
     # -- rooms --------------------------------------------------------------
 
     @abstractmethod
@@ -160,7 +171,7 @@ class Store(ABC):
         """Store a message in a live room; the message plus `mentions` [{name, task_id}]
         of the registered agents among `mentioned` (lower-cased), sorted by name.
 
-        `to` (lower-cased names, SPEC §13) is stored and returned as `to`; the
+        `to` (lower-cased names) is stored and returned as `to`; the
         message is addressed to those and to the registered agents it mentions
         (its event's `audience`, what addressed reads and the inbox find).
         `principal`: whose token posted it, stored and returned as `principal`
@@ -239,7 +250,7 @@ class Store(ABC):
     async def agents(self, room_id: str) -> list[Row]:
         """By name. Raises NotFound."""
 
-    # -- coordination (SPEC §13) -------------------------------------------
+    # -- coordination: addressed messages, the inbox, handoffs, presence ---
 
     @abstractmethod
     async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> Row:
@@ -265,7 +276,7 @@ class Store(ABC):
         deleted meanwhile gets no row. Publishes nothing."""
 
     # Parked named waits (presence's `waiting`) live in each process's memory. A
-    # backend that several processes share lets each see the others' (SPEC §12);
+    # backend that several processes share lets each see the others';
     # with one process (SQLite) memory is the whole truth and these do nothing.
 
     def share_parked(self, parked: Callable[[], set[tuple[str, str]]]) -> Callable[[], None]:
@@ -333,7 +344,7 @@ class Store(ABC):
     async def delivery_release(self, name: str, holder: str) -> None:
         """Give up `holder`'s lease (a bridge shutting down), so another may push at once."""
 
-    # -- the web page at scale (SPEC §7) ------------------------------------
+    # -- the web page at a team's scale ------------------------------------
 
     @abstractmethod
     async def sidebar_page(

@@ -16,86 +16,25 @@ The order of work:
 3. each table is counted again on both sides after the commit, and the
    counts are what the command prints.
 
-Each backend provides a `Tables` (store/<backend>/tables.py) with its own
-SQL; this module never asks which backend it is on.
+Each backend provides a `Tables` (store/<backend>/tables.py, implementing
+store/tables.py's interface) with its own SQL; this module never asks which
+backend it is on, and the backends never import it.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from chatnut.store import is_url
+from chatnut.store.tables import CopyError, Tables
 
-BATCH_ROWS = 1000
 # Parents before children (foreign keys); tables not named here follow, by name.
 FIRST_TABLES = ("rooms", "messages")
 # Tables whose rows the destination's triggers make as their parents arrive
 # (a receipt row per `to` name of each message, empty): those are let go
 # before the source's own rows, stamps and all, are written.
 REMADE_BY_TRIGGERS = ("receipts",)
-
-
-class CopyError(Exception):
-    """A refusal or failure, said in one line."""
-
-
-class Tables(ABC):
-    """Raw row access to one database, for copying (not for serving)."""
-
-    location: str
-
-    @abstractmethod
-    async def connect(self) -> None: ...
-
-    @abstractmethod
-    async def close(self) -> None: ...
-
-    @abstractmethod
-    async def data_tables(self) -> list[str]:
-        """The tables that hold data (not derived ones, not the migrations record)."""
-
-    @abstractmethod
-    async def columns(self, table: str) -> list[str]: ...
-
-    @abstractmethod
-    async def count(self, table: str) -> int: ...
-
-    @abstractmethod
-    async def message_id_high_water(self) -> int:
-        """The largest message id ever handed out (0 when none)."""
-
-    @abstractmethod
-    async def begin_snapshot(self) -> None:
-        """Start a read transaction: every read until `end` sees one moment."""
-
-    @abstractmethod
-    def read(self, table: str, columns: Sequence[str]) -> AsyncIterator[list[tuple[Any, ...]]]:
-        """The rows of `table` in batches, in primary-key order."""
-
-    @abstractmethod
-    async def begin_write(self) -> None: ...
-
-    @abstractmethod
-    async def write(
-        self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-    ) -> None: ...
-
-    @abstractmethod
-    async def clear(self, table: str) -> None:
-        """Delete every row of `table` (in the write transaction)."""
-
-    @abstractmethod
-    async def set_message_id_high_water(self, value: int) -> None: ...
-
-    @abstractmethod
-    async def commit(self) -> None: ...
-
-    @abstractmethod
-    async def rollback(self) -> None: ...
 
 
 def tables_for(location: str | Path) -> Tables:

@@ -59,7 +59,7 @@ def message_dict(row: Any) -> dict[str, Any]:
         "created_at": row["created_at"],
         "metadata": parse_metadata(row["metadata"]),
     }
-    # Only addressed messages carry `to` (SPEC §13): every other result stays
+    # Only addressed messages carry `to`: every other result stays
     # exactly the original's.
     if row["recipients"]:
         message["to"] = json.loads(row["recipients"])

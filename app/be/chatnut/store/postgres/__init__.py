@@ -1,27 +1,32 @@
 """The PostgreSQL store: the Store interface over one database shared by many processes.
 
 Ordering. Message ids must increase in the order commits become visible: a
-reader that has seen id N must never later find an unseen committed id
-below N. A plain sequence breaks that (A takes 41, B takes 42, B commits
-first; a reader sees 42 and moves past 41 for good). So every write takes one
-transaction-level advisory lock (WRITE_LOCK) before it assigns anything — a
-message id, an event seq — and holds it until its commit: ids are handed out
-and made visible in the same order. Writes are serialised database-wide;
-reads are not. That is the simple end of the choice (Synapse's stream
-writers instead let writes run in parallel and advance a "visible up to"
-watermark past committed ids). The lock is held through the commit's WAL
-flush, so one post at a time would cap a database at one flush per post
-(about 230 a second on this machine's disk); batch.py lets the posts queued
-in a process share one transaction. docs/benchmarks.md (`python -m
-bench.pg_ceiling`) measures both and says where one primary stops. `post_message` is one
-statement (the `chatnut_post` function: lock, rules, insert, event, NOTIFY),
-so a post is one round trip; the posts that queue up in one process while a
-commit is in flight share the next transaction (batch.py: group commit).
+reader that has seen id N must never later find an unseen committed id below
+N. A plain sequence breaks that (A takes 41, B takes 42, B commits first; a
+reader sees 42 and moves past 41 for good). So every write (but cursors and
+statuses, below) takes one transaction-level advisory lock (WRITE_LOCK)
+before it assigns anything — a message id, an event seq — and holds it until
+its commit: ids are handed out and made visible in the same order. Writes
+are serialised database-wide; reads are not. That is the simple end of the
+choice (Synapse's stream writers instead let writes run in parallel and
+advance a "visible up to" watermark past committed ids). The lock is held
+through the commit's WAL flush, so one post at a time would cap a database
+at one flush per post (about 230 a second on this machine's disk); batch.py
+lets the posts queued in a process share one transaction. docs/benchmarks.md
+(`python -m bench.pg_ceiling`) measures both and says where one primary
+stops. `post_message` is one statement (the `chatnut_post` function: lock,
+rules, insert, event, NOTIFY), so a post is one round trip; the posts that
+queue up in one process while a commit is in flight share the next
+transaction (batch.py: group commit).
 
-Events. Each write appends to `events` and NOTIFYs; events.py delivers
+Events. Each write under the lock appends to `events` and NOTIFYs; events.py delivers
 every process's commits to this process's hub in seq order, exactly once,
 catching up from the table after a lost connection — so `wait_for_messages`
 and the SSE feeds work unchanged across workers.
+
+Cursors and statuses. They order nothing a reader pages through, so they
+take no part in the write lock: side_stream.py writes them in short
+transactions of their own, with their own stream between processes.
 
 Presence. Whether a name is parked in a wait is known to the process that
 serves the wait; parked.py shares it with the others through two UNLOGGED
@@ -60,10 +65,12 @@ from chatnut.store.postgres.driver import (
 )
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.identities import Identities
-from chatnut.store.postgres.migrate import migrate
+from chatnut.store.postgres.migrate import migrate, newest_version
 from chatnut.store.postgres.parked import Key, ParkedBoard
 from chatnut.store.postgres.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.postgres.search import Search
+from chatnut.store.postgres.side_stream import CHANNEL as SIDE_CHANNEL
+from chatnut.store.postgres.side_stream import SideStream
 from chatnut.store.postgres.team import Team
 from chatnut.store.postgres.views import Views
 
@@ -76,6 +83,7 @@ LISTEN_APPLICATION = "chatnut-listen"  # how the LISTEN connection shows in pg_s
 CONNECT_TIMEOUT_S = 5
 COMMAND_TIMEOUT_S = 30
 EMIT = "SELECT chatnut_emit($1, $2, $3)"
+SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM chatnut_migrations"
 
 # A write: given the connection (in a transaction, holding the write lock),
 # returns its value and the events to publish after the commit.
@@ -93,14 +101,24 @@ def _count(status: str) -> int:
 
 
 class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
-    def __init__(self, url: str, *, on_commit: OnCommit | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_commit: OnCommit | None = None,
+        on_resync: Callable[[], None] | None = None,
+        keep_events: tuple[float, int] = (3600.0, 100_000),
+    ) -> None:
         self.url = url
         self.location = safe_location(url)
         self.on_commit = on_commit
+        self.on_resync = on_resync
+        self.keep_events = keep_events
         self._pool: Any = None
         self._events: EventStream | None = None
         self._posts: PostBatcher | None = None
         self._parked = ParkedBoard()
+        self._side = SideStream(on_commit)
 
     # -- life ---------------------------------------------------------------
 
@@ -115,7 +133,14 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
                 command_timeout=COMMAND_TIMEOUT_S,
                 server_settings={"application_name": "chatnut", "jit": "off"},
             )
-            self._events = EventStream(self._pool, self._connect, self.on_commit)
+            self._events = EventStream(
+                self._pool,
+                self._connect,
+                self.on_commit,
+                also_listen={SIDE_CHANNEL: self._side.notified},
+                on_resync=self.on_resync,
+                keep=self.keep_events,
+            )
             self._posts = PostBatcher(self._pool)
             async with self._pool.acquire() as conn:
                 applied = await migrate(conn, self.location)
@@ -155,6 +180,23 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
 
     async def check(self) -> None:
         await self._read(lambda conn: conn.fetchval("SELECT 1"))
+
+    async def readiness(self) -> str | None:
+        try:
+            version = await self._read(lambda conn: conn.fetchval(SCHEMA_VERSION))
+        except Exception:
+            return "database"
+        if version != newest_version():
+            return "migrations"
+        if self._events is None or not self._events.connected:
+            return "listen"
+        return None
+
+    def pool_usage(self) -> tuple[int, int]:
+        if self._pool is None:
+            return 0, 0
+        total = self._pool.get_size()
+        return total - self._pool.get_idle_size(), total
 
     # -- parked waits of every process (parked.py) ----------------------------
 
@@ -200,6 +242,39 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
         for seq, event in stamped:
             await self._events.committed(seq, event)
         return value
+
+    async def _write_receipt(
+        self,
+        kind: str,
+        room_id: str,
+        fn: Callable[[Any], Awaitable[Row | None]],
+        *,
+        one_statement: bool = False,
+    ) -> Row | None:
+        """A cursor or a status: its own short transaction, off the write lock
+        (side_stream.py says why), announced to every process as it commits. A
+        `one_statement` write is its own transaction and announces itself; one
+        that answers None wrote nothing, and nothing is published."""
+        try:
+            async with self._pool.acquire() as conn:
+                if one_statement:
+                    row = await fn(conn)
+                else:
+                    async with conn.transaction():
+                        row = await fn(conn)
+                        if row is not None:
+                            await self._side.announce(conn, kind, room_id, row)
+        except ChatnutError:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                raise unavailable(exc) from exc
+            if type(exc).__name__ == "ForeignKeyViolationError":
+                raise errors.room_missing(room_id) from None  # deleted meanwhile
+            raise
+        if row is not None:
+            self._side.committed(kind, room_id, row)
+        return row
 
     async def _room_or_missing(self, conn: Any, room_id: str) -> Row:
         row = await conn.fetchrow(q.ROOM_BY_ID, room_id)
@@ -415,6 +490,17 @@ class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
         return int(await self._read(lambda conn: conn.fetchval(q.NEWEST_VISIBLE_ID)))
 
     async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
+        moved = await self._write_receipt(
+            "read",
+            room_id,
+            lambda conn: self._side.move_cursor(conn, room_id, reader, message_id, now_iso()),
+            one_statement=True,
+        )
+        if moved is not None:
+            return moved
+        # The move would stamp directed messages read: their `receipt` events go
+        # through the events table, in order with the posts, so under the lock.
+
         async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
             await self._room_or_missing(conn, room_id)
             # A cursor past the newest message would silently swallow future posts

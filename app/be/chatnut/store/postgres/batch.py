@@ -30,6 +30,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from chatnut import metrics
 from chatnut.errors import ChatnutError, StorageUnavailable
 from chatnut.store.postgres.driver import is_outage, unavailable
 
@@ -103,6 +104,7 @@ class PostBatcher:
     async def _commit(self, batch: list[Job]) -> None:
         try:
             rows = await self._run(batch)
+            metrics.PG_BATCH_SIZE.observe(len(batch))
         except Exception as exc:  # handed to each caller below
             if len(batch) > 1 and not is_outage(exc) and not isinstance(exc, ChatnutError):
                 log.warning("a batch of %d posts failed (%s); one by one", len(batch), exc)

@@ -1,7 +1,8 @@
 """Committed changes of every process, delivered to this process's hub in commit order.
 
-Every write appends a row to `events` (seq from `event_seqs`, taken under
-the write lock, so seq order is commit order) and NOTIFYs a small payload
+Every write under the write lock (all but cursors and statuses, which have
+their own stream: side_stream.py) appends a row to `events` (seq from
+`event_seqs`, taken under the write lock, so seq order is commit order) and NOTIFYs a small payload
 (seq, kind, room, id — never the body). This process publishes each event
 exactly once, in seq order, by one rule: an event is published only when
 every event before it has been, tracked by `published` (the last seq handed
@@ -14,7 +15,15 @@ to the hub). Two paths feed that rule:
   reads `events` after `published` (joined with `messages`: a message
   event's data is its row) and publishes what it finds, in order.
 
-So a lost NOTIFY can delay an event but never lose or repeat it. The
+So a lost NOTIFY can delay an event but never lose or repeat it. Events
+are pruned on a timer (pruning.py); a process held back past the cut (the
+events after `published` already gone) would otherwise skip them silently.
+It notices — a catch-up whose first event is not `published + 1` checks
+the recorded cut — and resyncs: it moves `published` to the newest event
+and has the hub tell every subscriber it missed something (`on_resync`):
+streams end and their clients resume from the tables with Last-Event-ID,
+parked waits read their answer from the tables. The
+
 LISTEN connection is watched: when it drops (PostgreSQL restarted, the
 network), it is re-established with backoff and a catch-up runs at once,
 covering whatever was committed meanwhile. A local writer waits until its
@@ -31,22 +40,28 @@ import heapq
 import itertools
 import json
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from chatnut import metrics
 from chatnut.hub import Event
 from chatnut.store.base import OnCommit
 from chatnut.store.postgres import queries as q
 from chatnut.store.postgres.driver import is_outage
+from chatnut.store.postgres.pruning import HORIZON, prune_forever
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "chatnut_events"
+# The newest event, or the cut when pruning left none.
+NEWEST_SEQ = (
+    "SELECT greatest(coalesce(max(seq), 0), (SELECT pruned_through FROM events_horizon))"
+    " FROM events"
+)
 CATCH_UP_BATCH = 1000
 PUBLISH_WAIT_S = 5.0
 BACKOFF_FIRST_S = 0.05
 BACKOFF_MAX_S = 2.0
-# Events are kept this long for processes that were briefly away; older rows go.
-KEEP_EVENTS = "1 hour"
 
 
 def event_from_row(row: Any) -> Event | None:
@@ -59,10 +74,23 @@ def event_from_row(row: Any) -> Event | None:
 
 
 class EventStream:
-    def __init__(self, pool: Any, connect: Any, on_commit: OnCommit | None) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        connect: Any,
+        on_commit: OnCommit | None,
+        also_listen: Mapping[str, Callable[..., None]] | None = None,
+        on_resync: Callable[[], None] | None = None,
+        keep: tuple[float, int] = (3600.0, 100_000),
+    ) -> None:
         self.pool = pool
+        # Other channels heard on the same connection (side_stream.py's stream).
+        self.also_listen = dict(also_listen or {})
         self.connect = connect  # () -> a new asyncpg connection (for LISTEN)
         self.on_commit = on_commit
+        self.on_resync = on_resync
+        self.keep = keep  # (seconds, rows) of events kept for processes that were away
+        self._pruner: asyncio.Task[None] | None = None
         self.published = 0
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
@@ -71,12 +99,15 @@ class EventStream:
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
         self._closed = False
+        self.connected = False  # LISTEN is in place now (readiness)
 
     async def start(self, conn: Any) -> None:
         """Begin after everything committed so far; listen from now on."""
-        self.published = int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events"))
-        await conn.execute(f"DELETE FROM events WHERE at < now() - interval '{KEEP_EVENTS}'")
+        self.published = int(await conn.fetchval(NEWEST_SEQ))
         self._listener = asyncio.create_task(self._listen(), name="chatnut-listen")
+        self._pruner = asyncio.create_task(
+            prune_forever(self.pool, *self.keep), name="chatnut-prune-events"
+        )
         # Not ready until LISTEN is in place: a commit before it would be missed
         # until the next catch-up.
         with contextlib.suppress(TimeoutError):
@@ -85,7 +116,7 @@ class EventStream:
 
     async def close(self) -> None:
         self._closed = True
-        for task in (self._listener, self._catching_up):
+        for task in (self._listener, self._catching_up, self._pruner):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -132,6 +163,7 @@ class EventStream:
         self._catching_up = asyncio.create_task(self._catch_up(), name="chatnut-catch-up")
 
     async def _catch_up(self) -> None:
+        metrics.CATCH_UPS.inc()
         while True:
             self._again = False
             try:
@@ -140,12 +172,39 @@ class EventStream:
                 if not is_outage(exc):
                     log.exception("reading committed events failed")
                 return  # the reconnecting listener runs the next catch-up
+            if (not rows or rows[0]["seq"] != self.published + 1) and await self._missed():
+                await self._resync()
+                continue
             for row in rows:
                 if row["seq"] > self.published:
                     event = event_from_row(row)
                     self._publish(row["seq"], [event] if event is not None else [])
             if len(rows) < CATCH_UP_BATCH and not self._again:
                 return
+
+    async def _missed(self) -> bool:
+        """Whether events this process has not read were pruned (a gap, not a lag)."""
+        try:
+            horizon = int(await self.pool.fetchval(HORIZON))
+        except Exception:
+            return False  # unreachable: the next catch-up asks again
+        return horizon > self.published
+
+    async def _resync(self) -> None:
+        newest = int(await self.pool.fetchval(NEWEST_SEQ))
+        log.warning(
+            "events %d..%d were pruned before this process read them; resyncing its streams"
+            " and waits from the tables",
+            self.published + 1,
+            newest,
+        )
+        metrics.EVENT_GAPS.inc()
+        if self.on_resync is not None:
+            try:
+                self.on_resync()
+            except Exception:
+                log.exception("resyncing the subscribers failed")
+        self._publish(max(newest, self.published), [])
 
     # -- listening ----------------------------------------------------------
 
@@ -158,7 +217,12 @@ class EventStream:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._notified)
+                for channel, callback in self.also_listen.items():
+                    await conn.add_listener(channel, callback)
+                if self._listening.is_set():
+                    metrics.LISTEN_RECONNECTS.inc()
                 self._listening.set()
+                self.connected = True
                 if backoff > BACKOFF_FIRST_S:
                     log.info("listening for other processes' commits again")
                 backoff = BACKOFF_FIRST_S
@@ -170,6 +234,7 @@ class EventStream:
                 if not self._closed:
                     log.warning("lost the database's notifications (%s); retrying", exc)
             finally:
+                self.connected = False
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         conn.terminate()

@@ -42,6 +42,11 @@ def available_migrations() -> list[Migration]:
     return found
 
 
+def newest_version() -> int:
+    """The schema version this code migrates to."""
+    return max((m.version for m in available_migrations()), default=0)
+
+
 async def migrate(conn: Any, location: str) -> list[str]:
     """Apply pending migrations on `conn` (an asyncpg connection); names applied."""
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
@@ -60,8 +65,11 @@ async def migrate(conn: Any, location: str) -> list[str]:
                 f"the database {location} has schema version {version}, newer than this"
                 f" chatnut ({newest}); upgrade chatnut (pip install --upgrade chatnut)"
             )
+        # Every migration not yet recorded (one numbered below a later one, made on
+        # a branch of its own, is still applied), in order.
+        recorded = {r[0] for r in await conn.fetch("SELECT version FROM chatnut_migrations")}
         applied = []
-        for migration in (m for m in known if m.version > version):
+        for migration in (m for m in known if m.version not in recorded):
             async with conn.transaction():
                 await conn.execute(migration.path.read_text())
                 await conn.execute(

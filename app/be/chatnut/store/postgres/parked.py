@@ -1,5 +1,5 @@
 """Every process's parked named waits, shared through two small UNLOGGED tables,
-so presence's `waiting` is the same whichever worker or host answers (SPEC §12, §13).
+so presence's `waiting` is the same whichever worker or host answers.
 
 A wait is parked in the memory of the process that serves it
 (service/presence.py). Here each process publishes that set under a worker

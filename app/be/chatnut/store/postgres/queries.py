@@ -124,7 +124,7 @@ def summary_dict(row: Any, with_unread: bool) -> dict[str, Any]:
             "created_at": row["last_created_at"],
         }
     )
-    if row["last_to"]:  # addressed (SPEC §13): the preview says to whom
+    if row["last_to"]:  # addressed: the preview says to whom
         room["last_message"]["to"] = json.loads(row["last_to"])
     if with_unread:
         room["unread_count"] = int(row["unread_count"])

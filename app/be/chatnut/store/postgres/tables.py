@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from chatnut.store.copy import BATCH_ROWS, CopyError, Tables
 from chatnut.store.location import printable
+from chatnut.store.tables import BATCH_ROWS, CopyError, Tables
 
 # Derived from the data tables, or this backend's own bookkeeping.
 DERIVED = {"room_stats", "events", "chatnut_migrations", "parked_workers", "parked_waits"}

@@ -1,5 +1,9 @@
-"""The PostgreSQL store's statuses and agent registrations (writes under the write lock,
-through PostgresStore._write, like every write)."""
+"""The PostgreSQL store's statuses and agent registrations.
+
+A registration is written under the write lock, like a post: which agents a
+post's @mentions address is decided under that lock. A status orders nothing,
+so it goes through side_stream.py's stream instead (PostgresStore._write_receipt).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ PendingEvent = tuple[str, str, dict[str, Any]]
 class Team:
     _read: Callable[..., Awaitable[Any]]
     _write: Callable[..., Awaitable[Any]]
+    _write_receipt: Callable[..., Awaitable[Any]]
     _room_or_missing: Callable[[Any, str], Awaitable[Row]]
 
     async def set_status(
@@ -65,9 +70,18 @@ class Team:
         Table and column names come from the callers above, never from a client.
         """
         key, *rest = values
+        ordered = kind != "status"  # a registration decides what later posts address
 
-        async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
-            room = await self._room_or_missing(conn, room_id)
+        async def write(conn: Any) -> Row:
+            if ordered:
+                room = await self._room_or_missing(conn, room_id)
+            else:
+                # Off the write lock, the row lock keeps an archive from slipping in
+                # between this check and the write (posts never update a room row).
+                found = await conn.fetchrow(q.ROOM_BY_ID + " FOR SHARE", room_id)
+                if found is None:
+                    raise errors.room_missing(room_id)
+                room = q.room_dict(found)
             if room["status"] != "live":
                 raise errors.room_archived(room, doing)
             stamped = {"room_id": room_id, **values, stamp: now_iso()}
@@ -81,11 +95,18 @@ class Team:
                 f" ON CONFLICT (room_id, {key}) DO UPDATE SET {updates}",
                 *row.values(),
             )
-            shown = with_principal(row)
+            return with_principal(row)
+
+        if not ordered:
+            status: Row = await self._write_receipt(kind, room_id, write)
+            return status
+
+        async def under_lock(conn: Any) -> tuple[Any, list[PendingEvent]]:
+            shown = await write(conn)
             return shown, [(kind, room_id, shown)]
 
-        row: Row = await self._write(write)
-        return row
+        registered: Row = await self._write(under_lock)
+        return registered
 
     async def _rows_of_room(self, room_id: str, sql: str) -> list[Row]:
         async def read(conn: Any) -> Any:

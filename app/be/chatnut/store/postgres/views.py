@@ -1,4 +1,4 @@
-"""The PostgreSQL store's reads for coordination (SPEC §13) and the web page (SPEC §7).
+"""The PostgreSQL store's reads for coordination and the web page.
 
 As on SQLite, a read that reports how far it looked is one snapshot (a
 read-only REPEATABLE READ transaction) whose bound `upto` is the newest

@@ -22,6 +22,7 @@ from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.claims import Claims
 from chatnut.store.sqlite.engine import Engine
 from chatnut.store.sqlite.identities import Identities
+from chatnut.store.sqlite.migrate import current_version, newest_version
 from chatnut.store.sqlite.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
@@ -75,6 +76,16 @@ class SqliteStore(Views, Receipts, Claims, Identities, Store):
 
     async def check(self) -> None:
         await self.engine.read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def readiness(self) -> str | None:
+        try:
+            version = await self.engine.read(current_version)
+        except Exception:
+            return "database"
+        return None if version == newest_version() else "migrations"
+
+    def pool_usage(self) -> tuple[int, int]:
+        return self.engine.pool_usage()
 
     # -- rooms --------------------------------------------------------------
 

@@ -3,8 +3,8 @@
 Only public APIs: the standard library's `sqlite3`, each connection created,
 used and closed on one thread of its own (a one-worker executor), so a whole
 write batch or read is one hop to that thread and back — never one hop per
-statement, which would cost a post more than SQLite does (issue 13 item 21:
-this replaces aiosqlite's private `_execute`).
+statement, which would cost a post more than SQLite does (this
+replaces aiosqlite's private `_execute`, which a release could change).
 """
 
 from __future__ import annotations
@@ -87,6 +87,9 @@ class ReaderPool:
 
     def clear(self) -> None:
         self._free.clear()
+
+    def free_count(self) -> int:
+        return len(self._free)
 
     def give(self, conn: Connection) -> None:
         while self._waiters:

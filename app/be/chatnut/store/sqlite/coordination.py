@@ -1,4 +1,4 @@
-"""The SQL of SPEC §13: addressees, filtered reads, the inbox, handoff reads, presence.
+"""The SQL of coordination: addressees, filtered reads, the inbox, handoff reads, presence.
 
 Plain functions over a `sqlite3.Connection`, like queries.py. Every read that
 reports where it stopped takes an `upto` bound (the newest message id, read

@@ -13,7 +13,7 @@ knows that every subscriber has been told.
 Each connection is the standard library's `sqlite3` on a thread of its own
 (connection.py): a whole write batch or read is one hop to that thread.
 
-The WAL is bounded (issue 13 item 16): PASSIVE checkpoints run beside the
+The WAL is bounded, or steady writes would grow it without end: PASSIVE checkpoints run beside the
 writer every few hundred commits, but they never get past a reader, and with
 readers always busy the WAL is never reset; past WAL_RESET_BYTES the writer
 itself runs a TRUNCATE checkpoint between two batches (`_reset_wal`), and
@@ -53,7 +53,7 @@ MAX_BATCH = 256
 # connection of its own, PASSIVE, beside the writer.
 CHECKPOINT_EVERY_COMMITS = 256
 # Past this size the WAL is emptied by a TRUNCATE checkpoint (see the docstring);
-# the test of item 16 holds it under twice this with readers and feeds busy.
+# the WAL-bound test holds it under twice this with readers and feeds busy.
 WAL_RESET_BYTES = 32 * 1024 * 1024
 # How long a TRUNCATE checkpoint may wait for readers (and hold the writer).
 WAL_RESET_WAIT_MS = 2000
@@ -129,7 +129,7 @@ def storage_error(exc: BaseException) -> Exception:
 
 
 def open_error(path: Path, exc: sqlite3.Error) -> StoreOpenError:
-    """One line saying which of the ways a file can be unusable this one is (item 11)."""
+    """One line saying which of the ways a file can be unusable this one is."""
     code = _code(exc)
     if code == SQLITE_NOTADB:
         return StoreOpenError(f"{path} is not a SQLite database ({exc}); point --db elsewhere")
@@ -238,6 +238,10 @@ class Engine:
             self._writer = None
         if self._lock is not None:
             self._lock.release()
+
+    def pool_usage(self) -> tuple[int, int]:
+        """Readers busy and open (the writer and the checkpointer are always there)."""
+        return len(self._readers) - self._idle.free_count(), len(self._readers)
 
     async def read(self, fn: ReadFn[T]) -> T:
         conn = await self._idle.take()

@@ -1,4 +1,4 @@
-"""One server per SQLite file (issue 13 item 12), whatever home it was started from.
+"""One server per SQLite file, whatever home it was started from.
 
 Two servers on one file would each keep their own hub: posts on one would
 never wake the other's waiters or streams. The home's lock (runtime.py) does

@@ -73,6 +73,11 @@ def available_migrations() -> list[Migration]:
     return found
 
 
+def newest_version() -> int:
+    """The schema version this code migrates to."""
+    return max((m.version for m in available_migrations()), default=0)
+
+
 def current_version(conn: sqlite3.Connection) -> int:
     has_table = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chatnut_migrations'"
@@ -114,7 +119,11 @@ def migrate(conn: sqlite3.Connection, db_path: Path) -> list[str]:
             f"the database {db_path} has schema version {version}, newer than this chatnut"
             f" ({newest}); upgrade chatnut (pip install --upgrade chatnut)"
         )
-    pending = [m for m in known if m.version > version]
+    # Every migration not yet recorded, in order: not only those above the newest
+    # recorded, so one numbered below a later one (made on a branch of its own)
+    # is still applied to a database that already took the later one.
+    recorded = {row[0] for row in conn.execute("SELECT version FROM chatnut_migrations")}
+    pending = [m for m in known if m.version not in recorded]
     if not pending:
         return []
     if str(db_path) != ":memory:" and _holds_rooms(conn):

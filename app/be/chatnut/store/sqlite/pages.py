@@ -1,4 +1,4 @@
-"""The SQL behind the web page at a team's scale (SPEC §7): a room's messages
+"""The SQL behind the web page at a team's scale: a room's messages
 around one id, one page of the sidebar, the sidebar's totals, and a reader's
 first visit. Each answer is bounded by what one screen shows, never by the
 number of rooms or messages.

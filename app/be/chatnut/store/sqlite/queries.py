@@ -136,7 +136,7 @@ def summary_dict(conn: sqlite3.Connection, row: sqlite3.Row, reader: str | None)
             "created_at": row["last_created_at"],
         }
     )
-    if row["last_to"]:  # addressed (SPEC §13): the preview says to whom
+    if row["last_to"]:  # addressed: the preview says to whom
         room["last_message"]["to"] = json.loads(row["last_to"])
     if reader is not None:
         room["unread_count"] = _unread(conn, room["id"], row["cursor"], row["message_count"])

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from chatnut.store.copy import BATCH_ROWS, CopyError, Tables
+from chatnut.store.tables import BATCH_ROWS, CopyError, Tables
 
 # Kept by triggers from the data tables, or bookkeeping of this file.
 DERIVED = {"room_stats", "_migrations", "chatnut_migrations"}

@@ -1,4 +1,4 @@
-"""The SQLite store's reads for coordination (SPEC §13) and the web page (SPEC §7).
+"""The SQLite store's reads for coordination and the web page.
 
 Each is one read closure on a reader connection, so what it returns is one
 snapshot. The SQL lives in coordination.py and pages.py; the reads that

@@ -30,7 +30,7 @@ CREATE TABLE messages (
     message_type TEXT NOT NULL DEFAULT 'message',
     created_at TEXT NOT NULL,
     metadata TEXT,
-    recipients TEXT,  -- SPEC §13: the `to` names (JSON array), returned as `to`
+    recipients TEXT,  -- the `to` names (JSON array), returned as `to`
     addressees TEXT   -- those plus the registered agents it @mentions (JSON array)
 );
 CREATE INDEX messages_room ON messages (room_id, id);

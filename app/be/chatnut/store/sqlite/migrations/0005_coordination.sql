@@ -1,4 +1,4 @@
--- SPEC §13. `recipients`: the names a message was posted `to` (JSON array,
+-- Addressed messages. `recipients`: the names a message was posted `to` (JSON array,
 -- lower-cased; what reads return as `to`). `addressees`: those plus the
 -- registered agents it @mentions — who it is addressed to. Each addressee
 -- also has a row below, which is what `addressed_to` and the inbox look up by

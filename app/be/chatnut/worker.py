@@ -1,0 +1,77 @@
+"""One worker of a team server in an interpreter of its own: what a reload starts.
+
+The supervisor forks its first workers from itself (the app is imported once,
+before the forks). A reload must run the code installed now instead — that
+is how an upgrade is picked up — so each replacement is forked and then
+exec'd as `python -m chatnut.worker`, keeping the descriptors it needs: the
+listening sockets, the pipe it says "ready" on, and the home's lock. What to
+do comes in one environment variable (never argv, which `ps` shows): the
+`chatnut serve` flags to read the settings from again, and the numbers of
+those descriptors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+from typing import Any, NoReturn
+
+SPEC_ENV = "CHATNUT_WORKER_SPEC"
+
+
+def exec_worker(
+    overrides: dict[str, Any],
+    sockets: list[socket.socket],
+    port: int,
+    ready_fd: int,
+    parent: int,
+    lock_fd: int | None,
+) -> NoReturn:
+    """Replace this (forked) process with a fresh worker; never returns."""
+    kept = [s.fileno() for s in sockets] + [ready_fd]
+    if lock_fd is not None:
+        kept.append(lock_fd)
+    for fd in kept:
+        os.set_inheritable(fd, True)
+    spec = {
+        "overrides": overrides,
+        "sockets": [s.fileno() for s in sockets],
+        "port": port,
+        "ready": ready_fd,
+        "parent": parent,
+        "lock": lock_fd,
+    }
+    env = {**os.environ, SPEC_ENV: json.dumps(spec, default=str)}
+    os.execve(sys.executable, [sys.executable, "-m", "chatnut.worker"], env)
+
+
+def main() -> int:
+    from chatnut.serve import configure_logging, run_server
+    from chatnut.settings import load_settings
+    from chatnut.supervisor import _watch_parent
+
+    spec = json.loads(os.environ.pop(SPEC_ENV))
+    settings = load_settings(spec["overrides"])
+    configure_logging(settings)
+    _watch_parent(spec["parent"])
+    sockets = [socket.socket(fileno=fd) for fd in spec["sockets"]]
+    ready_fd = spec["ready"]
+
+    def ready() -> None:
+        try:
+            os.write(ready_fd, b"r")
+            os.close(ready_fd)
+        except OSError:
+            pass
+
+    # Until the server handles them, the supervisor's signals must not end us.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    return 0 if run_server(settings, sockets, spec["port"], ready) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
