@@ -34,7 +34,7 @@ INITIALIZE = {
         "clientInfo": {"name": "t", "version": "1"},
     },
 }
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0
 
 
 class ServerProcess:

@@ -111,7 +111,6 @@ def test_tail_follows_a_post_at_once_and_survives_a_restart(cli_env: ServerProce
             # has one, else by wait_for_messages (this branch's server has none).
             assert tail.stderr is not None and tail.stdout is not None
             assert tail.stderr.readline().startswith("chatnut: following the room")
-            posted = time.monotonic()
             result = subprocess.run(
                 [sys.executable, "-m", "chatnut", "post", "demo/plan", "ship it", "--sender", "cy"],
                 env=dict(os.environ),
@@ -120,6 +119,7 @@ def test_tail_follows_a_post_at_once_and_survives_a_restart(cli_env: ServerProce
                 timeout=30,
             )
             assert result.returncode == 0, result.stderr
+            posted = time.monotonic()  # the post is stored: from here the tail is woken
             line = tail.stdout.readline()
             assert line.rstrip().endswith(" cy: ship it")
             assert time.monotonic() - posted < 10  # woken by the post, not a 60 s wait

@@ -27,6 +27,7 @@ AGENTS = 50
 STREAMS = 20
 SECONDS = float(os.environ.get("CHATNUT_LOAD_SECONDS", "30"))
 CYCLES = 1000
+MIN_ROUNDS = 3
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
@@ -67,7 +68,9 @@ async def listen(url: str, room_id: str, start_id: int, ready: asyncio.Queue[int
 async def agent(url: str, room_id: str, n: int, since: int, stop_at: float) -> list[int]:
     posted: list[int] = []
     async with Client(url, mode="legacy" if n % 2 else "2026-07-28") as client:
-        while time.monotonic() < stop_at:
+        # For the storm's time, and at least a few rounds each however slow the
+        # machine: the streams must see a crowd, not a handful.
+        while time.monotonic() < stop_at or len(posted) < MIN_ROUNDS:
             message = await call(
                 client, "post_message", room_id=room_id, sender=f"agent-{n}", content=f"{n}:{since}"
             )
