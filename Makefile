@@ -115,6 +115,7 @@ bench: $(BIN)/chatnut postgres
 	$(BIN)/python -m bench.team --out .bench/team.md
 	$(BIN)/python -m bench.pg_ceiling | tee .bench/pg_ceiling.md
 	$(BIN)/python -m bench.pg_read_cursors | tee .bench/pg_read_cursors.md
+	$(BIN)/python -m bench.team_day --out .bench/team_day.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -23,6 +23,7 @@ import httpx
 from mcp import Client
 
 from bench.harness import mcp_client
+from bench.team_day_agents import agents
 
 
 def now() -> int:
@@ -158,7 +159,7 @@ async def streams(spec: dict[str, Any]) -> dict[str, Any]:
     return {"seen": seen, "errors": errors}
 
 
-ROLES = {"posters": posters, "waiters": waiters, "streams": streams}
+ROLES = {"posters": posters, "waiters": waiters, "streams": streams, "agents": agents}
 
 
 def main() -> None:
