@@ -39,7 +39,7 @@ from chatnut.runtime import (
 from chatnut.settings import Settings, load_settings
 from chatnut.store import shared_by_processes
 from chatnut.store.location import printable
-from chatnut.worker import exec_worker
+from chatnut.worker_spawn import exec_worker
 
 log = logging.getLogger("chatnut")
 
