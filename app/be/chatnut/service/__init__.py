@@ -26,6 +26,7 @@ from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
 from chatnut.service.receipts import ReceiptRules
+from chatnut.service.room_prefs import RoomPrefRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
 from chatnut.store.base import SEARCH_MESSAGE_LIMIT, SEARCH_ROOM_LIMIT, Store
@@ -34,7 +35,14 @@ __all__ = ["ChatService", "now_iso"]
 
 
 class ChatService(
-    DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRules, PageRules, IdentityRules
+    DeliveryRules,
+    ReceiptRules,
+    MessageRules,
+    RoomRules,
+    RoomPrefRules,
+    TeamRules,
+    PageRules,
+    IdentityRules,
 ):
     def __init__(
         self,
