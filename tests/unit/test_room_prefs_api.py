@@ -49,6 +49,13 @@ async def test_settings_are_kept_per_reader_and_room_and_changed_one_at_a_time(
     assert await prefs(api, "bob") == {
         one: {"project": "alpha", "level": "all", "muted": True, "starred": False}
     }
+    # The starred rooms come with their summaries (unread for the reader), for
+    # the sidebar's Starred section.
+    await api.post(f"/api/rooms/{one}/messages", json={"sender": "bot", "content": "hi"})
+    starred_rooms = (await api.get("/api/room-prefs", params={"reader": "alice"})).json()
+    assert [(r["id"], r["name"], r["unread_count"]) for r in starred_rooms["starred_rooms"]] == [
+        (one, "one", 1)
+    ]
     # Unstarring and unmuting are changes like any other.
     assert (await change(api, one, reader="alice", starred=False)).status_code == 200
     assert (await prefs(api, "alice"))[one]["starred"] is False

@@ -12,18 +12,27 @@ from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
 
 LEVELS = ("all", "mentions", "none")
+# The starred rooms' summaries the answer carries at most (the sidebar's
+# Starred section; the others are in their projects' groups).
+MAX_STARRED_SUMMARIES = 100
 
 
 class RoomPrefRules(ServiceCore):
     async def room_prefs(self, reader: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
-        """Every room the reader has settings for, in one answer (the page loads
-        them once with its sidebar). A scoped caller sees its projects' rooms only."""
+        """Every room the reader has settings for, and the summaries of the live
+        starred ones (the sidebar's Starred section, whichever page of the
+        sidebar they are on), in one answer: the page loads them once with its
+        sidebar. A scoped caller sees its projects' rooms only."""
         check.person("reader", reader)
         caller.acting_as(reader)
         rows = await self.store.room_prefs(reader)
         if caller.projects is not None:
             rows = [row for row in rows if caller.sees(row["project"])]
-        return {"reader": reader, "rooms": rows}
+        starred: list[dict[str, Any]] = []
+        for row in rows:
+            if row["starred"] and len(starred) < MAX_STARRED_SUMMARIES:
+                starred += await self.store.room_summaries(None, "live", reader, row["room_id"])
+        return {"reader": reader, "rooms": rows, "starred_rooms": starred}
 
     async def set_room_prefs(
         self,
