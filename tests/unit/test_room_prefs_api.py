@@ -33,7 +33,7 @@ async def test_settings_are_kept_per_reader_and_room_and_changed_one_at_a_time(
     assert await prefs(api, "alice") == {}
     starred = await change(api, one, reader="alice", starred=True)
     assert starred.status_code == 200, starred.text
-    assert starred.json()["level"] == "all" and starred.json()["starred"] is True
+    assert starred.json()["level"] == "mentions" and starred.json()["starred"] is True
     assert (await change(api, two, reader="alice", muted=True, level="none")).status_code == 200
     # Changing one setting keeps the others.
     assert (await change(api, one, reader="alice", level="mentions")).status_code == 200
@@ -47,7 +47,7 @@ async def test_settings_are_kept_per_reader_and_room_and_changed_one_at_a_time(
     assert (await change(api, one, reader="bob", muted=True)).status_code == 200
     assert await prefs(api, "alice") == want
     assert await prefs(api, "bob") == {
-        one: {"project": "alpha", "level": "all", "muted": True, "starred": False}
+        one: {"project": "alpha", "level": "mentions", "muted": True, "starred": False}
     }
     # The starred rooms come with their summaries (unread for the reader), for
     # the sidebar's Starred section.

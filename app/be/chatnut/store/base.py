@@ -413,7 +413,7 @@ class Store(ABC):
         starred: bool | None,
     ) -> Row:
         """Set the reader's settings of a room (None keeps a setting as it is; a
-        room without settings starts at level "all", not muted, not starred) and
+        room without settings starts at level "mentions", not muted, not starred) and
         return them as room_prefs does. NotFound for an unknown room."""
 
     # -- claims on files and tasks ------------------------------------------

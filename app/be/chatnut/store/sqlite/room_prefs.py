@@ -51,7 +51,7 @@ class RoomPrefs:
             conn.execute(
                 """
                 INSERT INTO room_prefs (reader, room_id, level, muted, starred, updated_at)
-                VALUES (?1, ?2, coalesce(?3, 'all'), coalesce(?4, 0), coalesce(?5, 0), ?6)
+                VALUES (?1, ?2, coalesce(?3, 'mentions'), coalesce(?4, 0), coalesce(?5, 0), ?6)
                 ON CONFLICT (reader, room_id) DO UPDATE SET
                     level = coalesce(?3, level),
                     muted = coalesce(?4, muted),
