@@ -12,6 +12,7 @@ import { forReader, MentionMarks } from "./mentions.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
 import { ReceiptMarks } from "./receipts.js";
 import { RoomView } from "./room.js";
+import { RoomSettings } from "./room_settings.js";
 import { SearchView } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 import { Switcher } from "./switcher.js";
@@ -25,7 +26,8 @@ let failedRoom = null; // a room that could not open (an outage): retried on rec
 let emptyShown = null;
 
 const mentions = new MentionMarks(senderName);
-const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMarkRead: (project) => markAllRead(project), mentions });
+const settings = new RoomSettings({ reader: senderName, onChange: (roomId) => sidebar.settingsChanged(roomId), say: (text) => say(text) });
+const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMarkRead: (project) => markAllRead(project), mentions, settings });
 const room = new RoomView({
   onRead: markRead,
   onReply: (target) => composer.setReply(target),
@@ -47,6 +49,7 @@ const team = new TeamPanel({ room });
 const notifier = new MentionNotifier({
   name: senderName,
   roomName: (id) => sidebar.rooms.get(id)?.name ?? "a room",
+  notifies: (roomId, forMe) => settings.notifies(roomId, forMe),
   onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
 });
 const searchView = new SearchView({
@@ -98,10 +101,13 @@ function updateTitle() {
 
 function handle(name, data) {
   switch (name) {
-    case "snapshot":
+    case "snapshot": {
+      const again = sidebar.fed; // a resync, or another name: the settings again, as of now
       sidebar.snapshot(data);
+      if (again) settings.load();
       if (currentRoom && sidebar.rooms.has(currentRoom)) roomChanged(sidebar.rooms.get(currentRoom));
       break;
+    }
     case "room":
       sidebar.upsert(data);
       if (data.id === currentRoom) roomChanged(data);
@@ -202,6 +208,7 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
   receipts.roomOpened(roomId);
   sidebar.select(roomId);
   sidebar.watch(null);
+  settings.show(roomId);
   composer.setReply(null);
   composer.openRoom(roomId);
   show("room-view");
@@ -333,6 +340,7 @@ wire();
 // too, so the room's cursor is the one the catch-up leaves.
 const firstVisit = !localStorage.getItem(STARTED_KEY + senderName());
 sidebar.prefill({ counts: !firstVisit });
+settings.load();
 if (!firstVisit) fromAddress();
 catchUpFirstVisit(senderName()).then(() => {
   if (firstVisit) fromAddress(); // the room is asked for first, as on a return visit

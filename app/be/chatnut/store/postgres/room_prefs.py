@@ -52,7 +52,8 @@ class RoomPrefs:
             await conn.execute(
                 """
                 INSERT INTO room_prefs AS p (reader, room_id, level, muted, starred, updated_at)
-                VALUES ($1, $2, coalesce($3, 'mentions'), coalesce($4, FALSE), coalesce($5, FALSE), $6)
+                VALUES ($1, $2, coalesce($3, 'mentions'), coalesce($4, FALSE),
+                        coalesce($5, FALSE), $6)
                 ON CONFLICT (reader, room_id) DO UPDATE SET
                     level = coalesce($3, p.level),
                     muted = coalesce($4, p.muted),
