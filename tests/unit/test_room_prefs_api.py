@@ -56,6 +56,10 @@ async def test_settings_are_kept_per_reader_and_room_and_changed_one_at_a_time(
     assert [(r["id"], r["name"], r["unread_count"]) for r in starred_rooms["starred_rooms"]] == [
         (one, "one", 1)
     ]
+    await api.post(f"/api/rooms/{two}/messages", json={"sender": "bot", "content": "hush"})
+    assert starred_rooms["muted_unread"] == {two: 0}
+    later = (await api.get("/api/room-prefs", params={"reader": "alice"})).json()
+    assert later["muted_unread"] == {two: 1}
     # Unstarring and unmuting are changes like any other.
     assert (await change(api, one, reader="alice", starred=False)).status_code == 200
     assert (await prefs(api, "alice"))[one]["starred"] is False

@@ -83,21 +83,39 @@ async def test_a_starred_room_beyond_the_first_page_is_still_listed_first(
     page: Page, server: ServerProcess, agent: Client
 ) -> None:
     old = await room_with(agent, "old-but-starred", ["x"])
-    for i in range(105):  # newer rooms push it past the sidebar's first page
-        await call(agent, "init_room", project="demo", name=f"newer-{i:03}")
+    hushed = await room_with(agent, "old-and-muted", ["x"])
+    for i in range(105):  # rooms with newer activity push them past the first page
+        newest = await room_with(agent, f"newer-{i:03}", ["y"])
     async with httpx.AsyncClient(base_url=server.url) as http:
-        changed = await http.put(
-            f"/api/rooms/{old}/prefs", json={"reader": "human", "starred": True}
-        )
-        assert changed.status_code == 200, changed.text
+        for room, change in ((old, {"starred": True}), (hushed, {"muted": True})):
+            body = {"reader": "human", **change}
+            changed = await http.put(f"/api/rooms/{room}/prefs", json=body)
+            assert changed.status_code == 200, changed.text
     prefs_requests: list[str] = []
     page.on(
         "request", lambda r: prefs_requests.append(r.url) if "/api/room-prefs" in r.url else None
     )
     await open_home(page, server)
     await expect(page.locator(f'#starred-rooms a[data-room="{old}"]')).to_be_visible()
+    await expect(page.locator(f'#live-rooms a[data-room="{old}"]')).to_have_count(0)
     # One request for every room's settings, not one per row.
     assert len(prefs_requests) == 1
+    await expect(page.locator(f'#live-rooms a[data-room="{hushed}"]')).to_have_count(0)
+    # The muted room's unread stays out of the title though its row is not loaded.
+    for i in range(2):
+        await call(agent, "post_message", room_id=hushed, sender="bot", content=f"hush {i}")
+    await call(agent, "post_message", room_id=newest, sender="bot", content="real")
+    await expect(page.locator(f'#live-rooms a[data-room="{newest}"] .badge')).to_have_text("1")
+    await expect(page).to_have_title("(1) chatnut")
+    # And after a reload, when nothing about it has changed since.
+    prefs_requests.clear()
+    await open_home(page, server)
+    await expect(page.locator(f'#live-rooms a[data-room="{newest}"] .badge')).to_have_text("1")
+    await expect(page).to_have_title("(1) chatnut")
+    assert len(prefs_requests) == 1
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        totals = (await http.get("/api/sidebar/totals", params={"reader": "human"})).json()
+    assert totals["unread"] == 3  # the server still counts them
 
 
 async def test_the_notification_level_decides_what_notifies(

@@ -24,6 +24,8 @@ export class RoomSettings {
     this.byRoom = new Map();
     /** @type {any[]} the live starred rooms as sidebar rows, as the server counted them */
     this.starredRooms = [];
+    /** @type {Record<string, number>} the live muted rooms' unread, as the server counted it */
+    this.mutedUnread = {};
     /** @type {string | null} the open room, whose controls are in its header */
     this.current = null;
     this.star = $("room-star");
@@ -42,6 +44,7 @@ export class RoomSettings {
       const answer = await api(`/room-prefs?reader=${enc(reader)}`);
       this.byRoom = new Map(answer.rooms.map((/** @type {any} */ r) => [r.room_id, r]));
       this.starredRooms = answer.starred_rooms;
+      this.mutedUnread = answer.muted_unread;
     } catch {
       return;
     }
@@ -52,6 +55,11 @@ export class RoomSettings {
   /** @param {string | null | undefined} roomId @returns {Setting} */
   of(roomId) {
     return (roomId && this.byRoom.get(roomId)) || DEFAULT;
+  }
+
+  /** @param {string} roomId */
+  projectOf(roomId) {
+    return /** @type {any} */ (this.byRoom.get(roomId))?.project;
   }
 
   /** A muted room carries no unread weight. @param {string | null | undefined} roomId */

@@ -147,6 +147,9 @@ export class Sidebar {
 
   // Every starred room shows, whichever page of its project it is on.
   _placeStarred() {
+    // A muted room's share is known even when its row is not loaded, so the
+    // totals can leave it out.
+    for (const [id, unread] of Object.entries(this.settings.mutedUnread)) if (!this.shares.has(id)) this.shares.set(id, unread);
     if (this.unreadOnly) return;
     for (const room of this.settings.starredRooms) {
       if (!this.rooms.has(room.id) && this.settings.of(room.id).starred) {
@@ -209,7 +212,7 @@ export class Sidebar {
     let owed = 0;
     for (const [id, unread] of this.shares) {
       if (id !== this.watched && !this.settings.muted(id)) continue;
-      if (project === null || this.rooms.get(id)?.project === project) owed += unread;
+      if (project === null || (this.rooms.get(id)?.project ?? this.settings.projectOf(id)) === project) owed += unread;
     }
     return owed;
   }

@@ -12,16 +12,18 @@ from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
 
 LEVELS = ("all", "mentions", "none")
-# The starred rooms' summaries the answer carries at most (the sidebar's
-# Starred section; the others are in their projects' groups).
-MAX_STARRED_SUMMARIES = 100
+# The starred rooms' summaries (the sidebar's Starred section) and the muted
+# rooms' unread counts (what the page takes out of its totals) that the answer
+# carries at most, each.
+MAX_SUMMARIES = 100
 
 
 class RoomPrefRules(ServiceCore):
     async def room_prefs(self, reader: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
-        """Every room the reader has settings for, and the summaries of the live
+        """Every room the reader has settings for, the summaries of the live
         starred ones (the sidebar's Starred section, whichever page of the
-        sidebar they are on), in one answer: the page loads them once with its
+        sidebar they are on) and the unread counts of the live muted ones (the
+        page's totals leave them out), in one answer: the page loads them once with its
         sidebar. A scoped caller sees its projects' rooms only."""
         check.person("reader", reader)
         caller.acting_as(reader)
@@ -29,10 +31,19 @@ class RoomPrefRules(ServiceCore):
         if caller.projects is not None:
             rows = [row for row in rows if caller.sees(row["project"])]
         starred: list[dict[str, Any]] = []
+        muted: dict[str, int] = {}
         for row in rows:
-            if row["starred"] and len(starred) < MAX_STARRED_SUMMARIES:
-                starred += await self.store.room_summaries(None, "live", reader, row["room_id"])
-        return {"reader": reader, "rooms": rows, "starred_rooms": starred}
+            wanted = (row["starred"] and len(starred) < MAX_SUMMARIES) or (
+                row["muted"] and len(muted) < MAX_SUMMARIES
+            )
+            if not wanted:
+                continue
+            for summary in await self.store.room_summaries(None, "live", reader, row["room_id"]):
+                if row["starred"] and len(starred) < MAX_SUMMARIES:
+                    starred.append(summary)
+                if row["muted"]:
+                    muted[summary["id"]] = summary["unread_count"] or 0
+        return {"reader": reader, "rooms": rows, "starred_rooms": starred, "muted_unread": muted}
 
     async def set_room_prefs(
         self,
