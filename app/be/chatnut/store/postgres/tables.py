@@ -107,6 +107,9 @@ class PostgresTables(Tables):
     async def begin_write(self) -> None:
         self._transaction = self.conn.transaction()
         await self._transaction.start()
+        # The lock every post takes (chatnut_post): a server's posts wait until
+        # the commit, so the ids handed out here are nobody else's.
+        await self.conn.execute("SELECT pg_advisory_xact_lock(7365616)")
 
     async def write(
         self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
@@ -134,6 +137,26 @@ class PostgresTables(Tables):
 
     async def clear(self, table: str) -> None:
         await self.conn.execute(f"DELETE FROM {_quote(table)}")
+
+    async def delete_from(self, table: str, column: str, first: int) -> None:
+        await self.conn.execute(f"DELETE FROM {_quote(table)} WHERE {_quote(column)} >= $1", first)
+
+    async def upsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        listed = ", ".join(_quote(c) for c in columns)
+        marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+        keys = ", ".join(_quote(k) for k in key)
+        updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns if c not in key)
+        await self.conn.executemany(
+            f"INSERT INTO {_quote(table)} ({listed}) VALUES ({marks})"
+            f" ON CONFLICT ({keys}) DO UPDATE SET {updates}",
+            rows,
+        )
 
     async def set_message_id_high_water(self, value: int) -> None:
         # setval(.., false) for 0: the next id is then 1, as on a new database.

@@ -102,6 +102,26 @@ class SqliteTables(Tables):
     async def clear(self, table: str) -> None:
         self.conn.execute(f"DELETE FROM {_quote(table)}")
 
+    async def delete_from(self, table: str, column: str, first: int) -> None:
+        self.conn.execute(f"DELETE FROM {_quote(table)} WHERE {_quote(column)} >= ?", (first,))
+
+    async def upsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        listed = ", ".join(_quote(c) for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        keys = ", ".join(_quote(k) for k in key)
+        updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns if c not in key)
+        self.conn.executemany(
+            f"INSERT INTO {_quote(table)} ({listed}) VALUES ({marks})"
+            f" ON CONFLICT ({keys}) DO UPDATE SET {updates}",
+            rows,
+        )
+
     async def set_message_id_high_water(self, value: int) -> None:
         # AUTOINCREMENT keeps its high-water mark in sqlite_sequence; inserting
         # explicit ids moved it to the largest copied id, the source's may be higher.
