@@ -17,7 +17,14 @@ from chatnut.store.location import printable
 from chatnut.store.tables import BATCH_ROWS, CopyError, Tables
 
 # Derived from the data tables, or this backend's own bookkeeping.
-DERIVED = {"room_stats", "events", "chatnut_migrations", "parked_workers", "parked_waits"}
+DERIVED = {
+    "room_stats",
+    "events",
+    "events_horizon",
+    "chatnut_migrations",
+    "parked_workers",
+    "parked_waits",
+}
 MESSAGE_IDS = "message_ids"
 
 
