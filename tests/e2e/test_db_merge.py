@@ -214,10 +214,28 @@ def test_bad_input_is_refused_in_one_line_and_nothing_written(
     with sqlite3.connect(odd) as conn:
         conn.execute("CREATE TABLE notes (body TEXT)")
         conn.execute("INSERT INTO notes VALUES ('x')")
-    capsys.readouterr()
     assert main(["db", "copy", str(tmp_path / "seed.db"), str(team)]) == 0
+    capsys.readouterr()
     before = snapshot(str(team))
     code, out, err = merge(capsys, str(odd), str(team))
     assert code == 1 and out == "" and err.count("\n") == 1
     assert "notes" in err and "no merge rule" in err
     assert snapshot(str(team)) == before
+
+
+def test_a_destination_being_served_is_refused_and_untouched(
+    laptops: tuple[Path, Path], destination: str, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = laptops
+    assert merge(capsys, str(a), destination)[0] == 0
+    server = ServerProcess(home, ["--db", destination])
+    server.start()
+    try:
+        before = snapshot(destination)
+        code, out, err = merge(capsys, str(b), destination)
+        assert code == 1 and out == "" and err.count("\n") == 1, err
+        assert "stop it before merging" in err
+        assert snapshot(destination) == before
+    finally:
+        server.stop()
+    assert merge(capsys, str(b), destination)[0] == 0  # stopped: the merge goes ahead

@@ -78,13 +78,19 @@ async def _rows(tables: Tables, table: str) -> tuple[list[str], list[tuple[Any, 
 async def merge_database(source: str | Path, destination: str | Path) -> list[Merged]:
     if str(source) == str(destination):
         raise CopyError("source and destination are the same database")
+    dst = tables_for(destination)
+    await dst.connect()
+    try:  # before migrating it: a served database is not touched at all
+        await dst.refuse_if_served()
+    finally:
+        await dst.close()
     await migrate(source)
     await migrate(destination)
     src = tables_for(source)
-    dst = tables_for(destination)
     await src.connect()
     await dst.connect()
     try:
+        await dst.refuse_if_served()
         return await _merge(src, dst)
     finally:
         await src.close()

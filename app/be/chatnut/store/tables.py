@@ -30,6 +30,11 @@ class Tables(ABC):
     async def close(self) -> None: ...
 
     @abstractmethod
+    async def refuse_if_served(self) -> None:
+        """Raise when a chatnut server has this database open; while this
+        connection lasts, keep one from opening it where the backend can."""
+
+    @abstractmethod
     async def data_tables(self) -> list[str]:
         """The tables that hold data (not derived ones, not the migrations record)."""
 

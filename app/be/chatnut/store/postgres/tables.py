@@ -10,6 +10,7 @@ stream of commits, not data: a copied database starts its own.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -62,6 +63,25 @@ class PostgresTables(Tables):
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+
+    async def refuse_if_served(self) -> None:
+        # A server's connections name themselves (application_name chatnut,
+        # chatnut-listen); this one does not.
+        # Asked a few times over a second: the connections of the store that
+        # just migrated this database may still be on their way out.
+        for _ in range(5):
+            serving = await self.conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND application_name LIKE 'chatnut%'"
+            )
+            if not serving:
+                return
+            await asyncio.sleep(0.2)
+        if serving:
+            raise CopyError(
+                f"a chatnut server is connected to {self.location} ({serving} connections);"
+                " stop it before merging"
+            )
 
     async def data_tables(self) -> list[str]:
         names = await self.conn.fetch(
