@@ -239,3 +239,24 @@ def test_a_destination_being_served_is_refused_and_untouched(
     finally:
         server.stop()
     assert merge(capsys, str(b), destination)[0] == 0  # stopped: the merge goes ahead
+
+
+def test_a_postgresql_source_merges_into_a_laptop(
+    laptops: tuple[Path, Path], postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = laptops
+    assert merge(capsys, str(a), postgres_url)[0] == 0
+    code, out, err = merge(capsys, postgres_url, str(b))
+    assert code == 0, err
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "(before 6 + added 6 = 12;" in lines["messages"]
+    assert "(before 2 + added 1 = 3;" in lines["rooms"]
+    with sqlite3.connect(b) as conn:
+        shared = conn.execute(
+            "SELECT m.content FROM messages m JOIN rooms r ON r.id = m.room_id"
+            " WHERE r.name = 'shared' ORDER BY m.id"
+        ).fetchall()
+    # b's own history first, then what came from PostgreSQL (laptop a's).
+    assert [c[0].split(" zebrafinch")[0] for c in shared] == [
+        f"{tag} shared {n}" for tag in "ba" for n in range(1, 5)
+    ]
