@@ -201,6 +201,12 @@ async def _write(src: Tables, dst: Tables) -> list[Merged]:
         Merged(t, sources[t], before[t], added[t], await dst.count(t), notes[t]) for t in NEWER_WINS
     ]
     for entry in merged:
+        # Every message, addressee and receipt of SRC is added; the rest may match.
+        appended = entry.table in ("messages", "message_recipients", "receipts")
+        if appended and entry.added != entry.source_rows:
+            raise CopyError(
+                f"{entry.table}: {entry.source_rows} rows in the source but {entry.added} added"
+            )
         if entry.after != entry.before + entry.added:
             raise CopyError(
                 f"{entry.table}: {entry.before} rows before and {entry.added} added,"
