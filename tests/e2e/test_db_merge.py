@@ -203,6 +203,8 @@ def test_bad_input_is_refused_in_one_line_and_nothing_written(
     team = tmp_path / "team.db"
     code, _, err = merge(capsys, str(team), str(team))
     assert code == 1 and err.count("\n") == 1 and "the same database" in err
+    code, _, err = merge(capsys, str(team), str(team.parent / "." / team.name))
+    assert code == 1 and "the same database" in err
     assert not team.exists()
     junk = tmp_path / "junk.db"
     junk.write_text("not a database")

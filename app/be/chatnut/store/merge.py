@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatnut.store import is_url
 from chatnut.store.copy import migrate, tables_for
 from chatnut.store.tables import CopyError, Tables
 
@@ -75,8 +76,14 @@ async def _rows(tables: Tables, table: str) -> tuple[list[str], list[tuple[Any, 
     return columns, found
 
 
+def _same(source: str | Path, destination: str | Path) -> bool:
+    if is_url(source) or is_url(destination):
+        return str(source) == str(destination)
+    return Path(source).resolve() == Path(destination).resolve()  # ./a.db is /…/a.db
+
+
 async def merge_database(source: str | Path, destination: str | Path) -> list[Merged]:
-    if str(source) == str(destination):
+    if _same(source, destination):
         raise CopyError("source and destination are the same database")
     dst = tables_for(destination)
     await dst.connect()
