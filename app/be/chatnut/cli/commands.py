@@ -217,6 +217,10 @@ def do_backup(args: argparse.Namespace) -> int:
 def do_db(args: argparse.Namespace) -> int:
     from chatnut.cli import db
 
+    if args.merge:
+        merged = db.merge(args.source, args.destination)
+        print("\n".join(db.merge_report(args.source, args.destination, merged)))
+        return 0
     copied = db.copy(args.source, args.destination)
     print("\n".join(db.report(args.source, args.destination, copied)))
     return 0
