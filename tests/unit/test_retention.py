@@ -18,9 +18,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from chatnut.errors import InvalidInput
+from chatnut.errors import Forbidden, InvalidInput
+from chatnut.principals import Caller
 from chatnut.service import ChatService
-from chatnut.service.retention import RetentionJob
+from chatnut.hub import Hub
+from chatnut.service.retention import RETENTION_LOCK, RetentionJob
+from chatnut.store import open_store
 from tests.dump import PostgresDump, sqlite_dump
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
@@ -178,3 +181,47 @@ async def test_server_wide_days_apply_without_overrides(
     job.default_days = None
     await service.post_message(alpha, "ann", "again")
     assert (await job.run(now=datetime.now(UTC) + timedelta(days=10_000)))["messages"] == 0
+
+
+async def test_only_an_admin_reads_sets_runs_or_imports(
+    service: ChatService, job: RetentionJob, database_url: str | None
+) -> None:
+    alpha = await room(service, "alpha", "general")
+    await service.post_message(alpha, "ann", "hello")
+    before = await fingerprint(service, database_url)
+    member = Caller(principal="ann", role="member")
+    later = datetime.now(UTC) + timedelta(days=100)
+    for call in (
+        job.show(caller=member),
+        job.set("alpha", "5", caller=member),
+        job.run(now=later, caller=member),
+        job.restore(str(job.directory / "x.jsonl.gz"), caller=member),
+    ):
+        with pytest.raises(Forbidden, match="admin"):
+            await call
+    assert await fingerprint(service, database_url) == before
+    assert not job.directory.exists()
+
+
+async def test_one_postgres_worker_runs_it_at_a_time(postgres_url: str, tmp_path: Path) -> None:
+    """Two processes' stores on one database: while one holds the job's turn,
+    the other's run does nothing (tried, never waited for), then runs."""
+    first, second = open_store(postgres_url), open_store(postgres_url)
+    await first.open()
+    await second.open()
+    try:
+        service = ChatService(second, Hub(), teams_dir=tmp_path, web_url=lambda _: "")
+        alpha = await room(service, "alpha", "general")
+        await service.post_message(alpha, "ann", "hello")
+        job = RetentionJob(second, 1, tmp_path / "retention")
+        later = datetime.now(UTC) + timedelta(days=2)
+        async with first.solo_turn(RETENTION_LOCK) as mine:
+            assert mine
+            skipped = await job.run(now=later)
+            assert skipped["busy"] and skipped["messages"] == 0
+            assert await texts(service, alpha) == ["hello"]
+        assert (await job.run(now=later))["messages"] == 1
+        assert await texts(service, alpha) == []
+    finally:
+        await first.close()
+        await second.close()

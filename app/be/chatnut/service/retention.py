@@ -104,8 +104,8 @@ class RetentionJob:
                     continue
                 cutoff = (now - timedelta(days=days)).isoformat(timespec="milliseconds")
                 count = 0
-                if dry_run:  # counted, not read in steps: nothing is written
-                    count = len(await self.store.expired_messages(room["id"], cutoff, 10**9))
+                if dry_run:  # counted only: nothing is read out, nothing written
+                    count = await self.store.count_expired(room["id"], cutoff)
                 while not dry_run:
                     entries = await self.store.expired_messages(room["id"], cutoff, BATCH)
                     if not entries:

@@ -481,6 +481,10 @@ class Store(ABC):
         {"message", "message_recipients", "receipts"}: what a restore needs."""
 
     @abstractmethod
+    async def count_expired(self, room_id: str, cutoff: str) -> int:
+        """How many of the room's messages were created before cutoff (a dry run)."""
+
+    @abstractmethod
     async def purge_messages(self, room_id: str, ids: Sequence[int]) -> int:
         """Delete these messages of the room (counters, search and receipts follow)."""
 

@@ -95,6 +95,16 @@ class Retention:
         found: list[Row] = await self._read(read)
         return found
 
+    async def count_expired(self, room_id: str, cutoff: str) -> int:
+        count = await self._read(
+            lambda conn: conn.fetchval(
+                "SELECT count(*) FROM messages WHERE room_id = $1 AND created_at < $2",
+                room_id,
+                cutoff,
+            )
+        )
+        return int(count)
+
     async def purge_messages(self, room_id: str, ids: Sequence[int]) -> int:
         async def write(conn: Any) -> tuple[int, list[Any]]:
             status = await conn.execute(

@@ -97,6 +97,15 @@ class Retention:
         found: list[Row] = await self.engine.read(read)
         return found
 
+    async def count_expired(self, room_id: str, cutoff: str) -> int:
+        count: int = await self.engine.read(
+            lambda conn: conn.execute(
+                "SELECT count(*) FROM messages WHERE room_id = ? AND created_at < ?",
+                (room_id, cutoff),
+            ).fetchone()[0]
+        )
+        return count
+
     async def purge_messages(self, room_id: str, ids: Sequence[int]) -> int:
         def write(conn: sqlite3.Connection) -> tuple[int, list[Any]]:
             deleted = 0
