@@ -19,9 +19,9 @@ import asyncpg
 import pytest
 
 from chatnut.errors import Forbidden, InvalidInput
+from chatnut.hub import Hub
 from chatnut.principals import Caller
 from chatnut.service import ChatService
-from chatnut.hub import Hub
 from chatnut.service.retention import RETENTION_LOCK, RetentionJob
 from chatnut.store import open_store
 from tests.dump import PostgresDump, sqlite_dump
