@@ -165,6 +165,14 @@ async def test_policy_and_refusals(
     bad.write_bytes(b"not gzip")
     with pytest.raises(InvalidInput, match="is not a retention export"):
         await job.restore(str(bad))
+    for text, said in [
+        (b'{"message": {"id": "1", "room_id": "r"}}\n', "bad.jsonl.gz: line 1 holds no message"),
+        (b"[1]\n", "bad.jsonl.gz: line 1 holds no message"),
+        (b'{"message": {"id": 1, "room_id": "r"}}\n{\n', "bad.jsonl.gz is not a retention"),
+    ]:
+        bad.write_bytes(gzip.compress(text))
+        with pytest.raises(InvalidInput, match=said):
+            await job.restore(str(bad))
     # The room's own "off" wins over its project's 7 days.
     assert (await job.run(now=datetime.now(UTC) + timedelta(days=100)))["messages"] == 0
     assert await fingerprint(service, database_url) == before

@@ -112,10 +112,7 @@ class RetentionJob:
                         break
                     if out is None:
                         out = _open_private(path)
-                    for entry in entries:
-                        out.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
-                    out.flush()  # on disk before the messages go
-                    os.fsync(out.fileobj.fileno())
+                    await asyncio.to_thread(_append, out, entries)
                     ids = [e["message"]["id"] for e in entries]
                     count += await self.store.purge_messages(room["id"], ids)
                 if count:
@@ -145,22 +142,61 @@ class RetentionJob:
             )
         if not path.is_file():
             raise errors.InvalidInput(f"no such file: {path}")
-        entries: list[Row] = []
-        try:
-            with gzip.open(path, "rb") as lines:
-                for number, line in enumerate(lines, 1):
-                    if len(line) > MAX_IMPORT_LINE:
-                        raise errors.InvalidInput(f"{path.name}: line {number} is too long")
-                    entry = json.loads(line)
-                    if not isinstance(entry, dict) or not isinstance(entry.get("message"), dict):
-                        raise errors.InvalidInput(f"{path.name}: line {number} holds no message")
-                    entries.append(entry)
-        except (OSError, EOFError, ValueError) as exc:
-            raise errors.InvalidInput(f"{path.name} is not a retention export: {exc}") from None
+        # Checked whole before anything is written (a bad file restores nothing),
+        # then restored a batch at a time; the file is read off the event loop.
+        total = await asyncio.to_thread(_check_file, path)
         restored = 0
-        for start in range(0, len(entries), BATCH):
-            restored += await self.store.restore_messages(entries[start : start + BATCH])
-        return {"file": str(path), "messages": len(entries), "restored": restored}
+        with gzip.open(path, "rb") as lines:
+            while batch := await asyncio.to_thread(_next_batch, lines):
+                restored += await self.store.restore_messages(batch)
+        return {"file": str(path), "messages": total, "restored": restored}
+
+
+def _append(out: Any, entries: list[Row]) -> None:
+    for entry in entries:
+        out.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+    out.flush()  # on disk before the messages go
+    os.fsync(out.fileobj.fileno())
+
+
+def _entry(line: bytes, number: int, name: str) -> Row:
+    if len(line) > MAX_IMPORT_LINE:
+        raise errors.InvalidInput(f"{name}: line {number} is too long")
+    entry = json.loads(line)
+    message = entry.get("message") if isinstance(entry, dict) else None
+    if (
+        not isinstance(message, dict)
+        or not isinstance(message.get("id"), int)
+        or not isinstance(message.get("room_id"), str)
+        or not all(
+            isinstance(entry.get(t, []), list)
+            and all(isinstance(r, dict) for r in entry.get(t, []))
+            for t in ("message_recipients", "receipts")
+        )
+    ):
+        raise errors.InvalidInput(f"{name}: line {number} holds no message")
+    return entry
+
+
+def _check_file(path: Path) -> int:
+    """The number of messages in a retention file; refused in one line if it is not one."""
+    count = 0
+    try:
+        with gzip.open(path, "rb") as lines:
+            for count, line in enumerate(lines, 1):
+                _entry(line, count, path.name)
+    except (OSError, EOFError, ValueError) as exc:
+        raise errors.InvalidInput(f"{path.name} is not a retention export: {exc}") from None
+    return count
+
+
+def _next_batch(lines: Any) -> list[Row]:
+    batch = []
+    for line in lines:
+        batch.append(_entry(line, 0, ""))
+        if len(batch) == BATCH:
+            break
+    return batch
 
 
 def _open_private(path: Path) -> Any:
