@@ -184,8 +184,19 @@ async def test_server_wide_days_apply_without_overrides(
     alpha = await room(service, "alpha", "general")
     await service.post_message(alpha, "ann", "hello")
     assert (await job.run(now=datetime.now(UTC) + timedelta(days=29)))["messages"] == 0
-    assert (await job.run(now=datetime.now(UTC) + timedelta(days=31)))["messages"] == 1
+    later = datetime.now(UTC) + timedelta(days=31)
+    first = await job.run(now=later)
+    assert first["messages"] == 1
     assert await texts(service, alpha) == []
+    # A second run of the same instant writes a file of its own.
+    await service.post_message(alpha, "ann", "second")
+    second = await job.run(now=later + timedelta(days=1))
+    await service.post_message(alpha, "ann", "third")
+    third = await job.run(now=later + timedelta(days=1))
+    assert second["file"] != third["file"] and third["file"].endswith("-2.jsonl.gz")
+    assert sorted(p.name for p in job.directory.iterdir()) == sorted(
+        Path(d["file"]).name for d in (first, second, third)
+    )
     job.default_days = None
     await service.post_message(alpha, "ann", "again")
     assert (await job.run(now=datetime.now(UTC) + timedelta(days=10_000)))["messages"] == 0

@@ -111,10 +111,13 @@ class RetentionJob:
                     if not entries:
                         break
                     if out is None:
-                        out = _open_private(path)
+                        out, path = _open_private(path)
                     await asyncio.to_thread(_append, out, entries)
                     ids = [e["message"]["id"] for e in entries]
-                    count += await self.store.purge_messages(room["id"], ids)
+                    deleted = await self.store.purge_messages(room["id"], ids)
+                    count += deleted
+                    if not deleted:  # gone meanwhile (the room cleared): none left to take
+                        break
                 if count:
                     purged.append(
                         {"project": room["project"], "room": room["name"], "messages": count}
@@ -199,15 +202,23 @@ def _next_batch(lines: Any) -> list[Row]:
     return batch
 
 
-def _open_private(path: Path) -> Any:
-    """A new 0600 file (never an existing one, never through a link)."""
+def _open_private(path: Path) -> tuple[Any, Path]:
+    """A new 0600 file (never an existing one, never through a link), and its path:
+    `path`, or `path` with -2, -3, ... when a run of the same instant wrote one."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    return gzip.GzipFile(fileobj=os.fdopen(fd, "wb"), mode="wb")
+    stem = path.name.removesuffix(".jsonl.gz")
+    for attempt in range(1, 100):
+        target = path if attempt == 1 else path.with_name(f"{stem}-{attempt}.jsonl.gz")
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            continue
+        return gzip.GzipFile(fileobj=os.fdopen(fd, "wb"), mode="wb"), target
+    raise FileExistsError(f"{path} and 98 more exist")
 
 
 async def retention_forever(job: RetentionJob) -> None:
-    """Every hour, the job: a no-op unless a policy is set (server-wide or an override)."""
+    """At start, then every hour, the job: a no-op unless a policy is set."""
     while True:
         try:
             done = await job.run()
