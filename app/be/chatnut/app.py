@@ -39,6 +39,7 @@ from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.receipts_api import router as receipts_router
 from chatnut.requests import RequestObserver
+from chatnut.retention_api import router as retention_router
 from chatnut.security import (
     AllowedNames,
     Authentication,
@@ -50,6 +51,7 @@ from chatnut.security import (
     send_error,
 )
 from chatnut.service import ChatService
+from chatnut.service.retention import RetentionJob, retention_forever
 from chatnut.sessions_in_memory import OneTimeLinks, Sessions, session_cookie
 from chatnut.sessions_signed import SignedLinks, SignedSessions
 from chatnut.settings import Settings
@@ -132,6 +134,9 @@ class ServerState:
             web_url=self.web_url,
             on_room_created=self._room_created,
             version_info=self.updates.info,
+        )
+        self.service.retention = RetentionJob(
+            self.store, settings.retain_days or None, settings.home / "retention"
         )
 
     def _committed(self, events: list[Any]) -> None:
@@ -299,6 +304,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
                 _auto_archive(state.service, settings.auto_archive_hours)
             )
         presence = asyncio.create_task(_save_presence(state.service))
+        retention = asyncio.create_task(retention_forever(state.service.retention))
         metrics.started()
         sampler = asyncio.create_task(
             metrics.sample(state.store.pool_usage, lambda: bounded_readiness(state.readiness))
@@ -307,7 +313,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
             async with mcp.session_manager.run():
                 yield
         finally:
-            for task in (archiver, presence, sampler):
+            for task in (archiver, presence, sampler, retention):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -332,6 +338,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(sidebar_router)
     app.include_router(metrics_route)
     app.include_router(admin_router)
+    app.include_router(retention_router)
     app.include_router(signin_router)
     app.include_router(receipts_router)
     app.include_router(claims_router)

@@ -202,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chatnut.cli import tokens
 
     token_verbs = tokens.add_parser(commands)
+    from chatnut.cli import retention
+
+    token_verbs += retention.add_parser(commands)
     # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
     # flag's default is "absent" so it cannot undo one given before the command.
     _add_setting_flags(parser, "client")

@@ -255,6 +255,18 @@ def do_token(args: argparse.Namespace) -> int:
     return tokens.run(args, settings_from(args))
 
 
+def do_retention(args: argparse.Namespace) -> int:
+    from chatnut.cli import retention
+
+    return retention.do_retention(args, settings_from(args))
+
+
+def do_import(args: argparse.Namespace) -> int:
+    from chatnut.cli import retention
+
+    return retention.do_import(args, settings_from(args))
+
+
 def do_install(args: argparse.Namespace) -> int:
     from chatnut.install import run_install
 

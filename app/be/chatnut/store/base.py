@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -458,6 +459,39 @@ class Store(ABC):
         """Upsert (token id, last used at); a time never moves back. Publishes nothing."""
 
     # -- search and counts --------------------------------------------------
+
+    # -- retention: override rules, and old messages moved out and back in
+
+    @abstractmethod
+    def solo_turn(self, key: int) -> AbstractAsyncContextManager[bool]:
+        """Whether this process may run a job that one process at a time runs
+        (True: its turn, held until the block ends); tried, never waited for."""
+
+    @abstractmethod
+    async def retention_rules(self) -> list[Row]:
+        """Every override: project, room ('' for the whole project), days (None: off)."""
+
+    @abstractmethod
+    async def set_retention_rule(self, project: str, room: str, days: int | None, at: str) -> Row:
+        """Set (or replace) the override for a project or one of its rooms."""
+
+    @abstractmethod
+    async def expired_messages(self, room_id: str, cutoff: str, limit: int) -> list[Row]:
+        """The room's oldest messages created before cutoff, each as
+        {"message", "message_recipients", "receipts"}: what a restore needs."""
+
+    @abstractmethod
+    async def count_expired(self, room_id: str, cutoff: str) -> int:
+        """How many of the room's messages were created before cutoff (a dry run)."""
+
+    @abstractmethod
+    async def purge_messages(self, room_id: str, ids: Sequence[int]) -> int:
+        """Delete these messages of the room (counters, search and receipts follow)."""
+
+    @abstractmethod
+    async def restore_messages(self, entries: Sequence[Row]) -> int:
+        """Put purged messages back with their ids; the number restored (those
+        already there, or whose room is gone, are skipped)."""
 
     @abstractmethod
     async def search(self, query: str, project: str | None) -> Row:

@@ -25,6 +25,7 @@ from chatnut.store.sqlite.identities import Identities
 from chatnut.store.sqlite.migrate import current_version, newest_version
 from chatnut.store.sqlite.reads import Reads
 from chatnut.store.sqlite.receipts import Receipts, receipt_events, unread_receipts
+from chatnut.store.sqlite.retention import Retention
 from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
 
@@ -55,7 +56,7 @@ def room_event(room: Row, action: str) -> Event:
     return Event("room", room["id"], {"action": action, "room": room})
 
 
-class SqliteStore(Reads, Receipts, Claims, Identities, Store):
+class SqliteStore(Reads, Receipts, Claims, Identities, Retention, Store):
     def __init__(
         self,
         path: Path,
