@@ -25,6 +25,7 @@ from chatnut.service.identities import IdentityRules, Tokens
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
+from chatnut.service.reactions import ReactionRules
 from chatnut.service.receipts import ReceiptRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
@@ -34,7 +35,14 @@ __all__ = ["ChatService", "now_iso"]
 
 
 class ChatService(
-    DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRules, PageRules, IdentityRules
+    DeliveryRules,
+    ReceiptRules,
+    ReactionRules,
+    MessageRules,
+    RoomRules,
+    TeamRules,
+    PageRules,
+    IdentityRules,
 ):
     def __init__(
         self,

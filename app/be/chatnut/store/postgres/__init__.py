@@ -68,6 +68,7 @@ from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.identities import Identities
 from chatnut.store.postgres.migrate import migrate, newest_version
 from chatnut.store.postgres.parked import Key, ParkedBoard
+from chatnut.store.postgres.reactions import Reactions
 from chatnut.store.postgres.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.side_stream import CHANNEL as SIDE_CHANNEL
@@ -101,7 +102,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Views, Search, Team, Receipts, Claims, Identities, Store):
+class PostgresStore(Views, Search, Team, Receipts, Reactions, Claims, Identities, Store):
     def __init__(
         self,
         url: str,
