@@ -171,3 +171,24 @@ async def test_a_message_of_another_room_or_none_is_not_found(http: httpx.AsyncC
     assert "reactions" not in (await http.get(f"/api/rooms/{other}/messages")).json()["messages"][0]
     missing = await react(http, "nope-room", message["id"], "👍", "dev")
     assert missing.status_code == 404
+
+
+async def test_the_batch_route_answers_only_this_rooms_messages_with_reactions(
+    http: httpx.AsyncClient,
+) -> None:
+    room = await make_room(http, "batch")
+    other = await make_room(http, "other")
+    mine = await post(http, room, "one")
+    quiet = await post(http, room, "two")
+    theirs = await post(http, other, "three")
+    await react(http, room, mine["id"], "🎉", "dev")
+    await react(http, other, theirs["id"], "🎉", "dev")
+    ids = f"{mine['id']},{quiet['id']},{theirs['id']}"
+    got = (await http.get(f"/api/rooms/{room}/reactions?ids={ids}")).json()
+    assert got == {
+        "room_id": room,
+        "reactions": {str(mine["id"]): [{"emoji": "🎉", "count": 1, "names": ["dev"]}]},
+    }
+    bad = await http.get(f"/api/rooms/{room}/reactions?ids=1,x")
+    assert bad.status_code == 422
+    assert bad.json()["error"]["message"] == "ids must be message ids separated by commas"

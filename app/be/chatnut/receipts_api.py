@@ -13,6 +13,7 @@ from chatnut import validation as check
 from chatnut.api import _while_connected, caller_of, service_of
 from chatnut.errors import InvalidInput
 from chatnut.service.delivery import MAX_HOLDER, MAX_POLL_S
+from chatnut.service.reactions import MAX_REACTION_IDS
 from chatnut.service.receipts import DEFAULT_OVERDUE_S, MAX_AWAITING, MAX_RECEIPT_IDS
 
 router = APIRouter(prefix="/api")
@@ -148,6 +149,21 @@ async def react(
     return await service_of(request).toggle_reaction(
         room_id, message_id, body.emoji, body.name, caller=caller_of(request)
     )
+
+
+@router.get("/rooms/{room_id}/reactions", summary="Reactions of several messages of a room")
+async def room_reactions(
+    request: Request,
+    room_id: str,
+    ids: Annotated[str, Query(max_length=MAX_REACTION_IDS * 17, description="1,2,3")],
+) -> dict[str, Any]:
+    """{room_id, reactions: {message id: [{emoji, count, names}]}} for those of `ids`
+    (comma-separated, at most 500) that are this room's and have any."""
+    try:
+        wanted = [int(part) for part in ids.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput("ids must be message ids separated by commas") from None
+    return await service_of(request).room_reactions(room_id, wanted, caller=caller_of(request))
 
 
 @router.get("/rooms/{room_id}/messages/{message_id}/reactions", summary="A message's reactions")

@@ -15,6 +15,8 @@ from chatnut.service.common import ServiceCore
 from chatnut.store.base import Store
 from chatnut.store.reaction_rows import EMOJI
 
+MAX_REACTION_IDS = 500
+
 
 async def with_reactions(store: Store, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The messages, those with reactions carrying them (new dicts: a message may be
@@ -52,9 +54,23 @@ class ReactionRules(ServiceCore):
         await self.in_scope(room_id, caller)
         await self.require_room(room_id)
         check.integer("message_id", message_id, minimum=1)
-        found = await self.store.reactions([message_id])
+        found = await self.store.reactions([message_id], room_id)
         return {
             "room_id": room_id,
             "message_id": message_id,
             "reactions": found.get(message_id, []),
         }
+
+    async def room_reactions(
+        self, room_id: str, message_ids: Sequence[int], *, caller: Caller = ANYONE
+    ) -> dict[str, Any]:
+        """The reactions of several of a room's messages at once: what a page reads
+        again for the messages it shows when its feed resumes."""
+        await self.in_scope(room_id, caller)
+        await self.require_room(room_id)
+        if len(message_ids) > MAX_REACTION_IDS:
+            raise InvalidInput(f"ask for at most {MAX_REACTION_IDS} message ids at once")
+        for i in message_ids:
+            check.integer("message id", i, minimum=1)
+        found = await self.store.reactions(sorted(set(message_ids)), room_id)
+        return {"room_id": room_id, "reactions": {str(k): v for k, v in found.items()}}

@@ -315,9 +315,12 @@ class Store(ABC):
     # reactions as they now stand.
 
     @abstractmethod
-    async def reactions(self, message_ids: Sequence[int]) -> dict[int, list[Row]]:
+    async def reactions(
+        self, message_ids: Sequence[int], room_id: str | None = None
+    ) -> dict[int, list[Row]]:
         """{message id: [{emoji, count, names}]} for those of these messages that
-        have any reaction (emoji in the set's order, names in reacting order)."""
+        have any reaction (emoji in the set's order, names in reacting order); only
+        `room_id`'s messages if given."""
 
     @abstractmethod
     async def toggle_reaction(self, room_id: str, message_id: int, emoji: str, name: str) -> Row:

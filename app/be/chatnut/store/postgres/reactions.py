@@ -14,6 +14,7 @@ from chatnut.store.reaction_rows import grouped, reaction_event_data
 
 _OF = (
     "SELECT message_id, emoji, name FROM reactions WHERE message_id = ANY ($1::bigint[])"
+    " AND ($2::text IS NULL OR room_id = $2)"
     ' ORDER BY message_id, created_at, name COLLATE "C"'
 )
 
@@ -22,11 +23,13 @@ class Reactions:
     _read: Callable[..., Awaitable[Any]]
     _write: Callable[..., Awaitable[Any]]
 
-    async def reactions(self, message_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    async def reactions(
+        self, message_ids: Sequence[int], room_id: str | None = None
+    ) -> dict[int, list[dict[str, Any]]]:
         if not message_ids:
             return {}
         ids = list(message_ids)
-        rows = await self._read(lambda conn: conn.fetch(_OF, ids))
+        rows = await self._read(lambda conn: conn.fetch(_OF, ids, room_id))
         return grouped(rows)
 
     async def toggle_reaction(
@@ -57,7 +60,7 @@ class Reactions:
                     room_id,
                     now_iso(),
                 )
-            rows = await conn.fetch(_OF, [message_id])
+            rows = await conn.fetch(_OF, [message_id], room_id)
             data = reaction_event_data(room_id, message_id, grouped(rows))
             answer = {**data, "emoji": emoji, "name": name, "reacted": removed is None}
             return answer, [("reaction", room_id, data)]

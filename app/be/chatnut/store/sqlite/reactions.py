@@ -15,14 +15,17 @@ from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
 
 
-def reactions_of(conn: sqlite3.Connection, message_ids: Sequence[int]) -> dict[int, Any]:
+def reactions_of(
+    conn: sqlite3.Connection, message_ids: Sequence[int], room_id: str | None = None
+) -> dict[int, Any]:
     if not message_ids:
         return {}
     marks = ", ".join("?" for _ in message_ids)
+    in_room = "" if room_id is None else " AND room_id = ?"
     rows = conn.execute(
-        f"SELECT message_id, emoji, name FROM reactions WHERE message_id IN ({marks})"
+        f"SELECT message_id, emoji, name FROM reactions WHERE message_id IN ({marks}){in_room}"
         " ORDER BY message_id, created_at, name",
-        list(message_ids),
+        [*message_ids, *([] if room_id is None else [room_id])],
     ).fetchall()
     return grouped(rows)
 
@@ -30,10 +33,12 @@ def reactions_of(conn: sqlite3.Connection, message_ids: Sequence[int]) -> dict[i
 class Reactions:
     engine: Engine
 
-    async def reactions(self, message_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    async def reactions(
+        self, message_ids: Sequence[int], room_id: str | None = None
+    ) -> dict[int, list[dict[str, Any]]]:
         ids = list(message_ids)
         found: dict[int, list[dict[str, Any]]] = await self.engine.read(
-            lambda c: reactions_of(c, ids)
+            lambda c: reactions_of(c, ids, room_id)
         )
         return found
 
