@@ -248,6 +248,7 @@ async def test_no_secret_is_kept_and_a_revoked_token_is_refused_at_once(team: Te
         assert secret.startswith("cnt_") and len(secret) >= 4 + 43
         assert secret not in listed.stdout
         assert secret not in "".join(team.server.output)
+        assert secret not in (team.home / "chatnut.log").read_text()
         assert secret[12:] not in await _every_row(team)
     # Revoked through the running server's admin route: the next call is refused.
     revoked = chatnut(

@@ -127,7 +127,8 @@ def test_failed_authentication_is_throttled_per_address(home: Path) -> None:
             assert http.get("/mcp/", headers={"authorization": "Bearer cnt_x"}).status_code == 429
             # The page itself (no data) is still served.
             assert http.get("/").status_code == 200
-        logged = [line for line in server.output if "failed authentications from" in line]
+        log = (home / "chatnut.log").read_text().splitlines()
+        logged = [line for line in log if "failed authentications from" in line]
         assert len(logged) == 1 and "127.0.0.1" in logged[0]
     finally:
         server.stop()

@@ -247,14 +247,11 @@ def serve(overrides: dict[str, Any]) -> int:
             "(--token or CHATNUT_TOKEN), or anyone on the network could read every chat",
             2,
         )
-    if (
-        not loopback_address(address[1][0])
-        and settings.token
-        and len(settings.token) < MIN_TOKEN_CHARS
-    ):
-        # A short token on the network is guessed, not stolen.
+    shortest = min((len(t) for t in settings.tokens), default=MIN_TOKEN_CHARS)
+    if not loopback_address(address[1][0]) and shortest < MIN_TOKEN_CHARS:
+        # A short token on the network is guessed, not stolen (each one accepted counts).
         return fail(
-            f"refusing to bind {settings.host} with a {len(settings.token)}-character token:"
+            f"refusing to bind {settings.host} with a {shortest}-character token:"
             f" on the network the shared token needs at least {MIN_TOKEN_CHARS} characters"
             f" (generate one: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'),"
             " and each agent or person can have its own: `chatnut token create NAME`",
