@@ -64,7 +64,7 @@ const inbox = new InboxView({
   defaultName: senderName,
   onName: (name) => receipts.nameShown(name),
 });
-const reactions = new Reactions({ roomId: () => currentRoom, reader: senderName, list: $("message-list"), onError: (text) => say(text) });
+const reactions = new Reactions({ roomId: () => currentRoom, reader: senderName, list: $("message-list"), onError: (text) => composer.notice(text) });
 const receipts = new ReceiptMarks({ roomId: () => currentRoom, onOpen: (roomId, id) => openRoom(roomId, { focus: id }) });
 const feed = new SharedFeed({
   onEvent: handle,
