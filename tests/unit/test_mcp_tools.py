@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from chatnut.mcp_calls import plain_schema
+from chatnut.mcp_server import plain_schema
 from tests.mcp_client import CheckedClient, all_messages, new_room
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]

@@ -22,8 +22,8 @@ from chatnut import __version__, metrics
 from chatnut.admin_api import router as admin_router
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
+from chatnut.bundled_files import web_ui_dir
 from chatnut.claims_api import router as claims_router
-from chatnut.connections import connection_bound
 from chatnut.disconnect import ClientLeft, unless_client_leaves
 from chatnut.errors import StorageUnavailable
 from chatnut.feeds.slots import StreamSlots
@@ -34,11 +34,11 @@ from chatnut.health import (
     bounded_readiness,
     metrics_route,
 )
+from chatnut.http_limits import connection_bound
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.receipts_api import router as receipts_router
 from chatnut.requests import RequestObserver
-from chatnut.resources import web_ui_dir
 from chatnut.security import (
     AllowedNames,
     Authentication,
@@ -50,10 +50,10 @@ from chatnut.security import (
     send_error,
 )
 from chatnut.service import ChatService
+from chatnut.sessions_in_memory import OneTimeLinks, Sessions, session_cookie
+from chatnut.sessions_signed import SignedLinks, SignedSessions
 from chatnut.settings import Settings
 from chatnut.sidebar_api import router as sidebar_router
-from chatnut.signed import SignedLinks, SignedSessions
-from chatnut.signin import OneTimeLinks, Sessions, session_cookie
 from chatnut.signin_api import router as signin_router
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
@@ -104,7 +104,7 @@ class ServerState:
         self.links = OneTimeLinks()
         self.sessions = Sessions()
         if settings.token is not None and is_team_server(settings):
-            # Links and sessions that any worker or host checks for itself (signed.py).
+            # Links and sessions that any worker or host checks for itself (sessions_signed.py).
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
         self.updates = UpdateChecker(enabled=settings.update_check, url=settings.update_url)

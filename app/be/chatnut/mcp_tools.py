@@ -18,9 +18,9 @@ from typing_extensions import TypedDict
 
 from chatnut import __version__
 from chatnut import validation as check
-from chatnut.mcp_calls import ChatnutMCP, caller
 from chatnut.mcp_claims import add_claim_tools
 from chatnut.mcp_params import DESTROYS, READ_ONLY, WRITES, NoBool
+from chatnut.mcp_server import ChatnutMCP, caller
 from chatnut.service import ChatService
 
 # -- result shapes (typing_extensions.TypedDict: pydantic needs it on Python < 3.12) --
