@@ -37,6 +37,8 @@ class Message(TypedDict):
     to: NotRequired[list[str]]
     principal: NotRequired[str]
     receipts: NotRequired[dict[str, Any]]
+    # Only on a message someone reacted to from the page: [{emoji, count, names}].
+    reactions: NotRequired[list[dict[str, Any]]]
 
 
 class Mention(TypedDict):

@@ -25,6 +25,7 @@ from chatnut.service.identities import IdentityRules, Tokens
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
+from chatnut.service.reactions import ReactionRules
 from chatnut.service.receipts import ReceiptRules
 from chatnut.service.retention import RetentionJob
 from chatnut.service.rooms import RoomRules
@@ -35,7 +36,14 @@ __all__ = ["ChatService", "now_iso"]
 
 
 class ChatService(
-    DeliveryRules, ReceiptRules, MessageRules, RoomRules, TeamRules, PageRules, IdentityRules
+    DeliveryRules,
+    ReceiptRules,
+    ReactionRules,
+    MessageRules,
+    RoomRules,
+    TeamRules,
+    PageRules,
+    IdentityRules,
 ):
     def __init__(
         self,

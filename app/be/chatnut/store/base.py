@@ -309,6 +309,26 @@ class Store(ABC):
         on their inbox by another live process, as that process last published."""
         return set()
 
+    # -- reactions from the page ----------------------------------------------
+    #
+    # A toggle publishes one `reaction` event in the same commit: {room_id,
+    # message_id, reactions: [{emoji, count, names}]} — all of that message's
+    # reactions as they now stand.
+
+    @abstractmethod
+    async def reactions(
+        self, message_ids: Sequence[int], room_id: str | None = None
+    ) -> dict[int, list[Row]]:
+        """{message id: [{emoji, count, names}]} for those of these messages that
+        have any reaction (emoji in the set's order, names in reacting order); only
+        `room_id`'s messages if given."""
+
+    @abstractmethod
+    async def toggle_reaction(self, room_id: str, message_id: int, emoji: str, name: str) -> Row:
+        """Add `name`'s `emoji` on the message, or take it away if it is there:
+        {room_id, message_id, reactions, emoji, name, reacted}. Raises NotFound
+        (room, or no such message in it)."""
+
     # -- receipts of directed messages, and push ------------------------------
     #
     # Every stamp (delivered, read by a cursor move, acked) publishes one

@@ -68,6 +68,7 @@ from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.identities import Identities
 from chatnut.store.postgres.migrate import migrate, newest_version
 from chatnut.store.postgres.parked import Key, ParkedBoard
+from chatnut.store.postgres.reactions import Reactions
 from chatnut.store.postgres.reads import Reads
 from chatnut.store.postgres.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.postgres.retention import Retention
@@ -102,7 +103,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Reads, Search, Team, Receipts, Claims, Identities, Retention, Store):
+class PostgresStore(Reads, Search, Team, Receipts, Reactions, Claims, Identities, Retention, Store):
     def __init__(
         self,
         url: str,

@@ -23,6 +23,7 @@ from chatnut.store.sqlite.claims import Claims
 from chatnut.store.sqlite.engine import Engine
 from chatnut.store.sqlite.identities import Identities
 from chatnut.store.sqlite.migrate import current_version, newest_version
+from chatnut.store.sqlite.reactions import Reactions
 from chatnut.store.sqlite.reads import Reads
 from chatnut.store.sqlite.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.sqlite.retention import Retention
@@ -56,7 +57,7 @@ def room_event(room: Row, action: str) -> Event:
     return Event("room", room["id"], {"action": action, "room": room})
 
 
-class SqliteStore(Reads, Receipts, Claims, Identities, Retention, Store):
+class SqliteStore(Reads, Receipts, Reactions, Claims, Identities, Retention, Store):
     def __init__(
         self,
         path: Path,
