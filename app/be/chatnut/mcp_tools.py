@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
 
 from chatnut import __version__
@@ -37,8 +37,9 @@ class Message(TypedDict):
     to: NotRequired[list[str]]
     principal: NotRequired[str]
     receipts: NotRequired[dict[str, Any]]
-    # Only on a message someone reacted to from the page: [{emoji, count, names}].
-    reactions: NotRequired[list[dict[str, Any]]]
+    # Only on a message someone reacted to from the page: [{emoji, count, names}]
+    # (declared as a plain array: the list of tools stays small).
+    reactions: NotRequired[Annotated[list[dict[str, Any]], WithJsonSchema({"type": "array"})]]
 
 
 class Mention(TypedDict):
@@ -253,8 +254,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
             str | None,
             Field(
                 max_length=check.MAX_IDEMPOTENCY_KEY,
-                description="Your id for this post (e.g. a UUID); a retry with the same key"
-                " returns the first post instead of posting twice",
+                description="Retry key: a retry with it returns the first post",
             ),
         ] = None,
     ) -> PostedMessage:
