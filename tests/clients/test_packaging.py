@@ -59,7 +59,7 @@ def test_wheel_carries_everything_and_serves_from_site_packages(tmp_path: Path) 
         [
             sys.executable,
             "-c",
-            "import chatnut.resources as r; print(r.web_ui_dir()); print(r.skill_dir())",
+            "import chatnut.bundled_files as r; print(r.web_ui_dir()); print(r.skill_dir())",
         ],
         env={**ServerProcess(tmp_path, env=env).environment()},
         capture_output=True,

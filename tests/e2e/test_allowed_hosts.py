@@ -280,7 +280,7 @@ async def test_sign_in_on_a_team_server_works_across_workers(
 
 
 def test_signed_codes_expire(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chatnut import signed
+    from chatnut import sessions_signed as signed
 
     links = signed.SignedLinks("s3cret", ttl=60)
     code = urlsplit(links.mint("/")).query.split("&")[0].removeprefix("code=")

@@ -25,7 +25,7 @@ CODES = ["%C3%A9t%C3%A9", "9999999999.n.%E2%80%AE", "%FF"]
 @pytest.fixture(params=["one process", "signed"])
 def token_server(home: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     # A name to serve behind a proxy makes it a team server: sessions and links
-    # are then signed (signed.py) instead of kept in memory (signin.py).
+    # are then signed (sessions_signed.py) instead of kept in memory (sessions_in_memory.py).
     extra = ["--allow-host", "chat.example.com"] if request.param == "signed" else []
     server = ServerProcess(home, extra_args=extra, env={"CHATNUT_TOKEN": TOKEN})
     server.start()

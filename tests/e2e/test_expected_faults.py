@@ -78,6 +78,24 @@ def test_an_unreachable_database_is_one_line(home: Path, workers: int) -> None:
     assert len(reasons) <= workers and len(summary) == (workers > 1), "".join(lines)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_refused_credentials_are_one_line(
+    home: Path, postgres_server: PostgresServer, workers: int
+) -> None:
+    """The server answers, but will not let this role in (class 28, as a wrong
+    password is: the tests' cluster trusts local roles, so the role is unknown)."""
+    url = f"postgresql://nobody:s3cret@127.0.0.1:{postgres_server.port}/postgres"
+    server = ServerProcess(home, ["--db", url, "--workers", str(workers)])
+    lines = refused_start(server)
+    assert not any("Traceback" in line for line in lines), "".join(lines)
+    reasons, summary = split(problems(lines))
+    assert reasons and all(
+        "cannot use the database postgresql://nobody@127.0.0.1:" in line for line in reasons
+    ), "".join(lines)
+    assert "s3cret" not in "".join(lines)
+    assert len(reasons) <= workers and len(summary) == (workers > 1), "".join(lines)
+
+
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A cluster of this test's own: it is stopped and started under the server."""

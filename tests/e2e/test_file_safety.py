@@ -134,7 +134,7 @@ def test_project_configs_name_the_token_by_environment_variable(
     assert main(["install", "--client", "claude", "--scope", "project"]) == 0
     assert main(["install", "--client", "codex", "--scope", "project"]) == 0
     out = capsys.readouterr().out
-    assert "$CHATNUT_TOKEN" in out and "s3cret-token-value" not in out
+    assert "names the token as CHATNUT_TOKEN" in out and "s3cret-token-value" not in out
     claude = json.loads((repo / ".mcp.json").read_text())["mcpServers"]["chatnut"]
     assert claude["headers"] == {"Authorization": "Bearer ${CHATNUT_TOKEN}"}
     codex = tomllib.loads((repo / ".codex" / "config.toml").read_text())

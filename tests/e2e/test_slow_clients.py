@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chatnut.connections import HEADER_SECONDS
+from chatnut.http_limits import HEADER_SECONDS
 from chatnut.security import BODY_SECONDS
 from tests.helpers import ServerProcess
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from chatnut.bundled_files import skill_dir
 from chatnut.cli import main
-from chatnut.resources import skill_dir
 
 SKILL = (skill_dir() / "SKILL.md").read_text()
 PROTOCOL = (skill_dir() / "chatnut-protocol.md").read_text()

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from chatnut.mcp_calls import plain_schema
+from chatnut.mcp_server import plain_schema
 from tests.mcp_client import CheckedClient, all_messages, new_room
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
@@ -106,10 +106,12 @@ async def test_tools_list_is_the_contract(mcp: CheckedClient) -> None:
     assert "$ref" not in listed and "$defs" not in listed and "anyOf" not in listed
     # Short descriptions: the whole list stays small in an agent's context. It
     # was 15 923 bytes of compact JSON (`python -m bench.tools_list`) for the
-    # 18 tools before push, receipts and claims, which may add 3 KB together.
+    # 18 tools before push, receipts and claims, which may add 3 KB together;
+    # the retry key on posts and `principal` and `reactions` on messages (each
+    # declared in the fewest bytes) add under 256 more.
     dumped = {"tools": [t.model_dump(by_alias=True, exclude_none=True) for t in tools]}
     compact = len(json.dumps(dumped, separators=(",", ":")).encode())
-    assert compact <= 15_923 + 3 * 1024, compact
+    assert compact <= 15_923 + 3 * 1024 + 256, compact
 
 
 async def test_init_room_is_idempotent_and_returns_web_url(mcp: CheckedClient) -> None:

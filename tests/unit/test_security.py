@@ -150,7 +150,7 @@ async def test_link_never_redirects_off_the_server(settings: Settings) -> None:
 
 
 def test_open_links_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chatnut import signin
+    from chatnut import sessions_in_memory as signin
 
     monkeypatch.setattr(signin, "MAX_OPEN_LINKS", 3)
     links = signin.OneTimeLinks()

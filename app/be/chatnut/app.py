@@ -22,8 +22,8 @@ from chatnut import __version__, metrics
 from chatnut.admin_api import router as admin_router
 from chatnut.api import install_error_handlers, router
 from chatnut.browser import has_display, open_in_background
+from chatnut.bundled_files import web_ui_dir
 from chatnut.claims_api import router as claims_router
-from chatnut.connections import connection_bound
 from chatnut.disconnect import ClientLeft, unless_client_leaves
 from chatnut.errors import StorageUnavailable
 from chatnut.feeds.slots import StreamSlots
@@ -34,11 +34,12 @@ from chatnut.health import (
     bounded_readiness,
     metrics_route,
 )
+from chatnut.http_limits import connection_bound
 from chatnut.hub import Hub
 from chatnut.mcp_tools import build_mcp
 from chatnut.receipts_api import router as receipts_router
 from chatnut.requests import RequestObserver
-from chatnut.resources import web_ui_dir
+from chatnut.retention_api import router as retention_router
 from chatnut.room_prefs_api import router as room_prefs_router
 from chatnut.security import (
     AllowedNames,
@@ -51,10 +52,11 @@ from chatnut.security import (
     send_error,
 )
 from chatnut.service import ChatService
+from chatnut.service.retention import RetentionJob, retention_forever
+from chatnut.sessions_in_memory import OneTimeLinks, Sessions, session_cookie
+from chatnut.sessions_signed import SignedLinks, SignedSessions
 from chatnut.settings import Settings
 from chatnut.sidebar_api import router as sidebar_router
-from chatnut.signed import SignedLinks, SignedSessions
-from chatnut.signin import OneTimeLinks, Sessions, session_cookie
 from chatnut.signin_api import router as signin_router
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
@@ -105,7 +107,7 @@ class ServerState:
         self.links = OneTimeLinks()
         self.sessions = Sessions()
         if settings.token is not None and is_team_server(settings):
-            # Links and sessions that any worker or host checks for itself (signed.py).
+            # Links and sessions that any worker or host checks for itself (sessions_signed.py).
             self.links = SignedLinks(settings.token)
             self.sessions = SignedSessions(settings.token)
         self.updates = UpdateChecker(enabled=settings.update_check, url=settings.update_url)
@@ -133,6 +135,9 @@ class ServerState:
             web_url=self.web_url,
             on_room_created=self._room_created,
             version_info=self.updates.info,
+        )
+        self.service.retention = RetentionJob(
+            self.store, settings.retain_days or None, settings.home / "retention"
         )
 
     def _committed(self, events: list[Any]) -> None:
@@ -300,6 +305,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
                 _auto_archive(state.service, settings.auto_archive_hours)
             )
         presence = asyncio.create_task(_save_presence(state.service))
+        retention = asyncio.create_task(retention_forever(state.service.retention))
         metrics.started()
         sampler = asyncio.create_task(
             metrics.sample(state.store.pool_usage, lambda: bounded_readiness(state.readiness))
@@ -308,7 +314,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
             async with mcp.session_manager.run():
                 yield
         finally:
-            for task in (archiver, presence, sampler):
+            for task in (archiver, presence, sampler, retention):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -334,6 +340,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(room_prefs_router)
     app.include_router(metrics_route)
     app.include_router(admin_router)
+    app.include_router(retention_router)
     app.include_router(signin_router)
     app.include_router(receipts_router)
     app.include_router(claims_router)

@@ -26,7 +26,8 @@ ALL_ROOMS = "*"
 
 @dataclass(frozen=True, eq=False)
 class Event:
-    """A committed change. `kind`: message | status | cleared | room | agent | read | receipt.
+    """A committed change. `kind`: message | status | cleared | room | agent | read |
+    receipt | reaction.
 
     Compared and hashed by identity: the feeds memoise one encoding per event.
     """

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import StrictBool, WithJsonSchema
 
-from chatnut.mcp_calls import ChatnutMCP, caller
 from chatnut.mcp_params import READ_ONLY, WRITES, NoBool
+from chatnut.mcp_server import ChatnutMCP, caller
 from chatnut.service import ChatService
 
 Text = Annotated[str | None, WithJsonSchema({"type": ["string", "null"]})]

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
 
 from chatnut import __version__
 from chatnut import validation as check
-from chatnut.mcp_calls import ChatnutMCP, caller
 from chatnut.mcp_claims import add_claim_tools
 from chatnut.mcp_params import DESTROYS, READ_ONLY, WRITES, NoBool
+from chatnut.mcp_server import ChatnutMCP, caller
 from chatnut.service import ChatService
 
 # -- result shapes (typing_extensions.TypedDict: pydantic needs it on Python < 3.12) --
@@ -37,6 +37,9 @@ class Message(TypedDict):
     to: NotRequired[list[str]]
     principal: NotRequired[str]
     receipts: NotRequired[dict[str, Any]]
+    # Only on a message someone reacted to from the page: [{emoji, count, names}]
+    # (declared as a plain array: the list of tools stays small).
+    reactions: NotRequired[Annotated[list[dict[str, Any]], WithJsonSchema({"type": "array"})]]
 
 
 class Mention(TypedDict):
@@ -251,8 +254,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
             str | None,
             Field(
                 max_length=check.MAX_IDEMPOTENCY_KEY,
-                description="Your id for this post (e.g. a UUID); a retry with the same key"
-                " returns the first post instead of posting twice",
+                description="Retry key: a retry with it returns the first post",
             ),
         ] = None,
     ) -> PostedMessage:

@@ -1,4 +1,4 @@
-"""REST routes for receipts and push: who got, read and acked a directed message,
+"""REST routes for receipts, reactions and push: who got, read and acked a directed message,
 what still awaits acks (per room, per name, overdue after a stated time), and
 the three calls a name's channel bridge makes (bridge.py / push.py)."""
 
@@ -13,6 +13,7 @@ from chatnut import validation as check
 from chatnut.api import _while_connected, caller_of, service_of
 from chatnut.errors import InvalidInput
 from chatnut.service.delivery import MAX_HOLDER, MAX_POLL_S
+from chatnut.service.reactions import MAX_REACTION_IDS
 from chatnut.service.receipts import DEFAULT_OVERDUE_S, MAX_AWAITING, MAX_RECEIPT_IDS
 
 router = APIRouter(prefix="/api")
@@ -131,4 +132,43 @@ async def push_done(request: Request, agent_name: str, body: PushDone) -> dict[s
 async def push_release(request: Request, agent_name: str, body: PushRelease) -> dict[str, Any]:
     return await service_of(request).push_release(
         agent_name, body.holder, caller=caller_of(request)
+    )
+
+
+class ReactionBody(_Body):
+    emoji: str = Field(min_length=1, max_length=8)
+    name: str = Field(min_length=1, max_length=check.MAX_SENDER)
+
+
+@router.post("/rooms/{room_id}/messages/{message_id}/reactions", summary="Toggle a reaction")
+async def react(
+    request: Request, room_id: str, message_id: int, body: ReactionBody
+) -> dict[str, Any]:
+    """Add `name`'s `emoji` (one of ✅ 👀 👍 ❌ 🎉) to the message, or take it away if
+    it is there: {room_id, message_id, reactions, emoji, name, reacted}."""
+    return await service_of(request).toggle_reaction(
+        room_id, message_id, body.emoji, body.name, caller=caller_of(request)
+    )
+
+
+@router.get("/rooms/{room_id}/reactions", summary="Reactions of several messages of a room")
+async def room_reactions(
+    request: Request,
+    room_id: str,
+    ids: Annotated[str, Query(max_length=MAX_REACTION_IDS * 17, description="1,2,3")],
+) -> dict[str, Any]:
+    """{room_id, reactions: {message id: [{emoji, count, names}]}} for those of `ids`
+    (comma-separated, at most 500) that are this room's and have any."""
+    try:
+        wanted = [int(part) for part in ids.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput("ids must be message ids separated by commas") from None
+    return await service_of(request).room_reactions(room_id, wanted, caller=caller_of(request))
+
+
+@router.get("/rooms/{room_id}/messages/{message_id}/reactions", summary="A message's reactions")
+async def reactions(request: Request, room_id: str, message_id: int) -> dict[str, Any]:
+    """{room_id, message_id, reactions: [{emoji, count, names}]}."""
+    return await service_of(request).message_reactions(
+        room_id, message_id, caller=caller_of(request)
     )

@@ -9,7 +9,7 @@ the response), times the request to its last byte, and records:
   where route is the matched route's template (`/api/rooms/{room_id}`), never
   the raw path, so ids do not become label values;
 * the log line: time, level, worker pid, request id, method, route, status,
-  duration, and for an MCP request the tool and its outcome (mcp_calls.py
+  duration, and for an MCP request the tool and its outcome (mcp_server.py
   notes them through `note_tool`), the principal where one is set.
 
 What is never recorded: headers (the token, the cookie), the query string

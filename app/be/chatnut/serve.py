@@ -28,7 +28,7 @@ from chatnut import metrics
 from chatnut.files import write_file
 from chatnut.reload import RELOADED_FILE, note_reload, reload_problem
 from chatnut.requests import JsonFormatter
-from chatnut.runtime import (
+from chatnut.server_files import (
     AlreadyRunning,
     InstanceLock,
     make_home_private,
@@ -198,7 +198,7 @@ def run_server(
     """One uvicorn server on `sockets` (the port's, and the metrics listener's when
     there is one) until it is told to stop; False if it never started."""
     from chatnut.app import create_app
-    from chatnut.connections import connection_bound, guarded_http
+    from chatnut.http_limits import connection_bound, guarded_http
 
     app = create_app(settings, port)
     config = uvicorn.Config(
@@ -208,7 +208,7 @@ def run_server(
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
-        # Header deadline, header size and connection caps (connections.py).
+        # Header deadline, header size and connection caps (http_limits.py).
         http=guarded_http(
             connection_bound(settings.max_connections),
             settings.max_unauthenticated_connections,

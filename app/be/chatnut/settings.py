@@ -267,6 +267,17 @@ SETTINGS: tuple[Setting, ...] = (
         shown_default="`0` (off)",
     ),
     Setting(
+        "retain_days",
+        ("CHATNUT_RETAIN_DAYS",),
+        "--retain-days",
+        0,
+        parse_non_negative_int,
+        "Delete messages older than this many days (written first to a .jsonl.gz under "
+        "the home's retention/); 0 (default) keeps them. Overrides: `chatnut retention set`.",
+        "N",
+        shown_default="`0` (off)",
+    ),
+    Setting(
         "open_browser",
         ("CHATNUT_OPEN_BROWSER",),
         None,
@@ -383,6 +394,7 @@ class Settings:
     max_waits_per_room: int = 1000
     max_waits: int = 10000
     auto_archive_hours: float = 0.0
+    retain_days: int = 0
     open_browser: bool = True
     update_check: bool = True
     update_url: str | None = None

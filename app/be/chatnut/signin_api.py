@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatnut.errors import Forbidden, error_body
 from chatnut.principals import caller_in
-from chatnut.signin import LINK_PATH, cookie_header, safe_next, session_cookie
+from chatnut.sessions_in_memory import LINK_PATH, cookie_header, safe_next, session_cookie
 
 log = logging.getLogger(__name__)
 router = APIRouter()

@@ -50,7 +50,7 @@ from chatnut import metrics
 from chatnut.files import write_file
 from chatnut.log_relay import Relay, send_to_parent
 from chatnut.reload import note_reload, reload_problem
-from chatnut.runtime import remove_runtime_files, write_runtime_files
+from chatnut.server_files import remove_runtime_files, write_runtime_files
 from chatnut.settings import Settings
 from chatnut.store.location import printable
 

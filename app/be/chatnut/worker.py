@@ -18,7 +18,7 @@ import signal
 import socket
 import sys
 
-from chatnut.worker_spawn import SPEC_ENV
+from chatnut.worker_spawn import WORKER_SETTINGS_VAR
 
 
 def main() -> int:
@@ -27,7 +27,7 @@ def main() -> int:
     from chatnut.settings import load_settings
     from chatnut.supervisor import _watch_parent
 
-    spec = json.loads(os.environ.pop(SPEC_ENV))
+    spec = json.loads(os.environ.pop(WORKER_SETTINGS_VAR))
     settings = load_settings(spec["overrides"])
     configure_logging(settings)
     if spec.get("log") is not None:

@@ -13,7 +13,7 @@ import socket
 import sys
 from typing import Any, NoReturn
 
-SPEC_ENV = "CHATNUT_WORKER_SPEC"
+WORKER_SETTINGS_VAR = "CHATNUT_WORKER_SPEC"
 
 
 def exec_worker(
@@ -39,5 +39,5 @@ def exec_worker(
         "lock": lock_fd,
         "log": log_fd,
     }
-    env = {**os.environ, SPEC_ENV: json.dumps(spec, default=str)}
+    env = {**os.environ, WORKER_SETTINGS_VAR: json.dumps(spec, default=str)}
     os.execve(sys.executable, [sys.executable, "-m", "chatnut.worker"], env)

@@ -244,6 +244,11 @@ export class Composer {
     }
   }
 
+  /** A refusal from elsewhere in the room (a reaction), where the reader looks. @param {string} text */
+  notice(text) {
+    this._say(text, true);
+  }
+
   _say(text, error = false) {
     this.note.textContent = text;
     this.note.classList.toggle("error", error);

@@ -10,6 +10,7 @@ import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
 import { forReader, MentionMarks } from "./mentions.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
+import { Reactions } from "./reactions.js";
 import { ReceiptMarks } from "./receipts.js";
 import { RoomView } from "./room.js";
 import { RoomSettings } from "./room_settings.js";
@@ -31,6 +32,7 @@ const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMar
 const room = new RoomView({
   onRead: markRead,
   onReply: (target) => composer.setReply(target),
+  onReact: (id, emoji) => reactions.toggle(id, emoji),
   onWatch: (watching) => sidebar.watch(watching ? currentRoom : null),
   onTeam: () => team.render(),
   reader: senderName,
@@ -65,6 +67,7 @@ const inbox = new InboxView({
   defaultName: senderName,
   onName: (name) => receipts.nameShown(name),
 });
+const reactions = new Reactions({ roomId: () => currentRoom, reader: senderName, list: $("message-list"), onError: (text) => composer.notice(text) });
 const receipts = new ReceiptMarks({ roomId: () => currentRoom, onOpen: (roomId, id) => openRoom(roomId, { focus: id }) });
 const feed = new SharedFeed({
   onEvent: handle,
@@ -137,6 +140,9 @@ function handle(name, data) {
     case "receipt":
       receipts.receipt(data);
       break;
+    case "reaction":
+      reactions.reaction(data);
+      break;
     case "status":
       room.status(data);
       break;
@@ -149,6 +155,7 @@ function handle(name, data) {
     case "ready":
       room.refreshTeam(); // statuses are not replayed after a reconnect: fetch them
       receipts.ready(); // nor are receipts: read those shown again
+      reactions.ready(); // nor reactions
       if (failedRoom) openRoom(failedRoom, { push: false });
       break;
   }

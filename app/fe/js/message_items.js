@@ -10,6 +10,7 @@ import { addressees, messageClass, messageExtras } from "./coordination.js";
 import { clockTime, dayLabel, fullTime, h, initials, localDay, plainText, timeAgo } from "./dom.js";
 import { forReader } from "./mentions.js";
 import { decorateCode, isLong, mentionChips, showMore } from "./message_parts.js";
+import { reactButtons, reactionRow } from "./reactions.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 
@@ -103,9 +104,11 @@ function messageItem(m, grouped, view) {
     replyTo ? quoteOf(replyTo, view) : null,
     body,
     long ? showMore() : null,
+    reactionRow(m.id, m.reactions, reader),
     h(
       "div",
       { class: "msg-actions" },
+      ...reactButtons(m.id),
       h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}`, tabindex: "-1" }, "Reply"),
       h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}`, tabindex: "-1" }, "Copy link"),
     ),

@@ -23,8 +23,9 @@ const SHORT_BURST = 3; // up to this many new messages are read in full
 const SPOKEN_CHARS = 300;
 
 export class RoomView {
-  constructor({ onRead, onReply, onWatch, onTeam, reader }) {
+  constructor({ onRead, onReply, onReact, onWatch, onTeam, reader }) {
     this.onReply = onReply; // ({id, sender, excerpt})
+    this.onReact = onReact; // (message id, emoji): toggle the reader's reaction
     this.reader = reader; // () -> the reader's name: their own messages are never news
     this.onTeam = onTeam; // () — agents or statuses changed
     this.room = null;
@@ -411,6 +412,11 @@ export class RoomView {
       const li = reply.closest("li.message");
       const excerpt = plainText(li.querySelector(".body").textContent, 80);
       this.onReply({ id: Number(reply.dataset.reply), sender: li.dataset.sender, excerpt });
+      return;
+    }
+    const react = event.target.closest("button[data-react]");
+    if (react) {
+      this.onReact(Number(react.closest("li.message").dataset.id), react.dataset.react);
       return;
     }
     const copyLink = event.target.closest("button[data-copy-link]");

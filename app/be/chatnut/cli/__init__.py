@@ -164,11 +164,20 @@ def _server_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     db_commands = database.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
     copier = db_commands.add_parser(
         "copy",
-        help="copy a whole database to an empty one (SQLite <-> PostgreSQL), ids kept",
+        help="copy a whole database to an empty one (SQLite <-> PostgreSQL), ids kept;"
+        " --merge adds it to one that holds rooms",
         description="Copy every room, message, read cursor, status and registration from SRC "
         "to DST, keeping ids and timestamps, then set DST's id sequence past SRC's. SRC and "
         "DST are SQLite paths or postgresql:// URLs. DST must hold no data. Prints each "
-        "table's row count, counted on both sides after the copy.",
+        "table's row count, counted on both sides after the copy. With --merge, DST may "
+        "already hold rooms: SRC's rooms are matched by project and name, its messages "
+        "appended with new ids (replies and read cursors renumbered), in one transaction; "
+        "push cursors, idempotency keys, claims, principals and tokens are not merged.",
+    )
+    copier.add_argument(
+        "--merge",
+        action="store_true",
+        help="add SRC's history to DST's instead of filling an empty DST",
     )
     copier.add_argument("source", metavar="SRC")
     copier.add_argument("destination", metavar="DST")
@@ -193,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chatnut.cli import tokens
 
     token_verbs = tokens.add_parser(commands)
+    from chatnut.cli import retention
+
+    token_verbs += retention.add_parser(commands)
     # `chatnut --url URL` is the stdio bridge to a remote server; on a command the
     # flag's default is "absent" so it cannot undo one given before the command.
     _add_setting_flags(parser, "client")

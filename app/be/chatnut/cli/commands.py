@@ -217,6 +217,10 @@ def do_backup(args: argparse.Namespace) -> int:
 def do_db(args: argparse.Namespace) -> int:
     from chatnut.cli import db
 
+    if args.merge:
+        merged = db.merge(args.source, args.destination)
+        print("\n".join(db.merge_report(args.source, args.destination, merged)))
+        return 0
     copied = db.copy(args.source, args.destination)
     print("\n".join(db.report(args.source, args.destination, copied)))
     return 0
@@ -249,6 +253,18 @@ def do_token(args: argparse.Namespace) -> int:
     from chatnut.cli import tokens
 
     return tokens.run(args, settings_from(args))
+
+
+def do_retention(args: argparse.Namespace) -> int:
+    from chatnut.cli import retention
+
+    return retention.do_retention(args, settings_from(args))
+
+
+def do_import(args: argparse.Namespace) -> int:
+    from chatnut.cli import retention
+
+    return retention.do_import(args, settings_from(args))
 
 
 def do_install(args: argparse.Namespace) -> int:

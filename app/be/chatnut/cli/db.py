@@ -1,6 +1,6 @@
-"""`chatnut db copy SRC DST` and `chatnut backup` on PostgreSQL.
+"""`chatnut db copy [--merge] SRC DST` and `chatnut backup` on PostgreSQL.
 
-The copy itself is store/copy.py; here it is run and reported. A backup of
+The copy itself is store/copy.py, the merge store/merge.py; here it is run and reported. A backup of
 PostgreSQL is PostgreSQL's own tool's job (a consistent dump of a live
 database, restorable with pg_restore): chatnut runs `pg_dump` when it is on
 the PATH and otherwise says so, rather than making a copy of its own that
@@ -19,6 +19,7 @@ from chatnut.client.endpoint import CliError
 from chatnut.store import StoreOpenError
 from chatnut.store.copy import Copied, copy_database
 from chatnut.store.location import printable
+from chatnut.store.merge import Merged, merge_database
 from chatnut.store.tables import CopyError
 
 
@@ -29,6 +30,31 @@ def copy(source: str, destination: str) -> list[Copied]:
         raise CliError(f"db copy: {exc}") from None
     except Exception as exc:  # the driver's own errors: one line, named
         raise CliError(f"db copy failed: {type(exc).__name__}: {exc}") from None
+
+
+def merge(source: str, destination: str) -> list[Merged]:
+    try:
+        return anyio.run(merge_database, source, destination)
+    except (CopyError, StoreOpenError) as exc:
+        raise CliError(f"db copy --merge: {exc}") from None
+    except Exception as exc:  # the driver's own errors: one line, named
+        raise CliError(f"db copy --merge failed: {type(exc).__name__}: {exc}") from None
+
+
+def merge_report(source: str, destination: str, merged: list[Merged]) -> list[str]:
+    width = max((len(m.table) for m in merged), default=5)
+    lines = [f"merged {printable(source)} into {printable(destination)}:"]
+    for entry in merged:
+        note = f"; {entry.note}" if entry.note else ""
+        if entry.note == "not merged":
+            lines.append(f"  {entry.table:<{width}}  not merged (source {entry.source_rows})")
+            continue
+        lines.append(
+            f"  {entry.table:<{width}}  {entry.after:>8} rows"
+            f" (before {entry.before} + added {entry.added} = {entry.after};"
+            f" source {entry.source_rows}{note})"
+        )
+    return lines
 
 
 def report(source: str, destination: str, copied: list[Copied]) -> list[str]:

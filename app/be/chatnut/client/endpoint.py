@@ -31,7 +31,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from chatnut.runtime import read_int
+from chatnut.server_files import read_int
 from chatnut.settings import Settings
 
 LOOPBACK = "127.0.0.1"

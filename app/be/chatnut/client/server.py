@@ -1,6 +1,6 @@
 """The server's life from outside: status, stop, and starting it in the background.
 
-A live server is one that holds the home's lock (runtime.py); port and pid
+A live server is one that holds the home's lock (server_files.py); port and pid
 files without a lock holder are a crash's leftovers, reported and removed.
 `ensure_running` is what the stdio bridge calls: a second lock (start.lock)
 makes ten bridges starting at once start exactly one server.
@@ -23,7 +23,7 @@ from typing import Any
 from chatnut.client.endpoint import CliError, Endpoint, Unauthorized, locate, server_alive
 from chatnut.files import private_dir
 from chatnut.reload import read_reloaded
-from chatnut.runtime import read_int
+from chatnut.server_files import read_int
 from chatnut.settings import Settings
 from chatnut.store.location import printable
 

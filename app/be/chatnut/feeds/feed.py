@@ -42,8 +42,10 @@ SIDEBAR_KINDS = frozenset({"message", "cleared", "room"})
 SNAPSHOT_ROOMS = 100
 TOTALS_EVERY_SECONDS = 1.0
 # `receipt`: a directed message's receipts changed (delivered, read, acked). It
-# has no id: a resumed page reads the receipts it shows again.
-ROOM_KINDS = frozenset({"message", "status", "agent", "cleared", "receipt"})
+# has no id: a resumed page reads the receipts it shows again. `reaction`: a
+# message's reactions as they now stand; no id either, and a resumed page reads
+# the messages it shows again (their `reactions` come with them).
+ROOM_KINDS = frozenset({"message", "status", "agent", "cleared", "receipt", "reaction"})
 
 
 @dataclass(frozen=True)

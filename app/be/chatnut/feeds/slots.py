@@ -14,7 +14,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 
 from chatnut.errors import ChatnutError
-from chatnut.signin import SECURE_SESSION_COOKIE, SESSION_COOKIE
+from chatnut.sessions_in_memory import SECURE_SESSION_COOKIE, SESSION_COOKIE
 
 DEFAULT_PER_CLIENT = 16
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from chatnut import validation
+from chatnut.bundled_files import skill_dir
 from chatnut.client.endpoint import LOOPBACK, CliError, Endpoint, running_port
 from chatnut.errors import InvalidInput
 from chatnut.install.clients import PLANS, Target, missing_mark
 from chatnut.install.edits import Change, FileEdit, InstallError
 from chatnut.install.service import service_plan
 from chatnut.install.team_service import needs_system_unit, system_service_plan
-from chatnut.resources import skill_dir
 from chatnut.security import is_loopback
 from chatnut.settings import Settings
 

@@ -1,8 +1,8 @@
 """Authentication: who is calling, resolved once per request before any body is read.
 
 With a token configured, /mcp and /api need `Authorization: Bearer <token>`
-or the HttpOnly session cookie a one-time link hands to a browser (signin.py
-keeps the links and sessions; signed.py, for several workers). Without one,
+or the HttpOnly session cookie a one-time link hands to a browser (sessions_in_memory.py
+keeps the links and sessions; sessions_signed.py, for several workers). Without one,
 the server is a loopback one and everyone who reaches it is trusted.
 
 The result is a `Caller` in the request's scope (`scope["state"]["caller"]`,
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chatnut import principals
-from chatnut.connections import TRUST_HOOK
+from chatnut.http_limits import TRUST_HOOK
 from chatnut.security.asgi import ASGIApp, Receive, Scope, Send, guarded, holds_data, send_error
-from chatnut.signin import SESSION_COOKIE, Sessions
+from chatnut.sessions_in_memory import SESSION_COOKIE, Sessions
 from chatnut.throttle import AuthThrottle
 from chatnut.tokens import SharedTokens
 
@@ -153,7 +153,7 @@ class Authentication:
             self.throttle.failed(address)
         scope.setdefault("state", {})["caller"] = caller
         if caller.authenticated:
-            # The connection stops being a stranger's (connections.py): one
+            # The connection stops being a stranger's (http_limits.py): one
             # without credentials may be closed to make room, this one not.
             trust = scope.get("extensions", {}).get(TRUST_HOOK)
             if trust is not None:

@@ -25,7 +25,9 @@ from chatnut.service.identities import IdentityRules, Tokens
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
 from chatnut.service.presence import Presence
+from chatnut.service.reactions import ReactionRules
 from chatnut.service.receipts import ReceiptRules
+from chatnut.service.retention import RetentionJob
 from chatnut.service.room_prefs import RoomPrefRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
@@ -37,6 +39,7 @@ __all__ = ["ChatService", "now_iso"]
 class ChatService(
     DeliveryRules,
     ReceiptRules,
+    ReactionRules,
     MessageRules,
     RoomRules,
     RoomPrefRules,
@@ -60,6 +63,8 @@ class ChatService(
     ) -> None:
         self.store = store
         self.hub = hub
+        # Set by the server to its --retain-days and home (app.py); off until then.
+        self.retention = RetentionJob(store, None, Path.home() / ".chatnut" / "retention")
         # What ping and /api/status call the database (never a URL's password).
         self.db_path = str(db_path) if db_path is not None else store.location
         self.max_message_bytes = max_message_bytes

@@ -15,6 +15,7 @@ from chatnut.principals import ANYONE, Caller
 from chatnut.service.budget import chunk_of, fitting, newest_fitting, read_forward
 from chatnut.service.common import ServiceCore
 from chatnut.service.identities import REVOKED
+from chatnut.service.reactions import with_reactions
 from chatnut.service.receipts import ack_flag, with_receipts
 
 
@@ -175,6 +176,7 @@ class MessageRules(ServiceCore):
             room_id, limit=count, before=before_id, newest=True
         )
         messages, cut = newest_fitting(messages, self.max_answer_bytes)
+        messages = await with_reactions(self.store, messages)
         return {"messages": messages, "has_more": has_more or cut}
 
     async def wait_for_messages(

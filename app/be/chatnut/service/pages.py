@@ -10,6 +10,7 @@ from chatnut import validation as check
 from chatnut.errors import InvalidInput
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
+from chatnut.service.reactions import with_reactions
 from chatnut.store.base import SEARCH_HIT_CAP, SearchFilter
 
 SIDEBAR_MAX_PAGE = 500
@@ -27,6 +28,7 @@ class PageRules(ServiceCore):
         await self.in_scope(room_id, caller)
 
         messages, has_older, has_newer = await self.store.message_window(room_id, around, limit)
+        messages = await with_reactions(self.store, messages)
         return {"messages": messages, "has_older": has_older, "has_newer": has_newer}
 
     async def sidebar_page(

@@ -18,6 +18,7 @@ from chatnut import validation as check
 from chatnut.errors import InvalidInput
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
+from chatnut.service.reactions import with_reactions
 from chatnut.store.base import Store
 
 # Awaiting-ack lists in tool results stay short (an inbox or a 24 KB handoff);
@@ -33,7 +34,9 @@ async def with_receipts(
 ) -> list[dict[str, Any]]:
     """The messages, each one with a `to` carrying `receipts` {name: {delivered_at,
     read_at, acked_at}}; those addressed to `delivered_to` are stamped delivered
-    first. New dicts: a message may be an event's, shared with other subscribers."""
+    first; and those with reactions carrying `reactions` (every read result passes
+    here). New dicts: a message may be an event's, shared with other subscribers."""
+    messages = await with_reactions(store, messages)
     directed = [m["id"] for m in messages if m.get("to")]
     if not directed:
         return list(messages)

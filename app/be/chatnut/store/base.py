@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -308,6 +309,26 @@ class Store(ABC):
         on their inbox by another live process, as that process last published."""
         return set()
 
+    # -- reactions from the page ----------------------------------------------
+    #
+    # A toggle publishes one `reaction` event in the same commit: {room_id,
+    # message_id, reactions: [{emoji, count, names}]} — all of that message's
+    # reactions as they now stand.
+
+    @abstractmethod
+    async def reactions(
+        self, message_ids: Sequence[int], room_id: str | None = None
+    ) -> dict[int, list[Row]]:
+        """{message id: [{emoji, count, names}]} for those of these messages that
+        have any reaction (emoji in the set's order, names in reacting order); only
+        `room_id`'s messages if given."""
+
+    @abstractmethod
+    async def toggle_reaction(self, room_id: str, message_id: int, emoji: str, name: str) -> Row:
+        """Add `name`'s `emoji` on the message, or take it away if it is there:
+        {room_id, message_id, reactions, emoji, name, reacted}. Raises NotFound
+        (room, or no such message in it)."""
+
     # -- receipts of directed messages, and push ------------------------------
     #
     # Every stamp (delivered, read by a cursor move, acked) publishes one
@@ -479,6 +500,39 @@ class Store(ABC):
         """Upsert (token id, last used at); a time never moves back. Publishes nothing."""
 
     # -- search and counts --------------------------------------------------
+
+    # -- retention: override rules, and old messages moved out and back in
+
+    @abstractmethod
+    def solo_turn(self, key: int) -> AbstractAsyncContextManager[bool]:
+        """Whether this process may run a job that one process at a time runs
+        (True: its turn, held until the block ends); tried, never waited for."""
+
+    @abstractmethod
+    async def retention_rules(self) -> list[Row]:
+        """Every override: project, room ('' for the whole project), days (None: off)."""
+
+    @abstractmethod
+    async def set_retention_rule(self, project: str, room: str, days: int | None, at: str) -> Row:
+        """Set (or replace) the override for a project or one of its rooms."""
+
+    @abstractmethod
+    async def expired_messages(self, room_id: str, cutoff: str, limit: int) -> list[Row]:
+        """The room's oldest messages created before cutoff, each as
+        {"message", "message_recipients", "receipts"}: what a restore needs."""
+
+    @abstractmethod
+    async def count_expired(self, room_id: str, cutoff: str) -> int:
+        """How many of the room's messages were created before cutoff (a dry run)."""
+
+    @abstractmethod
+    async def purge_messages(self, room_id: str, ids: Sequence[int]) -> int:
+        """Delete these messages of the room (counters, search and receipts follow)."""
+
+    @abstractmethod
+    async def restore_messages(self, entries: Sequence[Row]) -> int:
+        """Put purged messages back with their ids; the number restored (those
+        already there, or whose room is gone, are skipped)."""
 
     @abstractmethod
     async def search(self, query: str, project: str | None) -> Row:

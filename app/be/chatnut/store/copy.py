@@ -68,7 +68,7 @@ async def _non_empty(tables: Tables) -> dict[str, int]:
     return counts
 
 
-async def _migrate(location: str | Path) -> None:
+async def migrate(location: str | Path) -> None:
     """Bring a database to the current schema through its own store."""
     from chatnut.store import open_store
 
@@ -91,8 +91,8 @@ async def copy_database(source: str | Path, destination: str | Path) -> list[Cop
         raise CopyError(
             f"{dst.location} already holds data ({held}); db copy only fills an empty database"
         )
-    await _migrate(source)
-    await _migrate(destination)
+    await migrate(source)
+    await migrate(destination)
     src = tables_for(source)
     await src.connect()
     await dst.connect()

@@ -1,4 +1,4 @@
-"""Raw row access to one database, for `chatnut db copy` (store/copy.py).
+"""Raw row access to one database, for `chatnut db copy` (store/copy.py, store/merge.py).
 
 The interface each backend's tables.py implements, apart from the copy that
 drives it: the backends import this module, the copy imports the backends,
@@ -28,6 +28,11 @@ class Tables(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    @abstractmethod
+    async def refuse_if_served(self) -> None:
+        """Raise when a chatnut server has this database open; while this
+        connection lasts, keep one from opening it where the backend can."""
 
     @abstractmethod
     async def data_tables(self) -> list[str]:
@@ -62,6 +67,20 @@ class Tables(ABC):
     async def write(
         self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
     ) -> None: ...
+
+    @abstractmethod
+    async def delete_from(self, table: str, column: str, first: int) -> None:
+        """Delete the rows of `table` whose `column` is `first` or more."""
+
+    @abstractmethod
+    async def upsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Insert rows, replacing every column of a row with the same `key`."""
 
     @abstractmethod
     async def set_message_id_high_water(self, value: int) -> None: ...

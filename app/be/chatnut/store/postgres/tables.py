@@ -10,6 +10,7 @@ stream of commits, not data: a copied database starts its own.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -17,7 +18,14 @@ from chatnut.store.location import printable
 from chatnut.store.tables import BATCH_ROWS, CopyError, Tables
 
 # Derived from the data tables, or this backend's own bookkeeping.
-DERIVED = {"room_stats", "events", "chatnut_migrations", "parked_workers", "parked_waits"}
+DERIVED = {
+    "room_stats",
+    "events",
+    "events_horizon",
+    "chatnut_migrations",
+    "parked_workers",
+    "parked_waits",
+}
 MESSAGE_IDS = "message_ids"
 
 
@@ -55,6 +63,25 @@ class PostgresTables(Tables):
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+
+    async def refuse_if_served(self) -> None:
+        # A server's connections name themselves (application_name chatnut,
+        # chatnut-listen); this one does not.
+        # Asked a few times over a second: the connections of the store that
+        # just migrated this database may still be on their way out.
+        for _ in range(5):
+            serving = await self.conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND application_name LIKE 'chatnut%'"
+            )
+            if not serving:
+                return
+            await asyncio.sleep(0.2)
+        if serving:
+            raise CopyError(
+                f"a chatnut server is connected to {self.location} ({serving} connections);"
+                " stop it before merging"
+            )
 
     async def data_tables(self) -> list[str]:
         names = await self.conn.fetch(
@@ -107,6 +134,9 @@ class PostgresTables(Tables):
     async def begin_write(self) -> None:
         self._transaction = self.conn.transaction()
         await self._transaction.start()
+        # The lock every post takes (chatnut_post): a server's posts wait until
+        # the commit, so the ids handed out here are nobody else's.
+        await self.conn.execute("SELECT pg_advisory_xact_lock(7365616)")
 
     async def write(
         self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
@@ -134,6 +164,26 @@ class PostgresTables(Tables):
 
     async def clear(self, table: str) -> None:
         await self.conn.execute(f"DELETE FROM {_quote(table)}")
+
+    async def delete_from(self, table: str, column: str, first: int) -> None:
+        await self.conn.execute(f"DELETE FROM {_quote(table)} WHERE {_quote(column)} >= $1", first)
+
+    async def upsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        listed = ", ".join(_quote(c) for c in columns)
+        marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+        keys = ", ".join(_quote(k) for k in key)
+        updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns if c not in key)
+        await self.conn.executemany(
+            f"INSERT INTO {_quote(table)} ({listed}) VALUES ({marks})"
+            f" ON CONFLICT ({keys}) DO UPDATE SET {updates}",
+            rows,
+        )
 
     async def set_message_id_high_water(self, value: int) -> None:
         # setval(.., false) for 0: the next id is then 1, as on a new database.

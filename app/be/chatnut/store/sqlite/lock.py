@@ -1,7 +1,7 @@
 """One server per SQLite file, whatever home it was started from.
 
 Two servers on one file would each keep their own hub: posts on one would
-never wake the other's waiters or streams. The home's lock (runtime.py) does
+never wake the other's waiters or streams. The home's lock (server_files.py) does
 not see a second home whose `--db` points at the first one's file, so the
 store locks the database itself: an flock on `<db>.lock` beside it (the real
 path, symlinks resolved), held while the store is open, released by the

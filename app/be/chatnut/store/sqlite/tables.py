@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from chatnut.store.base import StoreOpenError
+from chatnut.store.sqlite.lock import DatabaseLock
 from chatnut.store.tables import BATCH_ROWS, CopyError, Tables
 
 # Kept by triggers from the data tables, or bookkeeping of this file.
@@ -30,6 +32,7 @@ class SqliteTables(Tables):
         self.path = path
         self.location = str(path)
         self._conn: sqlite3.Connection | None = None
+        self._lock: DatabaseLock | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -50,6 +53,19 @@ class SqliteTables(Tables):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    async def refuse_if_served(self) -> None:
+        # The lock every server holds on its file (store/sqlite/lock.py): taken
+        # here, a running server is refused in its words, and none can start.
+        lock = DatabaseLock(self.path, {"command": "chatnut db copy --merge"})
+        try:
+            lock.acquire()
+        except StoreOpenError as exc:  # its advice is for a second server, not for this
+            raise CopyError(f"{str(exc).partition(';')[0]}; stop it before merging") from None
+        self._lock = lock
 
     async def data_tables(self) -> list[str]:
         if self._conn is None:
@@ -101,6 +117,26 @@ class SqliteTables(Tables):
 
     async def clear(self, table: str) -> None:
         self.conn.execute(f"DELETE FROM {_quote(table)}")
+
+    async def delete_from(self, table: str, column: str, first: int) -> None:
+        self.conn.execute(f"DELETE FROM {_quote(table)} WHERE {_quote(column)} >= ?", (first,))
+
+    async def upsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        listed = ", ".join(_quote(c) for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        keys = ", ".join(_quote(k) for k in key)
+        updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns if c not in key)
+        self.conn.executemany(
+            f"INSERT INTO {_quote(table)} ({listed}) VALUES ({marks})"
+            f" ON CONFLICT ({keys}) DO UPDATE SET {updates}",
+            rows,
+        )
 
     async def set_message_id_high_water(self, value: int) -> None:
         # AUTOINCREMENT keeps its high-water mark in sqlite_sequence; inserting

@@ -1,6 +1,6 @@
 """Sign-in links and browser sessions that every worker and host of a team server accepts.
 
-A one-page server keeps its links and sessions in memory (signin.py). A
+A one-page server keeps its links and sessions in memory (sessions_in_memory.py). A
 team server cannot: init_room on worker A hands out a link the browser may
 redeem on worker B, through a load balancer, on another host, and every
 later request of that page lands anywhere. So here a link code and a session
@@ -25,7 +25,7 @@ import secrets
 import time
 from urllib.parse import quote
 
-from chatnut.signin import (
+from chatnut.sessions_in_memory import (
     LINK_PATH,
     LINK_TTL_SECONDS,
     SESSION_TTL_SECONDS,

@@ -4,7 +4,7 @@ A one-time link (minted into `web_url` by init_room and ping) trades itself
 for an HttpOnly session cookie. The cookie holds a random session id, never
 the token: browsers send a host's cookies to every port of it, so any other
 local web app would see it. A restart revokes every session. With several
-workers, signed.py has the same two classes as HMACs any worker can check.
+workers, sessions_signed.py has the same two classes as HMACs any worker can check.
 """
 
 from __future__ import annotations

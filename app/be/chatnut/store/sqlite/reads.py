@@ -35,7 +35,7 @@ def _read_event(room_id: str, reader: str, cursor: int) -> Event:
     return Event("read", room_id, data)
 
 
-class Views:
+class Reads:
     engine: Engine
 
     async def read_page(

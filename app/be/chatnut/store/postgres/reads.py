@@ -102,7 +102,7 @@ def _cursor(room_id: str, reader: str, cursor: int) -> dict[str, Any]:
     return {"room_id": room_id, "reader": reader, "last_read_message_id": int(cursor)}
 
 
-class Views:
+class Reads:
     _read: Callable[..., Awaitable[Any]]
     _write: Callable[..., Awaitable[Any]]
 
