@@ -40,6 +40,7 @@ from chatnut.mcp_tools import build_mcp
 from chatnut.receipts_api import router as receipts_router
 from chatnut.requests import RequestObserver
 from chatnut.retention_api import router as retention_router
+from chatnut.room_prefs_api import router as room_prefs_router
 from chatnut.security import (
     AllowedNames,
     Authentication,
@@ -336,6 +337,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(sidebar_router)
+    app.include_router(room_prefs_router)
     app.include_router(metrics_route)
     app.include_router(admin_router)
     app.include_router(retention_router)

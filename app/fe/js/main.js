@@ -13,6 +13,7 @@ import { MentionNotifier, setupTheme } from "./prefs.js";
 import { Reactions } from "./reactions.js";
 import { ReceiptMarks } from "./receipts.js";
 import { RoomView } from "./room.js";
+import { RoomSettings } from "./room_settings.js";
 import { SearchView } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 import { Switcher } from "./switcher.js";
@@ -26,7 +27,8 @@ let failedRoom = null; // a room that could not open (an outage): retried on rec
 let emptyShown = null;
 
 const mentions = new MentionMarks(senderName);
-const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMarkRead: (project) => markAllRead(project), mentions });
+const settings = new RoomSettings({ reader: senderName, onChange: (roomId) => sidebar.settingsChanged(roomId), say: (text) => say(text) });
+const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMarkRead: (project) => markAllRead(project), mentions, settings });
 const room = new RoomView({
   onRead: markRead,
   onReply: (target) => composer.setReply(target),
@@ -49,6 +51,7 @@ const team = new TeamPanel({ room });
 const notifier = new MentionNotifier({
   name: senderName,
   roomName: (id) => sidebar.rooms.get(id)?.name ?? "a room",
+  notifies: (roomId, forMe) => settings.notifies(roomId, forMe),
   onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
 });
 const searchView = new SearchView({
@@ -101,10 +104,13 @@ function updateTitle() {
 
 function handle(name, data) {
   switch (name) {
-    case "snapshot":
+    case "snapshot": {
+      const again = sidebar.fed; // a resync, or another name: the settings again, as of now
       sidebar.snapshot(data);
+      if (again) settings.load();
       if (currentRoom && sidebar.rooms.has(currentRoom)) roomChanged(sidebar.rooms.get(currentRoom));
       break;
+    }
     case "room":
       sidebar.upsert(data);
       if (data.id === currentRoom) roomChanged(data);
@@ -209,6 +215,7 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
   receipts.roomOpened(roomId);
   sidebar.select(roomId);
   sidebar.watch(null);
+  settings.show(roomId);
   composer.setReply(null);
   composer.openRoom(roomId);
   show("room-view");
@@ -340,6 +347,7 @@ wire();
 // too, so the room's cursor is the one the catch-up leaves.
 const firstVisit = !localStorage.getItem(STARTED_KEY + senderName());
 sidebar.prefill({ counts: !firstVisit });
+settings.load();
 if (!firstVisit) fromAddress();
 catchUpFirstVisit(senderName()).then(() => {
   if (firstVisit) fromAddress(); // the room is asked for first, as on a return visit

@@ -3,6 +3,7 @@
 // notifications for @mentions (asked for only when turned on).
 
 import { $ } from "./dom.js";
+import { forReader } from "./mentions.js";
 
 const THEME_KEY = "chatnut.theme";
 const NOTIFY_KEY = "chatnut.notify";
@@ -28,9 +29,10 @@ export function setupTheme() {
 }
 
 export class MentionNotifier {
-  constructor({ name, roomName, onOpen }) {
+  constructor({ name, roomName, onOpen, notifies }) {
     this.name = name; // () -> the composer's name
     this.roomName = roomName;
+    this.notifies = notifies; // (room id, for me?) -> the room's level says yes
     this.onOpen = onOpen;
     this.button = $("notify-toggle");
     this.on = localStorage.getItem(NOTIFY_KEY) === "on" && window.Notification?.permission === "granted";
@@ -54,13 +56,13 @@ export class MentionNotifier {
     this.button.setAttribute("aria-pressed", String(this.on));
   }
 
-  // A message naming @me, from someone else, while I am not looking at it.
+  // A message from someone else, while I am not looking at it, that the
+  // room's level asks for (by default one naming @me or sent to me).
   message(message, watching) {
     if (!this.on || watching) return;
     const me = this.name().toLowerCase();
     if (message.sender.toLowerCase() === me) return;
-    const named = [...message.content.matchAll(/(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_-]+)/gu)].some((m) => m[2].toLowerCase() === me);
-    if (!named) return;
+    if (!this.notifies(message.room_id, forReader(message, me))) return;
     const note = new Notification(`${message.sender} in ${this.roomName(message.room_id)}`, {
       body: message.content.slice(0, 200),
       tag: `chatnut-${message.id}`,

@@ -29,8 +29,9 @@ function before(a, b) {
 }
 
 export class Sidebar {
-  constructor({ onChange, reader, onMarkRead, mentions }) {
+  constructor({ onChange, reader, onMarkRead, mentions, settings }) {
     this.reader = reader;
+    this.settings = settings; // RoomSettings: starred rooms first, muted ones weigh nothing
     this.mentions = mentions; // MentionMarks: rooms with unread for the reader
     this.onChange = onChange;
     this.onMarkRead = onMarkRead; // (project | null)
@@ -113,6 +114,7 @@ export class Sidebar {
     this.rows.clear();
     this.groups.clear();
     $("live-rooms").replaceChildren();
+    $("starred-rooms").replaceChildren();
     $("archived-rooms").replaceChildren();
     this.archivedLoaded = false;
     if (totals) this.totals = totals;
@@ -123,7 +125,38 @@ export class Sidebar {
     } else {
       for (const room of rooms) this._place(room);
     }
+    this._placeStarred();
     this._render();
+  }
+
+  // The settings came or changed: starred rooms move to the top section (or
+  // back to their project), and muted rows lose their weight.
+  settingsChanged(id) {
+    for (const [roomId, row] of this.rows) {
+      if (id && roomId !== id) continue;
+      const room = this.rooms.get(roomId);
+      if (room.status === "live" && row.parentElement !== this._listOf(room)) {
+        row.remove();
+        this._place(room, row);
+      }
+      this._fill(row, room);
+    }
+    this._placeStarred();
+    this._render();
+  }
+
+  // Every starred room shows, whichever page of its project it is on.
+  _placeStarred() {
+    // A muted room's share is known even when its row is not loaded, so the
+    // totals can leave it out.
+    for (const [id, unread] of Object.entries(this.settings.mutedUnread)) if (!this.shares.has(id)) this.shares.set(id, unread);
+    if (this.unreadOnly) return;
+    for (const room of this.settings.starredRooms) {
+      if (!this.rooms.has(room.id) && this.settings.of(room.id).starred) {
+        if (!this.shares.has(room.id)) this.shares.set(room.id, countedUnread(room));
+        this._place(room);
+      }
+    }
   }
 
   upsert(room) {
@@ -170,12 +203,23 @@ export class Sidebar {
   }
 
   unreadOf(room) {
-    return room?.id === this.watched ? 0 : countedUnread(room);
+    return room?.id === this.watched || this.settings.muted(room?.id) ? 0 : countedUnread(room);
   }
 
-  // The tab title: the server's total, less what the watched room still owes.
+  // What the watched room and the muted rooms still owe, out of the server's
+  // unread (all of them, or one project's).
+  _silent(project = null) {
+    let owed = 0;
+    for (const [id, unread] of this.shares) {
+      if (id !== this.watched && !this.settings.muted(id)) continue;
+      if (project === null || (this.rooms.get(id)?.project ?? this.settings.projectOf(id)) === project) owed += unread;
+    }
+    return owed;
+  }
+
+  // The tab title: the server's total, less what the watched and muted rooms owe.
   totalUnread() {
-    return Math.max(0, this.totals.unread - (this.shares.get(this.watched) || 0));
+    return Math.max(0, this.totals.unread - this._silent());
   }
 
   setUnreadOnly(on) {
@@ -190,9 +234,11 @@ export class Sidebar {
 
   // Rows in the order they are shown, for Alt+↑/↓.
   visibleRooms() {
-    return [...$("live-rooms").querySelectorAll(".room-list:not([hidden]) > li:not(.hidden-by-filter) a[data-room]")].map(
-      (a) => /** @type {HTMLElement} */ (a).dataset.room,
-    );
+    const rows = [
+      ...$("starred-rooms").querySelectorAll("a[data-room]"),
+      ...$("live-rooms").querySelectorAll(".room-list:not([hidden]) > li:not(.hidden-by-filter) a[data-room]"),
+    ];
+    return rows.map((a) => /** @type {HTMLElement} */ (a).dataset.room);
   }
 
   // -- applying changes, once per frame ---------------------------------------
@@ -257,6 +303,7 @@ export class Sidebar {
   // A room not loaded comes on screen if it sorts among the loaded ones.
   _belongsOnScreen(room) {
     if (this.unreadOnly && !(room.unread_count > 0)) return false;
+    if (room.status === "live" && this.settings.of(room.id).starred) return true;
     const list = room.status === "live" ? this._group(room.project).list : $("archived-rooms");
     if (room.status !== "live" && !this.archivedLoaded) return true;
     const last = this.rooms.get(list.lastElementChild?.dataset.id);
@@ -266,10 +313,15 @@ export class Sidebar {
   _place(room, existing = null) {
     this.rooms.set(room.id, room);
     const row = existing || this._row(room);
-    const list = room.status === "live" ? this._group(room.project).list : $("archived-rooms");
+    const list = this._listOf(room);
     let next = list.firstElementChild;
     while (next && before(this.rooms.get(next.dataset.id), room) > 0) next = next.nextElementSibling;
     list.insertBefore(row, next);
+  }
+
+  _listOf(room) {
+    if (room.status !== "live") return $("archived-rooms");
+    return this.settings.of(room.id).starred ? $("starred-rooms") : this._group(room.project).list;
   }
 
   _row(room) {
@@ -282,6 +334,7 @@ export class Sidebar {
       h("span", { class: "preview" }),
       h("time", { class: "when" }),
       h("span", { class: "sr-only" }),
+      h("span", { class: "muted-mark", title: "Muted", hidden: true }, "🔕"),
     );
     const row = h("li", { "data-id": room.id }, link);
     this.rows.set(room.id, row);
@@ -295,7 +348,8 @@ export class Sidebar {
     const link = row.firstElementChild;
     // The row's name is what it shows (name, draft, preview, age), then in
     // words what the eye gets from the group and the badge.
-    const [name, draftMark, badge, preview, when, spoken] = link.children;
+    const [name, draftMark, badge, preview, when, spoken, mutedMark] = link.children;
+    const muted = this.settings.muted(room.id);
     const unread = this.unreadOf(room);
     const draft = hasDraft(room.id);
     if (!countedUnread(room)) this.mentions.clear(room.id, activity(room));
@@ -309,7 +363,8 @@ export class Sidebar {
     setText(preview, last ? `${last.sender}: ${plainText(last.preview, 90) || "…"}` : "no messages yet");
     setAttr(when, "datetime", last?.created_at || "");
     setText(when, last ? timeAgo(last.created_at) : "");
-    setText(spoken, `in ${room.project}${unread ? `, ${unread} unread` : ""}${mentioned ? ", mentions you" : ""}`);
+    setHidden(mutedMark, !muted);
+    setText(spoken, `in ${room.project}${muted ? ", muted" : ""}${unread ? `, ${unread} unread` : ""}${mentioned ? ", mentions you" : ""}`);
     if (room.id === this.current) setAttr(link, "aria-current", "page");
     if (row.classList.contains("unread") !== unread > 0) row.classList.toggle("unread", unread > 0);
   }
@@ -357,10 +412,17 @@ export class Sidebar {
     return this.totals.projects.find((p) => p.project === project) || { live: 0, archived: 0, unread: 0, unread_rooms: 0 };
   }
 
+  // A project's rooms loaded, its starred ones (shown at the top) included.
+  _loaded(project) {
+    let starred = 0;
+    for (const row of $("starred-rooms").children) if (this.rooms.get(/** @type {HTMLElement} */ (row).dataset.id)?.project === project) starred += 1;
+    return (this.groups.get(project)?.list.childElementCount || 0) + starred;
+  }
+
   _hasMore(project) {
     if (project === null) return this.archivedMore;
     const t = this._projectTotals(project);
-    const loaded = this.groups.get(project)?.list.childElementCount || 0;
+    const loaded = this._loaded(project);
     return loaded < (this.unreadOnly ? t.unread_rooms : t.live);
   }
 
@@ -376,8 +438,7 @@ export class Sidebar {
   }
 
   async _more(project) {
-    const loaded = this.groups.get(project)?.list.childElementCount || 0;
-    const page = await this._fetch({ project, offset: loaded, unread_only: this.unreadOnly });
+    const page = await this._fetch({ project, offset: this._loaded(project), unread_only: this.unreadOnly });
     for (const room of page.rooms) if (!this.rooms.has(room.id)) this._place(room);
     this._render();
   }
@@ -415,6 +476,7 @@ export class Sidebar {
     for (const group of this.groups.values()) group.el.remove();
     this.groups.clear();
     for (const room of rooms) if (!this.rooms.has(room.id)) this._place(room);
+    if (!this.unreadOnly) this._placeStarred();
     this._render();
   }
 
@@ -434,8 +496,7 @@ export class Sidebar {
       const [, count, badge, spoken] = group.head.children;
       const rooms = this.unreadOnly ? pt.unread_rooms : pt.live;
       setText(count, String(rooms));
-      const watchedHere = this.rooms.get(this.watched)?.project === project;
-      const unread = Math.max(0, pt.unread - (watchedHere ? this.shares.get(this.watched) || 0 : 0));
+      const unread = Math.max(0, pt.unread - this._silent(project));
       setText(badge, unread ? String(unread) : "");
       setHidden(badge, !unread);
       setHidden(group.mark, !unread);
@@ -449,6 +510,7 @@ export class Sidebar {
     setText($("archived-count"), String(this.project ? this._projectTotals(this.project).archived : t.archived));
     setHidden($("archived-more"), !this.archivedMore || $("archived-rooms").hidden);
     setHidden($("mark-all-read"), !this.totalUnread());
+    setHidden($("starred-section"), !$("starred-rooms").childElementCount);
     this._projects();
     this.onChange();
   }

@@ -28,6 +28,7 @@ from chatnut.service.presence import Presence
 from chatnut.service.reactions import ReactionRules
 from chatnut.service.receipts import ReceiptRules
 from chatnut.service.retention import RetentionJob
+from chatnut.service.room_prefs import RoomPrefRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
 from chatnut.store.base import SEARCH_MESSAGE_LIMIT, SEARCH_ROOM_LIMIT, Store
@@ -41,6 +42,7 @@ class ChatService(
     ReactionRules,
     MessageRules,
     RoomRules,
+    RoomPrefRules,
     TeamRules,
     PageRules,
     IdentityRules,

@@ -416,6 +416,27 @@ class Store(ABC):
         moves (a name that has read before keeps its place on every device), and
         nothing is published (the page asks before opening its feed)."""
 
+    # -- a reader's own settings per room -------------------------------------
+
+    @abstractmethod
+    async def room_prefs(self, reader: str) -> list[Row]:
+        """The reader's settings of every room that has any, by room id:
+        {room_id, project, level, muted, starred, updated_at}."""
+
+    @abstractmethod
+    async def set_room_prefs(
+        self,
+        reader: str,
+        room_id: str,
+        *,
+        level: str | None,
+        muted: bool | None,
+        starred: bool | None,
+    ) -> Row:
+        """Set the reader's settings of a room (None keeps a setting as it is; a
+        room without settings starts at level "mentions", not muted, not starred) and
+        return them as room_prefs does. NotFound for an unknown room."""
+
     # -- claims on files and tasks ------------------------------------------
 
     @abstractmethod

@@ -72,6 +72,7 @@ from chatnut.store.postgres.reactions import Reactions
 from chatnut.store.postgres.reads import Reads
 from chatnut.store.postgres.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.postgres.retention import Retention
+from chatnut.store.postgres.room_prefs import RoomPrefs
 from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.side_stream import CHANNEL as SIDE_CHANNEL
 from chatnut.store.postgres.side_stream import SideStream
@@ -103,7 +104,9 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
 
-class PostgresStore(Reads, Search, Team, Receipts, Reactions, Claims, Identities, Retention, Store):
+class PostgresStore(
+    Reads, Search, Team, Receipts, Reactions, Claims, RoomPrefs, Identities, Retention, Store
+):
     def __init__(
         self,
         url: str,

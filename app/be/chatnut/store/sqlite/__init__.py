@@ -27,6 +27,7 @@ from chatnut.store.sqlite.reactions import Reactions
 from chatnut.store.sqlite.reads import Reads
 from chatnut.store.sqlite.receipts import Receipts, receipt_events, unread_receipts
 from chatnut.store.sqlite.retention import Retention
+from chatnut.store.sqlite.room_prefs import RoomPrefs
 from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
 
@@ -57,7 +58,7 @@ def room_event(room: Row, action: str) -> Event:
     return Event("room", room["id"], {"action": action, "room": room})
 
 
-class SqliteStore(Reads, Receipts, Reactions, Claims, Identities, Retention, Store):
+class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Retention, Store):
     def __init__(
         self,
         path: Path,
