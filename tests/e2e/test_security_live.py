@@ -89,3 +89,13 @@ def test_a_repeated_host_or_origin_header_is_refused(server: ServerProcess, seco
     assert status == 400
     error = json.loads(body)["error"]
     assert error["code"] == "duplicate_header" and "repeated" in error["message"]
+
+
+def test_a_request_refused_before_the_app_still_answers_json(server: ServerProcess) -> None:
+    # httptools cannot parse it, so uvicorn refuses it before any route runs.
+    head = "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: nine\r\n\r\n"
+    status, headers, body = raw_request(server, head)
+    assert status == 400 and headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["code"] == "bad_request" and error["message"]
+    assert httpx.get(f"{server.url}/api/status").status_code == 200  # and it goes on

@@ -31,6 +31,7 @@ connection bound, not the descriptor table, is what a flood meets.
 from __future__ import annotations
 
 import asyncio
+import json
 import resource
 import time
 from typing import Any, ClassVar, cast
@@ -228,6 +229,20 @@ class GuardedHttp(HttpToolsProtocol):
             if self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
                 self._disarm()
                 self.send_400_response("Request headers too large.")
+
+    def send_400_response(self, msg: str) -> None:
+        """A request refused before it reached the app (unparsable, or headers
+        past the bound) still gets the one JSON error shape every answer has."""
+        body = json.dumps({"error": {"code": "bad_request", "message": msg}}).encode()
+        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        for name, value in self.server_state.default_headers:
+            head.extend([name, b": ", value, b"\r\n"])
+        head.append(
+            b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
+            % len(body)
+        )
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
