@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,16 @@ async def settled_fds(pid: int, at_most: int) -> int:
     while (count := open_fds(pid)) > at_most and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     return count
+
+
+@pytest.fixture
+def server(home: Path) -> Iterator[ServerProcess]:
+    """Twenty browsers' worth of streams, here all from one address: past the
+    per-client stream cap a real server has (its default is for one person)."""
+    process = ServerProcess(home, env={"CHATNUT_MAX_STREAMS_PER_CLIENT": str(STREAMS + 4)})
+    process.start()
+    yield process
+    process.stop()
 
 
 async def test_50_agents_and_20_streams_then_no_leaks(server: ServerProcess) -> None:

@@ -4,6 +4,7 @@ against the real `chatnut serve --workers 2` on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -23,10 +24,11 @@ def holds_log(pid: int, log: Path) -> bool:
 
 
 def test_only_the_parent_writes_the_log_and_no_line_is_lost(home: Path, postgres_url: str) -> None:
+    token = "t" * 40
     server = ServerProcess(
         home,
-        ["--db", postgres_url, "--workers", "2"],
-        env={"CHATNUT_TOKEN": "t" * 40},
+        ["--db", postgres_url, "--workers", "2", "--log-format", "json"],
+        env={"CHATNUT_TOKEN": token},
     )
     server.start()
     log = (home / "chatnut.log").resolve()
@@ -35,16 +37,18 @@ def test_only_the_parent_writes_the_log_and_no_line_is_lost(home: Path, postgres
         assert server.proc is not None
         assert holds_log(server.proc.pid, log)
         assert not any(holds_log(pid, log) for pid in workers)
-        # Each of these writes one log line in whichever worker answers it.
-        # A new connection each: the kernel spreads them over both workers.
+        # Each request writes one log line in whichever worker answers it (the
+        # JSON log has a line per request). A new connection each: the kernel
+        # spreads them over both workers.
         for _ in range(REQUESTS):
-            bad = httpx.get(
-                f"{server.url}/api/status", headers={"cookie": b"chatnut_session=\xc3\xa9"}
+            answer = httpx.get(
+                f"{server.url}/api/status", headers={"authorization": f"Bearer {token}"}
             )
-            assert bad.status_code == 401
+            assert answer.status_code == 200
     finally:
         server.stop()
-    lines = [line for line in log.read_text().splitlines() if "not ASCII" in line]
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    lines = [e for e in entries if e["message"] == "request" and e.get("route") == "/api/status"]
     assert len(lines) == REQUESTS
-    pids = {line.split("[", 1)[1].split("]", 1)[0] for line in lines}
-    assert pids <= {str(pid) for pid in workers} and len(pids) == 2
+    pids = {e["pid"] for e in lines}
+    assert pids <= set(workers) and len(pids) == 2

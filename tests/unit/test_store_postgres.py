@@ -428,7 +428,7 @@ async def test_a_post_that_fails_in_a_batch_fails_alone(postgres_url: str) -> No
         )
 
         def args(content: str, kind: str | None) -> tuple[Any, ...]:
-            return (room["id"], "a", content, kind, None, None, [], [], None)
+            return (room["id"], "a", content, kind, None, None, [], [], None, None)
 
         results = await asyncio.gather(
             store._posts.post(args("one", "message")),
@@ -470,7 +470,7 @@ async def test_closing_mid_batch_fails_its_posts_and_the_queued_ones(postgres_ur
         await holder.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
 
         def post(content: str) -> asyncio.Task[Any]:
-            args = (room["id"], "a", content, "message", None, None, [], [], None)
+            args = (room["id"], "a", content, "message", None, None, [], [], None, None)
             return asyncio.create_task(posts.post(args))
 
         in_flight = [post("one"), post("two")]
@@ -500,4 +500,4 @@ async def test_closing_mid_batch_fails_its_posts_and_the_queued_ones(postgres_ur
     assert all("may or may not have been saved" in r.message for r in results[:2])
     assert "was not saved" in results[2].message
     with pytest.raises(StorageUnavailable, match="was not saved"):
-        await posts.post((room["id"], "a", "late", "message", None, None, [], [], None))
+        await posts.post((room["id"], "a", "late", "message", None, None, [], [], None, None))
