@@ -124,7 +124,15 @@ async def settled_fds(pid: int, at_most: int) -> int:
 def server(home: Path) -> Iterator[ServerProcess]:
     """Twenty browsers' worth of streams, here all from one address: past the
     per-client stream cap a real server has (its default is for one person)."""
-    process = ServerProcess(home, env={"CHATNUT_MAX_STREAMS_PER_CLIENT": str(STREAMS + 4)})
+    process = ServerProcess(
+        home,
+        env={
+            "CHATNUT_MAX_STREAMS_PER_CLIENT": str(STREAMS + 4),
+            # Seventy clients at once from one address, none of them signed in.
+            "CHATNUT_MAX_UNAUTHENTICATED_PER_ADDRESS": "1000",
+            "CHATNUT_MAX_UNAUTHENTICATED_CONNECTIONS": "1000",
+        },
+    )
     process.start()
     yield process
     process.stop()
