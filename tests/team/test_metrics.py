@@ -90,7 +90,10 @@ async def test_one_scrape_during_load_names_every_series_and_counts_both_workers
         refused = await http.get(f"{team.url}/api/status", headers={"host": "evil.example"})
         assert refused.status_code == 403
         async with http.stream("GET", f"{team.url}/api/rooms/{room['id']}/stream") as stream:
-            async for line in stream.aiter_lines():
+            # Held in a name: a line iterator dropped after `break` is closed by
+            # the garbage collector, and the stream with it.
+            lines = stream.aiter_lines()
+            async for line in lines:
                 if line.startswith("event: ready"):
                     break
             deadline = asyncio.get_running_loop().time() + 10
