@@ -9,18 +9,25 @@
 /** @type {SignedIn} the page before sign-in, or an older server: as it always was */
 const ANYONE = { name: null, role: "admin", projects: null, can_post: true, session: false };
 
-/** @returns {Promise<SignedIn>} */
+/** @returns {Promise<SignedIn | null>} null: this server needs a sign-in the browser has not got */
 async function ask() {
   try {
     const response = await fetch("/api/session", { headers: { accept: "application/json" } });
     if (response.ok) return await response.json();
+    if (response.status === 401) return null;
   } catch {
     // Offline: the page starts as it always did and says so.
   }
   return ANYONE;
 }
 
-export const signedIn = await ask();
+const asked = await ask();
+// Never signed in, signed out, or the token revoked: nothing here would work,
+// so say how to sign in instead of a page where every request is refused.
+if (asked === null) location.replace("/signed-out.html");
+
+/** @type {SignedIn} */
+export const signedIn = asked || ANYONE;
 
 /** End this browser's session, then leave the page (nothing of it works signed out). */
 export async function signOut() {
