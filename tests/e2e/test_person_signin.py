@@ -252,9 +252,17 @@ async def test_an_agents_token_mints_no_page(people: People) -> None:
 async def test_chatnut_open_url_with_a_persons_token_signs_that_person_in(
     people: People,
 ) -> None:
-    env = {"CHATNUT_URL": people.server.url, "CHATNUT_TOKEN": people.ann, "CHATNUT_BROWSER": "0"}
+    env = {"CHATNUT_TOKEN": people.ann}
     opened = await asyncio.to_thread(
-        chatnut, people.home, None, "open", "--url-only", people.room, **env
+        chatnut,
+        people.home,
+        None,
+        "open",
+        "--url-only",
+        "--url",
+        people.server.url,
+        people.room,
+        **env,
     )
     assert opened.returncode == 0, opened.stderr
     link = urlsplit(opened.stdout.strip().splitlines()[-1])
@@ -266,7 +274,15 @@ async def test_chatnut_open_url_with_a_persons_token_signs_that_person_in(
     # An agent's token: one line, no link.
     env["CHATNUT_TOKEN"] = people.bot
     refused = await asyncio.to_thread(
-        chatnut, people.home, None, "open", "--url-only", people.room, **env
+        chatnut,
+        people.home,
+        None,
+        "open",
+        "--url-only",
+        "--url",
+        people.server.url,
+        people.room,
+        **env,
     )
     assert refused.returncode != 0 and "/auth/link" not in refused.stdout
     assert "a sign-in link is for a person's token" in refused.stderr
