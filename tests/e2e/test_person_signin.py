@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -55,11 +56,13 @@ class People:
             base_url=self.server.url, headers={"cookie": f"chatnut_session={cookie}"}, timeout=30
         )
 
-    def token(self, name: str, *, kind: str = "person", role: str = "member") -> str:
+    def token(
+        self, name: str, *, kind: str = "person", role: str = "member", projects: Any = ()
+    ) -> str:
         """A new principal's token, through the admin route (no process to start)."""
         made = httpx.post(
             f"{self.server.url}/api/admin/tokens",
-            json={"name": name, "kind": kind, "role": role},
+            json={"name": name, "kind": kind, "role": role, "projects": list(projects)},
             headers=bearer(TOKEN),
             timeout=30,
         )
@@ -287,3 +290,24 @@ async def test_chatnut_open_url_with_a_persons_token_signs_that_person_in(
     assert refused.returncode != 0 and "/auth/link" not in refused.stdout
     assert "a sign-in link is for a person's token" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+async def test_a_scoped_persons_page_sees_their_project_only(people: People) -> None:
+    with httpx.Client(base_url=people.server.url, headers=bearer(TOKEN), timeout=30) as admin:
+        other = admin.post("/api/rooms", json={"project": "hidden", "name": "x"}).json()["id"]
+    sue = people.token("sue", projects=["p"])
+    with people.as_session(sign_in(people.server, sue)) as page:
+        assert page.get("/api/session").json()["projects"] == ["p"]
+        rooms = page.get("/api/rooms").json()["rooms"]
+        assert rooms and {room["project"] for room in rooms} == {"p"}
+        assert page.get(f"/api/rooms/{other}").status_code == 404
+    # Several projects: the page's paged reads take one at a time, so no page yet.
+    several = people.token("sam", projects=["p", "hidden"])
+    answer = httpx.post(
+        f"{people.server.url}/api/signin-link", json={}, headers=bearer(several), timeout=30
+    )
+    assert answer.status_code == 403
+    assert answer.json()["error"]["message"] == (
+        "the web page shows a scoped person one project; sam's token is scoped to hidden, p:"
+        " give them a token with one --project (or none)"
+    )

@@ -72,6 +72,14 @@ def _holder(caller: Caller) -> Signin:
         # The admin's key, or a page an admin agent's link opened (ends with its token).
         return ADMIN_KEY if caller.token is None else Signin(caller.token, person=False)
     if caller.kind == "person":
+        if caller.projects is not None and len(caller.projects) > 1:
+            # The page's sidebar and search are counted by the database one project
+            # at a time for a scoped caller: with several it could show none of them.
+            raise Forbidden(
+                f"the web page shows a scoped person one project; {caller.principal}'s token"
+                f" is scoped to {', '.join(sorted(caller.projects))}: give them a token"
+                " with one --project (or none)"
+            )
         return Signin(caller.token, person=True)
     if caller.role == "admin" and not caller.scoped:
         return Signin(caller.token, person=False)
