@@ -4,6 +4,8 @@
 // A person's page posts and reads only as that person; the server holds it to
 // that whatever the page sends.
 
+import { api } from "./api.js";
+
 /** @typedef {{name: string | null, role: string, projects: string[] | null, can_post: boolean, session: boolean}} SignedIn */
 
 /** @type {SignedIn} the page before sign-in, or an older server: as it always was */
@@ -37,4 +39,14 @@ export async function signOut() {
     // The cookie may still be there; the server refuses it once the token goes.
   }
   location.replace("/signed-out.html");
+}
+
+/** Resolves unless the sign-in is gone: then api() sends the page to the sign-in
+ * page, instead of a feed retrying (and counting as failed sign-ins) for nothing. */
+export async function stillSignedIn() {
+  try {
+    await api("/session");
+  } catch {
+    // Offline, or refused for another reason: the caller retries as before.
+  }
 }
