@@ -75,6 +75,10 @@ def chatnut(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def cut_connections(pg: PostgresServer) -> None:
+    pg.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{ROLE}'")
+
+
 def post_until_ok(url: str, room: str, text: str) -> None:
     """Posts on fresh connections (either worker) until one is answered 200."""
     deadline = time.monotonic() + DEADLINE_S
@@ -145,6 +149,14 @@ def test_reload_reads_the_file_again(
         before = worker_pids(home) if workers > 1 else set()
         # The operator rotates the role's password: first the database, then the file.
         locked_pg.psql(f"ALTER ROLE {ROLE} PASSWORD '{SECOND}'")
+        # Meanwhile the connections the server opens are refused: said as the
+        # database being unavailable, in one line, never as a crash.
+        cut_connections(locked_pg)
+        refused = httpx.post(
+            f"{process.url}/api/rooms/{room['id']}/messages", json={"sender": "o", "content": "x"}
+        )
+        assert refused.status_code == 503, refused.text
+        assert "password authentication failed" in refused.json()["error"]["message"]
         path.write_text(SECOND + "\n")
         done = reload(home)
         assert done.returncode == 0, done.stderr
@@ -152,11 +164,11 @@ def test_reload_reads_the_file_again(
         assert len(after) == (workers if workers > 1 else 0) and not after & before
         # Every connection opened before the reload is cut: what serves now was
         # opened with the new password.
-        locked_pg.psql(
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{ROLE}'"
-        )
+        cut_connections(locked_pg)
         post_until_ok(process.url, room["id"], "after the rotation")
-        assert "password authentication failed" not in "".join(process.output)
+        # The refusals meanwhile were logged a line each, never the password.
+        log = "".join(process.output)
+        assert "Traceback" not in log and FIRST not in log and SECOND not in log
 
         # A file made readable by others is refused by the reload; nothing changes.
         path.chmod(0o644)
