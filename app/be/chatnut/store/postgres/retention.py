@@ -178,12 +178,13 @@ class Retention:
 async def _record_purge(conn: Any, room_id: str, top: int, count: int) -> tuple[str, str, Row]:
     """Move the room's purge horizon; the `purged` event that tells every worker's feeds.
 
-    As far as is true (store/sqlite/retention.py): up to the highest id deleted,
-    below any older message still there, never back. Under the write lock, so
-    the mark (the id counter) is at least every message id a stream has sent.
+    As far as is true (store/sqlite/retention.py): just below the room's oldest
+    message still there, or the highest id deleted when none is left; never
+    back. Under the write lock, so the mark (the id counter) is at least every
+    message id a stream has sent.
     """
     oldest = await conn.fetchval("SELECT min(id) FROM messages WHERE room_id = $1", room_id)
-    through = top if oldest is None else min(top, oldest - 1)
+    through = top if oldest is None else oldest - 1
     row = await conn.fetchrow(
         "INSERT INTO room_purges (room_id, through_id, mark) VALUES ($1, $2, "
         f"({q.NEWEST_MESSAGE_ID})) ON CONFLICT (room_id) DO UPDATE SET "

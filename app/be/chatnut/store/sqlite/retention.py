@@ -173,14 +173,15 @@ class Retention:
 def _record_purge(conn: sqlite3.Connection, room_id: str, top: int, count: int) -> Event:
     """Move the room's purge horizon and make the `purged` event that tells the feeds.
 
-    The horizon is as far as is true: up to the highest id deleted, but below
-    any older message still there (a merged-in history may hold old messages
-    with high ids), and never back from where an earlier purge left it.
+    The horizon is as far as is true: just below the room's oldest message
+    still there (a merged-in history may keep an old message with a low id
+    past a purge of newer ones), or the highest id deleted when none is left;
+    never back from where an earlier purge left it.
     """
     (oldest,) = conn.execute(
         "SELECT min(id) FROM messages WHERE room_id = ?", (room_id,)
     ).fetchone()
-    through = top if oldest is None else min(top, oldest - 1)
+    through = top if oldest is None else oldest - 1
     conn.execute(
         "INSERT INTO room_purges (room_id, through_id, mark) VALUES (?, ?, ?) "
         "ON CONFLICT (room_id) DO UPDATE SET through_id = max(through_id, excluded.through_id), "
