@@ -154,17 +154,23 @@ export function plainText(markdown, max = 160) {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-// Wrap each case-insensitive occurrence of `needle` in <mark>, as DOM nodes.
+// Wrap each case-insensitive occurrence of `needle` (or of any of several)
+// in <mark>, as DOM nodes.
 export function highlighted(text, needle) {
   const out = [];
   const hay = text.toLowerCase();
-  const want = needle.toLowerCase();
+  const wants = (Array.isArray(needle) ? needle : [needle]).map((n) => n.toLowerCase()).filter(Boolean);
   let at = 0;
-  while (want && at <= text.length) {
-    const hit = hay.indexOf(want, at);
+  while (wants.length && at <= text.length) {
+    let hit = -1;
+    let size = 0;
+    for (const want of wants) {
+      const found = hay.indexOf(want, at);
+      if (found >= 0 && (hit < 0 || found < hit || (found === hit && want.length > size))) [hit, size] = [found, want.length];
+    }
     if (hit < 0) break;
-    out.push(text.slice(at, hit), h("mark", {}, text.slice(hit, hit + want.length)));
-    at = hit + want.length;
+    out.push(text.slice(at, hit), h("mark", {}, text.slice(hit, hit + size)));
+    at = hit + size;
   }
   out.push(text.slice(at));
   return out;
