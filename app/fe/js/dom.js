@@ -73,37 +73,6 @@ export function timeAgo(iso, now = Date.now()) {
   return "";
 }
 
-// Twelve hues, numbered so that neighbouring numbers sit far apart on the
-// colour wheel (see app.css .c0–.c11): names that hash close still differ.
-export const HUES = 12;
-
-export function colourClass(name) {
-  let hash = 2166136261;
-  for (const ch of name) hash = Math.imul(hash ^ ch.codePointAt(0), 16777619) >>> 0;
-  return `c${hash % HUES}`;
-}
-
-// Within one room, a name keeps its hashed hue unless another name already
-// holds it; then it takes the next free one, so 12 names get 12 colours.
-export class Palette {
-  constructor() {
-    this.byName = new Map();
-    this.taken = new Set();
-  }
-
-  colour(name) {
-    let found = this.byName.get(name);
-    if (found) return found;
-    const start = Number(colourClass(name).slice(1));
-    let hue = start;
-    for (let i = 0; i < HUES && this.taken.has(hue); i += 1) hue = (start + i + 1) % HUES;
-    this.taken.add(hue);
-    found = `c${hue}`;
-    this.byName.set(name, found);
-    return found;
-  }
-}
-
 export function initials(name) {
   const words = name
     .replace(/[^\p{L}\p{N}]+/gu, " ")

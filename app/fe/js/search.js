@@ -10,6 +10,7 @@
 // the message.
 
 import { api, enc } from "./api.js";
+import { senderColour } from "./colours.js";
 import { $, AGES_EVERY_MS, closest, fullTime, h, highlighted, plainText, refreshAges, timeAgo } from "./dom.js";
 
 // The server's snippet is a window of the raw Markdown, cut anywhere: shown
@@ -199,7 +200,9 @@ export class SearchView {
       h(
         "div",
         { class: "where" },
-        `${this._roomName(m.room_id)} · ${m.sender} · `,
+        `${this._roomName(m.room_id)} · `,
+        h("b", { class: `sender ${senderColour(m.sender)}` }, m.sender),
+        " · ",
         h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
         ` · #${m.id}`,
       ),
