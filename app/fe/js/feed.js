@@ -13,6 +13,7 @@
 // Reconnects: while the browser retries by itself it sends Last-Event-ID and
 // the server resumes after it. If the browser gives up (a non-200 answer, e.g.
 // during a restart), the leader opens a fresh source with ?last_event_id=.
+// A new reader's name (follow) opens a fresh source the same way.
 
 const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "receipt", "reaction"];
 const CHANNEL = "chatnut-feed";
@@ -55,6 +56,16 @@ export class SharedFeed {
     } else {
       this._lead(); // no way to share: this tab streams for itself
     }
+  }
+
+  // The reader's name changed: the stream starts again as that name, and its
+  // snapshot brings the name's own unread counts, cursors and mentions. Only
+  // the leader streams, so another tab asks it to.
+  follow(reader) {
+    if (reader === this.reader) return;
+    this.reader = reader;
+    if (this.leader) this._connect();
+    else this.channel?.postMessage({ kind: "reader", reader });
   }
 
   _lead() {
@@ -116,6 +127,10 @@ export class SharedFeed {
       // A new tab: hand it the sidebar as it stands, then the stream goes on.
       this.channel.postMessage({ kind: "event", name: "snapshot", data: this.sidebarState() });
       this.channel.postMessage({ kind: "state", state: this.state });
+      return;
+    }
+    if (message.kind === "reader") {
+      if (this.leader) this.follow(message.reader);
       return;
     }
     if (this.leader) return;

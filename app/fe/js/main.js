@@ -314,6 +314,9 @@ function wire() {
     sidebar.watch(room.watching() ? currentRoom : null);
   });
   window.addEventListener("popstate", fromAddress);
+  // The composer stores the name on "change" (its listener runs first).
+  $("sender").addEventListener("change", readerChanged);
+  window.addEventListener("storage", readerChanged);
   $("mcp-url").textContent = `${location.origin}/mcp/`;
 }
 
@@ -330,6 +333,26 @@ async function catchUpFirstVisit(reader) {
   } catch {
     // Not reachable now: the counts stay as they are, and the next visit tries again.
   }
+}
+
+// The reader's name changed (the name field, or another tab of this browser):
+// what is read as that name follows without a reload, as a reload would have
+// it. A name new to this browser starts at "now" first; the feed reconnects as
+// the name (its snapshot brings that name's counts and mentions); cursors not
+// yet sent are dropped (they were the old name's), and the open room opens
+// again at the new name's cursor.
+let reader = senderName();
+async function readerChanged() {
+  const name = senderName();
+  if (name === reader) return;
+  reader = name;
+  sidebar.reader = name;
+  for (const state of reads.values()) clearTimeout(state.timer);
+  reads.clear();
+  await catchUpFirstVisit(name);
+  if (name !== reader) return; // changed again meanwhile: that change follows
+  feed.follow(name);
+  if (currentRoom) openRoom(currentRoom, { push: false });
 }
 
 // "Mark all read", everywhere or in one project: the reader's own action. The
