@@ -125,3 +125,17 @@ async def test_the_mcp_search_tool_keeps_plain_substrings(mcp: CheckedClient) ->
     assert set(plain) == {"rooms", "message_rooms", "messages"}
     assert (await mcp.ok("search", query='"deploy now"'))["messages"] != []
     assert (await mcp.ok("search", query='"deploy" "now"'))["messages"] == []
+
+
+async def test_a_search_within_rooms_folds_case_as_the_index_does(
+    api: httpx.AsyncClient,
+) -> None:
+    room = (await make_room(api, "Ünïcode", "alpha"))["id"]
+    other = (await make_room(api, "elsewhere", "alpha"))["id"]
+    here = await say(api, room, "a", "ÄRGER mit dem Deploy")
+    await say(api, other, "a", "ärger elsewhere")
+    # Scanned within the room (not through the index), it still folds case.
+    assert await found(api, "in:ünïcode ärger") == [here]
+    assert await found(api, "ärger", room_id=room) == [here]
+    assert await found(api, "in:ÜNÏCODE deploy") == [here]
+    assert len(await found(api, "ärger")) == 2

@@ -210,7 +210,7 @@ def search_hits(likes: list[str], where: SearchFilter) -> tuple[str, list[Any]]:
         ("m.created_at >= ${}", where.after),
         ("m.created_at < ${}", where.before),
         ("m.id < ${}", where.before_id),
-        ("lower(r.name) = lower(${})", where.room_name),
+        ("m.room_id IN (SELECT id FROM rooms WHERE lower(name) = lower(${}))", where.room_name),
     ):
         if value is not None:
             params.append(value)

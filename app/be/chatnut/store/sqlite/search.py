@@ -34,8 +34,27 @@ def mentions(content: str | None, name: str) -> bool:
     return any(m.group(1).lower() == name for m in MENTION.finditer(content or ""))
 
 
+def _folded(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
+
+
+def _holds(content: str | None, folded: str) -> bool:
+    return folded in (content or "").casefold()
+
+
 def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("chatnut_mentions", 2, mentions, deterministic=True)
+    conn.create_function("chatnut_fold", 1, _folded, deterministic=True)
+    conn.create_function("chatnut_holds", 2, _holds, deterministic=True)
+
+
+def _scanned(term: str) -> tuple[str, Any]:
+    """A term checked row by row, matching as the trigram index would: LIKE folds
+    ASCII only, so other text is folded in Python (short terms keep LIKE, as the
+    original's search always had them)."""
+    if len(term) < 3 or term.isascii():
+        return "m.content LIKE ? ESCAPE '\\'", f"%{_escape_like(term)}%"
+    return "chatnut_holds(m.content, ?)", term.casefold()
 
 
 def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[str, Any]:
@@ -54,7 +73,10 @@ def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
         ("m.created_at >= ?", where.after),
         ("m.created_at < ?", where.before),
         ("m.id < ?", where.before_id),
-        ("lower(r.name) = lower(?)", where.room_name),
+        (
+            "m.room_id IN (SELECT id FROM rooms WHERE chatnut_fold(name) = ?)",
+            _folded(where.room_name),
+        ),
     ):
         if value is not None:
             clauses.append(clause)
@@ -100,10 +122,14 @@ def search_page(
 
     extra, extra_params = _hit_clauses(where)
     # A quoted FTS5 phrase over trigrams is exactly "contains this substring";
-    # trigrams cannot index one or two characters, which LIKE checks instead.
-    indexed = [term for term in terms if len(term) >= 3]
-    scanned = [like for term, like in zip(terms, likes, strict=True) if len(term) < 3]
-    text = "".join(" AND m.content LIKE ? ESCAPE '\\'" for _ in scanned)
+    # trigrams cannot index one or two characters, which are scanned instead.
+    # A search within rooms scans those rooms' messages (their index, newest
+    # first): a common term would otherwise walk its hits over every room.
+    in_rooms = where.room_id is not None or where.room_name is not None
+    indexed = [] if in_rooms else [term for term in terms if len(term) >= 3]
+    checks = [_scanned(term) for term in terms if term not in indexed]
+    text = "".join(f" AND {clause}" for clause, _ in checks)
+    scanned = [value for _, value in checks]
     if indexed:
         hits_sql = f"""
             SELECT m.id, m.room_id
@@ -116,7 +142,7 @@ def search_page(
         match = " ".join('"' + term.replace('"', '""') + '"' for term in indexed)
         params: list[Any] = [match, *scanned]
     else:
-        # Nothing to index on: scan newest first, capped.
+        # Nothing to index on, or a few rooms: scan newest first, capped.
         hits_sql = f"""
             SELECT m.id, m.room_id
             FROM messages m
