@@ -181,7 +181,7 @@ function markRead(roomId, lastId) {
   state.timer = setTimeout(() => sendRead(roomId, state), wait);
 }
 
-function sendRead(roomId, state) {
+function sendRead(roomId, state, reader = senderName()) {
   state.timer = null;
   state.last = Date.now();
   const id = state.want;
@@ -189,7 +189,7 @@ function sendRead(roomId, state) {
   state.sent = id;
   api(`/rooms/${enc(roomId)}/read`, {
     method: "POST",
-    body: { reader: senderName(), last_read_message_id: id },
+    body: { reader, last_read_message_id: id },
   }).catch(() => {
     state.sent = 0;
   }); // told again with the next message seen
@@ -337,17 +337,22 @@ async function catchUpFirstVisit(reader) {
 
 // The reader's name changed (the name field, or another tab of this browser):
 // what is read as that name follows without a reload, as a reload would have
-// it. A name new to this browser starts at "now" first; the feed reconnects as
-// the name (its snapshot brings that name's counts and mentions); cursors not
-// yet sent are dropped (they were the old name's), and the open room opens
-// again at the new name's cursor.
+// it. What was read as the old name and not yet sent goes out as the old
+// name's; a name new to this browser starts at "now"; the feed reconnects as
+// the name (its snapshot brings that name's counts and mentions), and the open
+// room opens again at the new name's cursor.
 let reader = senderName();
 async function readerChanged() {
   const name = senderName();
   if (name === reader) return;
+  const old = reader;
   reader = name;
   sidebar.reader = name;
-  for (const state of reads.values()) clearTimeout(state.timer);
+  for (const [roomId, state] of reads) {
+    if (!state.timer) continue;
+    clearTimeout(state.timer);
+    sendRead(roomId, state, old);
+  }
   reads.clear();
   await catchUpFirstVisit(name);
   if (name !== reader) return; // changed again meanwhile: that change follows
