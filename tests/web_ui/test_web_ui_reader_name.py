@@ -86,3 +86,30 @@ async def test_a_new_name_in_the_field_takes_over_the_feeds(
     await until_unread(server, "ann", {alpha: 0, beta: 0})
     await expect(rows[beta]).to_be_hidden()
     assert await page.evaluate("localStorage.getItem('chatnut.name')") == "ann"
+
+
+async def test_another_tab_follows_the_new_name_through_the_one_feed(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    """Tabs of one browser share the name and the one stream (the leader tab's):
+    a name changed in a tab that does not hold the stream reaches both."""
+    room = await room_with(agent, "shared", ["s0", "s1", "s2"])
+    newest = (await call(agent, "read_messages", room_id=room, limit=10))["messages"]
+    await read_up_to(server, room, "ann", newest[-1]["id"])
+    await read_up_to(server, room, "ben", newest[0]["id"])
+    await page.add_init_script(
+        "localStorage.getItem('chatnut.name') || localStorage.setItem('chatnut.name', 'ann')"
+    )
+    await open_home(page, server)  # the first tab leads: it holds the stream
+    second = await page.context.new_page()
+    await open_home(second, server)
+    badge = f'#live-rooms a[data-room="{room}"] .badge'
+    for tab in (page, second):
+        await expect(tab.locator(badge)).to_be_hidden()
+    await second.fill("#sender", "ben")
+    await second.press("#sender", "Tab")
+    for tab in (second, page):
+        await expect(tab.locator(badge)).to_have_text("2")
+    await call(agent, "post_message", room_id=room, sender="bot", content="more")
+    for tab in (second, page):
+        await expect(tab.locator(badge)).to_have_text("3")

@@ -59,13 +59,14 @@ export class SharedFeed {
   }
 
   // The reader's name changed: the stream starts again as that name, and its
-  // snapshot brings the name's own unread counts, cursors and mentions. Only
-  // the leader streams, so another tab asks it to.
+  // snapshot brings the name's own unread counts, cursors and mentions. Every
+  // tab of the browser hears of a new name (it is stored in localStorage, so
+  // the other tabs get a "storage" event) and calls this; only the leader
+  // streams, and a tab that leads later streams as the name it was told.
   follow(reader) {
     if (reader === this.reader) return;
     this.reader = reader;
     if (this.leader) this._connect();
-    else this.channel?.postMessage({ kind: "reader", reader });
   }
 
   _lead() {
@@ -127,10 +128,6 @@ export class SharedFeed {
       // A new tab: hand it the sidebar as it stands, then the stream goes on.
       this.channel.postMessage({ kind: "event", name: "snapshot", data: this.sidebarState() });
       this.channel.postMessage({ kind: "state", state: this.state });
-      return;
-    }
-    if (message.kind === "reader") {
-      if (this.leader) this.follow(message.reader);
       return;
     }
     if (this.leader) return;
