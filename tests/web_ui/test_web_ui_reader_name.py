@@ -110,6 +110,7 @@ async def test_another_tab_follows_the_new_name_through_the_one_feed(
     await second.press("#sender", "Tab")
     for tab in (second, page):
         await expect(tab.locator(badge)).to_have_text("2")
+    await expect(page.locator("#sender")).to_have_value("ben")  # the field says who reads
     await call(agent, "post_message", room_id=room, sender="bot", content="more")
     for tab in (second, page):
         await expect(tab.locator(badge)).to_have_text("3")

@@ -347,6 +347,8 @@ async function readerChanged() {
   if (name === reader) return;
   const old = reader;
   reader = name;
+  const field = /** @type {HTMLInputElement} */ ($("sender"));
+  if (field.value.trim() !== name) field.value = name; // changed in another tab
   sidebar.reader = name;
   for (const [roomId, state] of reads) {
     if (!state.timer) continue;
