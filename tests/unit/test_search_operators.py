@@ -139,3 +139,14 @@ async def test_a_search_within_rooms_folds_case_as_the_index_does(
     assert await found(api, "ärger", room_id=room) == [here]
     assert await found(api, "in:ÜNÏCODE deploy") == [here]
     assert len(await found(api, "ärger")) == 2
+
+
+async def test_to_finds_short_and_spaced_names(api: httpx.AsyncClient) -> None:
+    room = (await make_room(api))["id"]
+    short = await say(api, room, "a", "ping @x please")
+    await say(api, room, "a", "ping @xy please")
+    spaced = await say(api, room, "a", "for you", to=["Jane Doe"])
+    mentioned_twice = await say(api, room, "a", "@xy first, then @x")
+    assert await found(api, "to:x") == [short, mentioned_twice]
+    assert await found(api, "to:x ping") == [short]
+    assert await found(api, 'to:"jane doe"') == [spaced]

@@ -216,17 +216,21 @@ def search_hits(likes: list[str], where: SearchFilter) -> tuple[str, list[Any]]:
             params.append(value)
             clauses.append(" AND " + clause.format(len(params)))
     if where.to is not None:
+        # Started from the few candidates (the recipients' key, the trigram
+        # index for "@name"), then checked exactly.
         name = where.to.lower()
         params.append(name)
-        addressed = (
-            "EXISTS (SELECT 1 FROM message_recipients x"
-            f" WHERE x.name = ${len(params)} AND x.message_id = m.id)"
-        )
+        recipients = f"SELECT message_id FROM message_recipients WHERE name = ${len(params)}"
         pattern = _mention_pattern(name)
-        if pattern is not None:
+        if pattern is None:
+            clauses.append(f" AND m.id IN ({recipients})")
+        else:
             params += [f"%@{escape_like(name)}%", pattern]
-            addressed += f" OR (m.content ILIKE ${len(params) - 1} AND m.content ~* ${len(params)})"
-        clauses.append(f" AND ({addressed})")
+            mentioning = f"SELECT id FROM messages WHERE content ILIKE ${len(params) - 1}"
+            clauses.append(
+                f" AND m.id IN ({recipients} UNION {mentioning})"
+                f" AND (m.id IN ({recipients}) OR m.content ~* ${len(params)})"
+            )
     if where.has_code:
         clauses.append(" AND m.content LIKE '%`%`%'")
     return (

@@ -63,7 +63,29 @@ def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[st
     return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
 
 
-def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
+def _addressed(name: str) -> tuple[str, list[Any], bool]:
+    """Messages addressed to `name` (lower-cased, as recipients are stored: SQLite's
+    lower() is ASCII only) or @mentioning it: the clause, its parameters, and
+    whether the clause names its few candidates through indexes (the recipients'
+    key; the trigram index for "@name"), so that a search starts from them."""
+    recipients = "SELECT message_id FROM message_recipients WHERE name = ?"
+    if not AGENT_NAME.match(name):
+        return f"m.id IN ({recipients})", [name], True  # no mention can spell it
+    exact = f"(m.id IN ({recipients}) OR chatnut_mentions(m.content, ?))"
+    if len(name) < 2:  # "@x" is too short for a trigram
+        return exact, [name, name], False
+    mentioning = "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?"
+    return (
+        f"m.id IN ({recipients} UNION {mentioning}) AND {exact}",
+        [name, f'"@{name}"', name, name],
+        True,
+    )
+
+
+def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any], bool]:
+    """The narrowing as SQL, its parameters, and whether it picks few enough
+    messages through indexes (a room, an addressee) to start from them."""
+    narrow = where.room_id is not None or where.room_name is not None
     clauses: list[str] = []
     params: list[Any] = []
     for clause, value in (
@@ -82,19 +104,13 @@ def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
             clauses.append(clause)
             params.append(value)
     if where.to is not None:
-        # Recipients are stored lower-cased by Python (SQLite's lower() is ASCII only).
-        name = where.to.lower()
-        addressed = (
-            "EXISTS (SELECT 1 FROM message_recipients x WHERE x.name = ? AND x.message_id = m.id)"
-        )
-        params.append(name)
-        if AGENT_NAME.match(name):
-            addressed += " OR (instr(m.content, '@') > 0 AND chatnut_mentions(m.content, ?))"
-            params.append(name)
-        clauses.append(f"({addressed})")
+        clause, values, indexed = _addressed(where.to.lower())
+        clauses.append(clause)
+        params += values
+        narrow = narrow or indexed
     if where.has_code:
         clauses.append("m.content LIKE '%`%`%'")
-    return "".join(f" AND {c}" for c in clauses), params
+    return "".join(f" AND {c}" for c in clauses), params, narrow
 
 
 def _rooms(conn: sqlite3.Connection, likes: list[str], project: str | None) -> list[Any]:
@@ -120,13 +136,13 @@ def search_page(
     first_page = not where.offset and where.before_id is None
     rooms = _rooms(conn, likes, where.project) if first_page and likes else []
 
-    extra, extra_params = _hit_clauses(where)
+    extra, extra_params, narrow = _hit_clauses(where)
     # A quoted FTS5 phrase over trigrams is exactly "contains this substring";
     # trigrams cannot index one or two characters, which are scanned instead.
-    # A search within rooms scans those rooms' messages (their index, newest
-    # first): a common term would otherwise walk its hits over every room.
-    in_rooms = where.room_id is not None or where.room_name is not None
-    indexed = [] if in_rooms else [term for term in terms if len(term) >= 3]
+    # A search within rooms, or for an addressee, starts from those few
+    # messages and checks the terms on each: a common term would otherwise walk
+    # its hits over every room.
+    indexed = [] if narrow else [term for term in terms if len(term) >= 3]
     checks = [_scanned(term) for term in terms if term not in indexed]
     text = "".join(f" AND {clause}" for clause, _ in checks)
     scanned = [value for _, value in checks]
@@ -142,7 +158,7 @@ def search_page(
         match = " ".join('"' + term.replace('"', '""') + '"' for term in indexed)
         params: list[Any] = [match, *scanned]
     else:
-        # Nothing to index on, or a few rooms: scan newest first, capped.
+        # Nothing to index on, or a narrow search: scan newest first, capped.
         hits_sql = f"""
             SELECT m.id, m.room_id
             FROM messages m
