@@ -58,6 +58,7 @@ def test_words_that_only_look_like_operators_are_text() -> None:
         ("from:@", ["from:", "needs a name"]),
         ("to:" + "x" * 101, ["to:", "limit"]),
         ("in:" + "r" * 201, ["in:", "limit"]),
+        ('"" "  "', ["nothing to look for"]),
     ],
 )
 def test_an_operator_it_cannot_use_is_refused_in_one_line(query: str, words: list[str]) -> None:

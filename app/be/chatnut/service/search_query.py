@@ -81,6 +81,10 @@ def parse(query: str) -> SearchQuery:
     if not values and not quoted:
         return SearchQuery(terms=(query,) if query.strip() else ())
     flush()
+    if not terms and not values:
+        raise InvalidInput(
+            'the query has nothing to look for: give words, a "phrase" or an operator'
+        )
     return _narrowed(tuple(terms), values)
 
 
