@@ -15,6 +15,8 @@
 // during a restart), the leader opens a fresh source with ?last_event_id=.
 // A new reader's name (follow) opens a fresh source the same way.
 
+import { stillSignedIn } from "./session.js";
+
 const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "receipt", "reaction"];
 const CHANNEL = "chatnut-feed";
 const LEADER_LOCK = "chatnut-feed-leader";
@@ -101,8 +103,12 @@ export class SharedFeed {
       const long = Date.now() - this.failingSince > OFFLINE_AFTER_MS;
       this._setState(long || !navigator.onLine ? "offline" : "reconnecting");
       if (source.readyState === EventSource.CLOSED) {
-        this.retryTimer = setTimeout(() => this._connect(), this.backoff);
-        this.backoff = Math.min(this.backoff * 2, 5000);
+        // Refused for good (the sign-in ended) leaves the page; else retry.
+        stillSignedIn().then(() => {
+          if (this.source !== source) return;
+          this.retryTimer = setTimeout(() => this._connect(), this.backoff);
+          this.backoff = Math.min(this.backoff * 2, 5000);
+        });
       }
     };
   }
