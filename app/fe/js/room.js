@@ -9,8 +9,9 @@
 // bottom, the pill, the cursor, the "New" divider) is reading.js's job.
 
 import { api, enc } from "./api.js";
+import { palette, senderColour } from "./colours.js";
 import { presenceDot } from "./coordination.js";
-import { $, AGES_EVERY_MS, countedUnread, fullTime, h, Palette, plainText, refreshAges, setAttr, setText } from "./dom.js";
+import { $, AGES_EVERY_MS, countedUnread, fullTime, h, plainText, refreshAges, setAttr, setText } from "./dom.js";
 import { forReader } from "./mentions.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
 import { dropPurged } from "./purged.js";
@@ -32,7 +33,7 @@ export class RoomView {
     this.room = null;
     this.agents = new Map();
     this.statusRows = new Map();
-    this.palette = new Palette();
+    this.palette = palette; // the page-wide sender colours (colours.js)
     this.list = $("message-list");
     this.scroller = $("messages");
     this.incoming = [];
@@ -104,7 +105,6 @@ export class RoomView {
     this.room = room;
     this._reset();
     this.pending = []; // live messages that arrive while the first page loads
-    this.palette = new Palette();
     this.agents = new Map();
     this.statusRows = new Map();
     this.list.replaceChildren();
@@ -491,7 +491,7 @@ export class RoomView {
         "span",
         { class: "status-chip", title: fullTime(s.updated_at) },
         presenceDot(s.sender),
-        h("b", { class: this.palette.colour(s.sender) }, s.sender),
+        h("b", { class: senderColour(s.sender) }, s.sender),
         ": ",
         s.status,
       ),
