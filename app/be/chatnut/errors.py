@@ -7,6 +7,7 @@ error shape). `code` is the stable machine-readable name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -78,7 +79,7 @@ def named_room_missing(project: str, name: str) -> NotFound:
     return NotFound(f"Room {name!r} in project {project!r} not found")
 
 
-def room_archived(room: dict[str, Any], action: str) -> RoomArchived:
+def room_archived(room: Mapping[str, Any], action: str) -> RoomArchived:
     return RoomArchived(
         f"Room {room['name']!r} in project {room['project']!r} is archived — {action} is"
         " closed; call init_room with a new name to start a new room"
@@ -89,7 +90,7 @@ def reply_outside(reply_to: int, room_id: str) -> InvalidInput:
     return InvalidInput(f"reply_to {reply_to} is not a message in room {room_id!r}")
 
 
-def room_still_live(room: dict[str, Any]) -> InvalidInput:
+def room_still_live(room: Mapping[str, Any]) -> InvalidInput:
     return InvalidInput(
         f"Room {room['name']!r} in project {room['project']!r} is live — only"
         " archived rooms can be deleted; archive_room it first"

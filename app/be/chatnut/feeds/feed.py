@@ -17,7 +17,7 @@ closes the hub, which ends every feed at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,7 +27,7 @@ from chatnut.errors import NotFound
 from chatnut.feeds.wire import encode, retry_hint
 from chatnut.hub import ALL_ROOMS, Event, Subscription
 from chatnut.principals import ANYONE, Caller
-from chatnut.render import with_html, with_html_async
+from chatnut.render import html_of, with_html, with_html_async
 from chatnut.service import ChatService
 
 EVERY_ROOM = "*"  # a room part that follows every room (the browser's shared feed)
@@ -76,10 +76,10 @@ def _live_message_chunk(event: Event, html: bool) -> bytes:
     return encode("message", with_html(message) if html else message, message["id"])
 
 
-async def _prepare(messages: list[dict[str, Any]], html: bool) -> None:
-    """Render big bodies on a worker thread first; the encoder then hits the cache."""
+async def _prepare(message: Mapping[str, Any], html: bool) -> None:
+    """Render a big body on a worker thread first; the encoder then hits the cache."""
     if html:
-        await with_html_async(messages)
+        await html_of([message["content"]])
 
 
 class _Feed:
@@ -170,7 +170,7 @@ class _Feed:
             return
         if event.kind == "message":
             if event.data["id"] > self.last_sent:
-                await _prepare([event.data], self.spec.html)
+                await _prepare(event.data, self.spec.html)
                 yield _live_message_chunk(event, self.spec.html)
                 self.last_sent = event.data["id"]
         elif event.kind in ROOM_KINDS:

@@ -32,6 +32,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chatnut.hub import Event
+from chatnut.shapes.claims import Claim, Released, StoredClaim
+from chatnut.shapes.coordination import Ack, HandoffSnapshot, InboxPage
+from chatnut.shapes.health import Stats
+from chatnut.shapes.messages import Message, Messages, PostedMessage, Reaction, ReadCursor, Receipt
+from chatnut.shapes.reactions import Toggled
+from chatnut.shapes.receipts import Awaiting
+from chatnut.shapes.rooms import Cleared, Deleted, ProjectTotals, Room, RoomPref, RoomSummary
+from chatnut.shapes.search import MessageHit, RoomMatches, SearchPage, SearchResult
+from chatnut.shapes.team import Agent, Status
 from chatnut.store.claim_rows import Judge
 
 # Handed every committed event, in commit order (the app wires it to Hub.publish).
@@ -119,17 +128,17 @@ class Store(ABC):
     # -- rooms --------------------------------------------------------------
 
     @abstractmethod
-    async def room(self, room_id: str) -> Row | None: ...
+    async def room(self, room_id: str) -> Room | None: ...
 
     @abstractmethod
-    async def create_room(self, room: Row) -> tuple[Row, bool]:
+    async def create_room(self, room: Room) -> tuple[Room, bool]:
         """Insert `room` unless its (project, name) exists: (the room, whether it is new).
 
         Publishes room/created when new.
         """
 
     @abstractmethod
-    async def archive_room(self, project: str, name: str) -> Row:
+    async def archive_room(self, project: str, name: str) -> Room:
         """Archive a live room (idempotent: an archived room keeps its first time).
 
         Raises NotFound. Publishes room/archived when it changed.
@@ -140,25 +149,25 @@ class Store(ABC):
         """Archive live rooms whose newest activity is older than `cutoff`; their ids."""
 
     @abstractmethod
-    async def delete_room(self, room_id: str) -> Row:
+    async def delete_room(self, room_id: str) -> Deleted:
         """Delete an archived room and all it holds: {id, name, project, deleted_messages}.
 
         Raises NotFound, or InvalidInput for a live room. Publishes room/deleted.
         """
 
     @abstractmethod
-    async def clear_room(self, project: str, name: str) -> Row:
+    async def clear_room(self, project: str, name: str) -> Cleared:
         """Delete a room's messages, cursors and statuses (registrations stay):
         {name, project, room_id, deleted_count}. Raises NotFound. Publishes cleared."""
 
     @abstractmethod
-    async def list_rooms(self, project: str | None, status: str) -> list[Row]:
+    async def list_rooms(self, project: str | None, status: str) -> list[Room]:
         """Rooms newest first; `status` is live, archived or all."""
 
     @abstractmethod
     async def room_summaries(
         self, project: str | None, status: str, reader: str | None, room_id: str | None = None
-    ) -> list[Row]:
+    ) -> list[RoomSummary]:
         """Rooms with message_count, last_message {id, sender, preview, message_type,
         created_at} and, for a reader, unread_count; most recent activity first."""
 
@@ -181,7 +190,7 @@ class Store(ABC):
         to: Sequence[str] = (),
         idempotency_key: str | None = None,
         principal: str | None = None,
-    ) -> Row:
+    ) -> PostedMessage:
         """Store a message in a live room; the message plus `mentions` [{name, task_id}]
         of the registered agents among `mentioned` (lower-cased), sorted by name.
 
@@ -209,7 +218,7 @@ class Store(ABC):
         before: int | None = None,
         message_type: str | None = None,
         newest: bool = False,
-    ) -> tuple[list[Row], bool]:
+    ) -> tuple[list[Message], bool]:
         """Up to `limit` messages between the bounds, oldest first, and whether the range
         holds more. `newest` takes the page from the top of the range (paging back).
         With a room: raises NotFound when it does not exist; None spans every room."""
@@ -223,7 +232,7 @@ class Store(ABC):
         limit: int,
         message_type: str | None,
         addressed_to: str | None,
-    ) -> Row:
+    ) -> Messages:
         """A room's messages after `after` (optionally of one type, or addressed to a
         name): {messages, has_more, next_since_id}, where next_since_id is the last id
         it looked at — read as of one snapshot, so a filter that skips messages never
@@ -233,7 +242,7 @@ class Store(ABC):
     @abstractmethod
     async def message_window(
         self, room_id: str, around: int, limit: int
-    ) -> tuple[list[Row], bool, bool]:
+    ) -> tuple[list[Message], bool, bool]:
         """About `limit` messages centred on `around`, oldest first, and whether older /
         newer ones remain. Raises NotFound."""
 
@@ -242,7 +251,7 @@ class Store(ABC):
         """The highest message id ever assigned (0 when none)."""
 
     @abstractmethod
-    async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
+    async def mark_read(self, room_id: str, reader: str, message_id: int) -> ReadCursor:
         """Move a read cursor forward only, never past the newest message:
         {room_id, reader, last_read_message_id}. Raises NotFound. Publishes read."""
 
@@ -251,34 +260,34 @@ class Store(ABC):
     @abstractmethod
     async def set_status(
         self, room_id: str, sender: str, status: str, *, principal: str | None = None
-    ) -> Row:
+    ) -> Status:
         """Raises NotFound, RoomArchived. Publishes status. `principal`: whose token
         set it, on the row as `principal` (absent for None), as for messages."""
 
     @abstractmethod
-    async def statuses(self, room_id: str) -> list[Row]:
+    async def statuses(self, room_id: str) -> list[Status]:
         """Newest first. Raises NotFound."""
 
     @abstractmethod
     async def register_agent(
         self, room_id: str, agent_name: str, task_id: str, *, principal: str | None = None
-    ) -> Row:
+    ) -> Agent:
         """Raises NotFound, RoomArchived. Publishes agent. `principal` as set_status's."""
 
     @abstractmethod
-    async def agents(self, room_id: str) -> list[Row]:
+    async def agents(self, room_id: str) -> list[Agent]:
         """By name. Raises NotFound."""
 
     # -- coordination: addressed messages, the inbox, handoffs, presence ---
 
     @abstractmethod
-    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> Row:
+    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> InboxPage:
         """Messages addressed to `name` in every live room after `after`, each with its
         `room` {id, project, name}: {messages, has_more, next_since_id} (as read_page;
         `newest` takes the newest `limit` instead of the oldest)."""
 
     @abstractmethod
-    async def handoff(self, room_id: str, reader: str, recent: int) -> Row:
+    async def handoff(self, room_id: str, reader: str, recent: int) -> HandoffSnapshot:
         """What a resuming agent reads first, as of one snapshot: {room, statuses,
         agents, latest_summary, unread_count, unread (after the reader's cursor),
         recent (the newest), next_since_id, saved (persisted presence of the names
@@ -318,13 +327,15 @@ class Store(ABC):
     @abstractmethod
     async def reactions(
         self, message_ids: Sequence[int], room_id: str | None = None
-    ) -> dict[int, list[Row]]:
+    ) -> dict[int, list[Reaction]]:
         """{message id: [{emoji, count, names}]} for those of these messages that
         have any reaction (emoji in the set's order, names in reacting order); only
         `room_id`'s messages if given."""
 
     @abstractmethod
-    async def toggle_reaction(self, room_id: str, message_id: int, emoji: str, name: str) -> Row:
+    async def toggle_reaction(
+        self, room_id: str, message_id: int, emoji: str, name: str
+    ) -> Toggled:
         """Add `name`'s `emoji` on the message, or take it away if it is there:
         {room_id, message_id, reactions, emoji, name, reacted}. Raises NotFound
         (room, or no such message in it)."""
@@ -340,7 +351,7 @@ class Store(ABC):
     @abstractmethod
     async def receipts(
         self, message_ids: Sequence[int], room_id: str | None = None
-    ) -> dict[int, dict[str, Row]]:
+    ) -> dict[int, dict[str, Receipt]]:
         """{message id: {name: {delivered_at, read_at, acked_at}}} for the `to` names of
         these messages (messages with no `to`, or not in `room_id` if given, are absent)."""
 
@@ -351,7 +362,7 @@ class Store(ABC):
         event per room whose receipts changed (see `RECEIPT_EVENT_ROWS`)."""
 
     @abstractmethod
-    async def ack_message(self, room_id: str, message_id: int, name: str) -> Row:
+    async def ack_message(self, room_id: str, message_id: int, name: str) -> Ack:
         """Stamp acked_at (first time only; delivered_at too when unset): {room_id,
         message_id, agent_name, delivered_at, read_at, acked_at}, and publishes a
         `receipt` event when something changed. Raises NotFound
@@ -360,7 +371,7 @@ class Store(ABC):
     @abstractmethod
     async def awaiting_acks(
         self, *, room_id: str | None, name: str | None, limit: int
-    ) -> list[Row]:
+    ) -> list[Awaiting]:
         """Receipts of ack_required messages not acked yet, oldest first, in one room
         or (by name) every live room: {message_id, room_id, name, sender, created_at,
         delivered_at, read_at, preview}. Raises NotFound for a missing room."""
@@ -396,13 +407,13 @@ class Store(ABC):
         name_contains: str | None,
         offset: int,
         limit: int,
-    ) -> tuple[list[Row], bool]:
+    ) -> tuple[list[RoomSummary], bool]:
         """One page of room summaries (as room_summaries), newest activity first."""
 
     @abstractmethod
     async def sidebar_totals(
         self, reader: str | None, room_ids: Sequence[str]
-    ) -> tuple[list[Row], dict[str, int]]:
+    ) -> tuple[list[ProjectTotals], dict[str, int]]:
         """Per project {project, live, archived, unread, unread_rooms}, and the unread
         counts of `room_ids` for the reader, from one snapshot."""
 
@@ -419,7 +430,7 @@ class Store(ABC):
     # -- a reader's own settings per room -------------------------------------
 
     @abstractmethod
-    async def room_prefs(self, reader: str) -> list[Row]:
+    async def room_prefs(self, reader: str) -> list[RoomPref]:
         """The reader's settings of every room that has any, by room id:
         {room_id, project, level, muted, starred, updated_at}."""
 
@@ -432,7 +443,7 @@ class Store(ABC):
         level: str | None,
         muted: bool | None,
         starred: bool | None,
-    ) -> Row:
+    ) -> RoomPref:
         """Set the reader's settings of a room (None keeps a setting as it is; a
         room without settings starts at level "mentions", not muted, not starred) and
         return them as room_prefs does. NotFound for an unknown room."""
@@ -440,7 +451,7 @@ class Store(ABC):
     # -- claims on files and tasks ------------------------------------------
 
     @abstractmethod
-    async def claim(self, claim: Row, judge: Judge, max_live: int) -> Row:
+    async def claim(self, claim: Row, judge: Judge, max_live: int) -> StoredClaim:
         """Grant or renew `claim` {claim_id, holder, paths, task, exclusive, note,
         room_id, created_at (now), expires_at} in its room's project, in one step.
 
@@ -461,14 +472,14 @@ class Store(ABC):
         claim_id: str | None,
         paths: Sequence[str] | None,
         now: str,
-    ) -> Row:
+    ) -> Released:
         """End the holder's live claims in the room's project (all, or claim_id's),
         or with `paths` take those patterns out of them (a claim left with no path
         and no task ends): {released: [ids], trimmed: [ids]}. Raises NotFound (room,
         or a claim_id that is not live there) and Conflict (another holder's)."""
 
     @abstractmethod
-    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Row]:
+    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Claim]:
         """Claims not expired at `now`, of one project or of all, oldest first."""
 
     # -- principals and tokens ------------------------------------------------
@@ -535,19 +546,19 @@ class Store(ABC):
         already there, or whose room is gone, are skipped)."""
 
     @abstractmethod
-    async def search(self, query: str, project: str | None) -> Row:
+    async def search(self, query: str, project: str | None) -> SearchResult:
         """Case-insensitive substring search: {rooms, message_rooms, messages}
         (see SEARCH_* for the caps; messages carry a snippet, not the body)."""
 
     @abstractmethod
-    async def search_page(self, query: str, where: SearchFilter) -> Row:
+    async def search_page(self, query: str, where: SearchFilter) -> SearchPage:
         """As search, narrowed by `where`, a page of message hits from `where.offset`
         among the newest SEARCH_HIT_CAP (below `where.before_id` when given): plus
         {offset, total, capped, has_more}; `has_more` also when capped hits lie
         past the window (the next page asks with before_id = the last id shown)."""
 
     @abstractmethod
-    async def stats(self) -> dict[str, int]:
+    async def stats(self) -> Stats:
         """{rooms, messages}, from counters (never a count over messages)."""
 
 
@@ -562,12 +573,30 @@ def snippet(content: str, query: str, radius: int = 60) -> str:
     return ("…" if start > 0 else "") + text + ("…" if end < len(content) else "")
 
 
-def rank_rooms(hits: list[tuple[int, str]]) -> list[Row]:
+def search_result(page: SearchPage) -> SearchResult:
+    """The search tool's answer out of the page's: the original's three lists."""
+    return {
+        "rooms": page["rooms"],
+        "message_rooms": page["message_rooms"],
+        "messages": page["messages"],
+    }
+
+
+def hit_dict(row: Any, query: str) -> MessageHit:
+    """A message that matched, with the content around the match."""
+    return {
+        "id": row["id"],
+        "room_id": row["room_id"],
+        "sender": row["sender"],
+        "created_at": row["created_at"],
+        "snippet": snippet(row["content"], query),
+    }
+
+
+def rank_rooms(hits: list[tuple[int, str]]) -> list[RoomMatches]:
     """Per-room match counts of (message id, room id) hits, most matches first."""
     counts: dict[str, int] = {}
     for _id, room_id in hits:
         counts[room_id] = counts.get(room_id, 0) + 1
-    return [
-        {"room_id": room_id, "match_count": n}
-        for room_id, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ][:SEARCH_ROOM_LIMIT]
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:SEARCH_ROOM_LIMIT]
+    return [{"room_id": room_id, "match_count": n} for room_id, n in ranked]

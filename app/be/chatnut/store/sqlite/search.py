@@ -10,13 +10,15 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from chatnut.shapes.search import RoomName, SearchPage, SearchResult
 from chatnut.store.base import (
     SEARCH_HIT_CAP,
     SEARCH_MESSAGE_LIMIT,
     SEARCH_ROOM_LIMIT,
     SearchFilter,
+    hit_dict,
     rank_rooms,
-    snippet,
+    search_result,
 )
 from chatnut.store.sqlite.queries import ROOM_COLUMNS, room_dict
 
@@ -25,10 +27,9 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[str, Any]:
+def search(conn: sqlite3.Connection, query: str, project: str | None) -> SearchResult:
     """The original's search: rooms, per-room hit counts, the newest message hits."""
-    found = search_page(conn, query, SearchFilter(project=project))
-    return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
+    return search_result(search_page(conn, query, SearchFilter(project=project)))
 
 
 def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
@@ -47,7 +48,7 @@ def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
-def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> dict[str, Any]:
+def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> SearchPage:
     """Rooms by name, then a page of message hits from `where.offset` among the
     newest SEARCH_HIT_CAP, with per-room counts and the total (capped)."""
     like = f"%{_escape_like(query)}%"
@@ -101,18 +102,9 @@ def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> di
         if shown
         else []
     )
-    messages = [
-        {
-            "id": row["id"],
-            "room_id": row["room_id"],
-            "sender": row["sender"],
-            "created_at": row["created_at"],
-            "snippet": snippet(row["content"], query),
-        }
-        for row in rows
-    ]
+    messages = [hit_dict(row, query) for row in rows]
     named = sorted({m["room_id"] for m in messages} | {r["room_id"] for r in message_rooms})
-    names = {
+    names: dict[str, RoomName] = {
         row["id"]: {"name": row["name"], "project": row["project"]}
         for row in conn.execute(
             f"SELECT id, name, project FROM rooms WHERE id IN ({', '.join('?' for _ in named)})",
