@@ -26,6 +26,7 @@ from chatnut.principals import Caller, caller_in
 from chatnut.render import as_rendered, with_html_async
 from chatnut.service import ChatService
 from chatnut.shapes.coordination import Handoff, Inbox
+from chatnut.shapes.errors import REFUSALS
 from chatnut.shapes.health import ServerStatus
 from chatnut.shapes.messages import Message, MessagePage, PostedMessage, ReadCursor
 from chatnut.shapes.rooms import (
@@ -34,13 +35,14 @@ from chatnut.shapes.rooms import (
     Deleted,
     InitializedRoom,
     Projects,
+    RoomExport,
     RoomSummaries,
     RoomSummary,
 )
 from chatnut.shapes.search import SearchPage
 from chatnut.shapes.team import Agent, Agents, Status, TeamStatus
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 EXPORT_PAGE = 1000
 
@@ -421,7 +423,19 @@ def _markdown_line(message: Message) -> str:
     )
 
 
-@router.get("/rooms/{room_id}/export", summary="Export a room as Markdown or JSON")
+@router.get(
+    "/rooms/{room_id}/export",
+    summary="Export a room as Markdown or JSON",
+    response_class=StreamingResponse,
+    status_code=200,
+    response_description="The room and every message, as a file to save",
+    responses={
+        200: {
+            "model": RoomExport,
+            "content": {"text/markdown": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def export(
     request: Request, room_id: str, format: Literal["md", "json"] = "md"
 ) -> StreamingResponse:

@@ -23,8 +23,9 @@ from chatnut.service.claims import (
     MAX_TTL_S,
 )
 from chatnut.shapes.claims import Claimed, Claims, PathConflicts, Released
+from chatnut.shapes.errors import REFUSALS
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 
 class _Body(BaseModel):

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chatnut.shapes.errors import ErrorBody
 
-def error_body(code: str, message: str) -> dict[str, Any]:
+
+def error_body(code: str, message: str) -> ErrorBody:
     """The one JSON error shape of every HTTP refusal (REST routes and the middleware)."""
     return {"error": {"code": code, "message": message}}
 

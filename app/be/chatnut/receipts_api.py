@@ -16,10 +16,11 @@ from chatnut.service.delivery import MAX_HOLDER, MAX_POLL_S
 from chatnut.service.reactions import MAX_REACTION_IDS
 from chatnut.service.receipts import DEFAULT_OVERDUE_S, MAX_AWAITING, MAX_RECEIPT_IDS
 from chatnut.shapes.coordination import Ack, PushConfirmed, PushPage, PushReleased
+from chatnut.shapes.errors import REFUSALS
 from chatnut.shapes.reactions import MessageReactions, RoomReactions, Toggled
 from chatnut.shapes.receipts import AwaitingAcks, MessageReceipts, RoomReceipts
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 OverdueAfter = Annotated[
     float,

@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatnut import validation as check
 from chatnut.api import caller_of, service_of
+from chatnut.shapes.errors import REFUSALS
 from chatnut.shapes.rooms import ReaderRoomPref, RoomPrefs
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 
 class RoomPrefsChange(BaseModel):

@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from chatnut import validation as check
 from chatnut.api import caller_of, service_of
 from chatnut.service.pages import SIDEBAR_MAX_PAGE
+from chatnut.shapes.errors import REFUSALS
 from chatnut.shapes.rooms import CaughtUp, SidebarPage, SidebarTotals
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 Reader = Annotated[str | None, Query(max_length=check.MAX_SENDER)]
 

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from chatnut.errors import Forbidden, error_body
 from chatnut.principals import caller_in
 from chatnut.sessions_in_memory import LINK_PATH, cookie_header, safe_next, session_cookie
+from chatnut.shapes.admin import SigninLink
+from chatnut.shapes.errors import REFUSALS
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -45,8 +47,10 @@ class LinkRequest(BaseModel):
     next: str = Field(default="/", max_length=2000, description="a path of this server")
 
 
-@router.post("/api/signin-link", summary="A one-time sign-in link for the web page")
-async def signin_link(request: Request, body: LinkRequest) -> dict[str, str]:
+@router.post(
+    "/api/signin-link", summary="A one-time sign-in link for the web page", responses=REFUSALS
+)
+async def signin_link(request: Request, body: LinkRequest) -> SigninLink:
     """What `chatnut open` prints: a link that signs a browser in once (10 minutes).
     The session it opens has the admin's rights, so only the admin's keys mint one:
     the shared token, or an admin principal's that is scoped to no project."""

@@ -7,6 +7,8 @@ from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
+from chatnut.shapes.messages import Message
+
 
 class Room(TypedDict):
     id: str
@@ -126,3 +128,9 @@ class RoomPrefs(TypedDict):
     rooms: list[RoomPref]
     starred_rooms: list[RoomSummary]  # the live starred rooms' summaries
     muted_unread: dict[str, int]  # the live muted rooms' unread, by id
+
+
+class RoomExport(TypedDict):
+    # A room exported as JSON (the Markdown export is the same, as text).
+    room: RoomSummary
+    messages: list[Message]

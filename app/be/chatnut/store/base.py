@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chatnut.hub import Event
+from chatnut.shapes.admin import RetentionRule, Token
 from chatnut.shapes.claims import Claim, Released, StoredClaim
 from chatnut.shapes.coordination import Ack, HandoffSnapshot, InboxPage
 from chatnut.shapes.health import Stats
@@ -491,12 +492,12 @@ class Store(ABC):
         secret_hash, prefix, created_at, expires_at}: the principal as stored."""
 
     @abstractmethod
-    async def tokens(self) -> list[Row]:
+    async def tokens(self) -> list[Token]:
         """Every token, oldest first: {id, principal, prefix, kind, role, projects, owner,
         created_at, expires_at, last_used_at, revoked_at} (never a secret or a hash)."""
 
     @abstractmethod
-    async def revoke_tokens(self, id_or_name: str, at: str) -> list[Row]:
+    async def revoke_tokens(self, id_or_name: str, at: str) -> list[Token]:
         """Revoke the token with this id, or every live token of the principal of this
         name; the tokens revoked (as `tokens` lists them). Publishes revoked {tokens}
         (room id ""), on every process that shares the database."""
@@ -520,11 +521,13 @@ class Store(ABC):
         (True: its turn, held until the block ends); tried, never waited for."""
 
     @abstractmethod
-    async def retention_rules(self) -> list[Row]:
+    async def retention_rules(self) -> list[RetentionRule]:
         """Every override: project, room ('' for the whole project), days (None: off)."""
 
     @abstractmethod
-    async def set_retention_rule(self, project: str, room: str, days: int | None, at: str) -> Row:
+    async def set_retention_rule(
+        self, project: str, room: str, days: int | None, at: str
+    ) -> RetentionRule:
         """Set (or replace) the override for a project or one of its rooms."""
 
     @abstractmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chatnut.shapes.admin import RetentionRule, Token
 from chatnut.shapes.coordination import Ack, InboxMessage
 from chatnut.shapes.messages import Message, Receipt
 from chatnut.shapes.receipts import Awaiting
@@ -144,6 +145,15 @@ TOKEN_COLUMNS = (
 )
 
 
+def retention_rule_dict(row: Any) -> RetentionRule:
+    return {
+        "project": row["project"],
+        "room": row["room"],
+        "days": row["days"],
+        "updated_at": row["updated_at"],
+    }
+
+
 def principal_dict(row: Any) -> dict[str, Any]:
     return {
         "name": row["name"],
@@ -156,7 +166,7 @@ def principal_dict(row: Any) -> dict[str, Any]:
     }
 
 
-def token_dict(row: Any) -> dict[str, Any]:
+def token_dict(row: Any) -> Token:
     return {
         "id": row["id"],
         "principal": row["principal"],
