@@ -48,6 +48,19 @@ class SigninLink(TypedDict):
     url: str  # a one-time link that signs the web page in
 
 
+class PageSession(TypedDict):
+    # Who the page is signed in as.
+    name: str | None  # the signed-in person; None: the admin's key, any name
+    role: str  # reader, member or admin
+    projects: list[str] | None  # the projects it may see; None: every one
+    can_post: bool  # false for a reader: the page only reads
+    session: bool  # the request came with a sign-in cookie (it can sign out)
+
+
+class SignedOut(TypedDict):
+    signed_out: bool  # false: there was no session to end
+
+
 # -- retention: how long messages are kept, and the runs that delete the rest ------
 
 
