@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NotRequired
+
 from typing_extensions import TypedDict
 
 from chatnut.shapes.rooms import Room
@@ -39,3 +41,6 @@ class SearchPage(SearchResult):
     total: int  # hits counted, up to the cap
     capped: bool  # more hits than were counted
     has_more: bool
+    # The text looked for (the query without its operators), for highlighting:
+    # only on the page's answer, not the store's.
+    terms: NotRequired[list[str]]

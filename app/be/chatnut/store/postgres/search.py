@@ -3,7 +3,7 @@ FTS5 trigram index, through pg_trgm (queries.search_hits says how)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from chatnut.shapes.search import SearchPage, SearchResult
@@ -24,16 +24,16 @@ class Search:
     _read: Callable[..., Awaitable[Any]]
 
     async def search(self, query: str, project: str | None) -> SearchResult:
-        return search_result(await self.search_page(query, SearchFilter(project=project)))
+        return search_result(await self.search_page((query,), SearchFilter(project=project)))
 
-    async def search_page(self, query: str, where: SearchFilter) -> SearchPage:
-        like = f"%{q.escape_like(query)}%"
-        rooms_sql, room_params = q.search_rooms(like, where.project)
-        hits_sql, hit_params = q.search_hits(like, where)
+    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> SearchPage:
+        likes = [f"%{q.escape_like(term)}%" for term in terms]
+        rooms_sql, room_params = q.search_rooms(likes, where.project)
+        hits_sql, hit_params = q.search_hits(likes, where)
 
         async def read(conn: Any) -> SearchPage:
             first_page = not where.offset and where.before_id is None
-            rooms = await conn.fetch(rooms_sql, *room_params) if first_page else []
+            rooms = await conn.fetch(rooms_sql, *room_params) if first_page and likes else []
             hits = await conn.fetch(hits_sql, *hit_params)
             capped = len(hits) > SEARCH_HIT_CAP
             hits = hits[:SEARCH_HIT_CAP]
@@ -52,7 +52,7 @@ class Search:
                 "room_names": {
                     r["id"]: {"name": r["name"], "project": r["project"]} for r in names
                 },
-                "messages": [hit_dict(r, query) for r in rows],
+                "messages": [hit_dict(r, terms[0] if terms else "") for r in rows],
                 "offset": where.offset,
                 "total": len(hits),
                 "capped": capped,

@@ -342,8 +342,8 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
         result: SearchResult = await self.engine.read(lambda c: search_messages(c, query, project))
         return result
 
-    async def search_page(self, query: str, where: SearchFilter) -> SearchPage:
-        result: SearchPage = await self.engine.read(lambda c: search_page(c, query, where))
+    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> SearchPage:
+        result: SearchPage = await self.engine.read(lambda c: search_page(c, terms, where))
         return result
 
     async def stats(self) -> Stats:
