@@ -17,7 +17,7 @@
 
 import { stillSignedIn } from "./session.js";
 
-const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "receipt", "reaction"];
+const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "purged", "receipt", "reaction"];
 const CHANNEL = "chatnut-feed";
 const LEADER_LOCK = "chatnut-feed-leader";
 const OFFLINE_AFTER_MS = 8000;

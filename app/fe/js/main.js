@@ -152,6 +152,9 @@ function handle(name, data) {
     case "cleared":
       if (data.room_id === currentRoom) room.cleared();
       break;
+    case "purged":
+      room.purged(data);
+      break;
     case "ready":
       room.refreshTeam(); // statuses are not replayed after a reconnect: fetch them
       receipts.ready(); // nor are receipts: read those shown again

@@ -14,6 +14,7 @@ import { presenceDot } from "./coordination.js";
 import { $, AGES_EVERY_MS, countedUnread, fullTime, h, plainText, refreshAges, setAttr, setText } from "./dom.js";
 import { forReader } from "./mentions.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
+import { dropPurged } from "./purged.js";
 import { Reading } from "./reading.js";
 
 const PAGE = 100;
@@ -389,6 +390,20 @@ export class RoomView {
     this.hasOlder = false;
     this.hasNewer = false;
     this._edges();
+  }
+
+  // Retention deleted this room's messages up to `through_id`: none older is left.
+  purged({ room_id: roomId, through_id: through }) {
+    if (!this.room || roomId !== this.room.id) return;
+    const keep = (/** @type {{id: number}} */ m) => m.id > through;
+    if (this.pending) this.pending = this.pending.filter(keep);
+    this.beyond = this.beyond.filter(keep);
+    if (!dropPurged(this.list, through)) return;
+    const first = /** @type {HTMLElement | null} */ (this.list.querySelector("li.message"));
+    this.oldestId = first ? Number(first.dataset.id) : null;
+    this.hasOlder = false;
+    this._edges();
+    if (!this.rover?.isConnected) this._rove(null);
   }
 
   element(id) {

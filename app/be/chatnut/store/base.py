@@ -536,7 +536,16 @@ class Store(ABC):
 
     @abstractmethod
     async def purge_messages(self, room_id: str, ids: Sequence[int]) -> int:
-        """Delete these messages of the room (counters, search and receipts follow)."""
+        """Delete these messages of the room (counters, search and receipts follow).
+        Moves the room's purge horizon and publishes `purged` {room_id, project,
+        room, through_id, messages}: every message of the room with an id up to
+        through_id is gone."""
+
+    @abstractmethod
+    async def purges_after(self, mark: int, room_id: str | None) -> list[Row]:
+        """The purge horizons ({room_id, project, room, through_id}) of one room or
+        of all, recorded when the newest message id was `mark` or more: what a
+        stream resuming after message `mark` may have missed."""
 
     @abstractmethod
     async def restore_messages(self, entries: Sequence[Row]) -> int:
