@@ -88,10 +88,15 @@ def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any], bool]:
     narrow = where.room_id is not None or where.room_name is not None
     clauses: list[str] = []
     params: list[Any] = []
+    # SQLite's lower() folds ASCII only: another name is folded in Python.
+    ascii_sender = where.sender is None or where.sender.isascii()
     for clause, value in (
         ("r.project = ?", where.project),
         ("m.room_id = ?", where.room_id),
-        ("lower(m.sender) = lower(?)", where.sender),
+        (
+            "lower(m.sender) = lower(?)" if ascii_sender else "chatnut_fold(m.sender) = ?",
+            where.sender if ascii_sender else _folded(where.sender),
+        ),
         ("m.created_at >= ?", where.after),
         ("m.created_at < ?", where.before),
         ("m.id < ?", where.before_id),
