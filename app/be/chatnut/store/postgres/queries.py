@@ -26,7 +26,7 @@ M_COLUMNS = ", ".join("m." + c for c in MESSAGE_COLUMNS.split(", "))
 EVENTS_AFTER = """
     SELECT e.seq, e.kind, e.room_id, e.data,
            m.id, m.sender, m.content, m.message_type, m.created_at, m.metadata,
-           m.recipients, m.addressees, m.principal
+           m.recipients, m.addressees, m.principal, m.edited_at, m.deleted_at
     FROM events e LEFT JOIN messages m ON m.id = e.message_id
     WHERE e.seq > $1 ORDER BY e.seq LIMIT $2
 """

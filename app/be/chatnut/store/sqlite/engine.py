@@ -341,6 +341,10 @@ class Engine:
 
         self._checkpoint_task = asyncio.create_task(checkpoint(), name="chatnut-checkpoint")
 
+    async def reset_wal(self) -> None:
+        """Empty the WAL now (a delete: the old pages must not outlive it there)."""
+        await self._reset_wal()
+
     async def _reset_wal(self) -> None:
         """Empty an oversized WAL, on the writer itself between two batches.
 
