@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from chatnut.errors import Conflict, Forbidden, InvalidInput, NotFound, RoomArchived
@@ -243,3 +244,36 @@ async def test_room_edits_lists_only_the_changed_messages_of_that_room(
     ]
     with pytest.raises(InvalidInput, match="at most 500"):
         await service.room_edits(room, list(range(1, 502)))
+
+
+async def test_over_rest_with_principals_only_the_author_or_an_admin_may(
+    token_api: httpx.AsyncClient,
+) -> None:
+    admin = {"authorization": "Bearer s3cret"}
+
+    async def token(name: str) -> dict[str, str]:
+        made = await token_api.post(
+            "/api/admin/tokens", json={"name": name, "kind": "person"}, headers=admin
+        )
+        assert made.status_code == 200, made.text
+        return {"authorization": f"Bearer {made.json()['token']}"}
+
+    alice, bob = await token("alice"), await token("bob")
+    room = await token_api.post("/api/rooms", json={"project": "p", "name": "r"}, headers=alice)
+    posted = await token_api.post(
+        f"/api/rooms/{room.json()['id']}/messages",
+        json={"sender": "alice", "content": "alice's"},
+        headers=alice,
+    )
+    mine = posted.json()["id"]
+    refused = await token_api.patch(f"/api/messages/{mine}", json={"content": "x"}, headers=bob)
+    assert refused.status_code == 403
+    assert "only its author or an admin" in refused.json()["error"]["message"]
+    own = await token_api.patch(f"/api/messages/{mine}", json={"content": "fixed"}, headers=alice)
+    assert own.status_code == 200 and own.json()["principal"] == "alice"
+    assert own.json()["content"] == "fixed"
+    # The shared token is the admin's key, yet it names the sender, as the page does.
+    anonymous = await token_api.delete(f"/api/messages/{mine}", headers=admin)
+    assert anonymous.status_code == 422
+    deleted = await token_api.delete(f"/api/messages/{mine}?name=alice", headers=admin)
+    assert deleted.status_code == 200 and deleted.json()["deleted"] is True
