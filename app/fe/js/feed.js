@@ -14,7 +14,7 @@
 // the server resumes after it. If the browser gives up (a non-200 answer, e.g.
 // during a restart), the leader opens a fresh source with ?last_event_id=.
 
-const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "receipt", "reaction"];
+const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "receipt", "reaction", "edit"];
 const CHANNEL = "chatnut-feed";
 const LEADER_LOCK = "chatnut-feed-leader";
 const OFFLINE_AFTER_MS = 8000;

@@ -8,6 +8,7 @@
 import { api, enc } from "./api.js";
 import { addressees, messageClass, messageExtras } from "./coordination.js";
 import { clockTime, dayLabel, fullTime, h, initials, localDay, plainText, timeAgo } from "./dom.js";
+import { editButtons, editedMark } from "./edits.js";
 import { forReader } from "./mentions.js";
 import { decorateCode, isLong, mentionChips, showMore } from "./message_parts.js";
 import { reactButtons, reactionRow } from "./reactions.js";
@@ -62,11 +63,13 @@ export function rejoin(first) {
   item.classList.toggle("grouped", Boolean(grouped));
 }
 
-function messageItem(m, grouped, view) {
+export function messageItem(m, grouped, view) {
   const system = m.message_type === "system";
   const colour = view.palette.colour(m.sender);
-  const body = h("div", { class: "body" });
-  if (m.html === undefined) body.textContent = m.content;
+  const gone = Boolean(m.deleted);
+  const body = h("div", { class: gone ? "body tombstone" : "body" });
+  if (gone) body.textContent = "message deleted";
+  else if (m.html === undefined) body.textContent = m.content;
   else body.innerHTML = m.html; // the server renderer's output: escaped, no raw HTML
   // A message is one Tab stop (room.js): its links are reached from it.
   if (m.html?.includes("<a")) for (const a of body.querySelectorAll("a")) a.tabIndex = -1;
@@ -98,6 +101,7 @@ function messageItem(m, grouped, view) {
       m.metadata?.source === "web" ? h("span", { class: "tag" }, "human") : null,
       ...messageExtras(m),
       h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
+      editedMark(m),
       h("a", { class: "msg-id", href: link, title: "Link to this message", tabindex: "-1" }, `#${m.id}`),
     ),
     addressees(m),
@@ -108,9 +112,10 @@ function messageItem(m, grouped, view) {
     h(
       "div",
       { class: "msg-actions" },
-      ...reactButtons(m.id),
-      h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}`, tabindex: "-1" }, "Reply"),
+      ...(gone ? [] : reactButtons(m.id)),
+      gone ? null : h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}`, tabindex: "-1" }, "Reply"),
       h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}`, tabindex: "-1" }, "Copy link"),
+      ...editButtons(m, reader),
     ),
   );
   return item;

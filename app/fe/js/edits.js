@@ -1,0 +1,223 @@
+// @ts-check
+// Editing and deleting your own messages. Edit and Delete sit in the actions
+// of the messages posted under the reader's name (the server decides who may;
+// this only offers). Edit opens the text in place: Enter saves, Shift+Enter is
+// a new line, Esc cancels. Delete asks once more on the same button. An edited
+// message shows "(edited)" (when, in its title); a deleted one "message deleted".
+//
+// Live: an `edit` event carries the message as it now stands, and its item is
+// built again from it (its reactions row carried over). The event has no id,
+// so a resumed feed cannot replay it: on every `ready` the messages shown are
+// asked about again (`/rooms/{id}/edits`).
+
+import { api, enc } from "./api.js";
+import { fullTime, h } from "./dom.js";
+
+const FETCH_IDS = 500; // the batch route's most
+
+/** @param {string} name */
+const key = (name) => (name || "").trim().toLowerCase();
+
+/**
+ * Edit and Delete, for the reader's own messages that still stand.
+ * @param {{id: number, sender: string, deleted?: boolean}} m
+ * @param {string} reader
+ */
+export function editButtons(m, reader) {
+  if (m.deleted || !reader || key(m.sender) !== key(reader)) return [];
+  return [
+    h("button", { type: "button", "data-edit": m.id, "aria-label": `Edit #${m.id}`, tabindex: "-1" }, "Edit"),
+    h("button", { type: "button", "data-delete": m.id, "aria-label": `Delete #${m.id}`, tabindex: "-1" }, "Delete"),
+  ];
+}
+
+/** "(edited)" beside the time, when. @param {{edited_at?: string}} m */
+export function editedMark(m) {
+  if (!m.edited_at) return null;
+  const when = `Edited ${fullTime(m.edited_at)}`;
+  return h("span", { class: "edited", title: when, "aria-label": when }, "(edited)");
+}
+
+export class MessageEdits {
+  /**
+   * @param {{roomId: () => string | null, reader: () => string, list: HTMLElement, build: (m: any, grouped: boolean) => HTMLElement, onError: (text: string) => void}} options
+   */
+  constructor({ roomId, reader, list, build, onError }) {
+    this.roomId = roomId;
+    this.reader = reader;
+    this.list = list;
+    this.build = build; // (message, grouped) -> its item, as the room builds them
+    this.onError = onError;
+    list.addEventListener("click", (event) => this._clicked(event));
+    list.addEventListener("keydown", (event) => this._key(event));
+    // A Delete that asks again forgets it when left.
+    list.addEventListener("focusout", (event) => {
+      const button = event.target instanceof HTMLElement ? event.target.closest("button[data-delete]") : null;
+      if (button instanceof HTMLElement) this._unask(button);
+    });
+  }
+
+  /** @param {MouseEvent} event */
+  _clicked(event) {
+    const target = event.target instanceof Element ? event.target : null;
+    const edit = target?.closest("button[data-edit]");
+    if (edit instanceof HTMLElement) {
+      this.open(Number(edit.dataset.edit));
+      return;
+    }
+    const del = target?.closest("button[data-delete]");
+    if (del instanceof HTMLElement) {
+      if (del.dataset.asking) this.remove(Number(del.dataset.delete));
+      else {
+        del.dataset.asking = "1";
+        del.textContent = "Delete for good?";
+        del.setAttribute("aria-label", `Delete #${del.dataset.delete} for good? Press again to delete`);
+      }
+      return;
+    }
+    const save = target?.closest("button[data-edit-save]");
+    if (save instanceof HTMLElement) this._save(Number(save.dataset.editSave));
+    const cancel = target?.closest("button[data-edit-cancel]");
+    if (cancel instanceof HTMLElement) this.close(Number(cancel.dataset.editCancel));
+  }
+
+  /** @param {HTMLElement} button */
+  _unask(button) {
+    if (!button.dataset.asking) return;
+    delete button.dataset.asking;
+    button.textContent = "Delete";
+    button.setAttribute("aria-label", `Delete #${button.dataset.delete}`);
+  }
+
+  /** @param {KeyboardEvent} event */
+  _key(event) {
+    const box = event.target instanceof HTMLTextAreaElement ? event.target.closest("form.edit-box") : null;
+    if (!(box instanceof HTMLElement)) return;
+    const id = Number(box.dataset.msg);
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      this.close(id);
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      this._save(id);
+    }
+    // ↑/↓ move the caret here, not between messages.
+    if (event.key === "ArrowUp" || event.key === "ArrowDown") event.stopPropagation();
+  }
+
+  /** @param {number} id */
+  _item(id) {
+    const li = this.list.querySelector(`li.message[data-id="${id}"]`);
+    return li instanceof HTMLElement ? li : null;
+  }
+
+  /** Open the editor in place of the body, with the text as it stands. @param {number} id */
+  async open(id) {
+    const roomId = this.roomId();
+    const li = this._item(id);
+    if (!roomId || !li) return;
+    const open = li.querySelector("form.edit-box textarea");
+    if (open instanceof HTMLElement) {
+      open.focus();
+      return;
+    }
+    const page = await api(`/rooms/${enc(roomId)}/messages?around=${id}&limit=1`).catch(() => null);
+    const message = page?.messages?.find((m) => m.id === id);
+    if (!message || message.deleted || !li.isConnected) {
+      if (!message) this.onError("Could not edit: the message could not be read");
+      return;
+    }
+    const text = h("textarea", { class: "edit-text", "aria-label": `Edit #${id}: Enter saves, Esc cancels`, maxlength: "65536" });
+    text.value = message.content;
+    text.rows = Math.min(12, message.content.split("\n").length + 1);
+    const box = h(
+      "form",
+      { class: "edit-box", "data-msg": id },
+      text,
+      h(
+        "div",
+        { class: "edit-row" },
+        h("span", { class: "edit-hint" }, "Enter to save · Esc to cancel"),
+        h("button", { type: "button", "data-edit-cancel": id }, "Cancel"),
+        h("button", { type: "button", "data-edit-save": id, class: "primary" }, "Save"),
+      ),
+    );
+    box.addEventListener("submit", (event) => event.preventDefault());
+    const body = li.querySelector(".body");
+    if (body instanceof HTMLElement) body.hidden = true;
+    (body ?? li.lastElementChild)?.after(box);
+    text.focus();
+    text.setSelectionRange(text.value.length, text.value.length);
+  }
+
+  /** Close the editor, the message as it was. @param {number} id */
+  close(id) {
+    const li = this._item(id);
+    if (!li) return;
+    li.querySelector("form.edit-box")?.remove();
+    const body = li.querySelector(".body");
+    if (body instanceof HTMLElement) body.hidden = false;
+    li.focus();
+  }
+
+  /** @param {number} id */
+  async _save(id) {
+    const li = this._item(id);
+    const text = li?.querySelector("form.edit-box textarea");
+    if (!(text instanceof HTMLTextAreaElement)) return;
+    if (!text.value.trim()) {
+      this.onError("Could not edit: the message would be empty (Delete takes it away)");
+      return;
+    }
+    try {
+      const got = await api(`/messages/${id}?html=true`, { method: "PATCH", body: { content: text.value, name: this.reader() } });
+      this.show(got);
+    } catch (error) {
+      this.onError(`Could not edit: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+
+  /** @param {number} id */
+  async remove(id) {
+    try {
+      const got = await api(`/messages/${id}?html=true&name=${enc(this.reader())}`, { method: "DELETE" });
+      this.show(got);
+    } catch (error) {
+      this.onError(`Could not delete: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+
+  /** An `edit` event: the message as it now stands. */
+  edit(data) {
+    if (data.room_id === this.roomId()) this.show(data);
+  }
+
+  /** Build the message's item again from what it now is, in the same place. */
+  show(m) {
+    const old = this._item(m.id);
+    if (!old) return;
+    const hadFocus = old.contains(document.activeElement);
+    const fresh = this.build(m, old.classList.contains("grouped"));
+    for (const name of ["live", "for-me"]) if (old.classList.contains(name)) fresh.classList.add(name);
+    const reactions = old.querySelector(".reactions");
+    if (reactions) fresh.querySelector(".reactions")?.replaceWith(reactions);
+    old.replaceWith(fresh);
+    if (hadFocus) fresh.focus();
+  }
+
+  /** After a (re)connect: what changed while away is read again. */
+  async ready() {
+    const roomId = this.roomId();
+    if (!roomId) return;
+    const ids = [...this.list.querySelectorAll("li.message[data-id]")]
+      .map((li) => Number(li instanceof HTMLElement ? li.dataset.id : 0))
+      .filter(Boolean);
+    for (let i = 0; i < ids.length; i += FETCH_IDS) {
+      const chunk = ids.slice(i, i + FETCH_IDS);
+      const got = await api(`/rooms/${enc(roomId)}/edits?html=true&ids=${chunk.join(",")}`).catch(() => null);
+      if (!got || this.roomId() !== roomId) return;
+      for (const m of got.messages) if (!this._item(m.id)?.querySelector("form.edit-box")) this.show(m);
+    }
+  }
+}
