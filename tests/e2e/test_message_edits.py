@@ -187,3 +187,20 @@ async def test_refusals_are_one_line_and_write_nothing(
         message = response.json()["error"]["message"]
         assert words in message and "\n" not in message, message
     assert await dump(home, database_url) == before
+
+
+async def test_the_sidebar_preview_follows_a_delete_of_the_last_message(
+    http: httpx.AsyncClient,
+) -> None:
+    room = await make_room(http, "preview")
+    last = await post(http, room, "token abc-secret-123")
+    async with open_stream(http, "/api/stream/rooms") as sidebar:
+        await sidebar.until("ready")
+        assert (await http.delete(f"/api/messages/{last}?name=alice")).status_code == 200
+        with anyio.fail_after(5):
+            while True:
+                event = await sidebar.next()
+                if event.event == "room" and event.json()["id"] == room:
+                    break
+    assert event.json()["last_message"]["id"] == last
+    assert "secret" not in event.data
