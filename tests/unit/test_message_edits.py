@@ -44,8 +44,9 @@ def index_bytes(path: Path) -> bytes:
 
 
 async def everything(store: Store, database_url: str | None, path: Path) -> str:
-    """Every row of every table as text; on SQLite also the file and its WAL as
-    bytes (decoded loosely): where a secret could still be found."""
+    """Every row of every table as text, and the stored bytes (decoded loosely):
+    SQLite's file and WAL, PostgreSQL's pages of `messages` (dead row versions
+    included): where a secret could still be found."""
     if database_url is None:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -69,6 +70,18 @@ async def everything(store: Store, database_url: str | None, path: Path) -> str:
             await conn.fetchval(f"SELECT coalesce(string_agg(x::text, E'\\n'), '') FROM {t} AS x")
             for t in tables
         ]
+        # And the pages of the table and of its TOAST table (long texts) as
+        # stored, dead row versions included.
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+        toast = await conn.fetchval(
+            "SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = 'messages'"
+        )
+        pages = (
+            "SELECT coalesce(string_agg(encode(get_raw_page($1::text, n::int), 'escape'), ''), '')"
+            " FROM generate_series(0, pg_relation_size($1::text::regclass) / 8192 - 1) AS n"
+        )
+        for relation in ("messages", toast):
+            parts.append(await conn.fetchval(pages, relation))
         return "\n".join(parts)
     finally:
         await conn.close()
