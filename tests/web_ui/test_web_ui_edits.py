@@ -41,7 +41,9 @@ async def test_edit_and_delete_from_the_page_reach_a_second_page_live(
     leak = (
         await call(agent, "post_message", room_id=room, sender="alice", content=f"key {SECRET}")
     )["id"]
-    theirs = (await call(agent, "post_message", room_id=room, sender="bot", content="ok"))["id"]
+    theirs = (
+        await call(agent, "post_message", room_id=room, sender="bot", content="ok", reply_to=leak)
+    )["id"]
     await as_name(page, "alice")
     await open_room(page, server, room)
     mine = page.locator(f'#message-list li[data-id="{typo}"]')
@@ -91,6 +93,9 @@ async def test_edit_and_delete_from_the_page_reach_a_second_page_live(
         await expect(gone.locator("[data-edit], [data-delete], [data-reply]")).to_have_count(0)
         tomb = other.locator(f'#message-list li[data-id="{leak}"] .body')
         await expect(tomb).to_have_text("message deleted", timeout=LIVE_WITHIN_MS)
+        # Nor in the quote of the reply to it.
+        quote = other.locator(f'#message-list li[data-id="{theirs}"] .quote')
+        await expect(quote).to_have_text("↳ alice: message deleted")
         assert SECRET not in await other.locator("#message-list").inner_text()
 
         read = {m["id"]: m for m in (await call(agent, "read_messages", room_id=room))["messages"]}

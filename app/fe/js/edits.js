@@ -11,7 +11,7 @@
 // asked about again (`/rooms/{id}/edits`).
 
 import { api, enc } from "./api.js";
-import { fullTime, h } from "./dom.js";
+import { fullTime, h, plainText } from "./dom.js";
 
 const FETCH_IDS = 500; // the batch route's most
 
@@ -40,9 +40,10 @@ export function editedMark(m) {
 
 export class MessageEdits {
   /**
-   * @param {{roomId: () => string | null, reader: () => string, list: HTMLElement, build: (m: any, grouped: boolean) => HTMLElement, onError: (text: string) => void}} options
+   * @param {{roomId: () => string | null, reader: () => string, list: HTMLElement, build: (m: any, grouped: boolean) => HTMLElement, parents: () => Map<number, unknown>, onError: (text: string) => void}} options
    */
-  constructor({ roomId, reader, list, build, onError }) {
+  constructor({ roomId, reader, list, build, parents, onError }) {
+    this.parents = parents; // the room's cache of reply parents outside the page
     this.roomId = roomId;
     this.reader = reader;
     this.list = list;
@@ -193,8 +194,12 @@ export class MessageEdits {
     if (data.room_id === this.roomId()) this.show(data);
   }
 
-  /** Build the message's item again from what it now is, in the same place. */
+  /** Build the message's item again from what it now is, in the same place; the
+   * quotes of replies to it say what it now says. */
   show(m) {
+    this.parents().delete(m.id);
+    const line = `↳ ${m.sender}: ${m.deleted ? "message deleted" : plainText(m.content, 120)}`;
+    for (const quote of this.list.querySelectorAll(`.quote[data-jump="${Number(m.id)}"]`)) quote.textContent = line;
     const old = this._item(m.id);
     if (!old) return;
     const hadFocus = old.contains(document.activeElement);

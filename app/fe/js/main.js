@@ -75,6 +75,7 @@ const edits = new MessageEdits({
   reader: senderName,
   list: $("message-list"),
   build: (m, grouped) => messageItem(m, grouped, room),
+  parents: () => room.parents,
   onError: (text) => composer.notice(text),
 });
 const receipts = new ReceiptMarks({ roomId: () => currentRoom, onOpen: (roomId, id) => openRoom(roomId, { focus: id }) });
@@ -154,6 +155,7 @@ function handle(name, data) {
       break;
     case "edit":
       edits.edit(data);
+      summaryPin.message(data); // a summary edited or deleted: the pin follows
       break;
     case "status":
       room.status(data);

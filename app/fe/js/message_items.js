@@ -146,7 +146,7 @@ async function fetchParent(parentId, quote, view) {
     view.parents.set(parentId, found);
   }
   const parent = await found;
-  if (parent) quote.textContent = `↳ ${parent.sender}: ${plainText(parent.content, 120)}`;
+  if (parent) quote.textContent = `↳ ${parent.sender}: ${parent.deleted ? "message deleted" : plainText(parent.content, 120)}`;
 }
 
 export function copyText(text, button, done) {
