@@ -5,14 +5,17 @@ and again after being offline while a change was made; agents read the same."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import anyio
+import httpx
 import pytest
 from mcp import Client
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, Route, expect
 
 from tests.helpers import ServerProcess
-from tests.web_ui.pages import LIVE_WITHIN_MS, call, open_room, watched_page
+from tests.web_ui.pages import LIVE_WITHIN_MS, call, open_home, open_room, watched_page
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -38,6 +41,10 @@ async def test_edit_and_delete_from_the_page_reach_a_second_page_live(
 ) -> None:
     room = (await call(agent, "init_room", project="demo", name="edits"))["id"]
     typo = (await call(agent, "post_message", room_id=room, sender="alice", content="at 5pm"))["id"]
+    # Grouped under the first: no header of its own, yet "(edited)" shows.
+    second = (await call(agent, "post_message", room_id=room, sender="alice", content="bring"))[
+        "id"
+    ]
     leak = (
         await call(agent, "post_message", room_id=room, sender="alice", content=f"key {SECRET}")
     )["id"]
@@ -106,11 +113,66 @@ async def test_edit_and_delete_from_the_page_reach_a_second_page_live(
         # Missed while offline: the second page reads it again when its feed is back.
         await other.context.set_offline(True)
         await expect(other.locator("#conn")).to_have_attribute("data-state", "offline")
-        await tab_to(page, mine, f"Edit #{typo}")
+        grouped = page.locator(f'#message-list li[data-id="{second}"]')
+        await expect(grouped).to_have_class(re.compile(r"\bgrouped\b"))
+        await tab_to(page, grouped, f"Edit #{second}")
         await page.keyboard.press("Enter")
-        await box.fill("at 7pm, final")
+        await grouped.locator("textarea").fill("bring snacks")
         await page.keyboard.press("Enter")
-        await expect(mine.locator(".body")).to_have_text("at 7pm, final")
+        await expect(grouped.locator(".body")).to_have_text("bring snacks")
+        await expect(grouped.locator(".edited")).to_be_visible()
         await other.context.set_offline(False)
         await expect(other.locator("#conn")).to_have_attribute("data-state", "live", timeout=15000)
-        await expect(seen.locator(".body")).to_have_text("at 7pm, final", timeout=LIVE_WITHIN_MS)
+        seen_grouped = other.locator(f'#message-list li[data-id="{second}"]')
+        await expect(seen_grouped.locator(".body")).to_have_text(
+            "bring snacks", timeout=LIVE_WITHIN_MS
+        )
+        await expect(seen_grouped.locator(".edited")).to_be_visible()
+        await expect(seen.locator(".body")).to_have_text("at 6pm")  # one edit, not both
+
+
+async def test_a_room_opened_from_a_read_made_before_a_delete_shows_the_tombstone(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room = (await call(agent, "init_room", project="demo", name="opening"))["id"]
+    leak = (
+        await call(agent, "post_message", room_id=room, sender="alice", content=f"key {SECRET}")
+    )["id"]
+    reply = (
+        await call(agent, "post_message", room_id=room, sender="bot", content="ok", reply_to=leak)
+    )["id"]
+    await as_name(page, "alice")
+    await open_home(page, server)
+    read_before = asyncio.Event()
+    deleted = asyncio.Event()
+
+    async def stale(route: Route) -> None:
+        answer = await route.fetch()  # the room's read, made before the delete...
+        read_before.set()
+        await deleted.wait()
+        await route.fulfill(response=answer)  # ...answered after the page heard of it
+
+    await page.route(f"**/api/rooms/{room}/messages?*", stale)
+    row = page.locator(f'#live-rooms a[data-room="{room}"]')
+    await row.click()
+    with anyio.fail_after(10):
+        await read_before.wait()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        gone = await http.delete(f"/api/messages/{leak}", params={"name": "alice"})
+        assert gone.status_code == 200, gone.text
+        later = await http.patch(
+            f"/api/messages/{reply}", json={"content": "ok, rotated", "name": "bot"}
+        )
+        assert later.status_code == 200, later.text
+    # Events come in order, and the room's preview follows the last one: once
+    # it shows the edit, the page has heard of the delete too.
+    await expect(row.locator(".preview")).to_contain_text("ok, rotated")
+    deleted.set()
+    item = page.locator(f'#message-list li[data-id="{leak}"]')
+    await expect(item.locator(".body")).to_have_text("message deleted")
+    quote = page.locator(f'#message-list li[data-id="{reply}"] .quote')
+    await expect(quote).to_have_text("↳ alice: message deleted")
+    await expect(page.locator(f'#message-list li[data-id="{reply}"] .body')).to_have_text(
+        "ok, rotated"
+    )
+    assert SECRET not in await page.locator("#message-list").inner_text()

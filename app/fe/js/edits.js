@@ -6,14 +6,20 @@
 // message shows "(edited)" (when, in its title); a deleted one "message deleted".
 //
 // Live: an `edit` event carries the message as it now stands, and its item is
-// built again from it (its reactions row carried over). The event has no id,
-// so a resumed feed cannot replay it: on every `ready` the messages shown are
-// asked about again (`/rooms/{id}/edits`).
+// built again from it (its reactions row carried over). The latest changes
+// are kept a while, so an item built from a page read before its change (a
+// room opening as a message is deleted) is built again as soon as it is added.
+// The event has no id, so a resumed feed cannot replay it: on every `ready`
+// the messages shown are asked about again (`/rooms/{id}/edits`).
 
 import { api, enc } from "./api.js";
 import { fullTime, h, plainText } from "./dom.js";
 
 const FETCH_IDS = 500; // the batch route's most
+const KEEP_CHANGES = 200;
+
+/** An item's change as built (data-edited), or a message's: "deleted", an edit time, "". */
+const changeOf = (m) => (m.deleted ? "deleted" : m.edited_at || "");
 
 /** @param {string} name */
 const key = (name) => (name || "").trim().toLowerCase();
@@ -49,6 +55,15 @@ export class MessageEdits {
     this.list = list;
     this.build = build; // (message, grouped) -> its item, as the room builds them
     this.onError = onError;
+    this.changes = new Map(); // message id -> the message as its latest change left it
+    new MutationObserver((records) => {
+      if (!this.changes.size) return;
+      for (const record of records) {
+        for (const node of record.addedNodes) {
+          if (node instanceof HTMLElement && node.matches("li.message")) this._catchUp(node);
+        }
+      }
+    }).observe(list, { childList: true });
     list.addEventListener("click", (event) => this._clicked(event));
     list.addEventListener("keydown", (event) => this._key(event));
     // A Delete that asks again forgets it when left.
@@ -191,7 +206,19 @@ export class MessageEdits {
 
   /** An `edit` event: the message as it now stands. */
   edit(data) {
+    this.changes.delete(data.id);
+    this.changes.set(data.id, data);
+    if (this.changes.size > KEEP_CHANGES) this.changes.delete(this.changes.keys().next().value);
     if (data.room_id === this.roomId()) this.show(data);
+  }
+
+  /** An item just added: built from a read older than its latest change? @param {HTMLElement} li */
+  _catchUp(li) {
+    const latest = this.changes.get(Number(li.dataset.id));
+    const shown = li.dataset.edited || "";
+    if (!latest || shown === "deleted") return;
+    const change = changeOf(latest);
+    if (change === "deleted" || change > shown) this.show(latest);
   }
 
   /** Build the message's item again from what it now is, in the same place; the

@@ -89,6 +89,7 @@ export function messageItem(m, grouped, view) {
       "data-ts": Date.parse(m.created_at),
       "data-day": localDay(m.created_at),
       "data-reply": replyTo || null,
+      "data-edited": gone ? "deleted" : m.edited_at || null, // what edits.js compares
       tabindex: "-1",
     },
     h("span", { class: `avatar ${colour}`, "aria-hidden": "true" }, initials(m.sender)),
@@ -101,12 +102,12 @@ export function messageItem(m, grouped, view) {
       m.metadata?.source === "web" ? h("span", { class: "tag" }, "human") : null,
       ...messageExtras(m),
       h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
-      editedMark(m),
       h("a", { class: "msg-id", href: link, title: "Link to this message", tabindex: "-1" }, `#${m.id}`),
     ),
     addressees(m),
     replyTo ? quoteOf(replyTo, view) : null,
     body,
+    editedMark(m), // under the body: a grouped message shows no header
     long ? showMore() : null,
     reactionRow(m.id, m.reactions, reader),
     h(
@@ -146,6 +147,8 @@ async function fetchParent(parentId, quote, view) {
     view.parents.set(parentId, found);
   }
   const parent = await found;
+  // An edit or delete since the fetch began has said what the parent now is (edits.js).
+  if (view.parents.get(parentId) !== found) return;
   if (parent) quote.textContent = `↳ ${parent.sender}: ${parent.deleted ? "message deleted" : plainText(parent.content, 120)}`;
 }
 
