@@ -1,9 +1,10 @@
 // @ts-check
 // Editing and deleting your own messages. Edit and Delete sit in the actions
 // of the messages posted under the reader's name (the server decides who may;
-// this only offers). Edit opens the text in place: Enter saves, Shift+Enter is
-// a new line, Esc cancels. Delete asks once more on the same button. An edited
-// message shows "(edited)" (when, in its title); a deleted one "message deleted".
+// this only offers). Edit opens the text in place: Enter saves (on a touch
+// screen, as in the composer, Enter is a new line and Save saves), Esc
+// cancels. Delete asks once more on the same button. An edited message shows
+// "(edited)" (when, in its title); a deleted one "message deleted".
 //
 // Live: an `edit` event carries the message as it now stands, and its item is
 // built again from it (its reactions row carried over). The latest changes
@@ -114,7 +115,7 @@ export class MessageEdits {
       event.preventDefault();
       event.stopPropagation();
       this.close(id);
-    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !matchMedia("(pointer: coarse)").matches) {
       event.preventDefault();
       this._save(id);
     }
