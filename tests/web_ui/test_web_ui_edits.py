@@ -16,6 +16,7 @@ from playwright.async_api import Browser, Locator, Page, Route, expect
 
 from tests.helpers import ServerProcess
 from tests.web_ui.pages import LIVE_WITHIN_MS, call, open_home, open_room, watched_page
+from tests.web_ui.test_web_ui_axe import serious_violations
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -129,6 +130,15 @@ async def test_edit_and_delete_from_the_page_reach_a_second_page_live(
         )
         await expect(seen_grouped.locator(".edited")).to_be_visible()
         await expect(seen.locator(".body")).to_have_text("at 6pm")  # one edit, not both
+
+    # The marker, the tombstone and an open editor, under axe-core.
+    async with watched_page(browser, server, bypass_csp=True) as (checked, _):
+        await as_name(checked, "alice")
+        await open_room(checked, server, room)
+        await checked.locator(f'#message-list li[data-id="{typo}"]').hover()
+        await checked.locator(f'button[data-edit="{typo}"]').click()
+        await expect(checked.locator("textarea.edit-text")).to_be_focused()
+        assert await serious_violations(checked) == []
 
 
 async def test_a_room_opened_from_a_read_made_before_a_delete_shows_the_tombstone(
