@@ -13,6 +13,7 @@ only), and empties the WAL after it commits.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,9 @@ from chatnut.store.rows import MESSAGE_COLUMNS, message_dict, tombstone_metadata
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
 
+log = logging.getLogger(__name__)
+
+WAL_RESET_TRIES = 3
 _BY_ID = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
 
 
@@ -75,8 +79,15 @@ class Edits:
             return message, [Event(EDIT_EVENT, message["room_id"], message)]
 
         deleted: Row = await self.engine.write(write)
-        # The WAL still holds the pages as they were before the delete.
-        await self.engine.reset_wal()
+        # The WAL still holds the pages as they were before the delete. A reset
+        # waits for the readers of the moment; busy ones get a few more tries.
+        for _ in range(WAL_RESET_TRIES):
+            if await self.engine.reset_wal():
+                break
+        else:
+            log.warning(
+                "message %d is deleted, but the WAL still holds it until its next reset", message_id
+            )
         return deleted
 
     async def changed_messages(self, room_id: str, message_ids: Sequence[int]) -> list[Row]:
