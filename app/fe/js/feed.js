@@ -14,6 +14,8 @@
 // the server resumes after it. If the browser gives up (a non-200 answer, e.g.
 // during a restart), the leader opens a fresh source with ?last_event_id=.
 
+import { stillSignedIn } from "./session.js";
+
 const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "receipt", "reaction", "edit"];
 const CHANNEL = "chatnut-feed";
 const LEADER_LOCK = "chatnut-feed-leader";
@@ -89,8 +91,12 @@ export class SharedFeed {
       const long = Date.now() - this.failingSince > OFFLINE_AFTER_MS;
       this._setState(long || !navigator.onLine ? "offline" : "reconnecting");
       if (source.readyState === EventSource.CLOSED) {
-        this.retryTimer = setTimeout(() => this._connect(), this.backoff);
-        this.backoff = Math.min(this.backoff * 2, 5000);
+        // Refused for good (the sign-in ended) leaves the page; else retry.
+        stillSignedIn().then(() => {
+          if (this.source !== source) return;
+          this.retryTimer = setTimeout(() => this._connect(), this.backoff);
+          this.backoff = Math.min(this.backoff * 2, 5000);
+        });
       }
     };
   }

@@ -524,6 +524,11 @@ class Store(ABC):
         {token_id, expires_at, revoked_at}; None for an unknown hash."""
 
     @abstractmethod
+    async def token_by_id(self, token_id: str) -> Row | None:
+        """As token_owner, for the token with this id (a browser session names the
+        token that signed it in); None for an unknown id."""
+
+    @abstractmethod
     async def save_token_uses(self, rows: Sequence[tuple[str, str]]) -> None:
         """Upsert (token id, last used at); a time never moves back. Publishes nothing."""
 
