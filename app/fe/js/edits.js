@@ -1,10 +1,11 @@
 // @ts-check
 // Editing and deleting your own messages. Edit and Delete sit in the actions
-// of the messages posted under the reader's name (the server decides who may;
-// this only offers). Edit opens the text in place: Enter saves (on a touch
-// screen, as in the composer, Enter is a new line and Save saves), Esc
-// cancels. Delete asks once more on the same button. An edited message shows
-// "(edited)" (when, in its title); a deleted one "message deleted".
+// of the messages this page may change (a signed-in person's own, or any for
+// an admin; else those posted under the name in the field — the server
+// decides, this only offers). Edit opens the text in place: Enter saves (on
+// a touch screen, as in the composer, Enter is a new line and Save saves),
+// Esc cancels. Delete asks once more on the same button. An edited message
+// shows "(edited)" (when, in its title); a deleted one "message deleted".
 //
 // Live: an `edit` event carries the message as it now stands, and its item is
 // built again from it (its reactions row carried over). The latest changes
@@ -15,6 +16,7 @@
 
 import { api, enc } from "./api.js";
 import { fullTime, h, plainText } from "./dom.js";
+import { signedIn } from "./session.js";
 
 const FETCH_IDS = 500; // the batch route's most
 const KEEP_CHANGES = 200;
@@ -26,12 +28,24 @@ const changeOf = (m) => (m.deleted ? "deleted" : m.edited_at || "");
 const key = (name) => (name || "").trim().toLowerCase();
 
 /**
- * Edit and Delete, for the reader's own messages that still stand.
- * @param {{id: number, sender: string, deleted?: boolean}} m
+ * Whether this page may change the message: a person signed in by their own
+ * token, their principal's messages (an admin's, any); the admin's key (or no
+ * token), the messages posted under the name in the field.
+ * @param {{sender: string, principal?: string}} m
+ * @param {string} reader
+ */
+function mayChange(m, reader) {
+  if (signedIn.name) return signedIn.can_post && (signedIn.role === "admin" || m.principal === signedIn.name);
+  return Boolean(reader) && key(m.sender) === key(reader);
+}
+
+/**
+ * Edit and Delete, for the messages this page may change that still stand.
+ * @param {{id: number, sender: string, principal?: string, deleted?: boolean}} m
  * @param {string} reader
  */
 export function editButtons(m, reader) {
-  if (m.deleted || !reader || key(m.sender) !== key(reader)) return [];
+  if (m.deleted || !mayChange(m, reader)) return [];
   return [
     h("button", { type: "button", "data-edit": m.id, "aria-label": `Edit #${m.id}`, tabindex: "-1" }, "Edit"),
     h("button", { type: "button", "data-delete": m.id, "aria-label": `Delete #${m.id}`, tabindex: "-1" }, "Delete"),
