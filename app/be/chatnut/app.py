@@ -102,6 +102,9 @@ class ServerState:
         self.hub = Hub()
         # The shared tokens, replaced in place by a reload (tokens.py).
         self.tokens = SharedTokens(settings.tokens)
+        # The database password from --db-password-file, replaced by a reload;
+        # the store asks for it each time it opens a connection.
+        self.db_password = settings.db_password
         # Set when this process is on its way out (a reload replacing it, or a
         # stop): /readyz says `stopping`, so balancers move on first.
         self.draining = False
@@ -125,6 +128,7 @@ class ServerState:
             owner={"pid": os.getpid(), "port": port},
             on_resync=self.hub.resync,
             keep_events=(settings.events_keep_seconds, settings.events_keep_rows),
+            password=(lambda: self.db_password) if settings.db_password is not None else None,
         )
         self.service = ChatService(
             self.store,

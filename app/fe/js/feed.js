@@ -13,10 +13,25 @@
 // Reconnects: while the browser retries by itself it sends Last-Event-ID and
 // the server resumes after it. If the browser gives up (a non-200 answer, e.g.
 // during a restart), the leader opens a fresh source with ?last_event_id=.
+// A new reader's name (follow) opens a fresh source the same way.
 
 import { stillSignedIn } from "./session.js";
 
-const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "receipt", "reaction", "edit"];
+const EVENTS = [
+  "snapshot",
+  "room",
+  "room_deleted",
+  "totals",
+  "ready",
+  "message",
+  "status",
+  "agent",
+  "cleared",
+  "purged",
+  "receipt",
+  "reaction",
+  "edit",
+];
 const CHANNEL = "chatnut-feed";
 const LEADER_LOCK = "chatnut-feed-leader";
 const OFFLINE_AFTER_MS = 8000;
@@ -57,6 +72,17 @@ export class SharedFeed {
     } else {
       this._lead(); // no way to share: this tab streams for itself
     }
+  }
+
+  // The reader's name changed: the stream starts again as that name, and its
+  // snapshot brings the name's own unread counts, cursors and mentions. Every
+  // tab of the browser hears of a new name (it is stored in localStorage, so
+  // the other tabs get a "storage" event) and calls this; only the leader
+  // streams, and a tab that leads later streams as the name it was told.
+  follow(reader) {
+    if (reader === this.reader) return;
+    this.reader = reader;
+    if (this.leader) this._connect();
   }
 
   _lead() {

@@ -6,6 +6,7 @@
 // and element(id) for a message in the page.
 
 import { api, enc } from "./api.js";
+import { senderColour } from "./colours.js";
 import { addressees, messageClass, messageExtras } from "./coordination.js";
 import { clockTime, dayLabel, fullTime, h, initials, localDay, plainText, timeAgo } from "./dom.js";
 import { editButtons, editedMark } from "./edits.js";
@@ -65,7 +66,7 @@ export function rejoin(first) {
 
 export function messageItem(m, grouped, view) {
   const system = m.message_type === "system";
-  const colour = view.palette.colour(m.sender);
+  const colour = senderColour(m.sender);
   const gone = Boolean(m.deleted);
   const body = h("div", { class: gone ? "body tombstone" : "body" });
   if (gone) body.textContent = "message deleted";
