@@ -290,3 +290,21 @@ async def test_over_rest_with_principals_only_the_author_or_an_admin_may(
     assert anonymous.status_code == 422
     deleted = await token_api.delete(f"/api/messages/{mine}?name=alice", headers=admin)
     assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+
+
+async def test_a_tombstone_is_no_search_hit_even_by_sender_or_addressee(
+    api: httpx.AsyncClient,
+) -> None:
+    room = (await api.post("/api/rooms", json={"project": "p", "name": "r"})).json()["id"]
+    ids = []
+    for content in ("kept note", "gone note"):
+        posted = await api.post(
+            f"/api/rooms/{room}/messages",
+            json={"sender": "alice", "content": content, "to": ["bob"]},
+        )
+        ids.append(posted.json()["id"])
+    kept, gone = ids
+    assert (await api.delete(f"/api/messages/{gone}?name=alice")).status_code == 200
+    for q in ("from:alice", "to:bob", "note", "in:r from:alice after:2000-01-01"):
+        found = (await api.get("/api/search", params={"q": q})).json()
+        assert [m["id"] for m in found["messages"]] == [kept], q

@@ -201,7 +201,7 @@ def search_hits(likes: list[str], where: SearchFilter) -> tuple[str, list[Any]]:
     """Newest hits first. pg_trgm's GIN index serves ILIKE '%q%' for 3+ characters;
     shorter queries scan the newest messages (as on SQLite), both capped."""
     params: list[Any] = [SEARCH_HIT_CAP + 1]  # one more: whether it is capped
-    clauses = []
+    clauses = [" AND m.deleted_at IS NULL"]  # a tombstone is no hit, even by sender
     for clause, value in (
         *(("m.content ILIKE ${}", like) for like in likes),
         ("r.project = ${}", where.project),
