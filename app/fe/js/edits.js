@@ -160,7 +160,7 @@ export class MessageEdits {
       if (!message) this.onError("Could not edit: the message could not be read");
       return;
     }
-    const text = h("textarea", { class: "edit-text", "aria-label": `Edit #${id}: Enter saves, Esc cancels`, maxlength: "65536" });
+    const text = h("textarea", { class: "edit-text", "aria-label": `Edit #${id}: Enter saves, Esc cancels` });
     text.value = message.content;
     text.rows = Math.min(12, message.content.split("\n").length + 1);
     const box = h(
