@@ -86,7 +86,7 @@ def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any], bool]:
     """The narrowing as SQL, its parameters, and whether it picks few enough
     messages through indexes (a room, an addressee) to start from them."""
     narrow = where.room_id is not None or where.room_name is not None
-    clauses: list[str] = []
+    clauses: list[str] = ["m.deleted_at IS NULL"]  # a tombstone is no hit, even by sender
     params: list[Any] = []
     # SQLite's lower() folds ASCII only: another name is folded in Python.
     ascii_sender = where.sender is None or where.sender.isascii()
