@@ -176,7 +176,13 @@ async def test_real_answers_of_the_main_routes_match_their_schemas(
     answers.check("POST", "/api/rooms/{room_id}/messages", posted.json())
     assert posted.json()["mentions"] == [{"name": "bob", "task_id": "task-1"}]
     first = posted.json()["id"]
-    await service.post_message(room_id, "carol", "a summary", "summary")
+    summary = await service.post_message(room_id, "carol", "a summary draft", "summary")
+    edited = await client.patch(
+        f"/api/messages/{summary['id']}", json={"content": "a summary", "name": "carol"}
+    )
+    answers.check("PATCH", "/api/messages/{message_id}", edited.json())
+    gone = await service.post_message(room_id, "carol", "oops")
+    await service.delete_message(gone["id"], "carol")
     await service.toggle_reaction(room_id, first, "👍", "carol")
     await service.update_status(room_id, "alice", "reviewing")
     await service.claim(room_id, "bob", ["src/**"], "task-1")
@@ -193,6 +199,8 @@ async def test_real_answers_of_the_main_routes_match_their_schemas(
     )
     # A message with receipts and reactions: its nested parts are checked too.
     assert rest == direct and "receipts" in rest["messages"][0]
+    # Edited and deleted messages say so, in declared fields.
+    assert "edited_at" in rest["messages"][1] and rest["messages"][2]["deleted"] is True
     assert rest["messages"][0]["reactions"][0]["names"] == ["carol"]
     rest, direct = await both(
         answers,
@@ -220,8 +228,8 @@ async def test_real_answers_of_the_main_routes_match_their_schemas(
         f"{room}?reader=carol",
         service.get_room(room_id, "carol"),
     )
-    assert rest == direct and rest["unread_count"] == 1
-    assert rest["last_message"]["preview"] == "a summary"
+    assert rest == direct and rest["unread_count"] == 2
+    assert rest["last_message"]["id"] == gone["id"]
 
     async def summaries() -> dict[str, Any]:
         return {"rooms": await service.room_summaries(reader="carol")}

@@ -6,9 +6,11 @@ import { api, enc } from "./api.js";
 import { Composer, senderName } from "./composer.js";
 import { InboxView, PresenceBar, SummaryPin } from "./coordination.js";
 import { $, closest } from "./dom.js";
+import { MessageEdits } from "./edits.js";
 import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
 import { forReader, MentionMarks } from "./mentions.js";
+import { messageItem } from "./message_items.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
 import { Reactions } from "./reactions.js";
 import { ReceiptMarks } from "./receipts.js";
@@ -68,6 +70,14 @@ const inbox = new InboxView({
   onName: (name) => receipts.nameShown(name),
 });
 const reactions = new Reactions({ roomId: () => currentRoom, reader: senderName, list: $("message-list"), onError: (text) => composer.notice(text) });
+const edits = new MessageEdits({
+  roomId: () => currentRoom,
+  reader: senderName,
+  list: $("message-list"),
+  build: (m, grouped) => messageItem(m, grouped, room),
+  parents: () => room.parents,
+  onError: (text) => composer.notice(text),
+});
 const receipts = new ReceiptMarks({ roomId: () => currentRoom, onOpen: (roomId, id) => openRoom(roomId, { focus: id }) });
 const feed = new SharedFeed({
   onEvent: handle,
@@ -143,6 +153,10 @@ function handle(name, data) {
     case "reaction":
       reactions.reaction(data);
       break;
+    case "edit":
+      edits.edit(data);
+      summaryPin.message(data); // a summary edited or deleted: the pin follows
+      break;
     case "status":
       room.status(data);
       break;
@@ -159,6 +173,7 @@ function handle(name, data) {
       room.refreshTeam(); // statuses are not replayed after a reconnect: fetch them
       receipts.ready(); // nor are receipts: read those shown again
       reactions.ready(); // nor reactions
+      edits.ready(); // nor edits and deletes
       if (failedRoom) openRoom(failedRoom, { push: false });
       break;
   }

@@ -43,6 +43,9 @@ class Message(TypedDict):
     receipts: NotRequired[Receipts]
     # Only on a message someone reacted to from the page, grouped by emoji.
     reactions: NotRequired[Reactions]
+    # Only on a message edited (when) or deleted (true, its content empty) from the page.
+    edited_at: NotRequired[str]
+    deleted: NotRequired[bool]
 
 
 class Mention(TypedDict):
@@ -97,6 +100,12 @@ class NewestPage(TypedDict):
     # The newest messages below an id (or of a feed): `has_more` older ones.
     messages: list[Message]
     has_more: bool
+
+
+class Changes(TypedDict, Generic[M]):
+    # Those of some messages of a room that were edited or deleted, as they now stand.
+    room_id: str
+    messages: list[M]
 
 
 class ReadCursor(TypedDict):

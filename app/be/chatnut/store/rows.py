@@ -19,8 +19,12 @@ from chatnut.shapes.team import Agent, Status
 
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
 MESSAGE_COLUMNS = (
-    "id, room_id, sender, content, message_type, created_at, metadata, recipients, principal"
+    "id, room_id, sender, content, message_type, created_at, metadata, recipients, principal,"
+    " edited_at, deleted_at"
 )
+# What a deleted message keeps of its metadata: where it sat in a thread and
+# how it came, never what its author attached.
+TOMBSTONE_METADATA = ("reply_to", "source")
 
 
 def parse_metadata(text: str | None) -> dict[str, Any] | None:
@@ -89,6 +93,12 @@ def message_dict(row: Any) -> Message:
     # Only a message posted with a principal's token says whose it was.
     if row["principal"]:
         message["principal"] = row["principal"]
+    # Only a changed message says so: an edit its time, a delete `deleted`
+    # (its content is already empty in the table).
+    if row["deleted_at"]:
+        message["deleted"] = True
+    elif row["edited_at"]:
+        message["edited_at"] = row["edited_at"]
     return message
 
 
@@ -135,6 +145,13 @@ def summary_dict(row: Any, unread: int | None) -> RoomSummary:
         summary["unread_count"] = unread
         summary["last_read_message_id"] = int(row["cursor"] or 0)
     return summary
+
+
+def tombstone_metadata(text: str | None) -> str | None:
+    """The stored metadata a deleted message keeps (JSON text, or None)."""
+    found = parse_metadata(text) or {}
+    kept = {k: found[k] for k in TOMBSTONE_METADATA if k in found}
+    return json.dumps(kept, ensure_ascii=False) if kept else None
 
 
 # -- principals and tokens: never the secret, nor its hash, in what is handed out

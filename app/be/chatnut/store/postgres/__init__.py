@@ -66,6 +66,7 @@ from chatnut.store.postgres.driver import (
     safe_location,
     unavailable,
 )
+from chatnut.store.postgres.edits import Edits
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.identities import Identities
 from chatnut.store.postgres.migrate import migrate, newest_version
@@ -108,7 +109,7 @@ def _count(status: str) -> int:
 
 
 class PostgresStore(
-    Reads, Search, Team, Receipts, Reactions, Claims, RoomPrefs, Identities, Retention, Store
+    Reads, Search, Team, Receipts, Reactions, Edits, Claims, RoomPrefs, Identities, Retention, Store
 ):
     def __init__(
         self,

@@ -25,6 +25,7 @@ from chatnut.store.base import OnCommit, SearchFilter, Store
 from chatnut.store.sqlite import coordination, idempotency
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.claims import Claims
+from chatnut.store.sqlite.edits import Edits
 from chatnut.store.sqlite.engine import Engine
 from chatnut.store.sqlite.identities import Identities
 from chatnut.store.sqlite.migrate import current_version, newest_version
@@ -63,7 +64,9 @@ def room_event(room: Room, action: str) -> Event:
     return Event("room", room["id"], {"action": action, "room": room})
 
 
-class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Retention, Store):
+class SqliteStore(
+    Reads, Receipts, Reactions, Edits, Claims, RoomPrefs, Identities, Retention, Store
+):
     def __init__(
         self,
         path: Path,
