@@ -31,6 +31,7 @@ from chatnut.service.retention import RetentionJob
 from chatnut.service.room_prefs import RoomPrefRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
+from chatnut.service.threads import ThreadRules
 from chatnut.store.base import SEARCH_MESSAGE_LIMIT, SEARCH_ROOM_LIMIT, Store
 
 __all__ = ["ChatService", "now_iso"]
@@ -40,6 +41,7 @@ class ChatService(
     DeliveryRules,
     ReceiptRules,
     ReactionRules,
+    ThreadRules,
     MessageRules,
     RoomRules,
     RoomPrefRules,

@@ -329,6 +329,35 @@ class Store(ABC):
         {room_id, message_id, reactions, emoji, name, reacted}. Raises NotFound
         (room, or no such message in it)."""
 
+    # -- threads, and the reader's own place --------------------------------
+    #
+    # A reply is a message whose metadata names its parent (`reply_to`, a
+    # message of the same room). Both backends index replies by (room,
+    # parent), so a page's counts are one read whatever the room's size.
+
+    @abstractmethod
+    async def reply_counts(
+        self, room_id: str, parent_ids: Sequence[int]
+    ) -> dict[int, dict[str, Any]]:
+        """{parent id: {count, last_id, last_at, last_sender}} for those of these
+        messages of `room_id` that have replies (the others are absent), in one
+        indexed read."""
+
+    @abstractmethod
+    async def thread_page(
+        self, room_id: str, parent_id: int, *, after: int, limit: int
+    ) -> dict[str, Any]:
+        """A thread as of one snapshot: {parent, replies (up to `limit` after
+        id `after`, oldest first), has_more, reply_count}. Raises NotFound (room,
+        or no such message in it)."""
+
+    @abstractmethod
+    async def mark_unread(self, room_id: str, reader: str, message_id: int) -> dict[str, Any]:
+        """Move `reader`'s cursor back to just before `message_id`, never forward
+        (a message already unread leaves it where it is): {room_id, reader,
+        last_read_message_id}. Receipts already stamped read stay read.
+        Raises NotFound (room, or no such message in it). Publishes read."""
+
     # -- receipts of directed messages, and push ------------------------------
     #
     # Every stamp (delivered, read by a cursor move, acked) publishes one

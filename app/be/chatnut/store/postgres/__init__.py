@@ -77,6 +77,7 @@ from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.side_stream import CHANNEL as SIDE_CHANNEL
 from chatnut.store.postgres.side_stream import SideStream
 from chatnut.store.postgres.team import Team
+from chatnut.store.postgres.threads import Threads
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,17 @@ def _count(status: str) -> int:
 
 
 class PostgresStore(
-    Reads, Search, Team, Receipts, Reactions, Claims, RoomPrefs, Identities, Retention, Store
+    Reads,
+    Search,
+    Team,
+    Receipts,
+    Reactions,
+    Threads,
+    Claims,
+    RoomPrefs,
+    Identities,
+    Retention,
+    Store,
 ):
     def __init__(
         self,

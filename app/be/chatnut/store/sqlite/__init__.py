@@ -30,6 +30,7 @@ from chatnut.store.sqlite.retention import Retention
 from chatnut.store.sqlite.room_prefs import RoomPrefs
 from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
+from chatnut.store.sqlite.threads import Threads
 
 Write = tuple[Any, Sequence[Event]]
 
@@ -58,7 +59,9 @@ def room_event(room: Row, action: str) -> Event:
     return Event("room", room["id"], {"action": action, "room": room})
 
 
-class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Retention, Store):
+class SqliteStore(
+    Reads, Receipts, Reactions, Threads, Claims, RoomPrefs, Identities, Retention, Store
+):
     def __init__(
         self,
         path: Path,
