@@ -11,6 +11,7 @@ import { clockTime, dayLabel, fullTime, h, initials, localDay, plainText, timeAg
 import { forReader } from "./mentions.js";
 import { decorateCode, isLong, mentionChips, showMore } from "./message_parts.js";
 import { reactButtons, reactionRow } from "./reactions.js";
+import { threadActions, threadLine } from "./thread.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 
@@ -104,6 +105,7 @@ function messageItem(m, grouped, view) {
     replyTo ? quoteOf(replyTo, view) : null,
     body,
     long ? showMore() : null,
+    threadLine(m),
     reactionRow(m.id, m.reactions, reader),
     h(
       "div",
@@ -111,6 +113,7 @@ function messageItem(m, grouped, view) {
       ...reactButtons(m.id),
       h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}`, tabindex: "-1" }, "Reply"),
       h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}`, tabindex: "-1" }, "Copy link"),
+      ...threadActions(m.id),
     ),
   );
   return item;
