@@ -34,7 +34,12 @@ async def thread_room(agent: Client) -> tuple[str, int]:
     await call(agent, "post_message", room_id=room, sender="ops", content="unrelated")
     for sender, content in (("dev", "8080"), ("qa", "**9090** now")):
         await call(
-            agent, "post_message", room_id=room, sender=sender, content=content, reply_to=parent["id"]
+            agent,
+            "post_message",
+            room_id=room,
+            sender=sender,
+            content=content,
+            reply_to=parent["id"],
         )
     return room, int(parent["id"])
 
