@@ -80,6 +80,7 @@ const places = new Places({
     if (roomId) sidebar.watch(null);
   },
   onCursor: (roomId, id) => cursorMoved(roomId, id),
+  lastSent: (roomId) => reads.get(roomId)?.sent ?? 0,
   say: (text) => composer.notice(text),
 });
 const threads = new ThreadPane({

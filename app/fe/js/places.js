@@ -19,11 +19,13 @@ export class Places {
   /**
    * @param {{room: any, reader: () => string, roomId: () => string | null,
    *   onHeld: (roomId: string | null) => void, onCursor: (roomId: string, id: number) => void,
-   *   say: (text: string) => void}} options
+   *   lastSent: (roomId: string) => number, say: (text: string) => void}} options
    * `room` is the RoomView; `onHeld` says which room's cursor the page must
-   * leave alone now (or null); `onCursor` where the cursor now stands.
+   * leave alone now (or null); `onCursor` where the cursor now stands;
+   * `lastSent` where this page last moved a room's cursor.
    */
-  constructor({ room, reader, roomId, onHeld, onCursor, say }) {
+  constructor({ room, reader, roomId, onHeld, onCursor, lastSent, say }) {
+    this.lastSent = lastSent;
     this.room = room;
     this.reader = reader;
     this.roomId = roomId;
@@ -51,10 +53,19 @@ export class Places {
     if (this.held) this._hold(null);
   }
 
-  /** The open room's summary changed: "Jump to unread" shows while it has unread. */
+  /** The open room's summary changed: "Jump to unread" shows while it has
+   * unread — not for the moment between a message arriving at the bottom of a
+   * watched room and the page reading it (the cursor is then where this page
+   * last put it); a cursor moved back elsewhere shows it at once. */
   summary(room) {
-    const unread = countedUnread(room) > 0;
+    const cursor = room.last_read_message_id || 0;
+    const catchingUp = this.room.watching() && !this.holds(room.id) && cursor >= this.lastSent(room.id);
+    this._unread(countedUnread(room) > 0 && !catchingUp);
+  }
+
+  _unread(unread) {
     if (this.jump.hidden === unread) this.jump.hidden = !unread;
+    $("room-view").classList.toggle("has-unread", unread);
   }
 
   /** @param {number} messageId */
@@ -67,7 +78,7 @@ export class Places {
       this._hold(roomId);
       this.onCursor(roomId, cursor.last_read_message_id);
       this.room.markUnreadAfter(cursor.last_read_message_id);
-      this.jump.hidden = false;
+      this._unread(true);
     } catch (error) {
       this.say(`Not marked unread: ${error instanceof Error ? error.message : error}.`);
     }
@@ -80,7 +91,7 @@ export class Places {
       const summary = await api(`/rooms/${enc(roomId)}?reader=${enc(this.reader())}`);
       if (this.roomId() !== roomId) return;
       if (!countedUnread(summary)) {
-        this.jump.hidden = true;
+        this._unread(false);
         this.say("Nothing unread here.");
         return;
       }
@@ -99,7 +110,7 @@ export class Places {
       this._hold(null);
       this.onCursor(roomId, cursor.last_read_message_id);
       this.room.reading.divider?.remove();
-      this.jump.hidden = true;
+      this._unread(false);
     } catch (error) {
       this.say(`Not marked read: ${error instanceof Error ? error.message : error}.`);
     }
