@@ -15,6 +15,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.helpers import ServerProcess
 from tests.web_ui.pages import LIVE_WITHIN_MS, call, open_room, read_sent, watched_page
+from tests.web_ui.test_web_ui_axe import serious_violations
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -241,3 +242,15 @@ async def test_jump_to_unread_loads_the_oldest_unread_outside_the_page(
     await expect(page.locator("#message-list li.divider + li.message")).to_have_attribute(
         "data-id", str(ids[4])
     )
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+async def test_the_open_thread_has_no_serious_accessibility_violation(
+    browser: Browser, server: ServerProcess, agent: Client, scheme: str
+) -> None:
+    room, parent = await thread_room(agent)
+    async with watched_page(browser, server, color_scheme=scheme, bypass_csp=True) as (page, _):
+        await open_room(page, server, room)
+        await page.locator(f'#message-list li[data-id="{parent}"] .thread-line').click()
+        await expect(page.locator("#thread-list li.thread-item")).to_have_count(3)
+        assert await serious_violations(page) == []
