@@ -18,6 +18,9 @@ from chatnut.store.thread_rows import reply_counts
 
 PARENT = "message_reply_to(metadata)"
 
+# The newest reply's row by its key, one per parent: a join (or a LATERAL it
+# may flatten into one; LIMIT keeps it apart) let the planner, misjudging how
+# many parents match, hash the whole table.
 COUNTS = f"""
 SELECT g.parent, g.count, g.last_id, m.created_at AS last_at, m.sender AS last_sender
 FROM (
@@ -25,7 +28,9 @@ FROM (
     FROM messages
     WHERE room_id = $1 AND {PARENT} = ANY ($2::bigint[])
     GROUP BY 1
-) g JOIN messages m ON m.id = g.last_id
+) g CROSS JOIN LATERAL (
+    SELECT created_at, sender FROM messages WHERE id = g.last_id LIMIT 1
+) m
 """
 
 REPLIES = (
