@@ -16,6 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from tests.spawner import SpawnedProcess, forking, spawn_server
+
 READY_MARK = "chatnut ready on"
 TOKEN = "test-token-0123456789abcdef"  # the token_server fixture's (tests/conftest.py)
 
@@ -50,7 +52,7 @@ class ServerProcess:
         self.extra_env = env or {}
         self.wrapper = wrapper or []  # e.g. setpriv, to run the server as another user
         self.port = 0
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: subprocess.Popen[str] | SpawnedProcess | None = None
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.output: list[str] = []
 
@@ -84,14 +86,20 @@ class ServerProcess:
     def start(self, port: int | None = None) -> None:
         """Start (or restart, on the same port unless told otherwise) and wait until ready."""
         self.lines = queue.Queue()
-        self.proc = subprocess.Popen(
-            self.command(self.port if port is None else port),
-            env=self.environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        command = self.command(self.port if port is None else port)
+        if forking() and not self.wrapper:
+            # The same `chatnut serve` in a process of its own, forked from a process
+            # that has already imported it (tests/spawner.py says why).
+            self.proc = spawn_server(command[3:], self.environment())
+        else:
+            self.proc = subprocess.Popen(
+                command,
+                env=self.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         # Each process gets its own queue: a killed predecessor's reader may still
         # be draining its pipe, and its end-of-output must not reach this one.
         threading.Thread(target=self._pump, args=(self.proc, self.lines), daemon=True).start()
@@ -110,7 +118,9 @@ class ServerProcess:
                 self.port = int((run_dir / "server.port").read_text())
                 return
 
-    def _pump(self, proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+    def _pump(
+        self, proc: subprocess.Popen[str] | SpawnedProcess, lines: queue.Queue[str | None]
+    ) -> None:
         assert proc.stderr is not None
         with proc.stderr:  # closed here, at EOF, so no pipe outlives its process
             for line in proc.stderr:

@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 from chatnut.client.endpoint import CliError, Endpoint, NotServed, quote
-from chatnut.client.mcp import call_tool
 
 ROOM_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -134,6 +133,9 @@ def page_url(endpoint: Endpoint, room_id: str | None) -> str:
         return str(link["url"])
     except NotServed:
         pass  # an older server: its ping hands one out (for "/")
+    # Imported here: the MCP client costs every other command a second to load.
+    from chatnut.client.mcp import call_tool
+
     web_url = str(call_tool(endpoint, "ping", {})["web_url"])
     parts = urllib.parse.urlsplit(web_url)
     query = dict(urllib.parse.parse_qsl(parts.query))
