@@ -169,12 +169,15 @@ async def test_on_a_phone_the_thread_covers_the_room(
 
 
 async def test_mark_unread_from_here_holds_until_mark_read(
-    page: Page, server: ServerProcess, agent: Client
+    page: Page, browser: Browser, server: ServerProcess, agent: Client
 ) -> None:
     room = (await call(agent, "init_room", project="demo", name="places"))["id"]
     ids = []
     for i in range(6):
-        posted = await call(agent, "post_message", room_id=room, sender="bot", content=f"m{i}")
+        to = "human" if i == 3 else None  # one of them directed to the reader
+        posted = await call(
+            agent, "post_message", room_id=room, sender="bot", content=f"m{i}", to=to
+        )
         ids.append(int(posted["id"]))
     async with page.expect_response(read_sent(room, lambda i: i == ids[-1])):
         await open_room(page, server, room)
@@ -191,6 +194,15 @@ async def test_mark_unread_from_here_holds_until_mark_read(
     await expect(page.locator("#jump-unread")).to_be_visible()
     stands = await summary(server, room)
     assert (stands["unread_count"], stands["last_read_message_id"]) == (4, ids[2] - 1)
+    # The directed message counts as unread for its reader again, yet its
+    # sender still sees it read: a page opened afresh reads the receipt.
+    async with watched_page(browser, server) as (sender_view, _):
+        await sender_view.add_init_script("localStorage.setItem('chatnut.name', 'bot')")
+        await open_room(sender_view, server, room)
+        mark = sender_view.locator(
+            f'#message-list li[data-id="{ids[3]}"] .receipts .rcpt[data-name="human"]'
+        )
+        await expect(mark).to_have_attribute("data-read", "true")
 
     # While the room stays open the page leaves that cursor alone: a new
     # message, seen at the bottom, would otherwise be marked read at once.

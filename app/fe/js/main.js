@@ -352,7 +352,7 @@ function wire() {
   });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && currentRoom && room.pinned) room.scrollToEnd();
-    sidebar.watch(room.watching() ? currentRoom : null);
+    sidebar.watch(room.watching() && !places.holds(currentRoom) ? currentRoom : null);
   });
   window.addEventListener("popstate", fromAddress);
   $("mcp-url").textContent = `${location.origin}/mcp/`;
