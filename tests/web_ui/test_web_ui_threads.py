@@ -266,3 +266,32 @@ async def test_the_open_thread_has_no_serious_accessibility_violation(
         await page.locator(f'#message-list li[data-id="{parent}"] .thread-line').click()
         await expect(page.locator("#thread-list li.thread-item")).to_have_count(3)
         assert await serious_violations(page) == []
+
+
+async def test_a_long_thread_pages_in_the_pane(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room, parent = await thread_room(agent)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        for i in range(103):  # with the two it has: 105, past one page of 100
+            answer = await http.post(
+                f"/api/rooms/{room}/messages",
+                json={"sender": "dev", "content": f"step {i}", "reply_to": parent},
+            )
+            assert answer.status_code == 200, answer.text
+    await page.goto(f"{server.url}/?room={room}&msg={parent}")  # older than the newest 100
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    line = page.locator(f'#message-list li[data-id="{parent}"] .thread-line')
+    await expect(line).to_have_text("105 replies · last just now")
+    await line.click()
+    items = page.locator("#thread-list li.thread-item")
+    await expect(items).to_have_count(101)  # the parent and the first 100
+    more = page.locator("#thread-more")
+    await expect(more).to_be_visible()
+    await more.click()
+    await expect(items).to_have_count(106)
+    await expect(items.last).to_contain_text("step 102")
+    await expect(more).to_be_hidden()
+    await call(agent, "post_message", room_id=room, sender="qa", content="done", reply_to=parent)
+    await expect(items).to_have_count(107, timeout=LIVE_WITHIN_MS)
+    await expect(line).to_have_text("106 replies · last just now")

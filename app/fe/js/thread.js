@@ -33,7 +33,7 @@ export function threadLine(m) {
   if (!m.replies?.count) return null;
   return h(
     "button",
-    { type: "button", class: "thread-line", "data-thread": m.id, "data-last": m.replies.last_id, tabindex: "-1" },
+    { type: "button", class: "thread-line", "data-thread": m.id, "data-count": m.replies.count, "data-last": m.replies.last_id, tabindex: "-1" },
     ...lineParts(m.replies.count, m.replies.last_at),
   );
 }
@@ -69,6 +69,7 @@ function setLine(li, count, lastId, lastAt) {
     if (li.dataset.open) made.tabIndex = 0; // the focused message's controls are reachable
     return;
   }
+  line.dataset.count = String(count);
   line.dataset.last = String(lastId);
   line.replaceChildren(...lineParts(count, lastAt));
 }
@@ -232,7 +233,7 @@ export class ThreadPane {
     const line = li?.querySelector(".thread-line");
     const counted = line instanceof HTMLElement ? Number(line.dataset.last) : 0;
     if (li && m.id > counted) {
-      const count = line ? Number(/^\d+/.exec(line.textContent || "")?.[0] || 0) : 0;
+      const count = line instanceof HTMLElement ? Number(line.dataset.count) : 0;
       setLine(li, count + 1, m.id, m.created_at);
     }
     const shownAlready = this.parentId === parentId ? this.items.querySelector(`.thread-item[data-id="${Number(m.id)}"] .body`) : null;
