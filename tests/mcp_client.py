@@ -4,6 +4,8 @@ error must be one line."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jsonschema
@@ -35,6 +37,14 @@ class CheckedClient:
         text: str = result.content[0].text
         assert "\n" not in text, f"error must be one line: {text!r}"
         return text
+
+
+@contextlib.asynccontextmanager
+async def connect(url: str) -> AsyncIterator[CheckedClient]:
+    """The SDK's client on a live server's MCP endpoint, its results checked."""
+    async with Client(url, mode="legacy") as client:
+        tools = (await client.list_tools()).tools
+        yield CheckedClient(client, {t.name: t.output_schema for t in tools if t.output_schema})
 
 
 async def new_room(mcp: CheckedClient, name: str = "planning", project: str = "alpha") -> str:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import httpx
 
 
@@ -69,6 +70,14 @@ class Stream:
                 continue
             return event
         raise EOFError("the stream ended")
+
+    async def next_named(self, name: str, within: float = 5.0) -> SSE:
+        """The next event named `name` (others skipped), within a deadline."""
+        with anyio.fail_after(within):
+            while True:
+                event = await self.next()
+                if event.event == name:
+                    return event
 
     async def until(self, name: str) -> list[SSE]:
         """Every event up to and including the first named `name`."""

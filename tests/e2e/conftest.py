@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import httpx
 import pytest
 
 from tests.helpers import ServerProcess
+
+
+@pytest.fixture
+async def http(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """A REST client of the test's server."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+        yield client
 
 
 @pytest.fixture

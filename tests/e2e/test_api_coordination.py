@@ -6,7 +6,6 @@ error shape with nothing written."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -118,12 +117,6 @@ async def test_bad_input_is_one_error_shape_and_writes_nothing(
     error = response.json()["error"]
     assert error["code"] == "invalid_input" and named in error["message"]
     assert (await api.get(f"/api/rooms/{room}/messages")).json()["messages"] == []
-
-
-@pytest.fixture
-async def http(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
-        yield client
 
 
 @pytest.mark.e2e

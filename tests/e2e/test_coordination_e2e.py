@@ -15,16 +15,15 @@ from mcp import Client
 
 from chatnut.service.coordination import HANDOFF_MAX_BYTES
 from tests.helpers import ServerProcess
-from tests.mcp_client import CheckedClient
+from tests.mcp_client import CheckedClient, connect
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
 
 @pytest.fixture
 async def agent(server: ServerProcess) -> AsyncIterator[CheckedClient]:
-    async with Client(server.mcp_url, mode="legacy") as client:
-        tools = (await client.list_tools()).tools
-        yield CheckedClient(client, {t.name: t.output_schema for t in tools if t.output_schema})
+    async with connect(server.mcp_url) as client:
+        yield client
 
 
 async def waiting_now(agent: CheckedClient, room_id: str, name: str) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import socket
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,6 @@ from tests.helpers import ServerProcess
 from tests.sse_client import SSE, open_stream
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
-
-
-@pytest.fixture
-async def http(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
-        yield client
 
 
 async def make_room(http: httpx.AsyncClient, name: str = "feed", project: str = "p") -> str:

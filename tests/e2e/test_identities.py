@@ -188,12 +188,12 @@ async def test_roles_refuse_what_they_do_not_allow_naming_the_role(team: Team) -
             assert "needs the admin role" in answer.json()["error"]["message"]
         refused = http.post("/api/admin/tokens", json={"name": "mallory", "role": "admin"})
         assert refused.status_code == 403
-        # A sign-in link would open the page with the admin's rights: not for a member.
+        # A sign-in link is for a person (or an admin): not for a member agent.
         link = http.post("/api/signin-link", json={})
         assert link.status_code == 403
         assert link.json()["error"]["message"] == (
-            "a sign-in link opens the web page with the admin's rights;"
-            " this token is alice-claude's (member)"
+            "a sign-in link is for a person's token (or an admin's);"
+            " this token is alice-claude's (an agent, member)"
         )
     with team.rest(team.rita) as http:
         answer = http.post(

@@ -9,47 +9,17 @@ tests/team/test_reactions_team.py.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import httpx
 import pytest
-from mcp import Client
 
+from tests.e2e.rooms import make_room, post
 from tests.helpers import ServerProcess
-from tests.mcp_client import CheckedClient
-from tests.sse_client import SSE, Stream, open_stream
+from tests.mcp_client import connect
+from tests.sse_client import open_stream
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
-
-
-@contextlib.asynccontextmanager
-async def agent(server: ServerProcess) -> AsyncIterator[CheckedClient]:
-    async with Client(server.mcp_url, mode="legacy") as client:
-        tools = (await client.list_tools()).tools
-        yield CheckedClient(client, {t.name: t.output_schema for t in tools if t.output_schema})
-
-
-@pytest.fixture
-async def http(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        yield client
-
-
-async def post(http: httpx.AsyncClient, room: str, content: str) -> dict[str, Any]:
-    response = await http.post(
-        f"/api/rooms/{room}/messages", json={"sender": "lead", "content": content}
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def make_room(http: httpx.AsyncClient, name: str) -> str:
-    response = await http.post("/api/rooms", json={"project": "reacts", "name": name})
-    return str(response.json()["id"])
 
 
 async def react(
@@ -60,21 +30,13 @@ async def react(
     )
 
 
-async def next_reaction(stream: Stream, within: float = 5.0) -> SSE:
-    with anyio.fail_after(within):
-        while True:
-            event = await stream.next()
-            if event.event == "reaction":
-                return event
-
-
 async def test_toggles_show_in_rest_and_agent_reads_only_where_there_are_any(
     server: ServerProcess, http: httpx.AsyncClient
 ) -> None:
-    room = await make_room(http, "toggle")
+    room = await make_room(http, "reacts", "toggle")
     first = await post(http, room, "deployed")
     plain = await post(http, room, "nobody reacts to this")
-    async with agent(server) as dev:
+    async with connect(server.mcp_url) as dev:
         before = await dev.ok("read_messages", room_id=room)
 
     added = await react(http, room, first["id"], "👍", "Alice")
@@ -92,7 +54,7 @@ async def test_toggles_show_in_rest_and_agent_reads_only_where_there_are_any(
     page = (await http.get(f"/api/rooms/{room}/messages")).json()["messages"]
     assert page[0]["reactions"] == expected
     assert "reactions" not in page[1]
-    async with agent(server) as dev:
+    async with connect(server.mcp_url) as dev:
         after = await dev.ok("read_messages", room_id=room)
     assert after["messages"][0]["reactions"] == expected
     # A message nobody reacted to is exactly what it was before reactions existed.
@@ -104,7 +66,7 @@ async def test_toggles_show_in_rest_and_agent_reads_only_where_there_are_any(
     assert removed.json()["reactions"][1] == {"emoji": "👍", "count": 1, "names": ["bob"]}
     await react(http, room, first["id"], "👍", "bob")
     await react(http, room, first["id"], "✅", "bob")
-    async with agent(server) as dev:
+    async with connect(server.mcp_url) as dev:
         cleared = await dev.ok("read_messages", room_id=room)
     assert cleared == before  # every reaction taken away: byte-for-byte the old answer
 
@@ -112,15 +74,15 @@ async def test_toggles_show_in_rest_and_agent_reads_only_where_there_are_any(
 async def test_each_toggle_is_a_reaction_event_on_the_room_feed(
     http: httpx.AsyncClient,
 ) -> None:
-    room = await make_room(http, "live")
-    other = await make_room(http, "elsewhere")
+    room = await make_room(http, "reacts", "live")
+    other = await make_room(http, "reacts", "elsewhere")
     message = await post(http, room, "ship it?")
     elsewhere = await post(http, other, "not here")
     async with open_stream(http, f"/api/rooms/{room}/stream") as stream:
         await stream.until("ready")
         await react(http, other, elsewhere["id"], "🎉", "carol")  # another room's: not heard
         await react(http, room, message["id"], "👀", "dev")
-        event = await next_reaction(stream)
+        event = await stream.next_named("reaction")
         assert event.id is None  # not a resume point: message ids stay the ids
         assert event.json() == {
             "room_id": room,
@@ -128,13 +90,13 @@ async def test_each_toggle_is_a_reaction_event_on_the_room_feed(
             "reactions": [{"emoji": "👀", "count": 1, "names": ["dev"]}],
         }
         await react(http, room, message["id"], "👀", "dev")
-        assert (await next_reaction(stream)).json()["reactions"] == []
+        assert (await stream.next_named("reaction")).json()["reactions"] == []
 
     # The page's combined feed carries them too.
     async with open_stream(http, "/api/stream?room=*&reader=ana") as every:
         await every.until("ready")
         await react(http, room, message["id"], "❌", "qa")
-        assert (await next_reaction(every)).json()["message_id"] == message["id"]
+        assert (await every.next_named("reaction")).json()["message_id"] == message["id"]
 
 
 @pytest.mark.parametrize(
@@ -149,7 +111,7 @@ async def test_each_toggle_is_a_reaction_event_on_the_room_feed(
 async def test_bad_input_is_refused_in_one_line_and_writes_nothing(
     http: httpx.AsyncClient, body: dict[str, Any], named: str
 ) -> None:
-    room = await make_room(http, "bad")
+    room = await make_room(http, "reacts", "bad")
     message = await post(http, room, "hello")
     response = await http.post(f"/api/rooms/{room}/messages/{message['id']}/reactions", json=body)
     assert response.status_code == 422, response.text
@@ -161,8 +123,8 @@ async def test_bad_input_is_refused_in_one_line_and_writes_nothing(
 
 
 async def test_a_message_of_another_room_or_none_is_not_found(http: httpx.AsyncClient) -> None:
-    room = await make_room(http, "here")
-    other = await make_room(http, "there")
+    room = await make_room(http, "reacts", "here")
+    other = await make_room(http, "reacts", "there")
     message = await post(http, other, "theirs")
     for target in (message["id"], 999_999):
         response = await react(http, room, target, "👍", "dev")
@@ -176,8 +138,8 @@ async def test_a_message_of_another_room_or_none_is_not_found(http: httpx.AsyncC
 async def test_the_batch_route_answers_only_this_rooms_messages_with_reactions(
     http: httpx.AsyncClient,
 ) -> None:
-    room = await make_room(http, "batch")
-    other = await make_room(http, "other")
+    room = await make_room(http, "reacts", "batch")
+    other = await make_room(http, "reacts", "other")
     mine = await post(http, room, "one")
     quiet = await post(http, room, "two")
     theirs = await post(http, other, "three")

@@ -9,70 +9,32 @@ tests/team/test_receipt_feed_team.py.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
-
-import anyio
 import httpx
 import pytest
-from mcp import Client
 
+from tests.e2e.rooms import make_room, post
 from tests.helpers import ServerProcess
-from tests.mcp_client import CheckedClient
-from tests.sse_client import SSE, Stream, open_stream
+from tests.mcp_client import connect
+from tests.sse_client import open_stream
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 UNSET = {"delivered_at": None, "read_at": None, "acked_at": None}
 
 
-@contextlib.asynccontextmanager
-async def agent(server: ServerProcess) -> AsyncIterator[CheckedClient]:
-    async with Client(server.mcp_url, mode="legacy") as client:
-        tools = (await client.list_tools()).tools
-        yield CheckedClient(client, {t.name: t.output_schema for t in tools if t.output_schema})
-
-
-@pytest.fixture
-async def http(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        yield client
-
-
-async def post(http: httpx.AsyncClient, room: str, content: str, **fields: Any) -> dict[str, Any]:
-    response = await http.post(
-        f"/api/rooms/{room}/messages", json={"sender": "lead", "content": content, **fields}
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def make_room(http: httpx.AsyncClient, name: str) -> str:
-    response = await http.post("/api/rooms", json={"project": "acks", "name": name})
-    return str(response.json()["id"])
-
-
-async def next_receipt(stream: Stream, within: float = 5.0) -> SSE:
-    """The stream's next `receipt` event (other kinds skipped), within a deadline."""
-    with anyio.fail_after(within):
-        while True:
-            event = await stream.next()
-            if event.event == "receipt":
-                return event
-
-
 async def test_delivered_read_and_acked_each_reach_the_room_feed(
     server: ServerProcess, http: httpx.AsyncClient
 ) -> None:
-    room = await make_room(http, "live")
+    room = await make_room(http, "acks", "live")
     asked = await post(http, room, "ship it?", to=["dev", "qa"], ack_required=True)
-    async with open_stream(http, f"/api/rooms/{room}/stream") as stream, agent(server) as dev:
+    async with (
+        open_stream(http, f"/api/rooms/{room}/stream") as stream,
+        connect(server.mcp_url) as dev,
+    ):
         await stream.until("ready")
 
         await dev.ok("check_inbox", agent_name="dev")
-        delivered = await next_receipt(stream)
+        delivered = await stream.next_named("receipt")
         assert delivered.id is None  # not a resume point: message ids stay the ids
         data = delivered.json()
         assert data["room_id"] == room and data["more"] is False
@@ -81,12 +43,12 @@ async def test_delivered_read_and_acked_each_reach_the_room_feed(
         assert row["delivered_at"] is not None and row["read_at"] is None
 
         await dev.ok("mark_read", room_id=room, reader="Dev", last_read_message_id=asked["id"])
-        [read] = (await next_receipt(stream)).json()["receipts"]
+        [read] = (await stream.next_named("receipt")).json()["receipts"]
         assert read["name"] == "dev" and read["read_at"] is not None
         assert read["delivered_at"] == row["delivered_at"]  # set once, never moves
 
         acked = await dev.ok("ack_message", room_id=room, message_id=asked["id"], agent_name="dev")
-        [ack] = (await next_receipt(stream)).json()["receipts"]
+        [ack] = (await stream.next_named("receipt")).json()["receipts"]
         assert ack == {
             "message_id": asked["id"],
             "name": "dev",
@@ -98,9 +60,9 @@ async def test_delivered_read_and_acked_each_reach_the_room_feed(
         # An ack again changes nothing, so nothing is sent; the next change is qa's.
         await dev.ok("ack_message", room_id=room, message_id=asked["id"], agent_name="dev")
         await post(http, room, "unrelated chatter")
-        async with agent(server) as qa:
+        async with connect(server.mcp_url) as qa:
             await qa.ok("ack_message", room_id=room, message_id=asked["id"], agent_name="qa")
-        [qa_ack] = (await next_receipt(stream)).json()["receipts"]
+        [qa_ack] = (await stream.next_named("receipt")).json()["receipts"]
         assert qa_ack["name"] == "qa" and qa_ack["acked_at"] is not None
         assert qa_ack["delivered_at"] == qa_ack["acked_at"]  # an ack delivers too
 
@@ -108,13 +70,13 @@ async def test_delivered_read_and_acked_each_reach_the_room_feed(
 async def test_the_pages_combined_feed_carries_receipts_of_every_room(
     server: ServerProcess, http: httpx.AsyncClient
 ) -> None:
-    room = await make_room(http, "combined")
+    room = await make_room(http, "acks", "combined")
     asked = await post(http, room, "for dev", to=["dev"], ack_required=True)
     async with open_stream(http, "/api/stream?room=*&html=true&reader=ana") as stream:
         await stream.until("ready")
-        async with agent(server) as dev:
+        async with connect(server.mcp_url) as dev:
             await dev.ok("ack_message", room_id=room, message_id=asked["id"], agent_name="dev")
-        event = await next_receipt(stream)
+        event = await stream.next_named("receipt")
         assert event.json()["room_id"] == room
         assert [r["name"] for r in event.json()["receipts"]] == ["dev"]
 
@@ -122,7 +84,7 @@ async def test_the_pages_combined_feed_carries_receipts_of_every_room(
 async def test_a_cursor_passing_many_lists_the_newest_and_says_there_is_more(
     http: httpx.AsyncClient,
 ) -> None:
-    room = await make_room(http, "many")
+    room = await make_room(http, "acks", "many")
     ids = [(await post(http, room, f"#{i}", to=["dev"]))["id"] for i in range(203)]
     async with open_stream(http, f"/api/rooms/{room}/stream?last_event_id={ids[-1]}") as stream:
         await stream.until("ready")
@@ -130,7 +92,7 @@ async def test_a_cursor_passing_many_lists_the_newest_and_says_there_is_more(
             f"/api/rooms/{room}/read", json={"reader": "dev", "last_read_message_id": ids[-1]}
         )
         assert response.status_code == 200, response.text
-        data = (await next_receipt(stream)).json()
+        data = (await stream.next_named("receipt")).json()
         assert data["more"] is True
         assert [r["message_id"] for r in data["receipts"]] == ids[::-1][:200]
         assert all(r["read_at"] is not None for r in data["receipts"])
@@ -142,13 +104,13 @@ async def test_a_cursor_passing_many_lists_the_newest_and_says_there_is_more(
 async def test_batch_receipts_of_a_rooms_messages(
     server: ServerProcess, http: httpx.AsyncClient
 ) -> None:
-    room = await make_room(http, "batch")
-    other = await make_room(http, "other")
+    room = await make_room(http, "acks", "batch")
+    other = await make_room(http, "acks", "other")
     one = await post(http, room, "one", to=["dev"])
     two = await post(http, room, "two", to=["qa", "dev"])
     plain = await post(http, room, "plain")
     elsewhere = await post(http, other, "elsewhere", to=["dev"])
-    async with agent(server) as qa:
+    async with connect(server.mcp_url) as qa:
         await qa.ok("ack_message", room_id=room, message_id=two["id"], agent_name="qa")
     ids = f"{one['id']},{two['id']},{plain['id']},{elsewhere['id']}"
     got = await http.get(f"/api/rooms/{room}/receipts", params={"ids": ids})
@@ -171,7 +133,7 @@ async def test_batch_receipts_of_a_rooms_messages(
 async def test_batch_receipts_refuse_bad_ids_in_one_line(
     http: httpx.AsyncClient, ids: str, says: str
 ) -> None:
-    room = await make_room(http, "bad")
+    room = await make_room(http, "acks", "bad")
     got = await http.get(f"/api/rooms/{room}/receipts", params={"ids": ids})
     assert got.status_code in (400, 422), got.text
     message = got.json()["error"]["message"]

@@ -83,53 +83,65 @@ async def test_one_scrape_during_load_names_every_series_and_counts_both_workers
             return await call(client, "check_inbox", agent_name="ops-lead", timeout=60)
 
     waits = [asyncio.create_task(wait_on(first)), asyncio.create_task(inbox_on(second))]
-    await wait_until_parked(team.url, {first, second}, 1)
-    await asyncio.gather(post_on(first), post_on(second))
-    async with httpx.AsyncClient(timeout=30) as http:
-        # A refusal (a name this server does not answer to), and an open stream.
-        refused = await http.get(f"{team.url}/api/status", headers={"host": "evil.example"})
-        assert refused.status_code == 403
-        async with http.stream("GET", f"{team.url}/api/rooms/{room['id']}/stream") as stream:
-            # Held in a name: a line iterator dropped after `break` is closed by
-            # the garbage collector, and the stream with it.
-            lines = stream.aiter_lines()
-            async for line in lines:
-                if line.startswith("event: ready"):
-                    break
-            deadline = asyncio.get_running_loop().time() + 10
-            while True:  # the samplers (pools, loop lag) run every second
-                scrape = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
-                found = samples(scrape.text)
-                if total(found, "chatnut_pool_connections", state="total") > 0:
-                    break
-                assert asyncio.get_running_loop().time() < deadline
-                await asyncio.sleep(0.2)
-    assert scrape.status_code == 200
-    assert scrape.headers["content-type"].startswith("text/plain")
-    missing = [name for name in SERIES if not any(s.startswith(name) for s in found)]
-    assert missing == []
-    # Both workers' posts, counted in the one scrape.
-    assert total(found, "chatnut_posts_total") == 18
-    assert total(found, "chatnut_mcp_calls_total", tool="post_message", outcome="ok") == 18
-    assert total(found, "chatnut_pg_batch_size_count") >= 1
-    assert total(found, "chatnut_pg_batch_size_sum") == 18
-    assert total(found, "chatnut_parked", kind="wait") == 1
-    assert total(found, "chatnut_parked", kind="inbox") == 1
-    assert total(found, "chatnut_sse_streams") == 1
-    assert total(found, "chatnut_refusals_total", reason="host") == 1
-    assert total(found, "chatnut_connections") >= 1
-    assert total(found, "chatnut_http_requests_total", route="/api/rooms", status="200") == 2
-    build = found["chatnut_build_info"]
-    assert {labels["version"] for labels, _ in build} == {__version__}
+    try:
+        await wait_until_parked(team.url, {first, second}, 1)
+        await asyncio.gather(post_on(first), post_on(second))
+        async with httpx.AsyncClient(timeout=30) as http:
+            # A refusal (a name this server does not answer to), and an open stream.
+            refused = await http.get(f"{team.url}/api/status", headers={"host": "evil.example"})
+            assert refused.status_code == 403
+            async with http.stream("GET", f"{team.url}/api/rooms/{room['id']}/stream") as stream:
+                # Held in a name: a line iterator dropped after `break` is closed by
+                # the garbage collector, and the stream with it.
+                lines = stream.aiter_lines()
+                async for line in lines:
+                    if line.startswith("event: ready"):
+                        break
+                deadline = asyncio.get_running_loop().time() + 10
+                while True:  # the samplers (pools, loop lag) run every second
+                    scrape = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
+                    found = samples(scrape.text)
+                    if total(found, "chatnut_pool_connections", state="total") > 0:
+                        break
+                    assert asyncio.get_running_loop().time() < deadline
+                    await asyncio.sleep(0.2)
+        assert scrape.status_code == 200
+        assert scrape.headers["content-type"].startswith("text/plain")
+        missing = [name for name in SERIES if not any(s.startswith(name) for s in found)]
+        assert missing == []
+        # Both workers' posts, counted in the one scrape.
+        assert total(found, "chatnut_posts_total") == 18
+        assert total(found, "chatnut_mcp_calls_total", tool="post_message", outcome="ok") == 18
+        assert total(found, "chatnut_pg_batch_size_count") >= 1
+        assert total(found, "chatnut_pg_batch_size_sum") == 18
+        assert total(found, "chatnut_parked", kind="wait") == 1
+        assert total(found, "chatnut_parked", kind="inbox") == 1
+        assert total(found, "chatnut_sse_streams") == 1
+        assert total(found, "chatnut_refusals_total", reason="host") == 1
+        assert total(found, "chatnut_connections") >= 1
+        assert total(found, "chatnut_http_requests_total", route="/api/rooms", status="200") == 2
+        build = found["chatnut_build_info"]
+        assert {labels["version"] for labels, _ in build} == {__version__}
 
-    # Wake one waiter: the wake latency is observed by the worker that answers it.
-    async with pinned_mcp(team.url, second) as (client, _, _):
-        await call(client, "post_message", room_id=quiet["id"], sender="b", content="wake")
-        await call(client, "post_message", room_id=quiet["id"], sender="b", content="@ops-lead")
-        await call(
-            client, "post_message", room_id=quiet["id"], sender="b", content="hi", to=["ops-lead"]
-        )
-    woken = await asyncio.wait_for(asyncio.gather(*waits), 30)
+        # Wake one waiter: the wake latency is observed by the worker that answers it.
+        async with pinned_mcp(team.url, second) as (client, _, _):
+            await call(client, "post_message", room_id=quiet["id"], sender="b", content="wake")
+            await call(client, "post_message", room_id=quiet["id"], sender="b", content="@ops-lead")
+            await call(
+                client,
+                "post_message",
+                room_id=quiet["id"],
+                sender="b",
+                content="hi",
+                to=["ops-lead"],
+            )
+        woken = await asyncio.wait_for(asyncio.gather(*waits), 30)
+    finally:
+        # A failed assertion must not leave the waits to fail in a later test
+        # (the event loop lives for the whole session).
+        for task in waits:
+            task.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
     assert all(answer["messages"] for answer in woken)
     async with httpx.AsyncClient(timeout=30) as http:
         after = samples((await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text)

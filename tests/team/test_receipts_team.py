@@ -4,29 +4,20 @@ one worker is what the others report."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
 import pytest
-from mcp import Client
 
 from tests.helpers import ServerProcess
-from tests.mcp_client import CheckedClient
+from tests.mcp_client import connect
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
 
-@contextlib.asynccontextmanager
-async def connection(server: ServerProcess) -> AsyncIterator[CheckedClient]:
-    async with Client(server.mcp_url, mode="legacy") as client:
-        tools = (await client.list_tools()).tools
-        yield CheckedClient(client, {t.name: t.output_schema for t in tools if t.output_schema})
-
-
 async def test_receipts_agree_across_workers(team_server: Callable[[int], ServerProcess]) -> None:
     server = team_server(2)
-    async with connection(server) as lead:
+    async with connect(server.mcp_url) as lead:
         room = (await lead.ok("init_room", project="team", name="acks"))["id"]
         asked = await lead.ok(
             "post_message",
@@ -37,13 +28,13 @@ async def test_receipts_agree_across_workers(team_server: Callable[[int], Server
             ack_required=True,
         )
     for _ in range(3):  # the inbox on whichever worker; delivered once, stays so
-        async with connection(server) as dev:
+        async with connect(server.mcp_url) as dev:
             inbox = await dev.ok("check_inbox", agent_name="dev")
             assert inbox["messages"][0]["receipts"]["dev"]["delivered_at"] is not None
             assert [a["message_id"] for a in inbox["awaiting_ack"]] == [asked["id"]]
-    async with connection(server) as dev:
+    async with connect(server.mcp_url) as dev:
         await dev.ok("mark_read", room_id=room, reader="dev", last_read_message_id=asked["id"])
-    async with connection(server) as dev:
+    async with connect(server.mcp_url) as dev:
         acked = await dev.ok("ack_message", room_id=room, message_id=asked["id"], agent_name="dev")
         assert acked["read_at"] is not None and acked["acked_at"] is not None
     async with httpx.AsyncClient(base_url=server.url) as rest:

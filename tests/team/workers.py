@@ -29,6 +29,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.helpers import MCP_CALL_HEADERS
+from tests.sse_client import Stream, open_stream
 
 ONE_CONNECTION = {"max_connections": 1, "max_keepalive_connections": 1}
 CONNECT_ATTEMPTS = 400
@@ -210,3 +211,29 @@ async def wait_until_parked(
             latest[answer["pid"]] = answer["waiters"]
             await asyncio.sleep(0.01)
     return latest
+
+
+async def worker_of(client: httpx.AsyncClient) -> int:
+    """The pid of the worker holding this client's (kept-alive) connection: the
+    next request on the client, a stream too, goes over the same connection."""
+    return int((await client.get("/api/status")).json()["pid"])
+
+
+async def streams_beside(
+    stack: contextlib.AsyncExitStack, url: str, path: str, worker: int
+) -> list[Stream]:
+    """Open event streams at `path` (each on a fresh connection the kernel hands to
+    some worker) until both workers hold one, so at least one is on a worker
+    other than `worker`; each past `ready`. Closed with `stack`."""
+    streams: list[Stream] = []
+    workers: set[int] = set()
+    for _ in range(20):
+        client = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
+        workers.add(await worker_of(client))
+        stream = await stack.enter_async_context(open_stream(client, path))
+        await stream.until("ready")
+        streams.append(stream)
+        if len(workers) == 2 and len(streams) >= 4:
+            break
+    assert workers - {worker}, f"every stream landed on worker {worker}"
+    return streams

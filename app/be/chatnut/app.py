@@ -53,7 +53,7 @@ from chatnut.security import (
 )
 from chatnut.service import ChatService
 from chatnut.service.retention import RetentionJob, retention_forever
-from chatnut.sessions_in_memory import OneTimeLinks, Sessions, session_cookie
+from chatnut.sessions_in_memory import ADMIN_KEY, OneTimeLinks, Sessions, Signin, session_cookie
 from chatnut.sessions_signed import SignedLinks, SignedSessions
 from chatnut.settings import Settings
 from chatnut.sidebar_api import router as sidebar_router
@@ -102,6 +102,9 @@ class ServerState:
         self.hub = Hub()
         # The shared tokens, replaced in place by a reload (tokens.py).
         self.tokens = SharedTokens(settings.tokens)
+        # The database password from --db-password-file, replaced by a reload;
+        # the store asks for it each time it opens a connection.
+        self.db_password = settings.db_password
         # Set when this process is on its way out (a reload replacing it, or a
         # stop): /readyz says `stopping`, so balancers move on first.
         self.draining = False
@@ -125,6 +128,7 @@ class ServerState:
             owner={"pid": os.getpid(), "port": port},
             on_resync=self.hub.resync,
             keep_events=(settings.events_keep_seconds, settings.events_keep_rows),
+            password=(lambda: self.db_password) if settings.db_password is not None else None,
         )
         self.service = ChatService(
             self.store,
@@ -153,13 +157,13 @@ class ServerState:
         # ping's web_url is the bare base, as the original's.
         return base if room_id is None else f"{base}/?room={room_id}"
 
-    def signin_url(self, target: str) -> str:
-        """A one-time sign-in link to `target` (a path of this server); the plain page
-        address when there is nothing to sign in to."""
+    def signin_url(self, target: str, holder: Signin = ADMIN_KEY) -> str:
+        """A one-time sign-in link to `target` (a path of this server) for `holder`; the
+        plain page address when there is nothing to sign in to."""
         base = web_base(self.settings, self.port)
         if self.settings.token is None:
             return base + target
-        return base + self.links.mint(target)
+        return base + self.links.mint(target, holder)
 
     async def readiness(self) -> str | None:
         """None when this process can serve; else the one word /readyz answers."""

@@ -82,13 +82,14 @@ class Caller:
     projects: frozenset[str] | None = None  # None: every project
     transport: str = "mcp"
     token: str | None = None  # the id of the token it came with (what a revocation names)
+    kind: str = "agent"  # a person's token may sign its person in to the web page
 
     @property
     def scoped(self) -> bool:
         return self.projects is not None
 
     def as_transport(self, transport: str) -> Caller:
-        return Caller(self.principal, self.role, self.projects, transport, self.token)
+        return Caller(self.principal, self.role, self.projects, transport, self.token, self.kind)
 
     def acting_as(self, name: str) -> None:
         """Refuse a name that is not this principal's own (names compare as @mentions do)."""
@@ -134,4 +135,5 @@ def caller_of(principal: dict[str, Any], transport: str = "mcp") -> Caller:
         None if projects is None else frozenset(projects),
         transport,
         principal.get("token_id"),
+        principal.get("kind", "agent"),
     )

@@ -1,12 +1,14 @@
 """`chatnut reload`: what a running server may take from its settings read again, and
 how it says it is done.
 
-The server reads its settings again on SIGHUP (the token file, the log
-level, every serve setting from the environment it was started with and its
-flags). What a running server cannot change is refused in one line and
-nothing changes: the address and the database it serves, its number of
-workers, the metrics listener, and whether it needs a token at all (turning
-that on or off needs a restart, which is the moment to tell the clients).
+The server reads its settings again on SIGHUP (the token file, the
+database password file, the log level, every serve setting from the
+environment it was started with and its flags). What a running server
+cannot change is refused in one line and nothing changes: the address and
+the database it serves, its number of workers, the metrics listener,
+whether it reads a database password file, and whether it needs a token at
+all (turning that on or off needs a restart, which is the moment to tell
+the clients).
 
 Each reload, done or refused, is counted in `server.reloaded` beside
 server.pid ("<count> <outcome>"), which `chatnut reload` waits on.
@@ -38,6 +40,8 @@ def reload_problem(running: Settings, fresh: Settings) -> str | None:
             return f"{words} changed ({name}); that needs a restart (chatnut stop, chatnut serve)"
     if bool(running.tokens) != bool(fresh.tokens):
         return "turning the token on or off needs a restart"
+    if (running.db_password is None) != (fresh.db_password is None):
+        return "turning the database password file on or off needs a restart"
     return None
 
 

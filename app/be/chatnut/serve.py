@@ -164,6 +164,7 @@ class _Server(uvicorn.Server):
             note_reload(self.chatnut_settings, self.chatnut_reloads, f"refused: {problem}")
             return
         self.chatnut_state.tokens.replace(fresh.tokens)
+        self.chatnut_state.db_password = fresh.db_password
         logging.getLogger().setLevel(getattr(logging, fresh.log_level.upper(), logging.INFO))
         self.chatnut_settings = fresh
         log.info("reloaded: %d token(s) accepted", len(fresh.tokens))

@@ -1,10 +1,16 @@
 """A browser's sign-in on a server with a token, kept in this process's memory.
 
-A one-time link (minted into `web_url` by init_room and ping) trades itself
-for an HttpOnly session cookie. The cookie holds a random session id, never
-the token: browsers send a host's cookies to every port of it, so any other
-local web app would see it. A restart revokes every session. With several
-workers, sessions_signed.py has the same two classes as HMACs any worker can check.
+A one-time link (minted by `chatnut open`, POST /api/signin-link) trades
+itself for an HttpOnly session cookie. The cookie holds a random session id,
+never the token: browsers send a host's cookies to every port of it, so any
+other local web app would see it. A restart revokes every session. With
+several workers, sessions_signed.py has the same two classes as HMACs any
+worker can check.
+
+Each link and session remembers whom it signs in (`Signin`): the admin's key
+(the shared token: any name, as always), or a principal's token by its id, so
+the session lives exactly as long as that token does (authentication looks the
+id up on every request, through the same cache as a bearer token).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from urllib.parse import quote
 
 SESSION_COOKIE = "chatnut_session"
@@ -20,7 +27,7 @@ SESSION_COOKIE = "chatnut_session"
 SECURE_SESSION_COOKIE = "__Host-chatnut_session"
 LINK_PATH = "/auth/link"
 LINK_TTL_SECONDS = 600
-MAX_OPEN_LINKS = 10_000  # every init_room/ping mints one; the oldest unused go first
+MAX_OPEN_LINKS = 10_000  # every `chatnut open` mints one; the oldest unused go first
 SESSION_TTL_SECONDS = 7 * 24 * 3600
 MAX_SESSIONS = 10_000  # each is a redeemed link; the oldest go first
 # A redirect target after sign-in: a path on this server, nothing a browser could
@@ -28,8 +35,26 @@ MAX_SESSIONS = 10_000  # each is a redeemed link; the oldest go first
 LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 
 
+@dataclass(frozen=True)
+class Signin:
+    """Whom a link or a session signs in.
+
+    `token` None: the admin's key (the shared token, or a session it opened).
+    Otherwise the id of the principal's token that minted the link: with
+    `person`, the page acts as that person (its name, its role, its projects);
+    without, an admin agent's token opened the page with the admin's rights
+    (any name, as the shared token), for as long as that token lives."""
+
+    token: str | None = None
+    person: bool = False
+
+
+ADMIN_KEY = Signin()
+
+
 class ExpiringIds:
-    """Random ids that expire after one fixed time, at most `bound` of them.
+    """Random ids that expire after one fixed time, at most `bound` of them, each
+    holding whom it signs in.
 
     With one TTL for all, insertion order is expiry order: issuing drops from
     the front what has expired, or what is over the bound (the oldest first).
@@ -40,22 +65,27 @@ class ExpiringIds:
     def __init__(self, ttl: float, nbytes: int) -> None:
         self.ttl = ttl
         self.nbytes = nbytes
-        self._expiry: dict[str, float] = {}
+        self._held: dict[str, tuple[float, Signin]] = {}
 
-    def issue(self, bound: int) -> str:
+    def issue(self, bound: int, holder: Signin = ADMIN_KEY) -> str:
         now = time.monotonic()
-        while self._expiry:
-            oldest, expires = next(iter(self._expiry.items()))
-            if expires > now and len(self._expiry) < bound:
+        while self._held:
+            oldest, (expires, _) = next(iter(self._held.items()))
+            if expires > now and len(self._held) < bound:
                 break
-            del self._expiry[oldest]
+            del self._held[oldest]
         value = secrets.token_urlsafe(self.nbytes)
-        self._expiry[value] = now + self.ttl
+        self._held[value] = (now + self.ttl, holder)
         return value
 
-    def live(self, value: str, *, use_up: bool = False) -> bool:
-        expires = self._expiry.pop(value, None) if use_up else self._expiry.get(value)
-        return expires is not None and expires > time.monotonic()
+    def live(self, value: str, *, use_up: bool = False) -> Signin | None:
+        held = self._held.pop(value, None) if use_up else self._held.get(value)
+        if held is None or held[0] <= time.monotonic():
+            return None
+        return held[1]
+
+    def drop(self, value: str) -> None:
+        self._held.pop(value, None)
 
 
 class OneTimeLinks:
@@ -65,11 +95,12 @@ class OneTimeLinks:
         self.ttl = ttl
         self._codes = ExpiringIds(ttl, 24)
 
-    def mint(self, next_path: str) -> str:
-        code = self._codes.issue(MAX_OPEN_LINKS)
+    def mint(self, next_path: str, holder: Signin = ADMIN_KEY) -> str:
+        code = self._codes.issue(MAX_OPEN_LINKS, holder)
         return f"{LINK_PATH}?code={code}&next={quote(next_path, safe='')}"
 
-    def redeem(self, code: str) -> bool:
+    def redeem(self, code: str) -> Signin | None:
+        """Whom the link signs in; None once used, expired or never ours."""
         return self._codes.live(code, use_up=True)
 
 
@@ -80,11 +111,16 @@ class Sessions:
         self.ttl = ttl
         self._ids = ExpiringIds(ttl, 32)
 
-    def open(self) -> str:
-        return self._ids.issue(MAX_SESSIONS)
+    def open(self, holder: Signin = ADMIN_KEY) -> str:
+        return self._ids.issue(MAX_SESSIONS, holder)
 
-    def valid(self, session: str) -> bool:
+    def holder(self, session: str) -> Signin | None:
+        """Whom this session signed in; None when it is not a live session."""
         return self._ids.live(session)
+
+    def end(self, session: str) -> None:
+        """Sign out: the session is refused from now on."""
+        self._ids.drop(session)
 
 
 def safe_next(path: str) -> str:

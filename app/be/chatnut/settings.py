@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from chatnut.db_password import FLAG, read_password_file
 from chatnut.setting_values import (
     parse_bool,
     parse_durability,
@@ -32,6 +33,7 @@ from chatnut.setting_values import (
     parse_server_url,
     parse_workers,
 )
+from chatnut.store.location import URL_SCHEMES, url_has_password
 from chatnut.tokens import file_tokens, split_tokens
 
 
@@ -85,6 +87,17 @@ SETTINGS: tuple[Setting, ...] = (
         "or a postgresql:// URL.",
         "PATH|URL",
         shown_default="`$CHATNUT_HOME/chatnut.db`",
+    ),
+    Setting(
+        "db_password_file",
+        ("CHATNUT_DB_PASSWORD_FILE",),
+        "--db-password-file",
+        None,
+        str,
+        "PostgreSQL: read the database password from this file (one line; the server's "
+        "user's own, mode 0600 or 0400, no link out of its folder) instead of the URL; "
+        "`chatnut reload` reads it again.",
+        "PATH",
     ),
     Setting(
         "host",
@@ -373,6 +386,9 @@ SETTINGS: tuple[Setting, ...] = (
 class Settings:
     home: Path = field(default_factory=lambda: Path("~/.chatnut").expanduser())
     db: Path | str | None = None  # a str only for a postgresql:// URL
+    db_password_file: Path | None = None
+    # Read from db_password_file: never shown (repr) nor compared.
+    db_password: str | None = field(default=None, repr=False, compare=False)
     run_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -448,7 +464,7 @@ class Settings:
         return self.home / "chatnut.log"
 
 
-_PATH_SETTINGS = {"home", "db", "run_dir", "teams_dir", "token_file"}
+_PATH_SETTINGS = {"home", "db", "run_dir", "teams_dir", "token_file", "db_password_file"}
 
 
 def _is_url(value: Any) -> bool:
@@ -492,8 +508,18 @@ def load_settings(
     elif values.get("token_file") is not None:
         listed = _read_tokens(values["token_file"])
         values["token"], values["extra_tokens"] = listed[0], listed[1:]
+    if values.get("db_password_file") is not None:
+        values["db_password"] = _db_password(values["db"], values["db_password_file"])
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def _db_password(db: Any, path: Path) -> str:
+    if not (isinstance(db, str) and db.startswith(URL_SCHEMES)):
+        raise ValueError(f"{FLAG}: a password file is for a postgresql:// --db")
+    if url_has_password(db):
+        raise ValueError(f"{FLAG}: the database URL holds a password already; keep it in one place")
+    return read_password_file(path.absolute())
 
 
 def _read_tokens(path: Path) -> tuple[str, ...]:

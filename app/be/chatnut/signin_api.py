@@ -1,5 +1,13 @@
 """The browser's sign-in: a one-time link (`/auth/link?code=…&next=…`) trades itself
-for the HttpOnly session cookie, then sends the browser on to a page of this server."""
+for the HttpOnly session cookie, then sends the browser on to a page of this server.
+
+Who mints the link decides who the page is. The admin's key (the shared token)
+opens a page with a free name field, as always. A person's own token opens a
+page that acts as that person only, for as long as that token lives. An admin
+agent's token (an unscoped admin principal of kind agent) opens the admin's
+page, ended with its token. Any other token has no page: an agent speaks
+through its client, not a browser.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,23 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatnut.errors import Forbidden, error_body
-from chatnut.principals import caller_in
-from chatnut.sessions_in_memory import LINK_PATH, cookie_header, safe_next, session_cookie
+from chatnut.principals import Caller, caller_in
+from chatnut.security.auth import caller_of as authenticated
+from chatnut.sessions_in_memory import (
+    ADMIN_KEY,
+    LINK_PATH,
+    Signin,
+    cookie_header,
+    safe_next,
+    session_cookie,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+
+
+def _refused(message: str) -> JSONResponse:
+    return JSONResponse(error_body("link_expired", message), status_code=401)
 
 
 @router.get(LINK_PATH, include_in_schema=False)
@@ -26,17 +46,18 @@ async def redeem_link(request: Request, code: str = "", next: str = "/") -> Resp
     if not code.isascii():
         # Codes are ASCII; anything else was mangled or made up.
         log.info("refused a sign-in code that is not ASCII")
-    if not code.isascii() or not state.links.redeem(code):
-        return JSONResponse(
-            error_body(
-                "link_expired",
-                "this sign-in link was already used or has expired;"
-                " run `chatnut open` for a new one",
-            ),
-            status_code=401,
+    holder = state.links.redeem(code) if code.isascii() else None
+    if holder is None:
+        return _refused(
+            "this sign-in link was already used or has expired; run `chatnut open` for a new one"
         )
+    if (
+        holder.token is not None
+        and await state.service.tokens_cache.caller_by_id(holder.token, "web") is None
+    ):
+        return _refused("the token that made this sign-in link was revoked or has expired")
     name = session_cookie(state.settings.public_url)
-    cookie = cookie_header(name, state.sessions.open(), int(state.sessions.ttl))
+    cookie = cookie_header(name, state.sessions.open(holder), int(state.sessions.ttl))
     return Response(status_code=303, headers={"location": safe_next(next), "set-cookie": cookie})
 
 
@@ -45,15 +66,64 @@ class LinkRequest(BaseModel):
     next: str = Field(default="/", max_length=2000, description="a path of this server")
 
 
+def _holder(caller: Caller) -> Signin:
+    """Whom a link minted by this caller signs in, or the one-line refusal."""
+    if caller.principal is None:
+        # The admin's key, or a page an admin agent's link opened (ends with its token).
+        return ADMIN_KEY if caller.token is None else Signin(caller.token, person=False)
+    if caller.kind == "person":
+        if caller.projects is not None and len(caller.projects) > 1:
+            # The page's sidebar and search are counted by the database one project
+            # at a time for a scoped caller: with several it could show none of them.
+            raise Forbidden(
+                f"the web page shows a scoped person one project; {caller.principal}'s token"
+                f" is scoped to {', '.join(sorted(caller.projects))}: give them a token"
+                " with one --project (or none)"
+            )
+        return Signin(caller.token, person=True)
+    if caller.role == "admin" and not caller.scoped:
+        return Signin(caller.token, person=False)
+    raise Forbidden(
+        "a sign-in link is for a person's token (or an admin's); this token is"
+        f" {caller.principal}'s (an agent, {caller.role}{', scoped' if caller.scoped else ''})"
+    )
+
+
 @router.post("/api/signin-link", summary="A one-time sign-in link for the web page")
 async def signin_link(request: Request, body: LinkRequest) -> dict[str, str]:
     """What `chatnut open` prints: a link that signs a browser in once (10 minutes).
-    The session it opens has the admin's rights, so only the admin's keys mint one:
-    the shared token, or an admin principal's that is scoped to no project."""
+    A person's token signs that person in; the admin's key opens the page with a free
+    name field."""
+    holder = _holder(caller_in(request.scope))
+    return {"url": request.app.state.chatnut.signin_url(safe_next(body.next), holder)}
+
+
+class SessionAnswer(BaseModel):
+    name: str | None = Field(description="the signed-in person; null: the admin's key, any name")
+    role: str = Field(description="reader, member or admin")
+    projects: list[str] | None = Field(description="the projects it may see; null: every one")
+    can_post: bool = Field(description="false for a reader: the page only reads")
+    session: bool = Field(description="this request came with a sign-in cookie (it can sign out)")
+
+
+@router.get("/api/session", summary="Who the page is signed in as", response_model=SessionAnswer)
+async def session(request: Request) -> SessionAnswer:
     caller = caller_in(request.scope)
-    if caller.principal is not None and (caller.role != "admin" or caller.scoped):
-        raise Forbidden(
-            "a sign-in link opens the web page with the admin's rights; this token is"
-            f" {caller.principal}'s ({caller.role}{', scoped' if caller.scoped else ''})"
-        )
-    return {"url": request.app.state.chatnut.signin_url(safe_next(body.next))}
+    return SessionAnswer(
+        name=caller.principal,
+        role=caller.role,
+        projects=None if caller.projects is None else sorted(caller.projects),
+        can_post=caller.role != "reader",
+        session=authenticated(request.scope).how == "session",
+    )
+
+
+@router.post("/api/signout", summary="End this browser's session and drop its cookie")
+async def signout(request: Request) -> Response:
+    state = request.app.state.chatnut
+    name = session_cookie(state.settings.public_url)
+    value = request.cookies.get(name)
+    if value is not None and value.isascii():
+        state.sessions.end(value)
+    cleared = cookie_header(name, "", 0)
+    return JSONResponse({"signed_out": value is not None}, headers={"set-cookie": cleared})

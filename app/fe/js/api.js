@@ -1,6 +1,7 @@
 // @ts-check
 // JSON over /api/. Errors arrive as {"error": {"code", "message"}}; they are
-// thrown as Error(message) so callers can show the server's own words.
+// thrown as Error(message) so callers can show the server's own words. A 401
+// (the sign-in is gone) sends the page to /signed-out.html instead.
 
 /** An error the server answered with; `status` is its HTTP status. */
 class ApiError extends Error {
@@ -30,6 +31,13 @@ export async function api(path, { method = "GET", body } = {}) {
     throw new Error("the server cannot be reached");
   }
   const data = await response.json().catch(() => null);
+  if (response.status === 401) {
+    // The sign-in ended (signed out elsewhere, expired, its token revoked): nothing
+    // of this page works any more, so leave for the page that says how to sign in.
+    // The caller never hears back; the drafts are already kept.
+    location.replace("/signed-out.html");
+    return new Promise(() => {});
+  }
   if (!response.ok) {
     const message = data?.error?.message || `request failed (${response.status})`;
     throw new ApiError(message, response.status);

@@ -4,11 +4,14 @@
 // like everyone else's, so it is never shown twice. The draft grows with its
 // text, `@` offers names, a reply target can be set from a message, the form
 // says why it is closed (archived room, offline), and a failed send keeps the
-// draft and offers a retry.
+// draft and offers a retry. A person signed in by their own token posts as
+// that person: their name replaces the field (with a sign-out), and a reader's
+// page only reads.
 
 import { api, enc } from "./api.js";
 import { $, closest, h } from "./dom.js";
 import { draftOf, saveDraft } from "./drafts.js";
+import { signedIn, signOut } from "./session.js";
 
 // 128 random bits as hex (crypto.randomUUID needs a secure context; a team
 // server may be reached over plain http).
@@ -19,7 +22,21 @@ const MAX_SUGGESTIONS = 8;
 const sendButton = () => /** @type {HTMLButtonElement} */ ($("send"));
 
 export function senderName() {
-  return localStorage.getItem(NAME_KEY) || "human";
+  return signedIn.name || localStorage.getItem(NAME_KEY) || "human";
+}
+
+// The name in the sidebar: a field for the admin's key, the person's own name
+// otherwise; a sign-out wherever a sign-in cookie opened the page.
+function showWhoami() {
+  if (signedIn.name) {
+    $("whoami-free").hidden = true;
+    const name = $("whoami-name");
+    name.textContent = signedIn.can_post ? `You: ${signedIn.name}` : `You: ${signedIn.name} (reader)`;
+    name.hidden = false;
+  }
+  const out = $("sign-out");
+  out.hidden = !signedIn.session;
+  out.addEventListener("click", () => signOut());
 }
 
 export class Composer {
@@ -44,6 +61,9 @@ export class Composer {
     this.closedWhy = "";
     this.offline = false;
     this.shownWhy = "";
+    // A reader's page reads: the server would refuse every post anyway.
+    this.readOnlyWhy = signedIn.can_post ? "" : `Read only: ${signedIn.name || "this sign-in"} has the reader role here.`;
+    showWhoami();
     this.sender.value = senderName();
     this.sender.addEventListener("change", () => {
       const name = this.sender.value.trim();
@@ -93,7 +113,8 @@ export class Composer {
   }
 
   _state() {
-    const why = this.closedWhy || (this.offline ? "Offline: the server cannot be reached. Your draft is kept; sending resumes when it is back." : "");
+    const offline = this.offline ? "Offline: the server cannot be reached. Your draft is kept; sending resumes when it is back." : "";
+    const why = this.closedWhy || this.readOnlyWhy || offline;
     if (why === this.shownWhy) return; // unchanged: write nothing (called on every room delta)
     this.shownWhy = why;
     for (const el of [this.draft, this.to, sendButton()]) el.disabled = Boolean(why);
@@ -114,14 +135,14 @@ export class Composer {
 
   async send() {
     const content = this.draft.value;
-    const sender = this.sender.value.trim();
+    const sender = signedIn.name || this.sender.value.trim();
     if (!content.trim()) return;
     if (!sender) {
       this._say("Type your name first.", true);
       this.sender.focus();
       return;
     }
-    localStorage.setItem(NAME_KEY, sender);
+    if (!signedIn.name) localStorage.setItem(NAME_KEY, sender);
     sendButton().disabled = true;
     $("retry").hidden = true;
     // One key per draft: sending the same draft again after an error (the
@@ -154,7 +175,7 @@ export class Composer {
       this._say(`Not sent: ${error.message}. Your draft is kept.`, true);
       $("retry").hidden = false;
     } finally {
-      sendButton().disabled = Boolean(this.closedWhy || this.offline);
+      sendButton().disabled = Boolean(this.closedWhy || this.readOnlyWhy || this.offline);
       this.draft.focus();
     }
   }

@@ -5,7 +5,8 @@
 // Everything goes in as text (h() / textContent), never as HTML.
 
 import { api, enc } from "./api.js";
-import { $, closest, colourClass, h, plainText, timeAgo } from "./dom.js";
+import { senderColour } from "./colours.js";
+import { $, closest, h, plainText, timeAgo } from "./dom.js";
 
 const ACTIVE_MS = 5 * 60 * 1000; // seen this recently: a filled dot
 const PRESENCE_EVERY_MS = 15000;
@@ -89,7 +90,7 @@ export class PresenceBar {
     }
     this.bar.replaceChildren(
       ...agents.agents.map((a) =>
-        h("span", { class: "agent-chip" }, presenceDot(a.agent_name), h("b", { class: colourClass(a.agent_name) }, a.agent_name)),
+        h("span", { class: "agent-chip" }, presenceDot(a.agent_name), h("b", { class: senderColour(a.agent_name) }, a.agent_name)),
       ),
     );
     refreshDots();
@@ -161,7 +162,7 @@ export class SummaryPin {
         {},
         h("span", { class: "tag summary-tag" }, "latest summary"),
         " ",
-        h("b", { class: colourClass(m.sender) }, m.sender),
+        h("b", { class: senderColour(m.sender) }, m.sender),
         " ",
         h("time", { datetime: m.created_at, title: m.created_at }, timeAgo(m.created_at)),
         " ",
@@ -299,11 +300,15 @@ export class InboxView {
   }
 
   _hit(m) {
-    const where = `${m.room.project}/${m.room.name} · ${m.sender}${m.to?.length ? ` → ${m.to.join(", ")}` : ""} · ${timeAgo(m.created_at)} · #${m.id}`;
+    const where = [
+      `${m.room.project}/${m.room.name} · `,
+      h("b", { class: `sender ${senderColour(m.sender)}` }, m.sender),
+      `${m.to?.length ? ` → ${m.to.join(", ")}` : ""} · ${timeAgo(m.created_at)} · #${m.id}`,
+    ];
     return h(
       "a",
       { class: `hit${messageClass(m)}`, href: `/?room=${enc(m.room.id)}&msg=${m.id}`, "data-room": m.room.id, "data-msg": m.id },
-      h("div", { class: "where" }, where),
+      h("div", { class: "where" }, ...where),
       h("div", { class: "snippet" }, m.content.length > 300 ? `${m.content.slice(0, 300)}…` : m.content),
     );
   }

@@ -73,37 +73,6 @@ export function timeAgo(iso, now = Date.now()) {
   return "";
 }
 
-// Twelve hues, numbered so that neighbouring numbers sit far apart on the
-// colour wheel (see app.css .c0–.c11): names that hash close still differ.
-export const HUES = 12;
-
-export function colourClass(name) {
-  let hash = 2166136261;
-  for (const ch of name) hash = Math.imul(hash ^ ch.codePointAt(0), 16777619) >>> 0;
-  return `c${hash % HUES}`;
-}
-
-// Within one room, a name keeps its hashed hue unless another name already
-// holds it; then it takes the next free one, so 12 names get 12 colours.
-export class Palette {
-  constructor() {
-    this.byName = new Map();
-    this.taken = new Set();
-  }
-
-  colour(name) {
-    let found = this.byName.get(name);
-    if (found) return found;
-    const start = Number(colourClass(name).slice(1));
-    let hue = start;
-    for (let i = 0; i < HUES && this.taken.has(hue); i += 1) hue = (start + i + 1) % HUES;
-    this.taken.add(hue);
-    found = `c${hue}`;
-    this.byName.set(name, found);
-    return found;
-  }
-}
-
 export function initials(name) {
   const words = name
     .replace(/[^\p{L}\p{N}]+/gu, " ")
@@ -154,17 +123,23 @@ export function plainText(markdown, max = 160) {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-// Wrap each case-insensitive occurrence of `needle` in <mark>, as DOM nodes.
+// Wrap each case-insensitive occurrence of `needle` (or of any of several)
+// in <mark>, as DOM nodes.
 export function highlighted(text, needle) {
   const out = [];
   const hay = text.toLowerCase();
-  const want = needle.toLowerCase();
+  const wants = (Array.isArray(needle) ? needle : [needle]).map((n) => n.toLowerCase()).filter(Boolean);
   let at = 0;
-  while (want && at <= text.length) {
-    const hit = hay.indexOf(want, at);
+  while (wants.length && at <= text.length) {
+    let hit = -1;
+    let size = 0;
+    for (const want of wants) {
+      const found = hay.indexOf(want, at);
+      if (found >= 0 && (hit < 0 || found < hit || (found === hit && want.length > size))) [hit, size] = [found, want.length];
+    }
     if (hit < 0) break;
-    out.push(text.slice(at, hit), h("mark", {}, text.slice(hit, hit + want.length)));
-    at = hit + want.length;
+    out.push(text.slice(at, hit), h("mark", {}, text.slice(hit, hit + size)));
+    at = hit + size;
   }
   out.push(text.slice(at));
   return out;

@@ -13,8 +13,11 @@
 // Reconnects: while the browser retries by itself it sends Last-Event-ID and
 // the server resumes after it. If the browser gives up (a non-200 answer, e.g.
 // during a restart), the leader opens a fresh source with ?last_event_id=.
+// A new reader's name (follow) opens a fresh source the same way.
 
-const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "receipt", "reaction"];
+import { stillSignedIn } from "./session.js";
+
+const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "purged", "receipt", "reaction"];
 const CHANNEL = "chatnut-feed";
 const LEADER_LOCK = "chatnut-feed-leader";
 const OFFLINE_AFTER_MS = 8000;
@@ -57,6 +60,17 @@ export class SharedFeed {
     }
   }
 
+  // The reader's name changed: the stream starts again as that name, and its
+  // snapshot brings the name's own unread counts, cursors and mentions. Every
+  // tab of the browser hears of a new name (it is stored in localStorage, so
+  // the other tabs get a "storage" event) and calls this; only the leader
+  // streams, and a tab that leads later streams as the name it was told.
+  follow(reader) {
+    if (reader === this.reader) return;
+    this.reader = reader;
+    if (this.leader) this._connect();
+  }
+
   _lead() {
     this.leader = true;
     this._connect();
@@ -89,8 +103,12 @@ export class SharedFeed {
       const long = Date.now() - this.failingSince > OFFLINE_AFTER_MS;
       this._setState(long || !navigator.onLine ? "offline" : "reconnecting");
       if (source.readyState === EventSource.CLOSED) {
-        this.retryTimer = setTimeout(() => this._connect(), this.backoff);
-        this.backoff = Math.min(this.backoff * 2, 5000);
+        // Refused for good (the sign-in ended) leaves the page; else retry.
+        stillSignedIn().then(() => {
+          if (this.source !== source) return;
+          this.retryTimer = setTimeout(() => this._connect(), this.backoff);
+          this.backoff = Math.min(this.backoff * 2, 5000);
+        });
       }
     };
   }

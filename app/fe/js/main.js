@@ -176,6 +176,9 @@ function handle(name, data) {
     case "cleared":
       if (data.room_id === currentRoom) room.cleared();
       break;
+    case "purged":
+      room.purged(data);
+      break;
     case "ready":
       room.refreshTeam(); // statuses are not replayed after a reconnect: fetch them
       receipts.ready(); // nor are receipts: read those shown again
@@ -218,7 +221,7 @@ function cursorMoved(roomId, id) {
   state.want = id;
 }
 
-function sendRead(roomId, state) {
+function sendRead(roomId, state, reader = senderName()) {
   state.timer = null;
   state.last = Date.now();
   const id = state.want;
@@ -226,7 +229,7 @@ function sendRead(roomId, state) {
   state.sent = id;
   api(`/rooms/${enc(roomId)}/read`, {
     method: "POST",
-    body: { reader: senderName(), last_read_message_id: id },
+    body: { reader, last_read_message_id: id },
   }).catch(() => {
     state.sent = 0;
   }); // told again with the next message seen
@@ -355,6 +358,9 @@ function wire() {
     sidebar.watch(room.watching() && !places.holds(currentRoom) ? currentRoom : null);
   });
   window.addEventListener("popstate", fromAddress);
+  // The composer stores the name on "change" (its listener runs first).
+  $("sender").addEventListener("change", readerChanged);
+  window.addEventListener("storage", readerChanged);
   $("mcp-url").textContent = `${location.origin}/mcp/`;
 }
 
@@ -371,6 +377,33 @@ async function catchUpFirstVisit(reader) {
   } catch {
     // Not reachable now: the counts stay as they are, and the next visit tries again.
   }
+}
+
+// The reader's name changed (the name field, or another tab of this browser):
+// what is read as that name follows without a reload, as a reload would have
+// it. What was read as the old name and not yet sent goes out as the old
+// name's; a name new to this browser starts at "now"; the feed reconnects as
+// the name (its snapshot brings that name's counts and mentions), and the open
+// room opens again at the new name's cursor.
+let reader = senderName();
+async function readerChanged() {
+  const name = senderName();
+  if (name === reader) return;
+  const old = reader;
+  reader = name;
+  const field = /** @type {HTMLInputElement} */ ($("sender"));
+  if (field.value.trim() !== name) field.value = name; // changed in another tab
+  sidebar.reader = name;
+  for (const [roomId, state] of reads) {
+    if (!state.timer) continue;
+    clearTimeout(state.timer);
+    sendRead(roomId, state, old);
+  }
+  reads.clear();
+  await catchUpFirstVisit(name);
+  if (name !== reader) return; // changed again meanwhile: that change follows
+  feed.follow(name);
+  if (currentRoom) openRoom(currentRoom, { push: false });
 }
 
 // "Mark all read", everywhere or in one project: the reader's own action. The

@@ -6,6 +6,7 @@
 // and element(id) for a message in the page.
 
 import { api, enc } from "./api.js";
+import { senderColour } from "./colours.js";
 import { addressees, messageClass, messageExtras } from "./coordination.js";
 import { clockTime, dayLabel, fullTime, h, initials, localDay, plainText, timeAgo } from "./dom.js";
 import { forReader } from "./mentions.js";
@@ -65,7 +66,7 @@ export function rejoin(first) {
 
 function messageItem(m, grouped, view) {
   const system = m.message_type === "system";
-  const colour = view.palette.colour(m.sender);
+  const colour = senderColour(m.sender);
   const body = h("div", { class: "body" });
   if (m.html === undefined) body.textContent = m.content;
   else body.innerHTML = m.html; // the server renderer's output: escaped, no raw HTML

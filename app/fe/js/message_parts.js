@@ -3,6 +3,7 @@
 // @mention chips for registered agents, and a language label and a copy
 // button on code blocks.
 
+import { senderColour } from "./colours.js";
 import { h } from "./dom.js";
 
 const MENTION = /(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_-]+)/gu;
@@ -29,9 +30,12 @@ export function mentionChips(body, agents, reader = "") {
       if (!known.has(match[2].toLowerCase())) continue;
       const start = match.index + match[1].length;
       const mine = match[2].toLowerCase() === me;
+      // The chip is underlined in the name's colour: its text keeps the chip's
+      // own colour, which is what holds 4.5:1 on the chip's background.
+      const colour = senderColour(match[2]);
       const chip = mine
-        ? h("span", { class: "mention me", title: "you" }, `@${match[2]}`)
-        : h("span", { class: "mention", title: "registered agent" }, `@${match[2]}`);
+        ? h("span", { class: `mention me ${colour}`, title: "you" }, `@${match[2]}`)
+        : h("span", { class: `mention ${colour}`, title: "registered agent" }, `@${match[2]}`);
       parts.push(text.slice(at, start), chip);
       at = start + 1 + match[2].length;
     }

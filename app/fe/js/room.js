@@ -9,10 +9,12 @@
 // bottom, the pill, the cursor, the "New" divider) is reading.js's job.
 
 import { api, enc } from "./api.js";
+import { palette, senderColour } from "./colours.js";
 import { presenceDot } from "./coordination.js";
-import { $, AGES_EVERY_MS, countedUnread, fullTime, h, Palette, plainText, refreshAges, setAttr, setText } from "./dom.js";
+import { $, AGES_EVERY_MS, countedUnread, fullTime, h, plainText, refreshAges, setAttr, setText } from "./dom.js";
 import { forReader } from "./mentions.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
+import { dropPurged } from "./purged.js";
 import { Reading } from "./reading.js";
 
 const PAGE = 100;
@@ -31,7 +33,7 @@ export class RoomView {
     this.room = null;
     this.agents = new Map();
     this.statusRows = new Map();
-    this.palette = new Palette();
+    this.palette = palette; // the page-wide sender colours (colours.js)
     this.list = $("message-list");
     this.scroller = $("messages");
     this.incoming = [];
@@ -103,7 +105,6 @@ export class RoomView {
     this.room = room;
     this._reset();
     this.pending = []; // live messages that arrive while the first page loads
-    this.palette = new Palette();
     this.agents = new Map();
     this.statusRows = new Map();
     this.list.replaceChildren();
@@ -413,6 +414,20 @@ export class RoomView {
     this._edges();
   }
 
+  // Retention deleted this room's messages up to `through_id`: none older is left.
+  purged({ room_id: roomId, through_id: through }) {
+    if (!this.room || roomId !== this.room.id) return;
+    const keep = (/** @type {{id: number}} */ m) => m.id > through;
+    if (this.pending) this.pending = this.pending.filter(keep);
+    this.beyond = this.beyond.filter(keep);
+    if (!dropPurged(this.list, through)) return;
+    const first = /** @type {HTMLElement | null} */ (this.list.querySelector("li.message"));
+    this.oldestId = first ? Number(first.dataset.id) : null;
+    this.hasOlder = false;
+    this._edges();
+    if (!this.rover?.isConnected) this._rove(null);
+  }
+
   element(id) {
     return this.list.querySelector(`li.message[data-id="${Number(id)}"]`);
   }
@@ -498,7 +513,7 @@ export class RoomView {
         "span",
         { class: "status-chip", title: fullTime(s.updated_at) },
         presenceDot(s.sender),
-        h("b", { class: this.palette.colour(s.sender) }, s.sender),
+        h("b", { class: senderColour(s.sender) }, s.sender),
         ": ",
         s.status,
       ),

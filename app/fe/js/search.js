@@ -2,21 +2,26 @@
 // Search across rooms: matching room names, per-room hit counts (a click
 // narrows to that room), then message snippets with the query highlighted,
 // 20 at a time with "More results" until every hit is reachable (each page
-// asks for the hits older than the last one shown, past the counted 1 000 too). Filters: project, room, sender, dates; the active ones are shown
-// and can be cleared. A hit opens its room around the message.
+// asks for the hits older than the last one shown, past the counted 1 000 too).
+// Filters: project, room, sender, dates; the active ones are shown and can be
+// cleared. The query itself may carry operators (from:, in:, to:, has:code,
+// before:, after:), which the server parses; it answers with the text terms
+// it looked for, which are what gets highlighted. A hit opens its room around
+// the message.
 
 import { api, enc } from "./api.js";
+import { senderColour } from "./colours.js";
 import { $, AGES_EVERY_MS, closest, fullTime, h, highlighted, plainText, refreshAges, timeAgo } from "./dom.js";
 
 // The server's snippet is a window of the raw Markdown, cut anywhere: shown
-// as plain text, without the words the window cut in half (unless the query
-// is in one).
-function readable(snippet, query) {
+// as plain text, without the words the window cut in half (unless a term of
+// the query is in one).
+function readable(snippet, terms) {
   const lead = snippet.startsWith("…");
   const tail = snippet.endsWith("…") && snippet.length > 1;
   let text = snippet.slice(lead ? 1 : 0, tail ? -1 : undefined);
-  const want = query.toLowerCase();
-  const keeps = (cut) => !cut || cut.toLowerCase().includes(want);
+  const wants = terms.map((t) => t.toLowerCase());
+  const keeps = (cut) => !cut || wants.some((want) => cut.toLowerCase().includes(want));
   const first = lead ? (/^\S*\s+/.exec(text)?.[0] ?? "") : "";
   if (!keeps(first)) text = text.slice(first.length);
   const last = tail ? (/\s+\S*$/.exec(text)?.[0] ?? "") : "";
@@ -32,6 +37,7 @@ export class SearchView {
     this.projects = projects; // () -> project names
     this.onOpen = onOpen; // (roomId, messageId|null)
     this.query = "";
+    this.terms = []; // the text the server looked for (the query without its operators)
     this.filters = {};
     this.names = {};
     this.asked = 0;
@@ -117,6 +123,7 @@ export class SearchView {
       return;
     }
     if (asked !== this.asked) return; // a newer search won
+    this.terms = result.terms ?? [this.query];
     Object.assign(this.names, result.room_names);
     const hits = result.messages.map((m) => this._hit(m));
     const oldest = result.messages.at(-1)?.id;
@@ -131,7 +138,7 @@ export class SearchView {
       h(
         "a",
         { class: "hit", href: `/?room=${enc(room.id)}`, "data-room": room.id },
-        h("div", {}, highlighted(room.name, this.query)),
+        h("div", {}, highlighted(room.name, this.terms)),
         h("div", { class: "where" }, `${room.project} · ${room.status}`),
       ),
     );
@@ -193,11 +200,13 @@ export class SearchView {
       h(
         "div",
         { class: "where" },
-        `${this._roomName(m.room_id)} · ${m.sender} · `,
+        `${this._roomName(m.room_id)} · `,
+        h("b", { class: `sender ${senderColour(m.sender)}` }, m.sender),
+        " · ",
         h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
         ` · #${m.id}`,
       ),
-      h("div", {}, highlighted(readable(m.snippet, this.query), this.query)),
+      h("div", {}, highlighted(readable(m.snippet, this.terms), this.terms)),
     );
   }
 }

@@ -5,6 +5,7 @@
 // "Team" button opens.
 
 import { api, enc } from "./api.js";
+import { senderColour } from "./colours.js";
 import { presenceDot } from "./coordination.js";
 import { $, fullTime, h, timeAgo } from "./dom.js";
 
@@ -23,13 +24,13 @@ export class TeamPanel {
 
   render() {
     if (this.panel.hidden) return;
-    const { agents, statusRows, palette } = this.room;
+    const { agents, statusRows } = this.room;
     const agentItems = [...agents.values()].map((a) =>
       h(
         "li",
         {},
         presenceDot(a.agent_name),
-        h("b", { class: palette.colour(a.agent_name) }, a.agent_name),
+        h("b", { class: senderColour(a.agent_name) }, a.agent_name),
         " ",
         h("span", { class: "muted" }, `task ${a.task_id}`),
         " ",
@@ -41,7 +42,7 @@ export class TeamPanel {
         "li",
         {},
         presenceDot(s.sender),
-        h("b", { class: palette.colour(s.sender) }, s.sender),
+        h("b", { class: senderColour(s.sender) }, s.sender),
         ": ",
         s.status,
         " ",
@@ -63,12 +64,11 @@ export class TeamPanel {
     const roomId = this.room.room?.id;
     if (!roomId) return;
     const { claims } = await api(`/claims?room_id=${enc(roomId)}`).catch(() => ({ claims: [] }));
-    const { palette } = this.room;
     const items = claims.map((c) =>
       h(
         "li",
         {},
-        h("b", { class: palette.colour(c.holder) }, c.holder),
+        h("b", { class: senderColour(c.holder) }, c.holder),
         " ",
         h("code", {}, c.paths.join(" ") || "—"),
         c.task ? h("span", { class: "muted" }, ` task ${c.task}`) : null,

@@ -204,7 +204,7 @@ def do_backup(args: argparse.Namespace) -> int:
     if is_url(database):
         from chatnut.cli import db
 
-        print(db.pg_dump(str(database), Path(args.path)))
+        print(db.pg_dump(str(database), Path(args.path), settings.db_password))
         return 0
     counts = data.backup(Path(database), Path(args.path))
     print(

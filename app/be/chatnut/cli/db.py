@@ -9,6 +9,7 @@ would restore into nothing else.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -68,8 +69,9 @@ def report(source: str, destination: str, copied: list[Copied]) -> list[str]:
     return lines
 
 
-def pg_dump(url: str, target: Path) -> str:
-    """Run pg_dump when there is one; otherwise the one line saying to."""
+def pg_dump(url: str, target: Path, password: str | None = None) -> str:
+    """Run pg_dump when there is one; otherwise the one line saying to. `password`
+    (from --db-password-file) goes to it in its environment, never its arguments."""
     command = shutil.which("pg_dump")
     hint = f"pg_dump --format=custom --file {target} '{printable(url)}'"
     if command is None:
@@ -84,6 +86,7 @@ def pg_dump(url: str, target: Path) -> str:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "PGPASSWORD": password} if password is not None else None,
         umask=0o077,  # the dump holds every chat: this user's only, as the README promises
     )
     if done.returncode != 0:

@@ -82,7 +82,10 @@ def _local(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     async def work() -> dict[str, Any]:
         from chatnut.service import ChatService
 
-        store = open_store(settings.database)
+        password = settings.db_password
+        store = open_store(
+            settings.database, password=(lambda: password) if password is not None else None
+        )
         await store.open()
         try:
             service = ChatService(store, Hub())

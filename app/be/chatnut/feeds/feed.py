@@ -34,7 +34,7 @@ EVERY_ROOM = "*"  # a room part that follows every room (the browser's shared fe
 BACKLOG_BATCH = 500
 ROOM_BUFFER = 1024
 SIDEBAR_BUFFER = 4096
-SIDEBAR_KINDS = frozenset({"message", "cleared", "room"})
+SIDEBAR_KINDS = frozenset({"message", "cleared", "purged", "room"})
 # The snapshot is the newest-activity page of rooms, not all of them: what a
 # page downloads on load and on every reconnect does not grow with the rooms
 # (more come a page at a time from /api/sidebar). The totals it cannot add up
@@ -44,8 +44,10 @@ TOTALS_EVERY_SECONDS = 1.0
 # `receipt`: a directed message's receipts changed (delivered, read, acked). It
 # has no id: a resumed page reads the receipts it shows again. `reaction`: a
 # message's reactions as they now stand; no id either, and a resumed page reads
-# the messages it shows again (their `reactions` come with them).
-ROOM_KINDS = frozenset({"message", "status", "agent", "cleared", "receipt", "reaction"})
+# the messages it shows again (their `reactions` come with them). `purged`:
+# retention deleted the room's messages up to `through_id`; no id either, and a
+# resumed stream is told again of each purge it may have missed.
+ROOM_KINDS = frozenset({"message", "status", "agent", "cleared", "purged", "receipt", "reaction"})
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,20 @@ class _Feed:
                 self.last_sent = message["id"]
             if not page["has_more"]:
                 return
+
+    async def missed_purges(self) -> AsyncIterator[bytes]:
+        """On a resume: the purges since the client's last message, as `purged`
+        events, so what it still shows of them goes (none is sent again)."""
+        room_id = self.spec.room_id
+        after = self.spec.after_id
+        if not after or room_id is None:
+            return
+        rows = await self.service.retention.purges_since(
+            after, None if room_id == EVERY_ROOM else room_id
+        )
+        for row in rows:
+            if self.visible is None or row["room_id"] in self.visible:
+                yield encode("purged", row)
 
     def _gone(self, room_id: str) -> bytes:
         self.finished = True
@@ -288,6 +304,8 @@ async def feed(service: ChatService, spec: FeedSpec) -> AsyncIterator[bytes]:
                 # From now on: anything committed after this read is in the buffer.
                 state.last_sent = await service.newest_message_id()
             elif spec.room_id is not None:
+                async for chunk in state.missed_purges():
+                    yield chunk
                 async for chunk in state.backlog():
                     yield chunk
                 if state.finished:

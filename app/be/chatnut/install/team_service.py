@@ -10,7 +10,7 @@ reads, so the unit's server is the one the operator described.
 
 No secret is written into the unit (a system unit is readable by every local
 user): the token comes from `--token-file`, the database password from
-libpq (`PGPASSFILE`, or `PGPASSWORD`), and either may come from the optional
+`--db-password-file` or libpq (`PGPASSFILE`, or `PGPASSWORD`), and either may come from the optional
 `EnvironmentFile` (/etc/chatnut/env, root's, 0600). A token or a password
 given inline is refused in one line, with nothing written.
 """
@@ -93,8 +93,8 @@ def refusal(settings: Settings, token_file: str | None) -> str | None:
     if is_url(settings.database) and printable(settings.database) != str(settings.database):
         return (
             "a team server's unit never holds the database password: leave it out of the URL"
-            " and give it to libpq (a ~/.pgpass line with PGPASSFILE, or PGPASSWORD in"
-            f" {ENVIRONMENT_FILE})"
+            " and give it as --db-password-file PATH, or to libpq (a ~/.pgpass line with"
+            f" PGPASSFILE, or PGPASSWORD in {ENVIRONMENT_FILE})"
         )
     return None
 

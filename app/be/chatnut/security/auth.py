@@ -11,8 +11,11 @@ the service rather than re-reading headers.
 
 A principal's own token (`cnt_…`, principals.py) is resolved to that
 principal, whether or not a shared token is configured: `identity` then says
-whose it is, its role and its projects. The shared token, a session cookie
-and an open server are the admin's `ANYONE`. Credentials shown and refused
+whose it is, its role and its projects. A session a person's link opened is
+that person, looked up by its token's id on every request (the same cache as
+a bearer token, emptied by a revocation), so it ends the moment the token is
+revoked. The shared token, a session it opened and an open server are the
+admin's `ANYONE`. Credentials shown and refused
 count against the client's address (throttle.py) on a server others can reach
 (bound beyond loopback, or behind a proxy: --allow-host, --public-url; there
 the proxy's address is every remote client's, so the proxy should limit too):
@@ -28,7 +31,7 @@ from typing import Any, Literal
 from chatnut import principals
 from chatnut.http_limits import TRUST_HOOK
 from chatnut.security.asgi import ASGIApp, Receive, Scope, Send, guarded, holds_data, send_error
-from chatnut.sessions_in_memory import SESSION_COOKIE, Sessions
+from chatnut.sessions_in_memory import SESSION_COOKIE, Sessions, Signin
 from chatnut.throttle import AuthThrottle
 from chatnut.tokens import SharedTokens
 
@@ -56,6 +59,10 @@ class Caller:
 
 
 ANONYMOUS = Caller("none")
+SESSION_ENDED = (
+    "this sign-in has ended (signed out, expired, or its token revoked);"
+    " run `chatnut open` to sign in again"
+)
 OPEN = Caller("open")
 
 
@@ -90,7 +97,7 @@ class Authentication:
         self.throttle = throttle  # None: a loopback-only server, every client is local
         self.cookie = cookie.encode()
 
-    def resolve(self, headers: dict[bytes, bytes]) -> Caller:
+    async def resolve(self, headers: dict[bytes, bytes]) -> Caller:
         if self.token is None:
             return OPEN
         auth = headers.get(b"authorization", b"")
@@ -98,9 +105,26 @@ class Authentication:
             return Caller("bearer")
         for part in headers.get(b"cookie", b"").split(b";"):
             name, _, value = part.strip().partition(b"=")
-            if name == self.cookie and self.session_valid(value):
-                return Caller("session")
+            holder = self.session_holder(value) if name == self.cookie else None
+            if holder is not None:
+                return await self.signed_in(holder)
         return ANONYMOUS
+
+    async def signed_in(self, holder: Signin) -> Caller:
+        """The caller of a live session: the admin's key, or the principal whose token
+        signed it in while that token lives (ANONYMOUS once it is revoked)."""
+        if holder.token is None:
+            return Caller("session")
+        found = None if self.tokens is None else await self.tokens.caller_by_id(holder.token, "web")
+        if found is None:
+            return ANONYMOUS
+        if holder.person:
+            return Caller("session", found)
+        # An admin agent's link: the admin's rights (any name), while its token is
+        # still an unscoped admin's; the token id lets a revocation end its feeds.
+        if found.role != "admin" or found.scoped:
+            return ANONYMOUS
+        return Caller("session", principals.Caller(token=found.token))
 
     async def principal(self, headers: dict[bytes, bytes]) -> Caller | None:
         """A principal's own token: its Caller, ANONYMOUS when refused; None when
@@ -116,13 +140,13 @@ class Authentication:
         identity = await self.tokens.caller(secret.decode("ascii"), "mcp")
         return ANONYMOUS if identity is None else Caller("bearer", identity)
 
-    def session_valid(self, value: bytes) -> bool:
+    def session_holder(self, value: bytes) -> Signin | None:
         # A session id is ASCII: other bytes are a forged or mangled cookie, refused
         # like any unknown one (one line in the log, not a traceback and a 500).
         if not value.isascii():
             log.info("refused a session cookie that is not ASCII (%d bytes)", len(value))
-            return False
-        return self.sessions.valid(value.decode("ascii"))
+            return None
+        return self.sessions.holder(value.decode("ascii"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not guarded(scope):
@@ -143,7 +167,7 @@ class Authentication:
             return
         caller = await self.principal(headers)
         if caller is None:
-            caller = self.resolve(headers)
+            caller = await self.resolve(headers)
         if (
             self.throttle is not None
             and not caller.authenticated
@@ -160,13 +184,17 @@ class Authentication:
                 trust()
         if not caller.authenticated and data:
             refused = _principal_token(headers)
+            if refused:
+                why = "this token is unknown, revoked or expired"
+            elif not headers.get(b"authorization") and _shows_cookie(headers, self.cookie):
+                why = SESSION_ENDED
+            else:
+                why = "this server needs 'Authorization: Bearer <token>'"
             await send_error(
                 send,
                 401,
                 "unauthorized",
-                "this token is unknown, revoked or expired"
-                if refused
-                else "this server needs 'Authorization: Bearer <token>'",
+                why,
                 [(b"www-authenticate", b'Bearer error="invalid_token"' if refused else b"Bearer")],
             )
             return
@@ -183,8 +211,10 @@ def _principal_token(headers: dict[bytes, bytes]) -> bool:
 def _shows_credentials(headers: dict[bytes, bytes], cookie: bytes) -> bool:
     """A bearer header or our session cookie was sent (and refused): a guess, or a
     stale one. A request that shows none (a page before sign-in) is not counted."""
-    if headers.get(b"authorization", b"").strip():
-        return True
+    return bool(headers.get(b"authorization", b"").strip()) or _shows_cookie(headers, cookie)
+
+
+def _shows_cookie(headers: dict[bytes, bytes], cookie: bytes) -> bool:
     return any(
         part.strip().partition(b"=")[0] == cookie
         for part in headers.get(b"cookie", b"").split(b";")

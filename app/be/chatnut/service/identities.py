@@ -61,7 +61,8 @@ class Tokens:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._watches: dict[str, set[Watch]] = {}
-        self._known: dict[str, _Known] = {}
+        self._known: dict[str, _Known] = {}  # by secret hash
+        self._by_id: dict[str, _Known] = {}  # by token id: browser sessions name theirs
         self._used_at: dict[str, float] = {}
         self._unsaved: dict[str, str] = {}
 
@@ -71,7 +72,19 @@ class Tokens:
         now = time.monotonic()
         known = self._known.get(hashed)
         if known is None or now - known.fetched > LOOKUP_TTL:
-            known = await self._look_up(hashed, now)
+            known = self._keep(self._known, hashed, await self.store.token_owner(hashed), now)
+        return self._live(known, transport, now)
+
+    async def caller_by_id(self, token_id: str, transport: str) -> Caller | None:
+        """As `caller`, for the token with this id: a browser session signed in with a
+        person's token holds its id (never the secret) and lives exactly as long."""
+        now = time.monotonic()
+        known = self._by_id.get(token_id)
+        if known is None or now - known.fetched > LOOKUP_TTL:
+            known = self._keep(self._by_id, token_id, await self.store.token_by_id(token_id), now)
+        return self._live(known, transport, now)
+
+    def _live(self, known: _Known, transport: str, now: float) -> Caller | None:
         if known.caller is None or known.token_id is None:
             return None
         if known.expires_at is not None and known.expires_at <= now_iso():
@@ -79,15 +92,15 @@ class Tokens:
         self._note_use(known.token_id, now)
         return known.caller.as_transport(transport)
 
-    async def _look_up(self, hashed: str, now: float) -> _Known:
-        row = await self.store.token_owner(hashed)
+    @staticmethod
+    def _keep(cache: dict[str, _Known], key: str, row: dict[str, Any] | None, now: float) -> _Known:
         if row is None or row["revoked_at"] is not None or row["disabled_at"] is not None:
             known = _Known(None, None, None, now)
         else:
             known = _Known(row["token_id"], caller_of(row), row["expires_at"], now)
-        if len(self._known) >= MAX_CACHED:
-            self._known.clear()
-        self._known[hashed] = known
+        if len(cache) >= MAX_CACHED:
+            cache.clear()
+        cache[key] = known
         return known
 
     def _note_use(self, token_id: str, now: float) -> None:
@@ -102,9 +115,10 @@ class Tokens:
         for event in events:
             if event.kind == "revoked":
                 gone = set(event.data["tokens"])
-                for hashed, known in list(self._known.items()):
-                    if known.token_id in gone:
-                        del self._known[hashed]
+                for cache in (self._known, self._by_id):
+                    for key, known in list(cache.items()):
+                        if known.token_id in gone:
+                            del cache[key]
                 for token_id in gone:
                     for watch in self._watches.pop(token_id, set()):
                         watch.end()

@@ -9,6 +9,7 @@ from typing import Any
 from chatnut import validation as check
 from chatnut.errors import InvalidInput
 from chatnut.principals import ANYONE, Caller
+from chatnut.service import search_query
 from chatnut.service.common import ServiceCore
 from chatnut.service.reactions import with_reactions
 from chatnut.store.base import SEARCH_HIT_CAP, SearchFilter
@@ -98,8 +99,9 @@ class PageRules(ServiceCore):
         before_id: int | None = None,
         caller: Caller = ANYONE,
     ) -> dict[str, Any]:
-        """Search with the page's filters, a page of hits at a time: `offset`
-        within the newest SEARCH_HIT_CAP, `before_id` for the hits past them."""
+        """Search with the page's filters and the query's operators, a page of hits
+        at a time: `offset` within the newest SEARCH_HIT_CAP, `before_id` for the
+        hits past them. Plus `terms`: the text looked for, for highlighting."""
         check.text("query", query, max_chars=check.MAX_QUERY)
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         if room_id is not None:
@@ -111,11 +113,26 @@ class PageRules(ServiceCore):
         check.integer("offset", offset, minimum=0, maximum=SEARCH_HIT_CAP)
         if before_id is not None:
             check.integer("before_id", before_id, minimum=1)
+        asked = search_query.parse(query)
+        sender = _agreed("from:", asked.sender, "the sender filter", sender)
+        project = _agreed("in:", asked.room_project, "the project filter", project)
         project = self.unseen_as_none(self.scoped_project(project, caller), caller)
         if room_id is not None:
             await self.in_scope(room_id, caller)
-        where = SearchFilter(project, room_id, sender, after, before, offset, before_id)
-        return await self.store.search_page(query, where)
+        where = SearchFilter(
+            project,
+            room_id,
+            sender,
+            max((d for d in (after, asked.after) if d is not None), default=None),
+            min((d for d in (before, asked.before) if d is not None), default=None),
+            offset,
+            before_id,
+            room_name=asked.room,
+            to=asked.to,
+            has_code=asked.has_code,
+        )
+        found = await self.store.search_page(asked.terms, where)
+        return {**found, "terms": list(asked.terms)}
 
     async def catch_up(
         self,
@@ -140,6 +157,15 @@ class PageRules(ServiceCore):
             if caller.sees(each):
                 moved += await self.store.catch_up(reader, project=each, first_visit=first_visit)
         return {"reader": reader, "rooms": moved}
+
+
+def _agreed(operator: str, asked: str | None, label: str, given: str | None) -> str | None:
+    """An operator and the page's filter for the same thing: either, or both alike."""
+    if asked is None or given is None:
+        return asked if given is None else given
+    if asked.casefold() != given.casefold():
+        raise InvalidInput(f"{operator}{asked} and {label} ({given}) disagree; clear one")
+    return given
 
 
 def _iso_date(value: str) -> bool:

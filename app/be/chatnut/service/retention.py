@@ -1,6 +1,10 @@
 """Retention: messages older than the policy are written to a compressed JSONL
 file under the home, then deleted; `chatnut import FILE` puts them back.
 
+Each purge step publishes a `purged` event ({room_id, through_id}: the
+room's messages up to that id are gone), so open pages and streams drop them
+live; a stream resuming with Last-Event-ID is told of the purges it missed.
+
 The policy: the server's --retain-days, overridden per project and per room
 (`chatnut retention set PROJECT[/ROOM] DAYS|off`); the most specific wins.
 Archived rooms are never purged (an archive is kept on purpose). Each run
@@ -134,6 +138,11 @@ class RetentionJob:
             "messages": total,
             "file": str(path) if out is not None else None,
         }
+
+    async def purges_since(self, after_id: int, room_id: str | None) -> list[Row]:
+        """The purges a stream resuming after message `after_id` may have missed
+        (one room's, or every room's with None), as `purged` events' data."""
+        return await self.store.purges_after(after_id, room_id)
 
     async def restore(self, file: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
         """Restore a file this server wrote (under its retention folder only)."""

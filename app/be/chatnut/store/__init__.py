@@ -37,19 +37,26 @@ def open_store(
     owner: dict[str, Any] | None = None,
     on_resync: Callable[[], None] | None = None,
     keep_events: tuple[float, int] = (3600.0, 100_000),
+    password: Callable[[], str | None] | None = None,
 ) -> Store:
     """The store for a path or URL (not opened yet: `await store.open()`).
 
     `owner` ({"port": ...}) is what a second server on the same SQLite file is
     told about the first. Shared by processes (PostgreSQL): `on_resync` is
     called when this process finds it missed events (they were pruned before
-    it read them), `keep_events` (seconds, rows) bounds the events kept.
+    it read them), `keep_events` (seconds, rows) bounds the events kept, and
+    `password` (asked each time a connection opens) is the database password
+    when it does not come from the URL or libpq (`--db-password-file`).
     """
     if is_url(location):
         from chatnut.store.postgres import PostgresStore  # the optional extra's driver
 
         return PostgresStore(
-            str(location), on_commit=on_commit, on_resync=on_resync, keep_events=keep_events
+            str(location),
+            on_commit=on_commit,
+            on_resync=on_resync,
+            keep_events=keep_events,
+            password=password,
         )
     from chatnut.store.sqlite import SqliteStore
 

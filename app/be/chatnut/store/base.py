@@ -61,7 +61,8 @@ PREVIEW_CHARS = 200  # of the last message, in room lists (cut by the database)
 
 @dataclass(frozen=True)
 class SearchFilter:
-    """Narrowing a search (the web page's filters); dates are ISO text, `before` exclusive."""
+    """Narrowing a search (the web page's filters and operators); dates are ISO
+    text, `before` exclusive; names match case-insensitively."""
 
     project: str | None = None
     room_id: str | None = None
@@ -72,6 +73,9 @@ class SearchFilter:
     # Keyset paging past the cap: only hits older than this message id, so
     # every hit is reachable however many there are.
     before_id: int | None = None
+    room_name: str | None = None  # a room of this name, in any project (or `project`)
+    to: str | None = None  # addressed to this name, or @mentioning it
+    has_code: bool = False  # inline code or a fenced block (a pair of backticks)
 
 
 def _nothing() -> None:
@@ -525,6 +529,11 @@ class Store(ABC):
         {token_id, expires_at, revoked_at}; None for an unknown hash."""
 
     @abstractmethod
+    async def token_by_id(self, token_id: str) -> Row | None:
+        """As token_owner, for the token with this id (a browser session names the
+        token that signed it in); None for an unknown id."""
+
+    @abstractmethod
     async def save_token_uses(self, rows: Sequence[tuple[str, str]]) -> None:
         """Upsert (token id, last used at); a time never moves back. Publishes nothing."""
 
@@ -556,7 +565,16 @@ class Store(ABC):
 
     @abstractmethod
     async def purge_messages(self, room_id: str, ids: Sequence[int]) -> int:
-        """Delete these messages of the room (counters, search and receipts follow)."""
+        """Delete these messages of the room (counters, search and receipts follow).
+        Moves the room's purge horizon and publishes `purged` {room_id, project,
+        room, through_id, messages}: every message of the room with an id up to
+        through_id is gone."""
+
+    @abstractmethod
+    async def purges_after(self, mark: int, room_id: str | None) -> list[Row]:
+        """The purge horizons ({room_id, project, room, through_id}) of one room or
+        of all, recorded when the newest message id was `mark` or more: what a
+        stream resuming after message `mark` may have missed."""
 
     @abstractmethod
     async def restore_messages(self, entries: Sequence[Row]) -> int:
@@ -569,8 +587,9 @@ class Store(ABC):
         (see SEARCH_* for the caps; messages carry a snippet, not the body)."""
 
     @abstractmethod
-    async def search_page(self, query: str, where: SearchFilter) -> Row:
-        """As search, narrowed by `where`, a page of message hits from `where.offset`
+    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> Row:
+        """As search, for messages holding every one of `terms` (any message when
+        there are none), narrowed by `where`, a page of message hits from `where.offset`
         among the newest SEARCH_HIT_CAP (below `where.before_id` when given): plus
         {offset, total, capped, has_more}; `has_more` also when capped hits lie
         past the window (the next page asks with before_id = the last id shown)."""

@@ -34,3 +34,14 @@ def printable(location: str | Path) -> str:
         if "pass" not in name.lower()
     ]
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
+
+
+def url_has_password(url: str) -> bool:
+    """Whether a database URL carries a password itself (after `user:`, or `?password=`)."""
+    try:
+        parts = urlsplit(url)
+        inline = parts.password is not None
+    except ValueError:
+        return False
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    return inline or any(name.lower() == "password" for name, _ in query)

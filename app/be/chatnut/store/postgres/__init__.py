@@ -125,8 +125,12 @@ class PostgresStore(
         on_commit: OnCommit | None = None,
         on_resync: Callable[[], None] | None = None,
         keep_events: tuple[float, int] = (3600.0, 100_000),
+        password: Callable[[], str | None] | None = None,
     ) -> None:
         self.url = url
+        # Asked for each new connection, so a reload's new password is used from
+        # then on; None: the URL's or libpq's (PGPASSWORD, PGPASSFILE).
+        self._password = {} if password is None else {"password": password}
         self.location = safe_location(url)
         self.on_commit = on_commit
         self.on_resync = on_resync
@@ -144,6 +148,7 @@ class PostgresStore(
         try:
             self._pool = await driver.create_pool(
                 self.url,
+                **self._password,
                 min_size=1,
                 max_size=POOL_SIZE,
                 timeout=CONNECT_TIMEOUT_S,
@@ -176,6 +181,7 @@ class PostgresStore(
         driver = require_driver()
         return await driver.connect(
             self.url,
+            **self._password,
             timeout=CONNECT_TIMEOUT_S,
             server_settings={"application_name": LISTEN_APPLICATION},
         )

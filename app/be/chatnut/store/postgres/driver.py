@@ -54,7 +54,9 @@ def require_driver() -> Any:
 
 
 def is_outage(exc: BaseException) -> bool:
-    """The database is not there (down, restarting, unreachable), as opposed to a refusal."""
+    """The database is not there (down, restarting, unreachable) or no longer lets
+    this server in (its password was changed before the server was told), as
+    opposed to a refusal of one request."""
     if asyncpg is None:
         return False
     return isinstance(
@@ -68,6 +70,7 @@ def is_outage(exc: BaseException) -> bool:
             asyncpg.AdminShutdownError,
             asyncpg.CrashShutdownError,
             asyncpg.ConnectionFailureError,
+            asyncpg.InvalidAuthorizationSpecificationError,
         ),
     )
 

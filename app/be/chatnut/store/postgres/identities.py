@@ -21,6 +21,12 @@ _PRINCIPAL = (
     " FROM principals WHERE name = $1"
 )
 
+_OWNER = (
+    "SELECT t.id AS token_id, t.expires_at, t.revoked_at, p.name, p.kind, p.role,"
+    " p.projects, p.owner, p.created_at, p.disabled_at"
+    " FROM tokens t JOIN principals p ON p.name = t.principal WHERE "
+)
+
 
 class Identities:
     _read: Callable[..., Awaitable[Any]]
@@ -84,15 +90,13 @@ class Identities:
         return revoked
 
     async def token_owner(self, hashed: str) -> Row | None:
-        row = await self._read(
-            lambda conn: conn.fetchrow(
-                "SELECT t.id AS token_id, t.expires_at, t.revoked_at, p.name, p.kind, p.role,"
-                " p.projects, p.owner, p.created_at, p.disabled_at"
-                " FROM tokens t JOIN principals p ON p.name = t.principal"
-                " WHERE t.secret_hash = $1",
-                hashed,
-            )
-        )
+        return await self._owner("t.secret_hash = $1", hashed)
+
+    async def token_by_id(self, token_id: str) -> Row | None:
+        return await self._owner("t.id = $1", token_id)
+
+    async def _owner(self, where: str, value: str) -> Row | None:
+        row = await self._read(lambda conn: conn.fetchrow(_OWNER + where, value))
         if row is None:
             return None
         return {

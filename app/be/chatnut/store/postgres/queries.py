@@ -18,6 +18,7 @@ from chatnut.store.rows import MESSAGE_COLUMNS as MESSAGE_COLUMNS
 from chatnut.store.rows import ROOM_COLUMNS as ROOM_COLUMNS
 from chatnut.store.rows import message_dict as message_dict
 from chatnut.store.rows import room_dict as room_dict
+from chatnut.validation import AGENT_NAME
 
 ROOM_COLUMNS_R = ", ".join("r." + c.strip() for c in ROOM_COLUMNS.split(","))
 M_COLUMNS = ", ".join("m." + c for c in MESSAGE_COLUMNS.split(", "))
@@ -172,40 +173,73 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_rooms(like: str, project: str | None) -> tuple[str, list[Any]]:
-    params: list[Any] = [like, SEARCH_ROOM_LIMIT]
-    project_clause = ""
+def search_rooms(likes: list[str], project: str | None) -> tuple[str, list[Any]]:
+    params: list[Any] = [SEARCH_ROOM_LIMIT]
+    clauses = []
+    for like in likes:
+        params.append(like)
+        clauses.append(f" AND name ILIKE ${len(params)}")
     if project is not None:
         params.append(project)
-        project_clause = " AND project = $3"
+        clauses.append(f" AND project = ${len(params)}")
     return (
-        f"SELECT {ROOM_COLUMNS} FROM rooms WHERE name ILIKE $1{project_clause}"
-        " ORDER BY created_at DESC LIMIT $2",
+        f"SELECT {ROOM_COLUMNS} FROM rooms WHERE true{''.join(clauses)}"
+        " ORDER BY created_at DESC LIMIT $1",
         params,
     )
 
 
-def search_hits(like: str, where: SearchFilter) -> tuple[str, list[Any]]:
+def _mention_pattern(name: str) -> str | None:
+    """The regular expression of an @mention of `name`, as a post's mentions are
+    found; None for a name no mention can spell (so it needs no escaping)."""
+    if not AGENT_NAME.match(name):
+        return None
+    return rf"(^|[^\w])@{name}($|[^\w-])"
+
+
+def search_hits(likes: list[str], where: SearchFilter) -> tuple[str, list[Any]]:
     """Newest hits first. pg_trgm's GIN index serves ILIKE '%q%' for 3+ characters;
     shorter queries scan the newest messages (as on SQLite), both capped."""
-    params: list[Any] = [like, SEARCH_HIT_CAP + 1]  # one more: whether it is capped
+    params: list[Any] = [SEARCH_HIT_CAP + 1]  # one more: whether it is capped
     clauses = []
     for clause, value in (
+        *(("m.content ILIKE ${}", like) for like in likes),
         ("r.project = ${}", where.project),
         ("m.room_id = ${}", where.room_id),
         ("lower(m.sender) = lower(${})", where.sender),
         ("m.created_at >= ${}", where.after),
         ("m.created_at < ${}", where.before),
         ("m.id < ${}", where.before_id),
+        ("m.room_id IN (SELECT id FROM rooms WHERE lower(name) = lower(${}))", where.room_name),
     ):
         if value is not None:
             params.append(value)
             clauses.append(" AND " + clause.format(len(params)))
+    if where.to is not None:
+        # Started from the few candidates (the recipients' key, the trigram
+        # index for "@name"), then checked exactly.
+        name = where.to.lower()
+        params.append(name)
+        recipients = f"SELECT message_id FROM message_recipients WHERE name = ${len(params)}"
+        pattern = _mention_pattern(name)
+        if pattern is None:
+            clauses.append(f" AND m.id IN ({recipients})")
+        else:
+            params += [f"%@{escape_like(name)}%", pattern]
+            mentioning = f"SELECT id FROM messages WHERE content ILIKE ${len(params) - 1}"
+            # An array, not IN: the planner then fetches the candidates by key
+            # instead of scanning every message through the regular expression.
+            clauses.append(
+                f" AND m.id = ANY(ARRAY({recipients} UNION {mentioning}))"
+                f" AND (m.id IN ({recipients}) OR m.content ~* ${len(params)})"
+            )
+    if where.has_code:
+        clauses.append(" AND m.content LIKE '%`%`%'")
     return (
         f"""
         SELECT m.id, m.room_id FROM messages m JOIN rooms r ON r.id = m.room_id
-        WHERE m.content ILIKE $1{"".join(clauses)}
-        ORDER BY m.id DESC LIMIT $2
+        WHERE true{"".join(clauses)}
+        ORDER BY m.id DESC LIMIT $1
         """,
         params,
     )

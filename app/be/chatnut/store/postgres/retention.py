@@ -1,10 +1,12 @@
 """Retention on PostgreSQL, as SQLite's (store/sqlite/retention.py).
 
 A purge deletes the messages; cascades and the statement trigger keep
-addressee rows, receipts, room_stats and the trigram index in step. A
-restore puts each message back with its id, addressee rows and receipts as
-they were. Neither writes an event: other processes read messages from the
-table, never from the events.
+addressee rows, receipts, room_stats and the trigram index in step. It
+moves the room's purge horizon and writes a `purged` event, so every
+worker's open feeds drop the purged messages. A restore puts each message
+back with its id, addressee rows and receipts as they were (and lowers the
+horizon below them); it writes no event: other processes read messages from
+the table, never from the events.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from chatnut.store.base import Row
+from chatnut.store.postgres import queries as q
 
 MESSAGE_TABLES = ("messages", "message_recipients", "receipts")
 COLUMNS = "SELECT column_name FROM information_schema.columns WHERE table_name = $1"
@@ -107,15 +110,31 @@ class Retention:
 
     async def purge_messages(self, room_id: str, ids: Sequence[int]) -> int:
         async def write(conn: Any) -> tuple[int, list[Any]]:
-            status = await conn.execute(
-                "DELETE FROM messages WHERE room_id = $1 AND id = ANY($2::bigint[])",
+            gone = await conn.fetch(
+                "DELETE FROM messages WHERE room_id = $1 AND id = ANY($2::bigint[]) RETURNING id",
                 room_id,
                 list(ids),
             )
-            return int(status.rsplit(" ", 1)[-1]), []
+            if not gone:
+                return 0, []
+            top = max(r["id"] for r in gone)
+            return len(gone), [await _record_purge(conn, room_id, top, len(gone))]
 
         deleted: int = await self._write(write)
         return deleted
+
+    async def purges_after(self, mark: int, room_id: str | None) -> list[Row]:
+        sql = (
+            "SELECT p.room_id, r.project, r.name AS room, p.through_id FROM room_purges p "
+            "JOIN rooms r ON r.id = p.room_id WHERE p.mark >= $1"
+        )
+        if room_id is None:
+            rows = await self._read(lambda conn: conn.fetch(sql + " ORDER BY p.room_id", mark))
+        else:
+            rows = await self._read(
+                lambda conn: conn.fetch(sql + " AND p.room_id = $2", mark, room_id)
+            )
+        return [dict(r) for r in rows]
 
     async def restore_messages(self, entries: Sequence[Row]) -> int:
         async def write(conn: Any) -> tuple[int, list[Any]]:
@@ -130,6 +149,14 @@ class Retention:
                 if not await _insert(conn, "messages", message, "ON CONFLICT DO NOTHING"):
                     continue  # already there (a second import of the same file)
                 restored += 1
+                # Below the room's purge horizon again: lower it, so a resumed feed
+                # is never told this message is gone.
+                await conn.execute(
+                    "UPDATE room_purges SET through_id = least(through_id, $1 - 1) "
+                    "WHERE room_id = $2",
+                    message["id"],
+                    message["room_id"],
+                )
                 for row in entry.get("message_recipients", []):
                     await _insert(conn, "message_recipients", row, "ON CONFLICT DO NOTHING")
                 for row in entry.get("receipts", []):
@@ -141,7 +168,37 @@ class Retention:
                         "delivered_at = excluded.delivered_at, read_at = excluded.read_at, "
                         "acked_at = excluded.acked_at, ack_required = excluded.ack_required",
                     )
+            await conn.execute("DELETE FROM room_purges WHERE through_id < 1")
             return restored, []
 
         restored: int = await self._write(write)
         return restored
+
+
+async def _record_purge(conn: Any, room_id: str, top: int, count: int) -> tuple[str, str, Row]:
+    """Move the room's purge horizon; the `purged` event that tells every worker's feeds.
+
+    As far as is true (store/sqlite/retention.py): just below the room's oldest
+    message still there, or the highest id deleted when none is left; never
+    back. Under the write lock, so the mark (the id counter) is at least every
+    message id a stream has sent.
+    """
+    oldest = await conn.fetchval("SELECT min(id) FROM messages WHERE room_id = $1", room_id)
+    through = top if oldest is None else oldest - 1
+    row = await conn.fetchrow(
+        "INSERT INTO room_purges (room_id, through_id, mark) VALUES ($1, $2, "
+        f"({q.NEWEST_MESSAGE_ID})) ON CONFLICT (room_id) DO UPDATE SET "
+        "through_id = greatest(room_purges.through_id, excluded.through_id), mark = excluded.mark "
+        "RETURNING through_id, (SELECT project FROM rooms WHERE id = $1) AS project, "
+        "(SELECT name FROM rooms WHERE id = $1) AS name",
+        room_id,
+        through,
+    )
+    data = {
+        "room_id": room_id,
+        "project": row["project"],
+        "room": row["name"],
+        "through_id": row["through_id"],
+        "messages": count,
+    }
+    return "purged", room_id, data

@@ -3,7 +3,7 @@ FTS5 trigram index, through pg_trgm (queries.search_hits says how)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from chatnut.store.base import (
@@ -22,17 +22,17 @@ class Search:
     _read: Callable[..., Awaitable[Any]]
 
     async def search(self, query: str, project: str | None) -> Row:
-        found = await self.search_page(query, SearchFilter(project=project))
+        found = await self.search_page((query,), SearchFilter(project=project))
         return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
 
-    async def search_page(self, query: str, where: SearchFilter) -> Row:
-        like = f"%{q.escape_like(query)}%"
-        rooms_sql, room_params = q.search_rooms(like, where.project)
-        hits_sql, hit_params = q.search_hits(like, where)
+    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> Row:
+        likes = [f"%{q.escape_like(term)}%" for term in terms]
+        rooms_sql, room_params = q.search_rooms(likes, where.project)
+        hits_sql, hit_params = q.search_hits(likes, where)
 
         async def read(conn: Any) -> Row:
             first_page = not where.offset and where.before_id is None
-            rooms = await conn.fetch(rooms_sql, *room_params) if first_page else []
+            rooms = await conn.fetch(rooms_sql, *room_params) if first_page and likes else []
             hits = await conn.fetch(hits_sql, *hit_params)
             capped = len(hits) > SEARCH_HIT_CAP
             hits = hits[:SEARCH_HIT_CAP]
@@ -57,7 +57,7 @@ class Search:
                         "room_id": r["room_id"],
                         "sender": r["sender"],
                         "created_at": r["created_at"],
-                        "snippet": snippet(r["content"], query),
+                        "snippet": snippet(r["content"], terms[0] if terms else ""),
                     }
                     for r in rows
                 ],

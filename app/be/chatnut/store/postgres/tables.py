@@ -25,6 +25,7 @@ DERIVED = {
     "chatnut_migrations",
     "parked_workers",
     "parked_waits",
+    "room_purges",  # for this server's resuming streams (of purges they missed)
 }
 MESSAGE_IDS = "message_ids"
 

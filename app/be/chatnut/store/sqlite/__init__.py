@@ -335,8 +335,8 @@ class SqliteStore(
         result: Row = await self.engine.read(lambda c: search_messages(c, query, project))
         return result
 
-    async def search_page(self, query: str, where: SearchFilter) -> Row:
-        result: Row = await self.engine.read(lambda c: search_page(c, query, where))
+    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> Row:
+        result: Row = await self.engine.read(lambda c: search_page(c, terms, where))
         return result
 
     async def stats(self) -> dict[str, int]:

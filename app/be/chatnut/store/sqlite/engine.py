@@ -37,6 +37,7 @@ from chatnut.store.base import OnCommit, StoreOpenError
 from chatnut.store.sqlite.connection import Connection, ReaderPool
 from chatnut.store.sqlite.lock import DatabaseLock
 from chatnut.store.sqlite.migrate import migrate
+from chatnut.store.sqlite.search import register_functions
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class _Job:
 
 def _configure(conn: sqlite3.Connection, durability: str, readonly: bool) -> None:
     conn.row_factory = sqlite3.Row
+    register_functions(conn)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if readonly:

@@ -19,6 +19,12 @@ _LIST = f"""
     LEFT JOIN token_uses u ON u.token_id = t.id
 """
 
+_OWNER = (
+    "SELECT t.id AS token_id, t.expires_at, t.revoked_at, p.name, p.kind, p.role,"
+    " p.projects, p.owner, p.created_at, p.disabled_at"
+    " FROM tokens t JOIN principals p ON p.name = t.principal WHERE "
+)
+
 
 def _principal(conn: sqlite3.Connection, name: str) -> Row | None:
     row = conn.execute(
@@ -99,14 +105,14 @@ class Identities:
         return revoked
 
     async def token_owner(self, hashed: str) -> Row | None:
+        return await self._owner("t.secret_hash = ?", hashed)
+
+    async def token_by_id(self, token_id: str) -> Row | None:
+        return await self._owner("t.id = ?", token_id)
+
+    async def _owner(self, where: str, value: str) -> Row | None:
         def read(conn: sqlite3.Connection) -> Row | None:
-            row = conn.execute(
-                "SELECT t.id AS token_id, t.expires_at, t.revoked_at, p.name, p.kind, p.role,"
-                " p.projects, p.owner, p.created_at, p.disabled_at"
-                " FROM tokens t JOIN principals p ON p.name = t.principal"
-                " WHERE t.secret_hash = ?",
-                (hashed,),
-            ).fetchone()
+            row = conn.execute(_OWNER + where, (value,)).fetchone()
             if row is None:
                 return None
             return {

@@ -2,12 +2,15 @@
 
 Substring semantics like the original's `LIKE '%q%'` (case-insensitive); the
 trigram index cannot serve one- or two-character queries, which scan the
-newest messages instead, capped like every other query.
+newest messages instead, capped like every other query. The page's search
+looks for several substrings at once and narrows by sender, room, addressee,
+code and dates (service/search_query.py parses them).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from chatnut.store.base import (
@@ -19,20 +22,72 @@ from chatnut.store.base import (
     snippet,
 )
 from chatnut.store.sqlite.queries import ROOM_COLUMNS, room_dict
+from chatnut.validation import AGENT_NAME, MENTION
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def mentions(content: str | None, name: str) -> bool:
+    """Whether the text @mentions `name` (lower-cased), as a post's mentions are found."""
+    return any(m.group(1).lower() == name for m in MENTION.finditer(content or ""))
+
+
+def _folded(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
+
+
+def _holds(content: str | None, folded: str) -> bool:
+    return folded in (content or "").casefold()
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    conn.create_function("chatnut_mentions", 2, mentions, deterministic=True)
+    conn.create_function("chatnut_fold", 1, _folded, deterministic=True)
+    conn.create_function("chatnut_holds", 2, _holds, deterministic=True)
+
+
+def _scanned(term: str) -> tuple[str, Any]:
+    """A term checked row by row, matching as the trigram index would: LIKE folds
+    ASCII only, so other text is folded in Python (short terms keep LIKE, as the
+    original's search always had them)."""
+    if len(term) < 3 or term.isascii():
+        return "m.content LIKE ? ESCAPE '\\'", f"%{_escape_like(term)}%"
+    return "chatnut_holds(m.content, ?)", term.casefold()
+
+
 def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[str, Any]:
     """The original's search: rooms, per-room hit counts, the newest message hits."""
-    found = search_page(conn, query, SearchFilter(project=project))
+    found = search_page(conn, (query,), SearchFilter(project=project))
     return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
 
 
-def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
-    clauses, params = [], []
+def _addressed(name: str) -> tuple[str, list[Any], bool]:
+    """Messages addressed to `name` (lower-cased, as recipients are stored: SQLite's
+    lower() is ASCII only) or @mentioning it: the clause, its parameters, and
+    whether the clause names its few candidates through indexes (the recipients'
+    key; the trigram index for "@name"), so that a search starts from them."""
+    recipients = "SELECT message_id FROM message_recipients WHERE name = ?"
+    if not AGENT_NAME.match(name):
+        return f"m.id IN ({recipients})", [name], True  # no mention can spell it
+    exact = f"(m.id IN ({recipients}) OR chatnut_mentions(m.content, ?))"
+    if len(name) < 2:  # "@x" is too short for a trigram
+        return exact, [name, name], False
+    mentioning = "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?"
+    return (
+        f"m.id IN ({recipients} UNION {mentioning}) AND {exact}",
+        [name, f'"@{name}"', name, name],
+        True,
+    )
+
+
+def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any], bool]:
+    """The narrowing as SQL, its parameters, and whether it picks few enough
+    messages through indexes (a room, an addressee) to start from them."""
+    narrow = where.room_id is not None or where.room_name is not None
+    clauses: list[str] = []
+    params: list[Any] = []
     for clause, value in (
         ("r.project = ?", where.project),
         ("m.room_id = ?", where.room_id),
@@ -40,50 +95,78 @@ def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any]]:
         ("m.created_at >= ?", where.after),
         ("m.created_at < ?", where.before),
         ("m.id < ?", where.before_id),
+        (
+            "m.room_id IN (SELECT id FROM rooms WHERE chatnut_fold(name) = ?)",
+            _folded(where.room_name),
+        ),
     ):
         if value is not None:
             clauses.append(clause)
             params.append(value)
-    return "".join(f" AND {c}" for c in clauses), params
+    if where.to is not None:
+        clause, values, indexed = _addressed(where.to.lower())
+        clauses.append(clause)
+        params += values
+        narrow = narrow or indexed
+    if where.has_code:
+        clauses.append("m.content LIKE '%`%`%'")
+    return "".join(f" AND {c}" for c in clauses), params, narrow
 
 
-def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> dict[str, Any]:
+def _rooms(conn: sqlite3.Connection, likes: list[str], project: str | None) -> list[Any]:
+    sql = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE 1"
+    params: list[Any] = []
+    for like in likes:
+        sql += " AND name LIKE ? ESCAPE '\\'"
+        params.append(like)
+    if project is not None:
+        sql += " AND project = ?"
+        params.append(project)
+    sql += " ORDER BY created_at DESC LIMIT ?"
+    params.append(SEARCH_ROOM_LIMIT)
+    return [room_dict(r) for r in conn.execute(sql, params)]
+
+
+def search_page(
+    conn: sqlite3.Connection, terms: Sequence[str], where: SearchFilter
+) -> dict[str, Any]:
     """Rooms by name, then a page of message hits from `where.offset` among the
     newest SEARCH_HIT_CAP, with per-room counts and the total (capped)."""
-    like = f"%{_escape_like(query)}%"
-    room_sql = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE name LIKE ? ESCAPE '\\'"
-    room_params: list[Any] = [like]
-    if where.project is not None:
-        room_sql += " AND project = ?"
-        room_params.append(where.project)
-    room_sql += " ORDER BY created_at DESC LIMIT ?"
-    room_params.append(SEARCH_ROOM_LIMIT)
+    likes = [f"%{_escape_like(term)}%" for term in terms]
     first_page = not where.offset and where.before_id is None
-    rooms = [room_dict(r) for r in conn.execute(room_sql, room_params)] if first_page else []
+    rooms = _rooms(conn, likes, where.project) if first_page and likes else []
 
-    extra, extra_params = _hit_clauses(where)
-    if len(query) >= 3:
-        # A quoted FTS5 phrase over trigrams is exactly "contains this substring".
-        phrase = '"' + query.replace('"', '""') + '"'
+    extra, extra_params, narrow = _hit_clauses(where)
+    # A quoted FTS5 phrase over trigrams is exactly "contains this substring";
+    # trigrams cannot index one or two characters, which are scanned instead.
+    # A search within rooms, or for an addressee, starts from those few
+    # messages and checks the terms on each: a common term would otherwise walk
+    # its hits over every room.
+    indexed = [] if narrow else [term for term in terms if len(term) >= 3]
+    checks = [_scanned(term) for term in terms if term not in indexed]
+    text = "".join(f" AND {clause}" for clause, _ in checks)
+    scanned = [value for _, value in checks]
+    if indexed:
         hits_sql = f"""
             SELECT m.id, m.room_id
             FROM messages_fts f
             JOIN messages m ON m.id = f.rowid
             JOIN rooms r ON r.id = m.room_id
-            WHERE messages_fts MATCH ?{extra}
+            WHERE messages_fts MATCH ?{text}{extra}
             ORDER BY f.rowid DESC LIMIT ?
         """
-        params: list[Any] = [phrase]
+        match = " ".join('"' + term.replace('"', '""') + '"' for term in indexed)
+        params: list[Any] = [match, *scanned]
     else:
-        # Trigrams cannot index one or two characters: scan newest first, capped.
+        # Nothing to index on, or a narrow search: scan newest first, capped.
         hits_sql = f"""
             SELECT m.id, m.room_id
             FROM messages m
             JOIN rooms r ON r.id = m.room_id
-            WHERE m.content LIKE ? ESCAPE '\\'{extra}
+            WHERE 1{text}{extra}
             ORDER BY m.id DESC LIMIT ?
         """
-        params = [like]
+        params = [*scanned]
     params += [*extra_params, SEARCH_HIT_CAP + 1]
     hits = conn.execute(hits_sql, params).fetchall()
     capped = len(hits) > SEARCH_HIT_CAP
@@ -107,7 +190,7 @@ def search_page(conn: sqlite3.Connection, query: str, where: SearchFilter) -> di
             "room_id": row["room_id"],
             "sender": row["sender"],
             "created_at": row["created_at"],
-            "snippet": snippet(row["content"], query),
+            "snippet": snippet(row["content"], terms[0] if terms else ""),
         }
         for row in rows
     ]

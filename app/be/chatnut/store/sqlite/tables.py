@@ -18,8 +18,9 @@ from chatnut.store.base import StoreOpenError
 from chatnut.store.sqlite.lock import DatabaseLock
 from chatnut.store.tables import BATCH_ROWS, CopyError, Tables
 
-# Kept by triggers from the data tables, or bookkeeping of this file.
-DERIVED = {"room_stats", "_migrations", "chatnut_migrations"}
+# Kept by triggers from the data tables, or bookkeeping of this file (and of
+# its live feeds: room_purges tells resuming streams of purges they missed).
+DERIVED = {"room_stats", "_migrations", "chatnut_migrations", "room_purges"}
 DERIVED_PREFIXES = ("sqlite_", "messages_fts")
 
 
