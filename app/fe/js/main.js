@@ -174,7 +174,10 @@ function handle(name, data) {
       room.agent(data);
       break;
     case "cleared":
-      if (data.room_id === currentRoom) room.cleared();
+      if (data.room_id === currentRoom) {
+        room.cleared();
+        threads.roomOpened(); // its thread is gone with the rest
+      }
       break;
     case "purged":
       room.purged(data);
