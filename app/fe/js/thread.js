@@ -229,13 +229,10 @@ export class ThreadPane {
   message(m) {
     const parentId = m.metadata?.reply_to;
     if (!parentId || m.room_id !== this.roomId()) return;
-    const li = this._inRoom(parentId);
-    const line = li?.querySelector(".thread-line");
-    const counted = line instanceof HTMLElement ? Number(line.dataset.last) : 0;
-    if (li && m.id > counted) {
-      const count = line instanceof HTMLElement ? Number(line.dataset.count) : 0;
-      setLine(li, count + 1, m.id, m.created_at);
-    }
+    // A parent that arrived with its reply is attached to the room at the
+    // next animation frame (room.js): the reply is counted after it.
+    if (this._inRoom(parentId)) this._counted(parentId, m);
+    else requestAnimationFrame(() => this._counted(parentId, m));
     const shownAlready = this.parentId === parentId ? this.items.querySelector(`.thread-item[data-id="${Number(m.id)}"] .body`) : null;
     if (shownAlready && m.html !== undefined) shownAlready.innerHTML = m.html; // the feed's rendering of one sent here
     if (this.parentId === parentId && !this.hasMore && m.id > this.lastId) {
@@ -243,6 +240,16 @@ export class ThreadPane {
       const shown = this.items.querySelectorAll(".thread-item:not(.thread-parent)").length;
       this._count(shown);
     }
+  }
+
+  _counted(parentId, m) {
+    const li = this._inRoom(parentId);
+    if (!li || m.room_id !== this.roomId()) return;
+    const line = li.querySelector(".thread-line");
+    const counted = line instanceof HTMLElement ? Number(line.dataset.last) : 0;
+    if (m.id <= counted) return; // counted already (or in the count the page read)
+    const count = line instanceof HTMLElement ? Number(line.dataset.count) : 0;
+    setLine(li, count + 1, m.id, m.created_at);
   }
 
   async send() {
