@@ -359,7 +359,15 @@ async def _while_connected(request: Request, work: Awaitable[dict[str, Any]]) ->
 @router.get("/search", summary="Search room names and message content")
 async def search(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=check.MAX_QUERY)],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=check.MAX_QUERY,
+            description='text and "quoted phrases", narrowed by from:NAME, in:ROOM'
+            " (or in:PROJECT/ROOM), to:NAME, has:code, before:YYYY-MM-DD, after:YYYY-MM-DD",
+        ),
+    ],
     project: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
     room_id: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
     sender: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,

@@ -40,6 +40,9 @@ class Message(TypedDict):
     # Only on a message someone reacted to from the page: [{emoji, count, names}]
     # (declared as a plain array: the list of tools stays small).
     reactions: NotRequired[Annotated[list[dict[str, Any]], WithJsonSchema({"type": "array"})]]
+    # Only on a message edited (when) or deleted (true, its content empty) from the page.
+    edited_at: NotRequired[str]
+    deleted: NotRequired[bool]
 
 
 class Mention(TypedDict):

@@ -6,9 +6,11 @@ import { api, enc } from "./api.js";
 import { Composer, senderName } from "./composer.js";
 import { InboxView, PresenceBar, SummaryPin } from "./coordination.js";
 import { $, closest } from "./dom.js";
+import { MessageEdits } from "./edits.js";
 import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
 import { forReader, MentionMarks } from "./mentions.js";
+import { messageItem } from "./message_items.js";
 import { Places } from "./places.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
 import { Reactions } from "./reactions.js";
@@ -91,6 +93,14 @@ const threads = new ThreadPane({
   onError: (text) => composer.notice(text),
   onMarkUnread: (id) => places.markUnread(id),
 });
+const edits = new MessageEdits({
+  roomId: () => currentRoom,
+  reader: senderName,
+  list: $("message-list"),
+  build: (m, grouped) => messageItem(m, grouped, room),
+  parents: () => room.parents,
+  onError: (text) => composer.notice(text),
+});
 const receipts = new ReceiptMarks({ roomId: () => currentRoom, onOpen: (roomId, id) => openRoom(roomId, { focus: id }) });
 const feed = new SharedFeed({
   onEvent: handle,
@@ -167,6 +177,10 @@ function handle(name, data) {
     case "reaction":
       reactions.reaction(data);
       break;
+    case "edit":
+      edits.edit(data);
+      summaryPin.message(data); // a summary edited or deleted: the pin follows
+      break;
     case "status":
       room.status(data);
       break;
@@ -187,6 +201,7 @@ function handle(name, data) {
       receipts.ready(); // nor are receipts: read those shown again
       reactions.ready(); // nor reactions
       threads.ready(); // nor reply counts
+      edits.ready(); // nor edits and deletes
       if (failedRoom) openRoom(failedRoom, { push: false });
       break;
   }

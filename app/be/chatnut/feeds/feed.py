@@ -29,12 +29,13 @@ from chatnut.hub import ALL_ROOMS, Event, Subscription
 from chatnut.principals import ANYONE, Caller
 from chatnut.render import with_html, with_html_async
 from chatnut.service import ChatService
+from chatnut.store.edit_rows import EDIT_EVENT
 
 EVERY_ROOM = "*"  # a room part that follows every room (the browser's shared feed)
 BACKLOG_BATCH = 500
 ROOM_BUFFER = 1024
 SIDEBAR_BUFFER = 4096
-SIDEBAR_KINDS = frozenset({"message", "cleared", "purged", "room"})
+SIDEBAR_KINDS = frozenset({"message", "cleared", "purged", "room", EDIT_EVENT})  # edit: the preview
 # The snapshot is the newest-activity page of rooms, not all of them: what a
 # page downloads on load and on every reconnect does not grow with the rooms
 # (more come a page at a time from /api/sidebar). The totals it cannot add up
@@ -47,7 +48,12 @@ TOTALS_EVERY_SECONDS = 1.0
 # the messages it shows again (their `reactions` come with them). `purged`:
 # retention deleted the room's messages up to `through_id`; no id either, and a
 # resumed stream is told again of each purge it may have missed.
-ROOM_KINDS = frozenset({"message", "status", "agent", "cleared", "purged", "receipt", "reaction"})
+# `edit`: a message edited or deleted, as it now stands; no id either (the
+# backlog reads messages as they stand), and a resumed page reads again those
+# it shows.
+ROOM_KINDS = frozenset(
+    {"message", "status", "agent", "cleared", "purged", "receipt", "reaction", EDIT_EVENT}
+)
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,9 @@ class _Feed:
                 await _prepare([event.data], self.spec.html)
                 yield _live_message_chunk(event, self.spec.html)
                 self.last_sent = event.data["id"]
+        elif event.kind == EDIT_EVENT:
+            await _prepare([event.data], self.spec.html)
+            yield encode(EDIT_EVENT, with_html(event.data) if self.spec.html else event.data)
         elif event.kind in ROOM_KINDS:
             yield encode(event.kind, event.data)
         elif event.kind == "room" and self.spec.room_events:

@@ -21,6 +21,7 @@ from chatnut.principals import ANYONE, Caller
 from chatnut.service.budget import DEFAULT_ANSWER_BYTES
 from chatnut.service.common import now_iso
 from chatnut.service.delivery import DeliveryRules
+from chatnut.service.edits import EditRules
 from chatnut.service.identities import IdentityRules, Tokens
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
@@ -42,6 +43,7 @@ class ChatService(
     ReceiptRules,
     ReactionRules,
     ThreadRules,
+    EditRules,
     MessageRules,
     RoomRules,
     RoomPrefRules,

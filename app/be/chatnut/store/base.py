@@ -362,6 +362,34 @@ class Store(ABC):
         last_read_message_id}. Receipts already stamped read stay read.
         Raises NotFound (room, or no such message in it). Publishes read."""
 
+    # -- editing and deleting a message ----------------------------------------
+    #
+    # Each publishes one `edit` event in the same commit: the message as it now
+    # stands ({…, edited_at} after an edit; {…, content: "", deleted: true}
+    # after a delete). Neither re-addresses the message nor moves any cursor.
+
+    @abstractmethod
+    async def message_by_id(self, message_id: int) -> Row | None:
+        """The message with this id in any room, as read results show it (None: none)."""
+
+    @abstractmethod
+    async def edit_message(self, message_id: int, content: str, at: str) -> Row:
+        """Replace the message's content and set its `edited_at`; the search index
+        follows. Raises NotFound (no such message), RoomArchived (its room is
+        read-only) or Conflict (it was deleted)."""
+
+    @abstractmethod
+    async def delete_message(self, message_id: int, at: str) -> Row:
+        """Leave a tombstone: the content emptied, the metadata down to what
+        TOMBSTONE_METADATA keeps, and nothing of the old text left in the search
+        index or, where the backend can promise it, in the database's files.
+        Raises NotFound or Conflict (deleted already)."""
+
+    @abstractmethod
+    async def changed_messages(self, room_id: str, message_ids: Sequence[int]) -> list[Row]:
+        """Those of these messages of the room that were edited or deleted, as they
+        now stand (what a page reads again when its feed resumes)."""
+
     # -- receipts of directed messages, and push ------------------------------
     #
     # Every stamp (delivered, read by a cursor move, acked) publishes one

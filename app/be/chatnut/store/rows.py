@@ -12,8 +12,12 @@ from typing import Any
 
 ROOM_COLUMNS = "id, name, project, branch, description, status, created_at, archived_at, metadata"
 MESSAGE_COLUMNS = (
-    "id, room_id, sender, content, message_type, created_at, metadata, recipients, principal"
+    "id, room_id, sender, content, message_type, created_at, metadata, recipients, principal,"
+    " edited_at, deleted_at"
 )
+# What a deleted message keeps of its metadata: where it sat in a thread and
+# how it came, never what its author attached.
+TOMBSTONE_METADATA = ("reply_to", "source")
 
 
 def parse_metadata(text: str | None) -> dict[str, Any] | None:
@@ -66,7 +70,20 @@ def message_dict(row: Any) -> dict[str, Any]:
     # Only a message posted with a principal's token says whose it was.
     if row["principal"]:
         message["principal"] = row["principal"]
+    # Only a changed message says so: an edit its time, a delete `deleted`
+    # (its content is already empty in the table).
+    if row["deleted_at"]:
+        message["deleted"] = True
+    elif row["edited_at"]:
+        message["edited_at"] = row["edited_at"]
     return message
+
+
+def tombstone_metadata(text: str | None) -> str | None:
+    """The stored metadata a deleted message keeps (JSON text, or None)."""
+    found = parse_metadata(text) or {}
+    kept = {k: found[k] for k in TOMBSTONE_METADATA if k in found}
+    return json.dumps(kept, ensure_ascii=False) if kept else None
 
 
 # -- principals and tokens: never the secret, nor its hash, in what is handed out

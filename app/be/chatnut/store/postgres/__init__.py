@@ -64,6 +64,7 @@ from chatnut.store.postgres.driver import (
     safe_location,
     unavailable,
 )
+from chatnut.store.postgres.edits import Edits
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.identities import Identities
 from chatnut.store.postgres.migrate import migrate, newest_version
@@ -112,6 +113,7 @@ class PostgresStore(
     Receipts,
     Reactions,
     Threads,
+    Edits,
     Claims,
     RoomPrefs,
     Identities,

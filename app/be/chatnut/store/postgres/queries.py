@@ -27,7 +27,7 @@ M_COLUMNS = ", ".join("m." + c for c in MESSAGE_COLUMNS.split(", "))
 EVENTS_AFTER = """
     SELECT e.seq, e.kind, e.room_id, e.data,
            m.id, m.sender, m.content, m.message_type, m.created_at, m.metadata,
-           m.recipients, m.addressees, m.principal
+           m.recipients, m.addressees, m.principal, m.edited_at, m.deleted_at
     FROM events e LEFT JOIN messages m ON m.id = e.message_id
     WHERE e.seq > $1 ORDER BY e.seq LIMIT $2
 """
@@ -201,7 +201,7 @@ def search_hits(likes: list[str], where: SearchFilter) -> tuple[str, list[Any]]:
     """Newest hits first. pg_trgm's GIN index serves ILIKE '%q%' for 3+ characters;
     shorter queries scan the newest messages (as on SQLite), both capped."""
     params: list[Any] = [SEARCH_HIT_CAP + 1]  # one more: whether it is capped
-    clauses = []
+    clauses = [" AND m.deleted_at IS NULL"]  # a tombstone is no hit, even by sender
     for clause, value in (
         *(("m.content ILIKE ${}", like) for like in likes),
         ("r.project = ${}", where.project),

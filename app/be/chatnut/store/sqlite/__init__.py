@@ -20,6 +20,7 @@ from chatnut.store.base import OnCommit, Row, SearchFilter, Store
 from chatnut.store.sqlite import coordination, idempotency
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.claims import Claims
+from chatnut.store.sqlite.edits import Edits
 from chatnut.store.sqlite.engine import Engine
 from chatnut.store.sqlite.identities import Identities
 from chatnut.store.sqlite.migrate import current_version, newest_version
@@ -60,7 +61,7 @@ def room_event(room: Row, action: str) -> Event:
 
 
 class SqliteStore(
-    Reads, Receipts, Reactions, Threads, Claims, RoomPrefs, Identities, Retention, Store
+    Reads, Receipts, Reactions, Threads, Edits, Claims, RoomPrefs, Identities, Retention, Store
 ):
     def __init__(
         self,

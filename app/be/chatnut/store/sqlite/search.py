@@ -86,12 +86,17 @@ def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any], bool]:
     """The narrowing as SQL, its parameters, and whether it picks few enough
     messages through indexes (a room, an addressee) to start from them."""
     narrow = where.room_id is not None or where.room_name is not None
-    clauses: list[str] = []
+    clauses: list[str] = ["m.deleted_at IS NULL"]  # a tombstone is no hit, even by sender
     params: list[Any] = []
+    # SQLite's lower() folds ASCII only: another name is folded in Python.
+    ascii_sender = where.sender is None or where.sender.isascii()
     for clause, value in (
         ("r.project = ?", where.project),
         ("m.room_id = ?", where.room_id),
-        ("lower(m.sender) = lower(?)", where.sender),
+        (
+            "lower(m.sender) = lower(?)" if ascii_sender else "chatnut_fold(m.sender) = ?",
+            where.sender if ascii_sender else _folded(where.sender),
+        ),
         ("m.created_at >= ?", where.after),
         ("m.created_at < ?", where.before),
         ("m.id < ?", where.before_id),
