@@ -295,3 +295,19 @@ async def test_a_long_thread_pages_in_the_pane(
     await call(agent, "post_message", room_id=room, sender="qa", content="done", reply_to=parent)
     await expect(items).to_have_count(107, timeout=LIVE_WITHIN_MS)
     await expect(line).to_have_text("106 replies · last just now")
+
+
+async def test_an_edited_parent_keeps_its_thread_line(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room, parent = await thread_room(agent)
+    await open_room(page, server, room)
+    item = page.locator(f'#message-list li[data-id="{parent}"]')
+    await expect(item.locator(".thread-line")).to_have_text("2 replies · last just now")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        edited = await http.patch(
+            f"/api/messages/{parent}", json={"content": "which port, really?", "name": "ops"}
+        )
+        assert edited.status_code == 200, edited.text
+    await expect(item.locator(".body")).to_have_text("which port, really?", timeout=LIVE_WITHIN_MS)
+    await expect(item.locator(".thread-line")).to_have_text("2 replies · last just now")
