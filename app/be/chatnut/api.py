@@ -236,7 +236,8 @@ async def messages(
     `around` answers a window centred on an id, with `has_older` and `has_newer`.
     `addressed_to` reads forwards (from `since_id`, else the start), like
     read_messages; forward pages carry `next_since_id`.
-    `html=true` adds the page's safe rendering of each message (cached, never stored)."""
+    `html=true` adds the page's safe rendering of each message (cached, never stored).
+    A message with replies carries `replies` {count, last_id, last_at, last_sender}."""
     service = service_of(request)
     caller = caller_of(request)
     page: MessagePage
@@ -264,6 +265,7 @@ async def messages(
         newest = await service.read_messages_before(room_id, before_id, limit, caller=caller)
         found = newest["messages"]
         page = {"messages": [], "has_more": newest["has_more"]}
+    found = await service.page_with_replies(room_id, found)
     page["messages"] = await with_html_async(found) if html else as_rendered(found)
     return page
 

@@ -250,6 +250,12 @@ export class MessageEdits {
     for (const name of ["live", "for-me"]) if (old.classList.contains(name)) fresh.classList.add(name);
     const reactions = old.querySelector(".reactions");
     if (reactions) fresh.querySelector(".reactions")?.replaceWith(reactions);
+    // So is its thread's line (thread.js): an edit does not change its replies.
+    const thread = old.querySelector(".thread-line");
+    if (thread) {
+      fresh.querySelector(".thread-line")?.remove();
+      fresh.querySelector(".reactions")?.before(thread);
+    }
     old.replaceWith(fresh);
     if (hadFocus) fresh.focus();
   }

@@ -11,6 +11,7 @@ import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
 import { forReader, MentionMarks } from "./mentions.js";
 import { messageItem } from "./message_items.js";
+import { Places } from "./places.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
 import { Reactions } from "./reactions.js";
 import { ReceiptMarks } from "./receipts.js";
@@ -20,6 +21,7 @@ import { SearchView } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 import { Switcher } from "./switcher.js";
 import { TeamPanel } from "./team.js";
+import { ThreadPane } from "./thread.js";
 
 const views = ["welcome", "room-view", "search-view", "inbox-view"];
 const STARTED_KEY = "chatnut.started."; // + reader: this browser has caught that reader up
@@ -35,7 +37,8 @@ const room = new RoomView({
   onRead: markRead,
   onReply: (target) => composer.setReply(target),
   onReact: (id, emoji) => reactions.toggle(id, emoji),
-  onWatch: (watching) => sidebar.watch(watching ? currentRoom : null),
+  // A room marked unread is not "watched": its row keeps its count.
+  onWatch: (watching) => sidebar.watch(watching && !places.holds(currentRoom) ? currentRoom : null),
   onTeam: () => team.render(),
   reader: senderName,
 });
@@ -44,6 +47,7 @@ const composer = new Composer({
   names: () => room.names(),
   // Your own message is never unread: the cursor moves past it at once.
   onSent: (roomId, message) => {
+    places.release();
     room.sent(roomId);
     markRead(roomId, message.id);
   },
@@ -70,6 +74,25 @@ const inbox = new InboxView({
   onName: (name) => receipts.nameShown(name),
 });
 const reactions = new Reactions({ roomId: () => currentRoom, reader: senderName, list: $("message-list"), onError: (text) => composer.notice(text) });
+const places = new Places({
+  room,
+  reader: senderName,
+  roomId: () => currentRoom,
+  onHeld: (roomId) => {
+    if (roomId) sidebar.watch(null);
+  },
+  onCursor: (roomId, id) => cursorMoved(roomId, id),
+  lastSent: (roomId) => reads.get(roomId)?.sent ?? 0,
+  say: (text) => composer.notice(text),
+});
+const threads = new ThreadPane({
+  roomId: () => currentRoom,
+  reader: senderName,
+  list: $("message-list"),
+  colour: (name) => room.palette.colour(name),
+  onError: (text) => composer.notice(text),
+  onMarkUnread: (id) => places.markUnread(id),
+});
 const edits = new MessageEdits({
   roomId: () => currentRoom,
   reader: senderName,
@@ -146,6 +169,7 @@ function handle(name, data) {
       summaryPin.message(data);
       inbox.message(data);
       receipts.message(data);
+      threads.message(data);
       break;
     case "receipt":
       receipts.receipt(data);
@@ -164,7 +188,10 @@ function handle(name, data) {
       room.agent(data);
       break;
     case "cleared":
-      if (data.room_id === currentRoom) room.cleared();
+      if (data.room_id === currentRoom) {
+        room.cleared();
+        threads.roomOpened(); // its thread is gone with the rest
+      }
       break;
     case "purged":
       room.purged(data);
@@ -173,6 +200,7 @@ function handle(name, data) {
       room.refreshTeam(); // statuses are not replayed after a reconnect: fetch them
       receipts.ready(); // nor are receipts: read those shown again
       reactions.ready(); // nor reactions
+      threads.ready(); // nor reply counts
       edits.ready(); // nor edits and deletes
       if (failedRoom) openRoom(failedRoom, { push: false });
       break;
@@ -182,6 +210,7 @@ function handle(name, data) {
 
 function roomChanged(summary) {
   room.describe(summary);
+  places.summary(summary);
   composer.setOpen(summary.status === "live", summary.status === "live" ? "" : "This room is archived: it is read-only.");
 }
 
@@ -190,6 +219,7 @@ function roomChanged(summary) {
 const reads = new Map(); // room id -> {sent, want, timer}
 
 function markRead(roomId, lastId) {
+  if (places.holds(roomId)) return; // marked unread by hand: left alone while open
   const state = reads.get(roomId) || { sent: 0, want: 0, timer: null, last: 0 };
   reads.set(roomId, state);
   if (lastId <= Math.max(state.sent, state.want)) return;
@@ -197,6 +227,16 @@ function markRead(roomId, lastId) {
   if (state.timer) return;
   const wait = Math.max(0, state.last + READ_EVERY_MS - Date.now());
   state.timer = setTimeout(() => sendRead(roomId, state), wait);
+}
+
+// The cursor was moved by hand (places.js): reading on starts from there.
+function cursorMoved(roomId, id) {
+  const state = reads.get(roomId);
+  if (!state) return;
+  clearTimeout(state.timer);
+  state.timer = null;
+  state.sent = id;
+  state.want = id;
 }
 
 function sendRead(roomId, state, reader = senderName()) {
@@ -230,6 +270,8 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
   }
   currentRoom = roomId;
   failedRoom = null;
+  places.release();
+  threads.roomOpened();
   receipts.roomOpened(roomId);
   sidebar.select(roomId);
   sidebar.watch(null);
@@ -263,6 +305,8 @@ function goHome(push) {
   if (push) history.pushState({}, "", "/");
   say(""); // callers with news say it after
   currentRoom = null;
+  places.release();
+  threads.roomOpened();
   room.room = null;
   sidebar.select(null);
   sidebar.watch(null);
@@ -329,7 +373,7 @@ function wire() {
   });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && currentRoom && room.pinned) room.scrollToEnd();
-    sidebar.watch(room.watching() ? currentRoom : null);
+    sidebar.watch(room.watching() && !places.holds(currentRoom) ? currentRoom : null);
   });
   window.addEventListener("popstate", fromAddress);
   // The composer stores the name on "change" (its listener runs first).

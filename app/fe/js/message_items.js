@@ -13,6 +13,7 @@ import { editButtons, editedMark } from "./edits.js";
 import { forReader } from "./mentions.js";
 import { decorateCode, isLong, mentionChips, showMore } from "./message_parts.js";
 import { reactButtons, reactionRow } from "./reactions.js";
+import { threadActions, threadLine } from "./thread.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 
@@ -110,6 +111,7 @@ export function messageItem(m, grouped, view) {
     body,
     editedMark(m), // under the body: a grouped message shows no header
     long ? showMore() : null,
+    threadLine(m),
     reactionRow(m.id, m.reactions, reader),
     h(
       "div",
@@ -118,6 +120,7 @@ export function messageItem(m, grouped, view) {
       gone ? null : h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}`, tabindex: "-1" }, "Reply"),
       h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}`, tabindex: "-1" }, "Copy link"),
       ...editButtons(m, reader),
+      ...threadActions(m.id),
     ),
   );
   return item;

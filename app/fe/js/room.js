@@ -354,6 +354,28 @@ export class RoomView {
     return true;
   }
 
+  // -- the reader's place, moved by hand (places.js) ------------------------------
+
+  /** The "New" divider above the first message past `cursor`, shown. */
+  markUnreadAfter(cursor) {
+    this.reading.divider?.remove();
+    if (this.reading.showUnreadAfter(cursor)) this._rove(this.reading.divider?.nextElementSibling);
+  }
+
+  /** The oldest unread message (past `cursor`): in the page, or a window around it. */
+  async showFirstUnread(cursor) {
+    const ids = [...this.list.querySelectorAll("li.message")].map((li) => Number(/** @type {HTMLElement} */ (li).dataset.id));
+    const inPage = ids.some((id) => id > cursor) && (!this.hasOlder || ids[0] <= cursor);
+    if (!inPage) {
+      const roomId = this.room.id;
+      const page = await api(`/rooms/${enc(roomId)}/messages?around=${Number(cursor) + 1}&limit=${PAGE}&html=true`);
+      if (this.room?.id !== roomId) return;
+      this.beyond = [];
+      this._load(page);
+    }
+    this.markUnreadAfter(cursor);
+  }
+
   // Let go of the far end so the page holds at most MAX_IN_PAGE messages.
   _trim(side) {
     const extra = this.list.querySelectorAll("li.message").length - MAX_IN_PAGE;

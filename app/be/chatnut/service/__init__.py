@@ -31,6 +31,7 @@ from chatnut.service.retention import RetentionJob
 from chatnut.service.room_prefs import RoomPrefRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
+from chatnut.service.threads import ThreadRules
 from chatnut.shapes.health import Pong, Stats, UpdateInfo
 from chatnut.shapes.rooms import Projects
 from chatnut.shapes.search import SearchResult
@@ -43,6 +44,7 @@ class ChatService(
     DeliveryRules,
     ReceiptRules,
     ReactionRules,
+    ThreadRules,
     EditRules,
     MessageRules,
     RoomRules,

@@ -27,6 +27,13 @@ Reactions = Annotated[list[Reaction], PLAIN_ARRAY]
 Receipts = Annotated[dict[str, Receipt], PLAIN_OBJECT]
 
 
+class Replies(TypedDict):
+    count: int
+    last_id: int
+    last_at: str
+    last_sender: str
+
+
 class Message(TypedDict):
     id: int
     room_id: str
@@ -46,6 +53,8 @@ class Message(TypedDict):
     # Only on a message edited (when) or deleted (true, its content empty) from the page.
     edited_at: NotRequired[str]
     deleted: NotRequired[bool]
+    # Only on a message with replies, on the page's reads (not the MCP tools').
+    replies: NotRequired[Replies]
 
 
 class Mention(TypedDict):

@@ -36,7 +36,15 @@ from chatnut.shapes.admin import RetentionRule, Token
 from chatnut.shapes.claims import Claim, Released, StoredClaim
 from chatnut.shapes.coordination import Ack, HandoffSnapshot, InboxPage
 from chatnut.shapes.health import Stats
-from chatnut.shapes.messages import Message, Messages, PostedMessage, Reaction, ReadCursor, Receipt
+from chatnut.shapes.messages import (
+    Message,
+    Messages,
+    PostedMessage,
+    Reaction,
+    ReadCursor,
+    Receipt,
+    Replies,
+)
 from chatnut.shapes.reactions import Toggled
 from chatnut.shapes.receipts import Awaiting
 from chatnut.shapes.rooms import Cleared, Deleted, ProjectTotals, Room, RoomPref, RoomSummary
@@ -344,6 +352,33 @@ class Store(ABC):
         """Add `name`'s `emoji` on the message, or take it away if it is there:
         {room_id, message_id, reactions, emoji, name, reacted}. Raises NotFound
         (room, or no such message in it)."""
+
+    # -- threads, and the reader's own place --------------------------------
+    #
+    # A reply is a message whose metadata names its parent (`reply_to`, a
+    # message of the same room). Both backends index replies by (room,
+    # parent), so a page's counts are one read whatever the room's size.
+
+    @abstractmethod
+    async def reply_counts(self, room_id: str, parent_ids: Sequence[int]) -> dict[int, Replies]:
+        """{parent id: {count, last_id, last_at, last_sender}} for those of these
+        messages of `room_id` that have replies (the others are absent), in one
+        indexed read."""
+
+    @abstractmethod
+    async def thread_page(
+        self, room_id: str, parent_id: int, *, after: int, limit: int
+    ) -> dict[str, Any]:
+        """A thread as of one snapshot: {parent, replies (up to `limit` after
+        id `after`, oldest first), has_more, reply_count}. Raises NotFound (room,
+        or no such message in it)."""
+
+    @abstractmethod
+    async def mark_unread(self, room_id: str, reader: str, message_id: int) -> dict[str, Any]:
+        """Move `reader`'s cursor back to just before `message_id`, never forward
+        (a message already unread leaves it where it is): {room_id, reader,
+        last_read_message_id}. Receipts already stamped read stay read.
+        Raises NotFound (room, or no such message in it). Publishes read."""
 
     # -- editing and deleting a message ----------------------------------------
     #

@@ -80,6 +80,7 @@ from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.side_stream import CHANNEL as SIDE_CHANNEL
 from chatnut.store.postgres.side_stream import SideStream
 from chatnut.store.postgres.team import Team
+from chatnut.store.postgres.threads import Threads
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,18 @@ def _count(status: str) -> int:
 
 
 class PostgresStore(
-    Reads, Search, Team, Receipts, Reactions, Edits, Claims, RoomPrefs, Identities, Retention, Store
+    Reads,
+    Search,
+    Team,
+    Receipts,
+    Reactions,
+    Threads,
+    Edits,
+    Claims,
+    RoomPrefs,
+    Identities,
+    Retention,
+    Store,
 ):
     def __init__(
         self,

@@ -36,6 +36,7 @@ from chatnut.store.sqlite.retention import Retention
 from chatnut.store.sqlite.room_prefs import RoomPrefs
 from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
+from chatnut.store.sqlite.threads import Threads
 
 Write = tuple[Any, Sequence[Event]]
 
@@ -65,7 +66,7 @@ def room_event(room: Room, action: str) -> Event:
 
 
 class SqliteStore(
-    Reads, Receipts, Reactions, Edits, Claims, RoomPrefs, Identities, Retention, Store
+    Reads, Receipts, Reactions, Threads, Edits, Claims, RoomPrefs, Identities, Retention, Store
 ):
     def __init__(
         self,
