@@ -265,8 +265,8 @@ async def messages(
         newest = await service.read_messages_before(room_id, before_id, limit, caller=caller)
         found = newest["messages"]
         page = {"messages": [], "has_more": newest["has_more"]}
-    found = await service.page_with_replies(room_id, found)
-    page["messages"] = await with_html_async(found) if html else as_rendered(found)
+    shown = await with_html_async(found) if html else as_rendered(found)
+    page["messages"] = await service.page_with_replies(room_id, shown)
     return page
 
 

@@ -3,7 +3,7 @@ counts of the messages a page shows, and "mark unread from here"."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,10 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from chatnut import validation as check
 from chatnut.api import caller_of, service_of
 from chatnut.errors import InvalidInput
-from chatnut.render import with_html_async
+from chatnut.render import as_rendered, with_html_async
+from chatnut.shapes.errors import REFUSALS
+from chatnut.shapes.messages import ReadCursor, RenderedMessage
+from chatnut.shapes.threads import ReplyCounts, Thread
 from chatnut.store.thread_rows import MAX_REPLY_COUNT_IDS, THREAD_PAGE
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 
 class _Body(BaseModel):
@@ -34,17 +37,15 @@ async def thread(
     after: Annotated[int, Query(ge=0, le=check.MAX_ID, description="replies after this id")] = 0,
     limit: Annotated[int, Query(ge=1, le=check.MAX_LIMIT)] = THREAD_PAGE,
     html: Annotated[bool, Query(description="add each message's rendered `html`")] = False,
-) -> dict[str, Any]:
+) -> Thread[RenderedMessage]:
     """{room_id, parent, replies, has_more, reply_count}: the replies (messages whose
     `reply_to` is this message) after `after`, oldest first."""
     found = await service_of(request).read_thread(
         room_id, message_id, after=after, limit=limit, caller=caller_of(request)
     )
-    if html:
-        found["parent"], *found["replies"] = await with_html_async(
-            [found["parent"], *found["replies"]]
-        )
-    return found
+    both = [found["parent"], *found["replies"]]
+    parent, *replies = await with_html_async(both) if html else as_rendered(both)
+    return {**found, "parent": parent, "replies": replies}
 
 
 @router.get("/rooms/{room_id}/replies", summary="Reply counts of several messages of a room")
@@ -52,7 +53,7 @@ async def reply_counts(
     request: Request,
     room_id: str,
     ids: Annotated[str, Query(max_length=MAX_REPLY_COUNT_IDS * 17, description="1,2,3")],
-) -> dict[str, Any]:
+) -> ReplyCounts:
     """{room_id, replies: {message id: {count, last_id, last_at, last_sender}}} for
     those of `ids` (comma-separated, at most 500) that are this room's and have any."""
     try:
@@ -63,7 +64,7 @@ async def reply_counts(
 
 
 @router.post("/rooms/{room_id}/unread", summary="Mark unread from a message on")
-async def mark_unread(request: Request, room_id: str, body: UnreadFrom) -> dict[str, Any]:
+async def mark_unread(request: Request, room_id: str, body: UnreadFrom) -> ReadCursor:
     """Move `reader`'s cursor back to just before `message_id` (never forward):
     {room_id, reader, last_read_message_id}. Receipts already read stay read."""
     return await service_of(request).mark_unread(

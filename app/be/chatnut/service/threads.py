@@ -16,7 +16,6 @@ wants to resume).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from chatnut import validation as check
 from chatnut.errors import InvalidInput
@@ -24,12 +23,13 @@ from chatnut.principals import ANYONE, Caller
 from chatnut.service.budget import fitting
 from chatnut.service.common import ServiceCore
 from chatnut.service.reactions import with_reactions
-from chatnut.shapes.messages import M, Replies
+from chatnut.shapes.messages import Message, R, ReadCursor, Replies
+from chatnut.shapes.threads import ReplyCounts, Thread
 from chatnut.store.base import Store
 from chatnut.store.thread_rows import MAX_REPLY_COUNT_IDS, THREAD_PAGE
 
 
-async def with_replies(store: Store, room_id: str, messages: Sequence[M]) -> list[M]:
+async def with_replies(store: Store, room_id: str, messages: Sequence[R]) -> list[R]:
     """The messages, those with replies carrying `replies` {count, last_id,
     last_at, last_sender}: one read for the whole page. New dicts."""
     ids = [m["id"] for m in messages]
@@ -56,7 +56,7 @@ class ThreadRules(ServiceCore):
         after: int = 0,
         limit: int = THREAD_PAGE,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> Thread[Message]:
         """{room_id, parent, replies, has_more, reply_count}: a message and its
         replies after `after`, oldest first, within the answer budget."""
         check.room_id(room_id)
@@ -78,7 +78,7 @@ class ThreadRules(ServiceCore):
 
     async def room_reply_counts(
         self, room_id: str, message_ids: Sequence[int], *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> ReplyCounts:
         """{room_id, replies: {message id: {count, last_id, last_at, last_sender}}}
         for those of these messages of the room that have replies: what a page
         reads again for the messages it shows when its feed resumes."""
@@ -91,14 +91,14 @@ class ThreadRules(ServiceCore):
         found = await self.store.reply_counts(room_id, message_ids)
         return {"room_id": room_id, "replies": {str(k): v for k, v in sorted(found.items())}}
 
-    async def page_with_replies(self, room_id: str, messages: Sequence[M]) -> list[M]:
+    async def page_with_replies(self, room_id: str, messages: Sequence[R]) -> list[R]:
         """A page of the room's messages (already read, so in scope), each with
         replies carrying their count."""
         return await with_replies(self.store, room_id, messages)
 
     async def mark_unread(
         self, room_id: str, reader: str, message_id: int, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> ReadCursor:
         """ "Mark unread from here": `reader`'s cursor goes back to just before
         `message_id` (never forward): {room_id, reader, last_read_message_id}."""
         check.room_id(room_id)

@@ -53,8 +53,6 @@ class Message(TypedDict):
     # Only on a message edited (when) or deleted (true, its content empty) from the page.
     edited_at: NotRequired[str]
     deleted: NotRequired[bool]
-    # Only on a message with replies, on the page's reads (not the MCP tools').
-    replies: NotRequired[Replies]
 
 
 class Mention(TypedDict):
@@ -87,6 +85,11 @@ class WaitedMessages(Messages):
 class RenderedMessage(Message):
     # The page's safe rendering of `content`, only when a REST read asks for it.
     html: NotRequired[str]
+    # Only on a message with replies, in the page's reads (the MCP tools' never).
+    replies: NotRequired[Replies]
+
+
+R = TypeVar("R", bound=RenderedMessage)
 
 
 class MessagePage(TypedDict):

@@ -50,6 +50,7 @@ from chatnut.shapes.receipts import Awaiting
 from chatnut.shapes.rooms import Cleared, Deleted, ProjectTotals, Room, RoomPref, RoomSummary
 from chatnut.shapes.search import MessageHit, RoomMatches, SearchPage, SearchResult
 from chatnut.shapes.team import Agent, Status
+from chatnut.shapes.threads import Thread
 from chatnut.store.claim_rows import Judge
 
 # Handed every committed event, in commit order (the app wires it to Hub.publish).
@@ -368,13 +369,13 @@ class Store(ABC):
     @abstractmethod
     async def thread_page(
         self, room_id: str, parent_id: int, *, after: int, limit: int
-    ) -> dict[str, Any]:
+    ) -> Thread[Message]:
         """A thread as of one snapshot: {parent, replies (up to `limit` after
         id `after`, oldest first), has_more, reply_count}. Raises NotFound (room,
         or no such message in it)."""
 
     @abstractmethod
-    async def mark_unread(self, room_id: str, reader: str, message_id: int) -> dict[str, Any]:
+    async def mark_unread(self, room_id: str, reader: str, message_id: int) -> ReadCursor:
         """Move `reader`'s cursor back to just before `message_id`, never forward
         (a message already unread leaves it where it is): {room_id, reader,
         last_read_message_id}. Receipts already stamped read stay read.

@@ -12,7 +12,8 @@ from typing import Any
 
 from chatnut import errors
 from chatnut.clock import now_iso
-from chatnut.shapes.messages import Replies
+from chatnut.shapes.messages import Message, ReadCursor, Replies
+from chatnut.shapes.threads import Thread
 from chatnut.store.postgres import queries as q
 from chatnut.store.rows import MESSAGE_COLUMNS, message_dict
 from chatnut.store.thread_rows import reply_counts
@@ -60,8 +61,8 @@ class Threads:
 
     async def thread_page(
         self, room_id: str, parent_id: int, *, after: int, limit: int
-    ) -> dict[str, Any]:
-        async def read(conn: Any) -> dict[str, Any]:
+    ) -> Thread[Message]:
+        async def read(conn: Any) -> Thread[Message]:
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 if await conn.fetchrow(q.ROOM_BY_ID, room_id) is None:
                     raise errors.room_missing(room_id)
@@ -76,17 +77,18 @@ class Threads:
                 counted = reply_counts(await conn.fetch(COUNTS, room_id, [parent_id]))
             found = counted.get(parent_id)
             return {
+                "room_id": room_id,
                 "parent": message_dict(parent),
                 "replies": [message_dict(r) for r in rows[:limit]],
                 "has_more": len(rows) > limit,
                 "reply_count": found["count"] if found else 0,
             }
 
-        page: dict[str, Any] = await self._read(read)
+        page: Thread[Message] = await self._read(read)
         return page
 
-    async def mark_unread(self, room_id: str, reader: str, message_id: int) -> dict[str, Any]:
-        async def write(conn: Any) -> dict[str, Any]:
+    async def mark_unread(self, room_id: str, reader: str, message_id: int) -> ReadCursor:
+        async def write(conn: Any) -> ReadCursor:
             if await conn.fetchrow(q.ROOM_BY_ID, room_id) is None:
                 raise errors.room_missing(room_id)
             found = await conn.fetchval(
@@ -106,5 +108,5 @@ class Threads:
                 "last_read_message_id": int(stands or 0),
             }
 
-        cursor: dict[str, Any] = await self._write_receipt("read", room_id, write)
+        cursor: ReadCursor = await self._write_receipt("read", room_id, write)
         return cursor

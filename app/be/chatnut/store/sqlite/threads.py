@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
 
 from chatnut import errors
 from chatnut.clock import now_iso
 from chatnut.hub import Event
-from chatnut.shapes.messages import Message, Replies
+from chatnut.shapes.messages import Message, ReadCursor, Replies
+from chatnut.shapes.threads import Thread
 from chatnut.store.rows import MESSAGE_COLUMNS, message_dict
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
@@ -66,8 +66,8 @@ class Threads:
 
     async def thread_page(
         self, room_id: str, parent_id: int, *, after: int, limit: int
-    ) -> dict[str, Any]:
-        def read(conn: sqlite3.Connection) -> dict[str, Any]:
+    ) -> Thread[Message]:
+        def read(conn: sqlite3.Connection) -> Thread[Message]:
             if q.room_by_id(conn, room_id) is None:
                 raise errors.room_missing(room_id)
             row = conn.execute(
@@ -79,17 +79,18 @@ class Threads:
             replies, has_more = replies_of(conn, room_id, parent_id, after, limit)
             counted = counts_of(conn, room_id, [parent_id]).get(parent_id)
             return {
+                "room_id": room_id,
                 "parent": message_dict(row),
                 "replies": replies,
                 "has_more": has_more,
                 "reply_count": counted["count"] if counted else 0,
             }
 
-        page: dict[str, Any] = await self.engine.read(read)
+        page: Thread[Message] = await self.engine.read(read)
         return page
 
-    async def mark_unread(self, room_id: str, reader: str, message_id: int) -> dict[str, Any]:
-        def write(conn: sqlite3.Connection) -> tuple[dict[str, Any], list[Event]]:
+    async def mark_unread(self, room_id: str, reader: str, message_id: int) -> ReadCursor:
+        def write(conn: sqlite3.Connection) -> tuple[ReadCursor, list[Event]]:
             if q.room_by_id(conn, room_id) is None:
                 raise errors.room_missing(room_id)
             if not q.message_in_room(conn, room_id, message_id):
@@ -105,12 +106,12 @@ class Threads:
                 "SELECT last_read_message_id FROM read_cursors WHERE room_id = ? AND reader = ?",
                 (room_id, reader),
             ).fetchone()
-            cursor = {
+            cursor: ReadCursor = {
                 "room_id": room_id,
                 "reader": reader,
                 "last_read_message_id": int(row[0]) if row else 0,
             }
             return cursor, [Event("read", room_id, cursor)]
 
-        cursor: dict[str, Any] = await self.engine.write(write)
+        cursor: ReadCursor = await self.engine.write(write)
         return cursor
