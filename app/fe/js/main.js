@@ -14,6 +14,7 @@ import { messageItem } from "./message_items.js";
 import { Places } from "./places.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
 import { Reactions } from "./reactions.js";
+import { ReadSender } from "./read_sender.js";
 import { ReceiptMarks } from "./receipts.js";
 import { RoomView } from "./room.js";
 import { RoomSettings } from "./room_settings.js";
@@ -25,16 +26,17 @@ import { ThreadPane } from "./thread.js";
 
 const views = ["welcome", "room-view", "search-view", "inbox-view"];
 const STARTED_KEY = "chatnut.started."; // + reader: this browser has caught that reader up
-const READ_EVERY_MS = 500;
 let currentRoom = null;
 let failedRoom = null; // a room that could not open (an outage): retried on reconnect
 let emptyShown = null;
 
 const mentions = new MentionMarks(senderName);
+// A room marked unread by hand keeps its cursor while it is open.
+const reads = new ReadSender({ reader: senderName, holds: (roomId) => places.holds(roomId) });
 const settings = new RoomSettings({ reader: senderName, onChange: (roomId) => sidebar.settingsChanged(roomId), say: (text) => say(text) });
 const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMarkRead: (project) => markAllRead(project), mentions, settings });
 const room = new RoomView({
-  onRead: markRead,
+  onRead: (roomId, lastId) => reads.markRead(roomId, lastId),
   onReply: (target) => composer.setReply(target),
   onReact: (id, emoji) => reactions.toggle(id, emoji),
   // A room marked unread is not "watched": its row keeps its count.
@@ -49,7 +51,7 @@ const composer = new Composer({
   onSent: (roomId, message) => {
     places.release();
     room.sent(roomId);
-    markRead(roomId, message.id);
+    reads.markRead(roomId, message.id);
   },
   onDraft: (roomId) => sidebar.refreshRow(roomId),
 });
@@ -81,8 +83,8 @@ const places = new Places({
   onHeld: (roomId) => {
     if (roomId) sidebar.watch(null);
   },
-  onCursor: (roomId, id) => cursorMoved(roomId, id),
-  lastSent: (roomId) => reads.get(roomId)?.sent ?? 0,
+  onCursor: (roomId, id) => reads.cursorMoved(roomId, id),
+  lastSent: (roomId) => reads.lastSent(roomId),
   say: (text) => composer.notice(text),
 });
 const threads = new ThreadPane({
@@ -212,45 +214,6 @@ function roomChanged(summary) {
   room.describe(summary);
   places.summary(summary);
   composer.setOpen(summary.status === "live", summary.status === "live" ? "" : "This room is archived: it is read-only.");
-}
-
-// The cursor follows the reader at most every READ_EVERY_MS, under any rate of
-// traffic (never waiting for a lull): the newest id seen goes out, once.
-const reads = new Map(); // room id -> {sent, want, timer}
-
-function markRead(roomId, lastId) {
-  if (places.holds(roomId)) return; // marked unread by hand: left alone while open
-  const state = reads.get(roomId) || { sent: 0, want: 0, timer: null, last: 0 };
-  reads.set(roomId, state);
-  if (lastId <= Math.max(state.sent, state.want)) return;
-  state.want = lastId;
-  if (state.timer) return;
-  const wait = Math.max(0, state.last + READ_EVERY_MS - Date.now());
-  state.timer = setTimeout(() => sendRead(roomId, state), wait);
-}
-
-// The cursor was moved by hand (places.js): reading on starts from there.
-function cursorMoved(roomId, id) {
-  const state = reads.get(roomId);
-  if (!state) return;
-  clearTimeout(state.timer);
-  state.timer = null;
-  state.sent = id;
-  state.want = id;
-}
-
-function sendRead(roomId, state, reader = senderName()) {
-  state.timer = null;
-  state.last = Date.now();
-  const id = state.want;
-  if (id <= state.sent) return;
-  state.sent = id;
-  api(`/rooms/${enc(roomId)}/read`, {
-    method: "POST",
-    body: { reader, last_read_message_id: id },
-  }).catch(() => {
-    state.sent = 0;
-  }); // told again with the next message seen
 }
 
 function say(text) {
@@ -412,12 +375,7 @@ async function readerChanged() {
   const field = /** @type {HTMLInputElement} */ ($("sender"));
   if (field.value.trim() !== name) field.value = name; // changed in another tab
   sidebar.reader = name;
-  for (const [roomId, state] of reads) {
-    if (!state.timer) continue;
-    clearTimeout(state.timer);
-    sendRead(roomId, state, old);
-  }
-  reads.clear();
+  reads.flush(old);
   await catchUpFirstVisit(name);
   if (name !== reader) return; // changed again meanwhile: that change follows
   feed.follow(name);
