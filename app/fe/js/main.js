@@ -4,7 +4,7 @@
 
 import { api, enc } from "./api.js";
 import { Composer, senderName } from "./composer.js";
-import { InboxView, PresenceBar, SummaryPin } from "./coordination.js";
+import { InboxView, Presence, PresenceBar, SummaryPin } from "./coordination.js";
 import { $, closest } from "./dom.js";
 import { MessageEdits } from "./edits.js";
 import { SharedFeed } from "./feed.js";
@@ -31,6 +31,7 @@ let failedRoom = null; // a room that could not open (an outage): retried on rec
 let emptyShown = null;
 
 const mentions = new MentionMarks(senderName);
+const presence = new Presence(); // the open room's agents, seen when: every dot reads it
 // A room marked unread by hand keeps its cursor while it is open.
 const reads = new ReadSender({ reader: senderName, holds: (roomId) => places.holds(roomId) });
 const settings = new RoomSettings({ reader: senderName, onChange: (roomId) => sidebar.settingsChanged(roomId), say: (text) => say(text) });
@@ -43,6 +44,7 @@ const room = new RoomView({
   onWatch: (watching) => sidebar.watch(watching && !places.holds(currentRoom) ? currentRoom : null),
   onTeam: () => team.render(),
   reader: senderName,
+  presence,
 });
 const composer = new Composer({
   roomId: () => currentRoom,
@@ -55,7 +57,7 @@ const composer = new Composer({
   },
   onDraft: (roomId) => sidebar.refreshRow(roomId),
 });
-const team = new TeamPanel({ room });
+const team = new TeamPanel({ room, presence });
 const notifier = new MentionNotifier({
   name: senderName,
   roomName: (id) => sidebar.rooms.get(id)?.name ?? "a room",
@@ -67,7 +69,7 @@ const searchView = new SearchView({
   onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
 });
 const switcher = new Switcher({ onOpen: (roomId) => openRoom(roomId), reader: senderName, mentioned: (id) => mentions.has(id) });
-const presenceBar = new PresenceBar();
+const presenceBar = new PresenceBar({ presence });
 const summaryPin = new SummaryPin({ onJump: (roomId, id) => openRoom(roomId, { focus: id }) });
 const inbox = new InboxView({
   show: () => show("inbox-view"),

@@ -10,7 +10,6 @@
 
 import { api, enc } from "./api.js";
 import { palette, senderColour } from "./colours.js";
-import { presenceDot } from "./coordination.js";
 import { $, AGES_EVERY_MS, countedUnread, fullTime, h, plainText, refreshAges, setAttr, setText } from "./dom.js";
 import { forReader } from "./mentions.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
@@ -25,7 +24,8 @@ const SHORT_BURST = 3; // up to this many new messages are read in full
 const SPOKEN_CHARS = 300;
 
 export class RoomView {
-  constructor({ onRead, onReply, onReact, onWatch, onTeam, reader }) {
+  constructor({ onRead, onReply, onReact, onWatch, onTeam, reader, presence }) {
+    this.presence = presence; // coordination.js's Presence: the status bar's dots
     this.onReply = onReply; // ({id, sender, excerpt})
     this.onReact = onReact; // (message id, emoji): toggle the reader's reaction
     this.reader = reader; // () -> the reader's name: their own messages are never news
@@ -512,7 +512,7 @@ export class RoomView {
       h(
         "span",
         { class: "status-chip", title: fullTime(s.updated_at) },
-        presenceDot(s.sender),
+        this.presence.dot(s.sender),
         h("b", { class: senderColour(s.sender) }, s.sender),
         ": ",
         s.status,
