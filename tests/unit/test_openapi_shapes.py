@@ -294,6 +294,29 @@ async def test_real_answers_of_the_main_routes_match_their_schemas(
         service.check_inbox("bob", note_presence=False),
     )
     assert rest["messages"][0]["room"]["name"] == "main"
+    # A thread: the page's reads carry `replies` on its parent.
+    await service.post_message(room_id, "bob", "on it", reply_to=first)
+    rest, direct = await both(
+        answers,
+        client,
+        "GET",
+        "/api/rooms/{room_id}/messages/{message_id}/thread",
+        f"{room}/messages/{first}/thread",
+        service.read_thread(room_id, first),
+    )
+    assert rest == direct and rest["reply_count"] == 1
+    rest, direct = await both(
+        answers,
+        client,
+        "GET",
+        "/api/rooms/{room_id}/replies",
+        f"{room}/replies?ids={first}",
+        service.room_reply_counts(room_id, [first]),
+    )
+    assert rest == direct and rest["replies"][str(first)]["last_sender"] == "bob"
+    page = (await client.get(f"{room}/messages?since_id=0&html=true")).json()
+    answers.check("GET", "/api/rooms/{room_id}/messages", page)
+    assert page["messages"][0]["replies"]["count"] == 1 and "html" in page["messages"][0]
     status = await client.get("/api/status")
     answers.check("GET", "/api/status", status.json())
     ack = await client.post(f"{room}/messages/{first}/ack", json={"agent_name": "bob"})
