@@ -87,7 +87,7 @@ class ServerProcess:
         """Start (or restart, on the same port unless told otherwise) and wait until ready."""
         self.lines = queue.Queue()
         command = self.command(self.port if port is None else port)
-        if forking() and not self.wrapper:
+        if forking() and not self.wrapper and not any(map(_sets_up_python, self.extra_env)):
             # The same `chatnut serve` in a process of its own, forked from a process
             # that has already imported it (tests/spawner.py says why).
             self.proc = spawn_server(command[3:], self.environment())
@@ -144,6 +144,12 @@ class ServerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=15)
+
+
+def _sets_up_python(name: str) -> bool:
+    """An environment variable read when Python starts (PYTHONPATH, its
+    sitecustomize) or a program loads (LD_PRELOAD): a fork has done both already."""
+    return name.startswith(("PYTHON", "LD_"))
 
 
 def alive(pid: int) -> bool:

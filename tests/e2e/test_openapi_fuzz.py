@@ -1,6 +1,7 @@
 """schemathesis over the served OpenAPI schema, against the real server process:
 valid and invalid requests generated from every declared operation. Never a
-500; every error in the one JSON shape. The SSE feeds are left out (a stream
+500; every error in the one JSON shape; every answer, success or refusal,
+matches the schema its operation declares. The SSE feeds are left out (a stream
 never ends, so a generated call would only time out); their refusals are tested
 with the feeds.
 
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.generation.modes import GenerationMode
 
 from tests.helpers import ServerProcess
@@ -61,7 +62,9 @@ def test_every_operation_answers_generated_requests(api_schema: Any, mode: Gener
             # A long-poll (the inbox) would only wait out its 60 s: bounded to a
             # second here; its waking is tested in tests/test_api_coordination.py.
             case.query["timeout"] = 1
-        response = case.call_and_validate(checks=[not_a_server_error], timeout=30)
+        response = case.call_and_validate(
+            checks=[not_a_server_error, response_schema_conformance], timeout=30
+        )
         if response.status_code >= 400:
             # schemathesis keeps each header as a list of its values
             assert response.headers["content-type"] == ["application/json"], response.text[:200]

@@ -97,6 +97,8 @@ async def test_fts_syntax_in_a_query_is_searched_as_text(api: httpx.AsyncClient)
     assert await found(api, "ünïcode ☃") == []
     emoji = await say(api, room, "a", "Ünïcode ☃ works")
     assert await found(api, "ünïcode ☃ from:A") == [emoji]
+    zoe = await say(api, room, "Zoë", "grüße")
+    assert await found(api, "from:ZOË") == [zoe]
 
 
 async def test_an_operator_it_cannot_use_is_refused_with_nothing_found(

@@ -7,15 +7,17 @@ show its prefix.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatnut import validation as check
 from chatnut.api import caller_of, service_of
+from chatnut.shapes.admin import IssuedToken, RevokedTokens, TokenList
+from chatnut.shapes.errors import REFUSALS
 
-router = APIRouter(prefix="/api/admin")
+router = APIRouter(prefix="/api/admin", responses=REFUSALS)
 
 
 class NewToken(BaseModel):
@@ -29,7 +31,7 @@ class NewToken(BaseModel):
 
 
 @router.post("/tokens", summary="Make a token for a principal (its secret, shown once)")
-async def create_token(request: Request, body: NewToken) -> dict[str, Any]:
+async def create_token(request: Request, body: NewToken) -> IssuedToken:
     return await service_of(request).create_token(
         body.name,
         kind=body.kind,
@@ -42,10 +44,10 @@ async def create_token(request: Request, body: NewToken) -> dict[str, Any]:
 
 
 @router.get("/tokens", summary="Every token: prefix, principal, role, times (never a secret)")
-async def list_tokens(request: Request) -> dict[str, Any]:
+async def list_tokens(request: Request) -> TokenList:
     return await service_of(request).list_tokens(caller=caller_of(request))
 
 
 @router.delete("/tokens/{id_or_name}", summary="Revoke a token by id, or all of a name's")
-async def revoke_tokens(request: Request, id_or_name: str) -> dict[str, Any]:
+async def revoke_tokens(request: Request, id_or_name: str) -> RevokedTokens:
     return await service_of(request).revoke_tokens(id_or_name, caller=caller_of(request))

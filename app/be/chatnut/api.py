@@ -23,10 +23,26 @@ from chatnut import validation as check
 from chatnut.disconnect import ClientLeft, unless_client_leaves
 from chatnut.errors import ChatnutError, error_body
 from chatnut.principals import Caller, caller_in
-from chatnut.render import with_html_async
+from chatnut.render import as_rendered, with_html_async
 from chatnut.service import ChatService
+from chatnut.shapes.coordination import Handoff, Inbox
+from chatnut.shapes.errors import REFUSALS
+from chatnut.shapes.health import ServerStatus
+from chatnut.shapes.messages import Message, MessagePage, PostedMessage, ReadCursor
+from chatnut.shapes.rooms import (
+    Archived,
+    Cleared,
+    Deleted,
+    InitializedRoom,
+    Projects,
+    RoomExport,
+    RoomSummaries,
+    RoomSummary,
+)
+from chatnut.shapes.search import SearchPage
+from chatnut.shapes.team import Agent, Agents, Status, TeamStatus
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 EXPORT_PAGE = 1000
 
@@ -122,7 +138,7 @@ class NewMessage(_Body):
     )
 
 
-class ReadCursor(_Body):
+class NewReadCursor(_Body):
     reader: str = Field(min_length=1, max_length=check.MAX_SENDER)
     last_read_message_id: int = Field(ge=0, le=check.MAX_ID)
 
@@ -147,25 +163,27 @@ RoomStatus = Literal["live", "archived", "all"]
 
 
 @router.get("/status", summary="Health check")
-async def status(request: Request) -> dict[str, Any]:
+async def status(request: Request) -> ServerStatus:
     service = service_of(request)
-    answer: dict[str, Any] = {
+    answer: ServerStatus = {
         "status": "ok",
         "version": __version__,
         "db_path": str(service.db_path),
+        # The process that answered: with --workers N, one of the workers (the
+        # waiters below are that worker's).
+        "pid": os.getpid(),
     }
     if not caller_of(request).scoped:
         # Whole-server counts say something of every project: not for a scoped token.
-        answer.update(await service.stats())
+        stats = await service.stats()
+        answer["rooms"] = stats["rooms"]
+        answer["messages"] = stats["messages"]
         answer["waiters"] = service.hub.subscriber_count()
-    # The process that answered: with --workers N, one of the workers (the
-    # waiters above are that worker's).
-    answer["pid"] = os.getpid()
     return answer
 
 
 @router.get("/projects", summary="Project names")
-async def projects(request: Request) -> dict[str, Any]:
+async def projects(request: Request) -> Projects:
     return await service_of(request).list_projects(caller=caller_of(request))
 
 
@@ -175,7 +193,7 @@ async def rooms(
     project: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
     status: RoomStatus = "all",
     reader: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
-) -> dict[str, Any]:
+) -> RoomSummaries:
     summaries = await service_of(request).room_summaries(
         project, status, reader, caller=caller_of(request)
     )
@@ -183,7 +201,7 @@ async def rooms(
 
 
 @router.post("/rooms", status_code=200, summary="Create a room (idempotent, like init_room)")
-async def create_room(request: Request, body: NewRoom) -> dict[str, Any]:
+async def create_room(request: Request, body: NewRoom) -> InitializedRoom:
     return await service_of(request).init_room(
         body.project, body.name, body.branch, body.description, caller=caller_of(request)
     )
@@ -194,7 +212,7 @@ async def room(
     request: Request,
     room_id: str,
     reader: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
-) -> dict[str, Any]:
+) -> RoomSummary:
     """With `reader`: its `unread_count` and `last_read_message_id` too."""
     return await service_of(request).get_room(room_id, reader, caller=caller_of(request))
 
@@ -212,19 +230,23 @@ async def messages(
     message_type: MessageType | None = None,
     addressed_to: AddressedTo = None,
     html: Annotated[bool, Query(description="add each message's rendered `html`")] = False,
-) -> dict[str, Any]:
+) -> MessagePage:
     """Forwards from `since_id` (oldest first), or backwards: the newest page below
     `before_id`. With neither, the newest page — what a reader opening a room wants.
     `around` answers a window centred on an id, with `has_older` and `has_newer`.
     `addressed_to` reads forwards (from `since_id`, else the start), like
     read_messages; forward pages carry `next_since_id`.
-    `html=true` adds the page's safe rendering of each message (cached, never stored)."""
+    `html=true` adds the page's safe rendering of each message (cached, never stored).
+    A message with replies carries `replies` {count, last_id, last_at, last_sender}."""
     service = service_of(request)
     caller = caller_of(request)
+    page: MessagePage
     if around is not None:
-        page = await service.read_messages_around(room_id, around, limit, caller=caller)
+        window = await service.read_messages_around(room_id, around, limit, caller=caller)
+        found = window["messages"]
+        page = {"messages": [], "has_older": window["has_older"], "has_newer": window["has_newer"]}
     elif since_id is not None or addressed_to is not None:
-        page = await service.read_messages(
+        forward = await service.read_messages(
             room_id,
             since_id,
             limit,
@@ -233,15 +255,23 @@ async def messages(
             note_presence=False,
             caller=caller,
         )
+        found = forward["messages"]
+        page = {
+            "messages": [],
+            "has_more": forward["has_more"],
+            "next_since_id": forward["next_since_id"],
+        }
     else:
-        page = await service.read_messages_before(room_id, before_id, limit, caller=caller)
-    if html:
-        page["messages"] = await with_html_async(page["messages"])
+        newest = await service.read_messages_before(room_id, before_id, limit, caller=caller)
+        found = newest["messages"]
+        page = {"messages": [], "has_more": newest["has_more"]}
+    shown = await with_html_async(found) if html else as_rendered(found)
+    page["messages"] = await service.page_with_replies(room_id, shown)
     return page
 
 
 @router.post("/rooms/{room_id}/messages", summary="Post as a human (metadata.source = web or cli)")
-async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, Any]:
+async def post(request: Request, room_id: str, body: NewMessage) -> PostedMessage:
     caller = caller_of(request)
     return await service_of(request).post_message(
         room_id,
@@ -258,46 +288,46 @@ async def post(request: Request, room_id: str, body: NewMessage) -> dict[str, An
 
 
 @router.post("/rooms/{room_id}/read", summary="Move a reader's cursor forward")
-async def mark_read(request: Request, room_id: str, body: ReadCursor) -> dict[str, Any]:
+async def mark_read(request: Request, room_id: str, body: NewReadCursor) -> ReadCursor:
     return await service_of(request).mark_read(
         room_id, body.reader, body.last_read_message_id, caller=caller_of(request)
     )
 
 
 @router.post("/rooms/{room_id}/archive", summary="Archive a room")
-async def archive(request: Request, room_id: str) -> dict[str, Any]:
+async def archive(request: Request, room_id: str) -> Archived:
     return await service_of(request).archive_room_by_id(room_id, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/clear", summary="Delete every message of a room")
-async def clear(request: Request, room_id: str) -> dict[str, Any]:
+async def clear(request: Request, room_id: str) -> Cleared:
     return await service_of(request).clear_room_by_id(room_id, caller=caller_of(request))
 
 
 @router.delete("/rooms/{room_id}", summary="Delete an archived room and all it holds")
-async def delete(request: Request, room_id: str) -> dict[str, Any]:
+async def delete(request: Request, room_id: str) -> Deleted:
     return await service_of(request).delete_room(room_id, caller=caller_of(request))
 
 
 @router.get("/rooms/{room_id}/statuses", summary="Team status of a room")
-async def statuses(request: Request, room_id: str) -> dict[str, Any]:
+async def statuses(request: Request, room_id: str) -> TeamStatus:
     return await service_of(request).get_team_status(room_id, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/statuses", summary="Set a sender's status")
-async def set_status(request: Request, room_id: str, body: NewStatus) -> dict[str, Any]:
+async def set_status(request: Request, room_id: str, body: NewStatus) -> Status:
     return await service_of(request).update_status(
         room_id, body.sender, body.status, caller=caller_of(request)
     )
 
 
 @router.get("/rooms/{room_id}/agents", summary="Registered agents of a room")
-async def agents(request: Request, room_id: str) -> dict[str, Any]:
+async def agents(request: Request, room_id: str) -> Agents:
     return await service_of(request).list_agents(room_id, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/agents", summary="Register an agent for @mentions")
-async def register(request: Request, room_id: str, body: NewAgent) -> dict[str, Any]:
+async def register(request: Request, room_id: str, body: NewAgent) -> Agent:
     return await service_of(request).register_agent(
         room_id, body.agent_name, body.task_id, caller=caller_of(request)
     )
@@ -312,14 +342,19 @@ async def handoff(
     room_id: str,
     reader: Name,
     recent: Annotated[int, Query(ge=0, le=100)] = 20,
-) -> dict[str, Any]:
+) -> Handoff:
     """get_handoff: the room, team, latest summary, the reader's unread and the newest."""
     return await service_of(request).get_handoff(
         room_id, reader, recent, note_presence=False, caller=caller_of(request)
     )
 
 
-@router.get("/inbox", summary="Messages addressed to a name in every live room")
+@router.get(
+    "/inbox",
+    summary="Messages addressed to a name in every live room",
+    # A long-poll whose client hung up answers a bare 499 (nobody reads it).
+    response_model=Inbox,
+)
 async def inbox(
     request: Request,
     agent_name: Name,
@@ -329,7 +364,7 @@ async def inbox(
     newest: Annotated[
         bool, Query(description="the newest `limit` instead of the oldest (never waits)")
     ] = False,
-) -> dict[str, Any]:
+) -> Any:
     """check_inbox: oldest first, each message with its `room`; `timeout` long-polls."""
     work = service_of(request).check_inbox(
         agent_name,
@@ -345,7 +380,7 @@ async def inbox(
     return await _while_connected(request, work)
 
 
-async def _while_connected(request: Request, work: Awaitable[dict[str, Any]]) -> Any:
+async def _while_connected(request: Request, work: Awaitable[Any]) -> Any:
     """Run a long-poll until it answers or its client hangs up: a dropped client's
     wait (and its hub subscription) is released at once, not after its timeout."""
     try:
@@ -357,7 +392,15 @@ async def _while_connected(request: Request, work: Awaitable[dict[str, Any]]) ->
 @router.get("/search", summary="Search room names and message content")
 async def search(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=check.MAX_QUERY)],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=check.MAX_QUERY,
+            description='text and "quoted phrases", narrowed by from:NAME, in:ROOM'
+            " (or in:PROJECT/ROOM), to:NAME, has:code, before:YYYY-MM-DD, after:YYYY-MM-DD",
+        ),
+    ],
     project: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
     room_id: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
     sender: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
@@ -367,7 +410,7 @@ async def search(
     before_id: Annotated[
         int | None, Query(ge=1, le=check.MAX_ID, description="only hits older than this id")
     ] = None,
-) -> dict[str, Any]:
+) -> SearchPage:
     return await service_of(request).search_page(
         q,
         project=project,
@@ -381,7 +424,7 @@ async def search(
     )
 
 
-def _markdown_line(message: dict[str, Any]) -> str:
+def _markdown_line(message: Message) -> str:
     kind = {"system": " (system)", "summary": " (summary)"}.get(message["message_type"], "")
     to = f" → {', '.join(message['to'])}" if message.get("to") else ""
     return (
@@ -390,7 +433,19 @@ def _markdown_line(message: dict[str, Any]) -> str:
     )
 
 
-@router.get("/rooms/{room_id}/export", summary="Export a room as Markdown or JSON")
+@router.get(
+    "/rooms/{room_id}/export",
+    summary="Export a room as Markdown or JSON",
+    response_class=StreamingResponse,
+    status_code=200,
+    response_description="The room and every message, as a file to save",
+    responses={
+        200: {
+            "model": RoomExport,
+            "content": {"text/markdown": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def export(
     request: Request, room_id: str, format: Literal["md", "json"] = "md"
 ) -> StreamingResponse:
@@ -398,7 +453,7 @@ async def export(
     caller = caller_of(request)
     room = await service.get_room(room_id, caller=caller)
 
-    async def pages() -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages() -> AsyncIterator[list[Message]]:
         since = 0
         while True:
             page = await service.read_messages(room_id, since, EXPORT_PAGE, caller=caller)

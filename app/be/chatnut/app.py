@@ -25,6 +25,7 @@ from chatnut.browser import has_display, open_in_background
 from chatnut.bundled_files import web_ui_dir
 from chatnut.claims_api import router as claims_router
 from chatnut.disconnect import ClientLeft, unless_client_leaves
+from chatnut.edits_api import router as edits_router
 from chatnut.errors import StorageUnavailable
 from chatnut.feeds.slots import StreamSlots
 from chatnut.health import (
@@ -60,6 +61,7 @@ from chatnut.sidebar_api import router as sidebar_router
 from chatnut.signin_api import router as signin_router
 from chatnut.store import StoreOpenError, open_store
 from chatnut.stream_api import router as stream_router
+from chatnut.threads_api import router as threads_router
 from chatnut.throttle import AuthThrottle
 from chatnut.tokens import SharedTokens
 from chatnut.update_check import UpdateChecker
@@ -347,7 +349,9 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
     app.include_router(retention_router)
     app.include_router(signin_router)
     app.include_router(receipts_router)
+    app.include_router(edits_router)
     app.include_router(claims_router)
+    app.include_router(threads_router)
     app.mount("/", StaticFiles(directory=web_ui_dir(), html=True), name="web-ui")
     # The guards, innermost first (the last one added runs first).
     app.add_middleware(_OneLineStartup, state=state)

@@ -22,8 +22,10 @@ from chatnut.service.claims import (
     MAX_NOTE,
     MAX_TTL_S,
 )
+from chatnut.shapes.claims import Claimed, Claims, PathConflicts, Released
+from chatnut.shapes.errors import REFUSALS
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 
 class _Body(BaseModel):
@@ -58,12 +60,12 @@ async def claims(
     request: Request,
     room_id: Annotated[str | None, Query(max_length=64)] = None,
     project: Annotated[str | None, Query(max_length=check.MAX_NAME)] = None,
-) -> dict[str, Any]:
+) -> Claims:
     return await service_of(request).list_claims(room_id, project, caller=caller_of(request))
 
 
 @router.post("/rooms/{room_id}/claims", summary="Claim files or a task (granted or not)")
-async def claim(request: Request, room_id: str, body: NewClaim) -> dict[str, Any]:
+async def claim(request: Request, room_id: str, body: NewClaim) -> Claimed:
     return await service_of(request).claim(
         room_id,
         body.agent_name,
@@ -77,13 +79,18 @@ async def claim(request: Request, room_id: str, body: NewClaim) -> dict[str, Any
 
 
 @router.post("/rooms/{room_id}/claims/release", summary="End claims, one claim, or some paths")
-async def release(request: Request, room_id: str, body: Release) -> dict[str, Any]:
+async def release(request: Request, room_id: str, body: Release) -> Released:
     return await service_of(request).release(
         room_id, body.agent_name, body.claim_id, body.paths, caller=caller_of(request)
     )
 
 
-@router.post("/claims/check", summary="Which of these files others claim exclusively (git guard)")
+@router.post(
+    "/claims/check",
+    summary="Which of these files others claim exclusively (git guard)",
+    # With format=text, the refusal's lines as plain text instead.
+    response_model=PathConflicts,
+)
 async def check_paths(
     request: Request, body: PathCheck, format: Literal["json", "text"] = "json"
 ) -> Any:

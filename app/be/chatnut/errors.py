@@ -7,10 +7,13 @@ error shape). `code` is the stable machine-readable name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from chatnut.shapes.errors import ErrorBody
 
-def error_body(code: str, message: str) -> dict[str, Any]:
+
+def error_body(code: str, message: str) -> ErrorBody:
     """The one JSON error shape of every HTTP refusal (REST routes and the middleware)."""
     return {"error": {"code": code, "message": message}}
 
@@ -78,7 +81,7 @@ def named_room_missing(project: str, name: str) -> NotFound:
     return NotFound(f"Room {name!r} in project {project!r} not found")
 
 
-def room_archived(room: dict[str, Any], action: str) -> RoomArchived:
+def room_archived(room: Mapping[str, Any], action: str) -> RoomArchived:
     return RoomArchived(
         f"Room {room['name']!r} in project {room['project']!r} is archived — {action} is"
         " closed; call init_room with a new name to start a new room"
@@ -89,7 +92,7 @@ def reply_outside(reply_to: int, room_id: str) -> InvalidInput:
     return InvalidInput(f"reply_to {reply_to} is not a message in room {room_id!r}")
 
 
-def room_still_live(room: dict[str, Any]) -> InvalidInput:
+def room_still_live(room: Mapping[str, Any]) -> InvalidInput:
     return InvalidInput(
         f"Room {room['name']!r} in project {room['project']!r} is live — only"
         " archived rooms can be deleted; archive_room it first"

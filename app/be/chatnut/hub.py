@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from chatnut.shapes.messages import Message
 
 ALL_ROOMS = "*"
 
@@ -34,10 +36,18 @@ class Event:
 
     kind: str
     room_id: str
-    data: dict[str, Any]
+    data: Mapping[str, Any]
     # A message's addressees (its `to` and registered @mentions, lower-cased):
     # what a wait with `addressed_to` and the inbox wake on.
     audience: frozenset[str] = frozenset()
+
+
+def message_of(event: Event) -> Message:
+    """A `message` event's data: the message as the store built it with
+    `rows.message_dict` (both stores publish that dict; the PostgreSQL store
+    reads other processes' posts back through it too)."""
+    assert event.kind == "message", event.kind
+    return cast(Message, event.data)
 
 
 @dataclass(eq=False)

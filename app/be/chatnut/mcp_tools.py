@@ -4,17 +4,17 @@ coordinate, acknowledge and claim): typed wrappers over ChatService.
 Parameter names, defaults and result shapes are the original chatnut 0.4.x's,
 so existing skills and prompts keep working. Limits are in the input schemas
 (except `timeout`, which is clamped, as the original does). Each result is a
-TypedDict, so the SDK declares an output schema that says exactly which
-fields may be null. Descriptions are short on purpose: every agent pays for
+TypedDict declared once in `chatnut.shapes` (the service returns it, the
+REST routes answer it), so the SDK declares an output schema that says
+exactly which fields may be null. Descriptions are short on purpose: every agent pays for
 the `tools/list` answer in context.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Literal
 
-from pydantic import Field, WithJsonSchema
-from typing_extensions import TypedDict
+from pydantic import Field
 
 from chatnut import __version__
 from chatnut import validation as check
@@ -22,200 +22,12 @@ from chatnut.mcp_claims import add_claim_tools
 from chatnut.mcp_params import DESTROYS, READ_ONLY, WRITES, NoBool
 from chatnut.mcp_server import ChatnutMCP, caller
 from chatnut.service import ChatService
-
-# -- result shapes (typing_extensions.TypedDict: pydantic needs it on Python < 3.12) --
-
-
-class Message(TypedDict):
-    id: int
-    room_id: str
-    sender: str
-    content: str
-    message_type: str
-    created_at: str
-    metadata: dict[str, Any] | None
-    to: NotRequired[list[str]]
-    principal: NotRequired[str]
-    receipts: NotRequired[dict[str, Any]]
-    # Only on a message someone reacted to from the page: [{emoji, count, names}]
-    # (declared as a plain array: the list of tools stays small).
-    reactions: NotRequired[Annotated[list[dict[str, Any]], WithJsonSchema({"type": "array"})]]
-
-
-class Mention(TypedDict):
-    name: str
-    task_id: str
-
-
-class PostedMessage(Message):
-    mentions: list[Mention]
-
-
-class Messages(TypedDict):
-    messages: list[Message]
-    has_more: bool
-    next_since_id: int
-
-
-class WaitedMessages(Messages):
-    timed_out: bool
-
-
-class Room(TypedDict):
-    id: str
-    name: str
-    project: str
-    branch: str | None
-    description: str | None
-    status: str
-    created_at: str
-    archived_at: str | None
-    metadata: dict[str, Any] | None
-
-
-class InitializedRoom(Room):
-    web_url: str
-
-
-class Rooms(TypedDict):
-    rooms: list[Room]
-
-
-class Archived(TypedDict):
-    name: str
-    project: str
-    archived_at: str | None
-
-
-class Deleted(TypedDict):
-    id: str
-    name: str
-    project: str
-    deleted_messages: int
-
-
-class Cleared(TypedDict):
-    name: str
-    project: str
-    room_id: str
-    deleted_count: int
-
-
-class ReadCursor(TypedDict):
-    room_id: str
-    reader: str
-    last_read_message_id: int
-
-
-class RoomMatches(TypedDict):
-    room_id: str
-    match_count: int
-
-
-class MessageHit(TypedDict):
-    id: int
-    room_id: str
-    sender: str
-    created_at: str
-    snippet: str
-
-
-class SearchResult(TypedDict):
-    rooms: list[Room]
-    message_rooms: list[RoomMatches]
-    messages: list[MessageHit]
-
-
-class Projects(TypedDict):
-    projects: list[str]
-
-
-class Pong(TypedDict):
-    status: str
-    db_path: str
-    version: str
-    web_url: str
-    latest: NotRequired[str]
-    update_available: NotRequired[bool]
-
-
-class Status(TypedDict):
-    room_id: str
-    sender: str
-    status: str
-    updated_at: str
-    principal: NotRequired[str]
-
-
-class Seen(TypedDict):
-    last_seen_at: str | None
-    waiting: bool
-
-
-class StatusSeen(Status, Seen):
-    pass
-
-
-class TeamStatus(TypedDict):
-    statuses: list[StatusSeen]
-    claims: NotRequired[list[dict[str, Any]]]
-
-
-class Agent(TypedDict):
-    room_id: str
-    agent_name: str
-    task_id: str
-    registered_at: str
-    principal: NotRequired[str]
-
-
-class AgentSeen(Agent, Seen):
-    pass
-
-
-class Agents(TypedDict):
-    agents: list[AgentSeen]
-
-
-# The inbox's and the handoff's parts are the shapes other tools return
-# (messages, with `room` in the inbox and `truncated` in the handoff), declared
-# as plain objects: their full schemas again would cost every agent ~2.5 KB of
-# context in tools/list (the two new tools cost under 3 KB together). SKILL.md
-# describes each field.
-Part = dict[str, Any]
-
-
-class Inbox(TypedDict):
-    messages: list[Part]
-    has_more: bool
-    next_since_id: int
-    timed_out: bool
-    awaiting_ack: NotRequired[list[Part]]
-
-
-class Ack(TypedDict):
-    room_id: str
-    message_id: int
-    agent_name: str
-    delivered_at: str | None
-    read_at: str | None
-    acked_at: str
-
-
-class Handoff(TypedDict):
-    room: Part
-    statuses: list[Part]
-    agents: list[Part]
-    latest_summary: Part | None
-    unread_count: int
-    unread: list[Part]
-    recent: list[Part]
-    next_since_id: int
-    omitted: dict[str, int]
-    complete: bool
-    awaiting_ack: NotRequired[list[Part]]
-    claims: NotRequired[list[Part]]
-
+from chatnut.shapes.coordination import Ack, Handoff, Inbox
+from chatnut.shapes.health import Pong
+from chatnut.shapes.messages import Messages, PostedMessage, ReadCursor, WaitedMessages
+from chatnut.shapes.rooms import Archived, Cleared, Deleted, InitializedRoom, Projects, Rooms
+from chatnut.shapes.search import SearchResult
+from chatnut.shapes.team import Agent, Agents, Status, TeamStatus
 
 # -- parameter types (limits visible in the input schema) ----------------------
 
@@ -259,7 +71,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         ] = None,
     ) -> PostedMessage:
         """Post to a room. Returns the message and the registered agents it @mentions."""
-        return await service.post_message(  # type: ignore[return-value]
+        return await service.post_message(
             room_id,
             sender,
             content,
@@ -280,7 +92,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         addressed_to: AddressedTo = None,
     ) -> Messages:
         """Read messages oldest first, after since_id if given."""
-        return await service.read_messages(  # type: ignore[return-value]
+        return await service.read_messages(
             room_id, since_id, limit, message_type, addressed_to, caller=caller()
         )
 
@@ -294,7 +106,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         addressed_to: AddressedTo = None,
     ) -> WaitedMessages:
         """Block until messages after since_id arrive (or timeout). Use instead of polling."""
-        return await service.wait_for_messages(  # type: ignore[return-value]
+        return await service.wait_for_messages(
             room_id, since_id, timeout, limit, message_type, addressed_to, caller=caller()
         )
 
@@ -307,7 +119,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         team_name: Annotated[str | None, Field(max_length=check.MAX_NAME)] = None,
     ) -> InitializedRoom:
         """Create a room, or return the existing one with this project and name."""
-        return await service.init_room(  # type: ignore[return-value]
+        return await service.init_room(
             project, name, branch, description, team_name, caller=caller()
         )
 
@@ -317,22 +129,22 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         status: Literal["live", "archived", "all"] = "live",
     ) -> Rooms:
         """List rooms, optionally of one project."""
-        return await service.list_rooms(project, status, caller=caller())  # type: ignore[return-value]
+        return await service.list_rooms(project, status, caller=caller())
 
     @mcp.tool(annotations=WRITES)
     async def archive_room(project: Project, name: RoomName) -> Archived:
         """Archive a room: read-only from then on, messages kept."""
-        return await service.archive_room(project, name, caller=caller())  # type: ignore[return-value]
+        return await service.archive_room(project, name, caller=caller())
 
     @mcp.tool(annotations=DESTROYS)
     async def delete_room(room_id: RoomId) -> Deleted:
         """Delete an archived room and all its messages, for good."""
-        return await service.delete_room(room_id, caller=caller())  # type: ignore[return-value]
+        return await service.delete_room(room_id, caller=caller())
 
     @mcp.tool(annotations=DESTROYS)
     async def clear_room(project: Project, name: RoomName) -> Cleared:
         """Delete every message in a room."""
-        return await service.clear_room(project, name, caller=caller())  # type: ignore[return-value]
+        return await service.clear_room(project, name, caller=caller())
 
     @mcp.tool(annotations=WRITES)
     async def mark_read(
@@ -341,9 +153,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         last_read_message_id: Annotated[int, Field(ge=0, le=check.MAX_ID), NoBool],
     ) -> ReadCursor:
         """Move a reader's cursor forward (never back)."""
-        return await service.mark_read(  # type: ignore[return-value]
-            room_id, reader, last_read_message_id, caller=caller()
-        )
+        return await service.mark_read(room_id, reader, last_read_message_id, caller=caller())
 
     @mcp.tool(annotations=READ_ONLY)
     async def search(
@@ -351,17 +161,17 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         project: Annotated[str | None, Field(max_length=check.MAX_NAME)] = None,
     ) -> SearchResult:
         """Search room names and message text (substring, case-insensitive)."""
-        return await service.search(query, project, caller=caller())  # type: ignore[return-value]
+        return await service.search(query, project, caller=caller())
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_projects() -> Projects:
         """List project names."""
-        return await service.list_projects(caller=caller())  # type: ignore[return-value]
+        return await service.list_projects(caller=caller())
 
     @mcp.tool(annotations=READ_ONLY)
     async def ping() -> Pong:
         """Health check: status, db_path, version, web_url; latest/update_available if known."""
-        return await service.ping()  # type: ignore[return-value]
+        return await service.ping()
 
     @mcp.tool(annotations=WRITES)
     async def update_status(
@@ -370,12 +180,12 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         status: Annotated[str, Field(min_length=1, max_length=check.MAX_STATUS)],
     ) -> Status:
         """Set your current status in a room."""
-        return await service.update_status(room_id, sender, status, caller=caller())  # type: ignore[return-value]
+        return await service.update_status(room_id, sender, status, caller=caller())
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_team_status(room_id: RoomId) -> TeamStatus:
         """Current status of everyone in a room."""
-        return await service.get_team_status(room_id, caller=caller())  # type: ignore[return-value]
+        return await service.get_team_status(room_id, caller=caller())
 
     @mcp.tool(annotations=WRITES)
     async def register_agent(
@@ -387,14 +197,12 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         task_id: Annotated[str, Field(min_length=1, max_length=check.MAX_NAME)],
     ) -> Agent:
         """Register an agent for @mentions (case-insensitive, re-registering updates)."""
-        return await service.register_agent(  # type: ignore[return-value]
-            room_id, agent_name, task_id, caller=caller()
-        )
+        return await service.register_agent(room_id, agent_name, task_id, caller=caller())
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_agents(room_id: RoomId) -> Agents:
         """Agents registered in a room."""
-        return await service.list_agents(room_id, caller=caller())  # type: ignore[return-value]
+        return await service.list_agents(room_id, caller=caller())
 
     @mcp.tool(annotations=READ_ONLY)
     async def check_inbox(
@@ -404,16 +212,14 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         limit: Limit = 50,
     ) -> Inbox:
         """Messages for agent_name in every live room, oldest first."""
-        return await service.check_inbox(  # type: ignore[return-value]
-            agent_name, since_id, timeout, limit, caller=caller()
-        )
+        return await service.check_inbox(agent_name, since_id, timeout, limit, caller=caller())
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_handoff(
         room_id: RoomId, reader: Sender, recent: Annotated[int, Field(ge=0, le=100), NoBool] = 20
     ) -> Handoff:
         """Catch up on a room in one answer under 24 KB. Call first when resuming."""
-        return await service.get_handoff(room_id, reader, recent, caller=caller())  # type: ignore[return-value]
+        return await service.get_handoff(room_id, reader, recent, caller=caller())
 
     @mcp.tool(annotations=WRITES)
     async def ack_message(
@@ -422,9 +228,7 @@ def build_mcp(service: ChatService) -> ChatnutMCP:
         agent_name: Sender,
     ) -> Ack:
         """Acknowledge a message addressed to you (idempotent)."""
-        return await service.ack_message(  # type: ignore[return-value]
-            room_id, message_id, agent_name, caller=caller()
-        )
+        return await service.ack_message(room_id, message_id, agent_name, caller=caller())
 
     add_claim_tools(mcp, service)
     return mcp

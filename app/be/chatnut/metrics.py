@@ -26,6 +26,7 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -284,7 +285,7 @@ async def sample(pool_usage: Any, readiness: Any) -> None:
             READY.set(0)
 
 
-def woke(messages: list[dict[str, Any]]) -> None:
+def woke(messages: Sequence[Mapping[str, Any]]) -> None:
     """A parked waiter answers with these messages: how long since each committed."""
     now = time.time()
     for message in messages:

@@ -15,8 +15,12 @@ from chatnut.errors import InvalidInput
 from chatnut.service.delivery import MAX_HOLDER, MAX_POLL_S
 from chatnut.service.reactions import MAX_REACTION_IDS
 from chatnut.service.receipts import DEFAULT_OVERDUE_S, MAX_AWAITING, MAX_RECEIPT_IDS
+from chatnut.shapes.coordination import Ack, PushConfirmed, PushPage, PushReleased
+from chatnut.shapes.errors import REFUSALS
+from chatnut.shapes.reactions import MessageReactions, RoomReactions, Toggled
+from chatnut.shapes.receipts import AwaitingAcks, MessageReceipts, RoomReceipts
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 OverdueAfter = Annotated[
     float,
@@ -51,7 +55,7 @@ class PushRelease(_Body):
 
 
 @router.get("/rooms/{room_id}/messages/{message_id}/receipts", summary="A message's receipts")
-async def receipts(request: Request, room_id: str, message_id: int) -> dict[str, Any]:
+async def receipts(request: Request, room_id: str, message_id: int) -> MessageReceipts:
     """{name: {delivered_at, read_at, acked_at}} for each name in the message's `to`."""
     return await service_of(request).message_receipts(
         room_id, message_id, caller=caller_of(request)
@@ -63,7 +67,7 @@ async def room_receipts(
     request: Request,
     room_id: str,
     ids: Annotated[str, Query(max_length=MAX_RECEIPT_IDS * 17, description="1,2,3")],
-) -> dict[str, Any]:
+) -> RoomReceipts:
     """{room_id, receipts: {message id: {name: {delivered_at, read_at, acked_at}}}} for
     those of `ids` (comma-separated, at most 500) that are this room's directed messages."""
     try:
@@ -74,7 +78,7 @@ async def room_receipts(
 
 
 @router.post("/rooms/{room_id}/messages/{message_id}/ack", summary="Acknowledge a message")
-async def ack(request: Request, room_id: str, message_id: int, body: AckBody) -> dict[str, Any]:
+async def ack(request: Request, room_id: str, message_id: int, body: AckBody) -> Ack:
     return await service_of(request).ack_message(
         room_id, message_id, body.agent_name, caller=caller_of(request)
     )
@@ -87,7 +91,7 @@ async def room_awaiting(
     name: Annotated[str | None, Query(max_length=check.MAX_SENDER)] = None,
     overdue_after: OverdueAfter = DEFAULT_OVERDUE_S,
     limit: Limit = 100,
-) -> dict[str, Any]:
+) -> AwaitingAcks:
     return await service_of(request).awaiting_acks(
         room_id=room_id,
         name=name,
@@ -103,13 +107,18 @@ async def name_awaiting(
     name: Annotated[str, Query(min_length=1, max_length=check.MAX_SENDER)],
     overdue_after: OverdueAfter = DEFAULT_OVERDUE_S,
     limit: Limit = 100,
-) -> dict[str, Any]:
+) -> AwaitingAcks:
     return await service_of(request).awaiting_acks(
         name=name, overdue_after=overdue_after, limit=limit, caller=caller_of(request)
     )
 
 
-@router.post("/push/{agent_name}/next", summary="A channel bridge's long-poll for what to push")
+@router.post(
+    "/push/{agent_name}/next",
+    summary="A channel bridge's long-poll for what to push",
+    # A long-poll whose client hung up answers a bare 499 (nobody reads it).
+    response_model=PushPage,
+)
 async def push_next(request: Request, agent_name: str, body: PushNext) -> Any:
     work = service_of(request).push_next(
         agent_name,
@@ -122,14 +131,14 @@ async def push_next(request: Request, agent_name: str, body: PushNext) -> Any:
 
 
 @router.post("/push/{agent_name}/done", summary="Confirm what a channel bridge pushed")
-async def push_done(request: Request, agent_name: str, body: PushDone) -> dict[str, Any]:
+async def push_done(request: Request, agent_name: str, body: PushDone) -> PushConfirmed:
     return await service_of(request).push_done(
         agent_name, body.holder, body.through, body.pushed, caller=caller_of(request)
     )
 
 
 @router.post("/push/{agent_name}/release", summary="A channel bridge lets go of its name")
-async def push_release(request: Request, agent_name: str, body: PushRelease) -> dict[str, Any]:
+async def push_release(request: Request, agent_name: str, body: PushRelease) -> PushReleased:
     return await service_of(request).push_release(
         agent_name, body.holder, caller=caller_of(request)
     )
@@ -141,9 +150,7 @@ class ReactionBody(_Body):
 
 
 @router.post("/rooms/{room_id}/messages/{message_id}/reactions", summary="Toggle a reaction")
-async def react(
-    request: Request, room_id: str, message_id: int, body: ReactionBody
-) -> dict[str, Any]:
+async def react(request: Request, room_id: str, message_id: int, body: ReactionBody) -> Toggled:
     """Add `name`'s `emoji` (one of ✅ 👀 👍 ❌ 🎉) to the message, or take it away if
     it is there: {room_id, message_id, reactions, emoji, name, reacted}."""
     return await service_of(request).toggle_reaction(
@@ -156,7 +163,7 @@ async def room_reactions(
     request: Request,
     room_id: str,
     ids: Annotated[str, Query(max_length=MAX_REACTION_IDS * 17, description="1,2,3")],
-) -> dict[str, Any]:
+) -> RoomReactions:
     """{room_id, reactions: {message id: [{emoji, count, names}]}} for those of `ids`
     (comma-separated, at most 500) that are this room's and have any."""
     try:
@@ -167,7 +174,7 @@ async def room_reactions(
 
 
 @router.get("/rooms/{room_id}/messages/{message_id}/reactions", summary="A message's reactions")
-async def reactions(request: Request, room_id: str, message_id: int) -> dict[str, Any]:
+async def reactions(request: Request, room_id: str, message_id: int) -> MessageReactions:
     """{room_id, message_id, reactions: [{emoji, count, names}]}."""
     return await service_of(request).message_reactions(
         room_id, message_id, caller=caller_of(request)

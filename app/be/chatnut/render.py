@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -43,6 +43,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from chatnut import metrics
+from chatnut.shapes.messages import Message, RenderedMessage
 
 CODE_CSS_CLASS = "hl"
 PYGMENTS_STYLE = "monokai"
@@ -239,7 +240,7 @@ def render_markdown(content: str, budget: float = RENDER_BUDGET_SECONDS) -> str:
     return html
 
 
-def with_html(message: dict[str, Any]) -> dict[str, Any]:
+def with_html(message: Mapping[str, Any]) -> dict[str, Any]:
     """The message as the page wants it: the stored fields plus `html` (blocking)."""
     return {**message, "html": render_markdown(message["content"])}
 
@@ -254,14 +255,24 @@ def _render_all(contents: list[str]) -> list[str]:
 _in_flight: dict[str, anyio.Event] = {}
 
 
-async def with_html_async(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def with_html_async(messages: Sequence[Message]) -> list[RenderedMessage]:
     """`with_html` for a page of messages, rendered on a worker thread: the event
     loop (and every call and stream on it) only ever does the cache lookups."""
+    htmls = await html_of([message["content"] for message in messages])
+    return [{**message, "html": htmls[message["content"]]} for message in messages]
+
+
+def as_rendered(messages: Sequence[Message]) -> list[RenderedMessage]:
+    """The messages as a page without rendering shows them: exactly as stored."""
+    return [{**message} for message in messages]
+
+
+async def html_of(contents: Sequence[str]) -> dict[str, str]:
+    """The rendering of each of `contents`, big ones on a worker thread."""
     htmls: dict[str, str] = {}
     mine: list[str] = []
     theirs: dict[str, anyio.Event] = {}
-    for message in messages:
-        content = message["content"]
+    for content in contents:
         if content in htmls or content in theirs or content in mine:
             continue
         cached = _cache.get(content)
@@ -288,7 +299,7 @@ async def with_html_async(messages: list[dict[str, Any]]) -> list[dict[str, Any]
         if cached is None:
             cached = await anyio.to_thread.run_sync(render_markdown, content)
         htmls[content] = cached
-    return [{**message, "html": htmls[message["content"]]} for message in messages]
+    return htmls
 
 
 def code_css() -> str:

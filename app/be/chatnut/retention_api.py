@@ -6,14 +6,14 @@ Every route needs the admin role (the service checks it).
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatnut.api import caller_of, service_of
+from chatnut.shapes.admin import Restored, RetentionPolicy, RetentionRule, RetentionRun
+from chatnut.shapes.errors import REFUSALS
 
-router = APIRouter(prefix="/api/admin/retention")
+router = APIRouter(prefix="/api/admin/retention", responses=REFUSALS)
 
 
 class Rule(BaseModel):
@@ -33,20 +33,20 @@ class Restore(BaseModel):
 
 
 @router.get("", summary="The server's --retain-days and every override")
-async def show(request: Request) -> dict[str, Any]:
+async def show(request: Request) -> RetentionPolicy:
     return await service_of(request).retention.show(caller=caller_of(request))
 
 
 @router.put("", summary="Set a project's or a room's retention: DAYS or off")
-async def set_rule(request: Request, body: Rule) -> dict[str, Any]:
+async def set_rule(request: Request, body: Rule) -> RetentionRule:
     return await service_of(request).retention.set(body.scope, body.days, caller=caller_of(request))
 
 
 @router.post("/run", summary="Write old messages to a .jsonl.gz, then delete them (or count them)")
-async def run(request: Request, body: Run) -> dict[str, Any]:
+async def run(request: Request, body: Run) -> RetentionRun:
     return await service_of(request).retention.run(dry_run=body.dry_run, caller=caller_of(request))
 
 
 @router.post("/import", summary="Restore messages from a retention file, ids included")
-async def restore(request: Request, body: Restore) -> dict[str, Any]:
+async def restore(request: Request, body: Restore) -> Restored:
     return await service_of(request).retention.restore(body.file, caller=caller_of(request))

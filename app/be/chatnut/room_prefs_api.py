@@ -4,15 +4,17 @@ change to one room's."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatnut import validation as check
 from chatnut.api import caller_of, service_of
+from chatnut.shapes.errors import REFUSALS
+from chatnut.shapes.rooms import ReaderRoomPref, RoomPrefs
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 
 class RoomPrefsChange(BaseModel):
@@ -27,12 +29,12 @@ class RoomPrefsChange(BaseModel):
 async def room_prefs(
     request: Request,
     reader: Annotated[str, Query(min_length=1, max_length=check.MAX_SENDER)],
-) -> dict[str, Any]:
+) -> RoomPrefs:
     return await service_of(request).room_prefs(reader, caller=caller_of(request))
 
 
 @router.put("/rooms/{room_id}/prefs", summary="Change a reader's settings of one room")
-async def set_room_prefs(request: Request, room_id: str, body: RoomPrefsChange) -> dict[str, Any]:
+async def set_room_prefs(request: Request, room_id: str, body: RoomPrefsChange) -> ReaderRoomPref:
     return await service_of(request).set_room_prefs(
         body.reader,
         room_id,

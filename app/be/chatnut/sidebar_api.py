@@ -3,7 +3,7 @@ a time, the totals the page cannot add up itself, and a reader's first visit."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from chatnut import validation as check
 from chatnut.api import caller_of, service_of
 from chatnut.service.pages import SIDEBAR_MAX_PAGE
+from chatnut.shapes.errors import REFUSALS
+from chatnut.shapes.rooms import CaughtUp, SidebarPage, SidebarTotals
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 Reader = Annotated[str | None, Query(max_length=check.MAX_SENDER)]
 
@@ -37,7 +39,7 @@ async def sidebar(
     q: Annotated[str | None, Query(max_length=check.MAX_NAME, description="name contains")] = None,
     offset: Annotated[int, Query(ge=0, le=check.MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=SIDEBAR_MAX_PAGE)] = 100,
-) -> dict[str, Any]:
+) -> SidebarPage:
     return await service_of(request).sidebar_page(
         reader,
         project=project,
@@ -51,12 +53,12 @@ async def sidebar(
 
 
 @router.get("/sidebar/totals", summary="Rooms and unread messages per project, and overall")
-async def sidebar_totals(request: Request, reader: Reader = None) -> dict[str, Any]:
+async def sidebar_totals(request: Request, reader: Reader = None) -> SidebarTotals:
     return await service_of(request).sidebar_totals(reader, caller=caller_of(request))
 
 
 @router.post("/catch-up", summary="Mark every room (of a project) read for a reader")
-async def catch_up(request: Request, body: CatchUp) -> dict[str, Any]:
+async def catch_up(request: Request, body: CatchUp) -> CaughtUp:
     return await service_of(request).catch_up(
         body.reader,
         project=body.project,

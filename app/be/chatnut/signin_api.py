@@ -28,6 +28,8 @@ from chatnut.sessions_in_memory import (
     safe_next,
     session_cookie,
 )
+from chatnut.shapes.admin import PageSession, SignedOut, SigninLink
+from chatnut.shapes.errors import REFUSALS
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -89,8 +91,10 @@ def _holder(caller: Caller) -> Signin:
     )
 
 
-@router.post("/api/signin-link", summary="A one-time sign-in link for the web page")
-async def signin_link(request: Request, body: LinkRequest) -> dict[str, str]:
+@router.post(
+    "/api/signin-link", summary="A one-time sign-in link for the web page", responses=REFUSALS
+)
+async def signin_link(request: Request, body: LinkRequest) -> SigninLink:
     """What `chatnut open` prints: a link that signs a browser in once (10 minutes).
     A person's token signs that person in; the admin's key opens the page with a free
     name field."""
@@ -98,27 +102,25 @@ async def signin_link(request: Request, body: LinkRequest) -> dict[str, str]:
     return {"url": request.app.state.chatnut.signin_url(safe_next(body.next), holder)}
 
 
-class SessionAnswer(BaseModel):
-    name: str | None = Field(description="the signed-in person; null: the admin's key, any name")
-    role: str = Field(description="reader, member or admin")
-    projects: list[str] | None = Field(description="the projects it may see; null: every one")
-    can_post: bool = Field(description="false for a reader: the page only reads")
-    session: bool = Field(description="this request came with a sign-in cookie (it can sign out)")
-
-
-@router.get("/api/session", summary="Who the page is signed in as", response_model=SessionAnswer)
-async def session(request: Request) -> SessionAnswer:
+@router.get("/api/session", summary="Who the page is signed in as", responses=REFUSALS)
+async def session(request: Request) -> PageSession:
     caller = caller_in(request.scope)
-    return SessionAnswer(
-        name=caller.principal,
-        role=caller.role,
-        projects=None if caller.projects is None else sorted(caller.projects),
-        can_post=caller.role != "reader",
-        session=authenticated(request.scope).how == "session",
-    )
+    return {
+        "name": caller.principal,
+        "role": caller.role,
+        "projects": None if caller.projects is None else sorted(caller.projects),
+        "can_post": caller.role != "reader",
+        "session": authenticated(request.scope).how == "session",
+    }
 
 
-@router.post("/api/signout", summary="End this browser's session and drop its cookie")
+@router.post(
+    "/api/signout",
+    summary="End this browser's session and drop its cookie",
+    # Answered with the cookie cleared, so as a response of its own: this is its body.
+    response_model=SignedOut,
+    responses=REFUSALS,
+)
 async def signout(request: Request) -> Response:
     state = request.app.state.chatnut
     name = session_cookie(state.settings.public_url)

@@ -13,7 +13,7 @@ point, `room=*` starts from now rather than replaying history.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 
@@ -23,8 +23,18 @@ from chatnut.errors import InvalidInput
 from chatnut.feeds.feed import EVERY_ROOM, FeedSpec, feed
 from chatnut.feeds.slots import StreamSlots, client_of
 from chatnut.feeds.wire import EventStream
+from chatnut.shapes.errors import REFUSALS
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=REFUSALS)
+
+# A feed answers a stream of named, numbered events, not one JSON document:
+# `event: message`, `id: 42`, `data: ` and the event's JSON (docs/api.md).
+FEED: dict[str, Any] = {
+    "response_class": EventStream,
+    "status_code": 200,
+    "response_description": "Server-sent events, until the client leaves",
+    "responses": {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+}
 
 Project = Annotated[str | None, Query(max_length=check.MAX_NAME)]
 Reader = Annotated[str | None, Query(max_length=check.MAX_SENDER)]
@@ -60,7 +70,9 @@ def _resume_point(header: str | None, query: int | None) -> int | None:
     return query
 
 
-@router.get("/rooms/{room_id}/stream", summary="Room feed (SSE): messages, statuses, changes")
+@router.get(
+    "/rooms/{room_id}/stream", summary="Room feed (SSE): messages, statuses, changes", **FEED
+)
 async def room_stream(
     request: Request,
     room_id: str,
@@ -88,7 +100,9 @@ async def room_stream(
     return _stream(request, spec)
 
 
-@router.get("/stream/rooms", summary="Sidebar feed (SSE): a snapshot, then one delta per change")
+@router.get(
+    "/stream/rooms", summary="Sidebar feed (SSE): a snapshot, then one delta per change", **FEED
+)
 async def sidebar_stream(
     request: Request, project: Project = None, reader: Reader = None
 ) -> EventStream:
@@ -101,7 +115,7 @@ async def sidebar_stream(
     return _stream(request, spec)
 
 
-@router.get("/stream", summary="Combined feed (SSE) for the browser: sidebar + room events")
+@router.get("/stream", summary="Combined feed (SSE) for the browser: sidebar + room events", **FEED)
 async def tab_stream(
     request: Request,
     room: Annotated[

@@ -25,6 +25,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from chatnut import __version__
+from chatnut.shapes.health import UpdateInfo
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class UpdateChecker:
         self._lock = threading.Lock()
         self._running = False
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> UpdateInfo:
         """What is known now (possibly nothing); starts a refresh when the cache is stale."""
         if not self.enabled:
             return {}

@@ -33,29 +33,52 @@ export function addressees(m) {
 
 // -- presence -------------------------------------------------------------------
 
-const presence = new Map(); // lower-cased name -> {last_seen_at, waiting}
+// Who in the open room was seen when: one per page, owned by main.js and
+// handed to every view that draws a dot (the agents bar, the status bar, the
+// team panel). Every dot for a name is updated in place.
+export class Presence {
+  constructor() {
+    /** @type {Map<string, {last_seen_at?: string, waiting?: boolean}>} lower-cased name -> row */
+    this.rows = new Map();
+  }
 
-function presenceState(name) {
-  const row = presence.get(name.toLowerCase());
-  if (!row?.last_seen_at && !row?.waiting) return ["never", "never seen"];
-  if (row.waiting) return ["waiting", "waiting for messages now"];
-  const age = Date.now() - Date.parse(row.last_seen_at);
-  return [age < ACTIVE_MS ? "active" : "idle", `last seen ${timeAgo(row.last_seen_at)}`];
-}
+  clear() {
+    this.rows.clear();
+  }
 
-// A dot that keeps itself current: every dot for a name is updated in place.
-export function presenceDot(name) {
-  const [state, title] = presenceState(name);
-  return h("span", { class: "presence", role: "img", "data-presence": name.toLowerCase(), "data-state": state, title, "aria-label": title });
-}
+  /** An agent or status row from the server (it names agent_name or sender). */
+  set(row) {
+    this.rows.set((row.agent_name ?? row.sender).toLowerCase(), row);
+  }
 
-function refreshDots() {
-  for (const dot of document.querySelectorAll("[data-presence]")) {
-    if (!(dot instanceof HTMLElement)) continue;
-    const [state, title] = presenceState(dot.dataset.presence);
-    dot.dataset.state = state;
-    dot.title = title;
-    dot.setAttribute("aria-label", title);
+  /** A post is a sign of life. */
+  seen(name, at) {
+    const key = name.toLowerCase();
+    this.rows.set(key, { ...this.rows.get(key), last_seen_at: at });
+  }
+
+  state(name) {
+    const row = this.rows.get(name.toLowerCase());
+    if (!row?.last_seen_at && !row?.waiting) return ["never", "never seen"];
+    if (row.waiting) return ["waiting", "waiting for messages now"];
+    const age = Date.now() - Date.parse(row.last_seen_at);
+    return [age < ACTIVE_MS ? "active" : "idle", `last seen ${timeAgo(row.last_seen_at)}`];
+  }
+
+  // A dot that keeps itself current: refresh() updates every dot for a name.
+  dot(name) {
+    const [state, title] = this.state(name);
+    return h("span", { class: "presence", role: "img", "data-presence": name.toLowerCase(), "data-state": state, title, "aria-label": title });
+  }
+
+  refresh() {
+    for (const dot of document.querySelectorAll("[data-presence]")) {
+      if (!(dot instanceof HTMLElement)) continue;
+      const [state, title] = this.state(dot.dataset.presence);
+      dot.dataset.state = state;
+      dot.title = title;
+      dot.setAttribute("aria-label", title);
+    }
   }
 }
 
@@ -63,7 +86,9 @@ function refreshDots() {
 // refreshed every few seconds (presence has no event of its own) and the
 // moment someone in the room posts (a post is a sign of life).
 export class PresenceBar {
-  constructor() {
+  /** @param {{presence: Presence}} options */
+  constructor({ presence }) {
+    this.presence = presence;
     this.roomId = null;
     this.bar = h("div", { id: "presence-bar", class: "presence-bar", "aria-label": "Agents" });
     $("statusbar").after(this.bar);
@@ -73,7 +98,7 @@ export class PresenceBar {
   open(roomId) {
     this.roomId = roomId;
     this.bar.replaceChildren();
-    presence.clear();
+    this.presence.clear();
     this.refresh();
   }
 
@@ -85,22 +110,19 @@ export class PresenceBar {
       null,
     ]);
     if (!agents || roomId !== this.roomId) return;
-    for (const row of [...agents.agents, ...statuses.statuses]) {
-      presence.set((row.agent_name ?? row.sender).toLowerCase(), row);
-    }
+    for (const row of [...agents.agents, ...statuses.statuses]) this.presence.set(row);
     this.bar.replaceChildren(
       ...agents.agents.map((a) =>
-        h("span", { class: "agent-chip" }, presenceDot(a.agent_name), h("b", { class: senderColour(a.agent_name) }, a.agent_name)),
+        h("span", { class: "agent-chip" }, this.presence.dot(a.agent_name), h("b", { class: senderColour(a.agent_name) }, a.agent_name)),
       ),
     );
-    refreshDots();
+    this.presence.refresh();
   }
 
   message(m) {
     if (m.room_id !== this.roomId) return;
-    const name = m.sender.toLowerCase();
-    presence.set(name, { ...presence.get(name), last_seen_at: m.created_at });
-    refreshDots();
+    this.presence.seen(m.sender, m.created_at);
+    this.presence.refresh();
   }
 }
 

@@ -17,7 +17,21 @@
 
 import { stillSignedIn } from "./session.js";
 
-const EVENTS = ["snapshot", "room", "room_deleted", "totals", "ready", "message", "status", "agent", "cleared", "purged", "receipt", "reaction"];
+const EVENTS = [
+  "snapshot",
+  "room",
+  "room_deleted",
+  "totals",
+  "ready",
+  "message",
+  "status",
+  "agent",
+  "cleared",
+  "purged",
+  "receipt",
+  "reaction",
+  "edit",
+];
 const CHANNEL = "chatnut-feed";
 const LEADER_LOCK = "chatnut-feed-leader";
 const OFFLINE_AFTER_MS = 8000;

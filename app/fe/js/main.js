@@ -4,13 +4,18 @@
 
 import { api, enc } from "./api.js";
 import { Composer, senderName } from "./composer.js";
-import { InboxView, PresenceBar, SummaryPin } from "./coordination.js";
+import { InboxView, Presence, PresenceBar, SummaryPin } from "./coordination.js";
 import { $, closest } from "./dom.js";
+import { MessageEdits } from "./edits.js";
 import { SharedFeed } from "./feed.js";
 import { bindKeys } from "./keys.js";
 import { forReader, MentionMarks } from "./mentions.js";
+import { messageItem } from "./message_items.js";
+import { PageState } from "./page_state.js";
+import { Places } from "./places.js";
 import { MentionNotifier, setupTheme } from "./prefs.js";
 import { Reactions } from "./reactions.js";
+import { ReadSender } from "./read_sender.js";
 import { ReceiptMarks } from "./receipts.js";
 import { RoomView } from "./room.js";
 import { RoomSettings } from "./room_settings.js";
@@ -18,36 +23,40 @@ import { SearchView } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 import { Switcher } from "./switcher.js";
 import { TeamPanel } from "./team.js";
+import { ThreadPane } from "./thread.js";
 
 const views = ["welcome", "room-view", "search-view", "inbox-view"];
 const STARTED_KEY = "chatnut.started."; // + reader: this browser has caught that reader up
-const READ_EVERY_MS = 500;
-let currentRoom = null;
-let failedRoom = null; // a room that could not open (an outage): retried on reconnect
-let emptyShown = null;
+const page = new PageState(senderName()); // the open room, and what the page last drew
 
 const mentions = new MentionMarks(senderName);
+const presence = new Presence(); // the open room's agents, seen when: every dot reads it
+// A room marked unread by hand keeps its cursor while it is open.
+const reads = new ReadSender({ reader: senderName, holds: (roomId) => places.holds(roomId) });
 const settings = new RoomSettings({ reader: senderName, onChange: (roomId) => sidebar.settingsChanged(roomId), say: (text) => say(text) });
 const sidebar = new Sidebar({ onChange: updateTitle, reader: senderName(), onMarkRead: (project) => markAllRead(project), mentions, settings });
 const room = new RoomView({
-  onRead: markRead,
+  onRead: (roomId, lastId) => reads.markRead(roomId, lastId),
   onReply: (target) => composer.setReply(target),
   onReact: (id, emoji) => reactions.toggle(id, emoji),
-  onWatch: (watching) => sidebar.watch(watching ? currentRoom : null),
+  // A room marked unread is not "watched": its row keeps its count.
+  onWatch: (watching) => sidebar.watch(watching && !places.holds(page.currentRoom) ? page.currentRoom : null),
   onTeam: () => team.render(),
   reader: senderName,
+  presence,
 });
 const composer = new Composer({
-  roomId: () => currentRoom,
+  roomId: page.roomId,
   names: () => room.names(),
   // Your own message is never unread: the cursor moves past it at once.
   onSent: (roomId, message) => {
+    places.release();
     room.sent(roomId);
-    markRead(roomId, message.id);
+    reads.markRead(roomId, message.id);
   },
   onDraft: (roomId) => sidebar.refreshRow(roomId),
 });
-const team = new TeamPanel({ room });
+const team = new TeamPanel({ room, presence });
 const notifier = new MentionNotifier({
   name: senderName,
   roomName: (id) => sidebar.rooms.get(id)?.name ?? "a room",
@@ -59,7 +68,7 @@ const searchView = new SearchView({
   onOpen: (roomId, messageId) => openRoom(roomId, { focus: messageId }),
 });
 const switcher = new Switcher({ onOpen: (roomId) => openRoom(roomId), reader: senderName, mentioned: (id) => mentions.has(id) });
-const presenceBar = new PresenceBar();
+const presenceBar = new PresenceBar({ presence });
 const summaryPin = new SummaryPin({ onJump: (roomId, id) => openRoom(roomId, { focus: id }) });
 const inbox = new InboxView({
   show: () => show("inbox-view"),
@@ -67,8 +76,35 @@ const inbox = new InboxView({
   defaultName: senderName,
   onName: (name) => receipts.nameShown(name),
 });
-const reactions = new Reactions({ roomId: () => currentRoom, reader: senderName, list: $("message-list"), onError: (text) => composer.notice(text) });
-const receipts = new ReceiptMarks({ roomId: () => currentRoom, onOpen: (roomId, id) => openRoom(roomId, { focus: id }) });
+const reactions = new Reactions({ roomId: page.roomId, reader: senderName, list: $("message-list"), onError: (text) => composer.notice(text) });
+const places = new Places({
+  room,
+  reader: senderName,
+  roomId: page.roomId,
+  onHeld: (roomId) => {
+    if (roomId) sidebar.watch(null);
+  },
+  onCursor: (roomId, id) => reads.cursorMoved(roomId, id),
+  lastSent: (roomId) => reads.lastSent(roomId),
+  say: (text) => composer.notice(text),
+});
+const threads = new ThreadPane({
+  roomId: page.roomId,
+  reader: senderName,
+  list: $("message-list"),
+  colour: (name) => room.palette.colour(name),
+  onError: (text) => composer.notice(text),
+  onMarkUnread: (id) => places.markUnread(id),
+});
+const edits = new MessageEdits({
+  roomId: page.roomId,
+  reader: senderName,
+  list: $("message-list"),
+  build: (m, grouped) => messageItem(m, grouped, room),
+  parents: () => room.parents,
+  onError: (text) => composer.notice(text),
+});
+const receipts = new ReceiptMarks({ roomId: page.roomId, onOpen: (roomId, id) => openRoom(roomId, { focus: id }) });
 const feed = new SharedFeed({
   onEvent: handle,
   onState: (state) => {
@@ -91,12 +127,12 @@ function closeDrawer() {
 
 function updateTitle() {
   const unread = sidebar.totalUnread();
-  const name = currentRoom ? (sidebar.rooms.get(currentRoom)?.name ?? room.room?.name) : null;
+  const name = page.currentRoom ? (sidebar.rooms.get(page.currentRoom)?.name ?? room.room?.name) : null;
   const title = `${unread ? `(${unread}) ` : ""}${name ? `${name} · ` : ""}chatnut`;
   if (document.title !== title) document.title = title; // a write costs even when equal
   const empty = sidebar.totals.live + sidebar.totals.archived === 0 && feed.state === "live";
-  if (emptyShown !== empty) {
-    emptyShown = empty;
+  if (page.emptyShown !== empty) {
+    page.emptyShown = empty;
     $("empty-state").hidden = !empty;
     $("pick-room").hidden = empty;
   }
@@ -108,40 +144,45 @@ function handle(name, data) {
       const again = sidebar.fed; // a resync, or another name: the settings again, as of now
       sidebar.snapshot(data);
       if (again) settings.load();
-      if (currentRoom && sidebar.rooms.has(currentRoom)) roomChanged(sidebar.rooms.get(currentRoom));
+      if (page.currentRoom && sidebar.rooms.has(page.currentRoom)) roomChanged(sidebar.rooms.get(page.currentRoom));
       break;
     }
     case "room":
       sidebar.upsert(data);
-      if (data.id === currentRoom) roomChanged(data);
+      if (data.id === page.currentRoom) roomChanged(data);
       break;
     case "totals":
       sidebar.setTotals(data);
       break;
     case "room_deleted":
       sidebar.remove(data.id);
-      if (data.id === currentRoom) {
+      if (data.id === page.currentRoom) {
         goHome(true);
         say("That room was deleted.");
       }
       break;
     case "message":
-      if (!(data.room_id === currentRoom && room.watching()) && forReader(data, senderName())) {
+      if (!(data.room_id === page.currentRoom && room.watching()) && forReader(data, senderName())) {
         mentions.note(data);
         sidebar.refreshRow(data.room_id);
       }
       room.add(data);
-      notifier.message(data, data.room_id === currentRoom && room.watching());
+      notifier.message(data, data.room_id === page.currentRoom && room.watching());
       presenceBar.message(data);
       summaryPin.message(data);
       inbox.message(data);
       receipts.message(data);
+      threads.message(data);
       break;
     case "receipt":
       receipts.receipt(data);
       break;
     case "reaction":
       reactions.reaction(data);
+      break;
+    case "edit":
+      edits.edit(data);
+      summaryPin.message(data); // a summary edited or deleted: the pin follows
       break;
     case "status":
       room.status(data);
@@ -150,7 +191,10 @@ function handle(name, data) {
       room.agent(data);
       break;
     case "cleared":
-      if (data.room_id === currentRoom) room.cleared();
+      if (data.room_id === page.currentRoom) {
+        room.cleared();
+        threads.roomOpened(); // its thread is gone with the rest
+      }
       break;
     case "purged":
       room.purged(data);
@@ -159,7 +203,9 @@ function handle(name, data) {
       room.refreshTeam(); // statuses are not replayed after a reconnect: fetch them
       receipts.ready(); // nor are receipts: read those shown again
       reactions.ready(); // nor reactions
-      if (failedRoom) openRoom(failedRoom, { push: false });
+      threads.ready(); // nor reply counts
+      edits.ready(); // nor edits and deletes
+      if (page.failedRoom) openRoom(page.failedRoom, { push: false });
       break;
   }
   updateTitle();
@@ -167,35 +213,8 @@ function handle(name, data) {
 
 function roomChanged(summary) {
   room.describe(summary);
+  places.summary(summary);
   composer.setOpen(summary.status === "live", summary.status === "live" ? "" : "This room is archived: it is read-only.");
-}
-
-// The cursor follows the reader at most every READ_EVERY_MS, under any rate of
-// traffic (never waiting for a lull): the newest id seen goes out, once.
-const reads = new Map(); // room id -> {sent, want, timer}
-
-function markRead(roomId, lastId) {
-  const state = reads.get(roomId) || { sent: 0, want: 0, timer: null, last: 0 };
-  reads.set(roomId, state);
-  if (lastId <= Math.max(state.sent, state.want)) return;
-  state.want = lastId;
-  if (state.timer) return;
-  const wait = Math.max(0, state.last + READ_EVERY_MS - Date.now());
-  state.timer = setTimeout(() => sendRead(roomId, state), wait);
-}
-
-function sendRead(roomId, state, reader = senderName()) {
-  state.timer = null;
-  state.last = Date.now();
-  const id = state.want;
-  if (id <= state.sent) return;
-  state.sent = id;
-  api(`/rooms/${enc(roomId)}/read`, {
-    method: "POST",
-    body: { reader, last_read_message_id: id },
-  }).catch(() => {
-    state.sent = 0;
-  }); // told again with the next message seen
 }
 
 function say(text) {
@@ -208,13 +227,15 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
     history.pushState({ room: roomId, focus }, "", url);
   }
   say(""); // errors are cleared on navigation
-  if (currentRoom === roomId && focus && room.room?.id === roomId) {
+  if (page.currentRoom === roomId && focus && room.room?.id === roomId) {
     show("room-view");
     await room.focus(focus);
     return;
   }
-  currentRoom = roomId;
-  failedRoom = null;
+  page.currentRoom = roomId;
+  page.failedRoom = null;
+  places.release();
+  threads.roomOpened();
   receipts.roomOpened(roomId);
   sidebar.select(roomId);
   sidebar.watch(null);
@@ -228,14 +249,14 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
   aroundPage?.catch(() => {});
   try {
     const summary = await api(`/rooms/${enc(roomId)}?reader=${enc(senderName())}`);
-    if (currentRoom !== roomId) return;
+    if (page.currentRoom !== roomId) return;
     roomChanged(summary);
     presenceBar.open(roomId);
     summaryPin.open(roomId, senderName());
     await room.open(summary, { focus, cursor: summary.last_read_message_id || 0, aroundPage });
   } catch (error) {
-    if (currentRoom !== roomId) return;
-    if (!error.status) failedRoom = roomId; // the server was unreachable: try again when back
+    if (page.currentRoom !== roomId) return;
+    if (!error.status) page.failedRoom = roomId; // the server was unreachable: try again when back
     goHome(false);
     say(`Cannot open that room: ${error.message}.`);
     return;
@@ -247,7 +268,9 @@ async function openRoom(roomId, { focus = null, push = true } = {}) {
 function goHome(push) {
   if (push) history.pushState({}, "", "/");
   say(""); // callers with news say it after
-  currentRoom = null;
+  page.currentRoom = null;
+  places.release();
+  threads.roomOpened();
   room.room = null;
   sidebar.select(null);
   sidebar.watch(null);
@@ -284,8 +307,8 @@ function wire() {
     const query = /** @type {HTMLInputElement} */ ($("search")).value.trim();
     if (query) search(query);
   });
-  $("close-search").addEventListener("click", () => show(currentRoom ? "room-view" : "welcome"));
-  $("close-inbox").addEventListener("click", () => show(currentRoom ? "room-view" : "welcome"));
+  $("close-search").addEventListener("click", () => show(page.currentRoom ? "room-view" : "welcome"));
+  $("close-inbox").addEventListener("click", () => show(page.currentRoom ? "room-view" : "welcome"));
   $("archive-room").addEventListener("click", async () => {
     const r = room.room;
     if (!confirm(`Archive "${r.name}"? Agents can no longer post to it.`)) return;
@@ -305,16 +328,16 @@ function wire() {
     switcher,
     closeDrawer,
     closeSearch: () => {
-      if (!$("search-view").hidden || inbox.visible) show(currentRoom ? "room-view" : "welcome");
+      if (!$("search-view").hidden || inbox.visible) show(page.currentRoom ? "room-view" : "welcome");
     },
-    current: () => currentRoom,
+    current: page.roomId,
     rooms: () => sidebar.visibleRooms(),
     unread: (id) => sidebar.unreadOf(sidebar.rooms.get(id)) > 0,
     openRoom: (id) => openRoom(id),
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && currentRoom && room.pinned) room.scrollToEnd();
-    sidebar.watch(room.watching() ? currentRoom : null);
+    if (document.visibilityState === "visible" && page.currentRoom && room.pinned) room.scrollToEnd();
+    sidebar.watch(room.watching() && !places.holds(page.currentRoom) ? page.currentRoom : null);
   });
   window.addEventListener("popstate", fromAddress);
   // The composer stores the name on "change" (its listener runs first).
@@ -344,25 +367,19 @@ async function catchUpFirstVisit(reader) {
 // name's; a name new to this browser starts at "now"; the feed reconnects as
 // the name (its snapshot brings that name's counts and mentions), and the open
 // room opens again at the new name's cursor.
-let reader = senderName();
 async function readerChanged() {
   const name = senderName();
-  if (name === reader) return;
-  const old = reader;
-  reader = name;
+  if (name === page.reader) return;
+  const old = page.reader;
+  page.reader = name;
   const field = /** @type {HTMLInputElement} */ ($("sender"));
   if (field.value.trim() !== name) field.value = name; // changed in another tab
   sidebar.reader = name;
-  for (const [roomId, state] of reads) {
-    if (!state.timer) continue;
-    clearTimeout(state.timer);
-    sendRead(roomId, state, old);
-  }
-  reads.clear();
+  reads.flush(old);
   await catchUpFirstVisit(name);
-  if (name !== reader) return; // changed again meanwhile: that change follows
+  if (name !== page.reader) return; // changed again meanwhile: that change follows
   feed.follow(name);
-  if (currentRoom) openRoom(currentRoom, { push: false });
+  if (page.currentRoom) openRoom(page.currentRoom, { push: false });
 }
 
 // "Mark all read", everywhere or in one project: the reader's own action. The

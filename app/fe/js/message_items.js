@@ -9,9 +9,11 @@ import { api, enc } from "./api.js";
 import { senderColour } from "./colours.js";
 import { addressees, messageClass, messageExtras } from "./coordination.js";
 import { clockTime, dayLabel, fullTime, h, initials, localDay, plainText, timeAgo } from "./dom.js";
+import { editButtons, editedMark } from "./edits.js";
 import { forReader } from "./mentions.js";
 import { decorateCode, isLong, mentionChips, showMore } from "./message_parts.js";
 import { reactButtons, reactionRow } from "./reactions.js";
+import { threadActions, threadLine } from "./thread.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 
@@ -63,11 +65,13 @@ export function rejoin(first) {
   item.classList.toggle("grouped", Boolean(grouped));
 }
 
-function messageItem(m, grouped, view) {
+export function messageItem(m, grouped, view) {
   const system = m.message_type === "system";
   const colour = senderColour(m.sender);
-  const body = h("div", { class: "body" });
-  if (m.html === undefined) body.textContent = m.content;
+  const gone = Boolean(m.deleted);
+  const body = h("div", { class: gone ? "body tombstone" : "body" });
+  if (gone) body.textContent = "message deleted";
+  else if (m.html === undefined) body.textContent = m.content;
   else body.innerHTML = m.html; // the server renderer's output: escaped, no raw HTML
   // A message is one Tab stop (room.js): its links are reached from it.
   if (m.html?.includes("<a")) for (const a of body.querySelectorAll("a")) a.tabIndex = -1;
@@ -87,6 +91,7 @@ function messageItem(m, grouped, view) {
       "data-ts": Date.parse(m.created_at),
       "data-day": localDay(m.created_at),
       "data-reply": replyTo || null,
+      "data-edited": gone ? "deleted" : m.edited_at || null, // what edits.js compares
       tabindex: "-1",
     },
     h("span", { class: `avatar ${colour}`, "aria-hidden": "true" }, initials(m.sender)),
@@ -104,14 +109,18 @@ function messageItem(m, grouped, view) {
     addressees(m),
     replyTo ? quoteOf(replyTo, view) : null,
     body,
+    editedMark(m), // under the body: a grouped message shows no header
     long ? showMore() : null,
+    threadLine(m),
     reactionRow(m.id, m.reactions, reader),
     h(
       "div",
       { class: "msg-actions" },
-      ...reactButtons(m.id),
-      h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}`, tabindex: "-1" }, "Reply"),
+      ...(gone ? [] : reactButtons(m.id)),
+      gone ? null : h("button", { type: "button", "data-reply": m.id, "aria-label": `Reply to #${m.id}`, tabindex: "-1" }, "Reply"),
       h("button", { type: "button", "data-copy-link": link, "aria-label": `Copy link to #${m.id}`, tabindex: "-1" }, "Copy link"),
+      ...editButtons(m, reader),
+      ...threadActions(m.id),
     ),
   );
   return item;
@@ -142,7 +151,9 @@ async function fetchParent(parentId, quote, view) {
     view.parents.set(parentId, found);
   }
   const parent = await found;
-  if (parent) quote.textContent = `↳ ${parent.sender}: ${plainText(parent.content, 120)}`;
+  // An edit or delete since the fetch began has said what the parent now is (edits.js).
+  if (view.parents.get(parentId) !== found) return;
+  if (parent) quote.textContent = `↳ ${parent.sender}: ${parent.deleted ? "message deleted" : plainText(parent.content, 120)}`;
 }
 
 export function copyText(text, button, done) {

@@ -10,7 +10,6 @@
 
 import { api, enc } from "./api.js";
 import { palette, senderColour } from "./colours.js";
-import { presenceDot } from "./coordination.js";
 import { $, AGES_EVERY_MS, countedUnread, fullTime, h, plainText, refreshAges, setAttr, setText } from "./dom.js";
 import { forReader } from "./mentions.js";
 import { buildItems, copyText, rejoin } from "./message_items.js";
@@ -25,7 +24,8 @@ const SHORT_BURST = 3; // up to this many new messages are read in full
 const SPOKEN_CHARS = 300;
 
 export class RoomView {
-  constructor({ onRead, onReply, onReact, onWatch, onTeam, reader }) {
+  constructor({ onRead, onReply, onReact, onWatch, onTeam, reader, presence }) {
+    this.presence = presence; // coordination.js's Presence: the status bar's dots
     this.onReply = onReply; // ({id, sender, excerpt})
     this.onReact = onReact; // (message id, emoji): toggle the reader's reaction
     this.reader = reader; // () -> the reader's name: their own messages are never news
@@ -354,6 +354,28 @@ export class RoomView {
     return true;
   }
 
+  // -- the reader's place, moved by hand (places.js) ------------------------------
+
+  /** The "New" divider above the first message past `cursor`, shown. */
+  markUnreadAfter(cursor) {
+    this.reading.divider?.remove();
+    if (this.reading.showUnreadAfter(cursor)) this._rove(this.reading.divider?.nextElementSibling);
+  }
+
+  /** The oldest unread message (past `cursor`): in the page, or a window around it. */
+  async showFirstUnread(cursor) {
+    const ids = [...this.list.querySelectorAll("li.message")].map((li) => Number(/** @type {HTMLElement} */ (li).dataset.id));
+    const inPage = ids.some((id) => id > cursor) && (!this.hasOlder || ids[0] <= cursor);
+    if (!inPage) {
+      const roomId = this.room.id;
+      const page = await api(`/rooms/${enc(roomId)}/messages?around=${Number(cursor) + 1}&limit=${PAGE}&html=true`);
+      if (this.room?.id !== roomId) return;
+      this.beyond = [];
+      this._load(page);
+    }
+    this.markUnreadAfter(cursor);
+  }
+
   // Let go of the far end so the page holds at most MAX_IN_PAGE messages.
   _trim(side) {
     const extra = this.list.querySelectorAll("li.message").length - MAX_IN_PAGE;
@@ -490,7 +512,7 @@ export class RoomView {
       h(
         "span",
         { class: "status-chip", title: fullTime(s.updated_at) },
-        presenceDot(s.sender),
+        this.presence.dot(s.sender),
         h("b", { class: senderColour(s.sender) }, s.sender),
         ": ",
         s.status,

@@ -6,12 +6,12 @@
 
 import { api, enc } from "./api.js";
 import { senderColour } from "./colours.js";
-import { presenceDot } from "./coordination.js";
 import { $, fullTime, h, timeAgo } from "./dom.js";
 
 export class TeamPanel {
-  constructor({ room }) {
+  constructor({ room, presence }) {
     this.room = room;
+    this.presence = presence; // coordination.js's Presence: the dots' state
     this.panel = $("team");
     this.button = $("team-toggle");
     this.button.addEventListener("click", () => {
@@ -29,7 +29,7 @@ export class TeamPanel {
       h(
         "li",
         {},
-        presenceDot(a.agent_name),
+        this.presence.dot(a.agent_name),
         h("b", { class: senderColour(a.agent_name) }, a.agent_name),
         " ",
         h("span", { class: "muted" }, `task ${a.task_id}`),
@@ -41,7 +41,7 @@ export class TeamPanel {
       h(
         "li",
         {},
-        presenceDot(s.sender),
+        this.presence.dot(s.sender),
         h("b", { class: senderColour(s.sender) }, s.sender),
         ": ",
         s.status,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -53,7 +54,7 @@ def add_parser(
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.url is not None or server_alive(settings):
-        answer = _remote(args, locate(settings))
+        answer: Mapping[str, Any] = _remote(args, locate(settings))
     else:
         answer = _local(args, settings)
     _print(args, answer)
@@ -78,8 +79,9 @@ def _remote(args: argparse.Namespace, endpoint: Endpoint) -> dict[str, Any]:
     return answer
 
 
-def _local(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    async def work() -> dict[str, Any]:
+def _local(args: argparse.Namespace, settings: Settings) -> Mapping[str, Any]:
+    # The service's shapes, as the remote call's JSON: printed alike.
+    async def work() -> Mapping[str, Any]:
         from chatnut.service import ChatService
 
         password = settings.db_password
@@ -110,7 +112,7 @@ def _local(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         raise CliError(str(exc)) from None
 
 
-def _print(args: argparse.Namespace, answer: dict[str, Any]) -> None:
+def _print(args: argparse.Namespace, answer: Mapping[str, Any]) -> None:
     if args.json:
         print(json.dumps(answer))
         return

@@ -17,7 +17,7 @@ closes the hub, which ends every feed at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,14 +27,15 @@ from chatnut.errors import NotFound
 from chatnut.feeds.wire import encode, retry_hint
 from chatnut.hub import ALL_ROOMS, Event, Subscription
 from chatnut.principals import ANYONE, Caller
-from chatnut.render import with_html, with_html_async
+from chatnut.render import html_of, with_html, with_html_async
 from chatnut.service import ChatService
+from chatnut.store.edit_rows import EDIT_EVENT
 
 EVERY_ROOM = "*"  # a room part that follows every room (the browser's shared feed)
 BACKLOG_BATCH = 500
 ROOM_BUFFER = 1024
 SIDEBAR_BUFFER = 4096
-SIDEBAR_KINDS = frozenset({"message", "cleared", "purged", "room"})
+SIDEBAR_KINDS = frozenset({"message", "cleared", "purged", "room", EDIT_EVENT})  # edit: the preview
 # The snapshot is the newest-activity page of rooms, not all of them: what a
 # page downloads on load and on every reconnect does not grow with the rooms
 # (more come a page at a time from /api/sidebar). The totals it cannot add up
@@ -47,7 +48,12 @@ TOTALS_EVERY_SECONDS = 1.0
 # the messages it shows again (their `reactions` come with them). `purged`:
 # retention deleted the room's messages up to `through_id`; no id either, and a
 # resumed stream is told again of each purge it may have missed.
-ROOM_KINDS = frozenset({"message", "status", "agent", "cleared", "purged", "receipt", "reaction"})
+# `edit`: a message edited or deleted, as it now stands; no id either (the
+# backlog reads messages as they stand), and a resumed page reads again those
+# it shows.
+ROOM_KINDS = frozenset(
+    {"message", "status", "agent", "cleared", "purged", "receipt", "reaction", EDIT_EVENT}
+)
 
 
 @dataclass(frozen=True)
@@ -78,10 +84,10 @@ def _live_message_chunk(event: Event, html: bool) -> bytes:
     return encode("message", with_html(message) if html else message, message["id"])
 
 
-async def _prepare(messages: list[dict[str, Any]], html: bool) -> None:
-    """Render big bodies on a worker thread first; the encoder then hits the cache."""
+async def _prepare(message: Mapping[str, Any], html: bool) -> None:
+    """Render a big body on a worker thread first; the encoder then hits the cache."""
     if html:
-        await with_html_async(messages)
+        await html_of([message["content"]])
 
 
 class _Feed:
@@ -186,9 +192,12 @@ class _Feed:
             return
         if event.kind == "message":
             if event.data["id"] > self.last_sent:
-                await _prepare([event.data], self.spec.html)
+                await _prepare(event.data, self.spec.html)
                 yield _live_message_chunk(event, self.spec.html)
                 self.last_sent = event.data["id"]
+        elif event.kind == EDIT_EVENT:
+            await _prepare(event.data, self.spec.html)
+            yield encode(EDIT_EVENT, with_html(event.data) if self.spec.html else event.data)
         elif event.kind in ROOM_KINDS:
             yield encode(event.kind, event.data)
         elif event.kind == "room" and self.spec.room_events:

@@ -3,6 +3,7 @@ which runs at every commit, needs no JSON parser to print them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 FILES_SHOWN = 5
@@ -13,7 +14,7 @@ def shown(text: Any) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
-def refusal_text(conflicts: list[dict[str, Any]]) -> str:
+def refusal_text(conflicts: Sequence[Mapping[str, Any]]) -> str:
     """Empty when nothing is in the way; else two lines a claim: who holds what
     until when, and the staged files under it. (The hook adds its first and last
     line once, however many parts a big commit is asked about in.)"""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from chatnut import __version__
 from chatnut import validation as check
@@ -21,6 +20,7 @@ from chatnut.principals import ANYONE, Caller
 from chatnut.service.budget import DEFAULT_ANSWER_BYTES
 from chatnut.service.common import now_iso
 from chatnut.service.delivery import DeliveryRules
+from chatnut.service.edits import EditRules
 from chatnut.service.identities import IdentityRules, Tokens
 from chatnut.service.messages import MessageRules
 from chatnut.service.pages import PageRules
@@ -31,6 +31,10 @@ from chatnut.service.retention import RetentionJob
 from chatnut.service.room_prefs import RoomPrefRules
 from chatnut.service.rooms import RoomRules
 from chatnut.service.team import TeamRules
+from chatnut.service.threads import ThreadRules
+from chatnut.shapes.health import Pong, Stats, UpdateInfo
+from chatnut.shapes.rooms import Projects
+from chatnut.shapes.search import SearchResult
 from chatnut.store.base import SEARCH_MESSAGE_LIMIT, SEARCH_ROOM_LIMIT, Store
 
 __all__ = ["ChatService", "now_iso"]
@@ -40,6 +44,8 @@ class ChatService(
     DeliveryRules,
     ReceiptRules,
     ReactionRules,
+    ThreadRules,
+    EditRules,
     MessageRules,
     RoomRules,
     RoomPrefRules,
@@ -59,7 +65,7 @@ class ChatService(
         teams_dir: Path | None = None,
         web_url: Callable[[str | None], str] = lambda room_id: "",
         on_room_created: Callable[[str], None] | None = None,
-        version_info: Callable[[], dict[str, Any]] = dict,
+        version_info: Callable[[], UpdateInfo] = UpdateInfo,
     ) -> None:
         self.store = store
         self.hub = hub
@@ -85,7 +91,7 @@ class ChatService(
 
     async def search(
         self, query: str, project: str | None = None, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> SearchResult:
         check.text("query", query, max_chars=check.MAX_QUERY)
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         if project is not None or caller.projects is None:
@@ -104,13 +110,13 @@ class ChatService(
         ]
         return {"rooms": rooms, "message_rooms": counts, "messages": messages}
 
-    async def list_projects(self, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def list_projects(self, *, caller: Caller = ANYONE) -> Projects:
         projects = await self.store.list_projects()
         return {"projects": [p for p in projects if caller.sees(p)]}
 
-    async def ping(self) -> dict[str, Any]:
+    async def ping(self) -> Pong:
         await self.store.check()
-        result: dict[str, Any] = {
+        result: Pong = {
             "status": "ok",
             "db_path": str(self.db_path),
             "version": __version__,
@@ -119,5 +125,5 @@ class ChatService(
         result.update(self.version_info())
         return result
 
-    async def stats(self) -> dict[str, int]:
+    async def stats(self) -> Stats:
         return await self.store.stats()

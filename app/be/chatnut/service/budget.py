@@ -12,10 +12,9 @@ holds much more than it answers.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
-Row = dict[str, Any]
+from chatnut.shapes.messages import M, Message, Page
 
 DEFAULT_ANSWER_BYTES = 1024 * 1024
 # What one chunk read from the store may hold at most, with every message at
@@ -25,7 +24,7 @@ READ_CHUNK_BYTES = 8 * 1024 * 1024
 MESSAGE_OVERHEAD = 512
 
 
-def message_size(message: Row) -> int:
+def message_size(message: Message) -> int:
     return len(str(message["content"]).encode()) + MESSAGE_OVERHEAD
 
 
@@ -34,7 +33,7 @@ def chunk_of(max_message_bytes: int) -> int:
     return max(1, READ_CHUNK_BYTES // (max_message_bytes + MESSAGE_OVERHEAD))
 
 
-def fitting(messages: list[Row], budget: int, *, some: bool) -> int:
+def fitting(messages: Sequence[Message], budget: int, *, some: bool) -> int:
     """How many of `messages` (from the start) fit in `budget` bytes; with `some`,
     at least one, whatever its size."""
     used = 0
@@ -45,21 +44,20 @@ def fitting(messages: list[Row], budget: int, *, some: bool) -> int:
     return len(messages)
 
 
-def newest_fitting(messages: list[Row], budget: int) -> tuple[list[Row], bool]:
+def newest_fitting(messages: list[M], budget: int) -> tuple[list[M], bool]:
     """The newest of `messages` (oldest first) that fit, at least one; and whether
     any older ones were left out."""
     kept = fitting(messages[::-1], budget, some=True)
     return messages[len(messages) - kept :], kept < len(messages)
 
 
-Fetch = Callable[[int, int], Awaitable[Row]]
-
-
-async def read_forward(fetch: Fetch, after: int, limit: int, budget: int, chunk: int) -> Row:
+async def read_forward(
+    fetch: Callable[[int, int], Awaitable[Page[M]]], after: int, limit: int, budget: int, chunk: int
+) -> Page[M]:
     """Up to `limit` messages after `after` within `budget` bytes, from
     `fetch(after, limit)` pages ({messages, has_more, next_since_id}), asked in
     chunks; the answer is shaped like one such page."""
-    messages: list[Row] = []
+    messages: list[M] = []
     used = 0
     while True:
         page = await fetch(after, min(limit - len(messages), chunk))

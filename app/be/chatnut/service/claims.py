@@ -25,7 +25,17 @@ from chatnut.globs import Glob, GlobError, any_overlap, parse
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import NO_PROJECT
 from chatnut.service.team import TeamRules
-from chatnut.store.claim_rows import Judge, Row
+from chatnut.shapes.claims import (
+    Claim,
+    Claimed,
+    Claims,
+    Conflict,
+    FileConflict,
+    PathConflicts,
+    Released,
+)
+from chatnut.shapes.team import TeamStatus
+from chatnut.store.claim_rows import Judge
 
 MAX_CLAIM_PATHS = 64
 MAX_TTL_S = 86_400  # a day: a claim is for a stretch of work, renewed while it goes on
@@ -94,15 +104,21 @@ def _task(value: Any) -> str | None:
     return check.text("task", value, max_chars=check.MAX_NAME).strip()
 
 
-def conflict(row: Row) -> Row:
-    return {k: row[k] for k in ("holder", "paths", "task", "expires_at", "note")}
+def conflict(row: Claim) -> Conflict:
+    return {
+        "holder": row["holder"],
+        "paths": row["paths"],
+        "task": row["task"],
+        "expires_at": row["expires_at"],
+        "note": row["note"],
+    }
 
 
 def _judge(holder: str, patterns: list[str], task: str | None, exclusive: bool) -> Judge:
     mine = [_parsed(p) for p in patterns]
     task_key = None if task is None else task.casefold()
 
-    def judge(rows: list[Row]) -> tuple[list[Row], bool]:
+    def judge(rows: list[Claim]) -> tuple[list[Conflict], bool]:
         found = []
         for row in rows:
             if row["holder"] == holder or not row["exclusive"]:
@@ -116,7 +132,7 @@ def _judge(holder: str, patterns: list[str], task: str | None, exclusive: bool) 
 
 
 class ClaimRules(TeamRules):
-    async def get_team_status(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def get_team_status(self, room_id: str, *, caller: Caller = ANYONE) -> TeamStatus:
         """The statuses, and the project's live claims when there are any."""
         result = await super().get_team_status(room_id, caller=caller)
         claims = await self.project_claims((await self.require_room(room_id))["project"])
@@ -135,7 +151,7 @@ class ClaimRules(TeamRules):
         note: str | None = None,
         *,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> Claimed:
         check.room_id(room_id)
         holder = check.agent_name(agent_name)
         caller.needs("member", "claiming")
@@ -164,8 +180,11 @@ class ClaimRules(TeamRules):
         judge = _judge(holder, patterns, task or None, exclusive)
         result = await self.store.claim(claim, judge, MAX_LIVE_CLAIMS)
         self.seen(room_id, holder)
-        result.pop("claim", None)
-        return result
+        return {
+            "claim_id": result["claim_id"],
+            "granted": result["granted"],
+            "conflicts": result["conflicts"],
+        }
 
     async def release(
         self,
@@ -175,7 +194,7 @@ class ClaimRules(TeamRules):
         paths: Any = None,
         *,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> Released:
         check.room_id(room_id)
         holder = check.agent_name(agent_name)
         caller.needs("member", "releasing claims")
@@ -192,7 +211,7 @@ class ClaimRules(TeamRules):
 
     async def list_claims(
         self, room_id: str | None = None, project: str | None = None, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> Claims:
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         if room_id is None and caller.scoped:  # only its projects' claims exist for it
             if project is None:
@@ -209,13 +228,13 @@ class ClaimRules(TeamRules):
             project = room["project"]
         return {"claims": await self.project_claims(project, MAX_LISTED)}
 
-    async def _scoped_claims(self, caller: Caller) -> list[Row]:
-        found: list[Row] = []
+    async def _scoped_claims(self, caller: Caller) -> list[Claim]:
+        found: list[Claim] = []
         for project in sorted(caller.projects or ()):
             found += await self.project_claims(project, MAX_LISTED)
         return found
 
-    async def project_claims(self, project: str | None, limit: int = MAX_SHOWN) -> list[Row]:
+    async def project_claims(self, project: str | None, limit: int = MAX_SHOWN) -> list[Claim]:
         return await self.store.live_claims(project, _iso(datetime.now(UTC)), limit)
 
     async def check_paths(
@@ -225,7 +244,7 @@ class ClaimRules(TeamRules):
         paths: Sequence[Any],
         *,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> PathConflicts:
         """The git guard's question: which of these files (relative to the repository
         root) fall under another holder's live exclusive claim in the project."""
         project = check.text("project", project, max_chars=check.MAX_NAME)
@@ -238,7 +257,7 @@ class ClaimRules(TeamRules):
             _file_path(path)
         claims = await self.store.live_claims(project, _iso(datetime.now(UTC)), MAX_LIVE_CLAIMS + 1)
         candidates = [p.strip("/") + "/" for p in paths]  # as Glob.regex reads a path
-        conflicts = []
+        conflicts: list[FileConflict] = []
         for row in claims:
             if not row["exclusive"] or row["holder"] == me or not row["paths"]:
                 continue

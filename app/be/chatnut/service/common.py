@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from chatnut import metrics
 from chatnut import validation as check
@@ -16,6 +15,9 @@ from chatnut.hub import Hub
 from chatnut.principals import Caller
 from chatnut.service.identities import Tokens
 from chatnut.service.presence import Presence
+from chatnut.shapes.health import UpdateInfo
+from chatnut.shapes.rooms import Room
+from chatnut.shapes.team import Agent, AgentSeen, Seen, Status, StatusSeen
 from chatnut.store.base import Store
 
 __all__ = ["ServiceCore", "now_iso", "room_missing"]
@@ -35,14 +37,14 @@ class ServiceCore:
     teams_dir: Path | None
     web_url: Callable[[str | None], str]
     on_room_created: Callable[[str], None] | None
-    version_info: Callable[[], dict[str, Any]]
+    version_info: Callable[[], UpdateInfo]
     parked_waits: dict[str, int]  # room id -> wait_for_messages calls parked on it
     max_waits_per_room: int
     max_waits: int
     presence: Presence
     tokens_cache: Tokens
 
-    async def require_room(self, room_id: str) -> dict[str, Any]:
+    async def require_room(self, room_id: str) -> Room:
         check.room_id(room_id)
         room = await self.store.room(room_id)
         if room is None:
@@ -105,34 +107,43 @@ class ServiceCore:
         """Note that `name` just made a call on this room (for presence)."""
         self.presence.note(room_id, name, now_iso())
 
-    async def with_presence(
-        self, room_id: str, rows: list[dict[str, Any]], key: str
-    ) -> list[dict[str, Any]]:
-        """Agents or statuses with `last_seen_at` and `waiting` (null/false if never seen)."""
-        names = sorted({str(row[key]).strip().lower() for row in rows})
-        if not names:
-            return []
-        saved = await self.store.presence_of(room_id, names)
+    async def _presence(self, room_id: str, names: set[str]) -> tuple[dict[str, str], set[str]]:
+        """The persisted last-seen times of these lower-cased names, and those parked
+        in another process's named wait (a shared store)."""
+        wanted = sorted(names)
+        if not wanted:
+            return {}, set()
+        saved = await self.store.presence_of(room_id, wanted)
         # One after the other: side by side (asyncio.gather) measured slower on
         # PostgreSQL, and SQLite's answer is at once (one process: nothing elsewhere).
-        elsewhere = await self.store.parked_elsewhere(room_id, names)
-        return [self._present(room_id, row, key, saved, elsewhere) for row in rows]
+        elsewhere = await self.store.parked_elsewhere(room_id, wanted)
+        return saved, elsewhere
 
-    def _present(
-        self,
-        room_id: str,
-        row: dict[str, Any],
-        key: str,
-        saved: dict[str, str],
-        elsewhere: set[str],
-    ) -> dict[str, Any]:
-        """`elsewhere`: the names parked in another process's named wait (a shared store)."""
-        name = str(row[key]).strip().lower()
+    def _seen(self, room_id: str, name: str, saved: dict[str, str], elsewhere: set[str]) -> Seen:
+        """`last_seen_at` and `waiting` of a name (null/false if never seen)."""
+        key = name.strip().lower()
         return {
-            **row,
-            "last_seen_at": self.presence.last_seen(room_id, name, saved.get(name)),
-            "waiting": name in elsewhere or self.presence.waiting(room_id, name),
+            "last_seen_at": self.presence.last_seen(room_id, key, saved.get(key)),
+            "waiting": key in elsewhere or self.presence.waiting(room_id, key),
         }
+
+    def status_seen(
+        self, room_id: str, row: Status, saved: dict[str, str], elsewhere: set[str]
+    ) -> StatusSeen:
+        return {**row, **self._seen(room_id, row["sender"], saved, elsewhere)}
+
+    def agent_seen(
+        self, room_id: str, row: Agent, saved: dict[str, str], elsewhere: set[str]
+    ) -> AgentSeen:
+        return {**row, **self._seen(room_id, row["agent_name"], saved, elsewhere)}
+
+    async def statuses_seen(self, room_id: str, rows: list[Status]) -> list[StatusSeen]:
+        saved, elsewhere = await self._presence(room_id, {_key(r["sender"]) for r in rows})
+        return [self.status_seen(room_id, row, saved, elsewhere) for row in rows]
+
+    async def agents_seen(self, room_id: str, rows: list[Agent]) -> list[AgentSeen]:
+        saved, elsewhere = await self._presence(room_id, {_key(r["agent_name"]) for r in rows})
+        return [self.agent_seen(room_id, row, saved, elsewhere) for row in rows]
 
     @contextmanager
     def _parked(self, room_id: str) -> Iterator[None]:
@@ -164,3 +175,7 @@ class ServiceCore:
                 self.parked_waits[room_id] = left
             else:
                 del self.parked_waits[room_id]
+
+
+def _key(name: str) -> str:
+    return name.strip().lower()

@@ -24,6 +24,9 @@ from chatnut.service.identities import REVOKED
 from chatnut.service.messages import MessageRules
 from chatnut.service.presence import INBOX
 from chatnut.service.receipts import awaiting_for, with_receipts
+from chatnut.shapes.coordination import CutMessage, Handoff, HandoffSnapshot, Inbox, InboxPage
+from chatnut.shapes.messages import Message
+from chatnut.shapes.team import AgentSeen, StatusSeen
 
 HANDOFF_MAX_BYTES = 24 * 1024  # the whole answer, as compact UTF-8 JSON
 # A message body in a handoff: at most 2000 characters and 4 KB as JSON (so a
@@ -48,7 +51,7 @@ def _size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
-def _cut(message: dict[str, Any], chars: int) -> dict[str, Any]:
+def _cut(message: Message, chars: int) -> CutMessage:
     """The message with its body cut to `chars` characters and `chars * BYTES_PER_CHAR`
     bytes of JSON, and `truncated` saying whether it was cut."""
     content = message["content"]
@@ -83,7 +86,7 @@ class CoordinationRules(MessageRules, ClaimRules):
         note_presence: bool = True,
         newest: bool = False,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> Inbox:
         """`newest` (the web page's view, never waits): the newest `limit` after
         since_id instead of the oldest; `has_more` then says older ones exist."""
         name = check.addressee("agent_name", agent_name)
@@ -92,7 +95,7 @@ class CoordinationRules(MessageRules, ClaimRules):
         check.limit(limit)
         seconds = check.wait_timeout(timeout)
 
-        async def fetch(after: int, count: int) -> dict[str, Any]:
+        async def fetch(after: int, count: int) -> InboxPage:
             page = await self.store.inbox_page(name, after=after, limit=count, newest=newest)
             if caller.scoped:  # another project's rooms are not there for it
                 page["messages"] = [
@@ -100,7 +103,7 @@ class CoordinationRules(MessageRules, ClaimRules):
                 ]
             return page
 
-        async def read() -> dict[str, Any]:
+        async def read() -> InboxPage:
             if not newest:
                 return await self._within_budget(fetch, since_id, limit)
             # The newest ones first: one chunk, the oldest of it left out if over.
@@ -117,7 +120,7 @@ class CoordinationRules(MessageRules, ClaimRules):
         # wake-up only says "look again": the read adds each message's room and
         # leaves out rooms archived meanwhile.
         with self.hub.subscribe(ALL_ROOMS, capacity=1, accept=for_me) as sub:
-            page: dict[str, Any] = await read()
+            page = await read()
             if note_presence:
                 self.seen(INBOX, name)
             if page["messages"] or seconds == 0 or newest:
@@ -151,12 +154,12 @@ class CoordinationRules(MessageRules, ClaimRules):
             return await self._inbox_answer(page, name, note_presence, caller)
 
     async def _inbox_answer(
-        self, page: dict[str, Any], name: str, by_name: bool, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+        self, page: InboxPage, name: str, by_name: bool, caller: Caller = ANYONE
+    ) -> Inbox:
         """The page with receipts (stamped delivered when `name` itself asked) and,
         when there are any, the messages still awaiting `name`'s ack."""
         messages = await with_receipts(self.store, page["messages"], name if by_name else None)
-        answer = {**page, "messages": messages, "timed_out": not messages}
+        answer: Inbox = {**page, "messages": messages, "timed_out": not messages}
         awaiting = await awaiting_for(self.store, name, None)
         visible = await self.visible_rooms(caller)
         if visible is not None:
@@ -175,7 +178,7 @@ class CoordinationRules(MessageRules, ClaimRules):
         *,
         note_presence: bool = True,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> Handoff:
         check.room_id(room_id)
         check.person("reader", reader)
         caller.acting_as(reader)
@@ -186,56 +189,73 @@ class CoordinationRules(MessageRules, ClaimRules):
         if note_presence:
             self.seen(room_id, reader)
         name = reader.strip().lower()
-        for key in ("unread", "recent"):
-            found[key] = await with_receipts(
-                self.store, found[key], name if note_presence else None
-            )
-        awaiting = await awaiting_for(self.store, name, room_id)
-        if awaiting:
-            found["awaiting_ack"] = awaiting
-        saved = found.pop("saved")
+        delivered_to = name if note_presence else None
+        unread = await with_receipts(self.store, found["unread"], delivered_to)
+        recent_messages = await with_receipts(self.store, found["recent"], delivered_to)
+        saved = found["saved"]
         names = {str(r["sender"]).strip().lower() for r in found["statuses"]}
         names |= {str(r["agent_name"]).strip().lower() for r in found["agents"]}
         elsewhere = await self.store.parked_elsewhere(room_id, sorted(names)) if names else set()
-        found["statuses"] = [
-            self._present(room_id, r, "sender", saved, elsewhere) for r in found["statuses"]
-        ]
-        found["agents"] = [
-            self._present(room_id, r, "agent_name", saved, elsewhere) for r in found["agents"]
-        ]
+        statuses = [self.status_seen(room_id, r, saved, elsewhere) for r in found["statuses"]]
+        agents = [self.agent_seen(room_id, r, saved, elsewhere) for r in found["agents"]]
+        answer = _bounded(found, unread, recent_messages, statuses, agents)
+        awaiting = await awaiting_for(self.store, name, room_id)
+        if awaiting:
+            answer["awaiting_ack"] = awaiting
         claims = await self.project_claims(found["room"]["project"])
         if claims:  # only where there are some: the answer is otherwise as it was
-            found["claims"] = claims
-        return _bounded(found)
+            answer["claims"] = claims
+        return _fitted(answer)
 
 
-def _bounded(found: dict[str, Any]) -> dict[str, Any]:
-    """Cut long bodies, leave out what does not fit HANDOFF_MAX_BYTES, and say so."""
+def _bounded(
+    found: HandoffSnapshot,
+    unread: list[Message],
+    recent: list[Message],
+    statuses: list[StatusSeen],
+    agents: list[AgentSeen],
+) -> Handoff:
+    """The handoff with long bodies cut, each message shown once (the summary,
+    then the unread, then the recent ones)."""
     summary = found["latest_summary"]
     shown = {summary["id"]} if summary else set()
-    unread = [m for m in found["unread"] if m["id"] not in shown]
+    unread = [m for m in unread if m["id"] not in shown]
     shown |= {m["id"] for m in unread}
-    answer = {
-        **found,
+    return {
+        "room": found["room"],
+        "statuses": statuses,
+        "agents": agents,
         "latest_summary": _cut(summary, SUMMARY_CUT) if summary else None,
+        "unread_count": found["unread_count"],
         "unread": [_cut(m, BODY_CUT) for m in unread],
-        "recent": [_cut(m, BODY_CUT) for m in found["recent"] if m["id"] not in shown],
+        "recent": [_cut(m, BODY_CUT) for m in recent if m["id"] not in shown],
+        "next_since_id": found["next_since_id"],
         "omitted": {"statuses": 0, "agents": 0, "unread": 0, "recent": 0},
         "complete": True,
     }
-    if "claims" in found:
+
+
+def _fitted(answer: Handoff) -> Handoff:
+    """Leave out what does not fit HANDOFF_MAX_BYTES, and say so."""
+    lists: dict[str, list[Any]] = {
+        "recent": answer["recent"],
+        "unread": answer["unread"],
+        "statuses": answer["statuses"],
+        "agents": answer["agents"],
+    }
+    if "claims" in answer:
+        lists["claims"] = answer["claims"]
         answer["omitted"]["claims"] = 0
     # Each drop takes off the item and its comma; the margin covers the counts
     # in `omitted` growing a digit and `complete` turning false.
     total, target = _size(answer), HANDOFF_MAX_BYTES - 64
     for key, end in _DROP_ORDER:
-        if key not in answer:
-            continue
-        items = answer[key]
+        items = lists.get(key)
         while total > target and items:
             total -= _size(items.pop(end)) + (1 if items else 0)
             answer["omitted"][key] += 1
-    if total > target and answer["latest_summary"] is not None:
+    summary = answer["latest_summary"]
+    if total > target and summary is not None:
         # Only a summary of many-byte characters can still be over: cut it to fit.
         answer["latest_summary"] = _cut(summary, BODY_CUT // 4)
     cut = [answer["latest_summary"], *answer["unread"], *answer["recent"]]

@@ -20,6 +20,7 @@ from chatnut import validation as check
 from chatnut.errors import InvalidInput
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.coordination import CoordinationRules
+from chatnut.shapes.coordination import PushConfirmed, PushPage, PushReleased
 
 LEASE_S = 10.0
 # A long-poll ends well before the lease it renewed runs out.
@@ -44,7 +45,7 @@ class DeliveryRules(CoordinationRules):
         after: int = 0,
         timeout: float = MAX_POLL_S,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> PushPage:
         """The next messages to push to `agent_name`, after its delivery cursor (or
         after `after`, the bridge's own unconfirmed position, when further on):
         {held, messages, next_since_id, has_more}. `held` false: another bridge
@@ -80,7 +81,7 @@ class DeliveryRules(CoordinationRules):
         pushed: list[int],
         *,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> PushConfirmed:
         """Confirm that everything up to `through` was handled and `pushed` were
         pushed: the cursor moves there, those are stamped delivered. {advanced}:
         false when this holder lost the lease (then it stamps nothing)."""
@@ -99,7 +100,7 @@ class DeliveryRules(CoordinationRules):
 
     async def push_release(
         self, agent_name: str, holder: str, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> PushReleased:
         name = check.addressee("agent_name", agent_name)
         caller.acting_as(name)
         await self.store.delivery_release(name, _holder(holder))

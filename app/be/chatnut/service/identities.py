@@ -24,6 +24,7 @@ from chatnut.clock import now_iso
 from chatnut.errors import InvalidInput, NotFound
 from chatnut.hub import Event
 from chatnut.principals import ANYONE, Caller, caller_of
+from chatnut.shapes.admin import IssuedToken, RevokedTokens, TokenList
 from chatnut.store.base import Store
 
 LOOKUP_TTL = 0.5  # seconds a token lookup is trusted without asking the database
@@ -162,7 +163,7 @@ class IdentityRules:
         expires: str | None = None,
         owner: str | None = None,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> IssuedToken:
         """A new token for `name` (made, or updated to these settings): its secret, once."""
         caller.needs("admin", "managing tokens")
         principal = {
@@ -176,32 +177,34 @@ class IdentityRules:
             "owner": None if owner is None else rules.principal_name(owner),
         }
         secret = rules.new_secret()
+        token_id, prefix = "tok_" + secrets.token_hex(5), secret[: rules.SHOWN_CHARS]
+        created_at, expires_at = now_iso(), rules.expiry(expires)
         token = {
-            "id": "tok_" + secrets.token_hex(5),
+            "id": token_id,
             "secret_hash": rules.secret_hash(secret),
-            "prefix": secret[: rules.SHOWN_CHARS],
-            "created_at": now_iso(),
-            "expires_at": rules.expiry(expires),
+            "prefix": prefix,
+            "created_at": created_at,
+            "expires_at": expires_at,
         }
         stored = await self.store.add_token(principal, token)
         return {
             "token": secret,
-            "id": token["id"],
-            "prefix": token["prefix"],
+            "id": token_id,
+            "prefix": prefix,
             "principal": stored["name"],
             "kind": stored["kind"],
             "role": stored["role"],
             "projects": stored["projects"],
             "owner": stored["owner"],
-            "created_at": token["created_at"],
-            "expires_at": token["expires_at"],
+            "created_at": created_at,
+            "expires_at": expires_at,
         }
 
-    async def list_tokens(self, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def list_tokens(self, *, caller: Caller = ANYONE) -> TokenList:
         caller.needs("admin", "managing tokens")
         return {"tokens": await self.store.tokens()}
 
-    async def revoke_tokens(self, id_or_name: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def revoke_tokens(self, id_or_name: str, *, caller: Caller = ANYONE) -> RevokedTokens:
         """Revoke one token by id, or every live token of a name."""
         caller.needs("admin", "managing tokens")
         target = check.text("id or name", id_or_name, max_chars=check.MAX_SENDER).strip()

@@ -10,13 +10,22 @@ from typing import Any
 from chatnut import metrics
 from chatnut import validation as check
 from chatnut.errors import NotFound, Revoked
-from chatnut.hub import Event
+from chatnut.hub import Event, message_of
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.budget import chunk_of, fitting, newest_fitting, read_forward
 from chatnut.service.common import ServiceCore
 from chatnut.service.identities import REVOKED
 from chatnut.service.reactions import with_reactions
 from chatnut.service.receipts import ack_flag, with_receipts
+from chatnut.shapes.messages import (
+    M,
+    Messages,
+    NewestPage,
+    Page,
+    PostedMessage,
+    ReadCursor,
+    WaitedMessages,
+)
 
 
 class MessageRules(ServiceCore):
@@ -33,7 +42,7 @@ class MessageRules(ServiceCore):
         idempotency_key: str | None = None,
         *,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> PostedMessage:
         """`metadata` comes from the transport (the REST routes' `source`), never
         from the caller. With `idempotency_key`, a retry (same key, sender and
         room, within a day) returns the first try's message instead of posting
@@ -96,7 +105,7 @@ class MessageRules(ServiceCore):
         *,
         note_presence: bool = True,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> Messages:
         """`note_presence=False`: an onlooker's read (REST, feeds), where the name
         is a filter, not the caller — it must not make that name look present.
         Reading is not acting as anyone: a principal reading what is addressed
@@ -116,11 +125,11 @@ class MessageRules(ServiceCore):
         limit: int,
         message_type: str | None,
         addressed_to: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Messages:
         """A page after since_id within the answer budget, and `next_since_id`: the
         last id it scanned."""
 
-        async def fetch(after: int, count: int) -> dict[str, Any]:
+        async def fetch(after: int, count: int) -> Messages:
             return await self.store.read_page(
                 room_id,
                 after=after,
@@ -132,15 +141,15 @@ class MessageRules(ServiceCore):
         return await self._within_budget(fetch, since_id or 0, limit)
 
     async def _within_budget(
-        self, fetch: Callable[[int, int], Awaitable[dict[str, Any]]], after: int, limit: int
-    ) -> dict[str, Any]:
+        self, fetch: Callable[[int, int], Awaitable[Page[M]]], after: int, limit: int
+    ) -> Page[M]:
         return await read_forward(
             fetch, after, limit, self.max_answer_bytes, chunk_of(self.max_message_bytes)
         )
 
     async def read_every_room_after(
         self, since_id: int, limit: int, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> NewestPage:
         """Messages of every room after a global id (the browser's one shared feed);
         a scoped caller's of its projects' rooms (the page may then be short)."""
         check.integer("since_id", since_id, minimum=0)
@@ -148,7 +157,7 @@ class MessageRules(ServiceCore):
 
         visible = await self.visible_rooms(caller)
 
-        async def fetch(after: int, count: int) -> dict[str, Any]:
+        async def fetch(after: int, count: int) -> Messages:
             messages, has_more = await self.store.message_page(None, limit=count, after=after)
             last = messages[-1]["id"] if messages else after
             if visible is not None:
@@ -163,7 +172,7 @@ class MessageRules(ServiceCore):
 
     async def read_messages_before(
         self, room_id: str, before_id: int | None, limit: int, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> NewestPage:
         """The newest page below before_id (REST paging backwards, for the web UI)."""
         self._check_read(room_id, None, limit, None)
         await self.in_scope(room_id, caller)
@@ -189,7 +198,7 @@ class MessageRules(ServiceCore):
         addressed_to: str | None = None,
         *,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> WaitedMessages:
         name = self._check_read(room_id, since_id, limit, message_type, addressed_to)
         if name is not None:
             caller.acting_as(name)  # a named wait records that name's presence
@@ -253,7 +262,7 @@ class MessageRules(ServiceCore):
                 }
             if any(e.kind == "room" for e in events):
                 raise NotFound(f"Room {room_id!r} was deleted while waiting")
-            messages = [e.data for e in events][:limit]
+            messages = [message_of(e) for e in events][:limit]
             kept = fitting(messages, self.max_answer_bytes, some=True)
             has_more = sub.overflowed or len(events) > limit or kept < len(messages)
             messages = await with_receipts(self.store, messages[:kept], name)
@@ -267,7 +276,7 @@ class MessageRules(ServiceCore):
 
     async def mark_read(
         self, room_id: str, reader: str, last_read_message_id: int, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> ReadCursor:
         check.room_id(room_id)
         check.person("reader", reader)
         caller.acting_as(reader)

@@ -4,7 +4,6 @@ sidebar a page at a time with its totals, and a reader's first visit."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from chatnut import validation as check
 from chatnut.errors import InvalidInput
@@ -12,6 +11,9 @@ from chatnut.principals import ANYONE, Caller
 from chatnut.service import search_query
 from chatnut.service.common import ServiceCore
 from chatnut.service.reactions import with_reactions
+from chatnut.shapes.messages import MessageWindow
+from chatnut.shapes.rooms import CaughtUp, SidebarPage, SidebarTotals
+from chatnut.shapes.search import SearchPage
 from chatnut.store.base import SEARCH_HIT_CAP, SearchFilter
 
 SIDEBAR_MAX_PAGE = 500
@@ -20,7 +22,7 @@ SIDEBAR_MAX_PAGE = 500
 class PageRules(ServiceCore):
     async def read_messages_around(
         self, room_id: str, around: int, limit: int, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> MessageWindow:
         """A window of a room centred on a message id (a deep link, a search hit,
         the first unread), with whether older and newer messages remain."""
         check.room_id(room_id)
@@ -43,7 +45,7 @@ class PageRules(ServiceCore):
         offset: int = 0,
         limit: int = 100,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> SidebarPage:
         self.reading_as(reader, caller)
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         check.choice("status", status, check.ROOM_STATUSES)
@@ -70,7 +72,7 @@ class PageRules(ServiceCore):
         room_ids: list[str] | None = None,
         *,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> SidebarTotals:
         """Per-project totals, and the unread of `room_ids` counted in the same
         read, so a page can take one room's share out of the total exactly."""
         self.reading_as(reader, caller)
@@ -80,11 +82,14 @@ class PageRules(ServiceCore):
             wanted = [r for r in wanted if r in visible]
         projects, rooms = await self.store.sidebar_totals(reader, wanted)
         projects = [p for p in projects if caller.sees(p["project"])]
-        total = {
-            key: sum(p[key] for p in projects)
-            for key in ("live", "archived", "unread", "unread_rooms")
+        return {
+            "projects": projects,
+            "live": sum(p["live"] for p in projects),
+            "archived": sum(p["archived"] for p in projects),
+            "unread": sum(p["unread"] for p in projects),
+            "unread_rooms": sum(p["unread_rooms"] for p in projects),
+            "rooms": rooms,
         }
-        return {"projects": projects, **total, "rooms": rooms}
 
     async def search_page(
         self,
@@ -98,7 +103,7 @@ class PageRules(ServiceCore):
         offset: int = 0,
         before_id: int | None = None,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> SearchPage:
         """Search with the page's filters and the query's operators, a page of hits
         at a time: `offset` within the newest SEARCH_HIT_CAP, `before_id` for the
         hits past them. Plus `terms`: the text looked for, for highlighting."""
@@ -132,7 +137,8 @@ class PageRules(ServiceCore):
             has_code=asked.has_code,
         )
         found = await self.store.search_page(asked.terms, where)
-        return {**found, "terms": list(asked.terms)}
+        found["terms"] = list(asked.terms)
+        return found
 
     async def catch_up(
         self,
@@ -141,7 +147,7 @@ class PageRules(ServiceCore):
         project: str | None = None,
         first_visit: bool = False,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> CaughtUp:
         """Mark every room (of `project`) read for `reader` up to its newest message:
         "Mark all read", or a first visit, which only starts a name that has no
         cursor yet at "now". A scoped reader's reaches its projects' rooms only."""

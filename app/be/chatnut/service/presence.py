@@ -8,7 +8,7 @@ becomes a write. `waiting` is parked in a named wait: a wait that names no
 one (a plain `wait_for_messages`) cannot be attributed. This process's own
 parked waits are counted here; on a store shared by several processes the
 store publishes them for the others (`on_change`, store/postgres/parked.py)
-and the service adds theirs (ServiceCore.with_presence).
+and the service adds theirs (ServiceCore.statuses_seen, agents_seen).
 """
 
 from __future__ import annotations

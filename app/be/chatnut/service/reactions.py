@@ -5,6 +5,7 @@ page (a toggle: the same emoji again takes it away). Read results carry a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,21 +13,29 @@ from chatnut import validation as check
 from chatnut.errors import InvalidInput
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
+from chatnut.shapes.messages import M
+from chatnut.shapes.reactions import MessageReactions, RoomReactions, Toggled
 from chatnut.store.base import Store
 from chatnut.store.reaction_rows import EMOJI
 
 MAX_REACTION_IDS = 500
 
 
-async def with_reactions(store: Store, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The messages, those with reactions carrying them (new dicts: a message may be
+async def with_reactions(store: Store, messages: Sequence[M]) -> list[M]:
+    """The messages, those with reactions carrying them (copies: a message may be
     an event's, shared with other subscribers); the rest exactly as they were."""
     if not messages:
         return list(messages)
     found = await store.reactions([m["id"] for m in messages])
     if not found:
         return list(messages)
-    return [{**m, "reactions": found[m["id"]]} if m["id"] in found else m for m in messages]
+    shown = []
+    for message in messages:
+        if message["id"] in found:
+            message = copy.copy(message)
+            message["reactions"] = found[message["id"]]
+        shown.append(message)
+    return shown
 
 
 def emoji(value: Any) -> str:
@@ -38,7 +47,7 @@ def emoji(value: Any) -> str:
 class ReactionRules(ServiceCore):
     async def toggle_reaction(
         self, room_id: str, message_id: int, reaction: str, name: str, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> Toggled:
         check.room_id(room_id)
         check.integer("message_id", message_id, minimum=1)
         chosen = emoji(reaction)
@@ -50,7 +59,7 @@ class ReactionRules(ServiceCore):
 
     async def message_reactions(
         self, room_id: str, message_id: int, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> MessageReactions:
         await self.in_scope(room_id, caller)
         await self.require_room(room_id)
         check.integer("message_id", message_id, minimum=1)
@@ -63,7 +72,7 @@ class ReactionRules(ServiceCore):
 
     async def room_reactions(
         self, room_id: str, message_ids: Sequence[int], *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> RoomReactions:
         """The reactions of several of a room's messages at once: what a page reads
         again for the messages it shows when its feed resumes."""
         await self.in_scope(room_id, caller)

@@ -10,6 +10,7 @@ do; an onlooker (REST) sees who is overdue after a time it names.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,15 @@ from chatnut.errors import InvalidInput
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
 from chatnut.service.reactions import with_reactions
+from chatnut.shapes.coordination import Ack, AwaitingEntry
+from chatnut.shapes.messages import M
+from chatnut.shapes.receipts import (
+    Awaiting,
+    AwaitingAcks,
+    AwaitingOverdue,
+    MessageReceipts,
+    RoomReceipts,
+)
 from chatnut.store.base import Store
 
 # Awaiting-ack lists in tool results stay short (an inbox or a 24 KB handoff);
@@ -29,17 +39,15 @@ DEFAULT_OVERDUE_S = 600
 MAX_RECEIPT_IDS = 500
 
 
-async def with_receipts(
-    store: Store, messages: Sequence[dict[str, Any]], delivered_to: str | None
-) -> list[dict[str, Any]]:
+async def with_receipts(store: Store, messages: Sequence[M], delivered_to: str | None) -> list[M]:
     """The messages, each one with a `to` carrying `receipts` {name: {delivered_at,
     read_at, acked_at}}; those addressed to `delivered_to` are stamped delivered
     first; and those with reactions carrying `reactions` (every read result passes
     here). New dicts: a message may be an event's, shared with other subscribers."""
-    messages = await with_reactions(store, messages)
-    directed = [m["id"] for m in messages if m.get("to")]
+    shown = await with_reactions(store, messages)
+    directed = [m["id"] for m in shown if m.get("to")]
     if not directed:
-        return list(messages)
+        return shown
     found = await store.receipts(directed)
     if delivered_to is not None:
         fresh = [
@@ -50,15 +58,24 @@ async def with_receipts(
         if fresh:
             await store.mark_delivered(delivered_to, fresh)
             found = await store.receipts(directed)
-    return [{**m, "receipts": found.get(m["id"], {})} if m.get("to") else m for m in messages]
+    for n, message in enumerate(shown):
+        if message.get("to"):
+            shown[n] = copy.copy(message)
+            shown[n]["receipts"] = found.get(message["id"], {})
+    return shown
 
 
-def awaiting_entry(row: dict[str, Any]) -> dict[str, Any]:
+def awaiting_entry(row: Awaiting) -> AwaitingEntry:
     """What a tool result lists per message awaiting the caller's ack: short."""
-    return {k: row[k] for k in ("message_id", "room_id", "sender", "created_at")}
+    return {
+        "message_id": row["message_id"],
+        "room_id": row["room_id"],
+        "sender": row["sender"],
+        "created_at": row["created_at"],
+    }
 
 
-async def awaiting_for(store: Store, name: str, room_id: str | None) -> list[dict[str, Any]]:
+async def awaiting_for(store: Store, name: str, room_id: str | None) -> list[AwaitingEntry]:
     """The first messages still awaiting `name`'s ack (in one room, or every live room)."""
     rows = await store.awaiting_acks(room_id=room_id, name=name, limit=AWAITING_IN_RESULTS)
     return [awaiting_entry(r) for r in rows]
@@ -75,7 +92,7 @@ def ack_flag(value: Any, addressed: list[str]) -> bool:
 class ReceiptRules(ServiceCore):
     async def ack_message(
         self, room_id: str, message_id: int, agent_name: str, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> Ack:
         check.room_id(room_id)
         check.integer("message_id", message_id, minimum=1)
         name = check.addressee("agent_name", agent_name)
@@ -88,7 +105,7 @@ class ReceiptRules(ServiceCore):
 
     async def message_receipts(
         self, room_id: str, message_id: int, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> MessageReceipts:
         await self.in_scope(room_id, caller)
         await self.require_room(room_id)
         check.integer("message_id", message_id, minimum=1)
@@ -97,7 +114,7 @@ class ReceiptRules(ServiceCore):
 
     async def room_receipts(
         self, room_id: str, message_ids: Sequence[int], *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> RoomReceipts:
         """The receipts of several of a room's messages at once: what a page reads
         for the directed messages it shows (on opening, and again on resuming)."""
         await self.in_scope(room_id, caller)
@@ -117,7 +134,7 @@ class ReceiptRules(ServiceCore):
         overdue_after: float = DEFAULT_OVERDUE_S,
         limit: int = 100,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> AwaitingAcks:
         """Per room (optionally one name's) or per name across live rooms, each with
         `overdue`: posted more than `overdue_after` seconds ago and still not acked."""
         if room_id is not None:
@@ -137,7 +154,7 @@ class ReceiptRules(ServiceCore):
         if visible is not None:
             rows = [r for r in rows if r["room_id"] in visible]
         now = datetime.now(UTC)
-        awaiting = [
+        awaiting: list[AwaitingOverdue] = [
             {
                 **r,
                 "overdue": (now - datetime.fromisoformat(r["created_at"])).total_seconds()

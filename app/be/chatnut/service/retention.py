@@ -24,6 +24,7 @@ from typing import Any
 
 from chatnut import errors
 from chatnut.principals import ANYONE, Caller
+from chatnut.shapes.admin import PurgedRoom, Restored, RetentionPolicy, RetentionRule, RetentionRun
 from chatnut.store.base import Row, Store
 
 MAX_DAYS = 36_500
@@ -57,7 +58,7 @@ def parse_scope(scope: str) -> tuple[str, str]:
     return project, room
 
 
-def policy(default: int | None, rules: list[Row], project: str, room: str) -> int | None:
+def policy(default: int | None, rules: list[RetentionRule], project: str, room: str) -> int | None:
     """Days kept for a room: its own rule, else its project's, else the server's."""
     by_scope = {(r["project"], r["room"]): r["days"] for r in rules}
     for key in ((project, room), (project, "")):
@@ -73,11 +74,11 @@ class RetentionJob:
         self.directory = directory
         self._running = asyncio.Lock()  # a manual run and the timer's, in one process
 
-    async def show(self, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def show(self, *, caller: Caller = ANYONE) -> RetentionPolicy:
         caller.needs("admin", "reading the retention policy")
         return {"default_days": self.default_days, "rules": await self.store.retention_rules()}
 
-    async def set(self, scope: str, days: str, *, caller: Caller = ANYONE) -> Row:
+    async def set(self, scope: str, days: str, *, caller: Caller = ANYONE) -> RetentionRule:
         caller.needs("admin", "setting the retention policy")
         project, room = parse_scope(scope)
         value = parse_days(days)
@@ -87,7 +88,7 @@ class RetentionJob:
 
     async def run(
         self, *, dry_run: bool = False, now: datetime | None = None, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> RetentionRun:
         """Export then delete every expired message; a dry run only counts them."""
         caller.needs("admin", "running retention")
         async with self._running, self.store.solo_turn(RETENTION_LOCK) as mine:
@@ -95,11 +96,11 @@ class RetentionJob:
                 return {"dry_run": dry_run, "rooms": [], "messages": 0, "file": None, "busy": True}
             return await self._run(dry_run, now or datetime.now(UTC))
 
-    async def _run(self, dry_run: bool, now: datetime) -> dict[str, Any]:
+    async def _run(self, dry_run: bool, now: datetime) -> RetentionRun:
         rules = await self.store.retention_rules()
         rooms = await self.store.list_rooms(None, "live")
         path = self.directory / f"{now.strftime('%Y%m%dT%H%M%S.%fZ')}.jsonl.gz"
-        purged: list[Row] = []
+        purged: list[PurgedRoom] = []
         out = None
         try:
             for room in rooms:
@@ -144,7 +145,7 @@ class RetentionJob:
         (one room's, or every room's with None), as `purged` events' data."""
         return await self.store.purges_after(after_id, room_id)
 
-    async def restore(self, file: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def restore(self, file: str, *, caller: Caller = ANYONE) -> Restored:
         """Restore a file this server wrote (under its retention folder only)."""
         caller.needs("admin", "importing messages")
         path = Path(file).expanduser().resolve()

@@ -4,12 +4,11 @@ device; the page applies them (the server counts unread the same for all)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from chatnut import validation as check
 from chatnut.errors import InvalidInput
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
+from chatnut.shapes.rooms import ReaderRoomPref, RoomPrefs, RoomSummary
 
 LEVELS = ("all", "mentions", "none")
 # The starred rooms' summaries (the sidebar's Starred section) and the muted
@@ -19,7 +18,7 @@ MAX_SUMMARIES = 100
 
 
 class RoomPrefRules(ServiceCore):
-    async def room_prefs(self, reader: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def room_prefs(self, reader: str, *, caller: Caller = ANYONE) -> RoomPrefs:
         """Every room the reader has settings for, the summaries of the live
         starred ones (the sidebar's Starred section, whichever page of the
         sidebar they are on) and the unread counts of the live muted ones (the
@@ -30,7 +29,7 @@ class RoomPrefRules(ServiceCore):
         rows = await self.store.room_prefs(reader)
         if caller.projects is not None:
             rows = [row for row in rows if caller.sees(row["project"])]
-        starred: list[dict[str, Any]] = []
+        starred: list[RoomSummary] = []
         muted: dict[str, int] = {}
         for row in rows:
             wanted = (row["starred"] and len(starred) < MAX_SUMMARIES) or (
@@ -42,7 +41,7 @@ class RoomPrefRules(ServiceCore):
                 if row["starred"] and len(starred) < MAX_SUMMARIES:
                     starred.append(summary)
                 if row["muted"]:
-                    muted[summary["id"]] = summary["unread_count"] or 0
+                    muted[summary["id"]] = summary.get("unread_count", 0)
         return {"reader": reader, "rooms": rows, "starred_rooms": starred, "muted_unread": muted}
 
     async def set_room_prefs(
@@ -54,7 +53,7 @@ class RoomPrefRules(ServiceCore):
         muted: bool | None = None,
         starred: bool | None = None,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> ReaderRoomPref:
         """Change some of the reader's settings of one room; the others stay."""
         check.person("reader", reader)
         caller.acting_as(reader)

@@ -6,12 +6,12 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from chatnut import validation as check
 from chatnut.errors import Forbidden
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore, now_iso, room_missing
+from chatnut.shapes.rooms import Archived, Cleared, Deleted, InitializedRoom, Rooms, RoomSummary
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class RoomRules(ServiceCore):
         team_name: str | None = None,
         *,
         caller: Caller = ANYONE,
-    ) -> dict[str, Any]:
+    ) -> InitializedRoom:
         self._check_named(project, name)
         caller.needs("member", "creating a room")
         if not caller.sees(project):
@@ -50,21 +50,25 @@ class RoomRules(ServiceCore):
                 "metadata": None,
             }
         )
-        result = {**room, "web_url": self.web_url(room["id"])}
+        result: InitializedRoom = {**room, "web_url": self.web_url(room["id"])}
         if team_name is not None:
             self._write_team_file(team_name, result)
         if created and self.on_room_created is not None:
             self.on_room_created(result["web_url"])
         return result
 
-    def _write_team_file(self, team_name: str, room: dict[str, Any]) -> None:
+    def _write_team_file(self, team_name: str, room: InitializedRoom) -> None:
         if self.teams_dir is None:
             return
         team_dir = self.teams_dir / team_name
         if not team_dir.is_dir():
             return  # no such team: nothing to tell it (as the original does)
-        payload = {key: room[key] for key in ("id", "project", "name", "web_url")}
-        payload["room_id"] = payload.pop("id")
+        payload = {
+            "room_id": room["id"],
+            "project": room["project"],
+            "name": room["name"],
+            "web_url": room["web_url"],
+        }
         target = team_dir / "chatroom.json"
         temp = team_dir / f".chatroom.json.{uuid.uuid4().hex}.tmp"
         try:
@@ -76,7 +80,7 @@ class RoomRules(ServiceCore):
 
     async def list_rooms(
         self, project: str | None = None, status: str = "live", *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> Rooms:
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         check.choice("status", status, check.ROOM_STATUSES)
         rooms = await self.store.list_rooms(self.unseen_as_none(project, caller), status)
@@ -90,7 +94,7 @@ class RoomRules(ServiceCore):
         room_id: str | None = None,
         *,
         caller: Caller = ANYONE,
-    ) -> list[dict[str, Any]]:
+    ) -> list[RoomSummary]:
         """Rooms with counts, last message and unread count (REST and the sidebar)."""
         check.optional_text("project", project, max_chars=check.MAX_NAME)
         check.choice("status", status, check.ROOM_STATUSES)
@@ -101,7 +105,7 @@ class RoomRules(ServiceCore):
 
     async def get_room(
         self, room_id: str, reader: str | None = None, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> RoomSummary:
         check.room_id(room_id)
         rows = await self.room_summaries(
             status="all", reader=reader, room_id=room_id, caller=caller
@@ -115,9 +119,7 @@ class RoomRules(ServiceCore):
         check.text("project", project, max_chars=check.MAX_NAME)
         check.text("name", name, max_chars=check.MAX_NAME)
 
-    async def archive_room(
-        self, project: str, name: str, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    async def archive_room(self, project: str, name: str, *, caller: Caller = ANYONE) -> Archived:
         self._check_named(project, name)
         caller.needs("member", "archiving a room")
         self.named_in_scope(project, name, caller)
@@ -130,13 +132,13 @@ class RoomRules(ServiceCore):
             "archived_at": room["archived_at"],
         }
 
-    async def archive_room_by_id(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def archive_room_by_id(self, room_id: str, *, caller: Caller = ANYONE) -> Archived:
         caller.needs("member", "archiving a room")
         await self.in_scope(room_id, caller)
         room = await self.require_room(room_id)
         return await self.archive_room(room["project"], room["name"], caller=caller)
 
-    async def delete_room(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def delete_room(self, room_id: str, *, caller: Caller = ANYONE) -> Deleted:
         check.room_id(room_id)
         caller.needs("admin", "deleting a room")
         await self.in_scope(room_id, caller)
@@ -145,9 +147,7 @@ class RoomRules(ServiceCore):
             log.info("room %s deleted by %s", room_id, caller.principal)
         return deleted
 
-    async def clear_room(
-        self, project: str, name: str, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    async def clear_room(self, project: str, name: str, *, caller: Caller = ANYONE) -> Cleared:
         self._check_named(project, name)
         caller.needs("admin", "clearing a room")
         self.named_in_scope(project, name, caller)
@@ -156,7 +156,7 @@ class RoomRules(ServiceCore):
             log.info("room %s cleared by %s", cleared["room_id"], caller.principal)
         return cleared
 
-    async def clear_room_by_id(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def clear_room_by_id(self, room_id: str, *, caller: Caller = ANYONE) -> Cleared:
         caller.needs("admin", "clearing a room")
         await self.in_scope(room_id, caller)
         room = await self.require_room(room_id)

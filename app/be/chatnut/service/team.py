@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chatnut import validation as check
 from chatnut.principals import ANYONE, Caller
 from chatnut.service.common import ServiceCore
+from chatnut.shapes.team import Agent, Agents, Status, TeamStatus
 
 
 class TeamRules(ServiceCore):
     async def update_status(
         self, room_id: str, sender: str, status: str, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> Status:
         check.room_id(room_id)
         check.person("sender", sender)
         check.text("status", status, max_chars=check.MAX_STATUS)
@@ -23,15 +22,15 @@ class TeamRules(ServiceCore):
         self.seen(room_id, sender)
         return result
 
-    async def get_team_status(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def get_team_status(self, room_id: str, *, caller: Caller = ANYONE) -> TeamStatus:
         check.room_id(room_id)
         await self.in_scope(room_id, caller)
         rows = await self.store.statuses(room_id)
-        return {"statuses": await self.with_presence(room_id, rows, "sender")}
+        return {"statuses": await self.statuses_seen(room_id, rows)}
 
     async def register_agent(
         self, room_id: str, agent_name: str, task_id: str, *, caller: Caller = ANYONE
-    ) -> dict[str, Any]:
+    ) -> Agent:
         check.room_id(room_id)
         name = check.agent_name(agent_name)
         task_id = check.text("task_id", task_id, max_chars=check.MAX_NAME).strip()
@@ -43,8 +42,8 @@ class TeamRules(ServiceCore):
         # No presence noted: agent_name here is rarely the caller.
         return await self.store.register_agent(room_id, name, task_id, principal=caller.principal)
 
-    async def list_agents(self, room_id: str, *, caller: Caller = ANYONE) -> dict[str, Any]:
+    async def list_agents(self, room_id: str, *, caller: Caller = ANYONE) -> Agents:
         check.room_id(room_id)
         await self.in_scope(room_id, caller)
         rows = await self.store.agents(room_id)
-        return {"agents": await self.with_presence(room_id, rows, "agent_name")}
+        return {"agents": await self.agents_seen(room_id, rows)}

@@ -32,6 +32,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chatnut.hub import Event
+from chatnut.shapes.admin import RetentionRule, Token
+from chatnut.shapes.claims import Claim, Released, StoredClaim
+from chatnut.shapes.coordination import Ack, HandoffSnapshot, InboxPage
+from chatnut.shapes.health import Stats
+from chatnut.shapes.messages import (
+    Message,
+    Messages,
+    PostedMessage,
+    Reaction,
+    ReadCursor,
+    Receipt,
+    Replies,
+)
+from chatnut.shapes.reactions import Toggled
+from chatnut.shapes.receipts import Awaiting
+from chatnut.shapes.rooms import Cleared, Deleted, ProjectTotals, Room, RoomPref, RoomSummary
+from chatnut.shapes.search import MessageHit, RoomMatches, SearchPage, SearchResult
+from chatnut.shapes.team import Agent, Status
+from chatnut.shapes.threads import Thread
 from chatnut.store.claim_rows import Judge
 
 # Handed every committed event, in commit order (the app wires it to Hub.publish).
@@ -123,17 +142,17 @@ class Store(ABC):
     # -- rooms --------------------------------------------------------------
 
     @abstractmethod
-    async def room(self, room_id: str) -> Row | None: ...
+    async def room(self, room_id: str) -> Room | None: ...
 
     @abstractmethod
-    async def create_room(self, room: Row) -> tuple[Row, bool]:
+    async def create_room(self, room: Room) -> tuple[Room, bool]:
         """Insert `room` unless its (project, name) exists: (the room, whether it is new).
 
         Publishes room/created when new.
         """
 
     @abstractmethod
-    async def archive_room(self, project: str, name: str) -> Row:
+    async def archive_room(self, project: str, name: str) -> Room:
         """Archive a live room (idempotent: an archived room keeps its first time).
 
         Raises NotFound. Publishes room/archived when it changed.
@@ -144,25 +163,25 @@ class Store(ABC):
         """Archive live rooms whose newest activity is older than `cutoff`; their ids."""
 
     @abstractmethod
-    async def delete_room(self, room_id: str) -> Row:
+    async def delete_room(self, room_id: str) -> Deleted:
         """Delete an archived room and all it holds: {id, name, project, deleted_messages}.
 
         Raises NotFound, or InvalidInput for a live room. Publishes room/deleted.
         """
 
     @abstractmethod
-    async def clear_room(self, project: str, name: str) -> Row:
+    async def clear_room(self, project: str, name: str) -> Cleared:
         """Delete a room's messages, cursors and statuses (registrations stay):
         {name, project, room_id, deleted_count}. Raises NotFound. Publishes cleared."""
 
     @abstractmethod
-    async def list_rooms(self, project: str | None, status: str) -> list[Row]:
+    async def list_rooms(self, project: str | None, status: str) -> list[Room]:
         """Rooms newest first; `status` is live, archived or all."""
 
     @abstractmethod
     async def room_summaries(
         self, project: str | None, status: str, reader: str | None, room_id: str | None = None
-    ) -> list[Row]:
+    ) -> list[RoomSummary]:
         """Rooms with message_count, last_message {id, sender, preview, message_type,
         created_at} and, for a reader, unread_count; most recent activity first."""
 
@@ -185,7 +204,7 @@ class Store(ABC):
         to: Sequence[str] = (),
         idempotency_key: str | None = None,
         principal: str | None = None,
-    ) -> Row:
+    ) -> PostedMessage:
         """Store a message in a live room; the message plus `mentions` [{name, task_id}]
         of the registered agents among `mentioned` (lower-cased), sorted by name.
 
@@ -213,7 +232,7 @@ class Store(ABC):
         before: int | None = None,
         message_type: str | None = None,
         newest: bool = False,
-    ) -> tuple[list[Row], bool]:
+    ) -> tuple[list[Message], bool]:
         """Up to `limit` messages between the bounds, oldest first, and whether the range
         holds more. `newest` takes the page from the top of the range (paging back).
         With a room: raises NotFound when it does not exist; None spans every room."""
@@ -227,7 +246,7 @@ class Store(ABC):
         limit: int,
         message_type: str | None,
         addressed_to: str | None,
-    ) -> Row:
+    ) -> Messages:
         """A room's messages after `after` (optionally of one type, or addressed to a
         name): {messages, has_more, next_since_id}, where next_since_id is the last id
         it looked at — read as of one snapshot, so a filter that skips messages never
@@ -237,7 +256,7 @@ class Store(ABC):
     @abstractmethod
     async def message_window(
         self, room_id: str, around: int, limit: int
-    ) -> tuple[list[Row], bool, bool]:
+    ) -> tuple[list[Message], bool, bool]:
         """About `limit` messages centred on `around`, oldest first, and whether older /
         newer ones remain. Raises NotFound."""
 
@@ -246,7 +265,7 @@ class Store(ABC):
         """The highest message id ever assigned (0 when none)."""
 
     @abstractmethod
-    async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
+    async def mark_read(self, room_id: str, reader: str, message_id: int) -> ReadCursor:
         """Move a read cursor forward only, never past the newest message:
         {room_id, reader, last_read_message_id}. Raises NotFound. Publishes read."""
 
@@ -255,34 +274,34 @@ class Store(ABC):
     @abstractmethod
     async def set_status(
         self, room_id: str, sender: str, status: str, *, principal: str | None = None
-    ) -> Row:
+    ) -> Status:
         """Raises NotFound, RoomArchived. Publishes status. `principal`: whose token
         set it, on the row as `principal` (absent for None), as for messages."""
 
     @abstractmethod
-    async def statuses(self, room_id: str) -> list[Row]:
+    async def statuses(self, room_id: str) -> list[Status]:
         """Newest first. Raises NotFound."""
 
     @abstractmethod
     async def register_agent(
         self, room_id: str, agent_name: str, task_id: str, *, principal: str | None = None
-    ) -> Row:
+    ) -> Agent:
         """Raises NotFound, RoomArchived. Publishes agent. `principal` as set_status's."""
 
     @abstractmethod
-    async def agents(self, room_id: str) -> list[Row]:
+    async def agents(self, room_id: str) -> list[Agent]:
         """By name. Raises NotFound."""
 
     # -- coordination: addressed messages, the inbox, handoffs, presence ---
 
     @abstractmethod
-    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> Row:
+    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> InboxPage:
         """Messages addressed to `name` in every live room after `after`, each with its
         `room` {id, project, name}: {messages, has_more, next_since_id} (as read_page;
         `newest` takes the newest `limit` instead of the oldest)."""
 
     @abstractmethod
-    async def handoff(self, room_id: str, reader: str, recent: int) -> Row:
+    async def handoff(self, room_id: str, reader: str, recent: int) -> HandoffSnapshot:
         """What a resuming agent reads first, as of one snapshot: {room, statuses,
         agents, latest_summary, unread_count, unread (after the reader's cursor),
         recent (the newest), next_since_id, saved (persisted presence of the names
@@ -322,16 +341,73 @@ class Store(ABC):
     @abstractmethod
     async def reactions(
         self, message_ids: Sequence[int], room_id: str | None = None
-    ) -> dict[int, list[Row]]:
+    ) -> dict[int, list[Reaction]]:
         """{message id: [{emoji, count, names}]} for those of these messages that
         have any reaction (emoji in the set's order, names in reacting order); only
         `room_id`'s messages if given."""
 
     @abstractmethod
-    async def toggle_reaction(self, room_id: str, message_id: int, emoji: str, name: str) -> Row:
+    async def toggle_reaction(
+        self, room_id: str, message_id: int, emoji: str, name: str
+    ) -> Toggled:
         """Add `name`'s `emoji` on the message, or take it away if it is there:
         {room_id, message_id, reactions, emoji, name, reacted}. Raises NotFound
         (room, or no such message in it)."""
+
+    # -- threads, and the reader's own place --------------------------------
+    #
+    # A reply is a message whose metadata names its parent (`reply_to`, a
+    # message of the same room). Both backends index replies by (room,
+    # parent), so a page's counts are one read whatever the room's size.
+
+    @abstractmethod
+    async def reply_counts(self, room_id: str, parent_ids: Sequence[int]) -> dict[int, Replies]:
+        """{parent id: {count, last_id, last_at, last_sender}} for those of these
+        messages of `room_id` that have replies (the others are absent), in one
+        indexed read."""
+
+    @abstractmethod
+    async def thread_page(
+        self, room_id: str, parent_id: int, *, after: int, limit: int
+    ) -> Thread[Message]:
+        """A thread as of one snapshot: {parent, replies (up to `limit` after
+        id `after`, oldest first), has_more, reply_count}. Raises NotFound (room,
+        or no such message in it)."""
+
+    @abstractmethod
+    async def mark_unread(self, room_id: str, reader: str, message_id: int) -> ReadCursor:
+        """Move `reader`'s cursor back to just before `message_id`, never forward
+        (a message already unread leaves it where it is): {room_id, reader,
+        last_read_message_id}. Receipts already stamped read stay read.
+        Raises NotFound (room, or no such message in it). Publishes read."""
+
+    # -- editing and deleting a message ----------------------------------------
+    #
+    # Each publishes one `edit` event in the same commit: the message as it now
+    # stands ({…, edited_at} after an edit; {…, content: "", deleted: true}
+    # after a delete). Neither re-addresses the message nor moves any cursor.
+
+    @abstractmethod
+    async def message_by_id(self, message_id: int) -> Message | None:
+        """The message with this id in any room, as read results show it (None: none)."""
+
+    @abstractmethod
+    async def edit_message(self, message_id: int, content: str, at: str) -> Message:
+        """Replace the message's content and set its `edited_at`; the search index
+        follows. Raises NotFound (no such message), RoomArchived (its room is
+        read-only) or Conflict (it was deleted)."""
+
+    @abstractmethod
+    async def delete_message(self, message_id: int, at: str) -> Message:
+        """Leave a tombstone: the content emptied, the metadata down to what
+        TOMBSTONE_METADATA keeps, and nothing of the old text left in the search
+        index or, where the backend can promise it, in the database's files.
+        Raises NotFound or Conflict (deleted already)."""
+
+    @abstractmethod
+    async def changed_messages(self, room_id: str, message_ids: Sequence[int]) -> list[Message]:
+        """Those of these messages of the room that were edited or deleted, as they
+        now stand (what a page reads again when its feed resumes)."""
 
     # -- receipts of directed messages, and push ------------------------------
     #
@@ -344,7 +420,7 @@ class Store(ABC):
     @abstractmethod
     async def receipts(
         self, message_ids: Sequence[int], room_id: str | None = None
-    ) -> dict[int, dict[str, Row]]:
+    ) -> dict[int, dict[str, Receipt]]:
         """{message id: {name: {delivered_at, read_at, acked_at}}} for the `to` names of
         these messages (messages with no `to`, or not in `room_id` if given, are absent)."""
 
@@ -355,7 +431,7 @@ class Store(ABC):
         event per room whose receipts changed (see `RECEIPT_EVENT_ROWS`)."""
 
     @abstractmethod
-    async def ack_message(self, room_id: str, message_id: int, name: str) -> Row:
+    async def ack_message(self, room_id: str, message_id: int, name: str) -> Ack:
         """Stamp acked_at (first time only; delivered_at too when unset): {room_id,
         message_id, agent_name, delivered_at, read_at, acked_at}, and publishes a
         `receipt` event when something changed. Raises NotFound
@@ -364,7 +440,7 @@ class Store(ABC):
     @abstractmethod
     async def awaiting_acks(
         self, *, room_id: str | None, name: str | None, limit: int
-    ) -> list[Row]:
+    ) -> list[Awaiting]:
         """Receipts of ack_required messages not acked yet, oldest first, in one room
         or (by name) every live room: {message_id, room_id, name, sender, created_at,
         delivered_at, read_at, preview}. Raises NotFound for a missing room."""
@@ -400,13 +476,13 @@ class Store(ABC):
         name_contains: str | None,
         offset: int,
         limit: int,
-    ) -> tuple[list[Row], bool]:
+    ) -> tuple[list[RoomSummary], bool]:
         """One page of room summaries (as room_summaries), newest activity first."""
 
     @abstractmethod
     async def sidebar_totals(
         self, reader: str | None, room_ids: Sequence[str]
-    ) -> tuple[list[Row], dict[str, int]]:
+    ) -> tuple[list[ProjectTotals], dict[str, int]]:
         """Per project {project, live, archived, unread, unread_rooms}, and the unread
         counts of `room_ids` for the reader, from one snapshot."""
 
@@ -423,7 +499,7 @@ class Store(ABC):
     # -- a reader's own settings per room -------------------------------------
 
     @abstractmethod
-    async def room_prefs(self, reader: str) -> list[Row]:
+    async def room_prefs(self, reader: str) -> list[RoomPref]:
         """The reader's settings of every room that has any, by room id:
         {room_id, project, level, muted, starred, updated_at}."""
 
@@ -436,7 +512,7 @@ class Store(ABC):
         level: str | None,
         muted: bool | None,
         starred: bool | None,
-    ) -> Row:
+    ) -> RoomPref:
         """Set the reader's settings of a room (None keeps a setting as it is; a
         room without settings starts at level "mentions", not muted, not starred) and
         return them as room_prefs does. NotFound for an unknown room."""
@@ -444,7 +520,7 @@ class Store(ABC):
     # -- claims on files and tasks ------------------------------------------
 
     @abstractmethod
-    async def claim(self, claim: Row, judge: Judge, max_live: int) -> Row:
+    async def claim(self, claim: Row, judge: Judge, max_live: int) -> StoredClaim:
         """Grant or renew `claim` {claim_id, holder, paths, task, exclusive, note,
         room_id, created_at (now), expires_at} in its room's project, in one step.
 
@@ -465,14 +541,14 @@ class Store(ABC):
         claim_id: str | None,
         paths: Sequence[str] | None,
         now: str,
-    ) -> Row:
+    ) -> Released:
         """End the holder's live claims in the room's project (all, or claim_id's),
         or with `paths` take those patterns out of them (a claim left with no path
         and no task ends): {released: [ids], trimmed: [ids]}. Raises NotFound (room,
         or a claim_id that is not live there) and Conflict (another holder's)."""
 
     @abstractmethod
-    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Row]:
+    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Claim]:
         """Claims not expired at `now`, of one project or of all, oldest first."""
 
     # -- principals and tokens ------------------------------------------------
@@ -484,12 +560,12 @@ class Store(ABC):
         secret_hash, prefix, created_at, expires_at}: the principal as stored."""
 
     @abstractmethod
-    async def tokens(self) -> list[Row]:
+    async def tokens(self) -> list[Token]:
         """Every token, oldest first: {id, principal, prefix, kind, role, projects, owner,
         created_at, expires_at, last_used_at, revoked_at} (never a secret or a hash)."""
 
     @abstractmethod
-    async def revoke_tokens(self, id_or_name: str, at: str) -> list[Row]:
+    async def revoke_tokens(self, id_or_name: str, at: str) -> list[Token]:
         """Revoke the token with this id, or every live token of the principal of this
         name; the tokens revoked (as `tokens` lists them). Publishes revoked {tokens}
         (room id ""), on every process that shares the database."""
@@ -518,11 +594,13 @@ class Store(ABC):
         (True: its turn, held until the block ends); tried, never waited for."""
 
     @abstractmethod
-    async def retention_rules(self) -> list[Row]:
+    async def retention_rules(self) -> list[RetentionRule]:
         """Every override: project, room ('' for the whole project), days (None: off)."""
 
     @abstractmethod
-    async def set_retention_rule(self, project: str, room: str, days: int | None, at: str) -> Row:
+    async def set_retention_rule(
+        self, project: str, room: str, days: int | None, at: str
+    ) -> RetentionRule:
         """Set (or replace) the override for a project or one of its rooms."""
 
     @abstractmethod
@@ -553,12 +631,12 @@ class Store(ABC):
         already there, or whose room is gone, are skipped)."""
 
     @abstractmethod
-    async def search(self, query: str, project: str | None) -> Row:
+    async def search(self, query: str, project: str | None) -> SearchResult:
         """Case-insensitive substring search: {rooms, message_rooms, messages}
         (see SEARCH_* for the caps; messages carry a snippet, not the body)."""
 
     @abstractmethod
-    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> Row:
+    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> SearchPage:
         """As search, for messages holding every one of `terms` (any message when
         there are none), narrowed by `where`, a page of message hits from `where.offset`
         among the newest SEARCH_HIT_CAP (below `where.before_id` when given): plus
@@ -566,7 +644,7 @@ class Store(ABC):
         past the window (the next page asks with before_id = the last id shown)."""
 
     @abstractmethod
-    async def stats(self) -> dict[str, int]:
+    async def stats(self) -> Stats:
         """{rooms, messages}, from counters (never a count over messages)."""
 
 
@@ -581,12 +659,30 @@ def snippet(content: str, query: str, radius: int = 60) -> str:
     return ("…" if start > 0 else "") + text + ("…" if end < len(content) else "")
 
 
-def rank_rooms(hits: list[tuple[int, str]]) -> list[Row]:
+def search_result(page: SearchPage) -> SearchResult:
+    """The search tool's answer out of the page's: the original's three lists."""
+    return {
+        "rooms": page["rooms"],
+        "message_rooms": page["message_rooms"],
+        "messages": page["messages"],
+    }
+
+
+def hit_dict(row: Any, query: str) -> MessageHit:
+    """A message that matched, with the content around the match."""
+    return {
+        "id": row["id"],
+        "room_id": row["room_id"],
+        "sender": row["sender"],
+        "created_at": row["created_at"],
+        "snippet": snippet(row["content"], query),
+    }
+
+
+def rank_rooms(hits: list[tuple[int, str]]) -> list[RoomMatches]:
     """Per-room match counts of (message id, room id) hits, most matches first."""
     counts: dict[str, int] = {}
     for _id, room_id in hits:
         counts[room_id] = counts.get(room_id, 0) + 1
-    return [
-        {"room_id": room_id, "match_count": n}
-        for room_id, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ][:SEARCH_ROOM_LIMIT]
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:SEARCH_ROOM_LIMIT]
+    return [{"room_id": room_id, "match_count": n} for room_id, n in ranked]

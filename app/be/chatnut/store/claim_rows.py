@@ -11,14 +11,16 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chatnut.shapes.claims import Claim, Conflict
+
 Row = dict[str, Any]
 CLAIM_COLUMNS = "id, project, holder, paths, task, exclusive, note, room_id, created_at, expires_at"
 # Given the project's live claims, the ones in the way of a new claim and
 # whether they block it.
-Judge = Callable[[list[Row]], tuple[list[Row], bool]]
+Judge = Callable[[list[Claim]], tuple[list[Conflict], bool]]
 
 
-def claim_dict(row: Any) -> Row:
+def claim_dict(row: Any) -> Claim:
     return {
         "claim_id": row["id"],
         "project": row["project"],
@@ -30,6 +32,22 @@ def claim_dict(row: Any) -> Row:
         "room_id": row["room_id"],
         "created_at": row["created_at"],
         "expires_at": row["expires_at"],
+    }
+
+
+def stored_claim(claim: Row, project: str) -> Claim:
+    """A new claim (as the service made it) once stored in `project`."""
+    return {
+        "claim_id": claim["claim_id"],
+        "project": project,
+        "holder": claim["holder"],
+        "paths": claim["paths"],
+        "task": claim["task"],
+        "exclusive": claim["exclusive"],
+        "note": claim["note"],
+        "room_id": claim["room_id"],
+        "created_at": claim["created_at"],
+        "expires_at": claim["expires_at"],
     }
 
 
@@ -53,7 +71,7 @@ def _task_key(task: str | None) -> str | None:
     return None if task is None else task.casefold()
 
 
-def renewed(rows: list[Row], claim: Row) -> Row | None:
+def renewed(rows: list[Claim], claim: Row) -> Claim | None:
     """The holder's live claim that `claim` renews: same paths, same task."""
     for row in rows:
         if (
@@ -66,7 +84,7 @@ def renewed(rows: list[Row], claim: Row) -> Row | None:
 
 
 def release_plan(
-    rows: list[Row], holder: str, claim_id: str | None, paths: Sequence[str] | None
+    rows: list[Claim], holder: str, claim_id: str | None, paths: Sequence[str] | None
 ) -> tuple[list[str], dict[str, list[str]]]:
     """What a release does to the holder's live claims `rows` (one claim when
     claim_id is given): the ids to delete, and the ids that keep fewer paths.

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from chatnut.shapes.messages import Reaction
+from chatnut.shapes.reactions import MessageReactions
+
 # The fixed set a page offers, in the order it shows them.
 EMOJI = ("✅", "👀", "👍", "❌", "🎉")
 _ORDER = {e: i for i, e in enumerate(EMOJI)}
 
 
-def grouped(rows: Iterable[Any]) -> dict[int, list[dict[str, Any]]]:
+def grouped(rows: Iterable[Any]) -> dict[int, list[Reaction]]:
     """{message id: [{emoji, count, names}]} from rows of (message_id, emoji, name),
     read in the order they were made."""
     names: dict[int, dict[str, list[str]]] = {}
@@ -33,7 +36,9 @@ def grouped(rows: Iterable[Any]) -> dict[int, list[dict[str, Any]]]:
     }
 
 
-def reaction_event_data(room_id: str, message_id: int, found: dict[int, Any]) -> dict[str, Any]:
+def reaction_event_data(
+    room_id: str, message_id: int, found: dict[int, list[Reaction]]
+) -> MessageReactions:
     """The `reaction` event: the message's reactions as they now stand (all of them,
     so a page replaces what it shows, and a missed event is healed by the next)."""
     return {"room_id": room_id, "message_id": message_id, "reactions": found.get(message_id, [])}

@@ -41,16 +41,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from chatnut import errors
 from chatnut.clock import now_iso
 from chatnut.errors import ChatnutError
 from chatnut.hub import Event
+from chatnut.shapes.health import Stats
+from chatnut.shapes.messages import Message, PostedMessage, ReadCursor
+from chatnut.shapes.rooms import Cleared, Deleted, Room, RoomSummary
 from chatnut.store.base import (
     OnCommit,
-    Row,
     Store,
     StoreOpenError,
 )
@@ -64,6 +66,7 @@ from chatnut.store.postgres.driver import (
     safe_location,
     unavailable,
 )
+from chatnut.store.postgres.edits import Edits
 from chatnut.store.postgres.events import EventStream
 from chatnut.store.postgres.identities import Identities
 from chatnut.store.postgres.migrate import migrate, newest_version
@@ -77,10 +80,12 @@ from chatnut.store.postgres.search import Search
 from chatnut.store.postgres.side_stream import CHANNEL as SIDE_CHANNEL
 from chatnut.store.postgres.side_stream import SideStream
 from chatnut.store.postgres.team import Team
+from chatnut.store.postgres.threads import Threads
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Change = TypeVar("Change", bound=Mapping[str, Any])
 WRITE_LOCK = 7365616  # advisory lock key, also in migrations/0002_post_function.sql
 POOL_SIZE = 10
 LISTEN_APPLICATION = "chatnut-listen"  # how the LISTEN connection shows in pg_stat_activity
@@ -91,11 +96,11 @@ SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM chatnut_migrations"
 
 # A write: given the connection (in a transaction, holding the write lock),
 # returns its value and the events to publish after the commit.
-PendingEvent = tuple[str, str, dict[str, Any]]
+PendingEvent = tuple[str, str, Mapping[str, Any]]
 WriteFn = Callable[[Any], Awaitable[tuple[Any, list[PendingEvent]]]]
 
 
-def _room_event(room: Row, action: str) -> PendingEvent:
+def _room_event(room: Room, action: str) -> PendingEvent:
     return ("room", room["id"], {"action": action, "room": room})
 
 
@@ -105,7 +110,18 @@ def _count(status: str) -> int:
 
 
 class PostgresStore(
-    Reads, Search, Team, Receipts, Reactions, Claims, RoomPrefs, Identities, Retention, Store
+    Reads,
+    Search,
+    Team,
+    Receipts,
+    Reactions,
+    Threads,
+    Edits,
+    Claims,
+    RoomPrefs,
+    Identities,
+    Retention,
+    Store,
 ):
     def __init__(
         self,
@@ -259,10 +275,10 @@ class PostgresStore(
         self,
         kind: str,
         room_id: str,
-        fn: Callable[[Any], Awaitable[Row | None]],
+        fn: Callable[[Any], Awaitable[Change | None]],
         *,
         one_statement: bool = False,
-    ) -> Row | None:
+    ) -> Change | None:
         """A cursor or a status: its own short transaction, off the write lock
         (side_stream.py says why), announced to every process as it commits. A
         `one_statement` write is its own transaction and announces itself; one
@@ -288,13 +304,13 @@ class PostgresStore(
             self._side.committed(kind, room_id, row)
         return row
 
-    async def _room_or_missing(self, conn: Any, room_id: str) -> Row:
+    async def _room_or_missing(self, conn: Any, room_id: str) -> Room:
         row = await conn.fetchrow(q.ROOM_BY_ID, room_id)
         if row is None:
             raise errors.room_missing(room_id)
         return q.room_dict(row)
 
-    async def _named_room(self, conn: Any, project: str, name: str) -> Row:
+    async def _named_room(self, conn: Any, project: str, name: str) -> Room:
         row = await conn.fetchrow(q.ROOM_BY_NAME, project, name)
         if row is None:
             raise errors.named_room_missing(project, name)
@@ -302,11 +318,11 @@ class PostgresStore(
 
     # -- rooms --------------------------------------------------------------
 
-    async def room(self, room_id: str) -> Row | None:
+    async def room(self, room_id: str) -> Room | None:
         row = await self._read(lambda conn: conn.fetchrow(q.ROOM_BY_ID, room_id))
         return None if row is None else q.room_dict(row)
 
-    async def create_room(self, room: Row) -> tuple[Row, bool]:
+    async def create_room(self, room: Room) -> tuple[Room, bool]:
         async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
             existing = await conn.fetchrow(q.ROOM_BY_NAME, room["project"], room["name"])
             if existing is not None:
@@ -324,10 +340,10 @@ class PostgresStore(
             )
             return (room, True), [_room_event(room, "created")]
 
-        created: tuple[Row, bool] = await self._write(write)
+        created: tuple[Room, bool] = await self._write(write)
         return created
 
-    async def archive_room(self, project: str, name: str) -> Row:
+    async def archive_room(self, project: str, name: str) -> Room:
         async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
             room = await self._named_room(conn, project, name)
             if room["status"] == "archived":  # idempotent: archiving twice keeps the first time
@@ -337,7 +353,7 @@ class PostgresStore(
             room = {**room, "status": "archived", "archived_at": stamp}
             return room, [_room_event(room, "archived")]
 
-        room: Row = await self._write(write)
+        room: Room = await self._write(write)
         return room
 
     async def archive_idle_rooms(self, cutoff: str) -> list[str]:
@@ -352,7 +368,7 @@ class PostgresStore(
         archived: list[str] = await self._write(write)
         return archived
 
-    async def delete_room(self, room_id: str) -> Row:
+    async def delete_room(self, room_id: str) -> Deleted:
         async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
             room = await self._room_or_missing(conn, room_id)
             if room["status"] != "archived":
@@ -361,7 +377,7 @@ class PostgresStore(
                 "SELECT count(*) FROM messages WHERE room_id = $1", room_id
             )
             await conn.execute("DELETE FROM rooms WHERE id = $1", room_id)
-            result = {
+            result: Deleted = {
                 "id": room_id,
                 "name": room["name"],
                 "project": room["project"],
@@ -369,10 +385,10 @@ class PostgresStore(
             }
             return result, [_room_event(room, "deleted")]
 
-        result: Row = await self._write(write)
+        result: Deleted = await self._write(write)
         return result
 
-    async def clear_room(self, project: str, name: str) -> Row:
+    async def clear_room(self, project: str, name: str) -> Cleared:
         async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
             room = await self._named_room(conn, project, name)
             status = await conn.execute("DELETE FROM messages WHERE room_id = $1", room["id"])
@@ -380,7 +396,7 @@ class PostgresStore(
             # describe the cleared conversation; registrations stay (the team is the same).
             await conn.execute("DELETE FROM read_cursors WHERE room_id = $1", room["id"])
             await conn.execute("DELETE FROM room_status WHERE room_id = $1", room["id"])
-            result = {
+            result: Cleared = {
                 "name": name,
                 "project": project,
                 "room_id": room["id"],
@@ -388,17 +404,17 @@ class PostgresStore(
             }
             return result, [("cleared", room["id"], result)]
 
-        result: Row = await self._write(write)
+        result: Cleared = await self._write(write)
         return result
 
-    async def list_rooms(self, project: str | None, status: str) -> list[Row]:
+    async def list_rooms(self, project: str | None, status: str) -> list[Room]:
         sql, params = q.list_rooms(project, status)
         rows = await self._read(lambda conn: conn.fetch(sql, *params))
         return [q.room_dict(r) for r in rows]
 
     async def room_summaries(
         self, project: str | None, status: str, reader: str | None, room_id: str | None = None
-    ) -> list[Row]:
+    ) -> list[RoomSummary]:
         sql, params = q.room_summaries(project, status, reader, room_id)
         rows = await self._read(lambda conn: conn.fetch(sql, *params))
         return [q.summary_dict(r, reader is not None) for r in rows]
@@ -424,7 +440,7 @@ class PostgresStore(
         to: Sequence[str] = (),
         idempotency_key: str | None = None,
         principal: str | None = None,
-    ) -> Row:
+    ) -> PostedMessage:
         assert self._events is not None and self._posts is not None
         meta = None if metadata is None else json.dumps(metadata, ensure_ascii=False)
         addressed = list(to)
@@ -442,7 +458,7 @@ class PostgresStore(
         row = await self._posts.post((*args, idempotency_key))
         outcome = row["outcome"]
         if outcome == "replay":  # a retry: the first try's message, nothing new
-            first: Row = await idempotency.first_message(
+            first: PostedMessage = await idempotency.first_message(
                 self._pool, row["message_id"], room_id, list(mentioned)
             )
             return first
@@ -454,7 +470,7 @@ class PostgresStore(
         if outcome == "reply":
             assert reply_to is not None
             raise errors.reply_outside(reply_to, room_id)
-        message = {
+        message: Message = {
             "id": row["message_id"],
             "room_id": room_id,
             "sender": sender,
@@ -480,7 +496,7 @@ class PostgresStore(
         before: int | None = None,
         message_type: str | None = None,
         newest: bool = False,
-    ) -> tuple[list[Row], bool]:
+    ) -> tuple[list[Message], bool]:
         sql, params = q.message_page(
             room_id,
             limit=limit,
@@ -506,7 +522,7 @@ class PostgresStore(
         # flight would drop that message when it arrives (see NEWEST_VISIBLE_ID).
         return int(await self._read(lambda conn: conn.fetchval(q.NEWEST_VISIBLE_ID)))
 
-    async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
+    async def mark_read(self, room_id: str, reader: str, message_id: int) -> ReadCursor:
         moved = await self._write_receipt(
             "read",
             room_id,
@@ -542,16 +558,20 @@ class PostgresStore(
                 target,
                 now_iso(),
             )
-            cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": int(stands)}
+            cursor: ReadCursor = {
+                "room_id": room_id,
+                "reader": reader,
+                "last_read_message_id": int(stands),
+            }
             stamped = await receipt_events(conn, unread, more) if unread else []
             return cursor, [("read", room_id, cursor), *stamped]
 
-        cursor: Row = await self._write(write)
+        cursor: ReadCursor = await self._write(write)
         return cursor
 
     # -- search and counts --------------------------------------------------
 
-    async def stats(self) -> dict[str, int]:
+    async def stats(self) -> Stats:
         row = await self._read(
             lambda conn: conn.fetchrow(
                 "SELECT (SELECT count(*) FROM rooms) AS rooms,"

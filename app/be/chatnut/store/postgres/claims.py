@@ -5,10 +5,12 @@ exclusive claims: the second one's check sees the first one's row."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from chatnut import errors
+from chatnut.shapes.claims import Claim, Released, StoredClaim
+from chatnut.shapes.rooms import Room
 from chatnut.store.claim_rows import (
     CLAIM_COLUMNS,
     Judge,
@@ -17,13 +19,14 @@ from chatnut.store.claim_rows import (
     column_values,
     release_plan,
     renewed,
+    stored_claim,
 )
 
-PendingEvent = tuple[str, str, dict[str, Any]]
+PendingEvent = tuple[str, str, Mapping[str, Any]]
 _PLACES = ", ".join(f"${n + 1}" for n in range(len(CLAIM_COLUMNS.split(","))))
 
 
-async def _live(conn: Any, project: str | None, now: str, limit: int) -> list[Row]:
+async def _live(conn: Any, project: str | None, now: str, limit: int) -> list[Claim]:
     if project is None:
         where, params = "expires_at > $1", [now]
     else:
@@ -40,12 +43,12 @@ async def _live(conn: Any, project: str | None, now: str, limit: int) -> list[Ro
 class Claims:
     _read: Callable[..., Awaitable[Any]]
     _write: Callable[..., Awaitable[Any]]
-    _room_or_missing: Callable[[Any, str], Awaitable[Row]]
+    _room_or_missing: Callable[[Any, str], Awaitable[Room]]
 
-    async def claim(self, claim: Row, judge: Judge, max_live: int) -> Row:
+    async def claim(self, claim: Row, judge: Judge, max_live: int) -> StoredClaim:
         now = claim["created_at"]
 
-        async def write(conn: Any) -> tuple[Row, list[PendingEvent]]:
+        async def write(conn: Any) -> tuple[StoredClaim, list[PendingEvent]]:
             room = await self._room_or_missing(conn, claim["room_id"])
             if room["status"] != "live":
                 raise errors.room_archived(room, "claiming")
@@ -63,7 +66,12 @@ class Claims:
                     claim["expires_at"],
                     before["claim_id"],
                 )
-                stored = {**before, **{k: claim[k] for k in ("exclusive", "note", "expires_at")}}
+                stored: Claim = {
+                    **before,
+                    "exclusive": claim["exclusive"],
+                    "note": claim["note"],
+                    "expires_at": claim["expires_at"],
+                }
             else:
                 if len(rows) >= max_live:
                     raise errors.too_many_claims(room["project"], max_live)
@@ -71,11 +79,16 @@ class Claims:
                     f"INSERT INTO claims ({CLAIM_COLUMNS}) VALUES ({_PLACES})",
                     *column_values(claim, room["project"]),
                 )
-                stored = {**claim, "project": room["project"]}
-            answer = {"claim_id": stored["claim_id"], "granted": True, "conflicts": conflicts}
-            return {**answer, "claim": stored}, []
+                stored = stored_claim(claim, room["project"])
+            granted: StoredClaim = {
+                "claim_id": stored["claim_id"],
+                "granted": True,
+                "conflicts": conflicts,
+                "claim": stored,
+            }
+            return granted, []
 
-        result: Row = await self._write(write)
+        result: StoredClaim = await self._write(write)
         return result
 
     async def release_claims(
@@ -85,8 +98,8 @@ class Claims:
         claim_id: str | None,
         paths: Sequence[str] | None,
         now: str,
-    ) -> Row:
-        async def write(conn: Any) -> tuple[Row, list[PendingEvent]]:
+    ) -> Released:
+        async def write(conn: Any) -> tuple[Released, list[PendingEvent]]:
             project = (await self._room_or_missing(conn, room_id))["project"]
             rows = await _live(conn, project, now, 1_000_000)
             if claim_id is not None:
@@ -106,9 +119,9 @@ class Claims:
                 )
             return {"released": gone, "trimmed": sorted(kept)}, []
 
-        result: Row = await self._write(write)
+        result: Released = await self._write(write)
         return result
 
-    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Row]:
-        rows: list[Row] = await self._read(lambda conn: _live(conn, project, now, limit))
+    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Claim]:
+        rows: list[Claim] = await self._read(lambda conn: _live(conn, project, now, limit))
         return rows

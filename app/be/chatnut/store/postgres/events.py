@@ -46,6 +46,7 @@ from typing import Any
 from chatnut import metrics
 from chatnut.hub import Event
 from chatnut.store.base import OnCommit
+from chatnut.store.edit_rows import EDIT_EVENT
 from chatnut.store.postgres import queries as q
 from chatnut.store.postgres.driver import is_outage
 from chatnut.store.postgres.pruning import HORIZON, prune_forever
@@ -65,6 +66,8 @@ BACKOFF_MAX_S = 2.0
 
 
 def event_from_row(row: Any) -> Event | None:
+    if row["kind"] == EDIT_EVENT:  # points at its message too: read as it stands now
+        return None if row["id"] is None else Event(EDIT_EVENT, row["room_id"], q.message_dict(row))
     if row["kind"] == "message":
         if row["id"] is None:  # cleared or deleted before we read it: its own event follows
             return None

@@ -7,6 +7,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from chatnut.shapes.admin import Token
 from chatnut.store.rows import TOKEN_COLUMNS, principal_dict, token_dict
 
 Row = dict[str, Any]
@@ -64,18 +65,18 @@ class Identities:
         row: Row = await self._write(write)
         return row
 
-    async def tokens(self) -> list[Row]:
+    async def tokens(self) -> list[Token]:
         rows = await self._read(lambda conn: conn.fetch(_LIST + " ORDER BY t.created_at, t.id"))
         return [token_dict(r) for r in rows]
 
-    async def revoke_tokens(self, id_or_name: str, at: str) -> list[Row]:
-        async def write(conn: Any) -> tuple[list[Row], list[Any]]:
+    async def revoke_tokens(self, id_or_name: str, at: str) -> list[Token]:
+        async def write(conn: Any) -> tuple[list[Token], list[Any]]:
             rows = await conn.fetch(
                 _LIST + " WHERE (t.id = $1 OR t.principal = $1) AND t.revoked_at IS NULL"
                 " ORDER BY t.created_at, t.id",
                 id_or_name,
             )
-            revoked = [{**token_dict(r), "revoked_at": at} for r in rows]
+            revoked: list[Token] = [{**token_dict(r), "revoked_at": at} for r in rows]
             ids = [t["id"] for t in revoked]
             if not ids:
                 return [], []
@@ -86,7 +87,7 @@ class Identities:
             # its cache and ends their streams and waits.
             return revoked, [("revoked", "", {"tokens": ids})]
 
-        revoked: list[Row] = await self._write(write)
+        revoked: list[Token] = await self._write(write)
         return revoked
 
     async def token_owner(self, hashed: str) -> Row | None:

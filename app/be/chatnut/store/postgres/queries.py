@@ -8,9 +8,10 @@ hands out.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from chatnut.shapes.rooms import RoomSummary
+from chatnut.store import rows
 from chatnut.store.base import PREVIEW_CHARS, SEARCH_HIT_CAP, SEARCH_ROOM_LIMIT, SearchFilter
 
 # Re-exported: the row shapes are shared by both backends (store/rows.py).
@@ -27,7 +28,7 @@ M_COLUMNS = ", ".join("m." + c for c in MESSAGE_COLUMNS.split(", "))
 EVENTS_AFTER = """
     SELECT e.seq, e.kind, e.room_id, e.data,
            m.id, m.sender, m.content, m.message_type, m.created_at, m.metadata,
-           m.recipients, m.addressees, m.principal
+           m.recipients, m.addressees, m.principal, m.edited_at, m.deleted_at
     FROM events e LEFT JOIN messages m ON m.id = e.message_id
     WHERE e.seq > $1 ORDER BY e.seq LIMIT $2
 """
@@ -111,26 +112,8 @@ def room_summaries(
     return summary_select(reader is not None) + where + SUMMARY_ORDER, [reader or "", *params]
 
 
-def summary_dict(row: Any, with_unread: bool) -> dict[str, Any]:
-    room = room_dict(row)
-    room["message_count"] = int(row["message_count"])
-    room["last_message"] = (
-        None
-        if row["last_id"] is None
-        else {
-            "id": row["last_id"],
-            "sender": row["last_sender"],
-            "preview": row["last_content"],
-            "message_type": row["last_type"],
-            "created_at": row["last_created_at"],
-        }
-    )
-    if row["last_to"]:  # addressed: the preview says to whom
-        room["last_message"]["to"] = json.loads(row["last_to"])
-    if with_unread:
-        room["unread_count"] = int(row["unread_count"])
-        room["last_read_message_id"] = int(row["cursor"] or 0)
-    return room
+def summary_dict(row: Any, with_unread: bool) -> RoomSummary:
+    return rows.summary_dict(row, int(row["unread_count"]) if with_unread else None)
 
 
 def message_page(
@@ -201,7 +184,7 @@ def search_hits(likes: list[str], where: SearchFilter) -> tuple[str, list[Any]]:
     """Newest hits first. pg_trgm's GIN index serves ILIKE '%q%' for 3+ characters;
     shorter queries scan the newest messages (as on SQLite), both capped."""
     params: list[Any] = [SEARCH_HIT_CAP + 1]  # one more: whether it is capped
-    clauses = []
+    clauses = [" AND m.deleted_at IS NULL"]  # a tombstone is no hit, even by sender
     for clause, value in (
         *(("m.content ILIKE ${}", like) for like in likes),
         ("r.project = ${}", where.project),

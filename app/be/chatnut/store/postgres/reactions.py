@@ -9,6 +9,8 @@ from typing import Any
 
 from chatnut import errors
 from chatnut.clock import now_iso
+from chatnut.shapes.messages import Reaction
+from chatnut.shapes.reactions import Toggled
 from chatnut.store.postgres import queries as q
 from chatnut.store.reaction_rows import grouped, reaction_event_data
 
@@ -25,7 +27,7 @@ class Reactions:
 
     async def reactions(
         self, message_ids: Sequence[int], room_id: str | None = None
-    ) -> dict[int, list[dict[str, Any]]]:
+    ) -> dict[int, list[Reaction]]:
         if not message_ids:
             return {}
         ids = list(message_ids)
@@ -34,8 +36,8 @@ class Reactions:
 
     async def toggle_reaction(
         self, room_id: str, message_id: int, emoji: str, name: str
-    ) -> dict[str, Any]:
-        async def write(conn: Any) -> tuple[dict[str, Any], list[Any]]:
+    ) -> Toggled:
+        async def write(conn: Any) -> tuple[Toggled, list[Any]]:
             if await conn.fetchrow(q.ROOM_BY_ID, room_id) is None:
                 raise errors.room_missing(room_id)
             found = await conn.fetchval(
@@ -62,8 +64,8 @@ class Reactions:
                 )
             rows = await conn.fetch(_OF, [message_id], room_id)
             data = reaction_event_data(room_id, message_id, grouped(rows))
-            answer = {**data, "emoji": emoji, "name": name, "reacted": removed is None}
+            answer: Toggled = {**data, "emoji": emoji, "name": name, "reacted": removed is None}
             return answer, [("reaction", room_id, data)]
 
-        answer: dict[str, Any] = await self._write(write)
+        answer: Toggled = await self._write(write)
         return answer

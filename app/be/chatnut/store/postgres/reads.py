@@ -13,7 +13,11 @@ from typing import Any, TypeVar
 
 from chatnut import errors
 from chatnut.clock import now_iso
+from chatnut.shapes.coordination import HandoffSnapshot, InboxPage
+from chatnut.shapes.messages import Message, Messages
+from chatnut.shapes.rooms import ProjectTotals, Room, RoomSummary
 from chatnut.store.postgres import queries as q
+from chatnut.store.rows import agent_dict, inbox_message, status_dict
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -24,7 +28,7 @@ HAS_UNREAD = "coalesce(s.last_message_id, 0) > coalesce(c.last_read_message_id, 
 PAGE_ORDER = " ORDER BY s.last_message_id DESC NULLS LAST, r.created_at DESC, r.id"
 
 
-async def _room(conn: Any, room_id: str) -> Row:
+async def _room(conn: Any, room_id: str) -> Room:
     row = await conn.fetchrow(q.ROOM_BY_ID, room_id)
     if row is None:
         raise errors.room_missing(room_id)
@@ -34,7 +38,7 @@ async def _room(conn: Any, room_id: str) -> Row:
 async def _page(
     conn: Any, room_id: str, *, limit: int, after: int | None = None, before: int | None = None,
     message_type: str | None = None, newest: bool = False,
-) -> tuple[list[Row], bool]:  # fmt: skip
+) -> tuple[list[Message], bool]:  # fmt: skip
     sql, params = q.message_page(
         room_id, limit=limit, after=after, before=before, message_type=message_type, newest=newest
     )
@@ -48,9 +52,10 @@ async def _page(
 async def _addressed(
     conn: Any, name: str, *, room_id: str | None, after: int, upto: int, limit: int,
     message_type: str | None = None, newest: bool = False,
-) -> tuple[list[Row], bool]:  # fmt: skip
-    """Messages addressed to `name` with after < id <= upto, oldest first (the inbox,
-    every live room's with its `room`, when room_id is None)."""
+) -> tuple[list[Any], bool]:  # fmt: skip
+    """The rows of the messages addressed to `name` with after < id <= upto, oldest
+    first (the inbox, every live room's with its room's project and name, when
+    room_id is None): rows.message_dict or rows.inbox_message shapes them."""
     clauses = ["x.name = $1", "x.message_id > $2", "x.message_id <= $3"]
     params: list[Any] = [name, after, upto]
     if room_id is not None:
@@ -73,17 +78,7 @@ async def _addressed(
     )
     if newest:
         rows = rows[:limit][::-1] + rows[limit:]
-    page = []
-    for row in rows[:limit]:
-        message = q.message_dict(row)
-        if room_id is None:
-            message["room"] = {
-                "id": row["room_id"],
-                "project": row["room_project"],
-                "name": row["room_name"],
-            }
-        page.append(message)
-    return page, len(rows) > limit
+    return rows[:limit], len(rows) > limit
 
 
 async def _presence_of(conn: Any, room_id: str, names: list[str]) -> dict[str, str]:
@@ -122,8 +117,8 @@ class Reads:
         limit: int,
         message_type: str | None,
         addressed_to: str | None,
-    ) -> Row:
-        async def read(conn: Any) -> Row:
+    ) -> Messages:
+        async def read(conn: Any) -> Messages:
             await _room(conn, room_id)
             if addressed_to is None and message_type is None:
                 messages, has_more = await _page(conn, room_id, limit=limit, after=after)
@@ -131,7 +126,7 @@ class Reads:
                 return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
             upto = int(await conn.fetchval(q.NEWEST_VISIBLE_ID))
             if addressed_to is not None:
-                messages, has_more = await _addressed(
+                rows, has_more = await _addressed(
                     conn,
                     addressed_to,
                     room_id=room_id,
@@ -140,6 +135,7 @@ class Reads:
                     limit=limit,
                     message_type=message_type,
                 )
+                messages = [q.message_dict(r) for r in rows]
             else:
                 messages, has_more = await _page(
                     conn,
@@ -156,10 +152,10 @@ class Reads:
 
     async def message_window(
         self, room_id: str, around: int, limit: int
-    ) -> tuple[list[Row], bool, bool]:
+    ) -> tuple[list[Message], bool, bool]:
         half = limit // 2
 
-        async def read(conn: Any) -> tuple[list[Row], bool, bool]:
+        async def read(conn: Any) -> tuple[list[Message], bool, bool]:
             await _room(conn, room_id)
             older = await conn.fetch(
                 f"SELECT {q.MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND id < $2"
@@ -184,19 +180,20 @@ class Reads:
 
         return await self._snapshot(read)
 
-    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> Row:
-        async def read(conn: Any) -> Row:
+    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> InboxPage:
+        async def read(conn: Any) -> InboxPage:
             upto = int(await conn.fetchval(q.NEWEST_VISIBLE_ID))
-            messages, has_more = await _addressed(
+            rows, has_more = await _addressed(
                 conn, name, room_id=None, after=after, upto=upto, limit=limit, newest=newest
             )
+            messages = [inbox_message(r) for r in rows]
             scanned = messages[-1]["id"] if has_more and not newest else max(upto, after)
             return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
 
         return await self._snapshot(read)
 
-    async def handoff(self, room_id: str, reader: str, recent: int) -> Row:
-        async def read(conn: Any) -> Row:
+    async def handoff(self, room_id: str, reader: str, recent: int) -> HandoffSnapshot:
+        async def read(conn: Any) -> HandoffSnapshot:
             room = await _room(conn, room_id)
             upto = int(await conn.fetchval(q.NEWEST_VISIBLE_ID))
             cursor = int(
@@ -207,8 +204,10 @@ class Reads:
                     reader,
                 )
             )
-            statuses = await conn.fetch(q.STATUSES, room_id)
-            agents = await conn.fetch(q.AGENTS, room_id)
+            statuses = [status_dict(r) for r in await conn.fetch(q.STATUSES, room_id)]
+            agents = [agent_dict(r) for r in await conn.fetch(q.AGENTS, room_id)]
+            names = {str(r["sender"]).lower() for r in statuses}
+            names |= {str(r["agent_name"]).lower() for r in agents}
             summary = await conn.fetchrow(
                 f"SELECT {q.MESSAGE_COLUMNS} FROM messages WHERE room_id = $1"
                 " AND message_type = 'summary' AND id <= $2 ORDER BY id DESC LIMIT 1",
@@ -221,15 +220,16 @@ class Reads:
                 cursor,
                 upto,
             )
-            found: Row = {
+            found: HandoffSnapshot = {
                 "room": room,
-                "statuses": [dict(r) for r in statuses],
-                "agents": [dict(r) for r in agents],
+                "statuses": statuses,
+                "agents": agents,
                 "latest_summary": q.message_dict(summary) if summary else None,
                 "unread_count": int(unread_count),
                 "unread": [],
                 "recent": [],
                 "next_since_id": upto,
+                "saved": await _presence_of(conn, room_id, sorted(names)),
             }
             if recent:
                 found["unread"] = (
@@ -238,9 +238,6 @@ class Reads:
                 found["recent"] = (
                     await _page(conn, room_id, limit=recent, before=upto + 1, newest=True)
                 )[0]
-            names = {str(r["sender"]).lower() for r in found["statuses"]}
-            names |= {str(r["agent_name"]).lower() for r in found["agents"]}
-            found["saved"] = await _presence_of(conn, room_id, sorted(names))
             return found
 
         return await self._snapshot(read)
@@ -276,7 +273,7 @@ class Reads:
         name_contains: str | None,
         offset: int,
         limit: int,
-    ) -> tuple[list[Row], bool]:
+    ) -> tuple[list[RoomSummary], bool]:
         # Two steps, as on SQLite: the page's room ids, walked newest first
         # from the room_stats activity index (0003_sidebar_activity), then the
         # summaries of those rooms only, so the first page of 10 000 rooms
@@ -316,13 +313,13 @@ class Reads:
 
     async def sidebar_totals(
         self, reader: str | None, room_ids: Sequence[str]
-    ) -> tuple[list[Row], dict[str, int]]:
+    ) -> tuple[list[ProjectTotals], dict[str, int]]:
         ids = list(room_ids)
 
-        async def read(conn: Any) -> tuple[list[Row], dict[str, int]]:
+        async def read(conn: Any) -> tuple[list[ProjectTotals], dict[str, int]]:
             # Rooms are counted from the (status, project) index alone; unread
             # ones are those whose newest id is above the reader's cursor.
-            projects: dict[str, Row] = {}
+            projects: dict[str, ProjectTotals] = {}
             for row in await conn.fetch(
                 "SELECT project, status, count(*) AS n FROM rooms"
                 " GROUP BY project, status ORDER BY project"

@@ -9,14 +9,23 @@ cursor's writes publish nothing and take no lock.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from chatnut import errors
 from chatnut.clock import now_iso
+from chatnut.shapes.coordination import Ack
+from chatnut.shapes.messages import Receipt
+from chatnut.shapes.receipts import Awaiting
 from chatnut.store.base import PREVIEW_CHARS, RECEIPT_EVENT_ROWS
 from chatnut.store.postgres import queries as q
-from chatnut.store.rows import RECEIPT_EVENT_COLUMNS, receipt_changes
+from chatnut.store.rows import (
+    RECEIPT_EVENT_COLUMNS,
+    ack_dict,
+    awaiting_dict,
+    receipt_changes,
+    receipt_dict,
+)
 
 Row = dict[str, Any]
 STAMPS = ("delivered_at", "read_at", "acked_at")
@@ -27,7 +36,7 @@ _AWAITING = f"""
 """
 
 
-PendingEvent = tuple[str, str, dict[str, Any]]
+PendingEvent = tuple[str, str, Mapping[str, Any]]
 
 
 async def receipt_events(conn: Any, keys: Sequence[tuple[int, str]], more: bool = False) -> Any:
@@ -65,8 +74,8 @@ class Receipts:
 
     async def receipts(
         self, message_ids: Sequence[int], room_id: str | None = None
-    ) -> dict[int, dict[str, Row]]:
-        found: dict[int, dict[str, Row]] = {}
+    ) -> dict[int, dict[str, Receipt]]:
+        found: dict[int, dict[str, Receipt]] = {}
         if not message_ids:
             return found
         rows = await self._read(
@@ -79,7 +88,7 @@ class Receipts:
             )
         )
         for row in rows:
-            found.setdefault(int(row["message_id"]), {})[row["name"]] = {s: row[s] for s in STAMPS}
+            found.setdefault(int(row["message_id"]), {})[row["name"]] = receipt_dict(row)
         return found
 
     async def mark_delivered(self, name: str, message_ids: Sequence[int]) -> None:
@@ -111,7 +120,7 @@ class Receipts:
 
         await self._write(write)
 
-    async def ack_message(self, room_id: str, message_id: int, name: str) -> Row:
+    async def ack_message(self, room_id: str, message_id: int, name: str) -> Ack:
         async def write(conn: Any) -> tuple[Any, list[PendingEvent]]:
             stamp = now_iso()
             changed = await conn.fetchrow(
@@ -142,13 +151,11 @@ class Receipts:
                 raise errors.message_missing(message_id, room_id)
             raise errors.not_addressee(name, message_id)
 
-        row = await self._write(write)
-        receipt = {s: row[s] for s in STAMPS}
-        return {"room_id": room_id, "message_id": message_id, "agent_name": name, **receipt}
+        return ack_dict(room_id, message_id, name, await self._write(write))
 
     async def awaiting_acks(
         self, *, room_id: str | None, name: str | None, limit: int
-    ) -> list[Row]:
+    ) -> list[Awaiting]:
         async def read(conn: Any) -> Any:
             if room_id is not None:
                 if await conn.fetchrow(q.ROOM_BY_ID, room_id) is None:
@@ -170,7 +177,7 @@ class Receipts:
             )
 
         rows = await self._read(read)
-        return [{**dict(r), "message_id": int(r["message_id"])} for r in rows]
+        return [awaiting_dict(r) for r in rows]
 
     async def delivery_lease(
         self, name: str, holder: str, *, now: float, until: float, start_id: int

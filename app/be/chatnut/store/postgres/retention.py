@@ -15,8 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from chatnut.shapes.admin import RetentionRule
 from chatnut.store.base import Row
 from chatnut.store.postgres import queries as q
+from chatnut.store.rows import retention_rule_dict
 
 MESSAGE_TABLES = ("messages", "message_recipients", "receipts")
 COLUMNS = "SELECT column_name FROM information_schema.columns WHERE table_name = $1"
@@ -51,16 +53,18 @@ class Retention:
                 if mine:
                     await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
-    async def retention_rules(self) -> list[Row]:
+    async def retention_rules(self) -> list[RetentionRule]:
         rows = await self._read(
             lambda conn: conn.fetch(
                 "SELECT project, room, days, updated_at FROM retention_rules ORDER BY project, room"
             )
         )
-        return [dict(r) for r in rows]
+        return [retention_rule_dict(r) for r in rows]
 
-    async def set_retention_rule(self, project: str, room: str, days: int | None, at: str) -> Row:
-        async def write(conn: Any) -> tuple[Row, list[Any]]:
+    async def set_retention_rule(
+        self, project: str, room: str, days: int | None, at: str
+    ) -> RetentionRule:
+        async def write(conn: Any) -> tuple[RetentionRule, list[Any]]:
             await conn.execute(
                 "INSERT INTO retention_rules (project, room, days, updated_at) "
                 "VALUES ($1, $2, $3, $4) ON CONFLICT (project, room) "
@@ -72,7 +76,7 @@ class Retention:
             )
             return {"project": project, "room": room, "days": days, "updated_at": at}, []
 
-        rule: Row = await self._write(write)
+        rule: RetentionRule = await self._write(write)
         return rule
 
     async def expired_messages(self, room_id: str, cutoff: str, limit: int) -> list[Row]:

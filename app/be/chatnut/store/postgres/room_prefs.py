@@ -7,27 +7,17 @@ from typing import Any
 
 from chatnut import errors
 from chatnut.clock import now_iso
-from chatnut.store.base import Row
+from chatnut.shapes.rooms import RoomPref
+from chatnut.store.rows import room_pref_dict
 
 _COLUMNS = "p.room_id, r.project, p.level, p.muted, p.starred, p.updated_at"
-
-
-def _row(row: Any) -> Row:
-    return {
-        "room_id": row["room_id"],
-        "project": row["project"],
-        "level": row["level"],
-        "muted": bool(row["muted"]),
-        "starred": bool(row["starred"]),
-        "updated_at": row["updated_at"],
-    }
 
 
 class RoomPrefs:
     _read: Callable[..., Awaitable[Any]]
     _write: Callable[..., Awaitable[Any]]
 
-    async def room_prefs(self, reader: str) -> list[Row]:
+    async def room_prefs(self, reader: str) -> list[RoomPref]:
         rows = await self._read(
             lambda conn: conn.fetch(
                 f"SELECT {_COLUMNS} FROM room_prefs p JOIN rooms r ON r.id = p.room_id"
@@ -35,7 +25,7 @@ class RoomPrefs:
                 reader,
             )
         )
-        return [_row(row) for row in rows]
+        return [room_pref_dict(row) for row in rows]
 
     async def set_room_prefs(
         self,
@@ -45,8 +35,8 @@ class RoomPrefs:
         level: str | None,
         muted: bool | None,
         starred: bool | None,
-    ) -> Row:
-        async def write(conn: Any) -> tuple[Row, list[Any]]:
+    ) -> RoomPref:
+        async def write(conn: Any) -> tuple[RoomPref, list[Any]]:
             if await conn.fetchval("SELECT 1 FROM rooms WHERE id = $1", room_id) is None:
                 raise errors.room_missing(room_id)
             await conn.execute(
@@ -73,7 +63,7 @@ class RoomPrefs:
                 reader,
                 room_id,
             )
-            return _row(row), []
+            return room_pref_dict(row), []
 
-        result: Row = await self._write(write)
+        result: RoomPref = await self._write(write)
         return result

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from chatnut.shapes.search import SearchPage, SearchResult
 from chatnut.store.base import (
     SEARCH_HIT_CAP,
     SEARCH_MESSAGE_LIMIT,
     SearchFilter,
+    hit_dict,
     rank_rooms,
-    snippet,
+    search_result,
 )
 from chatnut.store.postgres import queries as q
 
@@ -21,16 +23,15 @@ Row = dict[str, Any]
 class Search:
     _read: Callable[..., Awaitable[Any]]
 
-    async def search(self, query: str, project: str | None) -> Row:
-        found = await self.search_page((query,), SearchFilter(project=project))
-        return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
+    async def search(self, query: str, project: str | None) -> SearchResult:
+        return search_result(await self.search_page((query,), SearchFilter(project=project)))
 
-    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> Row:
+    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> SearchPage:
         likes = [f"%{q.escape_like(term)}%" for term in terms]
         rooms_sql, room_params = q.search_rooms(likes, where.project)
         hits_sql, hit_params = q.search_hits(likes, where)
 
-        async def read(conn: Any) -> Row:
+        async def read(conn: Any) -> SearchPage:
             first_page = not where.offset and where.before_id is None
             rooms = await conn.fetch(rooms_sql, *room_params) if first_page and likes else []
             hits = await conn.fetch(hits_sql, *hit_params)
@@ -51,21 +52,12 @@ class Search:
                 "room_names": {
                     r["id"]: {"name": r["name"], "project": r["project"]} for r in names
                 },
-                "messages": [
-                    {
-                        "id": r["id"],
-                        "room_id": r["room_id"],
-                        "sender": r["sender"],
-                        "created_at": r["created_at"],
-                        "snippet": snippet(r["content"], terms[0] if terms else ""),
-                    }
-                    for r in rows
-                ],
+                "messages": [hit_dict(r, terms[0] if terms else "") for r in rows],
                 "offset": where.offset,
                 "total": len(hits),
                 "capped": capped,
                 "has_more": where.offset + len(page) < len(hits) or (capped and bool(page)),
             }
 
-        result: Row = await self._read(read)
+        result: SearchPage = await self._read(read)
         return result

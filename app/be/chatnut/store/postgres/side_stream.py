@@ -38,10 +38,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from chatnut import errors
 from chatnut.hub import Event
+from chatnut.shapes.messages import ReadCursor
 from chatnut.store.base import OnCommit
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ class SideStream:
 
     async def move_cursor(
         self, conn: Any, room_id: str, reader: str, message_id: int, at: str
-    ) -> dict[str, Any] | None:
+    ) -> ReadCursor | None:
         """The cursor where it now stands; None when the move would stamp
         receipts (nothing written: the caller moves it under the write lock)."""
         row = await conn.fetchrow(
@@ -114,12 +116,12 @@ class SideStream:
         stands = int(row["stands"])
         return {"room_id": room_id, "reader": reader, "last_read_message_id": stands}
 
-    async def announce(self, conn: Any, kind: str, room_id: str, data: dict[str, Any]) -> None:
+    async def announce(self, conn: Any, kind: str, room_id: str, data: Mapping[str, Any]) -> None:
         """In the writing transaction: tell every process once it commits."""
         payload = {"from": self.source, "kind": kind, "room": room_id, "data": data}
         await conn.execute(NOTIFY, CHANNEL, json.dumps(payload, ensure_ascii=False))
 
-    def committed(self, kind: str, room_id: str, data: dict[str, Any]) -> None:
+    def committed(self, kind: str, room_id: str, data: Mapping[str, Any]) -> None:
         """After the commit: this process's subscribers hear it at once."""
         self._publish(Event(kind, room_id, data))
 

@@ -7,27 +7,30 @@ so it goes through side_stream.py's stream instead (PostgresStore._write_receipt
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from chatnut import errors
 from chatnut.clock import now_iso
+from chatnut.shapes.rooms import Room
+from chatnut.shapes.team import Agent, Status
 from chatnut.store.postgres import queries as q
-from chatnut.store.rows import with_principal
+from chatnut.store.rows import agent_dict, status_dict
 
 Row = dict[str, Any]
-PendingEvent = tuple[str, str, dict[str, Any]]
+PendingEvent = tuple[str, str, Mapping[str, Any]]
+Shaped = TypeVar("Shaped", Status, Agent)
 
 
 class Team:
     _read: Callable[..., Awaitable[Any]]
     _write: Callable[..., Awaitable[Any]]
     _write_receipt: Callable[..., Awaitable[Any]]
-    _room_or_missing: Callable[[Any, str], Awaitable[Row]]
+    _room_or_missing: Callable[[Any, str], Awaitable[Room]]
 
     async def set_status(
         self, room_id: str, sender: str, status: str, *, principal: str | None = None
-    ) -> Row:
+    ) -> Status:
         return await self._upsert(
             room_id,
             "updating status",
@@ -35,14 +38,15 @@ class Team:
             "status",
             {"sender": sender, "status": status, "principal": principal},
             "updated_at",
+            status_dict,
         )
 
-    async def statuses(self, room_id: str) -> list[Row]:
-        return await self._rows_of_room(room_id, q.STATUSES)
+    async def statuses(self, room_id: str) -> list[Status]:
+        return [status_dict(r) for r in await self._rows_of_room(room_id, q.STATUSES)]
 
     async def register_agent(
         self, room_id: str, agent_name: str, task_id: str, *, principal: str | None = None
-    ) -> Row:
+    ) -> Agent:
         return await self._upsert(
             room_id,
             "registering agents",
@@ -50,10 +54,11 @@ class Team:
             "agent",
             {"agent_name": agent_name, "task_id": task_id, "principal": principal},
             "registered_at",
+            agent_dict,
         )
 
-    async def agents(self, room_id: str) -> list[Row]:
-        return await self._rows_of_room(room_id, q.AGENTS)
+    async def agents(self, room_id: str) -> list[Agent]:
+        return [agent_dict(r) for r in await self._rows_of_room(room_id, q.AGENTS)]
 
     async def _upsert(
         self,
@@ -63,16 +68,17 @@ class Team:
         kind: str,
         values: dict[str, str | None],
         stamp: str,
-    ) -> Row:
+        shape: Callable[[Row], Shaped],
+    ) -> Shaped:
         """One row per (room, first of `values`) in a live room: insert it, or replace
-        the rest of `values` and the `stamp` time; publish it as a `kind` event.
+        the rest of `values` and the `stamp` time; publish it, shaped, as a `kind` event.
 
         Table and column names come from the callers above, never from a client.
         """
         key, *rest = values
         ordered = kind != "status"  # a registration decides what later posts address
 
-        async def write(conn: Any) -> Row:
+        async def write(conn: Any) -> Shaped:
             if ordered:
                 room = await self._room_or_missing(conn, room_id)
             else:
@@ -95,22 +101,23 @@ class Team:
                 f" ON CONFLICT (room_id, {key}) DO UPDATE SET {updates}",
                 *row.values(),
             )
-            return with_principal(row)
+            return shape(row)
 
         if not ordered:
-            status: Row = await self._write_receipt(kind, room_id, write)
+            status: Shaped = await self._write_receipt(kind, room_id, write)
             return status
 
         async def under_lock(conn: Any) -> tuple[Any, list[PendingEvent]]:
             shown = await write(conn)
             return shown, [(kind, room_id, shown)]
 
-        registered: Row = await self._write(under_lock)
+        registered: Shaped = await self._write(under_lock)
         return registered
 
-    async def _rows_of_room(self, room_id: str, sql: str) -> list[Row]:
+    async def _rows_of_room(self, room_id: str, sql: str) -> list[Any]:
         async def read(conn: Any) -> Any:
             await self._room_or_missing(conn, room_id)
             return await conn.fetch(sql, room_id)
 
-        return [with_principal(r) for r in await self._read(read)]
+        rows: list[Any] = await self._read(read)
+        return rows

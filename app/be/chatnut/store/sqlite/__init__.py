@@ -16,10 +16,16 @@ from typing import Any
 from chatnut import errors
 from chatnut.clock import now_iso
 from chatnut.hub import Event
-from chatnut.store.base import OnCommit, Row, SearchFilter, Store
+from chatnut.shapes.health import Stats
+from chatnut.shapes.messages import Message, PostedMessage, ReadCursor
+from chatnut.shapes.rooms import Cleared, Deleted, Room, RoomSummary
+from chatnut.shapes.search import SearchPage, SearchResult
+from chatnut.shapes.team import Agent, Status
+from chatnut.store.base import OnCommit, SearchFilter, Store
 from chatnut.store.sqlite import coordination, idempotency
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.claims import Claims
+from chatnut.store.sqlite.edits import Edits
 from chatnut.store.sqlite.engine import Engine
 from chatnut.store.sqlite.identities import Identities
 from chatnut.store.sqlite.migrate import current_version, newest_version
@@ -30,35 +36,38 @@ from chatnut.store.sqlite.retention import Retention
 from chatnut.store.sqlite.room_prefs import RoomPrefs
 from chatnut.store.sqlite.search import search as search_messages
 from chatnut.store.sqlite.search import search_page
+from chatnut.store.sqlite.threads import Threads
 
 Write = tuple[Any, Sequence[Event]]
 
 
-def room_or_missing(conn: sqlite3.Connection, room_id: str) -> Row:
+def room_or_missing(conn: sqlite3.Connection, room_id: str) -> Room:
     room = q.room_by_id(conn, room_id)
     if room is None:
         raise errors.room_missing(room_id)
     return room
 
 
-def _named_room(conn: sqlite3.Connection, project: str, name: str) -> Row:
+def _named_room(conn: sqlite3.Connection, project: str, name: str) -> Room:
     room = q.room_by_name(conn, project, name)
     if room is None:
         raise errors.named_room_missing(project, name)
     return room
 
 
-def _live(room: Row, action: str) -> Row:
+def _live(room: Room, action: str) -> Room:
     if room["status"] != "live":
         raise errors.room_archived(room, action)
     return room
 
 
-def room_event(room: Row, action: str) -> Event:
+def room_event(room: Room, action: str) -> Event:
     return Event("room", room["id"], {"action": action, "room": room})
 
 
-class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Retention, Store):
+class SqliteStore(
+    Reads, Receipts, Reactions, Threads, Edits, Claims, RoomPrefs, Identities, Retention, Store
+):
     def __init__(
         self,
         path: Path,
@@ -92,11 +101,11 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
 
     # -- rooms --------------------------------------------------------------
 
-    async def room(self, room_id: str) -> Row | None:
-        room: Row | None = await self.engine.read(lambda conn: q.room_by_id(conn, room_id))
+    async def room(self, room_id: str) -> Room | None:
+        room: Room | None = await self.engine.read(lambda conn: q.room_by_id(conn, room_id))
         return room
 
-    async def create_room(self, room: Row) -> tuple[Row, bool]:
+    async def create_room(self, room: Room) -> tuple[Room, bool]:
         def write(conn: sqlite3.Connection) -> Write:
             existing = q.room_by_name(conn, room["project"], room["name"])
             if existing is not None:
@@ -104,10 +113,10 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
             q.insert_room(conn, room)
             return (room, True), [room_event(room, "created")]
 
-        created: tuple[Row, bool] = await self.engine.write(write)
+        created: tuple[Room, bool] = await self.engine.write(write)
         return created
 
-    async def archive_room(self, project: str, name: str) -> Row:
+    async def archive_room(self, project: str, name: str) -> Room:
         def write(conn: sqlite3.Connection) -> Write:
             room = _named_room(conn, project, name)
             if room["status"] == "archived":  # idempotent: archiving twice keeps the first time
@@ -117,7 +126,7 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
             room = {**room, "status": "archived", "archived_at": stamp}
             return room, [room_event(room, "archived")]
 
-        room: Row = await self.engine.write(write)
+        room: Room = await self.engine.write(write)
         return room
 
     async def archive_idle_rooms(self, cutoff: str) -> list[str]:
@@ -133,13 +142,13 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
         archived: list[str] = await self.engine.write(write)
         return archived
 
-    async def delete_room(self, room_id: str) -> Row:
+    async def delete_room(self, room_id: str) -> Deleted:
         def write(conn: sqlite3.Connection) -> Write:
             room = room_or_missing(conn, room_id)
             if room["status"] != "archived":
                 raise errors.room_still_live(room)
             deleted = q.delete_room(conn, room_id)
-            result = {
+            result: Deleted = {
                 "id": room_id,
                 "name": room["name"],
                 "project": room["project"],
@@ -147,14 +156,14 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
             }
             return result, [room_event(room, "deleted")]
 
-        result: Row = await self.engine.write(write)
+        result: Deleted = await self.engine.write(write)
         return result
 
-    async def clear_room(self, project: str, name: str) -> Row:
+    async def clear_room(self, project: str, name: str) -> Cleared:
         def write(conn: sqlite3.Connection) -> Write:
             room = _named_room(conn, project, name)
             deleted = q.clear_messages(conn, room["id"])
-            result = {
+            result: Cleared = {
                 "name": name,
                 "project": project,
                 "room_id": room["id"],
@@ -162,17 +171,17 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
             }
             return result, [Event("cleared", room["id"], result)]
 
-        result: Row = await self.engine.write(write)
+        result: Cleared = await self.engine.write(write)
         return result
 
-    async def list_rooms(self, project: str | None, status: str) -> list[Row]:
-        rooms: list[Row] = await self.engine.read(lambda c: q.list_rooms(c, project, status))
+    async def list_rooms(self, project: str | None, status: str) -> list[Room]:
+        rooms: list[Room] = await self.engine.read(lambda c: q.list_rooms(c, project, status))
         return rooms
 
     async def room_summaries(
         self, project: str | None, status: str, reader: str | None, room_id: str | None = None
-    ) -> list[Row]:
-        rows: list[Row] = await self.engine.read(
+    ) -> list[RoomSummary]:
+        rows: list[RoomSummary] = await self.engine.read(
             lambda c: q.room_summaries(c, project, status, reader, room_id)
         )
         return rows
@@ -196,7 +205,7 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
         to: Sequence[str] = (),
         idempotency_key: str | None = None,
         principal: str | None = None,
-    ) -> Row:
+    ) -> PostedMessage:
         names, addressed = list(mentioned), list(to)
 
         def write(conn: sqlite3.Connection) -> Write:
@@ -238,7 +247,7 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
             event = Event("message", room_id, message, frozenset(audience))
             return {**message, "mentions": mentions}, [event]
 
-        posted: Row = await self.engine.write(write)
+        posted: PostedMessage = await self.engine.write(write)
         return posted
 
     async def message_page(
@@ -250,8 +259,8 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
         before: int | None = None,
         message_type: str | None = None,
         newest: bool = False,
-    ) -> tuple[list[Row], bool]:
-        def read(conn: sqlite3.Connection) -> tuple[list[Row], bool]:
+    ) -> tuple[list[Message], bool]:
+        def read(conn: sqlite3.Connection) -> tuple[list[Message], bool]:
             if room_id is not None:
                 room_or_missing(conn, room_id)
             return q.message_page(
@@ -264,14 +273,14 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
                 newest=newest,
             )
 
-        page: tuple[list[Row], bool] = await self.engine.read(read)
+        page: tuple[list[Message], bool] = await self.engine.read(read)
         return page
 
     async def newest_message_id(self) -> int:
         newest: int = await self.engine.read(q.max_message_id)
         return newest
 
-    async def mark_read(self, room_id: str, reader: str, message_id: int) -> Row:
+    async def mark_read(self, room_id: str, reader: str, message_id: int) -> ReadCursor:
         def write(conn: sqlite3.Connection) -> Write:
             room_or_missing(conn, room_id)
             # A cursor past the newest message would silently swallow future posts
@@ -280,67 +289,72 @@ class SqliteStore(Reads, Receipts, Reactions, Claims, RoomPrefs, Identities, Ret
             # What the cursor's trigger is about to stamp read, for the receipt event.
             unread, more = unread_receipts(conn, room_id, reader, target)
             stands = q.advance_cursor(conn, room_id, reader, target, now_iso())
-            cursor = {"room_id": room_id, "reader": reader, "last_read_message_id": stands}
+            cursor: ReadCursor = {
+                "room_id": room_id,
+                "reader": reader,
+                "last_read_message_id": stands,
+            }
             stamped = receipt_events(conn, unread, more) if unread and stands >= target else []
             return cursor, [Event("read", room_id, cursor), *stamped]
 
-        cursor: Row = await self.engine.write(write)
+        cursor: ReadCursor = await self.engine.write(write)
         return cursor
 
     # -- the team -----------------------------------------------------------
 
     async def set_status(
         self, room_id: str, sender: str, status: str, *, principal: str | None = None
-    ) -> Row:
+    ) -> Status:
         def write(conn: sqlite3.Connection) -> Write:
             _live(room_or_missing(conn, room_id), "updating status")
             row = q.upsert_status(conn, room_id, sender, status, now_iso(), principal)
             return row, [Event("status", room_id, row)]
 
-        row: Row = await self.engine.write(write)
+        row: Status = await self.engine.write(write)
         return row
 
-    async def statuses(self, room_id: str) -> list[Row]:
-        return await self._rows_of_room(room_id, q.statuses)
+    async def statuses(self, room_id: str) -> list[Status]:
+        def read(conn: sqlite3.Connection) -> list[Status]:
+            room_or_missing(conn, room_id)
+            return q.statuses(conn, room_id)
+
+        rows: list[Status] = await self.engine.read(read)
+        return rows
 
     async def register_agent(
         self, room_id: str, agent_name: str, task_id: str, *, principal: str | None = None
-    ) -> Row:
+    ) -> Agent:
         def write(conn: sqlite3.Connection) -> Write:
             _live(room_or_missing(conn, room_id), "registering agents")
             row = q.upsert_agent(conn, room_id, agent_name, task_id, now_iso(), principal)
             return row, [Event("agent", room_id, row)]
 
-        row: Row = await self.engine.write(write)
+        row: Agent = await self.engine.write(write)
         return row
 
-    async def agents(self, room_id: str) -> list[Row]:
-        return await self._rows_of_room(room_id, q.agents)
-
-    async def _rows_of_room(self, room_id: str, query: Any) -> list[Row]:
-        def read(conn: sqlite3.Connection) -> list[Row]:
+    async def agents(self, room_id: str) -> list[Agent]:
+        def read(conn: sqlite3.Connection) -> list[Agent]:
             room_or_missing(conn, room_id)
-            rows: list[Row] = query(conn, room_id)
-            return rows
+            return q.agents(conn, room_id)
 
-        rows: list[Row] = await self.engine.read(read)
+        rows: list[Agent] = await self.engine.read(read)
         return rows
 
     # -- search and counts --------------------------------------------------
 
-    async def search(self, query: str, project: str | None) -> Row:
-        result: Row = await self.engine.read(lambda c: search_messages(c, query, project))
+    async def search(self, query: str, project: str | None) -> SearchResult:
+        result: SearchResult = await self.engine.read(lambda c: search_messages(c, query, project))
         return result
 
-    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> Row:
-        result: Row = await self.engine.read(lambda c: search_page(c, terms, where))
+    async def search_page(self, terms: Sequence[str], where: SearchFilter) -> SearchPage:
+        result: SearchPage = await self.engine.read(lambda c: search_page(c, terms, where))
         return result
 
-    async def stats(self) -> dict[str, int]:
-        def read(conn: sqlite3.Connection) -> dict[str, int]:
+    async def stats(self) -> Stats:
+        def read(conn: sqlite3.Connection) -> Stats:
             rooms = conn.execute("SELECT count(*) FROM rooms").fetchone()[0]
             messages = conn.execute("SELECT coalesce(sum(message_count), 0) FROM room_stats")
             return {"rooms": int(rooms), "messages": int(messages.fetchone()[0])}
 
-        counts: dict[str, int] = await self.engine.read(read)
+        counts: Stats = await self.engine.read(read)
         return counts

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from chatnut import errors
+from chatnut.shapes.claims import Claim, Released, StoredClaim
+from chatnut.shapes.rooms import Room
 from chatnut.store.claim_rows import (
     CLAIM_COLUMNS,
     Judge,
@@ -16,6 +18,7 @@ from chatnut.store.claim_rows import (
     column_values,
     release_plan,
     renewed,
+    stored_claim,
 )
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
@@ -23,7 +26,7 @@ from chatnut.store.sqlite.engine import Engine
 _PLACES = ", ".join("?" for _ in CLAIM_COLUMNS.split(","))
 
 
-def _live(conn: sqlite3.Connection, project: str | None, now: str, limit: int) -> list[Row]:
+def _live(conn: sqlite3.Connection, project: str | None, now: str, limit: int) -> list[Claim]:
     where, params = "expires_at > ?", [now]
     if project is not None:
         where, params = "project = ? AND expires_at > ?", [project, now]
@@ -35,7 +38,7 @@ def _live(conn: sqlite3.Connection, project: str | None, now: str, limit: int) -
     return [claim_dict(r) for r in rows]
 
 
-def _room(conn: sqlite3.Connection, room_id: str) -> Row:
+def _room(conn: sqlite3.Connection, room_id: str) -> Room:
     room = q.room_by_id(conn, room_id)
     if room is None:
         raise errors.room_missing(room_id)
@@ -45,10 +48,10 @@ def _room(conn: sqlite3.Connection, room_id: str) -> Row:
 class Claims:
     engine: Engine
 
-    async def claim(self, claim: Row, judge: Judge, max_live: int) -> Row:
+    async def claim(self, claim: Row, judge: Judge, max_live: int) -> StoredClaim:
         now = claim["created_at"]
 
-        def write(conn: sqlite3.Connection) -> tuple[Row, list[Any]]:
+        def write(conn: sqlite3.Connection) -> tuple[StoredClaim, list[Any]]:
             room = _room(conn, claim["room_id"])
             if room["status"] != "live":
                 raise errors.room_archived(room, "claiming")
@@ -68,7 +71,12 @@ class Claims:
                         before["claim_id"],
                     ),
                 )
-                stored = {**before, **{k: claim[k] for k in ("exclusive", "note", "expires_at")}}
+                stored: Claim = {
+                    **before,
+                    "exclusive": claim["exclusive"],
+                    "note": claim["note"],
+                    "expires_at": claim["expires_at"],
+                }
             else:
                 if len(rows) >= max_live:
                     raise errors.too_many_claims(room["project"], max_live)
@@ -76,11 +84,16 @@ class Claims:
                     f"INSERT INTO claims ({CLAIM_COLUMNS}) VALUES ({_PLACES})",
                     column_values(claim, room["project"]),
                 )
-                stored = {**claim, "project": room["project"]}
-            answer = {"claim_id": stored["claim_id"], "granted": True, "conflicts": conflicts}
-            return {**answer, "claim": stored}, []
+                stored = stored_claim(claim, room["project"])
+            granted: StoredClaim = {
+                "claim_id": stored["claim_id"],
+                "granted": True,
+                "conflicts": conflicts,
+                "claim": stored,
+            }
+            return granted, []
 
-        result: Row = await self.engine.write(write)
+        result: StoredClaim = await self.engine.write(write)
         return result
 
     async def release_claims(
@@ -90,8 +103,8 @@ class Claims:
         claim_id: str | None,
         paths: Sequence[str] | None,
         now: str,
-    ) -> Row:
-        def write(conn: sqlite3.Connection) -> tuple[Row, list[Any]]:
+    ) -> Released:
+        def write(conn: sqlite3.Connection) -> tuple[Released, list[Any]]:
             project = _room(conn, room_id)["project"]
             rows = _live(conn, project, now, 1_000_000)
             if claim_id is not None:
@@ -108,9 +121,9 @@ class Claims:
             )
             return {"released": gone, "trimmed": sorted(kept)}, []
 
-        result: Row = await self.engine.write(write)
+        result: Released = await self.engine.write(write)
         return result
 
-    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Row]:
-        rows: list[Row] = await self.engine.read(lambda c: _live(c, project, now, limit))
+    async def live_claims(self, project: str | None, now: str, limit: int) -> list[Claim]:
+        rows: list[Claim] = await self.engine.read(lambda c: _live(c, project, now, limit))
         return rows

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from chatnut.shapes.messages import Message
 from chatnut.store.sqlite.queries import MESSAGE_COLUMNS, message_dict
 
 _M_COLUMNS = ", ".join("m." + c.strip() for c in MESSAGE_COLUMNS.split(","))
@@ -35,11 +36,13 @@ def addressed_page(
     limit: int,
     message_type: str | None = None,
     newest: bool = False,
-) -> tuple[list[dict[str, Any]], bool]:
-    """Messages addressed to `name` with after < id <= upto, oldest first.
+) -> tuple[list[sqlite3.Row], bool]:
+    """The rows of the messages addressed to `name` with after < id <= upto,
+    oldest first (rows.message_dict shapes them).
 
     With a room: that room's (archived or not, like any read). Without: the
-    inbox, every live room's, each message with its `room` (id, project, name).
+    inbox, every live room's, each row with its room's project and name
+    (rows.inbox_message shapes them).
     `newest` takes the page from the top of the range (still returned oldest first).
     """
     clauses = ["x.name = ?", "x.message_id > ?", "x.message_id <= ?"]
@@ -65,20 +68,10 @@ def addressed_page(
     ).fetchall()
     if newest:
         rows = rows[:limit][::-1] + rows[limit:]
-    page = []
-    for row in rows[:limit]:
-        message = message_dict(row)
-        if room_id is None:
-            message["room"] = {
-                "id": row["room_id"],
-                "project": row["room_project"],
-                "name": row["room_name"],
-            }
-        page.append(message)
-    return page, len(rows) > limit
+    return rows[:limit], len(rows) > limit
 
 
-def latest_summary(conn: sqlite3.Connection, room_id: str, upto: int) -> dict[str, Any] | None:
+def latest_summary(conn: sqlite3.Connection, room_id: str, upto: int) -> Message | None:
     row = conn.execute(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND message_type = 'summary'"
         " AND id <= ? ORDER BY id DESC LIMIT 1",

@@ -343,7 +343,12 @@ class Engine:
 
         self._checkpoint_task = asyncio.create_task(checkpoint(), name="chatnut-checkpoint")
 
-    async def _reset_wal(self) -> None:
+    async def reset_wal(self) -> bool:
+        """Empty the WAL now (a delete: the old pages must not outlive it there);
+        whether it was emptied."""
+        return await self._reset_wal()
+
+    async def _reset_wal(self) -> bool:
         """Empty an oversized WAL, on the writer itself between two batches.
 
         On the writer's own connection there is no fight for the write lock (a
@@ -361,12 +366,16 @@ class Engine:
             finally:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
+        emptied = False
         try:
             if await self._writer.run(truncate):
                 log.warning("the WAL could not be reset (readers kept it busy); will retry")
+            else:
+                emptied = True
         except sqlite3.Error as exc:
             log.warning("WAL reset failed: %s", exc)
         self._commits_since_checkpoint = 0
+        return emptied
 
     async def _run_batch(self, batch: list[_Job]) -> None:
         assert self._writer is not None

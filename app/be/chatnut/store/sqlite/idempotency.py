@@ -7,18 +7,16 @@ remembering it cannot interleave with another post.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from chatnut.clock import now_iso
+from chatnut.shapes.messages import Message
 from chatnut.store.base import idempotency_cutoff
 from chatnut.store.sqlite.queries import MESSAGE_COLUMNS, message_dict
 
 _M_COLUMNS = ", ".join("m." + c.strip() for c in MESSAGE_COLUMNS.split(","))
 
 
-def first_message(
-    conn: sqlite3.Connection, room_id: str, sender: str, key: str
-) -> dict[str, Any] | None:
+def first_message(conn: sqlite3.Connection, room_id: str, sender: str, key: str) -> Message | None:
     """The message stored under this key within the window, if it still exists."""
     row = conn.execute(
         f"SELECT {_M_COLUMNS} FROM idempotency_keys k JOIN messages m ON m.id = k.message_id"

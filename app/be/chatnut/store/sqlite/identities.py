@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chatnut.hub import Event
+from chatnut.shapes.admin import Token
 from chatnut.store.rows import TOKEN_COLUMNS, principal_dict, token_dict
 from chatnut.store.sqlite.engine import Engine
 
@@ -76,22 +77,22 @@ class Identities:
         row: Row = await self.engine.write(write)
         return row
 
-    async def tokens(self) -> list[Row]:
-        def read(conn: sqlite3.Connection) -> list[Row]:
+    async def tokens(self) -> list[Token]:
+        def read(conn: sqlite3.Connection) -> list[Token]:
             rows = conn.execute(_LIST + " ORDER BY t.created_at, t.id").fetchall()
             return [token_dict(r) for r in rows]
 
-        rows: list[Row] = await self.engine.read(read)
+        rows: list[Token] = await self.engine.read(read)
         return rows
 
-    async def revoke_tokens(self, id_or_name: str, at: str) -> list[Row]:
-        def write(conn: sqlite3.Connection) -> tuple[list[Row], list[Event]]:
+    async def revoke_tokens(self, id_or_name: str, at: str) -> list[Token]:
+        def write(conn: sqlite3.Connection) -> tuple[list[Token], list[Event]]:
             rows = conn.execute(
                 _LIST + " WHERE (t.id = ? OR t.principal = ?) AND t.revoked_at IS NULL"
                 " ORDER BY t.created_at, t.id",
                 (id_or_name, id_or_name),
             ).fetchall()
-            revoked = [{**token_dict(r), "revoked_at": at} for r in rows]
+            revoked: list[Token] = [{**token_dict(r), "revoked_at": at} for r in rows]
             ids = [t["id"] for t in revoked]
             conn.executemany(
                 "UPDATE tokens SET revoked_at = ? WHERE id = ?", [(at, i) for i in ids]
@@ -101,7 +102,7 @@ class Identities:
             event = Event("revoked", "", {"tokens": ids})
             return revoked, [event]
 
-        revoked: list[Row] = await self.engine.write(write)
+        revoked: list[Token] = await self.engine.write(write)
         return revoked
 
     async def token_owner(self, hashed: str) -> Row | None:

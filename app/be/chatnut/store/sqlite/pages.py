@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from chatnut.shapes.messages import Message
+from chatnut.shapes.rooms import ProjectTotals, RoomSummary
 from chatnut.store.sqlite.queries import (
     MESSAGE_COLUMNS,
     SUMMARY_SELECT,
@@ -23,7 +25,7 @@ HAS_UNREAD = "coalesce(s.last_message_id, 0) > coalesce(c.last_read_message_id, 
 
 def message_window(
     conn: sqlite3.Connection, room_id: str, around: int, limit: int
-) -> tuple[list[dict[str, Any]], bool, bool]:
+) -> tuple[list[Message], bool, bool]:
     """About `limit` messages of a room centred on `around` (which need not
     exist), oldest first, and whether older / newer ones remain beyond them."""
     half = limit // 2
@@ -58,7 +60,7 @@ def sidebar_page(
     name_contains: str | None,
     offset: int,
     limit: int,
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[RoomSummary], bool]:
     """One page of room summaries, newest activity first; `has_more` if more follow.
 
     Two steps: the page's room ids, then their summaries. The first reads only
@@ -105,7 +107,7 @@ def sidebar_page(
     return [summary_dict(conn, row, reader) for row in rows], len(ids) > limit
 
 
-def sidebar_totals(conn: sqlite3.Connection, reader: str | None) -> list[dict[str, Any]]:
+def sidebar_totals(conn: sqlite3.Connection, reader: str | None) -> list[ProjectTotals]:
     """Per project: live and archived rooms, and unread messages in live rooms.
 
     Archived rooms never count as unread (one rule, everywhere). Rooms are
@@ -113,7 +115,7 @@ def sidebar_totals(conn: sqlite3.Connection, reader: str | None) -> list[dict[st
     newest id is above the reader's cursor, and their messages are counted
     from the cursor up (all of them when the reader has no cursor there).
     """
-    projects: dict[str, dict[str, Any]] = {}
+    projects: dict[str, ProjectTotals] = {}
     for row in conn.execute(
         "SELECT project, status, count(*) FROM rooms GROUP BY project, status ORDER BY project"
     ):

@@ -11,31 +11,35 @@ import json
 import sqlite3
 from typing import Any
 
+from chatnut.shapes.messages import Message
+from chatnut.shapes.rooms import Room, RoomSummary
+from chatnut.shapes.team import Agent, Status
+from chatnut.store import rows
 from chatnut.store.base import PREVIEW_CHARS
 
 # Re-exported: the row shapes are shared by both backends (store/rows.py).
 from chatnut.store.rows import MESSAGE_COLUMNS as MESSAGE_COLUMNS
 from chatnut.store.rows import ROOM_COLUMNS as ROOM_COLUMNS
+from chatnut.store.rows import agent_dict, status_dict
 from chatnut.store.rows import message_dict as message_dict
 from chatnut.store.rows import room_dict as room_dict
-from chatnut.store.rows import with_principal
 
 # -- rooms ------------------------------------------------------------------
 
 
-def room_by_id(conn: sqlite3.Connection, room_id: str) -> dict[str, Any] | None:
+def room_by_id(conn: sqlite3.Connection, room_id: str) -> Room | None:
     row = conn.execute(f"SELECT {ROOM_COLUMNS} FROM rooms WHERE id = ?", (room_id,)).fetchone()
     return room_dict(row) if row else None
 
 
-def room_by_name(conn: sqlite3.Connection, project: str, name: str) -> dict[str, Any] | None:
+def room_by_name(conn: sqlite3.Connection, project: str, name: str) -> Room | None:
     row = conn.execute(
         f"SELECT {ROOM_COLUMNS} FROM rooms WHERE project = ? AND name = ?", (project, name)
     ).fetchone()
     return room_dict(row) if row else None
 
 
-def insert_room(conn: sqlite3.Connection, room: dict[str, Any]) -> None:
+def insert_room(conn: sqlite3.Connection, room: Room) -> None:
     conn.execute(
         "INSERT INTO rooms (id, name, project, branch, description, status, created_at,"
         " archived_at, metadata) VALUES (?, ?, ?, ?, ?, 'live', ?, NULL, ?)",
@@ -75,7 +79,7 @@ def _room_filter(project: str | None, status: str) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def list_rooms(conn: sqlite3.Connection, project: str | None, status: str) -> list[dict[str, Any]]:
+def list_rooms(conn: sqlite3.Connection, project: str | None, status: str) -> list[Room]:
     where, params = _room_filter(project, status)
     rows = conn.execute(
         f"SELECT {', '.join('r.' + c.strip() for c in ROOM_COLUMNS.split(','))} FROM rooms r"
@@ -108,7 +112,7 @@ def room_summaries(
     status: str,
     reader: str | None,
     room_id: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[RoomSummary]:
     """Rooms with message_count, last_message preview and (for a reader) unread_count.
 
     Counts come from `room_stats`, kept by triggers, so listing 10 000 rooms
@@ -122,26 +126,13 @@ def room_summaries(
     return [summary_dict(conn, row, reader) for row in rows]
 
 
-def summary_dict(conn: sqlite3.Connection, row: sqlite3.Row, reader: str | None) -> dict[str, Any]:
-    room = room_dict(row)
-    room["message_count"] = row["message_count"]
-    room["last_message"] = (
-        None
-        if row["last_id"] is None
-        else {
-            "id": row["last_id"],
-            "sender": row["last_sender"],
-            "preview": row["last_content"],
-            "message_type": row["last_type"],
-            "created_at": row["last_created_at"],
-        }
-    )
-    if row["last_to"]:  # addressed: the preview says to whom
-        room["last_message"]["to"] = json.loads(row["last_to"])
+def summary_dict(conn: sqlite3.Connection, row: sqlite3.Row, reader: str | None) -> RoomSummary:
+    # The unread count is a range count above the cursor here (PostgreSQL's
+    # query selects it with the row).
+    unread = None
     if reader is not None:
-        room["unread_count"] = _unread(conn, room["id"], row["cursor"], row["message_count"])
-        room["last_read_message_id"] = row["cursor"] or 0
-    return room
+        unread = _unread(conn, row["id"], row["cursor"], row["message_count"])
+    return rows.summary_dict(row, unread)
 
 
 def _unread(conn: sqlite3.Connection, room_id: str, cursor: int | None, total: int) -> int:
@@ -234,7 +225,7 @@ def message_page(
     before: int | None = None,
     message_type: str | None = None,
     newest: bool = False,
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[Message], bool]:
     """Up to `limit` messages between the bounds, returned oldest first.
 
     `newest` takes the page from the top of the range (paging backwards) instead
@@ -311,7 +302,7 @@ def upsert_status(
     status: str,
     now: str,
     principal: str | None = None,
-) -> dict[str, Any]:
+) -> Status:
     conn.execute(
         """
         INSERT INTO room_status (room_id, sender, status, updated_at, principal)
@@ -323,16 +314,16 @@ def upsert_status(
         (room_id, sender, status, now, principal),
     )
     row = {"room_id": room_id, "sender": sender, "status": status, "updated_at": now}
-    return with_principal({**row, "principal": principal})
+    return status_dict({**row, "principal": principal})
 
 
-def statuses(conn: sqlite3.Connection, room_id: str) -> list[dict[str, Any]]:
+def statuses(conn: sqlite3.Connection, room_id: str) -> list[Status]:
     rows = conn.execute(
         "SELECT room_id, sender, status, updated_at, principal FROM room_status"
         " WHERE room_id = ? ORDER BY updated_at DESC, sender",
         (room_id,),
     ).fetchall()
-    return [with_principal(r) for r in rows]
+    return [status_dict(r) for r in rows]
 
 
 # -- agent registrations ----------------------------------------------------
@@ -345,7 +336,7 @@ def upsert_agent(
     task_id: str,
     now: str,
     principal: str | None = None,
-) -> dict[str, Any]:
+) -> Agent:
     conn.execute(
         """
         INSERT INTO agent_registry (room_id, agent_name, task_id, registered_at, principal)
@@ -357,16 +348,16 @@ def upsert_agent(
         (room_id, agent_name, task_id, now, principal),
     )
     row = {"room_id": room_id, "agent_name": agent_name, "task_id": task_id, "registered_at": now}
-    return with_principal({**row, "principal": principal})
+    return agent_dict({**row, "principal": principal})
 
 
-def agents(conn: sqlite3.Connection, room_id: str) -> list[dict[str, Any]]:
+def agents(conn: sqlite3.Connection, room_id: str) -> list[Agent]:
     rows = conn.execute(
         "SELECT room_id, agent_name, task_id, registered_at, principal FROM agent_registry"
         " WHERE room_id = ? ORDER BY agent_name",
         (room_id,),
     ).fetchall()
-    return [with_principal(r) for r in rows]
+    return [agent_dict(r) for r in rows]
 
 
 def agents_named(conn: sqlite3.Connection, room_id: str, names: list[str]) -> dict[str, str]:

@@ -10,6 +10,8 @@ from typing import Any
 from chatnut import errors
 from chatnut.clock import now_iso
 from chatnut.hub import Event
+from chatnut.shapes.messages import Reaction
+from chatnut.shapes.reactions import Toggled
 from chatnut.store.reaction_rows import grouped, reaction_event_data
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
@@ -35,17 +37,17 @@ class Reactions:
 
     async def reactions(
         self, message_ids: Sequence[int], room_id: str | None = None
-    ) -> dict[int, list[dict[str, Any]]]:
+    ) -> dict[int, list[Reaction]]:
         ids = list(message_ids)
-        found: dict[int, list[dict[str, Any]]] = await self.engine.read(
+        found: dict[int, list[Reaction]] = await self.engine.read(
             lambda c: reactions_of(c, ids, room_id)
         )
         return found
 
     async def toggle_reaction(
         self, room_id: str, message_id: int, emoji: str, name: str
-    ) -> dict[str, Any]:
-        def write(conn: sqlite3.Connection) -> tuple[dict[str, Any], list[Any]]:
+    ) -> Toggled:
+        def write(conn: sqlite3.Connection) -> tuple[Toggled, list[Any]]:
             if q.room_by_id(conn, room_id) is None:
                 raise errors.room_missing(room_id)
             if not q.message_in_room(conn, room_id, message_id):
@@ -61,8 +63,8 @@ class Reactions:
                     (message_id, emoji, name, room_id, now_iso()),
                 )
             data = reaction_event_data(room_id, message_id, reactions_of(conn, [message_id]))
-            answer = {**data, "emoji": emoji, "name": name, "reacted": not removed}
+            answer: Toggled = {**data, "emoji": emoji, "name": name, "reacted": not removed}
             return answer, [Event("reaction", room_id, data)]
 
-        answer: dict[str, Any] = await self.engine.write(write)
+        answer: Toggled = await self.engine.write(write)
         return answer

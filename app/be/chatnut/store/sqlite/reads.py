@@ -16,6 +16,10 @@ from typing import Any
 from chatnut import errors
 from chatnut.clock import now_iso
 from chatnut.hub import Event
+from chatnut.shapes.coordination import HandoffSnapshot, InboxPage
+from chatnut.shapes.messages import Message, Messages
+from chatnut.shapes.rooms import ProjectTotals, Room, RoomSummary
+from chatnut.store.rows import inbox_message
 from chatnut.store.sqlite import coordination, pages
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
@@ -23,7 +27,7 @@ from chatnut.store.sqlite.engine import Engine
 Row = dict[str, Any]
 
 
-def _room(conn: sqlite3.Connection, room_id: str) -> Row:
+def _room(conn: sqlite3.Connection, room_id: str) -> Room:
     room = q.room_by_id(conn, room_id)
     if room is None:
         raise errors.room_missing(room_id)
@@ -46,8 +50,8 @@ class Reads:
         limit: int,
         message_type: str | None,
         addressed_to: str | None,
-    ) -> Row:
-        def read(conn: sqlite3.Connection) -> Row:
+    ) -> Messages:
+        def read(conn: sqlite3.Connection) -> Messages:
             _room(conn, room_id)
             if addressed_to is None and message_type is None:
                 messages, has_more = q.message_page(conn, room_id, limit=limit, after=after)
@@ -57,7 +61,7 @@ class Reads:
             # does not look again (the bound is read first).
             upto = q.max_message_id(conn)
             if addressed_to is not None:
-                messages, has_more = coordination.addressed_page(
+                rows, has_more = coordination.addressed_page(
                     conn,
                     addressed_to,
                     room_id=room_id,
@@ -66,6 +70,7 @@ class Reads:
                     limit=limit,
                     message_type=message_type,
                 )
+                messages = [q.message_dict(r) for r in rows]
             else:
                 messages, has_more = q.message_page(
                     conn,
@@ -78,45 +83,51 @@ class Reads:
             scanned = messages[-1]["id"] if has_more else max(upto, after)
             return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
 
-        page: Row = await self.engine.read(read)
+        page: Messages = await self.engine.read(read)
         return page
 
     async def message_window(
         self, room_id: str, around: int, limit: int
-    ) -> tuple[list[Row], bool, bool]:
-        def read(conn: sqlite3.Connection) -> tuple[list[Row], bool, bool]:
+    ) -> tuple[list[Message], bool, bool]:
+        def read(conn: sqlite3.Connection) -> tuple[list[Message], bool, bool]:
             _room(conn, room_id)
             return pages.message_window(conn, room_id, around, limit)
 
-        window: tuple[list[Row], bool, bool] = await self.engine.read(read)
+        window: tuple[list[Message], bool, bool] = await self.engine.read(read)
         return window
 
-    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> Row:
-        def read(conn: sqlite3.Connection) -> Row:
+    async def inbox_page(self, name: str, *, after: int, limit: int, newest: bool) -> InboxPage:
+        def read(conn: sqlite3.Connection) -> InboxPage:
             upto = q.max_message_id(conn)
-            messages, has_more = coordination.addressed_page(
+            rows, has_more = coordination.addressed_page(
                 conn, name, room_id=None, after=after, upto=upto, limit=limit, newest=newest
             )
+            messages = [inbox_message(r) for r in rows]
             scanned = messages[-1]["id"] if has_more and not newest else max(upto, after)
             return {"messages": messages, "has_more": has_more, "next_since_id": scanned}
 
-        page: Row = await self.engine.read(read)
+        page: InboxPage = await self.engine.read(read)
         return page
 
-    async def handoff(self, room_id: str, reader: str, recent: int) -> Row:
-        def read(conn: sqlite3.Connection) -> Row:
+    async def handoff(self, room_id: str, reader: str, recent: int) -> HandoffSnapshot:
+        def read(conn: sqlite3.Connection) -> HandoffSnapshot:
             room = _room(conn, room_id)
             upto = q.max_message_id(conn)  # everything below is read as of this id
             cursor = coordination.read_cursor(conn, room_id, reader)
-            found: Row = {
+            statuses = q.statuses(conn, room_id)
+            agents = q.agents(conn, room_id)
+            names = {str(r["sender"]).lower() for r in statuses}
+            names |= {str(r["agent_name"]).lower() for r in agents}
+            found: HandoffSnapshot = {
                 "room": room,
-                "statuses": q.statuses(conn, room_id),
-                "agents": q.agents(conn, room_id),
+                "statuses": statuses,
+                "agents": agents,
                 "latest_summary": coordination.latest_summary(conn, room_id, upto),
                 "unread_count": coordination.count_between(conn, room_id, cursor, upto),
                 "unread": [],
                 "recent": [],
                 "next_since_id": upto,
+                "saved": coordination.presence_of(conn, room_id, sorted(names)),
             }
             if recent:
                 found["unread"] = q.message_page(
@@ -125,12 +136,9 @@ class Reads:
                 found["recent"] = q.message_page(
                     conn, room_id, limit=recent, before=upto + 1, newest=True
                 )[0]
-            names = {str(r["sender"]).lower() for r in found["statuses"]}
-            names |= {str(r["agent_name"]).lower() for r in found["agents"]}
-            found["saved"] = coordination.presence_of(conn, room_id, sorted(names))
             return found
 
-        found: Row = await self.engine.read(read)
+        found: HandoffSnapshot = await self.engine.read(read)
         return found
 
     async def presence_of(self, room_id: str, names: Sequence[str]) -> dict[str, str]:
@@ -159,8 +167,8 @@ class Reads:
         name_contains: str | None,
         offset: int,
         limit: int,
-    ) -> tuple[list[Row], bool]:
-        page: tuple[list[Row], bool] = await self.engine.read(
+    ) -> tuple[list[RoomSummary], bool]:
+        page: tuple[list[RoomSummary], bool] = await self.engine.read(
             lambda conn: pages.sidebar_page(
                 conn,
                 reader,
@@ -176,10 +184,10 @@ class Reads:
 
     async def sidebar_totals(
         self, reader: str | None, room_ids: Sequence[str]
-    ) -> tuple[list[Row], dict[str, int]]:
+    ) -> tuple[list[ProjectTotals], dict[str, int]]:
         ids = list(room_ids)
 
-        def read(conn: sqlite3.Connection) -> tuple[list[Row], dict[str, int]]:
+        def read(conn: sqlite3.Connection) -> tuple[list[ProjectTotals], dict[str, int]]:
             conn.execute("BEGIN")  # one snapshot for both queries
             try:
                 projects = pages.sidebar_totals(conn, reader)
@@ -188,7 +196,7 @@ class Reads:
             finally:
                 conn.execute("COMMIT")
 
-        totals: tuple[list[Row], dict[str, int]] = await self.engine.read(read)
+        totals: tuple[list[ProjectTotals], dict[str, int]] = await self.engine.read(read)
         return totals
 
     async def catch_up(

@@ -15,8 +15,17 @@ from typing import Any
 from chatnut import errors
 from chatnut.clock import now_iso
 from chatnut.hub import Event
-from chatnut.store.base import PREVIEW_CHARS, RECEIPT_EVENT_ROWS, Row
-from chatnut.store.rows import RECEIPT_EVENT_COLUMNS, receipt_changes
+from chatnut.shapes.coordination import Ack
+from chatnut.shapes.messages import Receipt
+from chatnut.shapes.receipts import Awaiting
+from chatnut.store.base import PREVIEW_CHARS, RECEIPT_EVENT_ROWS
+from chatnut.store.rows import (
+    RECEIPT_EVENT_COLUMNS,
+    ack_dict,
+    awaiting_dict,
+    receipt_changes,
+    receipt_dict,
+)
 from chatnut.store.sqlite import queries as q
 from chatnut.store.sqlite.engine import Engine
 
@@ -34,8 +43,8 @@ def _marks(values: Sequence[Any]) -> str:
 
 def receipts_of(
     conn: sqlite3.Connection, message_ids: Sequence[int], room_id: str | None = None
-) -> dict[int, dict[str, Row]]:
-    found: dict[int, dict[str, Row]] = {}
+) -> dict[int, dict[str, Receipt]]:
+    found: dict[int, dict[str, Receipt]] = {}
     if not message_ids:
         return found
     in_room = "" if room_id is None else " AND room_id = ?"
@@ -45,7 +54,7 @@ def receipts_of(
         [*message_ids, *([] if room_id is None else [room_id])],
     ).fetchall()
     for row in rows:
-        found.setdefault(row["message_id"], {})[row["name"]] = {s: row[s] for s in STAMPS}
+        found.setdefault(row["message_id"], {})[row["name"]] = receipt_dict(row)
     return found
 
 
@@ -83,9 +92,9 @@ class Receipts:
 
     async def receipts(
         self, message_ids: Sequence[int], room_id: str | None = None
-    ) -> dict[int, dict[str, Row]]:
+    ) -> dict[int, dict[str, Receipt]]:
         ids = list(message_ids)
-        found: dict[int, dict[str, Row]] = await self.engine.read(
+        found: dict[int, dict[str, Receipt]] = await self.engine.read(
             lambda c: receipts_of(c, ids, room_id)
         )
         return found
@@ -113,8 +122,8 @@ class Receipts:
 
         await self.engine.write(write)
 
-    async def ack_message(self, room_id: str, message_id: int, name: str) -> Row:
-        def write(conn: sqlite3.Connection) -> tuple[Row, list[Any]]:
+    async def ack_message(self, room_id: str, message_id: int, name: str) -> Ack:
+        def write(conn: sqlite3.Connection) -> tuple[Ack, list[Any]]:
             if q.room_by_id(conn, room_id) is None:
                 raise errors.room_missing(room_id)
             if not q.message_in_room(conn, room_id, message_id):
@@ -131,18 +140,16 @@ class Receipts:
             ).fetchone()
             if row is None:
                 raise errors.not_addressee(name, message_id)
-            receipt = {s: row[s] for s in STAMPS}
             events = receipt_events(conn, [(message_id, name)]) if changed else []
-            answer = {"room_id": room_id, "message_id": message_id, "agent_name": name}
-            return {**answer, **receipt}, events
+            return ack_dict(room_id, message_id, name, row), events
 
-        receipt: Row = await self.engine.write(write)
+        receipt: Ack = await self.engine.write(write)
         return receipt
 
     async def awaiting_acks(
         self, *, room_id: str | None, name: str | None, limit: int
-    ) -> list[Row]:
-        def read(conn: sqlite3.Connection) -> list[Row]:
+    ) -> list[Awaiting]:
+        def read(conn: sqlite3.Connection) -> list[Awaiting]:
             if room_id is not None:
                 if q.room_by_id(conn, room_id) is None:
                     raise errors.room_missing(room_id)
@@ -159,9 +166,9 @@ class Receipts:
                 " ORDER BY r.message_id, r.name LIMIT ?",
                 [*params, limit],
             ).fetchall()
-            return [dict(r) for r in rows]
+            return [awaiting_dict(r) for r in rows]
 
-        rows: list[Row] = await self.engine.read(read)
+        rows: list[Awaiting] = await self.engine.read(read)
         return rows
 
     async def delivery_lease(

@@ -15,7 +15,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from chatnut.hub import Event
+from chatnut.shapes.admin import RetentionRule
 from chatnut.store.base import Row
+from chatnut.store.rows import retention_rule_dict
 from chatnut.store.sqlite import queries as q
 
 MESSAGE_TABLES = ("messages", "message_recipients", "receipts")
@@ -47,20 +49,23 @@ class Retention:
     async def solo_turn(self, key: int) -> AsyncIterator[bool]:
         yield True  # one server process per SQLite file: always its turn
 
-    async def retention_rules(self) -> list[Row]:
-        def read(conn: sqlite3.Connection) -> list[Row]:
-            return _rows(
-                conn.execute(
+    async def retention_rules(self) -> list[RetentionRule]:
+        def read(conn: sqlite3.Connection) -> list[RetentionRule]:
+            return [
+                retention_rule_dict(r)
+                for r in conn.execute(
                     "SELECT project, room, days, updated_at FROM retention_rules "
                     "ORDER BY project, room"
                 )
-            )
+            ]
 
-        rules: list[Row] = await self.engine.read(read)
+        rules: list[RetentionRule] = await self.engine.read(read)
         return rules
 
-    async def set_retention_rule(self, project: str, room: str, days: int | None, at: str) -> Row:
-        def write(conn: sqlite3.Connection) -> tuple[Row, list[Any]]:
+    async def set_retention_rule(
+        self, project: str, room: str, days: int | None, at: str
+    ) -> RetentionRule:
+        def write(conn: sqlite3.Connection) -> tuple[RetentionRule, list[Any]]:
             conn.execute(
                 "INSERT INTO retention_rules (project, room, days, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (project, room) DO UPDATE SET days = excluded.days, "
@@ -69,7 +74,7 @@ class Retention:
             )
             return {"project": project, "room": room, "days": days, "updated_at": at}, []
 
-        rule: Row = await self.engine.write(write)
+        rule: RetentionRule = await self.engine.write(write)
         return rule
 
     async def expired_messages(self, room_id: str, cutoff: str, limit: int) -> list[Row]:

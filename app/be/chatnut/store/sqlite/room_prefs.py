@@ -6,27 +6,17 @@ import sqlite3
 
 from chatnut import errors
 from chatnut.clock import now_iso
-from chatnut.store.base import Row
+from chatnut.shapes.rooms import RoomPref
+from chatnut.store.rows import room_pref_dict
 from chatnut.store.sqlite.engine import Engine
 
 _COLUMNS = "p.room_id, r.project, p.level, p.muted, p.starred, p.updated_at"
 
 
-def _row(row: sqlite3.Row) -> Row:
-    return {
-        "room_id": row["room_id"],
-        "project": row["project"],
-        "level": row["level"],
-        "muted": bool(row["muted"]),
-        "starred": bool(row["starred"]),
-        "updated_at": row["updated_at"],
-    }
-
-
 class RoomPrefs:
     engine: Engine
 
-    async def room_prefs(self, reader: str) -> list[Row]:
+    async def room_prefs(self, reader: str) -> list[RoomPref]:
         rows = await self.engine.read(
             lambda conn: conn.execute(
                 f"SELECT {_COLUMNS} FROM room_prefs p JOIN rooms r ON r.id = p.room_id"
@@ -34,7 +24,7 @@ class RoomPrefs:
                 (reader,),
             ).fetchall()
         )
-        return [_row(row) for row in rows]
+        return [room_pref_dict(row) for row in rows]
 
     async def set_room_prefs(
         self,
@@ -44,8 +34,8 @@ class RoomPrefs:
         level: str | None,
         muted: bool | None,
         starred: bool | None,
-    ) -> Row:
-        def write(conn: sqlite3.Connection) -> tuple[Row, list[object]]:
+    ) -> RoomPref:
+        def write(conn: sqlite3.Connection) -> tuple[RoomPref, list[object]]:
             if conn.execute("SELECT 1 FROM rooms WHERE id = ?", (room_id,)).fetchone() is None:
                 raise errors.room_missing(room_id)
             conn.execute(
@@ -65,7 +55,7 @@ class RoomPrefs:
                 " WHERE p.reader = ? AND p.room_id = ?",
                 (reader, room_id),
             ).fetchone()
-            return _row(row), []
+            return room_pref_dict(row), []
 
-        result: Row = await self.engine.write(write)
+        result: RoomPref = await self.engine.write(write)
         return result

@@ -13,13 +13,16 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from chatnut.shapes.rooms import Room
+from chatnut.shapes.search import RoomName, SearchPage, SearchResult
 from chatnut.store.base import (
     SEARCH_HIT_CAP,
     SEARCH_MESSAGE_LIMIT,
     SEARCH_ROOM_LIMIT,
     SearchFilter,
+    hit_dict,
     rank_rooms,
-    snippet,
+    search_result,
 )
 from chatnut.store.sqlite.queries import ROOM_COLUMNS, room_dict
 from chatnut.validation import AGENT_NAME, MENTION
@@ -57,10 +60,9 @@ def _scanned(term: str) -> tuple[str, Any]:
     return "chatnut_holds(m.content, ?)", term.casefold()
 
 
-def search(conn: sqlite3.Connection, query: str, project: str | None) -> dict[str, Any]:
+def search(conn: sqlite3.Connection, query: str, project: str | None) -> SearchResult:
     """The original's search: rooms, per-room hit counts, the newest message hits."""
-    found = search_page(conn, (query,), SearchFilter(project=project))
-    return {key: found[key] for key in ("rooms", "message_rooms", "messages")}
+    return search_result(search_page(conn, (query,), SearchFilter(project=project)))
 
 
 def _addressed(name: str) -> tuple[str, list[Any], bool]:
@@ -86,12 +88,17 @@ def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any], bool]:
     """The narrowing as SQL, its parameters, and whether it picks few enough
     messages through indexes (a room, an addressee) to start from them."""
     narrow = where.room_id is not None or where.room_name is not None
-    clauses: list[str] = []
+    clauses: list[str] = ["m.deleted_at IS NULL"]  # a tombstone is no hit, even by sender
     params: list[Any] = []
+    # SQLite's lower() folds ASCII only: another name is folded in Python.
+    ascii_sender = where.sender is None or where.sender.isascii()
     for clause, value in (
         ("r.project = ?", where.project),
         ("m.room_id = ?", where.room_id),
-        ("lower(m.sender) = lower(?)", where.sender),
+        (
+            "lower(m.sender) = lower(?)" if ascii_sender else "chatnut_fold(m.sender) = ?",
+            where.sender if ascii_sender else _folded(where.sender),
+        ),
         ("m.created_at >= ?", where.after),
         ("m.created_at < ?", where.before),
         ("m.id < ?", where.before_id),
@@ -113,7 +120,7 @@ def _hit_clauses(where: SearchFilter) -> tuple[str, list[Any], bool]:
     return "".join(f" AND {c}" for c in clauses), params, narrow
 
 
-def _rooms(conn: sqlite3.Connection, likes: list[str], project: str | None) -> list[Any]:
+def _rooms(conn: sqlite3.Connection, likes: list[str], project: str | None) -> list[Room]:
     sql = f"SELECT {ROOM_COLUMNS} FROM rooms WHERE 1"
     params: list[Any] = []
     for like in likes:
@@ -127,9 +134,7 @@ def _rooms(conn: sqlite3.Connection, likes: list[str], project: str | None) -> l
     return [room_dict(r) for r in conn.execute(sql, params)]
 
 
-def search_page(
-    conn: sqlite3.Connection, terms: Sequence[str], where: SearchFilter
-) -> dict[str, Any]:
+def search_page(conn: sqlite3.Connection, terms: Sequence[str], where: SearchFilter) -> SearchPage:
     """Rooms by name, then a page of message hits from `where.offset` among the
     newest SEARCH_HIT_CAP, with per-room counts and the total (capped)."""
     likes = [f"%{_escape_like(term)}%" for term in terms]
@@ -184,18 +189,9 @@ def search_page(
         if shown
         else []
     )
-    messages = [
-        {
-            "id": row["id"],
-            "room_id": row["room_id"],
-            "sender": row["sender"],
-            "created_at": row["created_at"],
-            "snippet": snippet(row["content"], terms[0] if terms else ""),
-        }
-        for row in rows
-    ]
+    messages = [hit_dict(row, terms[0] if terms else "") for row in rows]
     named = sorted({m["room_id"] for m in messages} | {r["room_id"] for r in message_rooms})
-    names = {
+    names: dict[str, RoomName] = {
         row["id"]: {"name": row["name"], "project": row["project"]}
         for row in conn.execute(
             f"SELECT id, name, project FROM rooms WHERE id IN ({', '.join('?' for _ in named)})",
