@@ -164,6 +164,9 @@ async def test_policy_and_refusals(
     outside.write_bytes(gzip.compress(b'{"message": {}}\n'))
     with pytest.raises(InvalidInput, match="import reads only"):
         await job.restore(str(outside))
+    for hostile in ["\x00\xb6-", "\ud9ee.jsonl.gz"]:  # no path: one line, not a crash
+        with pytest.raises(InvalidInput, match="file"):
+            await job.restore(hostile)
     job.directory.mkdir(parents=True)
     bad = job.directory / "bad.jsonl.gz"
     bad.write_bytes(b"not gzip")

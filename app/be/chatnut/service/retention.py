@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from chatnut import errors
+from chatnut import validation as check
 from chatnut.principals import ANYONE, Caller
 from chatnut.shapes.admin import PurgedRoom, Restored, RetentionPolicy, RetentionRule, RetentionRun
 from chatnut.store.base import Row, Store
@@ -148,6 +149,7 @@ class RetentionJob:
     async def restore(self, file: str, *, caller: Caller = ANYONE) -> Restored:
         """Restore a file this server wrote (under its retention folder only)."""
         caller.needs("admin", "importing messages")
+        check.text("file", file, max_chars=4096)  # a NUL or lone surrogate is no path
         path = Path(file).expanduser().resolve()
         if path.parent != self.directory.resolve() or not path.name.endswith(".jsonl.gz"):
             raise errors.InvalidInput(
