@@ -2,8 +2,8 @@
 
 Every page of messages the web page reads carries each message's reply count
 (`replies`), and a thread pane reads one parent's replies. Both are lookups
-by (room, parent) in an index of replies (SQLite migration 0016, PostgreSQL
-0015). This fills one room with `--messages` messages, one in ten a reply to
+by (room, parent) in an index of replies (SQLite migration 0015, PostgreSQL
+0014). This fills one room with `--messages` messages, one in ten a reply to
 an earlier one (a few parents with many replies, most with none), and times
 through the store — no HTTP — the counts of the newest page of 100 messages,
 of the oldest page, and a thread of the busiest parent. Prints a Markdown

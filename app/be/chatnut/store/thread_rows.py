@@ -2,7 +2,7 @@
 
 A reply is a message whose metadata names its parent (`reply_to`). Each
 store looks replies up by (room, parent) in an index of its own (SQLite's
-0016, PostgreSQL's 0015 migration); this module shapes what they find.
+0015, PostgreSQL's 0014 migration); this module shapes what they find.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Threads and moving a read cursor back, on PostgreSQL.
 
 Replies are found by (room, parent) in the partial index of
-migrations/0015_threads.sql, through its function `message_reply_to`: a
+migrations/0014_threads.sql, through its function `message_reply_to`: a
 query names the function as the index does, so the planner uses it.
 """
 

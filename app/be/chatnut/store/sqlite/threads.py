@@ -1,7 +1,7 @@
 """Threads and moving a read cursor back, on SQLite.
 
 Replies are found by (room, parent) in the partial expression index of
-migrations/0016_threads.sql: a query names the index's expression and its
+migrations/0015_threads.sql: a query names the index's expression and its
 `json_valid` guard exactly as the index does, or SQLite would not use it.
 """
 

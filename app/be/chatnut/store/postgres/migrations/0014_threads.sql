@@ -1,4 +1,4 @@
--- Threads, as on SQLite (store/sqlite/migrations/0016_threads.sql): a reply
+-- Threads, as on SQLite (store/sqlite/migrations/0015_threads.sql): a reply
 -- names its parent in its metadata (`reply_to`), and the page's reply counts
 -- and thread reads look replies up by (room, parent) in this partial index.
 --
