@@ -173,7 +173,10 @@ class EventStream:
                 rows = await self.pool.fetch(q.EVENTS_AFTER, self.published, CATCH_UP_BATCH)
             except Exception as exc:
                 if not is_outage(exc):
-                    log.exception("reading committed events failed")
+                    # One line: a connection cut mid-read can surface as several
+                    # driver errors, and the next catch-up reads the same rows.
+                    text = " ".join(str(exc).split())
+                    log.error("reading committed events failed (%s: %s)", type(exc).__name__, text)
                 return  # the reconnecting listener runs the next catch-up
             if (not rows or rows[0]["seq"] != self.published + 1) and await self._missed():
                 await self._resync()
