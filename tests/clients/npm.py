@@ -80,3 +80,19 @@ def ensure() -> Path:
 
 if __name__ == "__main__":
     print(f"agent clients ready in {ensure()}")
+
+
+CLIENT_TIMEOUT = 120
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """One agent client command, bounded, its output captured."""
+    return subprocess.run(
+        argv,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=CLIENT_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )

@@ -19,8 +19,6 @@ from tests.helpers import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
-CLIENT_TIMEOUT = 120
-
 
 @pytest.fixture(scope="session")
 def client_bin() -> Path:
@@ -54,20 +52,8 @@ def environment(
     return env
 
 
-def run(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv,
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=CLIENT_TIMEOUT,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def install(client: str, env: dict[str, str], cwd: Path) -> str:
-    done = run([sys.executable, "-m", "chatnut", "install", "--client", client], env, cwd)
+    done = clients.run([sys.executable, "-m", "chatnut", "install", "--client", client], env, cwd)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -90,7 +76,9 @@ def test_install_says_so_when_nothing_answers(
     env = environment(server, home)
     server.stop()
     env["CHATNUT_PORT"] = "9"  # discard: nothing listens there
-    done = run([sys.executable, "-m", "chatnut", "install", "--client", "cursor"], env, project)
+    done = clients.run(
+        [sys.executable, "-m", "chatnut", "install", "--client", "cursor"], env, project
+    )
     assert done.returncode == 0
     notes = [line for line in done.stdout.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "http://127.0.0.1:9/mcp/ does not answer" in notes[0]
@@ -102,7 +90,7 @@ def test_claude_code_lists_chatnut_connected(
     home, project = user
     env = environment(server, home, client_bin)
     install("claude", env, project)  # through `claude mcp add`, the real one
-    listed = run([str(client_bin / "claude"), "mcp", "list"], env, project)
+    listed = clients.run([str(client_bin / "claude"), "mcp", "list"], env, project)
     line = next(row for row in listed.stdout.splitlines() if row.startswith("chatnut:"))
     assert server.mcp_url in line and "Connected" in line and "Failed" not in line, listed.stdout
 
@@ -113,7 +101,7 @@ def test_codex_lists_chatnut_at_the_url(
     home, project = user
     env = environment(server, home, client_bin)
     install("codex", env, project)
-    listed = run([str(client_bin / "codex"), "mcp", "list", "--json"], env, project)
+    listed = clients.run([str(client_bin / "codex"), "mcp", "list", "--json"], env, project)
     assert listed.returncode == 0, listed.stderr
     servers = {entry["name"]: entry for entry in json.loads(listed.stdout)}
     chatnut = servers["chatnut"]
@@ -131,7 +119,7 @@ def test_gemini_cli_lists_chatnut_connected(
     (home / ".gemini" / "trustedFolders.json").write_text(
         json.dumps({str(project): "TRUST_FOLDER"})
     )
-    listed = run([str(client_bin / "gemini"), "mcp", "list"], env, project)
+    listed = clients.run([str(client_bin / "gemini"), "mcp", "list"], env, project)
     # It prints the list on stderr.
     line = next(row for row in (listed.stdout + listed.stderr).splitlines() if "chatnut:" in row)
     assert server.mcp_url in line and "Connected" in line and "Disconnected" not in line, (

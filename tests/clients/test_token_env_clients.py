@@ -33,7 +33,6 @@ from tests.identity import bearer
 
 pytestmark = pytest.mark.e2e
 
-CLIENT_TIMEOUT = 120
 VARIABLE = "AGENT_TOKEN"
 SEEN_WITHIN = 60.0  # seconds for a client's first call to reach the server's log
 
@@ -128,23 +127,11 @@ def environment(team: Team, home: Path, client_bin: Path) -> dict[str, str]:
     return env
 
 
-def run(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv,
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=CLIENT_TIMEOUT,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def install(team: Team, client: str, env: dict[str, str], cwd: Path, config: Path) -> None:
     """Register with `--token-env` (the variable unset: install never sees a token)."""
     argv = [sys.executable, "-m", "chatnut", "install", "--client", client]
     argv += ["--url", team.server.url, "--token-env", VARIABLE]
-    done = run(argv, env, cwd)
+    done = clients.run(argv, env, cwd)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"names the token as {VARIABLE} instead of holding it" in done.stdout
     written = config.read_text()
@@ -160,12 +147,12 @@ def test_claude_code_connects_as_its_own_agent_and_posts_as_it(
     claude = str(client_bin / "claude")
 
     # Without the variable, or with a revoked-looking token in it, it does not connect.
-    unknown = run([claude, "mcp", "list"], {**env, VARIABLE: "cnt_" + "x" * 43}, project)
+    unknown = clients.run([claude, "mcp", "list"], {**env, VARIABLE: "cnt_" + "x" * 43}, project)
     line = next(row for row in unknown.stdout.splitlines() if row.startswith("chatnut:"))
     assert "Connected" not in line, unknown.stdout
 
     env[VARIABLE] = team.tokens["claude-a"]
-    listed = run([claude, "mcp", "list"], env, project)
+    listed = clients.run([claude, "mcp", "list"], env, project)
     line = next(row for row in listed.stdout.splitlines() if row.startswith("chatnut:"))
     assert team.server.mcp_url in line and "Connected" in line, listed.stdout
     assert team.wait_for_calls_by("claude-a")
@@ -173,7 +160,7 @@ def test_claude_code_connects_as_its_own_agent_and_posts_as_it(
     # A post through the same registration, the model asking for one tool call.
     script = Script({"room_id": team.room, "sender": "claude-a", "content": "through claude"})
     with fake_anthropic(script) as model:
-        posted = run(
+        posted = clients.run(
             [claude, "-p", "post it", "--allowedTools", TOOL],
             {**env, "ANTHROPIC_BASE_URL": model, "ANTHROPIC_API_KEY": "sk-ant-fake"},
             project,
@@ -190,7 +177,7 @@ def test_claude_code_connects_as_its_own_agent_and_posts_as_it(
     # and nothing is written.
     script = Script({"room_id": team.room, "sender": "lead", "content": "as the lead"})
     with fake_anthropic(script) as model:
-        refused = run(
+        refused = clients.run(
             [claude, "-p", "post it", "--allowedTools", TOOL],
             {**env, "ANTHROPIC_BASE_URL": model, "ANTHROPIC_API_KEY": "sk-ant-fake"},
             project,
@@ -209,7 +196,7 @@ def test_codex_reads_the_variable_and_connects_as_its_own_agent(
     install(team, "codex", env, project, home / ".codex" / "config.toml")
     env[VARIABLE] = team.tokens["codex-a"]
     codex = str(client_bin / "codex")
-    listed = run([codex, "mcp", "list", "--json"], env, project)
+    listed = clients.run([codex, "mcp", "list", "--json"], env, project)
     assert listed.returncode == 0, listed.stderr
     entry = {e["name"]: e for e in json.loads(listed.stdout)}["chatnut"]
     assert entry["transport"]["url"] == team.server.mcp_url
@@ -251,7 +238,7 @@ def test_gemini_cli_reads_the_variable_and_connects_as_its_own_agent(
         json.dumps({str(project): "TRUST_FOLDER"})
     )
     env[VARIABLE] = team.tokens["gemini-a"]
-    listed = run([str(client_bin / "gemini"), "mcp", "list"], env, project)
+    listed = clients.run([str(client_bin / "gemini"), "mcp", "list"], env, project)
     # It prints the list on stderr.
     output = listed.stdout + listed.stderr
     line = next(row for row in output.splitlines() if "chatnut:" in row)
