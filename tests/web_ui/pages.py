@@ -15,7 +15,10 @@ from playwright.async_api import Browser, Page, Response, expect
 from tests.browser import Watched
 from tests.helpers import ServerProcess
 
-LIVE_WITHIN_MS = 1000
+# "Live": what another page did shows without a reload, well within the time a
+# person would notice. Generous for a 2-core CI machine running the suite in
+# parallel; the page's real speed is measured in bench/ui_bench.py.
+LIVE_WITHIN_MS = 2000
 
 
 @asynccontextmanager

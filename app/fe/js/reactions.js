@@ -5,15 +5,18 @@
 // Everything goes in as text.
 //
 // Live: each toggle is a `reaction` event on the feed carrying all of that
-// message's reactions, so a row is replaced, never patched. The event has no
-// id, so a resumed feed cannot replay it: on every `ready` the reactions of
-// the messages shown are read again.
+// message's reactions, so a row is replaced, never patched. The latest rows
+// heard are kept a while, so an item built from a read made before its
+// reaction (a room opening as someone reacts) is filled again when added. The
+// event has no id, so a resumed feed cannot replay it: on every `ready` the
+// reactions of the messages shown are read again.
 
 import { api, enc } from "./api.js";
 import { h } from "./dom.js";
 
 export const EMOJI = ["✅", "👀", "👍", "❌", "🎉"];
 const FETCH_IDS = 500; // the batch route's most
+const KEEP_LATEST = 200;
 
 /** @param {string} name */
 const key = (name) => (name || "").trim().toLowerCase();
@@ -69,13 +72,33 @@ export class Reactions {
     this.reader = reader;
     this.list = list;
     this.onError = onError;
+    this.latest = new Map(); // message id -> its reactions as the latest event left them
+    new MutationObserver((records) => {
+      if (!this.latest.size) return;
+      for (const record of records) {
+        for (const node of record.addedNodes) {
+          if (node instanceof HTMLElement && node.matches("li.message")) this._catchUp(node);
+        }
+      }
+    }).observe(list, { childList: true });
   }
 
   /** A `reaction` event (or a toggle's answer): the message's reactions as they now stand. */
   reaction(data) {
+    const id = Number(data.message_id);
+    this.latest.delete(id);
+    this.latest.set(id, data.reactions);
+    if (this.latest.size > KEEP_LATEST) this.latest.delete(this.latest.keys().next().value);
     if (data.room_id !== this.roomId()) return;
-    const row = this.list.querySelector(`.reactions[data-msg="${Number(data.message_id)}"]`);
+    const row = this.list.querySelector(`.reactions[data-msg="${id}"]`);
     if (row instanceof HTMLElement) fill(row, data.reactions, this.reader());
+  }
+
+  /** An item just added, perhaps built from a read older than its latest reaction. @param {HTMLElement} li */
+  _catchUp(li) {
+    const reactions = this.latest.get(Number(li.dataset.id));
+    const row = li.querySelector(".reactions[data-msg]");
+    if (reactions && row instanceof HTMLElement) fill(row, reactions, this.reader());
   }
 
   /** @param {number} id @param {string} emoji */
@@ -102,7 +125,9 @@ export class Reactions {
       if (!got || this.roomId() !== roomId) return;
       for (const id of chunk) {
         const row = this.list.querySelector(`.reactions[data-msg="${id}"]`);
-        if (row instanceof HTMLElement) fill(row, got.reactions[String(id)] || [], this.reader());
+        const now = got.reactions[String(id)] || [];
+        if (this.latest.has(id)) this.latest.set(id, now); // fresher than the event kept
+        if (row instanceof HTMLElement) fill(row, now, this.reader());
       }
     }
   }
