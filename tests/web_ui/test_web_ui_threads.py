@@ -6,15 +6,24 @@ from here", "Jump to unread" and "Mark read" move the name's cursor."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from mcp import Client
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.helpers import ServerProcess
-from tests.web_ui.pages import LIVE_WITHIN_MS, call, open_room, read_sent, watched_page
+from tests.web_ui.pages import (
+    LIVE_WITHIN_MS,
+    call,
+    open_home,
+    open_room,
+    read_sent,
+    watched_page,
+)
 from tests.web_ui.test_web_ui_axe import serious_violations
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
@@ -311,3 +320,32 @@ async def test_an_edited_parent_keeps_its_thread_line(
         assert edited.status_code == 200, edited.text
     await expect(item.locator(".body")).to_have_text("which port, really?", timeout=LIVE_WITHIN_MS)
     await expect(item.locator(".thread-line")).to_have_text("2 replies · last just now")
+
+
+async def test_a_room_opened_from_a_read_made_before_a_reply_counts_it(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room, parent = await thread_room(agent)
+    await open_home(page, server)
+    read_before = asyncio.Event()
+    replied = asyncio.Event()
+
+    async def stale(route: Route) -> None:
+        answer = await route.fetch()  # the room's read, made before the reply...
+        read_before.set()
+        await replied.wait()
+        await route.fulfill(response=answer)  # ...answered after the page heard of it
+
+    await page.route(f"**/api/rooms/{room}/messages?*", stale)
+    row = page.locator(f'#live-rooms a[data-room="{room}"]')
+    await row.click()
+    with anyio.fail_after(10):
+        await read_before.wait()
+    await call(
+        agent, "post_message", room_id=room, sender="dev", content="8081 then", reply_to=parent
+    )
+    await expect(row.locator(".preview")).to_contain_text("8081 then")  # the page heard it
+    replied.set()
+    line = page.locator(f'#message-list li[data-id="{parent}"] .thread-line')
+    await expect(line).to_have_text("3 replies · last just now")
+    await expect(page.locator('#message-list li.message[data-id]')).to_have_count(6)

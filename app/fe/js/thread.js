@@ -7,7 +7,9 @@
 // Counts come with every page of messages the room reads (`replies`). Live,
 // a reply arrives on the feed like any message: its parent's line counts it
 // once (by id: the line remembers the newest reply it has counted) and the
-// open pane appends it. When the feed resumes, the counts of the messages
+// open pane appends it. The latest replies heard are kept a while, so a
+// parent added after its reply (built from a read made before it, or
+// arriving with it) counts it then. When the feed resumes, the counts of the messages
 // shown are read again and the open thread is read afresh. Everything goes
 // in as text except the server renderer's `html`.
 
@@ -16,6 +18,7 @@ import { $, fullTime, h, initials, timeAgo } from "./dom.js";
 
 const PAGE = 100;
 const FETCH_IDS = 500; // the batch route's most
+const KEEP_HEARD = 200; // parents whose latest replies are kept
 
 /** "3 replies · last 5 minutes ago" @param {number} count @param {string} lastAt */
 function lineParts(count, lastAt) {
@@ -95,6 +98,17 @@ export class ThreadPane {
     this.hasMore = false;
     this.opener = null; // what had the focus: it gets it back on close
     this.token = 0; // the open thread's, so a late answer for another is dropped
+    this.heard = new Map(); // parent id -> the replies to it heard on the feed
+    new MutationObserver((records) => {
+      if (!this.heard.size) return;
+      for (const record of records) {
+        for (const node of record.addedNodes) {
+          if (!(node instanceof HTMLElement) || !node.matches("li.message")) continue;
+          const parentId = Number(node.dataset.id);
+          for (const reply of this.heard.get(parentId) || []) this._counted(parentId, reply);
+        }
+      }
+    }).observe(list, { childList: true });
     list.addEventListener("click", (event) => {
       const target = event.target instanceof Element ? event.target : null;
       const open = target?.closest("[data-thread]");
@@ -229,10 +243,12 @@ export class ThreadPane {
   message(m) {
     const parentId = m.metadata?.reply_to;
     if (!parentId || m.room_id !== this.roomId()) return;
-    // A parent that arrived with its reply is attached to the room at the
-    // next animation frame (room.js): the reply is counted after it.
-    if (this._inRoom(parentId)) this._counted(parentId, m);
-    else requestAnimationFrame(() => this._counted(parentId, m));
+    const replies = this.heard.get(parentId) || [];
+    this.heard.delete(parentId);
+    const heard = { id: m.id, room_id: m.room_id, created_at: m.created_at }; // not the body
+    this.heard.set(parentId, [...replies, heard].slice(-PAGE));
+    if (this.heard.size > KEEP_HEARD) this.heard.delete(this.heard.keys().next().value);
+    this._counted(parentId, m); // a parent not in the room yet counts it when added
     const shownAlready = this.parentId === parentId ? this.items.querySelector(`.thread-item[data-id="${Number(m.id)}"] .body`) : null;
     if (shownAlready && m.html !== undefined) shownAlready.innerHTML = m.html; // the feed's rendering of one sent here
     if (this.parentId === parentId && !this.hasMore && m.id > this.lastId) {
