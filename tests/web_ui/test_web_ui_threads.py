@@ -348,4 +348,4 @@ async def test_a_room_opened_from_a_read_made_before_a_reply_counts_it(
     replied.set()
     line = page.locator(f'#message-list li[data-id="{parent}"] .thread-line')
     await expect(line).to_have_text("3 replies · last just now")
-    await expect(page.locator('#message-list li.message[data-id]')).to_have_count(6)
+    await expect(page.locator("#message-list li.message[data-id]")).to_have_count(6)
