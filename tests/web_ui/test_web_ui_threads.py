@@ -349,3 +349,26 @@ async def test_a_room_opened_from_a_read_made_before_a_reply_counts_it(
     line = page.locator(f'#message-list li[data-id="{parent}"] .thread-line')
     await expect(line).to_have_text("3 replies · last just now")
     await expect(page.locator("#message-list li.message[data-id]")).to_have_count(6)
+
+
+async def test_edits_and_deletes_show_live_in_the_open_thread(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    room, parent = await thread_room(agent)
+    await open_room(page, server, room)
+    await page.locator(f'#message-list li[data-id="{parent}"] .thread-line').click()
+    items = page.locator("#thread-list li.thread-item")
+    await expect(items).to_have_count(3)
+    reply = int(await items.nth(1).get_attribute("data-id") or 0)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        edited = await http.patch(
+            f"/api/messages/{reply}", json={"content": "8080, *or* 8443", "name": "dev"}
+        )
+        assert edited.status_code == 200, edited.text
+        await expect(items.nth(1).locator(".body em")).to_have_text("or")  # rendered
+        await expect(items.nth(1).locator("time.edited")).to_have_text("(edited)")
+        gone = await http.delete(f"/api/messages/{parent}", params={"name": "ops"})
+        assert gone.status_code == 200, gone.text
+    await expect(items.nth(0).locator(".body")).to_have_text("message deleted")
+    await expect(items.nth(0)).to_have_class("thread-item thread-parent")
+    await expect(items).to_have_count(3)  # the replies stay

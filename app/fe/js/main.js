@@ -182,6 +182,7 @@ function handle(name, data) {
       break;
     case "edit":
       edits.edit(data);
+      threads.edit(data); // and so does the open thread
       summaryPin.message(data); // a summary edited or deleted: the pin follows
       break;
     case "status":

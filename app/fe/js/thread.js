@@ -15,6 +15,7 @@
 
 import { api, enc } from "./api.js";
 import { $, fullTime, h, initials, timeAgo } from "./dom.js";
+import { editedMark } from "./edits.js";
 
 const PAGE = 100;
 const FETCH_IDS = 500; // the batch route's most
@@ -210,8 +211,9 @@ export class ThreadPane {
 
   _item(m, parent = false) {
     const colour = this.colour(m.sender);
-    const body = h("div", { class: "body" });
-    if (m.html === undefined) body.textContent = m.content;
+    const body = h("div", { class: m.deleted ? "body tombstone" : "body" });
+    if (m.deleted) body.textContent = "message deleted";
+    else if (m.html === undefined) body.textContent = m.content;
     else body.innerHTML = m.html; // the server renderer's output: escaped, no raw HTML
     return h(
       "li",
@@ -223,9 +225,18 @@ export class ThreadPane {
         h("span", { class: `sender ${colour}` }, m.sender),
         " ",
         h("time", { class: "ago", datetime: m.created_at, title: fullTime(m.created_at) }, timeAgo(m.created_at)),
+        m.edited_at && !m.deleted ? " " : "",
+        m.deleted ? null : editedMark(m),
       ),
       body,
     );
+  }
+
+  /** An `edit` event: the message as it now stands, if the open thread shows it. */
+  edit(m) {
+    if (m.room_id !== this.roomId() || !this.parentId) return;
+    const old = this.items.querySelector(`.thread-item[data-id="${Number(m.id)}"]`);
+    if (old) old.replaceWith(this._item(m, old.classList.contains("thread-parent")));
   }
 
   _append(m) {
