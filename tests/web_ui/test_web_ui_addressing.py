@@ -31,10 +31,11 @@ async def test_the_recipient_picker_sets_to(
 ) -> None:
     room = await team_room(agent)
     await open_room(page, server, room)
+    await expect(page.locator("li.message", has_text="plan?")).to_be_visible()  # loaded
     picker = page.get_by_role("combobox", name="Send to")
     await picker.focus()
-    names = await page.locator("#to-names option").evaluate_all("os => os.map(o => o.value)")
-    assert {"dev", "qa", "lead"} <= set(names)
+    for name in ("dev", "qa", "lead"):
+        await expect(page.locator(f'#to-names option[value="{name}"]')).to_have_count(1)
     await picker.fill("dev, qa")
     await page.locator("#draft").fill("please review")
     await page.locator("#draft").press("Enter")

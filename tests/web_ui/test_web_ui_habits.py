@@ -4,11 +4,12 @@ previews, the composer, notifications, search paging, empty state, a11y."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
 from mcp import Client
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.browser import Watched
 from tests.helpers import ServerProcess
@@ -107,6 +108,31 @@ async def test_ctrl_k_switches_rooms_and_alt_arrows_step_through_them(
     await expect(page.locator("#help")).to_be_visible()
     await page.keyboard.press("Escape")
     await expect(page.locator("#help")).to_be_hidden()
+
+
+async def test_a_click_on_a_switcher_option_survives_a_newer_answer(
+    page: Page, server: ServerProcess, agent: Client
+) -> None:
+    """The press lands on an option of the first answer; the answer to the
+    typed name arrives before the release: the click still opens that room."""
+    await room_with(agent, "alpha-room", ["a"])
+    beta = await room_with(agent, "beta-room", ["b"])
+    await open_home(page, server)
+    await page.keyboard.press("Control+k")
+    option = page.locator(f'#switcher-list [data-room="{beta}"]')
+    await expect(page.locator("#switcher-list [role=option]")).to_have_count(2)
+    held: asyncio.Queue[Route] = asyncio.Queue()
+    await page.route("**/api/sidebar?*q=beta*", held.put_nowait)
+    await page.keyboard.type("beta")
+    answer = await asyncio.wait_for(held.get(), 10)
+    box = await option.bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
+    await page.mouse.down()
+    await answer.continue_()
+    await expect(page.locator("#switcher-list [role=option]")).to_have_count(1)  # re-drawn
+    await page.mouse.up()
+    await expect(page.locator("#room-name")).to_have_text("beta-room")
 
 
 async def test_unread_only_and_collapsible_projects_and_plain_previews(

@@ -49,10 +49,11 @@ export class Composer {
     this.draft = /** @type {HTMLTextAreaElement} */ ($("draft"));
     this.sender = /** @type {HTMLInputElement} */ ($("sender"));
     this.to = /** @type {HTMLInputElement} */ ($("to"));
-    // The picker offers the room's agents and recent senders when it is used.
-    this.to.addEventListener("focus", () => {
-      $("to-names").replaceChildren(...this.names().map((name) => h("option", { value: name })));
-    });
+    // The picker offers the room's agents and recent senders when it is used
+    // (as typed too: focused while the room was loading, it had none yet).
+    const offer = () => $("to-names").replaceChildren(...this.names().map((name) => h("option", { value: name })));
+    this.to.addEventListener("focus", offer);
+    this.to.addEventListener("input", offer);
     this.note = $("composer-note");
     this.suggest = $("mention-list");
     this.replyTo = null;

@@ -52,24 +52,44 @@ export class Switcher {
       return;
     }
     if (asked !== this.asked) return; // a newer keystroke won
-    this.list.replaceChildren(
-      ...page.rooms.map((room, i) =>
-        h(
-          "li",
-          { role: "option", id: `switch-${i}`, "data-room": room.id, "aria-selected": String(i === 0) },
-          h("span", { class: "name" }, room.name),
-          " ",
-          h("span", { class: "project" }, `${room.project}${room.status === "live" ? "" : " · archived"}`),
-          countedUnread(room) && this.mentioned(room.id)
-            ? h("span", { class: "badge mention", "aria-label": `${countedUnread(room)} unread, mentions you` }, `@${countedUnread(room)}`)
-            : countedUnread(room)
-              ? h("span", { class: "badge" }, String(countedUnread(room)))
-              : null,
-        ),
-      ),
-    );
+    this._show(page.rooms.map((room) => this._option(room)));
     if (!page.rooms.length) this.list.append(h("li", { class: "notice" }, "No room by that name"));
     this._mark(0);
+  }
+
+  _option(room) {
+    const unread = countedUnread(room);
+    return h(
+      "li",
+      { role: "option", "data-room": room.id, "aria-selected": "false" },
+      h("span", { class: "name" }, room.name),
+      " ",
+      h("span", { class: "project" }, `${room.project}${room.status === "live" ? "" : " · archived"}`),
+      unread && this.mentioned(room.id)
+        ? h("span", { class: "badge mention", "aria-label": `${unread} unread, mentions you` }, `@${unread}`)
+        : unread
+          ? h("span", { class: "badge" }, String(unread))
+          : null,
+    );
+  }
+
+  /** Show these options, keeping in place each one shown already as it was:
+   * a click on an option that stays is not lost to a newer answer arriving
+   * between its press and its release. @param {HTMLElement[]} made */
+  _show(made) {
+    const shown = new Map();
+    for (const li of this.list.querySelectorAll("[role=option]")) if (li instanceof HTMLElement) shown.set(li.dataset.room, li);
+    const options = made.map((li, i) => {
+      const old = shown.get(li.dataset.room);
+      const keep = old && old.innerHTML === li.innerHTML ? old : li;
+      keep.id = `switch-${i}`;
+      return keep;
+    });
+    const wanted = new Set(options);
+    for (const child of [...this.list.children]) if (!wanted.has(/** @type {HTMLElement} */ (child))) child.remove();
+    options.forEach((li, i) => {
+      if (this.list.children[i] !== li) this.list.insertBefore(li, this.list.children[i] || null);
+    });
   }
 
   _mark(index) {
