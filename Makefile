@@ -93,13 +93,13 @@ clients: $(BIN)/chatnut
 	fi
 	$(BIN)/python -m tests.clients.npm
 
-# Two processes, a whole file each (module fixtures are set up once). The suite
-# waits more than it computes, so three finish sooner (10.7 minutes from a
-# fresh clone against 12.5 with two) but left a timing-bound browser test
-# flaky; two keep it steady. Every test is bounded in time
-# (pyproject.toml), and the slowest tests and files are named at the end so a
-# growing suite shows where its time goes.
-PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
+# Three processes, a whole file each (module fixtures are set up once), the
+# longest files first (tests/conftest.py; xdist keeps that order). The suite
+# waits more than it computes, so a third process fills the waits of the other
+# two on two cores. Every test is bounded in time (pyproject.toml), and the
+# slowest tests and files are named at the end so a growing suite shows where
+# its time goes.
+PYTEST := $(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15
 
 test: lint browser postgres clients
 	$(PYTEST)

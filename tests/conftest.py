@@ -65,7 +65,46 @@ def anyio_backend() -> str:
 LANES = {"browser": "web_ui", "clients": "clients"}
 
 
+# -- order: the longest files first -------------------------------------------------
+# The processes of a run take a whole file each (`--dist loadfile`), and a long
+# file taken last is the run's tail while the others sit idle. So the files
+# measured longest (the table at the end of every run) go first, longest first,
+# and the rest by their number of tests; the Makefile tells xdist to keep this
+# order (`--no-loadscope-reorder`). A file that grows slow belongs here.
+LONGEST_FIRST = (
+    "tests/e2e/test_openapi_fuzz.py",
+    "tests/e2e/test_push.py",
+    "tests/e2e/test_feeds.py",
+    "tests/e2e/test_load.py",
+    "tests/unit/test_hostile.py",
+    "tests/web_ui/test_web_ui_chat.py",
+    "tests/e2e/test_slow_clients.py",
+    "tests/web_ui/test_web_ui_navigation.py",
+    "tests/e2e/test_e2e.py",
+    "tests/e2e/test_identities.py",
+    "tests/e2e/test_answer_size.py",
+    "tests/web_ui/test_web_ui_habits.py",
+    "tests/team/test_team_server.py",
+    "tests/web_ui/test_web_ui.py",
+)
+
+
+def _file_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _longest_first(items: list[pytest.Item]) -> None:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[_file_of(item)] = counts.get(_file_of(item), 0) + 1
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(
+        key=lambda item: (rank.get(_file_of(item), len(rank)), -counts[_file_of(item)])
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    _longest_first(items)
     for item in items:
         for marker, folder in LANES.items():
             if item.path.parent.name == folder:
