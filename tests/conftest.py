@@ -98,9 +98,7 @@ def _longest_first(items: list[pytest.Item]) -> None:
     for item in items:
         counts[_file_of(item)] = counts.get(_file_of(item), 0) + 1
     rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
-    items.sort(
-        key=lambda item: (rank.get(_file_of(item), len(rank)), -counts[_file_of(item)])
-    )
+    items.sort(key=lambda item: (rank.get(_file_of(item), len(rank)), -counts[_file_of(item)]))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
