@@ -22,7 +22,9 @@ from tests.helpers import ServerProcess
 pytestmark = [pytest.mark.anyio, pytest.mark.both_backends, pytest.mark.e2e]
 
 BIG = 64 * 1024  # the default largest message
-MESSAGES = 1000
+# Enough that eight unbounded reads would hold over 300 MB of content alone
+# (8 × 600 × 64 KiB), so the RSS bound below fails if the budget does not hold.
+MESSAGES = 600
 READERS = 8
 ANSWER_BYTES = 1024 * 1024  # the default budget
 RSS_BOUND = 300 * 1024 * 1024
@@ -52,14 +54,19 @@ async def fill(server: ServerProcess) -> str:
     return str(room["id"])
 
 
-async def read(server: ServerProcess, room_id: str, since_id: int = 0) -> dict[str, Any]:
-    async with Client(server.mcp_url, mode="legacy") as client:
-        result = await client.call_tool(
-            "read_messages", {"room_id": room_id, "since_id": since_id, "limit": 1000}
-        )
+async def read_with(client: Client, room_id: str, since_id: int = 0) -> dict[str, Any]:
+    result = await client.call_tool(
+        "read_messages", {"room_id": room_id, "since_id": since_id, "limit": 1000}
+    )
     assert not result.is_error, result.content
     page: dict[str, Any] = result.structured_content
     return page
+
+
+async def read(server: ServerProcess, room_id: str, since_id: int = 0) -> dict[str, Any]:
+    """One read by an agent of its own (a session of its own)."""
+    async with Client(server.mcp_url, mode="legacy") as client:
+        return await read_with(client, room_id, since_id)
 
 
 async def test_worst_case_reads_are_bounded(server: ServerProcess) -> None:
@@ -87,13 +94,14 @@ async def test_worst_case_reads_are_bounded(server: ServerProcess) -> None:
     ids: list[int] = []
     seen: set[str] = set()
     since = 0
-    for _ in range(MESSAGES):
-        page = await read(server, room_id, since)
-        ids += [m["id"] for m in page["messages"]]
-        seen |= {m["content"][:6] for m in page["messages"]}
-        since = page["next_since_id"]
-        if not page["has_more"]:
-            break
+    async with Client(server.mcp_url, mode="legacy") as client:
+        for _ in range(MESSAGES):
+            page = await read_with(client, room_id, since)
+            ids += [m["id"] for m in page["messages"]]
+            seen |= {m["content"][:6] for m in page["messages"]}
+            since = page["next_since_id"]
+            if not page["has_more"]:
+                break
     assert ids == sorted(set(ids)) and len(ids) == MESSAGES
     assert seen == {f"{n:06d}" for n in range(MESSAGES)}
 

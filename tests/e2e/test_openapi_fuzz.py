@@ -26,7 +26,7 @@ from tests.helpers import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES = int(os.environ.get("CHATNUT_OPENAPI_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("CHATNUT_OPENAPI_EXAMPLES", "12"))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ handling of values that passed it, and the suite runs on 2 shared cores.
 
 The examples per test are bounded so the suite stays quick on CI's two cores;
 `CHATNUT_HOSTILE_EXAMPLES=2000 pytest tests/unit/test_hostile.py` is the long soak
-(40 per tool and route by default: about 3 200 hostile calls a run, a new draw each run).
+(20 per tool and route by default: about 1 600 hostile calls a run, a new draw each run).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from chatnut.settings import Settings
 from tests.dump import PostgresDump, sqlite_dump
 from tests.helpers import MCP_CALL_HEADERS
 
-EXAMPLES = int(os.environ.get("CHATNUT_HOSTILE_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("CHATNUT_HOSTILE_EXAMPLES", "20"))
 
 
 def bounded(stack: Stack) -> settings:
