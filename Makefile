@@ -105,9 +105,14 @@ test: lint browser postgres clients
 	$(PYTEST)
 
 # The fast lane, to run constantly: lint, types and every test that needs nothing
-# from outside the repository (no Chromium, no PostgreSQL, no npm client).
+# from outside the repository (no Chromium, no PostgreSQL, no npm client) and is
+# not a soak, fuzz or fault test of many seconds (`slow`), with a smaller draw of
+# hostile input. Four processes: with no browser beside them, these wait on
+# servers more than they compute.
 check: lint
-	$(PYTEST) -m "not browser and not postgres and not clients"
+	CHATNUT_HOSTILE_EXAMPLES=10 $(BIN)/python -m pytest -n 4 --dist loadfile \
+		--no-loadscope-reorder --durations=15 \
+		-m "not browser and not postgres and not clients and not slow"
 
 # Ours beside the original chatnut 0.4.2 (installed into .bench/ on first use)
 # and the SDK's empty tool; prints the tables and writes them to .bench/latest.md.

@@ -63,6 +63,9 @@ def anyio_backend() -> str:
 # `make check` runs everything but these three, which need something from outside
 # the repository: Chromium, a PostgreSQL server, the agent clients from npm.
 LANES = {"browser": "web_ui", "clients": "clients"}
+# The shared PostgreSQL server, or a server of a test's own (one it stops,
+# restarts or starts with other settings).
+POSTGRES_FIXTURES = {"postgres_server", "own_postgres", "locked_pg", "own_server"}
 
 
 # -- order: the longest files first -------------------------------------------------
@@ -101,6 +104,8 @@ def _longest_first(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: (rank.get(_file_of(item), len(rank)), -counts[_file_of(item)]))
 
 
+# First, before `-m` deselects by the markers added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     _longest_first(items)
     for item in items:
@@ -108,8 +113,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if item.path.parent.name == folder:
                 item.add_marker(marker)
         callspec = getattr(item, "callspec", None)
-        on_postgres = callspec is not None and callspec.params.get("backend") == "postgres"
-        if on_postgres or "postgres_server" in getattr(item, "fixturenames", ()):
+        # The `backend` parameter, or a module's own (a stack built per backend).
+        on_postgres = callspec is not None and "postgres" in callspec.params.values()
+        if on_postgres or POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker("postgres")
 
 

@@ -19,7 +19,7 @@ from mcp import Client
 
 from tests.helpers import ServerProcess
 
-pytestmark = [pytest.mark.anyio, pytest.mark.both_backends, pytest.mark.e2e]
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends, pytest.mark.e2e, pytest.mark.slow]
 
 BIG = 64 * 1024  # the default largest message
 # Enough that eight unbounded reads would hold over 300 MB of content alone

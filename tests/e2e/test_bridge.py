@@ -66,6 +66,7 @@ async def test_bridge_starts_the_server_and_forwards_tools(bridge_home: Path) ->
     assert main(["status"]) == 0
 
 
+@pytest.mark.slow  # ten interpreters started at once
 async def test_ten_bridges_at_once_start_exactly_one_server(bridge_home: Path) -> None:
     db_paths: list[str] = []
 

@@ -28,7 +28,7 @@ from mcp import Client
 
 from tests.helpers import ServerProcess
 
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.both_backends]
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.both_backends, pytest.mark.slow]
 
 # SQLite recovers its WAL on every restart; PostgreSQL recovers nothing here.
 ROUNDS = {"sqlite": 4, "postgres": 2}

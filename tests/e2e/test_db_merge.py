@@ -15,7 +15,7 @@ from chatnut.cli import main
 from chatnut.store.copy import tables_for
 from tests.helpers import ServerProcess
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def laptop(home: Path, db: Path, tag: str) -> None:

@@ -30,7 +30,7 @@ from mcp import Client
 
 from tests.helpers import ServerProcess
 
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
 
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 FILE_CAPABILITIES = "-dac_override,-dac_read_search,-fowner"

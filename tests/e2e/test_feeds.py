@@ -253,6 +253,7 @@ async def status_of(http: httpx.AsyncClient) -> dict[str, Any]:
     return dict((await http.get("/api/status")).json())
 
 
+@pytest.mark.slow  # waits out the send deadline
 async def test_a_client_that_stops_reading_is_dropped_and_resumes_without_loss(
     http: httpx.AsyncClient, server: ServerProcess
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = (ROOT / "docs" / "operating.md").read_text()
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_the_documented_install_gets_this_code_with_the_driver(tmp_path: Path) -> None:

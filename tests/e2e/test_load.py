@@ -21,7 +21,7 @@ from mcp import Client
 
 from tests.helpers import ServerProcess
 
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
 
 AGENTS = 50
 STREAMS = 20

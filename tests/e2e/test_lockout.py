@@ -28,7 +28,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.helpers import TOKEN, ServerProcess
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CAP = 30
 ATTACKERS = 60

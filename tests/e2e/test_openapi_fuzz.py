@@ -24,7 +24,7 @@ from schemathesis.generation.modes import GenerationMode
 
 from tests.helpers import ServerProcess
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("CHATNUT_OPENAPI_EXAMPLES", "12"))
 

@@ -191,6 +191,7 @@ async def test_addressed_posts_are_pushed_within_a_second_and_nothing_else(
 
 
 @pytest.mark.both_backends
+@pytest.mark.slow  # waits out a killed bridge's lease
 async def test_a_restarted_bridge_resumes_without_duplicate_or_gap(
     server: ServerProcess, tmp_path: Path
 ) -> None:

@@ -19,7 +19,7 @@ from chatnut.http_limits import HEADER_SECONDS
 from chatnut.security import BODY_SECONDS
 from tests.helpers import ServerProcess
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CAP = 100
 HALF_OPEN = 300
