@@ -39,6 +39,11 @@ from tests.postgres import (
 
 os.environ["CHATNUT_OPEN_BROWSER"] = "0"
 os.environ["CHATNUT_UPDATE_CHECK"] = "0"
+# The test PostgreSQL servers speak no TLS. With libpq's default (`prefer`)
+# asyncpg asks first, and a connect cancelled during that question (a pool
+# closing as it grows) leaves a future whose error nobody reads (asyncpg
+# 0.32); the test runner reports it against whichever test is tearing down.
+os.environ.setdefault("PGSSLMODE", "disable")
 
 
 # A test run started in the background (`make test &`, nohup, some CI runners)

@@ -4,13 +4,14 @@ rooms through MCP, and read what the page shows."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp import Client
-from playwright.async_api import Browser, Page, Response, expect
+from playwright.async_api import Browser, Page, Response, Route, expect
 
 from tests.browser import Watched
 from tests.helpers import ServerProcess
@@ -84,3 +85,40 @@ async def shown_ids(page: Page) -> list[int]:
         "#message-list li.message[data-id]", "items => items.map(li => Number(li.dataset.id))"
     )
     return ids
+
+
+class StaleRead:
+    """The room's first read of its messages, made now and answered later: the
+    page draws a room from a read older than what it heard meanwhile."""
+
+    def __init__(self, page: Page, room: str) -> None:
+        self.page = page
+        self.pattern = f"**/api/rooms/{room}/messages?*"
+        self.made = asyncio.Event()
+        self._answer = asyncio.Event()
+        self._answered = asyncio.Event()
+
+    async def __aenter__(self) -> StaleRead:
+        await self.page.route(self.pattern, self._hold)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.made.is_set() and self._answer.is_set():
+            await asyncio.wait_for(self._answered.wait(), 10)  # answered before unrouting
+        await self.page.unroute(self.pattern, self._hold)
+
+    async def _hold(self, route: Route) -> None:
+        if self.made.is_set():  # only the first read is held
+            await route.continue_()
+            return
+        answer = await route.fetch()
+        self.made.set()
+        await self._answer.wait()
+        await route.fulfill(response=answer)
+        self._answered.set()
+
+    async def until_made(self) -> None:
+        await asyncio.wait_for(self.made.wait(), 10)
+
+    def answer(self) -> None:
+        self._answer.set()

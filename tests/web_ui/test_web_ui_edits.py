@@ -5,17 +5,22 @@ and again after being offline while a change was made; agents read the same."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
-import anyio
 import httpx
 import pytest
 from mcp import Client
-from playwright.async_api import Browser, Locator, Page, Route, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.helpers import ServerProcess
-from tests.web_ui.pages import LIVE_WITHIN_MS, call, open_home, open_room, watched_page
+from tests.web_ui.pages import (
+    LIVE_WITHIN_MS,
+    StaleRead,
+    call,
+    open_home,
+    open_room,
+    watched_page,
+)
 from tests.web_ui.test_web_ui_axe import serious_violations
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
@@ -153,31 +158,21 @@ async def test_a_room_opened_from_a_read_made_before_a_delete_shows_the_tombston
     )["id"]
     await as_name(page, "alice")
     await open_home(page, server)
-    read_before = asyncio.Event()
-    deleted = asyncio.Event()
-
-    async def stale(route: Route) -> None:
-        answer = await route.fetch()  # the room's read, made before the delete...
-        read_before.set()
-        await deleted.wait()
-        await route.fulfill(response=answer)  # ...answered after the page heard of it
-
-    await page.route(f"**/api/rooms/{room}/messages?*", stale)
-    row = page.locator(f'#live-rooms a[data-room="{room}"]')
-    await row.click()
-    with anyio.fail_after(10):
-        await read_before.wait()
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-        gone = await http.delete(f"/api/messages/{leak}", params={"name": "alice"})
-        assert gone.status_code == 200, gone.text
-        later = await http.patch(
-            f"/api/messages/{reply}", json={"content": "ok, rotated", "name": "bot"}
-        )
-        assert later.status_code == 200, later.text
-    # Events come in order, and the room's preview follows the last one: once
-    # it shows the edit, the page has heard of the delete too.
-    await expect(row.locator(".preview")).to_contain_text("ok, rotated")
-    deleted.set()
+    async with StaleRead(page, room) as stale:
+        row = page.locator(f'#live-rooms a[data-room="{room}"]')
+        await row.click()
+        await stale.until_made()
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            gone = await http.delete(f"/api/messages/{leak}", params={"name": "alice"})
+            assert gone.status_code == 200, gone.text
+            later = await http.patch(
+                f"/api/messages/{reply}", json={"content": "ok, rotated", "name": "bot"}
+            )
+            assert later.status_code == 200, later.text
+        # Events come in order, and the room's preview follows the last one: once
+        # it shows the edit, the page has heard of the delete too.
+        await expect(row.locator(".preview")).to_contain_text("ok, rotated")
+        stale.answer()
     item = page.locator(f'#message-list li[data-id="{leak}"]')
     await expect(item.locator(".body")).to_have_text("message deleted")
     quote = page.locator(f'#message-list li[data-id="{reply}"] .quote')

@@ -5,16 +5,20 @@ and an agent's read carries what the page shows."""
 
 from __future__ import annotations
 
-import asyncio
-
-import anyio
 import httpx
 import pytest
 from mcp import Client
-from playwright.async_api import Browser, Page, Route, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.helpers import ServerProcess
-from tests.web_ui.pages import LIVE_WITHIN_MS, call, open_home, open_room, watched_page
+from tests.web_ui.pages import (
+    LIVE_WITHIN_MS,
+    StaleRead,
+    call,
+    open_home,
+    open_room,
+    watched_page,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -78,30 +82,21 @@ async def test_a_room_opened_from_a_read_made_before_a_reaction_shows_it(
     ]
     await as_name(page, "alice")
     await open_home(page, server)
-    read_before = asyncio.Event()
-    reacted = asyncio.Event()
-
-    async def stale(route: Route) -> None:
-        answer = await route.fetch()  # the room's read, made before the reaction...
-        read_before.set()
-        await reacted.wait()
-        await route.fulfill(response=answer)  # ...answered after the page heard of it
-
-    await page.route(f"**/api/rooms/{room}/messages?*", stale)
-    row = page.locator(f'#live-rooms a[data-room="{room}"]')
-    await row.click()
-    with anyio.fail_after(10):
-        await read_before.wait()
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-        toggled = await http.post(
-            f"/api/rooms/{room}/messages/{posted}/reactions", json={"emoji": "🎉", "name": "bob"}
-        )
-        assert toggled.status_code == 200, toggled.text
-    await call(agent, "post_message", room_id=room, sender="bot", content="and tagged")
-    # Events come in order: once the room's preview shows the later message,
-    # the page has heard of the reaction too.
-    await expect(row.locator(".preview")).to_contain_text("and tagged")
-    reacted.set()
+    async with StaleRead(page, room) as stale:
+        row = page.locator(f'#live-rooms a[data-room="{room}"]')
+        await row.click()
+        await stale.until_made()
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            toggled = await http.post(
+                f"/api/rooms/{room}/messages/{posted}/reactions",
+                json={"emoji": "🎉", "name": "bob"},
+            )
+            assert toggled.status_code == 200, toggled.text
+        await call(agent, "post_message", room_id=room, sender="bot", content="and tagged")
+        # Events come in order: once the room's preview shows the later message,
+        # the page has heard of the reaction too.
+        await expect(row.locator(".preview")).to_contain_text("and tagged")
+        stale.answer()
     chip = page.locator(f'#message-list li[data-id="{posted}"] .reaction[data-react="🎉"]')
     await expect(chip).to_have_text("🎉 1")
     await expect(chip).to_have_attribute("title", "bob")

@@ -6,18 +6,17 @@ from here", "Jump to unread" and "Mark read" move the name's cursor."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from mcp import Client
-from playwright.async_api import Browser, Page, Route, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.helpers import ServerProcess
 from tests.web_ui.pages import (
     LIVE_WITHIN_MS,
+    StaleRead,
     call,
     open_home,
     open_room,
@@ -327,25 +326,15 @@ async def test_a_room_opened_from_a_read_made_before_a_reply_counts_it(
 ) -> None:
     room, parent = await thread_room(agent)
     await open_home(page, server)
-    read_before = asyncio.Event()
-    replied = asyncio.Event()
-
-    async def stale(route: Route) -> None:
-        answer = await route.fetch()  # the room's read, made before the reply...
-        read_before.set()
-        await replied.wait()
-        await route.fulfill(response=answer)  # ...answered after the page heard of it
-
-    await page.route(f"**/api/rooms/{room}/messages?*", stale)
-    row = page.locator(f'#live-rooms a[data-room="{room}"]')
-    await row.click()
-    with anyio.fail_after(10):
-        await read_before.wait()
-    await call(
-        agent, "post_message", room_id=room, sender="dev", content="8081 then", reply_to=parent
-    )
-    await expect(row.locator(".preview")).to_contain_text("8081 then")  # the page heard it
-    replied.set()
+    async with StaleRead(page, room) as stale:
+        row = page.locator(f'#live-rooms a[data-room="{room}"]')
+        await row.click()
+        await stale.until_made()
+        await call(
+            agent, "post_message", room_id=room, sender="dev", content="8081 then", reply_to=parent
+        )
+        await expect(row.locator(".preview")).to_contain_text("8081 then")  # the page heard it
+        stale.answer()
     line = page.locator(f'#message-list li[data-id="{parent}"] .thread-line')
     await expect(line).to_have_text("3 replies · last just now")
     await expect(page.locator("#message-list li.message[data-id]")).to_have_count(6)
