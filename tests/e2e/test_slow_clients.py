@@ -15,20 +15,28 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chatnut.http_limits import HEADER_SECONDS
-from chatnut.security import BODY_SECONDS
 from tests.helpers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CAP = 100
+# The deadlines, short here (their defaults are 30 s and 15 s: docs/limits.md).
+HEADER_SECONDS = 3.0
+BODY_SECONDS = 2.0
 HALF_OPEN = 300
 TRICKLING = 100
 
 
 @pytest.fixture
 def capped(home: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(home, env={"CHATNUT_MAX_CONNECTIONS": str(CAP)})
+    server = ServerProcess(
+        home,
+        env={
+            "CHATNUT_MAX_CONNECTIONS": str(CAP),
+            "CHATNUT_HEADER_TIMEOUT": str(HEADER_SECONDS),
+            "CHATNUT_BODY_TIMEOUT": str(BODY_SECONDS),
+        },
+    )
     server.start()
     yield server
     server.stop()

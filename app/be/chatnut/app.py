@@ -361,6 +361,7 @@ def create_app(settings: Settings, port: int | None = None) -> FastAPI:
         BodyLimit,
         max_body_bytes=settings.max_message_bytes * 6 + BODY_OVERHEAD_BYTES,
         max_message_bytes=settings.max_message_bytes,
+        body_seconds=settings.body_timeout,
     )
     app.add_middleware(
         Authentication,

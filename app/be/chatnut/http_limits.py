@@ -5,7 +5,7 @@ finishes its request headers: 1 100 half-open connections used up every file
 descriptor, and trickled headers held a connection for as long as the client
 liked. `GuardedHttp` is uvicorn's httptools protocol plus these bounds:
 
-* headers must be complete within HEADER_SECONDS of a request's first byte
+* headers must be complete within `header_seconds` of a request's first byte
   (or of the connection, or of the last answer), else the connection is
   closed;
 * request headers are at most MAX_HEADER_BYTES (httptools has no limit);
@@ -23,7 +23,7 @@ liked. `GuardedHttp` is uvicorn's httptools protocol plus these bounds:
   between keep-alive requests, never a trusted one being answered (a
   stream, a parked wait); with none of those, the new one is closed.
 
-Request bodies get their own deadline in security/limits.py (BODY_SECONDS).
+Request bodies get their own deadline in security/limits.py.
 The process raises its open-file limit to the hard limit at start, so the
 connection bound, not the descriptor table, is what a flood meets.
 """
@@ -40,8 +40,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from chatnut import metrics
 
-# Generous: a busy client may open a connection and only get round to using it
-# seconds later; the connection cap, not this, is what stops a flood.
+# The default header deadline. Generous: a busy client may open a connection and
+# only get round to using it seconds later; the connection cap, not this, is
+# what stops a flood.
 HEADER_SECONDS = 30.0
 MAX_HEADER_BYTES = 64 * 1024
 # Descriptors kept for everything else: the database and its WAL, the log,
@@ -147,6 +148,7 @@ class GuardedHttp(HttpToolsProtocol):
     max_connections: ClassVar[int] = 1000
     max_untrusted: ClassVar[int] = 250
     max_untrusted_per_address: ClassVar[int] = 16
+    header_seconds: ClassVar[float] = HEADER_SECONDS
     strangers: ClassVar[Strangers] = Strangers()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -161,7 +163,7 @@ class GuardedHttp(HttpToolsProtocol):
 
     def _arm(self) -> None:
         if self._header_deadline is None:
-            self._header_deadline = self.loop.call_later(HEADER_SECONDS, self._too_slow)
+            self._header_deadline = self.loop.call_later(self.header_seconds, self._too_slow)
 
     def _disarm(self) -> None:
         if self._header_deadline is not None:
@@ -273,9 +275,12 @@ class GuardedHttp(HttpToolsProtocol):
 
 
 def guarded_http(
-    max_connections: int, max_untrusted: int = 0, max_untrusted_per_address: int = 0
+    max_connections: int,
+    max_untrusted: int = 0,
+    max_untrusted_per_address: int = 0,
+    header_seconds: float = HEADER_SECONDS,
 ) -> type[GuardedHttp]:
-    """The protocol class for one server, with its connection caps."""
+    """The protocol class for one server, with its connection caps and header deadline."""
     strangers, per_address = untrusted_bounds(
         max_connections, max_untrusted, max_untrusted_per_address
     )
@@ -286,6 +291,7 @@ def guarded_http(
             "max_connections": max_connections,
             "max_untrusted": strangers,
             "max_untrusted_per_address": per_address,
+            "header_seconds": header_seconds,
             "strangers": Strangers(),
         },
     )

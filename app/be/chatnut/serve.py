@@ -214,6 +214,7 @@ def run_server(
             connection_bound(settings.max_connections),
             settings.max_unauthenticated_connections,
             settings.max_unauthenticated_per_address,
+            settings.header_timeout,
         ),
     )
     server = _Server(config, settings, app.state.chatnut, on_ready, reread)

@@ -270,6 +270,32 @@ SETTINGS: tuple[Setting, ...] = (
         "Most wait_for_messages calls parked on the server at once; more are refused.",
     ),
     Setting(
+        "header_timeout",
+        ("CHATNUT_HEADER_TIMEOUT",),
+        None,
+        30.0,
+        parse_positive_float,
+        "Seconds a client has to finish a request's headers (from its first byte, from "
+        "connecting, or from the last answer on a kept-alive connection); then it is closed.",
+    ),
+    Setting(
+        "body_timeout",
+        ("CHATNUT_BODY_TIMEOUT",),
+        None,
+        15.0,
+        parse_positive_float,
+        "Seconds a request's body may take to arrive; a slower one is refused (408).",
+    ),
+    Setting(
+        "send_timeout",
+        ("CHATNUT_SEND_TIMEOUT",),
+        None,
+        10.0,
+        parse_positive_float,
+        "Seconds an event stream waits on a client that stopped reading before dropping it "
+        "(the client resumes with Last-Event-ID).",
+    ),
+    Setting(
         "auto_archive_hours",
         ("CHATNUT_AUTO_ARCHIVE_HOURS",),
         "--auto-archive-hours",
@@ -409,6 +435,9 @@ class Settings:
     max_streams_per_client: int = 16
     max_waits_per_room: int = 1000
     max_waits: int = 10000
+    header_timeout: float = 30.0
+    body_timeout: float = 15.0
+    send_timeout: float = 10.0
     auto_archive_hours: float = 0.0
     retain_days: int = 0
     open_browser: bool = True

@@ -47,9 +47,10 @@ Html = Annotated[bool, Query(description="add each message's rendered `html`")]
 
 def _stream(request: Request, spec: FeedSpec) -> EventStream:
     """The feed as a stream, in one of the capped stream slots (or a 429)."""
-    slots: StreamSlots = request.app.state.chatnut.streams
+    state = request.app.state.chatnut
+    slots: StreamSlots = state.streams
     release = slots.take(client_of(request))
-    return EventStream(feed(service_of(request), spec), release)
+    return EventStream(feed(service_of(request), spec), release, state.settings.send_timeout)
 
 
 def _check_sidebar(project: str | None, reader: str | None) -> None:

@@ -17,9 +17,9 @@ from starlette.types import Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
-# How long one write may wait on a client that does not read before the stream
-# is dropped (its buffered events are bounded by the hub subscription).
-SEND_TIMEOUT_SECONDS = 10
+# By default, how long one write may wait on a client that does not read before
+# the stream is dropped (its buffered events are bounded by the hub subscription).
+SEND_TIMEOUT_SECONDS = 10.0
 RETRY_MILLISECONDS = 2000
 
 
@@ -44,12 +44,17 @@ class EventStream(EventSourceResponse):
     client that stopped reading is logged as what it is, not as a server error.
     """
 
-    def __init__(self, content: Any, release: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        content: Any,
+        release: Callable[[], None] | None = None,
+        send_timeout: float = SEND_TIMEOUT_SECONDS,
+    ) -> None:
         self.release = release  # the stream's slot (feeds/slots.py), given back at the end
         super().__init__(
             content,
             ping=KEEPALIVE_SECONDS,
-            send_timeout=SEND_TIMEOUT_SECONDS,
+            send_timeout=send_timeout,
             headers={"Cache-Control": "no-store"},
         )
 

@@ -5,7 +5,7 @@
   stranger trickling a body to /index.html held a connection for as long as
   the body deadline).
 * Bodies larger than the limit are refused before they are read whole, and a
-  body must arrive within BODY_SECONDS (a client trickling it holds a worker
+  body must arrive within the body deadline (a client trickling it holds a worker
   hostage). Only calls for data (/api, /mcp) get this far with a body, and
   on a server with a token only authenticated ones (security/auth.py runs
   first).
@@ -37,8 +37,9 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 PAGE_METHODS = {"GET", "HEAD"}
 # The refused body is never read: the connection closes after the answer.
 CLOSE = [(b"connection", b"close")]
-# The largest body (6 × 64 KiB) takes milliseconds on loopback and a few
-# seconds on a slow link; a client trickling it is holding a worker hostage.
+# The default body deadline. The largest body (6 × 64 KiB) takes milliseconds on
+# loopback and a few seconds on a slow link; a client trickling it is holding a
+# worker hostage.
 BODY_SECONDS = 15.0
 # How much of a refused body is still read (and dropped) before the answer, and
 # for how long: enough for any honest client's oversized post on a slow link.
@@ -50,11 +51,17 @@ class BodyLimit:
     """Buffer a request's body, bounded in bytes and in time, before the app sees it."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, max_message_bytes: int | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_message_bytes: int | None = None,
+        body_seconds: float = BODY_SECONDS,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_message_bytes = max_message_bytes
+        self.body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not guarded(scope):
@@ -113,11 +120,11 @@ class BodyLimit:
 
     async def bounded_body(self, receive: Receive, send: Send, mcp: bool = False) -> Receive | None:
         """Read the body up to the limit (a chunked body has no length to check up
-        front), within BODY_SECONDS: a client trickling its body is cut off."""
+        front), within the body deadline: a client trickling its body is cut off."""
         chunks: list[bytes] = []
         size = 0
         chunks_done: Message | None = None  # a disconnect seen while reading, passed on
-        with anyio.move_on_after(BODY_SECONDS) as deadline:
+        with anyio.move_on_after(self.body_seconds) as deadline:
             while True:
                 message = await receive()
                 if message["type"] != "http.request":
@@ -138,7 +145,7 @@ class BodyLimit:
                 send,
                 408,
                 "body_timeout",
-                f"the request body did not arrive within {BODY_SECONDS:.0f} seconds",
+                f"the request body did not arrive within {self.body_seconds:g} seconds",
                 [(b"connection", b"close")],
             )
             return None
