@@ -267,10 +267,32 @@ class Supervisor:
                 return False
             for fd in self._select(list(waiting), left):
                 worker = waiting.pop(fd)
-                os.read(fd, 1)
-                os.close(fd)
-                worker.ready_fd = None
+                if not self._said_ready(worker):
+                    log.error(
+                        "worker %d (pid %d) exited (%s) before it was ready; see the lines above",
+                        worker.slot,
+                        worker.pid,
+                        _describe(self._reap_one(worker)),
+                    )
+                    return False
         return True
+
+    def _said_ready(self, worker: _Worker) -> bool:
+        """Read the worker's ready pipe, now readable: its word, or the end of a
+        pipe it closed unsaid (it is exiting before it was ready)."""
+        assert worker.ready_fd is not None
+        said = os.read(worker.ready_fd, 1)
+        os.close(worker.ready_fd)
+        worker.ready_fd = None
+        return said == b"r"
+
+    def _reap_one(self, worker: _Worker) -> int:
+        """The exit status of a worker that is on its way out (it closed its pipes)."""
+        _, status = os.waitpid(worker.pid, 0)
+        self.workers.pop(worker.pid, None)
+        metrics.process_gone(worker.pid)
+        self._write_workers_file()
+        return status
 
     def _supervise(self) -> None:
         while not self.stopping:
@@ -365,10 +387,14 @@ class Supervisor:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self.wake_read, 4096)
                 self._reap_during_reload()
-            if fresh.ready_fd in readable:
-                os.read(fresh.ready_fd, 1)
-                os.close(fresh.ready_fd)
-                fresh.ready_fd = None
+            if fresh.ready_fd in readable and not self._said_ready(fresh):
+                log.error(
+                    "the new worker %d (pid %d) exited (%s) before it was ready",
+                    slot,
+                    fresh.pid,
+                    _describe(self._reap_one(fresh)),
+                )
+                return None
         return fresh.pid
 
     def _drain(self, pid: int) -> None:
