@@ -36,7 +36,7 @@ from tests.postgres import PostgresServer, start_server
 from bench import mcp_bench, sse_bench
 from bench.harness import Workers, call, mcp_client, new_room, now, post_arguments, split
 from bench.stats import Table, ms, num, pct, ratio
-from bench.systems import Server, _base_env
+from bench.systems import Server, ours_env
 
 SESSIONS = 32
 WAITERS = 100
@@ -46,8 +46,7 @@ COMMAND = "make bench"
 
 def team_server(name: str, db: str, home: Path, workers: int) -> Server:
     home.mkdir(parents=True, exist_ok=True)
-    env = _base_env(home)
-    env.update({"CHATNUT_HOME": str(home), "CHATNUT_UPDATE_CHECK": "0"})
+    env = ours_env(home)
     command = [sys.executable, "-m", "chatnut", "serve", "--port", "{port}", "--db", db]
     if workers > 1:
         command += ["--workers", str(workers)]
