@@ -81,7 +81,7 @@ def cpu_seconds(pids: list[int]) -> float:
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # it ended (between open and read)
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
