@@ -361,3 +361,25 @@ async def test_edits_and_deletes_show_live_in_the_open_thread(
     await expect(items.nth(0).locator(".body")).to_have_text("message deleted")
     await expect(items.nth(0)).to_have_class("thread-item thread-parent")
     await expect(items).to_have_count(3)  # the replies stay
+
+
+async def test_on_a_tablet_the_pane_title_and_count_keep_their_words_whole(
+    browser: Browser, server: ServerProcess, agent: Client
+) -> None:
+    room, parent = await thread_room(agent)
+    async with watched_page(browser, server, viewport={"width": 820, "height": 1180}) as (
+        tablet,
+        _,
+    ):
+        await open_room(tablet, server, room)
+        await tablet.locator(f'#message-list li[data-id="{parent}"] .thread-line').click()
+        count = tablet.locator("#thread-count")
+        await expect(count).to_have_text("2 replies")
+        # One line each: a word broken letter by letter would make it taller.
+        for part in (count, tablet.locator("#thread-title")):
+            lines = await part.evaluate(
+                "el => { const s = getComputedStyle(el);"
+                " const line = parseFloat(s.lineHeight) || parseFloat(s.fontSize) * 1.2;"
+                " return Math.round(el.getBoundingClientRect().height / line); }"
+            )
+            assert lines <= 1, await part.inner_text()
