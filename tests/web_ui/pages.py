@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -66,6 +67,16 @@ async def open_home(page: Page, server: ServerProcess) -> None:
 async def open_room(page: Page, server: ServerProcess, room_id: str) -> None:
     await page.goto(f"{server.url}/?room={room_id}")
     await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+
+
+def posted_message(response: Response) -> bool:
+    """A predicate for page.expect_response: the page's post of a message (not a
+    read cursor, a reaction or a draft that goes out beside it)."""
+    request = response.request
+    return (
+        request.method == "POST"
+        and re.search(r"/api/rooms/[^/]+/messages$", request.url) is not None
+    )
 
 
 def read_sent(room: str, accept: Callable[[int], bool]) -> Callable[[Response], bool]:

@@ -17,6 +17,7 @@ from tests.web_ui.pages import (
     call,
     open_home,
     open_room,
+    posted_message,
     room_with,
     shown_ids,
 )
@@ -112,7 +113,7 @@ async def test_a_human_post_reaches_the_agents_with_its_mentions(
     await page.keyboard.type("Please look @mate")
     await page.keyboard.press("Shift+Enter")
     await page.keyboard.type("second line")
-    async with page.expect_response(lambda r: r.request.method == "POST") as posted:
+    async with page.expect_response(posted_message) as posted:
         await page.keyboard.press("Enter")
     answer = await (await posted.value).json()
     assert answer["mentions"] == [{"name": "mate", "task_id": "task-9"}]

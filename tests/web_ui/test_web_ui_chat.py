@@ -18,6 +18,7 @@ from tests.web_ui.pages import (
     call,
     open_home,
     open_room,
+    posted_message,
     read_sent,
     room_with,
     shown_ids,
@@ -218,7 +219,7 @@ async def test_a_reply_quotes_its_parent_and_jumps_to_it(
     await parent.locator("button[data-reply]").click()
     await expect(page.locator("#replying")).to_contain_text(f"#{first}")
     await page.fill("#draft", "me too")
-    async with page.expect_response(lambda r: r.request.method == "POST") as posted:
+    async with page.expect_response(posted_message) as posted:
         await page.press("#draft", "Enter")
     answer = await (await posted.value).json()
     assert answer["metadata"]["reply_to"] == first
