@@ -65,8 +65,11 @@ async def open_home(page: Page, server: ServerProcess) -> None:
 
 
 async def open_room(page: Page, server: ServerProcess, room_id: str) -> None:
+    """Open `room_id` and wait until its first page of messages is drawn, so
+    what a test posts next arrives live, not in that first read."""
     await page.goto(f"{server.url}/?room={room_id}")
     await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#message-list")).to_have_attribute("aria-busy", "false")
 
 
 def posted_message(response: Response) -> bool:

@@ -108,6 +108,7 @@ export class RoomView {
     this.agents = new Map();
     this.statusRows = new Map();
     this.list.replaceChildren();
+    this.list.setAttribute("aria-busy", "true"); // until its first page is drawn
     this._edges();
     this.reading.setUnseen(0);
     this.describe(room);
@@ -121,6 +122,7 @@ export class RoomView {
     const [page] = await Promise.all([request, this.refreshTeam()]);
     if (this.room?.id !== room.id) return false; // another room was opened meanwhile
     this._load(page);
+    this.list.setAttribute("aria-busy", "false");
     const arrived = this.pending;
     this.pending = null;
     for (const message of arrived) this.add(message);
