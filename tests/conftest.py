@@ -179,6 +179,16 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
 
 
 @pytest.fixture
+def still_postgres_url(postgres_server: PostgresServer, postgres_url: str) -> Iterator[str]:
+    """`postgres_url`, with no database made or dropped on the server while the
+    test runs. Such a transaction, in flight anywhere on the server, holds back
+    what VACUUM may remove in every database whose sessions take a snapshot
+    meanwhile: a test of what a vacuum leaves behind runs without one."""
+    with postgres_server.background:  # type: ignore[attr-defined]
+        yield postgres_url
+
+
+@pytest.fixture
 def empty_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """An empty database of its own (pg_trgm installed), dropped after the test."""
     name = postgres_server.fresh_database()

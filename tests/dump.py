@@ -62,3 +62,17 @@ class PostgresDump:
         )
         rows = await self.conn.fetch(" UNION ALL ".join(parts))
         return {name: value for name, value in rows}
+
+
+async def postgres_pages(conn: Any, relation: str) -> str:
+    """A relation's pages as stored, dead row versions included (pageinspect,
+    so a superuser's connection), decoded loosely: where deleted text could
+    still be found."""
+    await conn.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+    return str(
+        await conn.fetchval(
+            "SELECT coalesce(string_agg(encode(get_raw_page($1::text, n::int), 'escape'), ''), '')"
+            " FROM generate_series(0, pg_relation_size($1::text::regclass) / 8192 - 1) AS n",
+            relation,
+        )
+    )

@@ -91,6 +91,10 @@ class PostgresServer:
         self._own(self.sockets)
         self._names = itertools.count(1)
         self.running = False
+        # Held while a database is made or dropped behind the tests' backs; a
+        # test that needs no such transaction in flight holds it instead
+        # (conftest's `still_postgres_url`).
+        self.background = threading.Lock()
 
     # -- process control ---------------------------------------------------
 
@@ -235,7 +239,7 @@ class PostgresServer:
         """Drop on a thread of its own: the next test need not wait for it."""
 
         def drop() -> None:
-            with contextlib.suppress(Exception):  # the server may be stopping
+            with self.background, contextlib.suppress(Exception):  # the server may be stopping
                 self.drop_database(name)
 
         threading.Thread(target=drop, daemon=True).start()
@@ -262,7 +266,8 @@ class Spares:
             name: str | BaseException = RuntimeError("no spare database made")
             for _attempt in range(3):  # a test that restarts the server may be in the way
                 try:
-                    name = self.server.fresh_database(self.template)
+                    with self.server.background:
+                        name = self.server.fresh_database(self.template)
                     break
                 except BaseException as exc:  # handed to the next test if it persists
                     name = exc

@@ -21,6 +21,7 @@ from chatnut.service import ChatService
 from chatnut.store import open_store
 from chatnut.store.base import Store, StoreOpenError
 from chatnut.store.postgres import LISTEN_APPLICATION
+from tests.dump import postgres_pages
 from tests.helpers import waiting_by_name
 from tests.postgres import PostgresServer, start_server
 
@@ -501,3 +502,50 @@ async def test_closing_mid_batch_fails_its_posts_and_the_queued_ones(postgres_ur
     assert "was not saved" in results[2].message
     with pytest.raises(StorageUnavailable, match="was not saved"):
         await posts.post((room["id"], "a", "late", "message", None, None, [], [], None, None))
+
+
+async def test_a_delete_prunes_the_old_text_from_a_page_another_session_holds(
+    still_postgres_url: str,
+) -> None:
+    """A page pinned by another session (a reader mid-scan, the checkpointer
+    writing it out) is one a plain VACUUM skips: the delete's vacuum waits for
+    it instead, and the old text leaves the page once the reader lets go."""
+    secret = "sk-live-PINNEDPAGEQZX"
+    hub = Hub()
+    store = await opened(still_postgres_url, hub)
+    service = ChatService(store, hub)
+    reader = await asyncpg.connect(still_postgres_url)
+    watcher = await asyncpg.connect(still_postgres_url)
+    reclaim = store._reclaim  # type: ignore[attr-defined]
+    waited_for_the_page = False
+
+    async def reclaim_while_a_reader_holds_the_page() -> None:
+        nonlocal waited_for_the_page
+        # The reader's snapshot is taken after the delete committed, so the old
+        # row version is dead to it too: only its pin stands in the way.
+        await reader.execute("BEGIN")
+        await reader.execute("DECLARE held CURSOR FOR SELECT id FROM messages")
+        await reader.fetch("FETCH 1 FROM held")  # its scan keeps the page pinned
+        vacuum = asyncio.create_task(reclaim())
+        while not vacuum.done() and not waited_for_the_page:
+            waited_for_the_page = bool(
+                await watcher.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event = 'BufferPin' AND query LIKE 'VACUUM%'"
+                )
+            )
+        await reader.execute("COMMIT")  # closes the cursor: the pin goes
+        await vacuum
+
+    try:
+        store._reclaim = reclaim_while_a_reader_holds_the_page  # type: ignore[attr-defined]
+        room = await service.init_room("p", "pinned")
+        leak = await service.post_message(room["id"], "alice", f"the key is {secret}")
+        assert secret in await postgres_pages(watcher, "messages")
+        await service.delete_message(leak["id"], "alice")
+        assert waited_for_the_page
+        assert secret not in await postgres_pages(watcher, "messages")
+    finally:
+        await reader.close()
+        await watcher.close()
+        await store.close()

@@ -39,6 +39,27 @@ export function setAttr(el, name, value) {
   if (el.getAttribute(name) !== value) el.setAttribute(name, value);
 }
 
+/**
+ * Calls `added` with each message item put into `list`, however it came (a
+ * first page, an older or newer page, a live message): a change heard while a
+ * read was in flight is laid on the items drawn from that older read.
+ * `wanted()` says whether anything is waiting, so an idle watcher costs one
+ * call per batch.
+ * @param {HTMLElement} list
+ * @param {() => boolean} wanted
+ * @param {(item: HTMLElement) => void} added
+ */
+export function onMessagesAdded(list, wanted, added) {
+  new MutationObserver((records) => {
+    if (!wanted()) return;
+    for (const record of records) {
+      for (const node of record.addedNodes) {
+        if (node instanceof HTMLElement && node.matches("li.message")) added(node);
+      }
+    }
+  }).observe(list, { childList: true });
+}
+
 /** @type {[Intl.RelativeTimeFormatUnit, number][]} */
 const UNITS = [
   ["year", 31536000],

@@ -15,7 +15,7 @@
 // the messages shown are asked about again (`/rooms/{id}/edits`).
 
 import { api, enc } from "./api.js";
-import { fullTime, h, plainText } from "./dom.js";
+import { fullTime, h, onMessagesAdded, plainText } from "./dom.js";
 import { signedIn } from "./session.js";
 
 const FETCH_IDS = 500; // the batch route's most
@@ -72,14 +72,11 @@ export class MessageEdits {
     this.build = build; // (message, grouped) -> its item, as the room builds them
     this.onError = onError;
     this.changes = new Map(); // message id -> the message as its latest change left it
-    new MutationObserver((records) => {
-      if (!this.changes.size) return;
-      for (const record of records) {
-        for (const node of record.addedNodes) {
-          if (node instanceof HTMLElement && node.matches("li.message")) this._catchUp(node);
-        }
-      }
-    }).observe(list, { childList: true });
+    onMessagesAdded(
+      list,
+      () => this.changes.size > 0,
+      (item) => this._catchUp(item),
+    );
     list.addEventListener("click", (event) => this._clicked(event));
     list.addEventListener("keydown", (event) => this._key(event));
     // A Delete that asks again forgets it when left.

@@ -12,7 +12,7 @@
 // reactions of the messages shown are read again.
 
 import { api, enc } from "./api.js";
-import { h } from "./dom.js";
+import { h, onMessagesAdded } from "./dom.js";
 
 export const EMOJI = ["✅", "👀", "👍", "❌", "🎉"];
 const FETCH_IDS = 500; // the batch route's most
@@ -73,14 +73,11 @@ export class Reactions {
     this.list = list;
     this.onError = onError;
     this.latest = new Map(); // message id -> its reactions as the latest event left them
-    new MutationObserver((records) => {
-      if (!this.latest.size) return;
-      for (const record of records) {
-        for (const node of record.addedNodes) {
-          if (node instanceof HTMLElement && node.matches("li.message")) this._catchUp(node);
-        }
-      }
-    }).observe(list, { childList: true });
+    onMessagesAdded(
+      list,
+      () => this.latest.size > 0,
+      (item) => this._catchUp(item),
+    );
   }
 
   /** A `reaction` event (or a toggle's answer): the message's reactions as they now stand. */

@@ -14,7 +14,7 @@
 // in as text except the server renderer's `html`.
 
 import { api, enc } from "./api.js";
-import { $, fullTime, h, initials, timeAgo } from "./dom.js";
+import { $, fullTime, h, initials, onMessagesAdded, timeAgo } from "./dom.js";
 import { editedMark } from "./edits.js";
 
 const PAGE = 100;
@@ -100,16 +100,14 @@ export class ThreadPane {
     this.opener = null; // what had the focus: it gets it back on close
     this.token = 0; // the open thread's, so a late answer for another is dropped
     this.heard = new Map(); // parent id -> the replies to it heard on the feed
-    new MutationObserver((records) => {
-      if (!this.heard.size) return;
-      for (const record of records) {
-        for (const node of record.addedNodes) {
-          if (!(node instanceof HTMLElement) || !node.matches("li.message")) continue;
-          const parentId = Number(node.dataset.id);
-          for (const reply of this.heard.get(parentId) || []) this._counted(parentId, reply);
-        }
-      }
-    }).observe(list, { childList: true });
+    onMessagesAdded(
+      list,
+      () => this.heard.size > 0,
+      (item) => {
+        const parentId = Number(item.dataset.id);
+        for (const reply of this.heard.get(parentId) || []) this._counted(parentId, reply);
+      },
+    );
     list.addEventListener("click", (event) => {
       const target = event.target instanceof Element ? event.target : null;
       const open = target?.closest("[data-thread]");
