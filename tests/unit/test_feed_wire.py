@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import pytest
 
+from chatnut.errors import StorageUnavailable
 from chatnut.feeds import wire
 from chatnut.feeds.feed import FeedSpec, feed
 from chatnut.service import ChatService
@@ -76,3 +77,32 @@ async def test_a_room_gone_before_its_backlog_ends_the_feed_in_that_feeds_own_wo
         expected[1],
     )
     assert service.hub.subscriber_count() == 0  # and it let go of the hub
+
+
+async def test_an_outage_mid_stream_ends_it_in_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def cut() -> AsyncIterator[bytes]:
+        yield wire.retry_hint()
+        raise StorageUnavailable("the database is unavailable (restarting); try again shortly")
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "headers": []}
+    with anyio.fail_after(10), caplog.at_level("INFO"):
+        await wire.EventStream(cut())(scope, receive, send)  # ends; raises nothing
+    bodies = [m.get("body", b"") for m in sent if m["type"] == "http.response.body"]
+    assert bodies[0] == b"retry: 2000\n\n"
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    said = [r for r in caplog.records if r.name == wire.log.name]
+    assert [r.getMessage() for r in said] == [
+        "ended an event stream: the database is unavailable (restarting); try again shortly"
+    ]
+    assert said[0].exc_info is None  # a line, not a traceback

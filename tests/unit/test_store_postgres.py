@@ -337,6 +337,31 @@ async def test_an_outage_is_one_line_and_the_store_recovers_alone(
         await store.close()
 
 
+async def test_a_connection_left_inconsistent_by_an_outage_is_an_outage(
+    postgres_url: str,
+) -> None:
+    """A session the server ended mid-transaction can leave asyncpg's protocol
+    inconsistent; the next call on that connection then fails with an internal
+    client error. That is the outage speaking, answered as one: a 503's line."""
+    store = await opened(postgres_url)
+
+    async def left_inconsistent(conn: Any) -> None:
+        raise asyncpg.InternalClientError(
+            "cannot switch to state 11; another operation (2) is in progress"
+        )
+
+    try:
+        with pytest.raises(StorageUnavailable) as caught:
+            await store._read(left_inconsistent)  # type: ignore[attr-defined]
+        assert caught.value.http_status == 503
+        assert caught.value.message == (
+            "the database is unavailable (cannot switch to state 11; another operation (2)"
+            " is in progress); try again shortly"
+        )
+    finally:
+        await store.close()
+
+
 def test_without_the_driver_a_postgres_url_names_the_pip_command(postgres_url: str) -> None:
     script = (
         "import sys; sys.modules['asyncpg'] = None\n"

@@ -14,6 +14,8 @@ from typing import Any
 from sse_starlette.sse import EventSourceResponse, SendTimeoutError
 from starlette.types import Receive, Scope, Send
 
+from chatnut.errors import StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
@@ -42,6 +44,9 @@ class EventStream(EventSourceResponse):
     cancels the feed, whose `finally` unsubscribes), and ends streams when
     uvicorn is told to exit. Here: keepalive every 15 s, a bounded send, and a
     client that stopped reading is logged as what it is, not as a server error.
+    A database outage mid-stream ends the stream in one log line: its headers
+    are long sent, so no error answer can follow, and the client reconnects
+    from its last event id once the database is back.
     """
 
     def __init__(
@@ -64,6 +69,9 @@ class EventStream(EventSourceResponse):
         except SendTimeoutError:
             client = scope.get("client")
             log.info("dropped an event stream that stopped reading: %s", client)
+        except StorageUnavailable as exc:
+            log.warning("ended an event stream: %s", exc.message)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             if self.release is not None:
                 self.release()

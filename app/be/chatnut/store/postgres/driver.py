@@ -71,6 +71,10 @@ def is_outage(exc: BaseException) -> bool:
             asyncpg.CrashShutdownError,
             asyncpg.ConnectionFailureError,
             asyncpg.InvalidAuthorizationSpecificationError,
+            # A connection the server ended mid-transaction can leave the
+            # driver's protocol state inconsistent: the next call on it, or its
+            # release to the pool, says "cannot switch to state N".
+            asyncpg.InternalClientError,
         ),
     )
 
