@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import socket
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -253,18 +254,31 @@ async def status_of(http: httpx.AsyncClient) -> dict[str, Any]:
     return dict((await http.get("/api/status")).json())
 
 
+@pytest.fixture
+def slow() -> Iterator[socket.socket]:
+    """A client socket with a small receive buffer, closed however the test ends."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        yield sock
+
+
 @pytest.mark.slow  # waits out the send deadline
 async def test_a_client_that_stops_reading_is_dropped_and_resumes_without_loss(
-    http: httpx.AsyncClient, server: ServerProcess
+    http: httpx.AsyncClient, server: ServerProcess, slow: socket.socket
 ) -> None:
     room = await make_room(http, "slow")
     baseline = (await status_of(http))["waiters"]
-    slow = socket.socket()
-    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     slow.connect(("127.0.0.1", server.port))
     slow.sendall(
         f"GET /api/rooms/{room}/stream HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
     )
+    # Its stream is subscribed once it says `ready`; from then on it reads nothing.
+    slow.settimeout(30)
+    head = b""
+    while b"event: ready" not in head:
+        chunk = await anyio.to_thread.run_sync(slow.recv, 4096)
+        assert chunk, f"the stream ended before it was ready: {head!r}"
+        head += chunk
     big = "x" * 60_000
     sent: list[int] = []
     got: list[int] = []
@@ -284,11 +298,9 @@ async def test_a_client_that_stops_reading_is_dropped_and_resumes_without_loss(
                 sent.append(await post(http, room, big))
     assert got == sent  # the reader that keeps up got everything, in order
     # The slow one's connection ends (server side closed) — read what it has.
-    slow.settimeout(30)
     raw = b""
     while chunk := slow.recv(1 << 20):
         raw += chunk
-    slow.close()
     blocks = [block.split(b"\n") for block in raw.split(b"\n\n")]
     delivered = [int(b[0][4:]) for b in blocks if len(b) > 1 and b[1] == b"event: message"]
     assert delivered == sent[: len(delivered)]
