@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test check lint docs constraints browser postgres clients bench clean
+.PHONY: serve test check lint docs constraints browser postgres npm clients bench clean
 
 # constraints.txt pins every dependency to the version the suite last passed
 # with, so a fresh machine (and CI) gets exactly those; `make constraints`
@@ -39,18 +39,21 @@ lint: $(BIN)/chatnut node_modules
 
 # The web UI's JavaScript checkers (Biome, TypeScript's checker) and axe-core
 # for the accessibility tests, at the versions package-lock.json pins.
-node_modules: package.json package-lock.json
+node_modules: package.json package-lock.json | npm
+	npm ci --no-audit --no-fund
+	touch $@
+
+# npm, for the web UI's checkers and the real agent clients.
+npm:
 	@if ! command -v npm >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing Debian's npm for the web UI's checks"; \
+			echo "installing Debian's npm for the web UI's checks and the real-client tests"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
 		else \
-			echo "the web UI's checks need npm: sudo apt-get install npm" >&2; \
+			echo "the web UI's checks and the real-client tests need npm: sudo apt-get install npm" >&2; \
 			exit 1; \
 		fi; \
 	fi
-	npm ci --no-audit --no-fund
-	touch $@
 
 # docs/configuration.md is written from the settings table (a test compares them).
 docs: $(BIN)/chatnut
@@ -81,17 +84,9 @@ postgres:
 		fi; \
 	fi
 
-clients: $(BIN)/chatnut
-	@if ! command -v npm >/dev/null 2>&1; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing Debian's npm for the real-client tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
-		else \
-			echo "the real-client tests need npm: sudo apt-get install npm" >&2; \
-			exit 1; \
-		fi; \
-	fi
-	$(BIN)/python -m tests.clients.npm
+# Needs only the standard library: it runs beside the .venv build.
+clients: | npm
+	$(PYTHON) -m tests.clients.npm
 
 # Three processes, a whole file each (module fixtures are set up once), the
 # longest files first (tests/conftest.py; xdist keeps that order). The suite
@@ -101,7 +96,11 @@ clients: $(BIN)/chatnut
 # its time goes.
 PYTEST := $(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15
 
-test: lint browser postgres clients
+# What apt may install goes first and one at a time (apt allows one run at a
+# time); then pip, npm ci and the clients' npm install side by side.
+test:
+	@$(MAKE) --no-print-directory browser postgres npm
+	@$(MAKE) --no-print-directory -j3 lint clients
 	$(PYTEST)
 
 # The fast lane, to run constantly: lint, types and every test that needs nothing

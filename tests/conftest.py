@@ -26,7 +26,7 @@ from chatnut.mcp_tools import build_mcp
 from chatnut.service import ChatService
 from chatnut.settings import Settings
 from chatnut.store import Store, open_store
-from tests.helpers import TOKEN, ServerProcess
+from tests.helpers import STOPPING, STOPS_THAT_HUNG, TOKEN, ServerProcess
 from tests.mcp_client import CheckedClient
 from tests.postgres import (
     MIGRATED,
@@ -324,7 +324,17 @@ def server(home: Path, database_url: str | None) -> Iterator[ServerProcess]:
     process = ServerProcess(home, extra_args=["--db", database_url] if database_url else None)
     process.start()
     yield process
-    process.stop()
+    process.stop_soon()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def servers_stop_in_time() -> Iterator[None]:
+    """The servers a teardown only told to stop (ServerProcess.stop_soon) have
+    all ended by the end of the run; one that had to be killed fails it."""
+    yield
+    for thread in STOPPING:
+        thread.join(timeout=40)
+    assert not STOPS_THAT_HUNG, f"servers that did not stop within 15 s: {STOPS_THAT_HUNG}"
 
 
 # -- where the time goes ----------------------------------------------------------

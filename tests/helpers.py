@@ -37,6 +37,9 @@ INITIALIZE = {
     },
 }
 START_TIMEOUT = 60.0
+# Servers told to stop by `stop_soon`, and those that did not stop in time.
+STOPPING: list[threading.Thread] = []
+STOPS_THAT_HUNG: list[str] = []
 
 
 class ServerProcess:
@@ -138,6 +141,28 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.kill()
             raise
+
+    def stop_soon(self) -> None:
+        """SIGTERM, and the exit awaited on another thread: a teardown need not
+        wait out the server's graceful shutdown (a fifth of a second, most of it
+        uvicorn's own pauses). One that does not end in time is killed and
+        reported at the end of the run (`STOPS_THAT_HUNG`, tests/conftest.py)."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+
+        def wait() -> None:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                STOPS_THAT_HUNG.append(" ".join(proc.args))
+                proc.kill()
+                proc.wait(timeout=15)
+
+        thread = threading.Thread(target=wait, name="server-stop", daemon=True)
+        STOPPING.append(thread)
+        thread.start()
 
     def kill(self) -> None:
         """kill -9: no shutdown code runs, exactly like a crash."""
