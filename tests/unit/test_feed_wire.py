@@ -50,7 +50,7 @@ async def test_an_idle_stream_sends_keepalive_comments(monkeypatch: pytest.Monke
 
     scope = {"type": "http", "method": "GET", "headers": []}
     with anyio.fail_after(10):
-        await wire.EventStream(idle())(scope, receive, send)
+        await wire.EventStream(idle(), send_timeout=10)(scope, receive, send)
     bodies = [m.get("body", b"") for m in sent if m["type"] == "http.response.body"]
     assert bodies[0] == b"retry: 2000\n\n"
     assert any(b.startswith(b": ping") for b in bodies)
@@ -97,7 +97,7 @@ async def test_an_outage_mid_stream_ends_it_in_one_log_line(
 
     scope = {"type": "http", "method": "GET", "headers": []}
     with anyio.fail_after(10), caplog.at_level("INFO"):
-        await wire.EventStream(cut())(scope, receive, send)  # ends; raises nothing
+        await wire.EventStream(cut(), send_timeout=10)(scope, receive, send)  # ends; raises nothing
     bodies = [m.get("body", b"") for m in sent if m["type"] == "http.response.body"]
     assert bodies[0] == b"retry: 2000\n\n"
     assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}

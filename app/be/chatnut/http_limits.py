@@ -40,10 +40,6 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from chatnut import metrics
 
-# The default header deadline. Generous: a busy client may open a connection and
-# only get round to using it seconds later; the connection cap, not this, is
-# what stops a flood.
-HEADER_SECONDS = 30.0
 MAX_HEADER_BYTES = 64 * 1024
 # Descriptors kept for everything else: the database and its WAL, the log,
 # the listening socket, worker pipes.
@@ -148,7 +144,7 @@ class GuardedHttp(HttpToolsProtocol):
     max_connections: ClassVar[int] = 1000
     max_untrusted: ClassVar[int] = 250
     max_untrusted_per_address: ClassVar[int] = 16
-    header_seconds: ClassVar[float] = HEADER_SECONDS
+    header_seconds: ClassVar[float]  # the header deadline (settings: header_timeout)
     strangers: ClassVar[Strangers] = Strangers()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -278,7 +274,8 @@ def guarded_http(
     max_connections: int,
     max_untrusted: int = 0,
     max_untrusted_per_address: int = 0,
-    header_seconds: float = HEADER_SECONDS,
+    *,
+    header_seconds: float,
 ) -> type[GuardedHttp]:
     """The protocol class for one server, with its connection caps and header deadline."""
     strangers, per_address = untrusted_bounds(

@@ -214,7 +214,7 @@ def run_server(
             connection_bound(settings.max_connections),
             settings.max_unauthenticated_connections,
             settings.max_unauthenticated_per_address,
-            settings.header_timeout,
+            header_seconds=settings.header_timeout,
         ),
     )
     server = _Server(config, settings, app.state.chatnut, on_ready, reread)

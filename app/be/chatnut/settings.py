@@ -269,6 +269,8 @@ SETTINGS: tuple[Setting, ...] = (
         parse_positive_int,
         "Most wait_for_messages calls parked on the server at once; more are refused.",
     ),
+    # Generous: a busy client may open a connection and only get round to using
+    # it seconds later; the connection cap, not this, is what stops a flood.
     Setting(
         "header_timeout",
         ("CHATNUT_HEADER_TIMEOUT",),
@@ -278,6 +280,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a client has to finish a request's headers (from its first byte, from "
         "connecting, or from the last answer on a kept-alive connection); then it is closed.",
     ),
+    # The largest body (6 × 64 KiB) takes milliseconds on loopback and a few
+    # seconds on a slow link; a client trickling it is holding a worker hostage.
     Setting(
         "body_timeout",
         ("CHATNUT_BODY_TIMEOUT",),
@@ -286,6 +290,7 @@ SETTINGS: tuple[Setting, ...] = (
         parse_positive_float,
         "Seconds a request's body may take to arrive; a slower one is refused (408).",
     ),
+    # A stream's buffered events are bounded by its hub subscription meanwhile.
     Setting(
         "send_timeout",
         ("CHATNUT_SEND_TIMEOUT",),

@@ -50,7 +50,9 @@ def _stream(request: Request, spec: FeedSpec) -> EventStream:
     state = request.app.state.chatnut
     slots: StreamSlots = state.streams
     release = slots.take(client_of(request))
-    return EventStream(feed(service_of(request), spec), release, state.settings.send_timeout)
+    return EventStream(
+        feed(service_of(request), spec), release, send_timeout=state.settings.send_timeout
+    )
 
 
 def _check_sidebar(project: str | None, reader: str | None) -> None:

@@ -19,9 +19,6 @@ from chatnut.errors import StorageUnavailable
 log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
-# By default, how long one write may wait on a client that does not read before
-# the stream is dropped (its buffered events are bounded by the hub subscription).
-SEND_TIMEOUT_SECONDS = 10.0
 RETRY_MILLISECONDS = 2000
 
 
@@ -53,7 +50,8 @@ class EventStream(EventSourceResponse):
         self,
         content: Any,
         release: Callable[[], None] | None = None,
-        send_timeout: float = SEND_TIMEOUT_SECONDS,
+        *,
+        send_timeout: float,
     ) -> None:
         self.release = release  # the stream's slot (feeds/slots.py), given back at the end
         super().__init__(

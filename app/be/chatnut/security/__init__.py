@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from chatnut.security.asgi import ASGIApp, Scope, send_error
 from chatnut.security.auth import Authentication, Caller, caller_of
-from chatnut.security.limits import BODY_SECONDS, BodyLimit
+from chatnut.security.limits import BodyLimit
 from chatnut.security.origin import AllowedNames, HostAndOrigin, is_loopback, split_host
 from chatnut.security.page_headers import PageHeaders
 
 __all__ = [
-    "BODY_SECONDS",
     "ASGIApp",
     "AllowedNames",
     "Authentication",

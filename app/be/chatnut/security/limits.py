@@ -37,10 +37,6 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 PAGE_METHODS = {"GET", "HEAD"}
 # The refused body is never read: the connection closes after the answer.
 CLOSE = [(b"connection", b"close")]
-# The default body deadline. The largest body (6 × 64 KiB) takes milliseconds on
-# loopback and a few seconds on a slow link; a client trickling it is holding a
-# worker hostage.
-BODY_SECONDS = 15.0
 # How much of a refused body is still read (and dropped) before the answer, and
 # for how long: enough for any honest client's oversized post on a slow link.
 DRAIN_BYTES = 16 * 1024 * 1024
@@ -56,7 +52,7 @@ class BodyLimit:
         *,
         max_body_bytes: int,
         max_message_bytes: int | None = None,
-        body_seconds: float = BODY_SECONDS,
+        body_seconds: float,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
