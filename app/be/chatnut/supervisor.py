@@ -208,8 +208,7 @@ class Supervisor:
                 break
             if pid == 0:
                 break
-            worker = self.workers.pop(pid, None)
-            metrics.process_gone(pid)
+            worker = self._forget(pid)
             if worker is not None:
                 if worker.ready_fd is not None:
                     os.close(worker.ready_fd)
@@ -289,10 +288,14 @@ class Supervisor:
     def _reap_one(self, worker: _Worker) -> int:
         """The exit status of a worker that is on its way out (it closed its pipes)."""
         _, status = os.waitpid(worker.pid, 0)
-        self.workers.pop(worker.pid, None)
-        metrics.process_gone(worker.pid)
+        self._forget(worker.pid)
         self._write_workers_file()
         return status
+
+    def _forget(self, pid: int) -> _Worker | None:
+        """A reaped process: no longer a worker, nor counted in the metrics."""
+        metrics.process_gone(pid)
+        return self.workers.pop(pid, None)
 
     def _supervise(self) -> None:
         while not self.stopping:
