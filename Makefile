@@ -94,7 +94,8 @@ clients: | npm
 # two on two cores. Every test is bounded in time (pyproject.toml), and the
 # slowest tests and files are named at the end so a growing suite shows where
 # its time goes.
-PYTEST := $(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15
+SPREAD := --dist loadfile --no-loadscope-reorder --durations=15
+PYTEST := $(BIN)/python -m pytest -n 3 $(SPREAD)
 
 # What apt may install goes first and one at a time (apt allows one run at a
 # time); then pip, npm ci and the clients' npm install side by side.
@@ -109,8 +110,7 @@ test:
 # hostile input. Four processes: with no browser beside them, these wait on
 # servers more than they compute.
 check: lint
-	CHATNUT_HOSTILE_EXAMPLES=10 $(BIN)/python -m pytest -n 4 --dist loadfile \
-		--no-loadscope-reorder --durations=15 \
+	CHATNUT_HOSTILE_EXAMPLES=10 $(BIN)/python -m pytest -n 4 $(SPREAD) \
 		-m "not browser and not postgres and not clients and not slow"
 
 # Ours beside the original chatnut 0.4.2 (installed into .bench/ on first use)

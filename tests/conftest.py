@@ -184,7 +184,7 @@ def still_postgres_url(postgres_server: PostgresServer, postgres_url: str) -> It
     test runs. Such a transaction, in flight anywhere on the server, holds back
     what VACUUM may remove in every database whose sessions take a snapshot
     meanwhile: a test of what a vacuum leaves behind runs without one."""
-    with postgres_server.background:  # type: ignore[attr-defined]
+    with postgres_server.background:
         yield postgres_url
 
 
