@@ -232,13 +232,16 @@ async def test_light_theme_follows_the_system_and_the_toggle_sticks(
     await room_with(agent, "themed", ["hi"])
     async with watched_page(browser, server, color_scheme="light") as (page, _):
         await page.goto(server.url)
-        background = "getComputedStyle(document.body).backgroundColor"
-        assert await page.evaluate(background) == "rgb(255, 255, 255)"
-        await page.click("#theme-toggle")  # system -> light
-        await page.click("#theme-toggle")  # light -> dark
-        assert await page.evaluate(background) == "rgb(17, 19, 23)"
+        body, toggle = page.locator("body"), page.locator("#theme-toggle")
+        await expect(body).to_have_css("background-color", "rgb(255, 255, 255)")
+        await toggle.click()  # system -> light
+        await toggle.click()  # light -> dark
+        await expect(body).to_have_css("background-color", "rgb(17, 19, 23)")
         await page.reload()
-        assert await page.evaluate(background) == "rgb(17, 19, 23)"
+        # Waited for, not read at once: the reloaded page applies the stored
+        # choice when its script runs.
+        await expect(toggle).to_have_attribute("aria-label", "Theme: dark")
+        await expect(body).to_have_css("background-color", "rgb(17, 19, 23)")
 
 
 async def test_a_focused_room_row_keeps_focus_when_its_room_gets_a_post(
