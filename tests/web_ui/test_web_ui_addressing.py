@@ -1,6 +1,7 @@
 """The composer in a real Chromium: a recipient picker sets `to`; on a phone
 the status chips keep their words whole, the name field is not in the
-composer, and Enter on a touch keyboard is a new line (Send sends)."""
+composer, and Enter on a touch keyboard is a new line (Send sends), which the
+draft's placeholder and accessible name say in words that fit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from tests.helpers import ServerProcess
 from tests.web_ui.pages import call, open_room, watched_page
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+
+# Whether a text box's placeholder fits on one line inside its padding.
+PLACEHOLDER_FITS = """box => {
+    const style = getComputedStyle(box);
+    const pen = document.createElement("canvas").getContext("2d");
+    pen.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return pen.measureText(box.placeholder).width <= room;
+}"""
 
 
 async def team_room(agent: Client) -> str:
@@ -37,6 +48,10 @@ async def test_the_recipient_picker_sets_to(
     for name in ("dev", "qa", "lead"):
         await expect(page.locator(f'#to-names option[value="{name}"]')).to_have_count(1)
     await picker.fill("dev, qa")
+    draft = page.get_by_role("textbox", name="Message (Enter sends, Shift+Enter for a new line)")
+    await expect(draft).to_have_attribute(
+        "placeholder", "Message the team — Enter sends, Shift+Enter for a new line"
+    )
     await page.locator("#draft").fill("please review")
     await page.locator("#draft").press("Enter")
     sent = page.locator("li.message", has_text="please review")
@@ -61,7 +76,13 @@ async def test_on_a_phone_chips_stay_whole_the_name_is_elsewhere_and_enter_is_a_
         ):
             assert height < 30, height
         await expect(page.locator("#composer #sender")).to_have_count(0)
-        draft = page.locator("#draft")
+        draft = page.get_by_role("textbox", name="Message (the Send button sends)")
+        await expect(draft).to_have_attribute("placeholder", "Message the team")
+        assert await draft.evaluate(PLACEHOLDER_FITS), "the placeholder is cut off"
+        reply = page.locator("#thread-draft")  # in the thread pane, closed for now
+        await expect(reply).to_have_attribute(
+            "aria-label", "Reply in the thread (the Reply button sends)"
+        )
         await draft.fill("first line")
         await draft.press("Enter")
         await draft.press_sequentially("second line")

@@ -11,6 +11,7 @@
 import { api, enc } from "./api.js";
 import { $, closest, h } from "./dom.js";
 import { draftOf, saveDraft } from "./drafts.js";
+import { describeEnter, enterSends } from "./enter.js";
 import { signedIn, signOut } from "./session.js";
 
 // 128 random bits as hex (crypto.randomUUID needs a secure context; a team
@@ -47,6 +48,7 @@ export class Composer {
     this.names = names; // () -> names to offer after "@"
     this.form = /** @type {HTMLFormElement} */ ($("composer"));
     this.draft = /** @type {HTMLTextAreaElement} */ ($("draft"));
+    describeEnter(this.draft, { label: "Message", button: "Send", placeholder: "Message the team", keysInPlaceholder: true });
     this.sender = /** @type {HTMLInputElement} */ ($("sender"));
     this.to = /** @type {HTMLInputElement} */ ($("to"));
     // The picker offers the room's agents and recent senders when it is used
@@ -256,8 +258,7 @@ export class Composer {
         return;
       }
     }
-    // On a touch screen Enter is a new line (as on a phone's keyboard): Send sends.
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !matchMedia("(pointer: coarse)").matches) {
+    if (enterSends(event)) {
       event.preventDefault();
       this.form.requestSubmit();
     } else if (event.key === "Escape" && this.replyTo) {

@@ -16,6 +16,7 @@
 
 import { api, enc } from "./api.js";
 import { fullTime, h, onMessagesAdded, plainText } from "./dom.js";
+import { enterSends, onTouchScreen } from "./enter.js";
 import { signedIn } from "./session.js";
 
 const FETCH_IDS = 500; // the batch route's most
@@ -127,7 +128,7 @@ export class MessageEdits {
       event.preventDefault();
       event.stopPropagation();
       this.close(id);
-    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !matchMedia("(pointer: coarse)").matches) {
+    } else if (enterSends(event)) {
       event.preventDefault();
       this._save(id);
     }
@@ -157,7 +158,8 @@ export class MessageEdits {
       if (!message) this.onError("Could not edit: the message could not be read");
       return;
     }
-    const text = h("textarea", { class: "edit-text", "aria-label": `Edit #${id}: Enter saves, Esc cancels` });
+    const keys = onTouchScreen() ? "the Save button saves" : "Enter saves, Esc cancels";
+    const text = h("textarea", { class: "edit-text", "aria-label": `Edit #${id}: ${keys}` });
     text.value = message.content;
     text.rows = Math.min(12, message.content.split("\n").length + 1);
     const box = h(

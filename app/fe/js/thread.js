@@ -16,6 +16,7 @@
 import { api, enc } from "./api.js";
 import { $, fullTime, h, initials, onMessagesAdded, timeAgo } from "./dom.js";
 import { editedMark } from "./edits.js";
+import { describeEnter, enterSends } from "./enter.js";
 
 const PAGE = 100;
 const FETCH_IDS = 500; // the batch route's most
@@ -93,6 +94,7 @@ export class ThreadPane {
     this.pane = $("thread");
     this.items = $("thread-list");
     this.draft = /** @type {HTMLTextAreaElement} */ ($("thread-draft"));
+    describeEnter(this.draft, { label: "Reply in the thread", button: "Reply", placeholder: "Reply in the thread" });
     this.more = $("thread-more");
     this.parentId = null;
     this.lastId = 0; // the newest reply shown
@@ -125,9 +127,7 @@ export class ThreadPane {
       this.send();
     });
     this.draft.addEventListener("keydown", (event) => {
-      // As the room's composer: Enter sends, Shift+Enter is a new line; on a
-      // touch screen Enter is a new line and the Reply button sends.
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !matchMedia("(pointer: coarse)").matches) {
+      if (enterSends(event)) {
         event.preventDefault();
         this.send();
       }
