@@ -79,6 +79,7 @@ async def test_on_a_phone_chips_stay_whole_the_name_is_elsewhere_and_enter_is_a_
         draft = page.get_by_role("textbox", name="Message (the Send button sends)")
         await expect(draft).to_have_attribute("placeholder", "Message the team")
         assert await draft.evaluate(PLACEHOLDER_FITS), "the placeholder is cut off"
+        assert await page.locator("#to").evaluate(PLACEHOLDER_FITS), "the picker's is cut off"
         reply = page.locator("#thread-draft")  # in the thread pane, closed for now
         await expect(reply).to_have_attribute(
             "aria-label", "Reply in the thread (the Reply button sends)"

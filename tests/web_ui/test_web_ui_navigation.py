@@ -108,6 +108,11 @@ async def test_small_and_zoomed_screens_have_no_sideways_scroll_and_a_room_drawe
     await open_room(page, server, room)
     assert await page.evaluate("document.documentElement.scrollWidth") <= width
     await expect(page.locator("#draft")).to_be_in_viewport()
+    # The room's name keeps a line of its own, however many actions the header has.
+    name = page.locator("#room-name")
+    await expect(name).to_have_text("narrow")
+    box = await name.bounding_box()
+    assert box is not None and box["width"] >= 40, box
     await expect(page.locator("#sidebar")).not_to_be_in_viewport()
     await page.click("#room-view [data-menu]")
     await expect(page.locator(f'#live-rooms a[data-room="{room}"]')).to_be_in_viewport()
