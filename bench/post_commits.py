@@ -48,7 +48,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.post_commits", description=__doc__)
     parser.add_argument("revs", nargs="+", help="commits to measure, oldest first")
     parser.add_argument("--posts", type=int, default=2000)
-    parser.add_argument("--extra-path", default="", help="prepended to PYTHONPATH for old commits")
+    parser.add_argument(
+        "--extra-path",
+        default="",
+        help="also on PYTHONPATH, after the commit's code (for old commits)",
+    )
     args = parser.parse_args()
     print("| commit | p50 ms (best of 2) | this checkout beside it, p50 ms | commit ÷ checkout |")
     print("|---|---|---|---|")
